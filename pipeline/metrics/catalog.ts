@@ -1,0 +1,91 @@
+// The metrics catalog: which series exist, their dimensions, and each metric's kind.
+// Published in the OpenAPI document; the exporter maps mart columns to these names.
+//   additive — sums over dimensions and provisional partials are allowed (zero when no data)
+//   ratio    — derived from additive metrics; null when the denominator is zero
+//   distinct — exact COUNT(DISTINCT) at its own grain; never summed, never provisional
+//   gauge    — a level at the bucket's end (closing inventory); carried, not summed
+
+import type { SeriesName } from '../series/row-key.js';
+
+export type MetricKind = 'additive' | 'ratio' | 'distinct' | 'gauge';
+
+export interface MetricDef {
+  name: string;
+  kind: MetricKind;
+  description: string;
+}
+
+export interface SeriesDef {
+  name: SeriesName;
+  description: string;
+  /** Allowed dimension sets (each sorted); [] means the merchant total. */
+  dimensionSets: string[][];
+  grains: ('h' | 'd')[];
+  metrics: MetricDef[];
+}
+
+const m = (name: string, kind: MetricKind, description: string): MetricDef => ({ name, kind, description });
+
+export const CATALOG: SeriesDef[] = [
+  {
+    name: 'sales',
+    description: 'Orders and revenue, per merchant or per store',
+    dimensionSets: [[], ['store']],
+    grains: ['h', 'd'],
+    metrics: [
+      m('orders', 'additive', 'Completed orders'),
+      m('items', 'additive', 'Units sold in completed orders'),
+      m('gross_revenue_minor', 'additive', 'Gross revenue of completed orders, minor units'),
+      m('discount_minor', 'additive', 'Discounts of completed orders, minor units'),
+      m('refund_minor', 'additive', 'Amounts refunded or cancelled in the bucket, minor units'),
+      m('net_revenue_minor', 'additive', 'Net revenue: completed net minus refunds and cancellations, minor units'),
+      m('refunds', 'additive', 'Refund events'),
+      m('cancellations', 'additive', 'Cancellation events'),
+      m('online_orders', 'additive', 'Completed orders from source online or web'),
+      m('pos_orders', 'additive', 'Completed orders from source pos'),
+      m('pickup_orders', 'additive', 'Completed pickup orders'),
+      m('delivery_orders', 'additive', 'Completed delivery orders'),
+      m('dine_in_orders', 'additive', 'Completed dine-in orders'),
+      m('average_order_value_minor', 'ratio', 'Net revenue of completed orders per completed order'),
+    ],
+  },
+  {
+    name: 'products',
+    description: 'Units and revenue per sku',
+    dimensionSets: [['sku'], ['sku', 'store']],
+    grains: ['h'],
+    metrics: [
+      m('units', 'additive', 'Units sold'),
+      m('orders', 'additive', 'Completed orders containing the sku'),
+      m('gross_revenue_minor', 'additive', 'Gross revenue, minor units'),
+      m('net_revenue_minor', 'additive', 'Revenue after line discounts, minor units'),
+    ],
+  },
+  {
+    name: 'traffic',
+    description: 'Page views, visitors and sessions',
+    dimensionSets: [[]],
+    grains: ['h', 'd'],
+    metrics: [
+      m('page_views', 'additive', 'Page views'),
+      m('visitors', 'distinct', 'Distinct visitors'),
+      m('sessions', 'distinct', 'Distinct sessions'),
+      m('orders_with_session', 'additive', 'Completed online orders that carry a session id'),
+      m('orders_per_session', 'ratio', 'Completed online orders with a session per session'),
+    ],
+  },
+  {
+    name: 'inventory',
+    description: 'Closing stock per store and sku',
+    dimensionSets: [['sku', 'store']],
+    grains: ['h'],
+    metrics: [
+      m('closing_quantity', 'gauge', 'Quantity on hand at the end of the hour'),
+      m('low_stock', 'gauge', '1 when closing quantity is below the threshold, else 0'),
+    ],
+  },
+];
+
+export function seriesDef(name: string): SeriesDef | undefined {
+  return CATALOG.find((s) => s.name === name);
+}

@@ -1,0 +1,214 @@
+// Ports: the small interfaces the stages depend on. adapters/local and adapters/gcp implement them;
+// entry points (functions/, cli/) only wire adapters to stages.
+import type { Dimensions, DimensionsFile } from './contracts/dimensions.js';
+import type { EntryRef, ReasonCode } from './contracts/outcomes.js';
+import type { SourceName } from './contracts/events.js';
+
+export interface Clock {
+  now(): Date;
+}
+export const systemClock: Clock = { now: () => new Date() };
+
+// ---------------------------------------------------------------- bus
+
+/** Attributes every bus message carries (Pub/Sub attributes in GCP). */
+export interface MessageAttributes {
+  source: SourceName;
+  /** Merchant of the ingest/browser key that sent the batch; absent for trusted POS files. */
+  key_merchant_id?: string;
+  /** User-Agent of the HTTP request, for the bot rule. */
+  user_agent?: string;
+  /** `1` for `tillstream ingest --backfill`: any event age is accepted. */
+  backfill?: '1';
+  /** Local runtime: the `tillstream start`/`ingest` run that published it, for per-run summaries. */
+  run_id?: string;
+}
+
+/** A message as the ingest stage sees it: a batch of raw entry texts. */
+export interface InboundMessage {
+  /** Stable across redeliveries (Pub/Sub messageId; local bus sequence id). */
+  id: string;
+  receivedAt: Date;
+  attributes: MessageAttributes;
+  /** Each entry's original text: one element of a JSON array body, one NDJSON line, one POS order. */
+  entries: string[];
+  /** 1 on first delivery. */
+  deliveryAttempt: number;
+}
+
+export interface Publisher {
+  /** Durably enqueues the messages and returns their ids; resolves only once they cannot be lost. */
+  publish(messages: Omit<InboundMessage, 'id' | 'deliveryAttempt'>[]): Promise<string[]>;
+}
+
+// ---------------------------------------------------------------- ingest outcomes
+
+export interface RejectedRow {
+  message_id: string;
+  entry_index: number;
+  reason: ReasonCode;
+  detail: string | null;
+  merchant_id: string | null;
+  event_id: string | null;
+  event_type: string | null;
+  source: SourceName;
+  payload: string;
+  received_at: Date;
+  rejected_at: Date;
+}
+
+export interface DuplicateRow {
+  message_id: string;
+  entry_index: number;
+  merchant_id: string;
+  event_id: string;
+  first_message_id: string;
+  first_entry_index: number;
+  received_at: Date;
+}
+
+/** Row of raw.events (see pipeline/schema/raw.ts); timestamps as Date, REPEATED as arrays. */
+export type RawEventRow = Record<string, string | number | Date | string[] | null> & {
+  event_id: string;
+  merchant_id: string;
+  event_type: string;
+  event_ts: Date;
+  received_at: Date;
+  message_id: string;
+  entry_index: number;
+};
+export type OrderLineRow = Record<string, string | number | Date | null>;
+
+export interface ArrivalRow {
+  message_id: string;
+  merchant_id: string;
+  event_hour: Date;
+  received_at: Date;
+}
+
+/** Everything one message's processing writes. Writing it twice (a redelivery) must change nothing. */
+export interface IngestWrite {
+  accepted: RawEventRow[];
+  orderLines: OrderLineRow[];
+  rejected: RejectedRow[];
+  duplicates: DuplicateRow[];
+  arrivals: ArrivalRow[];
+}
+
+export interface RawSink {
+  /** Idempotent by (merchant_id, event_id) for accepted rows and (message_id, entry_index) for the rest. */
+  write(batch: IngestWrite): Promise<void>;
+}
+
+// ---------------------------------------------------------------- dedupe
+
+export interface DedupeClaim {
+  merchantId: string;
+  eventId: string;
+  /** Hash of the event's canonical content; equal hashes mean an exact duplicate. */
+  contentHash: string;
+  entry: EntryRef;
+}
+
+/**
+ * - `new`: this entry is the first copy; it owns the event.
+ * - `same_entry`: this very entry claimed it before (a redelivery): write its row again, idempotently.
+ * - `duplicate`: another entry with the same content owns it.
+ * - `conflict`: another entry with different content owns it (`conflicting_duplicate`).
+ */
+export type DedupeVerdict =
+  | { kind: 'new' }
+  | { kind: 'same_entry' }
+  | { kind: 'duplicate'; first: EntryRef }
+  | { kind: 'conflict'; first: EntryRef };
+
+export interface DedupeIndex {
+  /** Exact: claims atomically per (merchantId, eventId); in GCP a Bigtable CheckAndMutateRow per key. */
+  claim(claims: DedupeClaim[]): Promise<DedupeVerdict[]>;
+  /** Revalidation: release the claims of entries that no longer pass, so their rows can move. */
+  release?(keys: { merchantId: string; eventId: string; entry: EntryRef }[]): Promise<void>;
+}
+
+// ---------------------------------------------------------------- archive
+
+/** Original payloads of every message, append-only, for re-validation. */
+export interface ArchiveWriter {
+  append(message: InboundMessage): Promise<void>;
+}
+export interface ArchiveReader {
+  /** Messages whose receivedAt lies in [from, to), in receive order. */
+  read(range: { from: Date; to: Date }): AsyncIterable<InboundMessage>;
+}
+
+// ---------------------------------------------------------------- dimensions and keys
+
+export interface DimensionsStore {
+  load(file: DimensionsFile): Promise<void>;
+  get(): Promise<Dimensions>;
+}
+
+export const KEY_KINDS = ['ingest', 'read', 'browser', 'admin'] as const;
+export type KeyKind = (typeof KEY_KINDS)[number];
+
+export interface KeyRecord {
+  id: string;
+  kind: KeyKind;
+  merchant_id: string | null;
+  origins: string[];
+  /** HMAC-SHA256(pepper, key) as hex; the key itself is never stored. */
+  hash: string;
+  created_at: string;
+  expires_at: string | null;
+  revoked_at: string | null;
+}
+
+export interface KeyStore {
+  put(record: KeyRecord): Promise<void>;
+  findByHash(hash: string): Promise<KeyRecord | undefined>;
+  list(): Promise<KeyRecord[]>;
+  revoke(id: string, at: Date): Promise<boolean>;
+}
+
+// ---------------------------------------------------------------- warehouse (marts)
+
+export type SqlParams = Record<string, string | number | boolean | Date | null | string[]>;
+
+export interface Warehouse {
+  /** Runs one statement of BigQuery SQL from sql/ (the local adapter translates the dialect). */
+  run(sql: string, params?: SqlParams): Promise<void>;
+  query<T = Record<string, unknown>>(sql: string, params?: SqlParams): Promise<T[]>;
+}
+
+// ---------------------------------------------------------------- series store
+
+export type CellValue = number | null;
+export const FAMILY_MART = 'm';
+export const FAMILY_PARTIAL = 'p';
+
+export interface SeriesRow {
+  key: string;
+  /** family → qualifier → value */
+  cells: Record<string, Record<string, CellValue>>;
+}
+
+export type SeriesMutation =
+  | { kind: 'set'; key: string; family: string; cells: Record<string, CellValue> }
+  /** Removes a whole family of a row (retire partials, replace a mart bucket). */
+  | { kind: 'delete_family'; key: string; family: string }
+  | { kind: 'delete_row'; key: string };
+
+export interface SeriesStore {
+  /** Applies mutations; each row's mutations are atomic. Re-applying changes nothing. */
+  mutate(mutations: SeriesMutation[]): Promise<void>;
+  /** Rows with start ≤ key < end, in key order: one contiguous range read. */
+  readRange(range: { start: string; end: string }): Promise<SeriesRow[]>;
+  /** Small JSON documents mirrored for the API (stores list, freshness, key records). */
+  getDocument<T>(key: string): Promise<T | undefined>;
+  putDocument(key: string, value: unknown): Promise<void>;
+}
+
+export interface Logger {
+  info(obj: object | string, msg?: string): void;
+  warn(obj: object | string, msg?: string): void;
+  error(obj: object | string, msg?: string): void;
+}

@@ -1,0 +1,76 @@
+// Series row keys, shared by Bigtable and the local LMDB store so range semantics are identical:
+//   <merchant>#<series>[#<dim>=<value>…]#<grain>#<bucket>
+//   m123#sales#store=s9#h#2026112114      (UTC hour start, YYYYMMDDHH)
+//   m123#sales#d#20261121                 (merchant-local date, YYYYMMDD)
+// Merchant first, so merchants never share a row and one request is one contiguous range scan.
+// Components are percent-escaped for '#', '=', '%' and control characters, so any sku is safe
+// and no component can forge a separator.
+
+export type Grain = 'h' | 'd';
+export type SeriesName = 'sales' | 'products' | 'traffic' | 'inventory';
+
+export interface SeriesKey {
+  merchantId: string;
+  series: SeriesName;
+  /** Dimension filters such as { store: 's9' }; encoded in a fixed order (sorted by name). */
+  dims: Readonly<Record<string, string>>;
+  grain: Grain;
+}
+
+const escape = (s: string): string => s.replace(/[%#=\u0000-\u001f\u007f]/g, (c) => '%' + c.charCodeAt(0).toString(16).padStart(2, '0').toUpperCase());
+const unescape = (s: string): string => s.replace(/%([0-9A-F]{2})/g, (_, h: string) => String.fromCharCode(parseInt(h, 16)));
+
+/** Key prefix of one series (everything before the bucket), ending in '#'. */
+export function seriesPrefix(k: SeriesKey): string {
+  const dims = Object.keys(k.dims)
+    .sort()
+    .map((name) => `${escape(name)}=${escape(k.dims[name]!)}`);
+  return [escape(k.merchantId), k.series, ...dims, k.grain, ''].join('#');
+}
+
+export function hourBucket(hourStart: Date): string {
+  const iso = hourStart.toISOString(); // 2026-11-21T14:00:00.000Z
+  return iso.slice(0, 4) + iso.slice(5, 7) + iso.slice(8, 10) + iso.slice(11, 13);
+}
+
+/** `2026-11-21` → `20261121` */
+export function dayBucket(localDate: string): string {
+  if (!/^\d{4}-\d{2}-\d{2}$/.test(localDate)) throw new Error(`not a local date: ${localDate}`);
+  return localDate.replaceAll('-', '');
+}
+
+export function bucketToStart(grain: Grain, bucket: string): string {
+  if (grain === 'h') return `${bucket.slice(0, 4)}-${bucket.slice(4, 6)}-${bucket.slice(6, 8)}T${bucket.slice(8, 10)}:00:00.000Z`;
+  return `${bucket.slice(0, 4)}-${bucket.slice(4, 6)}-${bucket.slice(6, 8)}`;
+}
+
+export function encodeRowKey(k: SeriesKey, bucket: string): string {
+  return seriesPrefix(k) + bucket;
+}
+
+export function decodeRowKey(key: string): SeriesKey & { bucket: string } {
+  const parts = key.split('#');
+  if (parts.length < 4) throw new Error(`not a series row key: ${key}`);
+  const bucket = parts.pop()!;
+  const grain = parts.pop() as Grain;
+  const [merchant, series, ...dimParts] = parts;
+  const dims: Record<string, string> = {};
+  for (const p of dimParts) {
+    const eq = p.indexOf('=');
+    if (eq < 0) throw new Error(`bad dimension in row key: ${key}`);
+    dims[unescape(p.slice(0, eq))] = unescape(p.slice(eq + 1));
+  }
+  if (grain !== 'h' && grain !== 'd') throw new Error(`bad grain in row key: ${key}`);
+  return { merchantId: unescape(merchant!), series: series as SeriesName, dims, grain, bucket };
+}
+
+/** Half-open key range [start, end) covering buckets from..to (bucket strings, `to` exclusive). */
+export function rowRange(k: SeriesKey, fromBucket: string, toBucket: string): { start: string; end: string } {
+  const prefix = seriesPrefix(k);
+  return { start: prefix + fromBucket, end: prefix + toBucket };
+}
+
+/** Keys of mirrored documents (stores list, freshness) live beside the series, under the merchant. */
+export function documentKey(merchantId: string, name: 'stores' | 'freshness' | 'merchant'): string {
+  return `${escape(merchantId)}#_${name}`;
+}

@@ -1,3 +1,51 @@
-// `npm test` prepares what it needs (DESIGN.md's README contract): emulators and Chromium.
-// Each preparation step is added by the part that needs it.
-process.exit(0);
+// `npm test` prepares what it needs (DESIGN.md's README contract): Chromium for the browser tests, and the
+// emulators. Each part adds one step to STEPS; a step checks whether its tool is present, installs it with
+// apt-get when missing and we run as root, and otherwise stops with the exact command to run.
+import { existsSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+
+const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
+let aptUpdated = false;
+
+/** Installs Debian packages; as root directly, else fails with the command a person should run. */
+function aptInstall(packages, why) {
+  const command = `apt-get update && apt-get install -y --no-install-recommends ${packages.join(' ')}`;
+  if (!isRoot) {
+    console.error(`prepare-test-env: ${why} is missing. Run as root:\n  ${command}`);
+    process.exit(1);
+  }
+  console.error(`prepare-test-env: installing ${packages.join(' ')} (${why})`);
+  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+  if (!aptUpdated) {
+    run('apt-get', ['update'], env, command);
+    aptUpdated = true;
+  }
+  run('apt-get', ['install', '-y', '--no-install-recommends', ...packages], env, command);
+}
+
+function run(cmd, args, env, hint) {
+  const r = spawnSync(cmd, args, { stdio: ['ignore', 'inherit', 'inherit'], env });
+  if (r.status !== 0) {
+    console.error(`prepare-test-env: "${cmd} ${args.join(' ')}" failed (exit ${r.status ?? r.signal}). Run as root:\n  ${hint}`);
+    process.exit(1);
+  }
+}
+
+/** Each step: a name, a check, and how to make the check pass. Add emulator steps below. */
+export const STEPS = [
+  {
+    name: 'chromium',
+    // The browser tests drive Debian's Chromium through playwright-core (its own browser downloads cannot run here).
+    ready: () => existsSync('/usr/bin/chromium'),
+    prepare: () => aptInstall(['chromium'], 'Chromium for the dashboard browser test (/usr/bin/chromium)'),
+  },
+];
+
+for (const step of STEPS) {
+  if (step.ready()) continue;
+  step.prepare();
+  if (!step.ready()) {
+    console.error(`prepare-test-env: ${step.name} is still not ready after preparing it`);
+    process.exit(1);
+  }
+}

@@ -1,0 +1,38 @@
+// Documents mirrored into the series store beside each merchant's series (documentKey(m, name)), so the
+// query API reads nothing but the series store. The exporter writes them; the query API parses them.
+import { z } from 'zod';
+
+/** documentKey(m, 'merchant'): the merchant's dimension row; its time zone defines local days. */
+export const MerchantDocument = z.object({
+  id: z.string(),
+  name: z.string(),
+  time_zone: z.string(),
+  currency: z.string(),
+});
+
+/** documentKey(m, 'stores'): the merchant's stores, time zones resolved (a store defaults to its merchant's). */
+export const StoresDocument = z.object({
+  stores: z.array(
+    z.object({
+      id: z.string(),
+      name: z.string(),
+      city: z.string().nullable().optional(),
+      region: z.string().nullable().optional(),
+      time_zone: z.string(),
+    }),
+  ),
+});
+
+/**
+ * documentKey(m, 'freshness'): ISO instants.
+ * newest_event_at — newest event_ts accepted for the merchant; finalized_through — end (exclusive) of the last
+ * hour a mart run has finalized: hours starting before it are final, later ones provisional.
+ */
+export const FreshnessDocument = z.object({
+  newest_event_at: z.string().nullable(),
+  finalized_through: z.string().nullable(),
+});
+
+export type MerchantDocument = z.infer<typeof MerchantDocument>;
+export type StoresDocument = z.infer<typeof StoresDocument>;
+export type FreshnessDocument = z.infer<typeof FreshnessDocument>;

@@ -1,0 +1,93 @@
+// The local series store: the SeriesStore port on LMDB, the embedded stand-in for the Bigtable series table.
+// Keys are the row-key codec's strings stored as their UTF-8 bytes with LMDB's byte-wise key order, so a
+// range read returns exactly the rows Bigtable's ReadRows would. One LMDB entry per row holding every family
+// (value = { m: {qualifier: value}, p: {…} }, msgpack): a request's range read is one cursor walk decoding one
+// value per bucket, instead of one entry per cell. Documents live in their own sub-database.
+import { join } from 'node:path';
+import { open, type Database, type RootDatabase } from 'lmdb';
+import type { CellValue, SeriesMutation, SeriesRow, SeriesStore } from '../../pipeline/ports.js';
+
+type Families = Record<string, Record<string, CellValue>>;
+
+export interface LmdbSeriesStore extends SeriesStore {
+  /** Number of rows (not documents); for tests and summaries. */
+  rowCount(): number;
+  close(): Promise<void>;
+}
+
+const toKey = (s: string): Buffer => Buffer.from(s, 'utf8');
+
+/** Opens (creating if needed) the series store at `<dataDir>/series`. */
+export function openLmdbSeriesStore(opts: { dataDir: string } | { path: string }): LmdbSeriesStore {
+  const path = 'path' in opts ? opts.path : join(opts.dataDir, 'series');
+  const root: RootDatabase = open({ path, maxDbs: 4 });
+  const rows: Database<Families, Buffer> = root.openDB({ name: 'rows', keyEncoding: 'binary', encoding: 'msgpack' });
+  const docs: Database<unknown, Buffer> = root.openDB({ name: 'documents', keyEncoding: 'binary', encoding: 'msgpack' });
+
+  return {
+    async mutate(mutations: SeriesMutation[]): Promise<void> {
+      if (mutations.length === 0) return;
+      // Fold the mutations per row first, so each row is read once and written once, in mutation order.
+      await rows.transaction(() => {
+        const touched = new Map<string, Families | undefined>();
+        const current = (key: string): Families | undefined => {
+          if (!touched.has(key)) {
+            const stored = rows.get(toKey(key));
+            touched.set(key, stored ? structuredClone(stored) : undefined);
+          }
+          return touched.get(key);
+        };
+        for (const mut of mutations) {
+          const row = current(mut.key);
+          if (mut.kind === 'delete_row') touched.set(mut.key, undefined);
+          else if (mut.kind === 'delete_family') {
+            if (row) delete row[mut.family];
+          } else {
+            const next = row ?? {};
+            next[mut.family] = { ...(next[mut.family] ?? {}), ...mut.cells };
+            touched.set(mut.key, next);
+          }
+        }
+        for (const [key, row] of touched) {
+          // A row without cells does not exist, as in Bigtable.
+          const empty = !row || Object.values(row).every((f) => Object.keys(f).length === 0);
+          if (empty) rows.remove(toKey(key));
+          else rows.put(toKey(key), prune(row));
+        }
+      });
+    },
+
+    async readRange({ start, end }): Promise<SeriesRow[]> {
+      const out: SeriesRow[] = [];
+      const [from, to] = [toKey(start), toKey(end)];
+      if (Buffer.compare(from, to) >= 0) return out;
+      for (const { key, value } of rows.getRange({ start: from, end: to })) {
+        out.push({ key: key.toString('utf8'), cells: value });
+      }
+      return out;
+    },
+
+    async getDocument<T>(key: string): Promise<T | undefined> {
+      return docs.get(toKey(key)) as T | undefined;
+    },
+
+    async putDocument(key: string, value: unknown): Promise<void> {
+      await docs.put(toKey(key), value);
+    },
+
+    rowCount(): number {
+      return rows.getCount();
+    },
+
+    async close(): Promise<void> {
+      await root.close();
+    },
+  };
+}
+
+/** Drops empty families so a stored row holds only families with cells. */
+function prune(row: Families): Families {
+  const out: Families = {};
+  for (const [family, cells] of Object.entries(row)) if (Object.keys(cells).length > 0) out[family] = cells;
+  return out;
+}

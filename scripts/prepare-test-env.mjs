@@ -20,7 +20,8 @@ function aptInstall(packages, why) {
     run('apt-get', ['update'], env, command);
     aptUpdated = true;
   }
-  run('apt-get', ['install', '-y', '--no-install-recommends', ...packages], env, command);
+  // Wait for another apt run (a parallel install step) instead of failing on the dpkg lock.
+  run('apt-get', ['install', '-y', '--no-install-recommends', '-o', 'DPkg::Lock::Timeout=600', ...packages], env, command);
 }
 
 function run(cmd, args, env, hint) {

@@ -42,6 +42,23 @@ export const STEPS = [
   },
 ];
 
+// ---- gcp emulators (Pub/Sub, Bigtable): built from Debian's Go packages, see scripts/emulators/build.mjs ----
+import { buildEmulators, emulatorsBuilt, toolchainReady, EMULATOR_PACKAGES } from './emulators/build.mjs';
+STEPS.push({
+  name: 'gcp-emulators',
+  ready: emulatorsBuilt,
+  prepare: () => {
+    if (!toolchainReady()) aptInstall(EMULATOR_PACKAGES, 'Go and the Pub/Sub and Bigtable fakes for the gcp adapter tests');
+    try {
+      buildEmulators({ log: (m) => console.error(`prepare-test-env: ${m}`) });
+    } catch (err) {
+      console.error(`prepare-test-env: ${err.message}\n  run: node scripts/emulators/build.mjs`);
+      process.exit(1);
+    }
+  },
+});
+// ---- end gcp emulators ----
+
 for (const step of STEPS) {
   if (step.ready()) continue;
   step.prepare();

@@ -1,0 +1,28 @@
+// Root hooks for the gcp integration tests: the Pub/Sub and Bigtable emulators start once per test
+// process, the first time a suite asks for them, and stop after the last test. Importing this module
+// registers the stop hook on mocha's root suite.
+import { startEmulators, type RunningEmulators } from '../../../../scripts/emulators/run.js';
+
+let running: Promise<RunningEmulators> | undefined;
+
+export const TEST_PROJECT = 'tillstream-test';
+export const TEST_INSTANCE = 'tillstream-test-instance';
+
+/** Starts the emulators (once) and points the Google clients at them. */
+export async function useEmulators(): Promise<RunningEmulators> {
+  running ??= startEmulators().then((r) => {
+    process.env.PUBSUB_EMULATOR_HOST = r.pubsubHost;
+    process.env.BIGTABLE_EMULATOR_HOST = r.bigtableHost;
+    // Offline: no metadata server to ask for a project or credentials.
+    process.env.METADATA_SERVER_DETECTION = 'none';
+    process.env.GOOGLE_CLOUD_PROJECT = TEST_PROJECT;
+    return r;
+  });
+  return running;
+}
+
+after(async function stopEmulators() {
+  this.timeout(10_000);
+  if (running) await (await running).stop();
+  running = undefined;
+});

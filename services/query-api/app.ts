@@ -1,0 +1,209 @@
+// The query API: merchants read their metric series, stores and freshness, reading only the series store
+// (LMDB locally, Bigtable on Cloud Run) — one range read per metrics request — plus the dashboard page,
+// /health, /ready and the OpenAPI document. createQueryApiRouter() gives the routes alone for composing
+// one process with the collector; createQueryApi() is the complete app (headers, logs, 404, errors).
+import { createRequire } from 'node:module';
+import { dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import express, { Router, type Express, type RequestHandler } from 'express';
+import { rateLimit } from 'express-rate-limit';
+import helmet from 'helmet';
+import type { Logger } from 'pino';
+import { CATALOG } from '../../pipeline/metrics/catalog.js';
+import { systemClock, type Clock, type KeyStore, type SeriesStore } from '../../pipeline/ports.js';
+import { FreshnessDocument, MerchantDocument, StoresDocument } from '../../pipeline/series/documents.js';
+import { documentKey, rowRange } from '../../pipeline/series/row-key.js';
+import { HttpError, errorHandler, notFound, notFoundHandler } from '../http/errors.js';
+import { defaultLogger, requestLogger } from '../http/logging.js';
+import { assertMerchantAccess, readerOf, requireReader } from './auth.js';
+import { PROVISIONAL_MAX_AGE_S, secondsUntilNextMartRun, sendJson } from './cache.js';
+import { openApiDocument } from './openapi.js';
+import { MerchantIdParam, parseMetricsQuery } from './params.js';
+import { bucketSlots, buildPoints } from './points.js';
+
+export interface QueryApiDeps {
+  series: SeriesStore;
+  keys: KeyStore;
+  pepper: Buffer;
+  clock?: Clock;
+  logger?: Logger;
+  /** Per-key limit; false turns limiting off (benchmarks). Default 1200 requests a minute. */
+  rateLimit?: { windowMs?: number; limit?: number } | false;
+  /** false answers `Cache-Control: no-store` everywhere (local development). */
+  cache?: boolean;
+  /** Readiness beyond "the series store answers" (e.g. the local runner's stores are open). */
+  ready?: () => boolean | Promise<boolean>;
+  /** Serve the dashboard at `/` (default true). */
+  dashboard?: boolean;
+  /** Other routers served by the same app ahead of the 404 (the collector, in one local process). */
+  mount?: RequestHandler[];
+}
+
+const MAX_URL_LENGTH = 4096;
+const DASHBOARD_DIR = fileURLToPath(new URL('./dashboard/', import.meta.url));
+const UPLOT_DIR = dirname(createRequire(import.meta.url).resolve('uplot'));
+
+interface MerchantContext {
+  id: string;
+  timeZone: string;
+}
+
+export function createQueryApiRouter(deps: QueryApiDeps): Router {
+  const clock = deps.clock ?? systemClock;
+  const cacheOn = deps.cache !== false;
+  const router = Router();
+  const reader = requireReader({ keys: deps.keys, pepper: deps.pepper, clock });
+  const limiter: RequestHandler =
+    deps.rateLimit === false
+      ? (_req, _res, next) => next()
+      : rateLimit({
+          windowMs: deps.rateLimit?.windowMs ?? 60_000,
+          limit: deps.rateLimit?.limit ?? 1200,
+          standardHeaders: 'draft-8',
+          legacyHeaders: false,
+          keyGenerator: (_req, res) => readerOf(res).id,
+          // express-rate-limit sets Retry-After before calling the handler; the answer keeps the one error shape.
+          handler: (_req, _res, next) => next(new HttpError(429, 'rate_limited', 'too many requests for this key; retry after the number of seconds in Retry-After')),
+          validate: false,
+        });
+  const finalizedCache = (): { maxAgeSeconds: number } | false => (cacheOn ? { maxAgeSeconds: secondsUntilNextMartRun(clock.now()) } : false);
+  const shortCache = (): { maxAgeSeconds: number } | false => (cacheOn ? { maxAgeSeconds: PROVISIONAL_MAX_AGE_S } : false);
+
+  const doc = async <T>(schema: { parse(v: unknown): T }, merchantId: string, name: 'merchant' | 'stores' | 'freshness'): Promise<T | undefined> => {
+    const value = await deps.series.getDocument<unknown>(documentKey(merchantId, name));
+    return value === undefined ? undefined : schema.parse(value);
+  };
+
+  /** Access check, then the merchant's documents; a merchant nobody exported answers 404 to admins. */
+  async function merchantContext(res: express.Response, rawId: string): Promise<MerchantContext> {
+    const record = readerOf(res);
+    assertMerchantAccess(record, rawId);
+    if (!MerchantIdParam.safeParse(rawId).success) throw notFound('no such merchant');
+    const merchant = await doc(MerchantDocument, rawId, 'merchant');
+    if (!merchant && record.kind === 'admin') {
+      const known = (await deps.series.getDocument(documentKey(rawId, 'stores'))) ?? (await deps.series.getDocument(documentKey(rawId, 'freshness')));
+      if (known === undefined) throw notFound('no such merchant');
+    }
+    // A read key's own merchant exists even before its first export: it answers empty series in UTC.
+    return { id: rawId, timeZone: merchant?.time_zone ?? 'UTC' };
+  }
+
+  router.use((req, _res, next) => {
+    if (req.originalUrl.length > MAX_URL_LENGTH) throw new HttpError(400, 'invalid_parameter', `the request URL is longer than ${MAX_URL_LENGTH} characters`, { param: 'url' });
+    next();
+  });
+
+  router.get('/health', (_req, res) => {
+    res.setHeader('Cache-Control', 'no-store');
+    res.json({ status: 'ok' });
+  });
+
+  router.get('/ready', async (_req, res) => {
+    res.setHeader('Cache-Control', 'no-store');
+    let ready: boolean;
+    try {
+      await deps.series.getDocument('_ready');
+      ready = deps.ready ? await deps.ready() : true;
+    } catch {
+      ready = false;
+    }
+    if (ready) res.json({ status: 'ready' });
+    else res.status(503).json({ status: 'unavailable' });
+  });
+
+  const openapi = JSON.stringify(openApiDocument());
+  router.get('/openapi.json', (_req, res) => {
+    res.setHeader('Cache-Control', 'public, max-age=300');
+    res.type('application/json').send(openapi);
+  });
+
+  router.get('/v1/metrics', (_req, res) => {
+    sendJson(res, catalogBody(), cacheOn ? { maxAgeSeconds: 300 } : false);
+  });
+
+  router.get('/v1/me', reader, limiter, (_req, res) => {
+    const record = readerOf(res);
+    sendJson(res, { kind: record.kind, merchant_id: record.merchant_id }, false);
+  });
+
+  router.get('/v1/merchants/:merchantId/metrics', reader, limiter, async (req, res) => {
+    const merchant = await merchantContext(res, req.params.merchantId as string);
+    const q = parseMetricsQuery(req.query as Record<string, unknown>);
+    let timeZone = merchant.timeZone;
+    if (q.dims.store !== undefined) {
+      const stores = await doc(StoresDocument, merchant.id, 'stores');
+      const store = stores?.stores.find((s) => s.id === q.dims.store);
+      if (stores && !store) throw notFound('no such store');
+      // A store's days are its own local days.
+      if (store && q.grain === 'd') timeZone = store.time_zone;
+    }
+    const slots = bucketSlots(q, timeZone);
+    const freshness = await doc(FreshnessDocument, merchant.id, 'freshness');
+    const range = rowRange({ merchantId: merchant.id, series: q.series.name, dims: q.dims, grain: q.grain }, slots[0]!.bucket, nextBucket(slots.at(-1)!.bucket));
+    const rows = await deps.series.readRange(range);
+    const finalizedThroughMs = freshness?.finalized_through ? Date.parse(freshness.finalized_through) : null;
+    const points = buildPoints({ slots, rows, metrics: q.metrics, finalizedThroughMs });
+    const body = { merchant_id: merchant.id, series: q.series.name, granularity: q.grain === 'h' ? 'hour' : 'day', time_zone: q.grain === 'h' ? 'UTC' : timeZone, points };
+    sendJson(res, body, points.some((p) => p.provisional) ? shortCache() : finalizedCache());
+  });
+
+  router.get('/v1/merchants/:merchantId/stores', reader, limiter, async (req, res) => {
+    const merchant = await merchantContext(res, req.params.merchantId as string);
+    const stores = (await doc(StoresDocument, merchant.id, 'stores'))?.stores ?? [];
+    const body = {
+      stores: stores.map((s) => ({ id: s.id, name: s.name, city: s.city ?? null, region: s.region ?? null, time_zone: s.time_zone })),
+    };
+    sendJson(res, body, finalizedCache());
+  });
+
+  router.get('/v1/merchants/:merchantId/freshness', reader, limiter, async (req, res) => {
+    const merchant = await merchantContext(res, req.params.merchantId as string);
+    const f = await doc(FreshnessDocument, merchant.id, 'freshness');
+    const finalized = f?.finalized_through ?? null;
+    const lag = finalized === null ? null : Math.max(0, Math.round((clock.now().getTime() - Date.parse(finalized)) / 1000));
+    sendJson(res, { newest_event_at: f?.newest_event_at ?? null, finalized_through: finalized, lag_seconds: lag }, shortCache());
+  });
+
+  if (deps.dashboard !== false) {
+    router.use('/vendor/uplot', express.static(UPLOT_DIR, { index: false, maxAge: '1h' }));
+    router.use('/dashboard', express.static(DASHBOARD_DIR, { index: false, maxAge: 0 }));
+    router.get('/', (_req, res) => {
+      res.setHeader('Cache-Control', 'no-cache');
+      res.sendFile('index.html', { root: DASHBOARD_DIR });
+    });
+  }
+
+  return router;
+}
+
+/** The complete app: security headers, request logs, the routes, 404 and the one error handler. */
+export function createQueryApi(deps: QueryApiDeps): Express {
+  const logger = deps.logger ?? defaultLogger();
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('etag', false); // ETags are computed over the exact body in cache.ts
+  app.use(helmet());
+  app.use(requestLogger(logger));
+  for (const handler of deps.mount ?? []) app.use(handler);
+  app.use(createQueryApiRouter({ ...deps, logger }));
+  app.use(notFoundHandler());
+  app.use(errorHandler({ logger }));
+  return app;
+}
+
+export function catalogBody(): object {
+  return {
+    series: CATALOG.map((s) => ({
+      name: s.name,
+      description: s.description,
+      dimensions: s.dimensionSets,
+      granularities: s.grains.map((g) => (g === 'h' ? 'hour' : 'day')),
+      metrics: s.metrics.map((m) => ({ name: m.name, kind: m.kind, description: m.description })),
+    })),
+  };
+}
+
+/** The bucket after the last one, as the exclusive end of the range read (buckets are fixed-width digits). */
+function nextBucket(bucket: string): string {
+  return bucket.slice(0, -1) + String.fromCharCode(bucket.charCodeAt(bucket.length - 1) + 1);
+}

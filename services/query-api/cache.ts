@@ -1,0 +1,35 @@
+// HTTP caching of API answers. Finalized data changes only when a mart run rebuilds it (hourly, at :05),
+// so it may be cached until the next run; anything provisional at most PROVISIONAL_MAX_AGE_S seconds.
+// Answers depend on the key, so caches are private and vary on Authorization. A strong ETag over the
+// body lets a client revalidate cheaply (express answers 304 when If-None-Match matches).
+import { createHash } from 'node:crypto';
+import type { Response } from 'express';
+
+export const PROVISIONAL_MAX_AGE_S = 10;
+/** Minute of the hour the scheduled mart run starts. */
+export const MART_RUN_MINUTE = 5;
+
+/** Seconds from `now` until the next mart run (the next :05), at least 1. */
+export function secondsUntilNextMartRun(now: Date): number {
+  const hour = Math.floor(now.getTime() / 3_600_000) * 3_600_000;
+  let next = hour + MART_RUN_MINUTE * 60_000;
+  if (next <= now.getTime()) next += 3_600_000;
+  return Math.max(1, Math.ceil((next - now.getTime()) / 1000));
+}
+
+export function strongEtag(body: string): string {
+  return `"${createHash('sha256').update(body).digest('base64url').slice(0, 32)}"`;
+}
+
+/** Sends a JSON answer with ETag and Cache-Control (or no-store when caching is off). */
+export function sendJson(res: Response, payload: unknown, cache: { maxAgeSeconds: number } | false): void {
+  const body = JSON.stringify(payload);
+  res.setHeader('Vary', 'Authorization');
+  if (cache === false) {
+    res.setHeader('Cache-Control', 'no-store');
+  } else {
+    res.setHeader('Cache-Control', `private, max-age=${cache.maxAgeSeconds}`);
+    res.setHeader('ETag', strongEtag(body));
+  }
+  res.type('application/json').send(body);
+}

@@ -1,0 +1,164 @@
+// The OpenAPI 3.1 document at /openapi.json, generated from the zod schemas the services validate with
+// (z.toJSONSchema, draft 2020-12, which OpenAPI 3.1 embeds) — the query API's routes and the collector's
+// POST /v1/events — with the metrics catalog published in its description and enums.
+import { z } from 'zod';
+import { Event } from '../../pipeline/contracts/events.js';
+import { CATALOG } from '../../pipeline/metrics/catalog.js';
+import { ERROR_CODES } from '../http/errors.js';
+import { MAX_DAYS, MAX_HOURS, MerchantIdParam, MetricsQuery } from './params.js';
+
+const Nullable = <T extends z.ZodType>(t: T) => t.nullable();
+
+export const ErrorBodySchema = z.object({
+  error: z.object({ code: z.enum(ERROR_CODES), message: z.string(), param: z.string().optional() }),
+});
+export const MetricsResponseSchema = z.object({
+  merchant_id: z.string(),
+  series: z.enum(CATALOG.map((s) => s.name) as [string, ...string[]]),
+  granularity: z.enum(['hour', 'day']),
+  time_zone: z.string().describe('UTC for hours; the zone of the local days otherwise'),
+  points: z.array(
+    z.object({
+      start: z.string().describe('ISO 8601 instant of the UTC hour, or the local date YYYY-MM-DD'),
+      values: z.record(z.string(), Nullable(z.number())).describe('Metric → value: 0 for additive metrics without data, null for ratios without a denominator'),
+      provisional: z.boolean().describe('true until a mart run has finalized the bucket'),
+    }),
+  ),
+});
+export const StoresResponseSchema = z.object({
+  stores: z.array(z.object({ id: z.string(), name: z.string(), city: Nullable(z.string()), region: Nullable(z.string()), time_zone: z.string() })),
+});
+export const FreshnessResponseSchema = z.object({
+  newest_event_at: Nullable(z.string()).describe('Newest event time processed for the merchant'),
+  finalized_through: Nullable(z.string()).describe('Hours starting before this instant are final (the mart watermark)'),
+  lag_seconds: Nullable(z.int()).describe('Seconds from finalized_through to now'),
+});
+export const MeResponseSchema = z.object({ kind: z.enum(['read', 'admin']), merchant_id: Nullable(z.string()) });
+export const CatalogResponseSchema = z.object({
+  series: z.array(
+    z.object({
+      name: z.string(),
+      description: z.string(),
+      dimensions: z.array(z.array(z.string())),
+      granularities: z.array(z.enum(['hour', 'day'])),
+      metrics: z.array(z.object({ name: z.string(), kind: z.enum(['additive', 'ratio', 'distinct', 'gauge']), description: z.string() })),
+    }),
+  ),
+});
+export const CollectorAcceptedSchema = z.object({
+  received: z.int().describe('Entries taken from the body'),
+  messages: z.int().describe('Bus messages they were batched into'),
+});
+
+const json = (schema: z.ZodType, io: 'input' | 'output' = 'output'): object => {
+  const { $schema: _drop, ...rest } = z.toJSONSchema(schema, { io, unrepresentable: 'any' }) as Record<string, unknown>;
+  return rest;
+};
+
+const errorResponse = (description: string): object => ({ description, content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } });
+const ok = (description: string, ref: string): object => ({
+  description,
+  headers: {
+    ETag: { schema: { type: 'string' } },
+    'Cache-Control': { schema: { type: 'string' }, description: 'Finalized data: until the next mart run (hourly at :05); provisional: at most 10 s' },
+  },
+  content: { 'application/json': { schema: { $ref: `#/components/schemas/${ref}` } } },
+});
+const READ_ERRORS = {
+  '400': errorResponse('A parameter is invalid (`invalid_parameter`, naming `param`)'),
+  '401': errorResponse('Missing, unknown, expired or revoked key'),
+  '403': errorResponse('A key of a kind that cannot read (ingest, browser)'),
+  '404': errorResponse("Another merchant's path, whether it exists or not; an unknown route"),
+  '429': { ...errorResponse('Rate limited; retry after `Retry-After` seconds'), headers: { 'Retry-After': { schema: { type: 'integer' } } } },
+};
+const merchantParam = { name: 'merchantId', in: 'path', required: true, schema: json(MerchantIdParam) };
+const security = [{ bearer: [] }];
+
+export function openApiDocument(): object {
+  const queryParams = Object.entries(MetricsQuery.shape).map(([name, schema]) => ({
+    name,
+    in: 'query',
+    required: !schema.safeParse(undefined).success,
+    description: schema.description,
+    schema: json(schema, 'input'),
+  }));
+  const catalogText = CATALOG.map((s) => `- **${s.name}** (${s.grains.map((g) => (g === 'h' ? 'hour' : 'day')).join(', ')}): ${s.metrics.map((m) => `\`${m.name}\` (${m.kind})`).join(', ')}`).join('\n');
+
+  return {
+    openapi: '3.1.0',
+    info: {
+      title: 'Tillstream API',
+      version: '1.0.0',
+      description: `Merchants send events to the collector and read time-series metrics. Keys go in \`Authorization: Bearer <key>\` (browsers send their publishable key as \`?key=\` to the collector).\n\nMetric catalog:\n${catalogText}`,
+    },
+    components: {
+      securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: 'A read or admin key for reading; an ingest key for the collector' } },
+      schemas: {
+        Error: json(ErrorBodySchema),
+        Metrics: json(MetricsResponseSchema),
+        Stores: json(StoresResponseSchema),
+        Freshness: json(FreshnessResponseSchema),
+        Me: json(MeResponseSchema),
+        Catalog: json(CatalogResponseSchema),
+        Event: json(Event, 'input'),
+        CollectorAccepted: json(CollectorAcceptedSchema),
+      },
+    },
+    paths: {
+      '/v1/merchants/{merchantId}/metrics': {
+        get: {
+          operationId: 'getMetrics',
+          summary: 'Metric series of a merchant',
+          description: `Every bucket of the half-open range [from, to) is present. Hours are UTC hours (ranges up to ${MAX_HOURS} hours); days are local days of the merchant, or of the store with \`store=\` (ranges up to ${MAX_DAYS} days).`,
+          security,
+          parameters: [merchantParam, ...queryParams],
+          responses: { '200': ok('The series', 'Metrics'), ...READ_ERRORS },
+        },
+      },
+      '/v1/merchants/{merchantId}/stores': {
+        get: { operationId: 'getStores', summary: "A merchant's stores", security, parameters: [merchantParam], responses: { '200': ok('The stores', 'Stores'), ...READ_ERRORS } },
+      },
+      '/v1/merchants/{merchantId}/freshness': {
+        get: { operationId: 'getFreshness', summary: 'How current the metrics are', security, parameters: [merchantParam], responses: { '200': ok('Freshness', 'Freshness'), ...READ_ERRORS } },
+      },
+      '/v1/metrics': {
+        get: { operationId: 'getCatalog', summary: 'The metric catalog: series, dimensions, granularities and metrics', responses: { '200': ok('The catalog', 'Catalog') } },
+      },
+      '/v1/me': {
+        get: { operationId: 'getMe', summary: 'The kind and merchant of the presented key', security, responses: { '200': ok('The key', 'Me'), '401': READ_ERRORS['401'], '403': READ_ERRORS['403'], '429': READ_ERRORS['429'] } },
+      },
+      '/v1/events': {
+        post: {
+          operationId: 'postEvents',
+          summary: 'Send events (collector)',
+          description:
+            'A JSON array of events (`application/json`), NDJSON (`application/x-ndjson`), or a beacon body (`text/plain`). The batch is durably enqueued before the 202; each entry is then validated and ends accepted, rejected with a reason code, or duplicate.',
+          security: [{ bearer: [] }, {}],
+          parameters: [{ name: 'key', in: 'query', required: false, description: 'Publishable browser key, for beacons that cannot set headers', schema: { type: 'string' } }],
+          requestBody: {
+            required: true,
+            content: {
+              'application/json': { schema: { type: 'array', items: { $ref: '#/components/schemas/Event' } } },
+              'application/x-ndjson': { schema: { type: 'string', description: 'One event per line' } },
+              'text/plain': { schema: { type: 'string', description: 'A JSON array or NDJSON, from navigator.sendBeacon' } },
+            },
+          },
+          responses: {
+            '202': { description: 'Enqueued', content: { 'application/json': { schema: { $ref: '#/components/schemas/CollectorAccepted' } } } },
+            '400': errorResponse('The body cannot be split into entries (`invalid_body`)'),
+            '401': READ_ERRORS['401'],
+            '403': errorResponse('Not an ingest or browser key, or a browser key from an unlisted origin'),
+            '413': errorResponse('Body too large'),
+            '415': errorResponse('Unsupported content type'),
+            '429': READ_ERRORS['429'],
+          },
+        },
+      },
+      '/health': { get: { operationId: 'health', summary: 'Liveness, without auth', responses: { '200': { description: '{"status":"ok"}' } } } },
+      '/ready': {
+        get: { operationId: 'ready', summary: 'Readiness: 200 once the stores are open', responses: { '200': { description: '{"status":"ready"}' }, '503': { description: 'Not ready' } } },
+      },
+      '/openapi.json': { get: { operationId: 'openapi', summary: 'This document', responses: { '200': { description: 'OpenAPI 3.1' } } } },
+    },
+  };
+}

@@ -1,0 +1,112 @@
+// Request parameters of the query API, as zod schemas (the OpenAPI document is generated from them) and
+// their validation into one typed query. Every failure names its parameter: 400 invalid_parameter.
+import { z } from 'zod';
+import { CatalogCode, Id } from '../../pipeline/contracts/events.js';
+import { CATALOG, seriesDef, type MetricDef, type SeriesDef } from '../../pipeline/metrics/catalog.js';
+import type { Grain } from '../../pipeline/series/row-key.js';
+import { badParameter } from '../http/errors.js';
+import { daysBetween, isCalendarDate } from './time.js';
+
+export const MAX_HOURS = 31 * 24;
+/** Three years of local days, leap days included. */
+export const MAX_DAYS = 3 * 366;
+
+export const SERIES_NAMES = CATALOG.map((s) => s.name) as [string, ...string[]];
+export const Granularity = z.enum(['hour', 'day']);
+
+export const MerchantIdParam = Id.describe('Merchant id');
+
+/** The query string of GET /v1/merchants/{merchantId}/metrics, as documented. */
+export const MetricsQuery = z.strictObject({
+  series: z.enum(SERIES_NAMES).describe('Series name; see GET /v1/metrics'),
+  metrics: z
+    .string()
+    .optional()
+    .describe('Comma-separated metric names of the series; all of its metrics when omitted'),
+  granularity: Granularity.describe('hour: UTC hours; day: local days (the merchant\'s zone, or the store\'s with store=)'),
+  from: z.string().describe('Start, inclusive: an ISO 8601 instant on a whole hour for hours, a local date YYYY-MM-DD for days'),
+  to: z.string().describe('End, exclusive: same form as from'),
+  store: Id.optional().describe('Store id, for series with a store dimension'),
+  sku: CatalogCode.optional().describe('SKU, for series with a sku dimension'),
+});
+
+export interface MetricsRequest {
+  series: SeriesDef;
+  metrics: MetricDef[];
+  grain: Grain;
+  dims: Record<string, string>;
+  /** Hours: epoch ms of [from, to); days: local dates [from, to). */
+  from: string;
+  to: string;
+  fromMs?: number;
+  toMs?: number;
+}
+
+const HOUR_MS = 3_600_000;
+
+/** Validates the query string; throws HttpError 400 naming the first bad parameter. */
+export function parseMetricsQuery(query: Record<string, unknown>): MetricsRequest {
+  for (const [name, value] of Object.entries(query)) {
+    if (!(name in MetricsQuery.shape)) throw badParameter(name, `unknown parameter "${name}"`);
+    if (typeof value !== 'string') throw badParameter(name, `parameter "${name}" must be given once`);
+  }
+  const parsed = MetricsQuery.safeParse(query);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    const param = String(issue.path[0] ?? 'query');
+    throw badParameter(param, `${param}: ${issue.message}`);
+  }
+  const q = parsed.data;
+  const series = seriesDef(q.series)!;
+  const grain: Grain = q.granularity === 'hour' ? 'h' : 'd';
+  if (!series.grains.includes(grain)) throw badParameter('granularity', `series ${series.name} has no granularity "${q.granularity}"`);
+
+  let metrics = series.metrics;
+  if (q.metrics !== undefined) {
+    const names = q.metrics.split(',').map((s) => s.trim());
+    if (names.some((n) => n === '')) throw badParameter('metrics', 'metrics must be a comma-separated list of metric names');
+    metrics = [];
+    for (const name of names) {
+      const def = series.metrics.find((m) => m.name === name);
+      if (!def) throw badParameter('metrics', `series ${series.name} has no metric "${name}"`);
+      if (!metrics.includes(def)) metrics.push(def);
+    }
+  }
+
+  const dims: Record<string, string> = {};
+  if (q.store !== undefined) dims.store = q.store;
+  if (q.sku !== undefined) dims.sku = q.sku;
+  const given = Object.keys(dims).sort().join(',');
+  if (!series.dimensionSets.some((set) => set.join(',') === given)) {
+    const allowed = series.dimensionSets.map((set) => (set.length ? set.join(' and ') : 'none')).join('; or ');
+    const known = new Set(series.dimensionSets.flat());
+    const extra = Object.keys(dims).find((d) => !known.has(d));
+    const missing = [...known].find((d) => !(d in dims) && series.dimensionSets.every((set) => set.includes(d)));
+    const param = extra ?? missing ?? Object.keys(dims)[0] ?? 'store';
+    throw badParameter(param, `series ${series.name} takes these dimensions: ${allowed}`);
+  }
+
+  if (grain === 'h') {
+    const fromMs = parseHour('from', q.from);
+    const toMs = parseHour('to', q.to);
+    if (toMs <= fromMs) throw badParameter('to', 'to must be after from');
+    if ((toMs - fromMs) / HOUR_MS > MAX_HOURS) throw badParameter('to', `a range of hours may span at most ${MAX_HOURS} hours (31 days)`);
+    return { series, metrics, grain, dims, from: q.from, to: q.to, fromMs, toMs };
+  }
+  for (const param of ['from', 'to'] as const) {
+    if (!isCalendarDate(q[param])) throw badParameter(param, `${param} must be a local date YYYY-MM-DD for granularity day`);
+  }
+  const days = daysBetween(q.from, q.to);
+  if (days <= 0) throw badParameter('to', 'to must be after from');
+  if (days > MAX_DAYS) throw badParameter('to', `a range of days may span at most ${MAX_DAYS} days (3 years)`);
+  return { series, metrics, grain, dims, from: q.from, to: q.to };
+}
+
+const Instant = z.iso.datetime({ offset: true });
+
+function parseHour(param: string, text: string): number {
+  if (!Instant.safeParse(text).success) throw badParameter(param, `${param} must be an ISO 8601 instant with an offset, e.g. 2026-11-20T00:00:00Z, for granularity hour`);
+  const ms = Date.parse(text);
+  if (ms % HOUR_MS !== 0) throw badParameter(param, `${param} must fall on a whole UTC hour`);
+  return ms;
+}

@@ -1,0 +1,88 @@
+// The point builder: one range read's rows → every bucket of the requested range, in order.
+// A finalized bucket takes its values from the mart family ('m') only. A provisional bucket takes the speed
+// layer's partial cells ('p') when it has them, else whatever a mart run has built of it so far ('m');
+// that choice lives in cellsFor() so the speed layer only has to write family 'p'.
+import { FAMILY_MART, FAMILY_PARTIAL, type CellValue, type SeriesRow } from '../../pipeline/ports.js';
+import type { MetricDef } from '../../pipeline/metrics/catalog.js';
+import { dayBucket, hourBucket } from '../../pipeline/series/row-key.js';
+import type { MetricsRequest } from './params.js';
+import { addDays, daysBetween, isoHour, startOfLocalDay } from './time.js';
+
+export interface Point {
+  start: string;
+  values: Record<string, number | null>;
+  provisional: boolean;
+}
+
+export interface BucketSlot {
+  /** The row key's bucket component. */
+  bucket: string;
+  /** `start` as answered: an ISO instant for hours, a local date for days. */
+  start: string;
+  /** End of the bucket (exclusive), epoch ms: a bucket is final once finalized_through reaches it. */
+  endMs: number;
+}
+
+const HOUR_MS = 3_600_000;
+
+/** Every bucket of the request's half-open range. Days are local to `timeZone`. */
+export function bucketSlots(req: Pick<MetricsRequest, 'grain' | 'from' | 'to' | 'fromMs' | 'toMs'>, timeZone: string): BucketSlot[] {
+  const slots: BucketSlot[] = [];
+  if (req.grain === 'h') {
+    for (let t = req.fromMs!; t < req.toMs!; t += HOUR_MS) slots.push({ bucket: hourBucket(new Date(t)), start: isoHour(t), endMs: t + HOUR_MS });
+    return slots;
+  }
+  const n = daysBetween(req.from, req.to);
+  for (let i = 0; i < n; i++) {
+    const date = addDays(req.from, i);
+    slots.push({ bucket: dayBucket(date), start: date, endMs: startOfLocalDay(addDays(date, 1), timeZone).getTime() });
+  }
+  return slots;
+}
+
+type Cells = Record<string, CellValue>;
+
+/** Which family answers for a bucket (see the module header). */
+export function cellsFor(row: SeriesRow | undefined, provisional: boolean): { family: string; cells: Cells } {
+  if (provisional && row?.cells[FAMILY_PARTIAL]) return { family: FAMILY_PARTIAL, cells: row.cells[FAMILY_PARTIAL] };
+  return { family: FAMILY_MART, cells: row?.cells[FAMILY_MART] ?? {} };
+}
+
+/** Ratios derived from additive cells, used when a bucket carries no ratio cell (partials, older exports). */
+const RATIOS: Record<string, (c: Cells) => [number | null, number | null]> = {
+  average_order_value_minor: (c) => [(c.gross_revenue_minor ?? 0) - (c.discount_minor ?? 0), c.orders ?? null],
+  orders_per_session: (c) => [c.orders_with_session ?? null, c.sessions ?? null],
+};
+
+function metricValue(def: MetricDef, cells: Cells, family: string): number | null {
+  const stored = cells[def.name];
+  switch (def.kind) {
+    case 'additive':
+      return stored ?? 0;
+    case 'distinct':
+      // Distinct counts cannot be assembled from partials: a partial bucket without one does not know it.
+      return stored !== undefined ? stored : family === FAMILY_MART ? 0 : null;
+    case 'gauge':
+      return stored ?? null;
+    case 'ratio': {
+      if (stored !== undefined) return stored;
+      const formula = RATIOS[def.name];
+      if (!formula) return null;
+      const [num, den] = formula(cells);
+      return num === null || den === null || den === 0 ? null : num / den;
+    }
+  }
+}
+
+/** Builds every point of the range from the rows of one range read. */
+export function buildPoints(opts: { slots: BucketSlot[]; rows: SeriesRow[]; metrics: MetricDef[]; finalizedThroughMs: number | null }): Point[] {
+  const byBucket = new Map<string, SeriesRow>();
+  for (const row of opts.rows) byBucket.set(row.key.slice(row.key.lastIndexOf('#') + 1), row);
+  return opts.slots.map((slot) => {
+    const provisional = opts.finalizedThroughMs === null || slot.endMs > opts.finalizedThroughMs;
+    const { family, cells } = cellsFor(byBucket.get(slot.bucket), provisional);
+    const values: Record<string, number | null> = {};
+    for (const def of opts.metrics) values[def.name] = metricValue(def, cells, family);
+    return { start: slot.start, values, provisional };
+  });
+}

@@ -1,0 +1,76 @@
+// Time-zone arithmetic for merchant-local days, with Intl only (no zone database of our own):
+// the UTC instant a local date starts at, the local date of an instant, and date stepping.
+
+const formatters = new Map<string, Intl.DateTimeFormat>();
+
+function formatter(timeZone: string): Intl.DateTimeFormat {
+  let f = formatters.get(timeZone);
+  if (!f) {
+    f = new Intl.DateTimeFormat('en-US', {
+      timeZone,
+      hourCycle: 'h23',
+      year: 'numeric',
+      month: '2-digit',
+      day: '2-digit',
+      hour: '2-digit',
+      minute: '2-digit',
+      second: '2-digit',
+    });
+    formatters.set(timeZone, f);
+  }
+  return f;
+}
+
+function wallClock(ms: number, timeZone: string): { y: number; mo: number; d: number; h: number; mi: number; s: number } {
+  const parts: Record<string, number> = {};
+  for (const p of formatter(timeZone).formatToParts(new Date(ms))) if (p.type !== 'literal') parts[p.type] = Number(p.value);
+  return { y: parts.year!, mo: parts.month!, d: parts.day!, h: parts.hour!, mi: parts.minute!, s: parts.second! };
+}
+
+/** Offset of the zone at an instant, in ms (local − UTC). */
+export function zoneOffsetMs(ms: number, timeZone: string): number {
+  const w = wallClock(ms, timeZone);
+  return Date.UTC(w.y, w.mo - 1, w.d, w.h, w.mi, w.s) - Math.floor(ms / 1000) * 1000;
+}
+
+/** `2026-11-21` in the zone of the instant. */
+export function localDate(instant: Date, timeZone: string): string {
+  const w = wallClock(instant.getTime(), timeZone);
+  return `${String(w.y).padStart(4, '0')}-${String(w.mo).padStart(2, '0')}-${String(w.d).padStart(2, '0')}`;
+}
+
+/** The first instant of a local date in a zone (midnight, or the first instant after a gap at midnight). */
+export function startOfLocalDay(date: string, timeZone: string): Date {
+  const [y, mo, d] = date.split('-').map(Number) as [number, number, number];
+  const wall = Date.UTC(y, mo - 1, d);
+  // Two passes settle the offset across a transition. Where midnight itself falls into a spring-forward gap
+  // the second guess lands on the previous day; the day then starts at the transition, which is midnight
+  // read with the offset in force before it.
+  let t = wall - zoneOffsetMs(wall, timeZone);
+  t = wall - zoneOffsetMs(t, timeZone);
+  if (localDate(new Date(t), timeZone) < date) t = wall - zoneOffsetMs(t - 6 * 3_600_000, timeZone);
+  return new Date(t);
+}
+
+/** Adds whole days to a `YYYY-MM-DD` date (calendar arithmetic, zone-free). */
+export function addDays(date: string, days: number): string {
+  const [y, mo, d] = date.split('-').map(Number) as [number, number, number];
+  return new Date(Date.UTC(y, mo - 1, d + days)).toISOString().slice(0, 10);
+}
+
+/** Whole days from a to b (`YYYY-MM-DD`). */
+export function daysBetween(a: string, b: string): number {
+  return Math.round((Date.parse(`${b}T00:00:00Z`) - Date.parse(`${a}T00:00:00Z`)) / 86_400_000);
+}
+
+/** Real calendar date in `YYYY-MM-DD` form (rejects 2026-02-30). */
+export function isCalendarDate(text: string): boolean {
+  if (!/^\d{4}-\d{2}-\d{2}$/.test(text)) return false;
+  const t = Date.parse(`${text}T00:00:00Z`);
+  return Number.isFinite(t) && new Date(t).toISOString().slice(0, 10) === text;
+}
+
+/** `2026-11-21T14:00:00Z`: the hour instants the API answers with. */
+export function isoHour(ms: number): string {
+  return new Date(ms).toISOString().slice(0, 19) + 'Z';
+}

@@ -1,0 +1,504 @@
+// The local warehouse: one DuckDB database file (<dataDir>/warehouse.duckdb) holding every table of
+// the schema source. It implements three ports on one connection, because DuckDB has a single writer:
+// - Warehouse: `run`/`query` of mart SQL, passed through an optional dialect `translate` hook;
+// - RawSink: idempotent bulk writes of ingest outcomes (DuckDB appender, one transaction per write);
+// - DedupeIndex: the exact (merchant_id, event_id) → first entry index, claimed in transactions.
+// It also counts end states straight from the tables, for the published = accepted + rejected +
+// duplicates invariant.
+import {
+  DuckDBInstance,
+  DuckDBTypeId,
+  DECIMAL,
+  BIGINT,
+  BOOLEAN,
+  DATE,
+  DOUBLE,
+  LIST,
+  TIMESTAMPTZ,
+  VARCHAR,
+  JSDuckDBValueConverter,
+  dateValue,
+  decimalValue,
+  listValue,
+  timestampTZValue,
+  type DuckDBAppender,
+  type DuckDBConnection,
+  type DuckDBType,
+  type DuckDBValue,
+  type DuckDBValueConverter,
+  type JS,
+} from '@duckdb/node-api';
+import { readdir } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
+import type { EntryRef, ReasonCode } from '../../pipeline/contracts/outcomes.js';
+import type {
+  DedupeClaim,
+  DedupeIndex,
+  DedupeVerdict,
+  IngestWrite,
+  RawSink,
+  SqlParams,
+  Warehouse,
+} from '../../pipeline/ports.js';
+import { duckdbDdl, duckdbTableName } from '../../pipeline/schema/ddl-duckdb.js';
+import { DIM_TABLES } from '../../pipeline/schema/dims.js';
+import { RAW_TABLES, rawArrivals, rawDuplicates, rawEvents, rawOrderLines, rawRejectedEvents } from '../../pipeline/schema/raw.js';
+import type { Column, ColumnType, TableDef } from '../../pipeline/schema/types.js';
+
+/** A dialect hook: BigQuery SQL from sql/ in, DuckDB SQL out (provided by the dialect layer). */
+export type TranslateSql = (sql: string) => string;
+
+export interface LocalWarehouseOptions {
+  /** Database file, or `:memory:`. */
+  path: string;
+  translate?: TranslateSql;
+  /** Tables to create; default: every table the schema source exports (see loadSchemaTables). */
+  tables?: TableDef[];
+}
+
+export interface StoredEntryCounts {
+  accepted: number;
+  rejected: Partial<Record<ReasonCode, number>>;
+  duplicates: number;
+}
+
+/** Local bookkeeping tables, not part of the BigQuery schema (GCP keeps the dedupe index in Bigtable). */
+const STATE_DDL = [
+  'CREATE SCHEMA IF NOT EXISTS state',
+  // One key column so that look-ups and the uniqueness check use DuckDB's ART index.
+  `CREATE TABLE IF NOT EXISTS state.dedupe_index (
+     dedupe_key VARCHAR PRIMARY KEY,
+     merchant_id VARCHAR NOT NULL,
+     event_id VARCHAR NOT NULL,
+     content_hash VARCHAR NOT NULL,
+     message_id VARCHAR NOT NULL,
+     entry_index BIGINT NOT NULL,
+     claimed_at TIMESTAMPTZ NOT NULL
+   )`,
+];
+
+const KEY_LOOKUP_CHUNK = 1000;
+
+/** The unit separator cannot occur in validated ids, so the joined key is unambiguous. */
+const dedupeKey = (merchantId: string, eventId: string): string => `${merchantId}\u001f${eventId}`;
+
+export class LocalWarehouse implements Warehouse, RawSink, DedupeIndex {
+  private tail: Promise<unknown> = Promise.resolve();
+  private closed = false;
+
+  private constructor(
+    private readonly instance: DuckDBInstance,
+    private readonly conn: DuckDBConnection,
+    private readonly translate: TranslateSql,
+    readonly tables: readonly TableDef[],
+  ) {}
+
+  static async open(opts: LocalWarehouseOptions): Promise<LocalWarehouse> {
+    const tables = opts.tables ?? (await loadSchemaTables());
+    let instance: DuckDBInstance;
+    try {
+      instance = await DuckDBInstance.create(opts.path);
+    } catch (err) {
+      throw new Error(`opening the DuckDB warehouse ${opts.path} (is another process using it?)`, { cause: err });
+    }
+    const conn = await instance.connect();
+    // DuckDB truncates TIMESTAMPTZ in the session zone; BigQuery always works in UTC.
+    await conn.run("SET TimeZone = 'UTC'");
+    for (const t of tables) await conn.run(duckdbDdl(t));
+    for (const stmt of STATE_DDL) await conn.run(stmt);
+    return new LocalWarehouse(instance, conn, opts.translate ?? ((sql) => sql), tables);
+  }
+
+  /** Runs fn with the connection to itself: every statement of the warehouse goes through here. */
+  exclusive<T>(fn: (conn: DuckDBConnection) => Promise<T>): Promise<T> {
+    if (this.closed) return Promise.reject(new Error('the warehouse is closed'));
+    const run = () => fn(this.conn);
+    const p = this.tail.then(run, run);
+    this.tail = p.catch(() => undefined);
+    return p;
+  }
+
+  /** Runs fn inside one transaction with the connection to itself; rolls back if fn throws. */
+  transaction<T>(fn: (conn: DuckDBConnection) => Promise<T>): Promise<T> {
+    return this.exclusive(async (conn) => {
+      await conn.run('BEGIN TRANSACTION');
+      try {
+        const out = await fn(conn);
+        await conn.run('COMMIT');
+        return out;
+      } catch (err) {
+        await conn.run('ROLLBACK').catch(() => undefined);
+        throw err;
+      }
+    });
+  }
+
+  // ---------------------------------------------------------------- Warehouse
+
+  async run(sql: string, params?: SqlParams): Promise<void> {
+    const text = this.translate(sql);
+    await this.exclusive(async (conn) => {
+      try {
+        await conn.run(text, params ? toDuckParams(params) : undefined);
+      } catch (err) {
+        throw new Error(`running SQL on the local warehouse: ${firstLine(text)}`, { cause: err });
+      }
+    });
+  }
+
+  async query<T = Record<string, unknown>>(sql: string, params?: SqlParams): Promise<T[]> {
+    const text = this.translate(sql);
+    return this.exclusive(async (conn) => {
+      try {
+        const reader = await conn.runAndReadAll(text, params ? toDuckParams(params) : undefined);
+        return reader.convertRowObjects(resultConverter) as T[];
+      } catch (err) {
+        throw new Error(`querying the local warehouse: ${firstLine(text)}`, { cause: err });
+      }
+    });
+  }
+
+  // ---------------------------------------------------------------- RawSink
+
+  /**
+   * Writes one or more messages' outcomes in one transaction. A write replaces everything written
+   * before for the messages it names (their rows in raw.events, raw.order_lines, raw.rejected_events,
+   * raw.duplicates and raw.arrivals), so a redelivery — or a revalidation that moves an entry between
+   * end states — leaves exactly the rows of the last write.
+   */
+  async write(batch: IngestWrite): Promise<void> {
+    const ids = [
+      ...new Set([
+        ...batch.accepted.map((r) => r.message_id),
+        ...batch.rejected.map((r) => r.message_id),
+        ...batch.duplicates.map((r) => r.message_id),
+        ...batch.arrivals.map((r) => r.message_id),
+      ]),
+    ];
+    if (ids.length === 0 && batch.orderLines.length === 0) return;
+    await this.transaction(async (conn) => {
+      if (ids.length > 0 && (await this.anyWritten(conn, ids))) await this.deleteMessages(conn, ids);
+      await appendRows(conn, rawEvents, batch.accepted);
+      await appendRows(conn, rawOrderLines, batch.orderLines);
+      await appendRows(conn, rawRejectedEvents, batch.rejected);
+      await appendRows(conn, rawDuplicates, batch.duplicates);
+      await appendRows(conn, rawArrivals, batch.arrivals);
+    });
+  }
+
+  /** Cheap on the common path: message ids grow with time, so DuckDB's zone maps skip old row groups. */
+  private async anyWritten(conn: DuckDBConnection, ids: string[]): Promise<boolean> {
+    const inList = placeholders(ids.length);
+    const parts = [rawEvents, rawRejectedEvents, rawDuplicates, rawArrivals].map(
+      (t) => `(SELECT 1 FROM ${duckdbTableName(t)} WHERE message_id IN (${inList}) LIMIT 1)`,
+    );
+    const reader = await conn.runAndReadAll(`SELECT count(*) AS n FROM (${parts.join(' UNION ALL ')})`, ids);
+    return Number(reader.getRows()[0]?.[0] ?? 0) > 0;
+  }
+
+  private async deleteMessages(conn: DuckDBConnection, ids: string[]): Promise<void> {
+    const inList = placeholders(ids.length);
+    // Order lines carry no message id: find them through their order's raw.events row.
+    await conn.run(
+      `DELETE FROM ${duckdbTableName(rawOrderLines)} WHERE (merchant_id, event_id) IN (
+         SELECT merchant_id, event_id FROM ${duckdbTableName(rawEvents)} WHERE message_id IN (${inList}))`,
+      ids,
+    );
+    for (const t of [rawEvents, rawRejectedEvents, rawDuplicates, rawArrivals]) {
+      await conn.run(`DELETE FROM ${duckdbTableName(t)} WHERE message_id IN (${inList})`, ids);
+    }
+  }
+
+  // ---------------------------------------------------------------- DedupeIndex
+
+  async claim(claims: DedupeClaim[]): Promise<DedupeVerdict[]> {
+    if (claims.length === 0) return [];
+    return this.transaction(async (conn) => {
+      const keys = [...new Set(claims.map((c) => dedupeKey(c.merchantId, c.eventId)))];
+      const owners = new Map<string, { contentHash: string; entry: EntryRef }>();
+      for (let i = 0; i < keys.length; i += KEY_LOOKUP_CHUNK) {
+        const chunk = keys.slice(i, i + KEY_LOOKUP_CHUNK);
+        const reader = await conn.runAndReadAll(
+          `SELECT dedupe_key, content_hash, message_id, entry_index FROM state.dedupe_index WHERE dedupe_key IN (${placeholders(chunk.length)})`,
+          chunk,
+        );
+        for (const [key, hash, messageId, index] of reader.getRows()) {
+          owners.set(String(key), { contentHash: String(hash), entry: { messageId: String(messageId), index: Number(index) } });
+        }
+      }
+      const verdicts: DedupeVerdict[] = [];
+      const fresh: DedupeClaim[] = [];
+      for (const c of claims) {
+        const key = dedupeKey(c.merchantId, c.eventId);
+        const owner = owners.get(key);
+        if (!owner) {
+          owners.set(key, { contentHash: c.contentHash, entry: c.entry });
+          fresh.push(c);
+          verdicts.push({ kind: 'new' });
+        } else if (owner.entry.messageId === c.entry.messageId && owner.entry.index === c.entry.index) {
+          verdicts.push({ kind: 'same_entry' });
+        } else if (owner.contentHash === c.contentHash) {
+          verdicts.push({ kind: 'duplicate', first: { ...owner.entry } });
+        } else {
+          verdicts.push({ kind: 'conflict', first: { ...owner.entry } });
+        }
+      }
+      if (fresh.length > 0) {
+        const appender = await conn.createAppender('dedupe_index', 'state');
+        const now = toTimestampTz(new Date());
+        try {
+          for (const c of fresh) {
+            appender.appendVarchar(dedupeKey(c.merchantId, c.eventId));
+            appender.appendVarchar(c.merchantId);
+            appender.appendVarchar(c.eventId);
+            appender.appendVarchar(c.contentHash);
+            appender.appendVarchar(c.entry.messageId);
+            appender.appendBigInt(BigInt(c.entry.index));
+            appender.appendTimestampTZ(now);
+            appender.endRow();
+          }
+          appender.flushSync();
+        } finally {
+          appender.closeSync();
+        }
+      }
+      return verdicts;
+    });
+  }
+
+  async release(keys: { merchantId: string; eventId: string; entry: EntryRef }[]): Promise<void> {
+    if (keys.length === 0) return;
+    await this.transaction(async (conn) => {
+      for (const k of keys) {
+        await conn.run('DELETE FROM state.dedupe_index WHERE dedupe_key = $1 AND message_id = $2 AND entry_index = $3', [
+          dedupeKey(k.merchantId, k.eventId),
+          k.entry.messageId,
+          BigInt(k.entry.index),
+        ]);
+      }
+    });
+  }
+
+  // ---------------------------------------------------------------- counts for the invariant
+
+  /**
+   * Accepted, rejected (by reason) and duplicate entries as the tables hold them; restricted to the
+   * given messages (a run's) when `messageIds` is set.
+   */
+  async entryCounts(opts: { messageIds?: readonly string[] } = {}): Promise<StoredEntryCounts> {
+    return this.exclusive(async (conn) => {
+      let filter = '';
+      if (opts.messageIds) {
+        await conn.run('CREATE TEMP TABLE IF NOT EXISTS count_scope (message_id VARCHAR)');
+        await conn.run('DELETE FROM count_scope');
+        const appender = await conn.createAppender('count_scope', 'main', 'temp');
+        try {
+          for (const id of opts.messageIds) {
+            appender.appendVarchar(id);
+            appender.endRow();
+          }
+          appender.flushSync();
+        } finally {
+          appender.closeSync();
+        }
+        filter = ' WHERE message_id IN (SELECT message_id FROM count_scope)';
+      }
+      const scalar = async (sql: string): Promise<number> => Number((await conn.runAndReadAll(sql)).getRows()[0]?.[0] ?? 0);
+      const accepted = await scalar(`SELECT count(*) FROM ${duckdbTableName(rawEvents)}${filter}`);
+      const duplicates = await scalar(`SELECT count(*) FROM ${duckdbTableName(rawDuplicates)}${filter}`);
+      const rows = (
+        await conn.runAndReadAll(`SELECT reason, count(*) FROM ${duckdbTableName(rawRejectedEvents)}${filter} GROUP BY reason ORDER BY reason`)
+      ).getRows();
+      const rejected: Partial<Record<ReasonCode, number>> = {};
+      for (const [reason, n] of rows) if (Number(n) > 0) rejected[String(reason) as ReasonCode] = Number(n);
+      return { accepted, rejected, duplicates };
+    });
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    await this.exclusive(async () => undefined);
+    this.closed = true;
+    this.conn.closeSync();
+    this.instance.closeSync();
+  }
+}
+
+// ---------------------------------------------------------------- schema discovery
+
+const isTableDef = (v: unknown): v is TableDef =>
+  typeof v === 'object' && v !== null && typeof (v as TableDef).id === 'string' && (v as TableDef).id.includes('.') && Array.isArray((v as TableDef).columns);
+
+/**
+ * Every table the schema source (pipeline/schema/*) exports, raw and dims first. Discovered rather
+ * than listed so that a new schema module (marts, for example) gets its tables without touching this file.
+ */
+export async function loadSchemaTables(): Promise<TableDef[]> {
+  const dir = new URL('../../pipeline/schema/', import.meta.url);
+  const byId = new Map<string, TableDef>();
+  for (const t of [...RAW_TABLES, ...DIM_TABLES]) byId.set(t.id, t);
+  const files = (await readdir(fileURLToPath(dir))).filter((f) => /\.(ts|js|mjs)$/.test(f) && !f.endsWith('.d.ts')).sort();
+  for (const f of files) {
+    const mod = (await import(new URL(f, dir).href)) as Record<string, unknown>;
+    for (const value of Object.values(mod)) {
+      for (const t of Array.isArray(value) ? value : [value]) if (isTableDef(t) && !byId.has(t.id)) byId.set(t.id, t);
+    }
+  }
+  return [...byId.values()];
+}
+
+// ---------------------------------------------------------------- values in and out
+
+function firstLine(sql: string): string {
+  const line = sql.trim().split('\n')[0] ?? '';
+  return line.length > 120 ? `${line.slice(0, 117)}...` : line;
+}
+
+const placeholders = (n: number): string => Array.from({ length: n }, (_, i) => `$${i + 1}`).join(', ');
+
+const toTimestampTz = (d: Date) => timestampTZValue(BigInt(d.getTime()) * 1000n);
+
+function toDate(v: unknown, column: string): Date {
+  const d = v instanceof Date ? v : new Date(v as string | number);
+  if (Number.isNaN(d.getTime())) throw new Error(`column ${column}: ${String(v)} is not a timestamp`);
+  return d;
+}
+
+/** Exact decimal text (or number) → value × 10^9 as a bigint, rounding half away from zero. */
+export function toScaledNumeric(v: string | number | bigint, scale = 9): bigint {
+  if (typeof v === 'bigint') return v * 10n ** BigInt(scale);
+  const text = typeof v === 'number' ? (Number.isInteger(v) ? v.toFixed(0) : v.toFixed(scale + 1)) : v.trim();
+  const m = /^([+-])?(\d*)(?:\.(\d*))?$/.exec(text);
+  if (!m || (m[2] === '' && (m[3] ?? '') === '')) throw new Error(`${String(v)} is not a decimal number`);
+  const negative = m[1] === '-';
+  const frac = (m[3] ?? '').padEnd(scale + 1, '0');
+  let scaled = BigInt((m[2] || '0') + frac.slice(0, scale));
+  if (Number(frac[scale]) >= 5) scaled += 1n;
+  return negative ? -scaled : scaled;
+}
+
+function daysSinceEpoch(v: unknown, column: string): number {
+  if (typeof v === 'string' && /^\d{4}-\d{2}-\d{2}$/.test(v)) return Date.parse(`${v}T00:00:00Z`) / 86_400_000;
+  return Math.floor(toDate(v, column).getTime() / 86_400_000);
+}
+
+const BASE_TYPES: Record<ColumnType, DuckDBType> = {
+  STRING: VARCHAR,
+  INT64: BIGINT,
+  NUMERIC: DECIMAL(38, 9),
+  FLOAT64: DOUBLE,
+  BOOL: BOOLEAN,
+  TIMESTAMP: TIMESTAMPTZ,
+  DATE: DATE,
+};
+
+function scalarValue(type: ColumnType, v: unknown, column: string): DuckDBValue {
+  switch (type) {
+    case 'STRING':
+      return String(v);
+    case 'INT64':
+      return BigInt(v as number | string | bigint);
+    case 'NUMERIC':
+      return decimalValue(toScaledNumeric(v as string | number), 38, 9);
+    case 'FLOAT64':
+      return Number(v);
+    case 'BOOL':
+      return Boolean(v);
+    case 'TIMESTAMP':
+      return toTimestampTz(toDate(v, column));
+    case 'DATE':
+      return dateValue(daysSinceEpoch(v, column));
+  }
+}
+
+type Append = (appender: DuckDBAppender, value: unknown) => void;
+
+/** One appender call per column, chosen once per table so the per-row loop stays tight. */
+function columnAppender(c: Column): Append {
+  if (c.mode === 'REPEATED') {
+    const listType = LIST(BASE_TYPES[c.type]);
+    return (a, v) => {
+      const items = v == null ? [] : (v as unknown[]);
+      a.appendList(
+        listValue(items.map((x) => (x == null ? null : scalarValue(c.type, x, c.name)))),
+        listType,
+      );
+    };
+  }
+  const nullable =
+    (f: Append): Append =>
+    (a, v) =>
+      v == null ? a.appendNull() : f(a, v);
+  switch (c.type) {
+    case 'STRING':
+      return nullable((a, v) => a.appendVarchar(typeof v === 'string' ? v : String(v)));
+    case 'INT64':
+      return nullable((a, v) => a.appendBigInt(BigInt(v as number | string | bigint)));
+    case 'NUMERIC':
+      return nullable((a, v) => a.appendDecimal(decimalValue(toScaledNumeric(v as string | number), 38, 9)));
+    case 'FLOAT64':
+      return nullable((a, v) => a.appendDouble(Number(v)));
+    case 'BOOL':
+      return nullable((a, v) => a.appendBoolean(Boolean(v)));
+    case 'TIMESTAMP':
+      return nullable((a, v) => a.appendTimestampTZ(toTimestampTz(toDate(v, c.name))));
+    case 'DATE':
+      return nullable((a, v) => a.appendDate(dateValue(daysSinceEpoch(v, c.name))));
+  }
+}
+
+const appendersByTable = new WeakMap<TableDef, Append[]>();
+
+/** Appends rows (objects keyed by column name; missing keys are NULL) to a table of the schema source. */
+export async function appendRows(conn: DuckDBConnection, table: TableDef, rows: readonly object[]): Promise<void> {
+  if (rows.length === 0) return;
+  let appenders = appendersByTable.get(table);
+  if (!appenders) {
+    appenders = table.columns.map(columnAppender);
+    appendersByTable.set(table, appenders);
+  }
+  const [schema, name] = table.id.split('.') as [string, string];
+  const appender = await conn.createAppender(name, schema);
+  const columns = table.columns;
+  try {
+    for (const row of rows) {
+      for (let i = 0; i < columns.length; i++) {
+        const c = columns[i]!;
+        const v = (row as Record<string, unknown>)[c.name];
+        if (v == null && c.mode === 'REQUIRED') throw new Error(`${table.id}.${c.name} is required but the row has none`);
+        appenders[i]!(appender, v);
+      }
+      appender.endRow();
+    }
+    appender.flushSync();
+  } finally {
+    appender.closeSync();
+  }
+}
+
+/** SqlParams → DuckDB values: integers as BIGINT, Dates as TIMESTAMPTZ, string arrays as VARCHAR[]. */
+export function toDuckParams(params: SqlParams): Record<string, DuckDBValue> {
+  const out: Record<string, DuckDBValue> = {};
+  for (const [k, v] of Object.entries(params)) {
+    if (v instanceof Date) out[k] = toTimestampTz(v);
+    else if (Array.isArray(v)) out[k] = listValue(v);
+    else if (typeof v === 'number' && Number.isSafeInteger(v)) out[k] = BigInt(v);
+    else out[k] = v;
+  }
+  return out;
+}
+
+const INTEGER_IDS = new Set([DuckDBTypeId.BIGINT, DuckDBTypeId.HUGEINT, DuckDBTypeId.UBIGINT, DuckDBTypeId.UHUGEINT]);
+
+/**
+ * Query results as plain JS: 64-bit integers become numbers when exact (counts, minor units) and
+ * stay bigint beyond 2^53; timestamps are Dates; DECIMAL is a number; lists are arrays.
+ */
+const resultConverter: DuckDBValueConverter<JS> = (value, type, converter) => {
+  if (value !== null && INTEGER_IDS.has(type.typeId)) {
+    const n = value as bigint;
+    return n <= BigInt(Number.MAX_SAFE_INTEGER) && n >= BigInt(Number.MIN_SAFE_INTEGER) ? Number(n) : n;
+  }
+  return JSDuckDBValueConverter(value, type, converter);
+};
+

@@ -1,0 +1,158 @@
+import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { LocalWarehouse, loadSchemaTables, toScaledNumeric } from '../../../adapters/local/warehouse.js';
+import type { DedupeClaim } from '../../../pipeline/ports.js';
+import { sampleWrite } from './fixtures.js';
+
+describe('LocalWarehouse', () => {
+  let dir: string;
+  let wh: LocalWarehouse;
+  beforeEach(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'tillstream-wh-'));
+    wh = await LocalWarehouse.open({ path: join(dir, 'warehouse.duckdb') });
+  });
+  afterEach(async () => {
+    await wh.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  const snapshot = async () => ({
+    events: await wh.query(`SELECT * FROM raw.events ORDER BY message_id, entry_index`),
+    lines: await wh.query(`SELECT * FROM raw.order_lines ORDER BY event_id, line_index`),
+    rejected: await wh.query(`SELECT * FROM raw.rejected_events ORDER BY message_id, entry_index`),
+    duplicates: await wh.query(`SELECT * FROM raw.duplicates ORDER BY message_id, entry_index`),
+    arrivals: await wh.query(`SELECT * FROM raw.arrivals ORDER BY message_id`),
+  });
+
+  it('creates every table of the schema source with BigQuery-faithful types', async () => {
+    const tables = await loadSchemaTables();
+    const ids = (await wh.query<{ id: string }>(`SELECT schema_name || '.' || table_name AS id FROM duckdb_tables() WHERE schema_name <> 'state' ORDER BY 1`)).map((r) => r.id);
+    assert.deepEqual(ids, tables.map((t) => t.id).sort());
+    const cols = await wh.query<{ column_name: string; data_type: string; is_nullable: string }>(
+      `SELECT column_name, data_type, is_nullable FROM information_schema.columns
+       WHERE table_schema = 'raw' AND table_name = 'events' AND column_name IN ('event_ts', 'promo_ids', 'gross_minor', 'store_id') ORDER BY column_name`,
+    );
+    assert.deepEqual(cols, [
+      { column_name: 'event_ts', data_type: 'TIMESTAMP WITH TIME ZONE', is_nullable: 'NO' },
+      { column_name: 'gross_minor', data_type: 'BIGINT', is_nullable: 'YES' },
+      { column_name: 'promo_ids', data_type: 'VARCHAR[]', is_nullable: 'YES' },
+      { column_name: 'store_id', data_type: 'VARCHAR', is_nullable: 'YES' },
+    ]);
+  });
+
+  it('writes rows that read back whole, in a UTC session', async () => {
+    await wh.write(sampleWrite('000000000001', 2));
+    const s = await snapshot();
+    assert.equal(s.events.length, 2);
+    const e = s.events[0] as Record<string, unknown>;
+    assert.deepEqual(
+      { id: e.event_id, ts: e.event_ts, promos: e.promo_ids, gross: e.gross_minor, partner: e.delivery_partner },
+      { id: '000000000001-e0', ts: new Date('2026-11-20T10:15:00Z'), promos: ['p1', 'p2'], gross: 2500, partner: null },
+    );
+    assert.deepEqual(await wh.query(`SELECT date_trunc('day', TIMESTAMPTZ '2026-11-20 23:30:00-05:00') AS d`), [{ d: new Date('2026-11-21T00:00:00Z') }]);
+    assert.deepEqual(await wh.entryCounts(), { accepted: 2, rejected: { schema_mismatch: 1 }, duplicates: 1 });
+  });
+
+  it('writing the same IngestWrite twice leaves the same rows', async () => {
+    await wh.write(sampleWrite('000000000001', 3));
+    await wh.write(sampleWrite('000000000002', 1));
+    const once = await snapshot();
+    await wh.write(sampleWrite('000000000001', 3));
+    assert.deepEqual(await snapshot(), once);
+  });
+
+  it('a rewrite of a message replaces its earlier outcome', async () => {
+    await wh.write(sampleWrite('000000000001', 3));
+    const second = sampleWrite('000000000001', 1);
+    await wh.write(second);
+    const s = await snapshot();
+    assert.deepEqual(s.events.map((r) => r.event_id), ['000000000001-e0']);
+    assert.deepEqual(s.lines.map((r) => r.event_id), ['000000000001-e0']);
+    assert.deepEqual(s.rejected.map((r) => r.entry_index), [1]);
+  });
+
+  it('a failed write leaves nothing behind', async () => {
+    const bad = sampleWrite('000000000001', 2);
+    (bad.arrivals[0] as { merchant_id: unknown }).merchant_id = null;
+    await assert.rejects(wh.write(bad), /raw\.arrivals\.merchant_id is required/);
+    assert.deepEqual(await wh.entryCounts(), { accepted: 0, rejected: {}, duplicates: 0 });
+  });
+
+  it('counts end states restricted to a run', async () => {
+    await wh.write(sampleWrite('000000000001', 3));
+    await wh.write(sampleWrite('000000000002', 5));
+    assert.deepEqual(await wh.entryCounts({ messageIds: ['000000000002'] }), { accepted: 5, rejected: { schema_mismatch: 1 }, duplicates: 1 });
+    assert.deepEqual(await wh.entryCounts({ messageIds: [] }), { accepted: 0, rejected: {}, duplicates: 0 });
+  });
+
+  it('binds named parameters of every SqlParams kind', async () => {
+    const rows = await wh.query(`SELECT $n + 1 AS n, $s AS s, $t AS t, $l AS l, $b AS b`, {
+      n: 41,
+      s: 'x',
+      t: new Date('2026-01-01T00:00:00Z'),
+      l: ['a', 'b'],
+      b: true,
+    });
+    assert.deepEqual(rows, [{ n: 42, s: 'x', t: new Date('2026-01-01T00:00:00Z'), l: ['a', 'b'], b: true }]);
+  });
+
+  it('passes SQL through the translate hook', async () => {
+    const seen: string[] = [];
+    const w2dir = join(dir, 'other.duckdb');
+    const w2 = await LocalWarehouse.open({ path: w2dir, translate: (sql) => (seen.push(sql), sql.replace('SAFE_DIVIDE(1, 0)', 'NULL')) });
+    try {
+      assert.deepEqual(await w2.query('SELECT SAFE_DIVIDE(1, 0) AS x'), [{ x: null }]);
+      assert.deepEqual(seen, ['SELECT SAFE_DIVIDE(1, 0) AS x']);
+    } finally {
+      await w2.close();
+    }
+  });
+
+  it('scales NUMERIC text exactly', () => {
+    assert.equal(toScaledNumeric('12.5'), 12_500_000_000n);
+    assert.equal(toScaledNumeric('-0.0000000015'), -2n);
+    assert.equal(toScaledNumeric(3), 3_000_000_000n);
+  });
+
+  describe('dedupe index', () => {
+    const claim = (eventId: string, hash: string, messageId: string, index: number): DedupeClaim => ({
+      merchantId: 'm1',
+      eventId,
+      contentHash: hash,
+      entry: { messageId, index },
+    });
+
+    it('decides new, same entry, duplicate and conflict, first copy winning inside a batch', async () => {
+      assert.deepEqual(await wh.claim([claim('e1', 'h1', 'a', 0), claim('e1', 'h1', 'a', 1), claim('e2', 'h2', 'a', 2), claim('e2', 'hX', 'a', 3)]), [
+        { kind: 'new' },
+        { kind: 'duplicate', first: { messageId: 'a', index: 0 } },
+        { kind: 'new' },
+        { kind: 'conflict', first: { messageId: 'a', index: 2 } },
+      ]);
+      assert.deepEqual(await wh.claim([claim('e1', 'h1', 'a', 0), claim('e1', 'hY', 'b', 0)]), [
+        { kind: 'same_entry' },
+        { kind: 'conflict', first: { messageId: 'a', index: 0 } },
+      ]);
+    });
+
+    it('stays exact across close and reopen', async () => {
+      await wh.claim([claim('e1', 'h1', 'a', 0)]);
+      await wh.close();
+      wh = await LocalWarehouse.open({ path: join(dir, 'warehouse.duckdb') });
+      assert.deepEqual(await wh.claim([claim('e1', 'h1', 'b', 4), claim('e1', 'h1', 'a', 0)]), [
+        { kind: 'duplicate', first: { messageId: 'a', index: 0 } },
+        { kind: 'same_entry' },
+      ]);
+    });
+
+    it('release frees a key only for its owner', async () => {
+      await wh.claim([claim('e1', 'h1', 'a', 0)]);
+      await wh.release([{ merchantId: 'm1', eventId: 'e1', entry: { messageId: 'b', index: 0 } }]);
+      assert.deepEqual(await wh.claim([claim('e1', 'h1', 'c', 0)]), [{ kind: 'duplicate', first: { messageId: 'a', index: 0 } }]);
+      await wh.release([{ merchantId: 'm1', eventId: 'e1', entry: { messageId: 'a', index: 0 } }]);
+      assert.deepEqual(await wh.claim([claim('e1', 'h1', 'c', 0)]), [{ kind: 'new' }]);
+    });
+  });
+});

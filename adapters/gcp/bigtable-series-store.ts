@@ -1,0 +1,97 @@
+// The SeriesStore port on Bigtable. Row keys come from the shared codec (pipeline/series/row-key.ts),
+// so one API request is one ReadRows over a contiguous key range, exactly like the local LMDB store.
+// Metric values are cells: family 'm' (marts) or 'p' (partials), qualifier = metric name, value = the
+// number as decimal text (an empty value is null). Documents are JSON in family 'd' of their own rows.
+// Every family keeps one version; reads also ask for the latest cell only, since GC runs lazily.
+import type { Table } from '@google-cloud/bigtable';
+import type { CellValue, SeriesMutation, SeriesRow, SeriesStore } from '../../pipeline/ports.js';
+
+const DOC_FAMILY = 'd';
+const DOC_COLUMN = 'json';
+/** Rows per MutateRows call; Bigtable allows 100k mutations per request. */
+const ROWS_PER_REQUEST = 1000;
+
+type ProtoMutation =
+  | { setCell: { familyName: string; columnQualifier: Buffer; timestampMicros: number; value: Buffer } }
+  | { deleteFromFamily: { familyName: string } }
+  | { deleteFromRow: Record<string, never> };
+
+export function encodeCellValue(v: CellValue): Buffer {
+  return v === null ? Buffer.alloc(0) : Buffer.from(String(v));
+}
+export function decodeCellValue(b: Buffer): CellValue {
+  return b.length === 0 ? null : Number(b.toString('utf8'));
+}
+
+// -1 asks Bigtable to stamp the server time, so writers' clocks never decide which version is newest.
+const SERVER_TIME = -1;
+
+export function createBigtableSeriesStore(table: Table): SeriesStore {
+  return {
+    async mutate(mutations: SeriesMutation[]): Promise<void> {
+      // One entry per row with all of its mutations, in order: a MutateRows entry is atomic.
+      const rows = new Map<string, ProtoMutation[]>();
+      for (const m of mutations) {
+        let list = rows.get(m.key);
+        if (!list) rows.set(m.key, (list = []));
+        if (m.kind === 'delete_row') list.push({ deleteFromRow: {} });
+        else if (m.kind === 'delete_family') list.push({ deleteFromFamily: { familyName: m.family } });
+        else {
+          for (const [q, v] of Object.entries(m.cells)) {
+            list.push({ setCell: { familyName: m.family, columnQualifier: Buffer.from(q), timestampMicros: SERVER_TIME, value: encodeCellValue(v) } });
+          }
+        }
+      }
+      const entries = [...rows].filter(([, list]) => list.length > 0).map(([key, list]) => ({ rowKey: Buffer.from(key), mutations: list }));
+      for (let i = 0; i < entries.length; i += ROWS_PER_REQUEST) {
+        try {
+          await table.mutate(entries.slice(i, i + ROWS_PER_REQUEST), { rawMutation: true });
+        } catch (err) {
+          throw new Error(`writing ${entries.length} series rows to Bigtable failed`, { cause: err });
+        }
+      }
+    },
+
+    async readRange({ start, end }): Promise<SeriesRow[]> {
+      if (Buffer.compare(Buffer.from(start), Buffer.from(end)) >= 0) return [];
+      const [rows] = await table.getRows({
+        ranges: [{ start: { value: start, inclusive: true }, end: { value: end, inclusive: false } }],
+        filter: [{ family: /^(m|p)$/ }, { column: { cellLimit: 1 } }],
+        decode: false,
+      });
+      return rows.map((row) => {
+        const cells: SeriesRow['cells'] = {};
+        const data = row.data as Record<string, Record<string, { value: Buffer }[]>>;
+        for (const [family, columns] of Object.entries(data)) {
+          const out: Record<string, CellValue> = {};
+          for (const [q, versions] of Object.entries(columns)) {
+            const latest = versions[0];
+            if (latest) out[q] = decodeCellValue(Buffer.from(latest.value));
+          }
+          if (Object.keys(out).length > 0) cells[family] = out;
+        }
+        return { key: Buffer.isBuffer(row.id) ? (row.id as Buffer).toString('utf8') : String(row.id), cells };
+      });
+    },
+
+    async getDocument<T>(key: string): Promise<T | undefined> {
+      const [rows] = await table.getRows({ keys: [key], filter: [{ family: /^d$/ }, { column: { cellLimit: 1 } }], decode: false });
+      const cell = (rows[0]?.data as Record<string, Record<string, { value: Buffer }[]>> | undefined)?.[DOC_FAMILY]?.[DOC_COLUMN]?.[0];
+      return cell ? (JSON.parse(Buffer.from(cell.value).toString('utf8')) as T) : undefined;
+    },
+
+    async putDocument(key: string, value: unknown): Promise<void> {
+      await table.mutate(
+        [
+          {
+            rowKey: Buffer.from(key),
+            mutations: [
+              { setCell: { familyName: DOC_FAMILY, columnQualifier: Buffer.from(DOC_COLUMN), timestampMicros: SERVER_TIME, value: Buffer.from(JSON.stringify(value)) } },
+            ],
+          },
+        ],
+        { rawMutation: true },
+      );
+    },
+  };
+}

@@ -1,0 +1,57 @@
+// Shared Bigtable plumbing for the series store, the dedupe index and the key store: one client per
+// process (metrics exporter off: it needs credentials and would crash an offline process), the table
+// layouts with their GC policies, and the helpers that create them (tests and first deployment; in
+// production infra-cdktf declares the same families).
+import { Bigtable, type Instance, type Table } from '@google-cloud/bigtable';
+
+let client: Bigtable | undefined;
+/** The emulator is picked up from BIGTABLE_EMULATOR_HOST. */
+export function bigtableClient(projectId: string): Bigtable {
+  return (client ??= new Bigtable({ projectId, metricsEnabled: false }));
+}
+
+export interface FamilyLayout {
+  name: string;
+  /** Bigtable GC rule: keep one version; the dedupe family also expires with the maximum event age. */
+  rule: { versions: number; age?: { seconds: number }; union?: boolean };
+}
+
+/** Series: mart cells ('m'), speed-layer partials ('p'), mirrored JSON documents ('d'). */
+export const SERIES_FAMILIES: FamilyLayout[] = [
+  { name: 'm', rule: { versions: 1 } },
+  { name: 'p', rule: { versions: 1 } },
+  { name: 'd', rule: { versions: 1 } },
+];
+export const KEYS_FAMILIES: FamilyLayout[] = [{ name: 'k', rule: { versions: 1 } }];
+export function dedupeFamilies(maxEventAgeSeconds: number): FamilyLayout[] {
+  return [{ name: 'c', rule: { versions: 1, age: { seconds: maxEventAgeSeconds }, union: true } }];
+}
+
+/** Creates the table when it does not exist yet (idempotent). */
+export async function ensureTable(instance: Instance, tableId: string, families: FamilyLayout[]): Promise<Table> {
+  const table = instance.table(tableId);
+  const [exists] = await table.exists();
+  if (!exists) {
+    try {
+      await instance.createTable(tableId, { families });
+    } catch (err) {
+      // 6 = ALREADY_EXISTS: a concurrent creator won.
+      if ((err as { code?: number }).code !== 6) throw new Error(`creating Bigtable table ${tableId} failed`, { cause: err });
+    }
+  }
+  return table;
+}
+
+/** Concurrency-limited map that keeps result order. */
+export async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T, index: number) => Promise<R>): Promise<R[]> {
+  const out = new Array<R>(items.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const i = next++;
+      out[i] = await fn(items[i]!, i);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return out;
+}

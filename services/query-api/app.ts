@@ -93,6 +93,13 @@ export function createQueryApiRouter(deps: QueryApiDeps): Router {
     next();
   });
 
+  // Routes without parameters refuse any, so nothing (a stray ?key=, a merchant id) is silently ignored.
+  const noQuery: RequestHandler = (req, _res, next) => {
+    const name = Object.keys(req.query as object)[0];
+    if (name !== undefined) throw new HttpError(400, 'invalid_parameter', `unknown parameter "${name}"`, { param: name });
+    next();
+  };
+
   router.get('/health', (_req, res) => {
     res.setHeader('Cache-Control', 'no-store');
     res.json({ status: 'ok' });
@@ -121,7 +128,7 @@ export function createQueryApiRouter(deps: QueryApiDeps): Router {
     sendJson(res, catalogBody(), cacheOn ? { maxAgeSeconds: 300 } : false);
   });
 
-  router.get('/v1/me', reader, limiter, (_req, res) => {
+  router.get('/v1/me', reader, limiter, noQuery, (_req, res) => {
     const record = readerOf(res);
     sendJson(res, { kind: record.kind, merchant_id: record.merchant_id }, false);
   });
@@ -149,6 +156,7 @@ export function createQueryApiRouter(deps: QueryApiDeps): Router {
 
   router.get('/v1/merchants/:merchantId/stores', reader, limiter, async (req, res) => {
     const merchant = await merchantContext(res, req.params.merchantId as string);
+    noQuery(req, res, () => undefined);
     const stores = (await doc(StoresDocument, merchant.id, 'stores'))?.stores ?? [];
     const body = {
       stores: stores.map((s) => ({ id: s.id, name: s.name, city: s.city ?? null, region: s.region ?? null, time_zone: s.time_zone })),
@@ -158,6 +166,7 @@ export function createQueryApiRouter(deps: QueryApiDeps): Router {
 
   router.get('/v1/merchants/:merchantId/freshness', reader, limiter, async (req, res) => {
     const merchant = await merchantContext(res, req.params.merchantId as string);
+    noQuery(req, res, () => undefined);
     const f = await doc(FreshnessDocument, merchant.id, 'freshness');
     const finalized = f?.finalized_through ?? null;
     const lag = finalized === null ? null : Math.max(0, Math.round((clock.now().getTime() - Date.parse(finalized)) / 1000));

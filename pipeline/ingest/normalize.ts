@@ -1,0 +1,258 @@
+// Normalization of a validated event into the rows ingest writes: one raw.events row (every
+// column of pipeline/schema/raw.ts, UTC timestamps, time zones and store attributes from the
+// dimensions, the client IP truncated) and, for orders, one raw.order_lines row per line item.
+// Also the canonical content hash the dedupe index compares.
+import { createHash } from 'node:crypto';
+import { isIPv4 } from 'node:net';
+import type { Dimensions } from '../contracts/dimensions.js';
+import { storeKey } from '../contracts/dimensions.js';
+import type { Event } from '../contracts/events.js';
+import type { OrderLineRow, RawEventRow } from '../ports.js';
+
+export interface NormalizeContext {
+  dimensions: Dimensions;
+  messageId: string;
+  entryIndex: number;
+  receivedAt: Date;
+  /** event_ts as epoch ms, as validation computed it. */
+  eventTsMs: number;
+}
+
+export interface NormalizedEvent {
+  row: RawEventRow;
+  orderLines: OrderLineRow[];
+}
+
+export function normalizeEvent(event: Event, ctx: NormalizeContext): NormalizedEvent {
+  const merchant = ctx.dimensions.merchants.get(event.merchant_id);
+  if (!merchant) throw new Error(`normalizing event ${event.event_id}: merchant ${event.merchant_id} is not in the dimensions`);
+  const store = event.store_id === undefined ? undefined : ctx.dimensions.stores.get(storeKey(event.merchant_id, event.store_id));
+  const eventTs = new Date(ctx.eventTsMs);
+  const clientIp = (event.body as { client_ip?: string }).client_ip;
+  const truncatedIp = clientIp === undefined ? null : truncateIp(clientIp);
+
+  // Every column, in schema order, so rows share one shape.
+  const row: RawEventRow = {
+    event_id: event.event_id,
+    merchant_id: event.merchant_id,
+    event_type: event.event_type,
+    source: event.source,
+    schema_version: event.schema_version,
+    event_ts: eventTs,
+    received_at: ctx.receivedAt,
+    message_id: ctx.messageId,
+    entry_index: ctx.entryIndex,
+    store_id: event.store_id ?? null,
+    store_city: store?.city ?? null,
+    store_region: store?.region ?? null,
+    merchant_time_zone: merchant.time_zone,
+    store_time_zone: store?.time_zone ?? null,
+    order_id: null,
+    order_status: null,
+    channel: null,
+    fulfilment: null,
+    delivery_partner: null,
+    currency: null,
+    gross_minor: null,
+    discount_minor: null,
+    net_minor: null,
+    refund_minor: null,
+    item_count: null,
+    promo_ids: [],
+    client_ip_truncated: truncatedIp,
+    sku: null,
+    item_kind: null,
+    quantity_on_hand: null,
+    quantity_delta: null,
+    inventory_reason: null,
+    promo_id: null,
+    promo_kind: null,
+    promo_starts_at: null,
+    promo_ends_at: null,
+    promo_store_ids: [],
+    url: null,
+    referrer: null,
+    track_name: null,
+    visitor_id: null,
+    session_id: null,
+    device: null,
+    country: null,
+    body_json: canonicalJson(truncatedIp === null ? event.body : { ...event.body, client_ip: truncatedIp }),
+  };
+  const orderLines: OrderLineRow[] = [];
+
+  switch (event.event_type) {
+    case 'order': {
+      const b = event.body;
+      row.order_id = b.order_id;
+      row.order_status = b.status;
+      row.channel = b.channel;
+      row.fulfilment = b.fulfilment;
+      row.delivery_partner = b.delivery_partner ?? null;
+      row.currency = b.currency;
+      row.gross_minor = b.gross_minor;
+      row.discount_minor = b.discount_minor;
+      row.net_minor = b.net_minor;
+      row.refund_minor = b.refund_minor;
+      row.promo_ids = b.promo_ids;
+      row.visitor_id = b.visitor_id ?? null;
+      row.session_id = b.session_id ?? null;
+      let items = 0;
+      for (let i = 0; i < b.line_items.length; i++) {
+        const li = b.line_items[i]!;
+        items += li.quantity;
+        orderLines.push({
+          merchant_id: event.merchant_id,
+          event_id: event.event_id,
+          line_index: i,
+          event_ts: eventTs,
+          received_at: ctx.receivedAt,
+          store_id: event.store_id ?? null,
+          order_id: b.order_id,
+          order_status: b.status,
+          sku: li.sku,
+          category: li.category,
+          quantity: li.quantity,
+          unit_price_minor: li.unit_price_minor,
+          discount_minor: li.discount_minor,
+        });
+      }
+      row.item_count = items;
+      break;
+    }
+    case 'inventory': {
+      const b = event.body;
+      row.sku = b.sku;
+      row.item_kind = b.item_kind;
+      row.quantity_on_hand = b.quantity_on_hand;
+      row.quantity_delta = b.delta;
+      row.inventory_reason = b.reason;
+      break;
+    }
+    case 'promotion': {
+      const b = event.body;
+      row.promo_id = b.promo_id;
+      row.promo_kind = b.kind;
+      row.promo_starts_at = new Date(Date.parse(b.starts_at));
+      row.promo_ends_at = new Date(Date.parse(b.ends_at));
+      row.promo_store_ids = b.store_ids;
+      break;
+    }
+    case 'page_view': {
+      const b = event.body;
+      row.url = b.url;
+      // An empty referrer means direct traffic: stored as NULL, like an absent one.
+      row.referrer = b.referrer || null;
+      row.visitor_id = b.visitor_id;
+      row.session_id = b.session_id;
+      row.device = b.device;
+      row.country = b.country ?? null;
+      break;
+    }
+    case 'track': {
+      const b = event.body;
+      row.track_name = b.name;
+      row.url = b.url ?? null;
+      row.visitor_id = b.visitor_id;
+      row.session_id = b.session_id;
+      row.device = b.device;
+      row.country = b.country ?? null;
+      break;
+    }
+  }
+  return { row, orderLines };
+}
+
+/** Start of the UTC hour containing `ms`, the bucket arrivals and hourly marts use. */
+export function utcHourStart(ms: number): Date {
+  return new Date(ms - (((ms % 3_600_000) + 3_600_000) % 3_600_000));
+}
+
+// ---------------------------------------------------------------- privacy
+
+/**
+ * Truncates a client IP for storage: IPv4 to its /24 (`203.0.113.0`), IPv6 to its /48 in RFC 5952
+ * form (`2001:db8:85a3::`); an IPv4-mapped IPv6 address (`::ffff:c633:6407`) is truncated as IPv4.
+ */
+export function truncateIp(ip: string): string {
+  if (isIPv4(ip)) return ip.slice(0, ip.lastIndexOf('.')) + '.0';
+  const groups = expandIpv6(ip);
+  if (groups[0] === 0 && groups[1] === 0 && groups[2] === 0 && groups[3] === 0 && groups[4] === 0 && groups[5] === 0xffff) {
+    const hi = groups[6]!;
+    return `${hi >> 8}.${hi & 0xff}.${groups[7]! >> 8}.0`;
+  }
+  return formatIpv6([groups[0]!, groups[1]!, groups[2]!, 0, 0, 0, 0, 0]);
+}
+
+function expandIpv6(ip: string): number[] {
+  let text = ip;
+  const groups: number[] = [];
+  // A dotted IPv4 tail becomes two groups.
+  const lastColon = text.lastIndexOf(':');
+  const tail = text.slice(lastColon + 1);
+  let tailGroups: number[] = [];
+  if (tail.includes('.')) {
+    const o = tail.split('.').map(Number);
+    tailGroups = [(o[0]! << 8) | o[1]!, (o[2]! << 8) | o[3]!];
+    text = text.slice(0, lastColon + 1) + '0';
+  }
+  const [head, rest] = text.split('::') as [string, string | undefined];
+  const parse = (s: string): number[] => (s === '' ? [] : s.split(':').map((g) => parseInt(g, 16)));
+  const headGroups = parse(head);
+  const restGroups = rest === undefined ? [] : parse(rest);
+  if (tailGroups.length > 0) (rest === undefined ? headGroups : restGroups).splice(-1, 1, ...tailGroups);
+  groups.push(...headGroups);
+  if (rest !== undefined) for (let i = headGroups.length + restGroups.length; i < 8; i++) groups.push(0);
+  groups.push(...restGroups);
+  return groups;
+}
+
+/** RFC 5952: lower-case hex, no leading zeros, the longest run (≥ 2) of zero groups as `::`. */
+function formatIpv6(groups: number[]): string {
+  let bestStart = -1;
+  let bestLen = 0;
+  for (let i = 0; i < 8; ) {
+    if (groups[i] !== 0) {
+      i++;
+      continue;
+    }
+    let j = i;
+    while (j < 8 && groups[j] === 0) j++;
+    if (j - i > bestLen) {
+      bestStart = i;
+      bestLen = j - i;
+    }
+    i = j;
+  }
+  const hex = groups.map((g) => g.toString(16));
+  if (bestLen < 2) return hex.join(':');
+  return `${hex.slice(0, bestStart).join(':')}::${hex.slice(bestStart + bestLen).join(':')}`;
+}
+
+// ---------------------------------------------------------------- canonical form
+
+/** JSON with object keys sorted at every level: equal values give equal text whatever the key order. */
+export function canonicalJson(value: unknown): string {
+  if (value === null || typeof value !== 'object') return JSON.stringify(value) ?? 'null';
+  if (Array.isArray(value)) {
+    let out = '[';
+    for (let i = 0; i < value.length; i++) out += (i > 0 ? ',' : '') + canonicalJson(value[i]);
+    return out + ']';
+  }
+  const obj = value as Record<string, unknown>;
+  const keys = Object.keys(obj).sort();
+  let out = '{';
+  let first = true;
+  for (const k of keys) {
+    const v = obj[k];
+    if (v === undefined) continue;
+    out += (first ? '' : ',') + JSON.stringify(k) + ':' + canonicalJson(v);
+    first = false;
+  }
+  return out + '}';
+}
+
+/** Hash of the validated event's canonical form (defaults applied): equal hashes mean an exact duplicate. */
+export function contentHash(event: Event): string {
+  return createHash('sha256').update(canonicalJson(event)).digest('base64url');
+}

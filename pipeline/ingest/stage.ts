@@ -1,0 +1,248 @@
+// The ingest stage core (CONVENTIONS.md #1): one bus message in, one IngestWrite out. Validates
+// every entry, claims the valid ones in the dedupe index, builds the rows of every end state and
+// writes them through the RawSink. No I/O of its own beyond the ports it is given; transient
+// failures of those ports propagate so the runner retries the whole message, which is safe
+// because every write is idempotent and a redelivered entry's claim answers `same_entry`.
+import type { Dimensions } from '../contracts/dimensions.js';
+import type { EntryRef, ReasonCode } from '../contracts/outcomes.js';
+import type {
+  ArrivalRow,
+  Clock,
+  DedupeClaim,
+  DedupeIndex,
+  DedupeVerdict,
+  DuplicateRow,
+  InboundMessage,
+  IngestWrite,
+  RawSink,
+  RejectedRow,
+} from '../ports.js';
+import { resolveIngestConfig, type IngestConfig, type ResolvedIngestConfig } from './config.js';
+import { contentHash, normalizeEvent, utcHourStart } from './normalize.js';
+import { errorDetail, readEnvelopeIds, validateEntry, type ValidEntry, type ValidationContext } from './validate.js';
+
+export { DEFAULT_BOT_PATTERN, DEFAULT_INGEST_CONFIG, IngestConfigSchema, resolveIngestConfig } from './config.js';
+export type { IngestConfig, ResolvedIngestConfig } from './config.js';
+
+export interface IngestStageDeps {
+  dimensions: () => Promise<Dimensions>;
+  dedupe: DedupeIndex;
+  sink: RawSink;
+  clock: Clock;
+  config?: Partial<IngestConfig>;
+}
+
+/** Per-state counts of one message's entries, and the write that recorded them. */
+export interface IngestResult {
+  /** Entries in the message; always accepted + Σ rejected + duplicates. */
+  entries: number;
+  accepted: number;
+  /** reason → count, zero counts omitted. */
+  rejected: Partial<Record<ReasonCode, number>>;
+  duplicates: number;
+  write: IngestWrite;
+}
+
+export type IngestStage = (msg: InboundMessage) => Promise<IngestResult>;
+
+
+interface Claimed {
+  index: number;
+  valid: ValidEntry;
+  hash: string;
+}
+
+export function createIngestStage(deps: IngestStageDeps): IngestStage {
+  const config = resolveIngestConfig(deps.config);
+
+  return async function ingestStage(msg: InboundMessage): Promise<IngestResult> {
+    const dimensions = await deps.dimensions();
+    const ctx: ValidationContext = { dimensions, attributes: msg.attributes, receivedAtMs: msg.receivedAt.getTime(), config };
+    const n = msg.entries.length;
+    const outcomes: Outcome[] = new Array(n);
+    const now = () => deps.clock.now();
+
+    // 1. Validate every entry; collect the valid ones, the first of each (merchant, event id) in this message to claim.
+    const firstOfKey = new Map<string, Claimed>();
+    const claims: DedupeClaim[] = [];
+    const claimed: Claimed[] = [];
+    const laterCopies: Claimed[] = [];
+    for (let i = 0; i < n; i++) {
+      const v = validateEntry(msg.entries[i]!, ctx);
+      if (!v.ok) {
+        outcomes[i] = { kind: 'rejected', reason: v.reason, detail: v.detail, merchant_id: v.merchant_id, event_id: v.event_id, event_type: v.event_type };
+        continue;
+      }
+      const c: Claimed = { index: i, valid: v, hash: contentHash(v.event) };
+      const key = `${v.event.merchant_id}\u0000${v.event.event_id}`;
+      if (firstOfKey.has(key)) {
+        laterCopies.push(c);
+        continue;
+      }
+      firstOfKey.set(key, c);
+      claimed.push(c);
+      claims.push({ merchantId: v.event.merchant_id, eventId: v.event.event_id, contentHash: c.hash, entry: { messageId: msg.id, index: i } });
+    }
+
+    // 2. One claim call for the message.
+    const verdicts = claims.length > 0 ? await deps.dedupe.claim(claims) : [];
+    if (verdicts.length !== claims.length) {
+      throw new Error(`dedupe index answered ${verdicts.length} verdicts for ${claims.length} claims of message ${msg.id}`);
+    }
+    const verdictOfKey = new Map<string, { first: Claimed; verdict: DedupeVerdict }>();
+    for (let k = 0; k < claimed.length; k++) {
+      const c = claimed[k]!;
+      const verdict = verdicts[k]!;
+      outcomes[c.index] = fromVerdict(c, verdict, msg);
+      verdictOfKey.set(`${c.valid.event.merchant_id}\u0000${c.valid.event.event_id}`, { first: c, verdict });
+    }
+
+    // 3. Later copies of a key within this message: decided against the copy that owns the event.
+    //    Only when the owner is another message's entry whose content differs from ours and from this
+    //    message's first copy is its content unknown here; those few are asked of the index again
+    //    (the event is owned already, so such a claim cannot take it).
+    const unknown: Claimed[] = [];
+    for (const c of laterCopies) {
+      const { first, verdict } = verdictOfKey.get(`${c.valid.event.merchant_id}\u0000${c.valid.event.event_id}`)!;
+      if (verdict.kind === 'new' || verdict.kind === 'same_entry') {
+        outcomes[c.index] = againstOwner(c, c.hash === first.hash, { messageId: msg.id, index: first.index }, msg);
+      } else if (verdict.kind === 'duplicate' || c.hash === first.hash) {
+        // A duplicate's content equals the owner's; a conflicting first copy with our content conflicts as we do.
+        outcomes[c.index] = againstOwner(c, verdict.kind === 'duplicate' && c.hash === first.hash, verdict.first, msg);
+      } else {
+        unknown.push(c);
+      }
+    }
+    if (unknown.length > 0) {
+      const again = await deps.dedupe.claim(
+        unknown.map((c) => ({ merchantId: c.valid.event.merchant_id, eventId: c.valid.event.event_id, contentHash: c.hash, entry: { messageId: msg.id, index: c.index } })),
+      );
+      if (again.length !== unknown.length) {
+        throw new Error(`dedupe index answered ${again.length} verdicts for ${unknown.length} claims of message ${msg.id}`);
+      }
+      unknown.forEach((c, k) => {
+        outcomes[c.index] = fromVerdict(c, again[k]!, msg);
+      });
+    }
+
+    // 4. Build the write.
+    const write: IngestWrite = { accepted: [], orderLines: [], rejected: [], duplicates: [], arrivals: [] };
+    const result: IngestResult = { entries: n, accepted: 0, rejected: {}, duplicates: 0, write };
+    const arrivalHours = new Map<string, ArrivalRow>();
+    let rejectedAt: Date | undefined;
+    for (let i = 0; i < n; i++) {
+      const o = outcomes[i]!;
+      if (o.kind === 'accepted') {
+        const { row, orderLines } = normalizeEvent(o.valid.event, {
+          dimensions,
+          messageId: msg.id,
+          entryIndex: i,
+          receivedAt: msg.receivedAt,
+          eventTsMs: o.valid.eventTsMs,
+        });
+        write.accepted.push(row);
+        for (const line of orderLines) write.orderLines.push(line);
+        const hour = utcHourStart(o.valid.eventTsMs);
+        const arrivalKey = `${row.merchant_id}\u0000${hour.getTime()}`;
+        if (!arrivalHours.has(arrivalKey)) arrivalHours.set(arrivalKey, { message_id: msg.id, merchant_id: row.merchant_id, event_hour: hour, received_at: msg.receivedAt });
+        result.accepted++;
+      } else if (o.kind === 'duplicate') {
+        write.duplicates.push(o.row);
+        result.duplicates++;
+      } else {
+        rejectedAt ??= now();
+        write.rejected.push(rejectedRow(msg, i, o, rejectedAt, config));
+        result.rejected[o.reason] = (result.rejected[o.reason] ?? 0) + 1;
+      }
+    }
+    write.arrivals = [...arrivalHours.values()];
+
+    await deps.sink.write(write);
+    return result;
+  };
+}
+
+// ---------------------------------------------------------------- outcomes of entries
+
+type Outcome =
+  | { kind: 'accepted'; valid: ValidEntry }
+  | { kind: 'duplicate'; row: DuplicateRow }
+  | { kind: 'rejected'; reason: ReasonCode; detail: string; merchant_id: string | null; event_id: string | null; event_type: string | null };
+
+function fromVerdict(c: Claimed, verdict: DedupeVerdict, msg: InboundMessage): Outcome {
+  switch (verdict.kind) {
+    case 'new':
+    case 'same_entry':
+      return { kind: 'accepted', valid: c.valid };
+    case 'duplicate':
+      return againstOwner(c, true, verdict.first, msg);
+    case 'conflict':
+      return againstOwner(c, false, verdict.first, msg);
+  }
+}
+
+/** The outcome of a copy of an event another entry owns: an exact duplicate, or a conflicting one. */
+function againstOwner(c: Claimed, sameContent: boolean, first: EntryRef, msg: InboundMessage): Outcome {
+  const e = c.valid.event;
+  if (sameContent) {
+    return {
+      kind: 'duplicate',
+      row: {
+        message_id: msg.id,
+        entry_index: c.index,
+        merchant_id: e.merchant_id,
+        event_id: e.event_id,
+        first_message_id: first.messageId,
+        first_entry_index: first.index,
+        received_at: msg.receivedAt,
+      },
+    };
+  }
+  return {
+    kind: 'rejected',
+    reason: 'conflicting_duplicate',
+    detail: `event ${e.event_id} of merchant ${e.merchant_id} was first received with different content in message ${first.messageId}, entry ${first.index}`,
+    merchant_id: e.merchant_id,
+    event_id: e.event_id,
+    event_type: e.event_type,
+  };
+}
+
+function rejectedRow(
+  msg: InboundMessage,
+  index: number,
+  o: Extract<Outcome, { kind: 'rejected' }>,
+  rejectedAt: Date,
+  config: ResolvedIngestConfig,
+): RejectedRow {
+  const text = msg.entries[index]!;
+  // An oversize entry is kept only up to the event size limit (rows have size limits too); the archive keeps it whole.
+  const keep = config.maxEventBytes;
+  return {
+    message_id: msg.id,
+    entry_index: index,
+    reason: o.reason,
+    detail: o.detail,
+    merchant_id: o.merchant_id,
+    event_id: o.event_id,
+    event_type: o.event_type,
+    source: msg.attributes.source,
+    payload: text.length > keep ? text.slice(0, keep) : text,
+    received_at: msg.receivedAt,
+    rejected_at: rejectedAt,
+  };
+}
+
+/**
+ * The write for a message that still fails after the runner's last attempt: every entry rejected
+ * as `processing_failed`, the error in the detail. It claims nothing in the dedupe index, so a
+ * later re-validation can still accept the entries.
+ */
+export function processingFailedWrite(msg: InboundMessage, error: unknown, now: Date, config?: Partial<IngestConfig>): IngestWrite {
+  const resolved = resolveIngestConfig(config);
+  const detail = `failed after ${msg.deliveryAttempt} delivery attempts: ${errorDetail(error)}`;
+  const rejected = msg.entries.map((text, i) =>
+    rejectedRow(msg, i, { kind: 'rejected', reason: 'processing_failed', detail, ...readEnvelopeIds(text) }, now, resolved),
+  );
+  return { accepted: [], orderLines: [], rejected, duplicates: [], arrivals: [] };
+}

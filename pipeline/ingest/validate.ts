@@ -1,0 +1,257 @@
+// Validation of one entry: every check of the closed reason list, run in exactly the order of
+// REASON_CODES (pipeline/contracts/outcomes.ts), so the first check that fails is the reason.
+// Returns a value, never throws: a bad entry is an outcome, not an error.
+// conflicting_duplicate and processing_failed are decided by the stage, not here.
+import { BlockList, isIPv6 } from 'node:net';
+import type { Dimensions } from '../contracts/dimensions.js';
+import { storeKey } from '../contracts/dimensions.js';
+import { Event } from '../contracts/events.js';
+import type { ReasonCode } from '../contracts/outcomes.js';
+import type { MessageAttributes } from '../ports.js';
+import { DEFAULT_INGEST_CONFIG, type ResolvedIngestConfig } from './config.js';
+import { POS_CSV_ERRORS_KEY } from './entries.js';
+import { fastEvent } from './fast-schema.js';
+
+export interface ValidationContext {
+  dimensions: Dimensions;
+  attributes: MessageAttributes;
+  /** When the entry was received (epoch ms): the clock rule measures against it, never against now. */
+  receivedAtMs: number;
+  /** Defaults to DEFAULT_INGEST_CONFIG. */
+  config?: ResolvedIngestConfig;
+}
+
+export interface ValidEntry {
+  ok: true;
+  event: Event;
+  /** event_ts as epoch milliseconds (UTC). */
+  eventTsMs: number;
+}
+
+export interface InvalidEntry {
+  ok: false;
+  reason: ReasonCode;
+  detail: string;
+  /** What could be read of the entry, for the rejected row; null when it could not. */
+  merchant_id: string | null;
+  event_id: string | null;
+  event_type: string | null;
+}
+
+export type Validation = ValidEntry | InvalidEntry;
+
+/** Keys that could reach an object's prototype in code that assigns parsed keys; no event uses them. */
+const FORBIDDEN_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
+// A cheap text test decides whether the (slower) key walk is needed; `\u` covers escaped key names.
+const MAY_HOLD_FORBIDDEN_KEY = /__proto__|constructor|prototype|\\u/;
+/** More issues than this are summarized, so one broken order cannot make a megabyte of detail. */
+const MAX_ISSUES_IN_DETAIL = 50;
+const MAX_ID_LENGTH = 256;
+const WEB_TYPES = new Set(['page_view', 'track']);
+
+export function validateEntry(text: string, ctx: ValidationContext): Validation {
+  const config = ctx.config ?? DEFAULT_INGEST_CONFIG;
+
+  // invalid_json
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (err) {
+    return invalid('invalid_json', `not valid JSON: ${(err as Error).message}`, undefined);
+  }
+
+  // payload_too_large — a UTF-16 code unit is at most 3 UTF-8 bytes, so most entries skip the exact count.
+  if (text.length * 3 > config.maxEventBytes) {
+    const bytes = Buffer.byteLength(text, 'utf8');
+    if (bytes > config.maxEventBytes) {
+      return invalid('payload_too_large', `entry is ${bytes} bytes; the limit is ${config.maxEventBytes} bytes`, parsed);
+    }
+  }
+
+  // schema_mismatch
+  if (MAY_HOLD_FORBIDDEN_KEY.test(text)) {
+    const forbidden = findForbiddenKey(parsed);
+    if (forbidden) return invalid('schema_mismatch', `${forbidden}: forbidden key`, parsed);
+  }
+  if (isRecord(parsed) && parsed[POS_CSV_ERRORS_KEY] !== undefined) {
+    const errors = parsed[POS_CSV_ERRORS_KEY];
+    const detail = Array.isArray(errors) ? errors.map(String).join('; ') : String(errors);
+    return invalid('schema_mismatch', `POS CSV: ${detail}`, parsed);
+  }
+  let event = fastEvent(parsed);
+  if (!event) {
+    const result = Event.safeParse(parsed);
+    if (!result.success) return invalid('schema_mismatch', describeIssues(result.error.issues), parsed);
+    event = result.data;
+  }
+
+  const merchant = ctx.dimensions.merchants.get(event.merchant_id);
+  // unknown_merchant
+  if (!merchant) return rejectEvent('unknown_merchant', `merchant ${event.merchant_id} is not in the dimensions`, event);
+
+  // merchant_mismatch
+  const keyMerchant = ctx.attributes.key_merchant_id;
+  if (keyMerchant !== undefined && keyMerchant !== event.merchant_id) {
+    return rejectEvent('merchant_mismatch', `event names merchant ${event.merchant_id} but was sent with a key of merchant ${keyMerchant}`, event);
+  }
+
+  // unknown_store
+  if (event.store_id !== undefined && !ctx.dimensions.stores.has(storeKey(event.merchant_id, event.store_id))) {
+    return rejectEvent('unknown_store', `store ${event.store_id} is not a store of merchant ${event.merchant_id}`, event);
+  }
+  if (event.event_type === 'promotion') {
+    for (const s of event.body.store_ids) {
+      if (!ctx.dimensions.stores.has(storeKey(event.merchant_id, s))) {
+        return rejectEvent('unknown_store', `promotion names store ${s}, which is not a store of merchant ${event.merchant_id}`, event);
+      }
+    }
+  }
+
+  // currency_mismatch
+  if (event.event_type === 'order' && event.body.currency !== merchant.currency) {
+    return rejectEvent('currency_mismatch', `order currency ${event.body.currency} differs from merchant currency ${merchant.currency}`, event);
+  }
+
+  // event_too_old / event_in_future — against received_at, so a re-validation gives the same answer.
+  const eventTsMs = Date.parse(event.event_ts);
+  const age = ctx.receivedAtMs - eventTsMs;
+  if (age > config.maxEventAgeMs && ctx.attributes.backfill !== '1') {
+    return rejectEvent(
+      'event_too_old',
+      `event_ts is ${formatDuration(age)} before received_at; the maximum age is ${formatDuration(config.maxEventAgeMs)} (load history as a backfill)`,
+      event,
+    );
+  }
+  if (-age > config.futureSkewMs) {
+    return rejectEvent('event_in_future', `event_ts is ${formatDuration(-age)} after received_at; the allowed skew is ${formatDuration(config.futureSkewMs)}`, event);
+  }
+
+  // fraud_ip
+  const body = event.body as { client_ip?: string; user_agent?: string };
+  if (body.client_ip !== undefined && ctx.dimensions.fraudIps.length > 0) {
+    const ip = body.client_ip;
+    if (fraudList(ctx.dimensions.fraudIps).check(ip, isIPv6(ip) ? 'ipv6' : 'ipv4')) {
+      return rejectEvent('fraud_ip', 'client_ip is on the fraud IP list', event);
+    }
+  }
+
+  // bot
+  if (event.source === 'web' && WEB_TYPES.has(event.event_type)) {
+    const ua = body.user_agent ?? ctx.attributes.user_agent;
+    if (ua !== undefined && config.botRegex.test(ua)) {
+      return rejectEvent('bot', `user agent ${JSON.stringify(ua.slice(0, 200))} matches the bot rule`, event);
+    }
+  }
+
+  return { ok: true, event, eventTsMs };
+}
+
+// ---------------------------------------------------------------- helpers
+
+/** merchant_id, event_id and event_type of an entry as far as they can be read, without validating it. */
+export function readEnvelopeIds(text: string): { merchant_id: string | null; event_id: string | null; event_type: string | null } {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    parsed = undefined;
+  }
+  const { merchant_id, event_id, event_type } = invalid('processing_failed', '', parsed);
+  return { merchant_id, event_id, event_type };
+}
+
+/** An error and its causes on one line: `writing batch: timeout (cause: ECONNRESET)`. */
+export function errorDetail(error: unknown): string {
+  const parts: string[] = [];
+  let e: unknown = error;
+  for (let depth = 0; e !== undefined && e !== null && depth < 5; depth++) {
+    parts.push(e instanceof Error ? `${e.name === 'Error' ? '' : `${e.name}: `}${e.message}` : String(e));
+    e = e instanceof Error ? e.cause : undefined;
+  }
+  return parts.join(' (cause: ') + ')'.repeat(Math.max(0, parts.length - 1));
+}
+
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function idField(o: Record<string, unknown>, key: string): string | null {
+  const v = o[key];
+  return typeof v === 'string' && v !== '' ? v.slice(0, MAX_ID_LENGTH) : null;
+}
+
+/** A rejection before the schema passed: reads what it can of the envelope. */
+function invalid(reason: ReasonCode, detail: string, parsed: unknown): InvalidEntry {
+  const o = isRecord(parsed) ? parsed : undefined;
+  return {
+    ok: false,
+    reason,
+    detail,
+    merchant_id: o ? idField(o, 'merchant_id') : null,
+    event_id: o ? idField(o, 'event_id') : null,
+    event_type: o ? idField(o, 'event_type') : null,
+  };
+}
+
+function rejectEvent(reason: ReasonCode, detail: string, event: Event): InvalidEntry {
+  return { ok: false, reason, detail, merchant_id: event.merchant_id, event_id: event.event_id, event_type: event.event_type };
+}
+
+/** Every failing path with its message, e.g. `body.line_items.0.quantity: Too small: expected number to be >=1`. */
+export function describeIssues(issues: readonly { path: readonly PropertyKey[]; message: string }[]): string {
+  const parts = issues.slice(0, MAX_ISSUES_IN_DETAIL).map((i) => `${i.path.map(String).join('.') || '(root)'}: ${i.message}`);
+  if (issues.length > MAX_ISSUES_IN_DETAIL) parts.push(`… and ${issues.length - MAX_ISSUES_IN_DETAIL} more`);
+  return parts.join('; ');
+}
+
+/** Walks the parsed value without recursion (nesting depth is attacker-chosen) and returns the path of a forbidden key. */
+function findForbiddenKey(root: unknown): string | undefined {
+  const stack: { value: unknown; path: string }[] = [{ value: root, path: '' }];
+  while (stack.length > 0) {
+    const { value, path } = stack.pop()!;
+    if (typeof value !== 'object' || value === null) continue;
+    if (Array.isArray(value)) {
+      for (let i = value.length - 1; i >= 0; i--) stack.push({ value: value[i], path: path ? `${path}.${i}` : String(i) });
+      continue;
+    }
+    for (const key of Object.keys(value)) {
+      const at = path ? `${path}.${key}` : key;
+      if (FORBIDDEN_KEYS.has(key)) return at;
+      stack.push({ value: (value as Record<string, unknown>)[key], path: at });
+    }
+  }
+  return undefined;
+}
+
+const fraudLists = new WeakMap<readonly string[], BlockList>();
+
+/** One BlockList per dimensions snapshot: built on first use, reused for every entry. */
+export function fraudList(entries: readonly string[]): BlockList {
+  let list = fraudLists.get(entries);
+  if (!list) {
+    list = new BlockList();
+    for (const entry of entries) {
+      const slash = entry.indexOf('/');
+      const address = slash === -1 ? entry : entry.slice(0, slash);
+      const family = isIPv6(address) ? 'ipv6' : 'ipv4';
+      if (slash === -1) list.addAddress(address, family);
+      else list.addSubnet(address, Number(entry.slice(slash + 1)), family);
+    }
+    fraudLists.set(entries, list);
+  }
+  return list;
+}
+
+/** `8d 0h 0m 1s`, `10m 0s`: durations a person can read in a rejected row. */
+export function formatDuration(ms: number): string {
+  let s = Math.floor(ms / 1000);
+  const d = Math.floor(s / 86400);
+  s -= d * 86400;
+  const h = Math.floor(s / 3600);
+  s -= h * 3600;
+  const m = Math.floor(s / 60);
+  s -= m * 60;
+  if (d > 0) return `${d}d ${h}h ${m}m ${s}s`;
+  if (h > 0) return `${h}h ${m}m ${s}s`;
+  return `${m}m ${s}s`;
+}

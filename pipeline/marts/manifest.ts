@@ -1,0 +1,106 @@
+// The manifest of sql/: which statements exist, in dependency order, and what each rebuilds.
+// The BigQuery scheduled query and the local runner both execute exactly these files, in this
+// order: staging views (created once, replaced on deploy), then one MERGE per mart for each of its
+// windows, then the assertions of the rebuilt marts.
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import {
+  martDailyMerchantSales,
+  martDailyMerchantTraffic,
+  martDailyPromotionPerformance,
+  martDailyStoreSales,
+  martHourlyProductSales,
+  martHourlyStoreInventory,
+  martHourlyStoreSales,
+  martHourlyTraffic,
+} from '../schema/marts.js';
+import type { TableDef } from '../schema/types.js';
+
+/**
+ * How a mart's window follows from the hours a run found touched:
+ * - `hours`: exactly the touched UTC hours;
+ * - `local_days`: the local days overlapping the touched hours (the statement widens hours to days);
+ * - `later_hours`: the touched hours and every later hour up to the newest (closing stock carries forward);
+ * - `baseline_days`: the touched days and the days whose baseline weeks include them (57 days on).
+ */
+export type RebuildRule = 'hours' | 'local_days' | 'later_hours' | 'baseline_days';
+
+export interface SqlFile {
+  /** File stem, e.g. `mart_hourly_store_sales`; also the table name inside its dataset. */
+  stem: string;
+  /** Path from the repository root. */
+  file: string;
+}
+
+export interface MartSpec extends SqlFile {
+  table: TableDef;
+  grain: 'hour' | 'day';
+  rebuild: RebuildRule;
+  /** Column holding the bucket: `hour_start` or `local_date`. */
+  bucketColumn: 'hour_start' | 'local_date';
+}
+
+const mart = (table: TableDef, grain: 'hour' | 'day', rebuild: RebuildRule): MartSpec => {
+  const stem = table.id.split('.')[1]!;
+  return { stem, file: `sql/marts/${stem}.sql`, table, grain, rebuild, bucketColumn: grain === 'hour' ? 'hour_start' : 'local_date' };
+};
+
+export const STAGING: SqlFile[] = [
+  { stem: 'stg_events', file: 'sql/staging/stg_events.sql' },
+  { stem: 'stg_order_lines', file: 'sql/staging/stg_order_lines.sql' },
+];
+
+/** Marts in dependency order (each reads staging views and dimensions only, so any order would do). */
+export const MARTS: MartSpec[] = [
+  mart(martHourlyStoreSales, 'hour', 'hours'),
+  mart(martHourlyProductSales, 'hour', 'hours'),
+  mart(martHourlyTraffic, 'hour', 'hours'),
+  mart(martHourlyStoreInventory, 'hour', 'later_hours'),
+  mart(martDailyMerchantSales, 'day', 'local_days'),
+  mart(martDailyStoreSales, 'day', 'local_days'),
+  mart(martDailyMerchantTraffic, 'day', 'local_days'),
+  mart(martDailyPromotionPerformance, 'day', 'baseline_days'),
+];
+
+export const REPORTING: SqlFile[] = [
+  'rpt_hourly_sales',
+  'rpt_daily_sales',
+  'rpt_daily_store_sales',
+  'rpt_hourly_product_sales',
+  'rpt_daily_traffic',
+  'rpt_store_inventory',
+  'rpt_promotion_performance',
+].map((stem) => ({ stem, file: `sql/reporting/${stem}.sql` }));
+
+export interface AssertionSpec extends SqlFile {
+  /** The mart it checks; it runs after each rebuild of that mart, bound to the same window. */
+  mart: string;
+}
+
+export const ASSERTIONS: AssertionSpec[] = [
+  ...MARTS.map((m) => ({ stem: `assert_${m.stem}__unique_key`, file: `sql/assertions/assert_${m.stem}__unique_key.sql`, mart: m.stem })),
+  ...[
+    ['mart_hourly_store_sales', 'net_revenue'],
+    ['mart_daily_merchant_sales', 'net_revenue'],
+    ['mart_hourly_store_inventory', 'low_stock'],
+  ].map(([m, check]) => ({ stem: `assert_${m}__${check}`, file: `sql/assertions/assert_${m}__${check}.sql`, mart: m! })),
+];
+
+export function martSpec(stem: string): MartSpec {
+  const m = MARTS.find((x) => x.stem === stem);
+  if (!m) throw new Error(`unknown mart ${stem}; known: ${MARTS.map((x) => x.stem).join(', ')}`);
+  return m;
+}
+
+const ROOT = new URL('../../', import.meta.url);
+const cache = new Map<string, string>();
+
+/** Text of a file of sql/, by its path from the repository root. */
+export function readSql(file: string): string {
+  let text = cache.get(file);
+  if (text === undefined) {
+    text = readFileSync(fileURLToPath(new URL(file, ROOT)), 'utf8');
+    cache.set(file, text);
+  }
+  return text;
+}

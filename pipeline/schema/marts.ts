@@ -1,0 +1,200 @@
+// Mart tables (dataset `marts`): hourly buckets are UTC hours, daily buckets are local days.
+// Each table is rebuilt for windows by the statement of the same name in sql/marts/ (one MERGE per
+// mart); a test checks each SQL header against the definition here. Metric columns carry the names
+// of pipeline/metrics/catalog.ts so the exporter maps them one to one.
+import { DIM_TABLES } from './dims.js';
+import { RAW_TABLES } from './raw.js';
+import { opt, req, type Column, type TableDef } from './types.js';
+
+const salesColumns: Column[] = [
+  req('orders', 'INT64', 'Completed orders'),
+  req('items', 'INT64', 'Units sold in completed orders'),
+  req('gross_revenue_minor', 'INT64', 'Gross revenue of completed orders, minor units'),
+  req('discount_minor', 'INT64', 'Discounts of completed orders, minor units'),
+  req('refund_minor', 'INT64', 'Amounts refunded or cancelled in the bucket, minor units'),
+  req('net_revenue_minor', 'INT64', 'Completed net revenue minus refund_minor, minor units'),
+  req('refunds', 'INT64', 'Orders whose latest status event in the bucket is a refund'),
+  req('cancellations', 'INT64', 'Orders whose latest status event in the bucket is a cancellation'),
+  req('online_orders', 'INT64', 'Completed orders from source online or web'),
+  req('pos_orders', 'INT64', 'Completed orders from source pos'),
+  req('pickup_orders', 'INT64', 'Completed pickup orders'),
+  req('delivery_orders', 'INT64', 'Completed delivery orders'),
+  req('dine_in_orders', 'INT64', 'Completed dine-in orders'),
+  opt('average_order_value_minor', 'FLOAT64', 'Completed net revenue per completed order; null without orders'),
+];
+
+const trafficColumns: Column[] = [
+  req('page_views', 'INT64', 'Page views'),
+  req('visitors', 'INT64', 'Distinct visitors of page views and track events (exact at this grain)'),
+  req('sessions', 'INT64', 'Distinct sessions of page views and track events (exact at this grain)'),
+  req('orders_with_session', 'INT64', 'Completed orders that carry a session id'),
+  opt('orders_per_session', 'FLOAT64', 'orders_with_session per session; null without sessions'),
+];
+
+export const martHourlyStoreSales: TableDef = {
+  id: 'marts.mart_hourly_store_sales',
+  description: 'Sales per merchant, store and UTC hour; store_id is null for orders without a store.',
+  partition: { column: 'hour_start', granularity: 'DAY' },
+  clustering: ['merchant_id', 'store_id'],
+  uniqueKey: ['merchant_id', 'store_id', 'hour_start'],
+  columns: [
+    req('merchant_id', 'STRING', 'Merchant'),
+    opt('store_id', 'STRING', 'Store; null for orders without a store'),
+    req('hour_start', 'TIMESTAMP', 'Start of the UTC hour'),
+    ...salesColumns,
+  ],
+};
+
+export const martHourlyProductSales: TableDef = {
+  id: 'marts.mart_hourly_product_sales',
+  description: 'Units and revenue of completed order lines per merchant, store, sku and UTC hour.',
+  partition: { column: 'hour_start', granularity: 'DAY' },
+  clustering: ['merchant_id', 'sku', 'store_id'],
+  uniqueKey: ['merchant_id', 'store_id', 'sku', 'hour_start'],
+  columns: [
+    req('merchant_id', 'STRING', 'Merchant'),
+    opt('store_id', 'STRING', 'Store; null for orders without a store'),
+    req('sku', 'STRING', 'SKU'),
+    req('hour_start', 'TIMESTAMP', 'Start of the UTC hour'),
+    req('category', 'STRING', 'Product category (greatest seen in the bucket)'),
+    req('units', 'INT64', 'Units sold'),
+    req('orders', 'INT64', 'Completed orders containing the sku'),
+    req('gross_revenue_minor', 'INT64', 'Quantity × unit price, minor units'),
+    req('discount_minor', 'INT64', 'Line discounts, minor units'),
+    req('net_revenue_minor', 'INT64', 'Gross revenue minus line discounts, minor units'),
+  ],
+};
+
+export const martHourlyTraffic: TableDef = {
+  id: 'marts.mart_hourly_traffic',
+  description: 'Web traffic per merchant and UTC hour.',
+  partition: { column: 'hour_start', granularity: 'DAY' },
+  clustering: ['merchant_id'],
+  uniqueKey: ['merchant_id', 'hour_start'],
+  columns: [req('merchant_id', 'STRING', 'Merchant'), req('hour_start', 'TIMESTAMP', 'Start of the UTC hour'), ...trafficColumns],
+};
+
+export const martHourlyStoreInventory: TableDef = {
+  id: 'marts.mart_hourly_store_inventory',
+  description: 'Closing stock per merchant, store, sku and UTC hour, carried forward from earlier hours.',
+  partition: { column: 'hour_start', granularity: 'DAY' },
+  clustering: ['merchant_id', 'store_id', 'sku'],
+  uniqueKey: ['merchant_id', 'store_id', 'sku', 'hour_start'],
+  columns: [
+    req('merchant_id', 'STRING', 'Merchant'),
+    req('store_id', 'STRING', 'Store'),
+    req('sku', 'STRING', 'SKU or raw material'),
+    req('hour_start', 'TIMESTAMP', 'Start of the UTC hour'),
+    req('closing_quantity', 'INT64', 'Last quantity on hand at or before the end of the hour'),
+    req('low_stock', 'INT64', '1 when closing_quantity is below the low-stock threshold, else 0'),
+    req('last_event_at', 'TIMESTAMP', 'Event time of the inventory event that set closing_quantity'),
+  ],
+};
+
+export const martDailyMerchantSales: TableDef = {
+  id: 'marts.mart_daily_merchant_sales',
+  description: "Sales per merchant and merchant-local day (the merchant's time zone).",
+  partition: { column: 'local_date', granularity: 'DAY' },
+  clustering: ['merchant_id'],
+  uniqueKey: ['merchant_id', 'local_date'],
+  columns: [
+    req('merchant_id', 'STRING', 'Merchant'),
+    req('local_date', 'DATE', "Day in the merchant's time zone"),
+    req('time_zone', 'STRING', 'IANA time zone the day is taken in'),
+    ...salesColumns,
+  ],
+};
+
+export const martDailyStoreSales: TableDef = {
+  id: 'marts.mart_daily_store_sales',
+  description: "Sales per merchant, store and store-local day (the store's time zone).",
+  partition: { column: 'local_date', granularity: 'DAY' },
+  clustering: ['merchant_id', 'store_id'],
+  uniqueKey: ['merchant_id', 'store_id', 'local_date'],
+  columns: [
+    req('merchant_id', 'STRING', 'Merchant'),
+    req('store_id', 'STRING', 'Store'),
+    req('local_date', 'DATE', "Day in the store's time zone"),
+    req('time_zone', 'STRING', 'IANA time zone the day is taken in'),
+    ...salesColumns,
+  ],
+};
+
+export const martDailyMerchantTraffic: TableDef = {
+  id: 'marts.mart_daily_merchant_traffic',
+  description: 'Web traffic per merchant and merchant-local day; distinct counts exact per day.',
+  partition: { column: 'local_date', granularity: 'DAY' },
+  clustering: ['merchant_id'],
+  uniqueKey: ['merchant_id', 'local_date'],
+  columns: [
+    req('merchant_id', 'STRING', 'Merchant'),
+    req('local_date', 'DATE', "Day in the merchant's time zone"),
+    req('time_zone', 'STRING', 'IANA time zone the day is taken in'),
+    ...trafficColumns,
+  ],
+};
+
+export const martDailyPromotionPerformance: TableDef = {
+  id: 'marts.mart_daily_promotion_performance',
+  description:
+    'Sales of a store during a promotion on one store-local day, against the baseline: the same store, weekday and hours, ' +
+    'averaged over the four most recent earlier weeks (up to eight back) in which that promotion did not run.',
+  partition: { column: 'local_date', granularity: 'DAY' },
+  clustering: ['merchant_id', 'promo_id', 'store_id'],
+  uniqueKey: ['merchant_id', 'promo_id', 'store_id', 'local_date'],
+  columns: [
+    req('merchant_id', 'STRING', 'Merchant'),
+    req('promo_id', 'STRING', 'Promotion'),
+    req('store_id', 'STRING', 'Store the promotion ran in'),
+    req('local_date', 'DATE', "Day in the store's time zone"),
+    req('time_zone', 'STRING', 'IANA time zone of the store'),
+    req('promo_kind', 'STRING', 'Kind of promotion'),
+    req('window_start_at', 'TIMESTAMP', 'Start of the promotion within the day'),
+    req('window_end_at', 'TIMESTAMP', 'End of the promotion within the day (exclusive)'),
+    req('promo_orders', 'INT64', 'Completed orders of the store in the window'),
+    req('promo_net_revenue_minor', 'INT64', 'Net revenue of the store in the window, minor units'),
+    req('baseline_weeks', 'INT64', 'Earlier weeks averaged for the baseline (0-4)'),
+    opt('baseline_orders', 'FLOAT64', 'Average completed orders in the same hours of the baseline weeks'),
+    opt('baseline_net_revenue_minor', 'FLOAT64', 'Average net revenue in the same hours of the baseline weeks'),
+    opt('net_revenue_uplift_minor', 'FLOAT64', 'promo_net_revenue_minor minus baseline_net_revenue_minor'),
+    opt('net_revenue_lift_ratio', 'FLOAT64', 'promo_net_revenue_minor / baseline_net_revenue_minor; null when the baseline is 0 or missing'),
+  ],
+};
+
+/** Every mart, in the dependency order the manifest builds them. */
+export const MART_TABLES: TableDef[] = [
+  martHourlyStoreSales,
+  martHourlyProductSales,
+  martHourlyTraffic,
+  martHourlyStoreInventory,
+  martDailyMerchantSales,
+  martDailyStoreSales,
+  martDailyMerchantTraffic,
+  martDailyPromotionPerformance,
+];
+
+export const martRuns: TableDef = {
+  id: 'marts.mart_runs',
+  description: 'One row per mart window a run rebuilt; the exporter exports these windows and freshness reads them.',
+  partition: { column: 'started_at', granularity: 'DAY' },
+  clustering: ['mart'],
+  uniqueKey: ['run_id', 'mart', 'window_start'],
+  columns: [
+    req('run_id', 'STRING', 'Mart run'),
+    req('kind', 'STRING', 'scheduled | build | reprocess'),
+    req('mart', 'STRING', 'Mart file stem, e.g. mart_hourly_store_sales'),
+    req('window_start', 'TIMESTAMP', 'Start of the rebuilt window (inclusive)'),
+    req('window_end', 'TIMESTAMP', 'End of the rebuilt window (exclusive)'),
+    req('started_at', 'TIMESTAMP', 'When the run started'),
+    req('finished_at', 'TIMESTAMP', 'When the window was rebuilt'),
+    opt('arrivals_through', 'TIMESTAMP', 'Scheduled runs: arrivals received before this instant are covered'),
+    opt('finalized_through', 'TIMESTAMP', 'Hours ending at or before this instant are final after this run'),
+  ],
+};
+
+/** Every table of the deployment: raw, dims, marts (with the run log). */
+export const ALL_TABLES: TableDef[] = [...RAW_TABLES, ...DIM_TABLES, ...MART_TABLES, martRuns];
+
+export function martStem(t: TableDef): string {
+  return t.id.split('.')[1]!;
+}

@@ -1,0 +1,123 @@
+-- mart_daily_store_sales
+-- grain: one row per merchant, store and store-local day with at least one order event
+-- partition: local_date
+-- clustering: merchant_id, store_id
+-- unique key: merchant_id, store_id, local_date
+-- rebuild window: every local day overlapping [@window_start, @window_end), each in its own time zone
+--
+-- Days are taken in the store's time zone (the merchant's when the store has none), as recorded at ingest.
+-- Daily totals are computed from raw events in the local day, never summed from hours (a +05:30
+-- day does not tile into UTC hours). A completed order counts on the day it happens; a refund or
+-- cancellation counts on its own day with negative revenue:
+-- net_revenue_minor = net of completed orders − refund_minor. For refunds and cancellations the
+-- latest status event of each order in the day wins (ties broken by event_id).
+merge into marts.mart_daily_store_sales as target
+using (
+with source as (
+  select
+    merchant_id,
+    store_id,
+    event_id,
+    event_ts,
+    source,
+    order_id,
+    order_status,
+    fulfilment,
+    item_count,
+    gross_minor,
+    discount_minor,
+    net_minor,
+    refund_minor,
+    coalesce(store_time_zone, merchant_time_zone) as time_zone,
+    date(event_ts, coalesce(store_time_zone, merchant_time_zone)) as local_date,
+    order_status <> 'completed' as is_status_change
+  from staging.stg_events
+  where event_type = 'order'
+    and store_id is not null
+    -- every local day overlapping the window lies within 48 hours of it (offsets are at most ±14 h)
+    and event_ts >= timestamp_sub(@window_start, interval 48 hour)
+    and event_ts < timestamp_add(@window_end, interval 48 hour)
+),
+
+in_window as (
+  select *
+  from source
+  where local_date >= date(@window_start, time_zone)
+    and local_date <= date(timestamp_sub(@window_end, interval 1 microsecond), time_zone)
+),
+
+ranked as (
+  select
+    *,
+    row_number() over (
+      partition by merchant_id, store_id, local_date, order_id, is_status_change
+      order by event_ts desc, event_id desc
+    ) as status_rank
+  from in_window
+),
+
+aggregated as (
+  select
+    merchant_id,
+    store_id,
+    local_date,
+    max(time_zone) as time_zone,
+    countif(order_status = 'completed') as orders,
+    sum(case when order_status = 'completed' then coalesce(item_count, 0) else 0 end) as items,
+    sum(case when order_status = 'completed' then coalesce(gross_minor, 0) else 0 end) as gross_revenue_minor,
+    sum(case when order_status = 'completed' then coalesce(discount_minor, 0) else 0 end) as discount_minor,
+    sum(case when order_status = 'completed' then coalesce(net_minor, 0) else 0 end) as completed_net_minor,
+    sum(case when is_status_change then coalesce(refund_minor, 0) else 0 end) as refund_minor,
+    countif(order_status = 'refunded' and status_rank = 1) as refunds,
+    countif(order_status = 'cancelled' and status_rank = 1) as cancellations,
+    countif(order_status = 'completed' and source in ('online', 'web')) as online_orders,
+    countif(order_status = 'completed' and source = 'pos') as pos_orders,
+    countif(order_status = 'completed' and fulfilment = 'pickup') as pickup_orders,
+    countif(order_status = 'completed' and fulfilment = 'delivery') as delivery_orders,
+    countif(order_status = 'completed' and fulfilment = 'dine_in') as dine_in_orders
+  from ranked
+  group by merchant_id, store_id, local_date
+),
+
+final as (
+  select
+    merchant_id,
+    store_id,
+    local_date,
+    time_zone,
+    orders,
+    items,
+    gross_revenue_minor,
+    discount_minor,
+    refund_minor,
+    completed_net_minor - refund_minor as net_revenue_minor,
+    refunds,
+    cancellations,
+    online_orders,
+    pos_orders,
+    pickup_orders,
+    delivery_orders,
+    dine_in_orders,
+    safe_divide(completed_net_minor, orders) as average_order_value_minor
+  from aggregated
+)
+
+select * from final
+) as rebuilt
+on false
+when not matched by source
+  and target.local_date >= date_sub(date(@window_start), interval 1 day)
+  and target.local_date <= date_add(date(@window_end), interval 1 day)
+  and target.local_date >= date(@window_start, target.time_zone)
+  and target.local_date <= date(timestamp_sub(@window_end, interval 1 microsecond), target.time_zone)
+  then delete
+when not matched then insert (
+  merchant_id, store_id, local_date, time_zone, orders, items, gross_revenue_minor, discount_minor, refund_minor,
+  net_revenue_minor, refunds, cancellations, online_orders, pos_orders, pickup_orders, delivery_orders,
+  dine_in_orders, average_order_value_minor
+) values (
+  rebuilt.merchant_id, rebuilt.store_id, rebuilt.local_date, rebuilt.time_zone, rebuilt.orders, rebuilt.items,
+  rebuilt.gross_revenue_minor, rebuilt.discount_minor, rebuilt.refund_minor, rebuilt.net_revenue_minor,
+  rebuilt.refunds, rebuilt.cancellations, rebuilt.online_orders, rebuilt.pos_orders, rebuilt.pickup_orders,
+  rebuilt.delivery_orders, rebuilt.dine_in_orders, rebuilt.average_order_value_minor
+)

@@ -1,0 +1,27 @@
+-- assert_mart_hourly_store_sales__net_revenue: rows whose revenue does not add up: net revenue must be
+-- gross − discount − refunds, and the order-type counts must not exceed the orders.
+-- Zero rows means pass. Bound to the window of the rebuild it checks (@window_start, @window_end).
+with source as (
+  select *
+  from marts.mart_hourly_store_sales
+  where hour_start >= @window_start
+    and hour_start < @window_end
+),
+
+final as (
+  select
+    merchant_id,
+    store_id,
+    hour_start,
+    gross_revenue_minor,
+    discount_minor,
+    refund_minor,
+    net_revenue_minor
+  from source
+  where net_revenue_minor <> gross_revenue_minor - discount_minor - refund_minor
+    or online_orders + pos_orders > orders
+    or pickup_orders + delivery_orders + dine_in_orders > orders
+    or refund_minor < 0
+)
+
+select * from final

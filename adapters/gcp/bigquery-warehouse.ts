@@ -1,0 +1,165 @@
+// BigQuery in the gcp runtime: the RawSink (streaming inserts) and the Warehouse port (parameterized
+// query jobs), plus a dry run that reports the bytes a statement would scan before a reprocess.
+// Rows are serialized from the one schema source (pipeline/schema/raw.ts), column by column.
+// insertId makes streaming inserts best-effort idempotent: merchant_id:event_id for accepted events
+// (table-wide, as DESIGN.md fixes), message_id:entry_index for rejected and duplicate entries; the
+// staging view that keeps the earliest received_at per (merchant_id, event_id) is the safety net.
+import { BigQuery, BigQueryDate, BigQueryInt, BigQueryTimestamp, type Query } from '@google-cloud/bigquery';
+import type { IngestWrite, RawSink, SqlParams, Warehouse } from '../../pipeline/ports.js';
+import { rawArrivals, rawDuplicates, rawEvents, rawOrderLines, rawRejectedEvents } from '../../pipeline/schema/raw.js';
+import type { TableDef } from '../../pipeline/schema/types.js';
+
+export interface BigQueryWarehouseOptions {
+  bigquery: BigQuery;
+  location: string;
+  /** Dataset that holds the raw tables (the schema source calls it `raw`). */
+  rawDataset: string;
+  /** Rows per insertAll request; BigQuery recommends at most 500. */
+  insertBatchSize?: number;
+}
+
+export interface BigQueryWarehouse extends Warehouse, RawSink {
+  /** Bytes the statement would scan, without running it. */
+  dryRun(sql: string, params?: SqlParams): Promise<number>;
+}
+
+type JsonRow = Record<string, unknown>;
+
+/** One row → the JSON BigQuery's insertAll takes: timestamps as ISO strings, every column present. */
+export function serializeRow(table: TableDef, row: Record<string, unknown>): JsonRow {
+  const out: JsonRow = {};
+  for (const c of table.columns) {
+    const v = row[c.name];
+    if (v === undefined || v === null) {
+      if (c.mode === 'REQUIRED') throw new Error(`${table.id}.${c.name} is required but missing`);
+      out[c.name] = c.mode === 'REPEATED' ? [] : null;
+      continue;
+    }
+    out[c.name] = c.mode === 'REPEATED' ? (v as unknown[]).map((x) => scalar(c.type, x)) : scalar(c.type, v);
+  }
+  return out;
+}
+
+function scalar(type: string, v: unknown): unknown {
+  if (type === 'TIMESTAMP') return (v instanceof Date ? v : new Date(v as string)).toISOString();
+  if (type === 'DATE') return v instanceof Date ? v.toISOString().slice(0, 10) : v;
+  // NUMERIC travels as decimal text so no binary float ever touches money.
+  if (type === 'NUMERIC') return String(v);
+  return v;
+}
+
+const iso = (d: Date) => d.toISOString();
+
+/** The (table, insertId, row) triples one ingest write produces. */
+export function insertRows(batch: IngestWrite): { table: TableDef; rows: { insertId: string; json: JsonRow }[] }[] {
+  return [
+    { table: rawEvents, rows: batch.accepted.map((r) => ({ insertId: `${r.merchant_id}:${r.event_id}`, json: serializeRow(rawEvents, r) })) },
+    {
+      table: rawOrderLines,
+      rows: batch.orderLines.map((r) => ({ insertId: `${r.merchant_id}:${r.event_id}:${r.line_index}`, json: serializeRow(rawOrderLines, r) })),
+    },
+    {
+      table: rawRejectedEvents,
+      rows: batch.rejected.map((r) => ({ insertId: `${r.message_id}:${r.entry_index}`, json: serializeRow(rawRejectedEvents, r as unknown as Record<string, unknown>) })),
+    },
+    {
+      table: rawDuplicates,
+      rows: batch.duplicates.map((r) => ({ insertId: `${r.message_id}:${r.entry_index}`, json: serializeRow(rawDuplicates, r as unknown as Record<string, unknown>) })),
+    },
+    {
+      table: rawArrivals,
+      rows: batch.arrivals.map((r) => ({
+        insertId: `${r.message_id}:${r.merchant_id}:${iso(r.event_hour)}`,
+        json: serializeRow(rawArrivals, r as unknown as Record<string, unknown>),
+      })),
+    },
+  ].filter((t) => t.rows.length > 0);
+}
+
+/** Query parameters; nulls and empty arrays carry no type of their own, so they are declared STRING. */
+export function queryParams(params: SqlParams = {}): Pick<Query, 'params' | 'types'> {
+  const types: Record<string, string | string[]> = {};
+  for (const [k, v] of Object.entries(params)) {
+    if (v === null) types[k] = 'STRING';
+    else if (Array.isArray(v) && v.length === 0) types[k] = ['STRING'];
+  }
+  return Object.keys(types).length > 0 ? { params, types } : { params };
+}
+
+/** BigQuery's typed values → plain JS, as the local warehouse returns them. */
+export function plainValue(v: unknown): unknown {
+  if (v instanceof BigQueryInt) {
+    const n = BigInt(v.value);
+    return n <= BigInt(Number.MAX_SAFE_INTEGER) && n >= BigInt(Number.MIN_SAFE_INTEGER) ? Number(n) : n;
+  }
+  if (v instanceof BigQueryTimestamp) return new Date(v.value);
+  if (v instanceof BigQueryDate) return v.value;
+  if (Array.isArray(v)) return v.map(plainValue);
+  if (v !== null && typeof v === 'object' && v.constructor?.name === 'Big') return Number(String(v));
+  if (v !== null && typeof v === 'object' && !(v instanceof Date) && !Buffer.isBuffer(v)) {
+    return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, plainValue(x)]));
+  }
+  return v;
+}
+
+export function createBigQueryWarehouse(opts: BigQueryWarehouseOptions): BigQueryWarehouse {
+  const { bigquery, location } = opts;
+  const batchSize = opts.insertBatchSize ?? 500;
+  const dataset = bigquery.dataset(opts.rawDataset);
+
+  async function job(sql: string, params: SqlParams | undefined, extra: Partial<Query> = {}) {
+    try {
+      const [job] = await bigquery.createQueryJob({ query: sql, location, useLegacySql: false, ...queryParams(params), ...extra });
+      return job;
+    } catch (err) {
+      throw new Error(`BigQuery query job failed: ${firstLine(sql)}`, { cause: err });
+    }
+  }
+
+  return {
+    async write(batch: IngestWrite): Promise<void> {
+      for (const { table, rows } of insertRows(batch)) {
+        const target = dataset.table(table.id.split('.')[1]!);
+        for (let i = 0; i < rows.length; i += batchSize) {
+          try {
+            await target.insert(rows.slice(i, i + batchSize), { raw: true, skipInvalidRows: false, ignoreUnknownValues: false });
+          } catch (err) {
+            // A PartialFailureError lists the failing rows; keep it as the cause for the logs.
+            throw new Error(`streaming insert of ${rows.length} rows into ${table.id} failed`, { cause: err });
+          }
+        }
+      }
+    },
+
+    async run(sql, params) {
+      const j = await job(sql, params);
+      try {
+        await j.getQueryResults({ maxResults: 0 });
+      } catch (err) {
+        throw new Error(`BigQuery statement failed: ${firstLine(sql)}`, { cause: err });
+      }
+    },
+
+    async query<T = Record<string, unknown>>(sql: string, params?: SqlParams): Promise<T[]> {
+      const j = await job(sql, params);
+      try {
+        const [rows] = await j.getQueryResults({ wrapIntegers: true });
+        return rows.map((r) => plainValue(r) as T);
+      } catch (err) {
+        throw new Error(`BigQuery query failed: ${firstLine(sql)}`, { cause: err });
+      }
+    },
+
+    async dryRun(sql, params) {
+      const j = await job(sql, params, { dryRun: true });
+      return Number(j.metadata?.statistics?.totalBytesProcessed ?? 0);
+    },
+  };
+}
+
+const firstLine = (sql: string) => sql.trim().split('\n')[0]!.slice(0, 120);
+
+let client: BigQuery | undefined;
+export function bigqueryClient(projectId: string, location: string): BigQuery {
+  return (client ??= new BigQuery({ projectId, location }));
+}

@@ -1,0 +1,158 @@
+// The runner loop: wires a bus subscription to the ingest stage, the local runtime's counterpart of
+// a Pub/Sub push subscription with a retry policy and a dead-letter topic. A message is acked only
+// after the stage resolved (its sink write committed). A failure is retried with exponential
+// backoff; once a message has used its attempts (default 5), every entry is written as
+// `processing_failed` through the sink and the message is acked, so no entry is ever dropped.
+import type { Clock, InboundMessage, IngestWrite, Logger, RawSink } from '../ports.js';
+import { systemClock } from '../ports.js';
+
+/** What the runner needs from a bus (the local bus implements it). */
+export interface ConsumableBus {
+  receive(max: number): Promise<InboundMessage[]>;
+  ack(id: string): Promise<void>;
+  nack(id: string, opts?: { delayMs?: number }): void;
+  /** Unacked messages, leased or not. */
+  pendingCount(): number;
+  /** 0 if a message is available now, ms until one is, or undefined if all pending are leased. */
+  nextAvailableInMs(): number | undefined;
+  /** Resolves when something was published or given back, or after timeoutMs. */
+  waitForWork(timeoutMs: number): Promise<void>;
+}
+
+export interface BackoffOptions {
+  initialMs: number;
+  maxMs: number;
+  multiplier: number;
+}
+export const DEFAULT_BACKOFF: BackoffOptions = { initialMs: 200, maxMs: 30_000, multiplier: 2 };
+export const DEFAULT_MAX_ATTEMPTS = 5;
+
+export interface RunnerOptions<R = unknown> {
+  bus: ConsumableBus;
+  /** Processes one message and writes its outcome through the sink; throws on transient failure. */
+  stage: (msg: InboundMessage) => Promise<R>;
+  sink: RawSink;
+  /** Every entry of a message rejected as `processing_failed` (pipeline/ingest/stage.ts). */
+  processingFailedWrite: (msg: InboundMessage, error: unknown, now: Date) => IngestWrite;
+  clock?: Clock;
+  /** Delivery attempts before a message's entries become `processing_failed`. */
+  maxAttempts?: number;
+  backoff?: Partial<BackoffOptions>;
+  /** Messages leased per receive. */
+  batchSize?: number;
+  logger?: Logger;
+  /** Called after each message is acked with the stage's result, or with the failure write. */
+  onDone?: (msg: InboundMessage, outcome: { kind: 'processed'; result: R } | { kind: 'failed'; write: IngestWrite; error: unknown }) => void;
+}
+
+export interface RunnerStats {
+  /** Messages the stage processed and the runner acked. */
+  processed: number;
+  /** Failed attempts given back to the bus for a retry. */
+  retried: number;
+  /** Messages whose entries were written as processing_failed. */
+  failed: number;
+}
+
+export interface Runner {
+  /** Processes until the bus has nothing left (used by `start --once` and `ingest`). */
+  drain(): Promise<RunnerStats>;
+  /** Processes as messages arrive until the signal aborts; resolves after the message in hand. */
+  run(signal: AbortSignal): Promise<RunnerStats>;
+  readonly stats: Readonly<RunnerStats>;
+}
+
+export function backoffDelay(attempt: number, opts: BackoffOptions): number {
+  return Math.min(opts.maxMs, opts.initialMs * opts.multiplier ** Math.max(0, attempt - 1));
+}
+
+export function createRunner<R>(opts: RunnerOptions<R>): Runner {
+  const clock = opts.clock ?? systemClock;
+  const maxAttempts = opts.maxAttempts ?? DEFAULT_MAX_ATTEMPTS;
+  if (!Number.isInteger(maxAttempts) || maxAttempts < 1) throw new Error(`maxAttempts must be a positive integer, got ${maxAttempts}`);
+  const backoff: BackoffOptions = { ...DEFAULT_BACKOFF, ...opts.backoff };
+  const batchSize = opts.batchSize ?? 32;
+  const stats: RunnerStats = { processed: 0, retried: 0, failed: 0 };
+  const { bus } = opts;
+
+  async function fail(msg: InboundMessage, error: unknown): Promise<void> {
+    const write = opts.processingFailedWrite(msg, error, clock.now());
+    try {
+      await opts.sink.write(write);
+      await bus.ack(msg.id);
+    } catch (err) {
+      // Not even the rejection could be written: keep the message and try again later.
+      opts.logger?.error({ message_id: msg.id, err: String(err) }, 'writing processing_failed rows failed; will retry');
+      bus.nack(msg.id, { delayMs: backoff.maxMs });
+      stats.retried++;
+      return;
+    }
+    stats.failed++;
+    opts.onDone?.(msg, { kind: 'failed', write, error });
+  }
+
+  async function handle(msg: InboundMessage): Promise<void> {
+    if (msg.deliveryAttempt > maxAttempts) {
+      // Attempts were used up without a recorded failure: the process died while handling it.
+      await fail(msg, new Error(`no outcome after ${maxAttempts} delivery attempts (the process stopped while handling the message)`));
+      return;
+    }
+    let result: R;
+    try {
+      result = await opts.stage(msg);
+      await bus.ack(msg.id);
+    } catch (err) {
+      if (msg.deliveryAttempt >= maxAttempts) {
+        await fail(msg, err);
+      } else {
+        const delayMs = backoffDelay(msg.deliveryAttempt, backoff);
+        opts.logger?.warn({ message_id: msg.id, attempt: msg.deliveryAttempt, retry_in_ms: delayMs, err: String(err) }, 'message failed; will retry');
+        bus.nack(msg.id, { delayMs });
+        stats.retried++;
+      }
+      return;
+    }
+    stats.processed++;
+    opts.onDone?.(msg, { kind: 'processed', result });
+  }
+
+  /** Handles one batch; false when nothing could be received. */
+  async function step(): Promise<boolean> {
+    const msgs = await bus.receive(batchSize);
+    // Sequentially, in publish order: the copy received first wins the dedupe claim.
+    for (const msg of msgs) await handle(msg);
+    return msgs.length > 0;
+  }
+
+  return {
+    stats,
+    async drain() {
+      for (;;) {
+        if (await step()) continue;
+        const wait = bus.nextAvailableInMs();
+        if (wait === undefined) {
+          if (bus.pendingCount() === 0) return { ...stats };
+          await bus.waitForWork(50); // leased by another consumer: wait for it to ack or give back
+        } else if (wait > 0) {
+          await bus.waitForWork(wait);
+        }
+      }
+    },
+    async run(signal) {
+      const stopped = aborted(signal);
+      while (!signal.aborted) {
+        if (await step()) continue;
+        const wait = bus.nextAvailableInMs();
+        await Promise.race([bus.waitForWork(wait === undefined || wait === 0 ? 1000 : wait), stopped]);
+      }
+      return { ...stats };
+    },
+  };
+}
+
+function aborted(signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal.aborted) resolve();
+    else signal.addEventListener('abort', () => resolve(), { once: true });
+  });
+}

@@ -57,7 +57,8 @@ export function validateEntry(text: string, ctx: ValidationContext): Validation 
   try {
     parsed = JSON.parse(text);
   } catch (err) {
-    return invalid('invalid_json', `not valid JSON: ${(err as Error).message}`, undefined);
+    // Newer V8 versions append "(line L column C)"; dropped so the detail is the same on every Node version.
+    return invalid('invalid_json', `not valid JSON: ${(err as Error).message.replace(/ \(line \d+ column \d+\)$/, '')}`, undefined);
   }
 
   // payload_too_large — a UTF-16 code unit is at most 3 UTF-8 bytes, so most entries skip the exact count.

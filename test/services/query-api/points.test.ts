@@ -1,0 +1,40 @@
+import assert from 'node:assert/strict';
+import { CATALOG } from '../../../pipeline/metrics/catalog.js';
+import { bucketSlots, buildPoints } from '../../../services/query-api/points.js';
+
+const metricsOf = (series: string, names: string[]) => names.map((n) => CATALOG.find((s) => s.name === series)!.metrics.find((m) => m.name === n)!);
+
+describe('query API point builder', () => {
+  it("slots a DST day of 23 hours and a +05:45 day by their zones' midnights", () => {
+    assert.deepEqual(bucketSlots({ grain: 'd', from: '2026-03-28', to: '2026-03-30' }, 'Europe/Berlin'), [
+      { bucket: '20260328', start: '2026-03-28', endMs: Date.parse('2026-03-28T23:00:00Z') },
+      { bucket: '20260329', start: '2026-03-29', endMs: Date.parse('2026-03-29T22:00:00Z') },
+    ]);
+    assert.deepEqual(bucketSlots({ grain: 'd', from: '2026-11-21', to: '2026-11-22' }, 'Asia/Kathmandu'), [
+      { bucket: '20261121', start: '2026-11-21', endMs: Date.parse('2026-11-21T18:15:00Z') },
+    ]);
+  });
+
+  it('takes finalized buckets from the mart family only and provisional ones from partials when present', () => {
+    const slots = bucketSlots({ grain: 'h', from: '', to: '', fromMs: Date.parse('2026-11-21T09:00:00Z'), toMs: Date.parse('2026-11-21T12:00:00Z') }, 'UTC');
+    const rows = [
+      { key: 'm1#traffic#h#2026112109', cells: { m: { page_views: 10, sessions: 4, orders_with_session: 1 }, p: { page_views: 99 } } },
+      { key: 'm1#traffic#h#2026112110', cells: { m: { page_views: 5, visitors: 2 }, p: { page_views: 12, orders_with_session: 3 } } },
+      { key: 'm1#traffic#h#2026112111', cells: { m: { page_views: 7, visitors: 3, sessions: 0 } } },
+    ];
+    const points = buildPoints({ slots, rows, metrics: metricsOf('traffic', ['page_views', 'visitors', 'orders_per_session']), finalizedThroughMs: Date.parse('2026-11-21T10:00:00Z') });
+    assert.deepEqual(points, [
+      { start: '2026-11-21T09:00:00Z', values: { page_views: 10, visitors: 0, orders_per_session: 0.25 }, provisional: false },
+      // Partials know no distinct counts: null, not a made-up zero.
+      { start: '2026-11-21T10:00:00Z', values: { page_views: 12, visitors: null, orders_per_session: null }, provisional: true },
+      { start: '2026-11-21T11:00:00Z', values: { page_views: 7, visitors: 3, orders_per_session: null }, provisional: true },
+    ]);
+  });
+
+  it('treats everything as provisional before the first mart run', () => {
+    const slots = bucketSlots({ grain: 'h', from: '', to: '', fromMs: Date.parse('2026-11-21T09:00:00Z'), toMs: Date.parse('2026-11-21T10:00:00Z') }, 'UTC');
+    assert.deepEqual(buildPoints({ slots, rows: [], metrics: metricsOf('sales', ['orders', 'average_order_value_minor']), finalizedThroughMs: null }), [
+      { start: '2026-11-21T09:00:00Z', values: { orders: 0, average_order_value_minor: null }, provisional: true },
+    ]);
+  });
+});

@@ -1,0 +1,103 @@
+// Local dimensions: the merged dimensions file is kept as JSON (<dataDir>/dimensions.json, the
+// source of truth, written atomically) and projected into the warehouse's dims.* tables that marts
+// join. `load` upserts: merchants by id, stores by (merchant_id, id), fraud IPs are added, the
+// low-stock threshold is replaced when given. Stages read `get()`, which is cached in memory.
+import { readFile } from 'node:fs/promises';
+import { DimensionsFile, resolveDimensions, type Dimensions } from '../../pipeline/contracts/dimensions.js';
+import type { DimensionsStore } from '../../pipeline/ports.js';
+import { dimMerchants, dimSettings, dimStores } from '../../pipeline/schema/dims.js';
+import { duckdbTableName } from '../../pipeline/schema/ddl-duckdb.js';
+import { writeAtomic } from './data-dir.js';
+import { appendRows, type LocalWarehouse } from './warehouse.js';
+
+const EMPTY: DimensionsFile = { merchants: [], stores: [], fraud_ips: [] };
+
+/** Upsert of `next` into `base` (see the module header). */
+export function mergeDimensions(base: DimensionsFile, next: DimensionsFile): DimensionsFile {
+  const merchants = new Map(base.merchants.map((m) => [m.id, m]));
+  for (const m of next.merchants) merchants.set(m.id, m);
+  const stores = new Map(base.stores.map((s) => [`${s.merchant_id}/${s.id}`, s]));
+  for (const s of next.stores) stores.set(`${s.merchant_id}/${s.id}`, s);
+  const low = next.low_stock_threshold ?? base.low_stock_threshold;
+  return {
+    merchants: [...merchants.values()],
+    stores: [...stores.values()],
+    fraud_ips: [...new Set([...base.fraud_ips, ...next.fraud_ips])],
+    ...(low === undefined ? {} : { low_stock_threshold: low }),
+  };
+}
+
+export class LocalDimensionsStore implements DimensionsStore {
+  private cached: Dimensions;
+  private tail: Promise<unknown> = Promise.resolve();
+
+  private constructor(
+    private readonly file: string,
+    private readonly warehouse: LocalWarehouse,
+    private current: DimensionsFile,
+  ) {
+    this.cached = resolveDimensions(current);
+  }
+
+  /** Reads the JSON file (if any) and brings the dims tables in line with it. */
+  static async open(opts: { file: string; warehouse: LocalWarehouse }): Promise<LocalDimensionsStore> {
+    let current = EMPTY;
+    try {
+      current = DimensionsFile.parse(JSON.parse(await readFile(opts.file, 'utf8')));
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw new Error(`reading the dimensions ${opts.file}`, { cause: err });
+    }
+    const store = new LocalDimensionsStore(opts.file, opts.warehouse, current);
+    // The JSON is written first; a crash before the tables were rewritten is repaired here.
+    await store.writeTables(current);
+    return store;
+  }
+
+  load(file: DimensionsFile): Promise<void> {
+    const run = async () => {
+      const merged = mergeDimensions(this.current, DimensionsFile.parse(file));
+      const resolved = resolveDimensions(merged); // throws on a store of an unknown merchant, before anything is written
+      await writeAtomic(this.file, JSON.stringify(merged, null, 2) + '\n');
+      await this.writeTables(merged);
+      this.current = merged;
+      this.cached = resolved;
+    };
+    const p = this.tail.then(run, run);
+    this.tail = p.catch(() => undefined);
+    return p;
+  }
+
+  async get(): Promise<Dimensions> {
+    return this.cached;
+  }
+
+  /** The merged dimensions file as stored. */
+  snapshot(): DimensionsFile {
+    return this.current;
+  }
+
+  private async writeTables(d: DimensionsFile): Promise<void> {
+    const resolved = resolveDimensions(d);
+    await this.warehouse.transaction(async (conn) => {
+      for (const t of [dimMerchants, dimStores, dimSettings]) await conn.run(`DELETE FROM ${duckdbTableName(t)}`);
+      await appendRows(
+        conn,
+        dimMerchants,
+        d.merchants.map((m) => ({ merchant_id: m.id, name: m.name, time_zone: m.time_zone, currency: m.currency })),
+      );
+      await appendRows(
+        conn,
+        dimStores,
+        [...resolved.stores.values()].map((s) => ({
+          merchant_id: s.merchant_id,
+          store_id: s.id,
+          name: s.name,
+          city: s.city ?? null,
+          region: s.region ?? null,
+          time_zone: s.time_zone,
+        })),
+      );
+      await appendRows(conn, dimSettings, [{ low_stock_threshold: resolved.lowStockThreshold }]);
+    });
+  }
+}

@@ -1,0 +1,182 @@
+// The exporter: mart rows of rebuilt windows → series store cells (family FAMILY_MART), keyed with
+// the shared row-key codec, plus the documents the query API reads (merchant, stores, freshness).
+// Each bucket's mart cells are replaced (delete_family + set), so exporting a window twice writes
+// the same cells; buckets that lost all their rows in a rebuild are deleted when the caller passes
+// the keys the window held before (collectSeriesKeys, called from the runner's beforeWindow hook).
+import { CATALOG } from '../metrics/catalog.js';
+import { FAMILY_MART, type CellValue, type SeriesMutation, type SeriesStore, type Warehouse } from '../ports.js';
+import { dayBucket, documentKey, encodeRowKey, hourBucket, type Grain, type SeriesName } from '../series/row-key.js';
+import type { FreshnessDocument, MerchantDocument, StoresDocument } from '../series/documents.js';
+import { martSpec, type MartSpec } from './manifest.js';
+import { windowCondition, windowParams, type MartWindow } from './runner.js';
+
+type Row = Record<string, unknown>;
+
+interface SeriesCells {
+  key: string;
+  cells: Record<string, CellValue>;
+}
+
+const metricNames = (series: SeriesName): string[] => CATALOG.find((s) => s.name === series)!.metrics.map((m) => m.name);
+const SALES = metricNames('sales');
+const PRODUCTS = metricNames('products');
+const TRAFFIC = metricNames('traffic');
+const INVENTORY = metricNames('inventory');
+
+const num = (v: unknown): number | null => (v === null || v === undefined ? null : Number(v));
+const pick = (row: Row, names: string[]): Record<string, CellValue> => Object.fromEntries(names.map((n) => [n, num(row[n])]));
+const ratio = (a: number, b: number): number | null => (b === 0 ? null : a / b);
+
+function bucketOf(row: Row, grain: Grain): string {
+  if (grain === 'h') return hourBucket(new Date(row.hour_start as Date | string));
+  return dayBucket(String(row.local_date));
+}
+
+function key(row: Row, series: SeriesName, dims: Record<string, string>, grain: Grain): string {
+  return encodeRowKey({ merchantId: String(row.merchant_id), series, dims, grain }, bucketOf(row, grain));
+}
+
+/** Sums additive metrics of rows sharing a key (a merchant total over stores, a sku over stores). */
+function sumInto(acc: Map<string, SeriesCells>, k: string, row: Row, names: string[]): void {
+  let entry = acc.get(k);
+  if (!entry) {
+    entry = { key: k, cells: Object.fromEntries(names.map((n) => [n, 0])) };
+    acc.set(k, entry);
+  }
+  for (const n of names) entry.cells[n] = (entry.cells[n] as number) + (num(row[n]) ?? 0);
+}
+
+/** The series cells a mart's rows become; pure, so tests and the oracle can use it. */
+export function seriesCellsOf(spec: Pick<MartSpec, 'stem'>, rows: Row[]): SeriesCells[] {
+  const out: SeriesCells[] = [];
+  switch (spec.stem) {
+    case 'mart_hourly_store_sales': {
+      const totals = new Map<string, SeriesCells>();
+      const additive = SALES.filter((n) => n !== 'average_order_value_minor');
+      for (const r of rows) {
+        if (r.store_id != null) out.push({ key: key(r, 'sales', { store: String(r.store_id) }, 'h'), cells: pick(r, SALES) });
+        sumInto(totals, key(r, 'sales', {}, 'h'), r, additive);
+      }
+      for (const t of totals.values()) {
+        const completedNet = (t.cells.net_revenue_minor as number) + (t.cells.refund_minor as number);
+        t.cells.average_order_value_minor = ratio(completedNet, t.cells.orders as number);
+        out.push(t);
+      }
+      return out;
+    }
+    case 'mart_hourly_product_sales': {
+      const totals = new Map<string, SeriesCells>();
+      for (const r of rows) {
+        if (r.store_id != null) out.push({ key: key(r, 'products', { sku: String(r.sku), store: String(r.store_id) }, 'h'), cells: pick(r, PRODUCTS) });
+        sumInto(totals, key(r, 'products', { sku: String(r.sku) }, 'h'), r, PRODUCTS);
+      }
+      return [...out, ...totals.values()];
+    }
+    case 'mart_hourly_traffic':
+      return rows.map((r) => ({ key: key(r, 'traffic', {}, 'h'), cells: pick(r, TRAFFIC) }));
+    case 'mart_hourly_store_inventory':
+      return rows.map((r) => ({ key: key(r, 'inventory', { sku: String(r.sku), store: String(r.store_id) }, 'h'), cells: pick(r, INVENTORY) }));
+    case 'mart_daily_merchant_sales':
+      return rows.map((r) => ({ key: key(r, 'sales', {}, 'd'), cells: pick(r, SALES) }));
+    case 'mart_daily_store_sales':
+      return rows.map((r) => ({ key: key(r, 'sales', { store: String(r.store_id) }, 'd'), cells: pick(r, SALES) }));
+    case 'mart_daily_merchant_traffic':
+      return rows.map((r) => ({ key: key(r, 'traffic', {}, 'd'), cells: pick(r, TRAFFIC) }));
+    default:
+      // Promotion performance has no series: it is read in BigQuery and Looker Studio.
+      return [];
+  }
+}
+
+/** Rows of a mart inside a window, local dates as `YYYY-MM-DD` text. */
+export async function martRows(warehouse: Warehouse, w: MartWindow): Promise<Row[]> {
+  const spec = martSpec(w.mart);
+  const columns = spec.table.columns.map((c) => (c.type === 'DATE' ? `cast(${c.name} as string) as ${c.name}` : c.name));
+  return warehouse.query<Row>(`select ${columns.join(', ')} from ${spec.table.id} where ${windowCondition(spec)}`, windowParams(w));
+}
+
+/** Series keys the window's rows map to now; collected before a rebuild to find buckets that vanish. */
+export async function collectSeriesKeys(warehouse: Warehouse, w: MartWindow, into = new Set<string>()): Promise<Set<string>> {
+  for (const c of seriesCellsOf({ stem: w.mart }, await martRows(warehouse, w))) into.add(c.key);
+  return into;
+}
+
+export interface ExportResult {
+  /** Cells set (one per metric value written). */
+  cells: number;
+  /** Row keys replaced. */
+  rows: number;
+  /** Row keys deleted because their bucket has no mart rows any more. */
+  deletedRows: number;
+}
+
+const BATCH = 2000;
+
+/**
+ * Exports the windows' mart rows: each bucket's mart family is replaced. `previousKeys` (from
+ * collectSeriesKeys before the rebuild) lets buckets that lost all rows be deleted.
+ */
+export async function exportWindows(
+  deps: { warehouse: Warehouse; series: SeriesStore },
+  windows: MartWindow[],
+  opts: { previousKeys?: Set<string> } = {},
+): Promise<ExportResult> {
+  const written = new Map<string, SeriesCells>();
+  for (const w of windows) {
+    for (const c of seriesCellsOf({ stem: w.mart }, await martRows(deps.warehouse, w))) written.set(c.key, c);
+  }
+  const mutations: SeriesMutation[] = [];
+  let cells = 0;
+  for (const c of written.values()) {
+    mutations.push({ kind: 'delete_family', key: c.key, family: FAMILY_MART });
+    mutations.push({ kind: 'set', key: c.key, family: FAMILY_MART, cells: c.cells });
+    cells += Object.keys(c.cells).length;
+  }
+  let deletedRows = 0;
+  for (const k of opts.previousKeys ?? []) {
+    if (written.has(k)) continue;
+    mutations.push({ kind: 'delete_family', key: k, family: FAMILY_MART });
+    deletedRows++;
+  }
+  for (let i = 0; i < mutations.length; i += BATCH) await deps.series.mutate(mutations.slice(i, i + BATCH));
+  return { cells, rows: written.size, deletedRows };
+}
+
+/**
+ * Mirrors the documents the query API reads: each merchant's dimension row and stores list, and
+ * its freshness (newest accepted event time; the end of the last finalized hour).
+ */
+export async function exportDocuments(deps: { warehouse: Warehouse; series: SeriesStore }): Promise<number> {
+  const { warehouse, series } = deps;
+  const merchants = await warehouse.query<{ merchant_id: string; name: string; time_zone: string; currency: string }>(
+    'select merchant_id, name, time_zone, currency from dims.merchants order by merchant_id',
+  );
+  const stores = await warehouse.query<{ merchant_id: string; store_id: string; name: string; city: string | null; region: string | null; time_zone: string }>(
+    'select merchant_id, store_id, name, city, region, time_zone from dims.stores order by merchant_id, store_id',
+  );
+  const [run] = await warehouse.query<{ finalized_through: Date | null }>('select max(finalized_through) as finalized_through from marts.mart_runs');
+  const finalizedThrough = run?.finalized_through ? new Date(run.finalized_through).toISOString() : null;
+  const newest = await warehouse.query<{ merchant_id: string; newest_event_at: Date }>(
+    // 400 days is the reprocessing horizon; the filter also satisfies the raw partition filter.
+    `select merchant_id, max(event_ts) as newest_event_at
+     from raw.events
+     where event_ts >= timestamp_sub(current_timestamp(), interval 400 day)
+     group by merchant_id`,
+  );
+  const newestBy = new Map(newest.map((r) => [r.merchant_id, new Date(r.newest_event_at).toISOString()]));
+  let written = 0;
+  for (const m of merchants) {
+    const merchantDoc: MerchantDocument = { id: m.merchant_id, name: m.name, time_zone: m.time_zone, currency: m.currency };
+    const storesDoc: StoresDocument = {
+      stores: stores
+        .filter((s) => s.merchant_id === m.merchant_id)
+        .map((s) => ({ id: s.store_id, name: s.name, city: s.city, region: s.region, time_zone: s.time_zone })),
+    };
+    const freshness: FreshnessDocument = { newest_event_at: newestBy.get(m.merchant_id) ?? null, finalized_through: finalizedThrough };
+    await series.putDocument(documentKey(m.merchant_id, 'merchant'), merchantDoc);
+    await series.putDocument(documentKey(m.merchant_id, 'stores'), storesDoc);
+    await series.putDocument(documentKey(m.merchant_id, 'freshness'), freshness);
+    written += 3;
+  }
+  return written;
+}

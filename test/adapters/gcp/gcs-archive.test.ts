@@ -1,0 +1,89 @@
+import assert from 'node:assert/strict';
+import { Bucket, File, Storage } from '@google-cloud/storage';
+import avro from 'avsc';
+import sinon from 'sinon';
+import { encodeMessage } from '../../../adapters/gcp/bus-codec.js';
+import { createGcsArchiveReader, decodeAvroObject, type ArchiveRecord } from '../../../adapters/gcp/gcs-archive.js';
+import type { InboundMessage } from '../../../pipeline/ports.js';
+
+// The record schema of a Pub/Sub Cloud Storage subscription with write_metadata.
+const SUBSCRIPTION_SCHEMA = avro.Type.forSchema({
+  type: 'record',
+  name: 'PubsubMessage',
+  fields: [
+    { name: 'subscription_name', type: 'string' },
+    { name: 'message_id', type: 'string' },
+    { name: 'publish_time', type: { type: 'long', logicalType: 'timestamp-micros' } },
+    { name: 'attributes', type: { type: 'map', values: 'string' } },
+    { name: 'data', type: 'bytes' },
+  ],
+});
+
+async function avroFile(records: ArchiveRecord[]): Promise<Buffer> {
+  const encoder = new avro.streams.BlockEncoder(SUBSCRIPTION_SCHEMA);
+  const chunks: Buffer[] = [];
+  const done = new Promise<void>((resolve, reject) => {
+    encoder.on('data', (c: Buffer) => chunks.push(c));
+    encoder.on('end', resolve);
+    encoder.on('error', reject);
+  });
+  for (const r of records) encoder.write(r);
+  encoder.end();
+  await done;
+  return Buffer.concat(chunks);
+}
+
+function record(id: string, receivedAt: string, entries: string[]): ArchiveRecord {
+  const { data, attributes } = encodeMessage({ receivedAt: new Date(receivedAt), attributes: { source: 'online', key_merchant_id: 'm1' }, entries });
+  return { subscription_name: 'projects/p/subscriptions/archive', message_id: id, publish_time: Date.parse(receivedAt) * 1000 + 1500, attributes, data };
+}
+
+const message = (id: string, receivedAt: string, entries: string[]): InboundMessage => ({
+  id,
+  receivedAt: new Date(receivedAt),
+  attributes: { source: 'online', key_merchant_id: 'm1' },
+  entries,
+  deliveryAttempt: 1,
+});
+
+describe('gcp Cloud Storage archive reader', () => {
+  const sandbox = sinon.createSandbox();
+  afterEach(() => sandbox.restore());
+
+  it('decodes the Avro records the Cloud Storage subscription writes', async () => {
+    const r = record('1', '2026-11-21T10:00:00.000Z', ['{"a":1}']);
+    assert.deepEqual((await decodeAvroObject(await avroFile([r]))).map((x) => ({ ...x })), [r]);
+  });
+
+  it('reads the messages received in a range, in receive order, once each, across day folders', async () => {
+    const objects: Record<string, { created: string; records: ArchiveRecord[] }> = {
+      'archive/2026-11-20/23_58_00Z-a.avro': {
+        created: '2026-11-20T23:58:00Z',
+        records: [record('10', '2026-11-20T23:50:00.000Z', ['before']), record('11', '2026-11-20T23:55:00.000Z', ['late evening'])],
+      },
+      'archive/2026-11-21/00_03_00Z-b.avro': {
+        created: '2026-11-21T00:03:00Z',
+        // 11 archived again (at-least-once); 12 received just after midnight.
+        records: [record('12', '2026-11-21T00:01:00.000Z', ['after midnight']), record('11', '2026-11-20T23:55:00.000Z', ['late evening'])],
+      },
+      'archive/2026-11-21/09_00_00Z-c.avro': { created: '2026-11-21T09:00:00Z', records: [record('13', '2026-11-21T08:59:00.000Z', ['out of range'])] },
+    };
+    const prefixes: string[] = [];
+    sandbox.stub(Bucket.prototype, 'getFiles').callsFake((async function (this: Bucket, query: { prefix: string }) {
+      assert.equal(this.name, 'archive-bucket');
+      prefixes.push(query.prefix);
+      return [Object.entries(objects).filter(([name]) => name.startsWith(query.prefix)).map(([name, o]) => Object.assign(this.file(name), { metadata: { timeCreated: o.created } }))];
+    }) as never);
+    const bytes = new Map<string, Buffer>();
+    for (const [name, o] of Object.entries(objects)) bytes.set(name, await avroFile(o.records));
+    sandbox.stub(File.prototype, 'download').callsFake((async function (this: File) {
+      return [bytes.get(this.name)!];
+    }) as never);
+
+    const reader = createGcsArchiveReader({ storage: new Storage({ projectId: 'p' }), bucket: 'archive-bucket', prefix: 'archive/' });
+    const got: InboundMessage[] = [];
+    for await (const m of reader.read({ from: new Date('2026-11-20T23:52:00Z'), to: new Date('2026-11-21T06:00:00Z') })) got.push(m);
+    assert.deepEqual(got, [message('11', '2026-11-20T23:55:00.000Z', ['late evening']), message('12', '2026-11-21T00:01:00.000Z', ['after midnight'])]);
+    assert.deepEqual([...new Set(prefixes)], ['archive/2026-11-20/', 'archive/2026-11-21/']);
+  });
+});

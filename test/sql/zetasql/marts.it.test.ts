@@ -1,22 +1,29 @@
-// The mart logic run twice on the same fixture rows: by ZetaSQL's reference evaluator (BigQuery's
+// The SQL of sql/ run twice on the same fixture rows: by ZetaSQL's reference evaluator (BigQuery's
 // semantics) on the BigQuery text, and by DuckDB on the dialect layer's translation — the local
-// runtime's path. The results must be equal exactly: same columns with the same BigQuery types,
-// same rows. Staging views are checked the same way and feed the marts in both engines.
+// runtime's path. Results must be equal exactly: same columns with the same BigQuery types, same
+// rows. In dependency order:
+//   staging views → each mart's MERGE source (the evaluator cannot run MERGE) → the marts filled
+//   (ZetaSQL: with that result; DuckDB: by running the translated MERGE itself, twice) →
+//   reporting views over the marts → assertions over the marts (zero rows in both engines).
 import assert from 'node:assert/strict';
 import type { DuckDBValue } from '@duckdb/node-api';
+import type { TableContent } from '@fivetrandevelopers/zetasql/lib/types/zetasql/local_service/TableContent.js';
 import { toDuckDb } from '../../../pipeline/sql/dialect.js';
 import type { TableDef } from '../../../pipeline/schema/types.js';
-import { listSqlFiles } from '../../support/zetasql/analyze.js';
+import { listSqlFiles, type SqlFile } from '../../support/zetasql/analyze.js';
 import { loadSchemaTables } from '../../support/zetasql/catalog.js';
 import { duckParams, openFixtureDb, runDuckQuery, type DuckFixtureDb } from '../../support/zetasql/duckdb.js';
-import { evaluateZeta, registerEvaluationCatalog, type EvaluationCatalog, type ZetaResult } from '../../support/zetasql/evaluate.js';
+import { evaluateZeta, registerEvaluationCatalog, resultAsTableContent, type EvaluationCatalog, type ZetaResult } from '../../support/zetasql/evaluate.js';
 import { buildFixtures, STORES_WITHOUT_EVENTS, type FixtureSet } from '../../support/zetasql/fixtures.js';
-import { mergeSourceSelect, parameterNames, viewDefinition } from '../../support/zetasql/statements.js';
+import { mergeSourceSelect, mergeTarget, viewDefinition } from '../../support/zetasql/statements.js';
 import type { ResultSet } from '../../support/zetasql/values.js';
 
 const files = listSqlFiles();
-const viewFiles = files.filter((f) => viewDefinition(f.sql) !== undefined && !f.path.startsWith('sql/reporting/'));
+const isView = (f: SqlFile) => viewDefinition(f.sql) !== undefined;
+const stagingViews = files.filter((f) => isView(f) && !f.path.startsWith('sql/reporting/'));
+const reportingViews = files.filter((f) => isView(f) && f.path.startsWith('sql/reporting/'));
 const martFiles = files.filter((f) => f.path.startsWith('sql/marts/'));
+const assertionFiles = files.filter((f) => f.path.startsWith('sql/assertions/'));
 
 /** Only the parameters the DuckDB text uses: DuckDB refuses values for absent ones. */
 function paramsFor(duckSql: string, all: Record<string, DuckDBValue>): Record<string, DuckDBValue> {
@@ -28,37 +35,100 @@ function assertSameResult(duck: ResultSet, zeta: ResultSet): void {
   assert.deepEqual(duck.rows, zeta.rows);
 }
 
-describe('mart SQL gives the same rows in ZetaSQL and DuckDB', () => {
+/** Both engines' results for one statement, or why it could not be run. */
+interface Outcome {
+  zeta?: ZetaResult;
+  duck?: ResultSet;
+  error?: Error;
+}
+
+function settled(outcome: Outcome | undefined, path: string): Required<Pick<Outcome, 'zeta' | 'duck'>> {
+  assert.ok(outcome, `${path} was not run`);
+  if (outcome.error) throw outcome.error;
+  return { zeta: outcome.zeta!, duck: outcome.duck! };
+}
+
+describe('sql/ gives the same rows in ZetaSQL and DuckDB', () => {
   let fixtures: FixtureSet;
   let schema: TableDef[];
   let duck: DuckFixtureDb;
   let catalog: EvaluationCatalog;
-  const viewResults = new Map<string, { zeta: ZetaResult; duck: ResultSet }>();
+  let duckParamValues: Record<string, DuckDBValue>;
+  const outcomes = new Map<string, Outcome>();
+  const martTables = new Map<string, Outcome>();
+
+  async function runBoth(sql: string, resultId?: string): Promise<Outcome> {
+    try {
+      const zeta = await evaluateZeta(catalog, sql, fixtures.window, resultId);
+      const duckSql = toDuckDb(sql);
+      const duckResult = await runDuckQuery(duck, duckSql, paramsFor(duckSql, duckParamValues));
+      return { zeta, duck: duckResult };
+    } catch (err) {
+      return { error: err as Error };
+    }
+  }
+
+  /** Creates views in both engines, in an order where each reads only what is already built. */
+  async function buildViews(viewFiles: SqlFile[], built: ZetaResult[], contents: Record<string, TableContent>): Promise<void> {
+    const pending = viewFiles.map((f) => ({ file: f, view: viewDefinition(f.sql)! }));
+    while (pending.length > 0) {
+      const ids = pending.map((p) => p.view.id);
+      const ready = pending.filter((p) => !ids.some((id) => id !== p.view.id && p.view.select.includes(id)));
+      if (ready.length === 0) throw new Error(`views depend on each other in a cycle: ${ids.join(', ')}`);
+      for (const p of ready) {
+        const outcome = await runBoth(p.view.select, p.view.id);
+        if (!outcome.error) {
+          try {
+            await duck.connection.run(`CREATE SCHEMA IF NOT EXISTS ${p.view.id.split('.')[0]}`);
+            await duck.connection.run(toDuckDb(p.file.sql));
+            // What a reader of the DuckDB view sees, not only the SELECT run on its own.
+            outcome.duck = await runDuckQuery(duck, `select * from ${p.view.id}`);
+            built.push(outcome.zeta!);
+          } catch (err) {
+            outcome.error = err as Error;
+          }
+        }
+        outcomes.set(p.file.path, outcome);
+        pending.splice(pending.indexOf(p), 1);
+      }
+      catalog = await registerEvaluationCatalog(schema, fixtures.tables, built, contents);
+    }
+  }
 
   before(async () => {
     fixtures = buildFixtures();
     schema = await loadSchemaTables();
+    duckParamValues = duckParams(fixtures.window);
     duck = await openFixtureDb(schema, fixtures.tables);
     catalog = await registerEvaluationCatalog(schema, fixtures.tables);
-    // Views in an order where each reads only tables or views already built.
-    const pending = viewFiles.map((f) => ({ file: f, view: viewDefinition(f.sql)! }));
-    const built: ZetaResult[] = [];
-    while (pending.length > 0) {
-      const pendingIds = new Set(pending.map((p) => p.view.id));
-      const ready = pending.filter((p) => ![...pendingIds].some((id) => id !== p.view.id && p.view.select.includes(id)));
-      if (ready.length === 0) throw new Error(`views depend on each other in a cycle: ${[...pendingIds].join(', ')}`);
-      for (const p of ready) {
-        const zeta = await evaluateZeta(catalog, p.view.select, fixtures.window, p.view.id);
-        const schemaName = p.view.id.split('.')[0]!;
-        await duck.connection.run(`CREATE SCHEMA IF NOT EXISTS ${schemaName}`);
-        await duck.connection.run(toDuckDb(p.file.sql));
-        const duckResult = await runDuckQuery(duck, `select * from ${p.view.id}`);
-        viewResults.set(p.file.path, { zeta, duck: duckResult });
-        built.push(zeta);
-        pending.splice(pending.indexOf(p), 1);
+    const views: ZetaResult[] = [];
+    const contents: Record<string, TableContent> = {};
+
+    await buildViews(stagingViews, views, contents);
+
+    for (const file of martFiles) {
+      const outcome = await runBoth(mergeSourceSelect(file.sql));
+      outcomes.set(file.path, outcome);
+      if (outcome.error) continue;
+      // Fill the mart: ZetaSQL with the result, DuckDB by running the whole translated MERGE.
+      const target = mergeTarget(file.sql);
+      const def = schema.find((t) => t.id === target);
+      const table: Outcome = {};
+      try {
+        if (!def) throw new Error(`${file.path} writes ${target}, which pipeline/schema does not define`);
+        contents[target] = resultAsTableContent(outcome.zeta!, def);
+        const merge = toDuckDb(file.sql);
+        await duck.connection.run(merge, paramsFor(merge, duckParamValues));
+      } catch (err) {
+        table.error = err as Error;
       }
-      catalog = await registerEvaluationCatalog(schema, fixtures.tables, built);
+      martTables.set(file.path, table);
     }
+    catalog = await registerEvaluationCatalog(schema, fixtures.tables, views, contents);
+
+    await buildViews(reportingViews, views, contents);
+
+    for (const file of assertionFiles) outcomes.set(file.path, await runBoth(file.sql));
   });
 
   after(() => duck?.close());
@@ -72,36 +142,58 @@ describe('mart SQL gives the same rows in ZetaSQL and DuckDB', () => {
     );
   });
 
-  for (const file of viewFiles) {
+  for (const file of stagingViews) {
     it(`view ${file.path}: same rows`, () => {
-      const result = viewResults.get(file.path);
-      assert.ok(result, `${file.path} was not built`);
-      assert.ok(result.zeta.rows.length > 0, 'the view returned no rows on the fixtures');
-      assertSameResult(result.duck, result.zeta);
+      const { zeta, duck: duckResult } = settled(outcomes.get(file.path), file.path);
+      assert.ok(zeta.rows.length > 0, 'the view returned no rows on the fixtures');
+      assertSameResult(duckResult, zeta);
     });
   }
 
-  it('the staging view drops the second copy of an event', () => {
-    const stg = [...viewResults.values()].find((v) => v.zeta.table.id === 'staging.stg_events');
-    assert.ok(stg, 'staging.stg_events not built');
-    const copies = fixtures.tables['raw.events']!.filter((e) => e.message_id === 'msg-redelivered');
-    assert.equal(copies.length, 1);
-    const kept = stg.zeta.rows.filter((r) => r.event_id === copies[0]!.event_id).map((r) => r.message_id);
+  it('staging drops the second copy of an event and keeps the one received first', () => {
+    const stg = [...outcomes.values()].find((v) => v.zeta?.table.id === 'staging.stg_events');
+    assert.ok(stg?.zeta, 'staging.stg_events not built');
+    const copy = fixtures.tables['raw.events']!.find((e) => e.message_id === 'msg-redelivered');
+    assert.ok(copy);
+    const kept = stg.zeta.rows.filter((r) => r.event_id === copy.event_id).map((r) => [r.message_id, r.received_at]);
     assert.equal(kept.length, 1);
-    assert.notEqual(kept[0], 'msg-redelivered');
+    assert.notEqual(kept[0]![0], 'msg-redelivered');
   });
 
   for (const file of martFiles) {
-    it(`mart ${file.path}: the SELECT feeding its MERGE gives the same rows`, async () => {
-      const select = mergeSourceSelect(file.sql);
-      const zeta = await evaluateZeta(catalog, select, fixtures.window);
-      const duckSql = toDuckDb(select);
-      for (const name of parameterNames(select)) {
-        assert.ok(name in fixtures.window, `${file.path} uses @${name}, which the fixtures give no value`);
-      }
-      const duckResult = await runDuckQuery(duck, duckSql, paramsFor(duckSql, duckParams(fixtures.window)));
+    it(`mart ${file.path}: the SELECT feeding its MERGE gives the same rows`, () => {
+      const { zeta, duck: duckResult } = settled(outcomes.get(file.path), file.path);
       assert.ok(zeta.rows.length > 0, `${file.path} returned no rows on the fixtures`);
       assertSameResult(duckResult, zeta);
+    });
+
+    it(`mart ${file.path}: the MERGE run twice in DuckDB leaves exactly those rows`, async () => {
+      const table = martTables.get(file.path);
+      assert.ok(table, `${file.path} was not merged`);
+      if (table.error) throw table.error;
+      const target = mergeTarget(file.sql);
+      const expected = await evaluateZeta(catalog, `select * from ${target}`, {});
+      const once = await runDuckQuery(duck, `select * from ${target}`);
+      assertSameResult(once, expected);
+      const merge = toDuckDb(file.sql);
+      await duck.connection.run(merge, paramsFor(merge, duckParamValues));
+      assert.deepEqual((await runDuckQuery(duck, `select * from ${target}`)).rows, once.rows, 'a second run of the window changed the mart');
+    });
+  }
+
+  for (const file of reportingViews) {
+    it(`view ${file.path}: same rows over the marts`, () => {
+      const { zeta, duck: duckResult } = settled(outcomes.get(file.path), file.path);
+      assert.ok(zeta.rows.length > 0, 'the view returned no rows on the fixtures');
+      assertSameResult(duckResult, zeta);
+    });
+  }
+
+  for (const file of assertionFiles) {
+    it(`assertion ${file.path}: no bad rows in either engine`, () => {
+      const { zeta, duck: duckResult } = settled(outcomes.get(file.path), file.path);
+      assert.deepEqual({ zeta: zeta.rows, duck: duckResult.rows }, { zeta: [], duck: [] });
+      assert.deepEqual(duckResult.columns, zeta.columns);
     });
   }
 
@@ -109,11 +201,11 @@ describe('mart SQL gives the same rows in ZetaSQL and DuckDB', () => {
     const file = martFiles.find((f) => f.path.endsWith('/mart_hourly_store_sales.sql')) ?? martFiles[0];
     assert.ok(file, 'no mart files');
     const select = mergeSourceSelect(file.sql);
-    const zeta = await evaluateZeta(catalog, select, fixtures.window);
+    const { zeta } = settled(outcomes.get(file.path), file.path);
     const duckSql = toDuckDb(select);
     await duck.connection.run("SET TimeZone = 'Asia/Kolkata'");
     try {
-      const shifted = await runDuckQuery(duck, duckSql, paramsFor(duckSql, duckParams(fixtures.window)));
+      const shifted = await runDuckQuery(duck, duckSql, paramsFor(duckSql, duckParamValues));
       assert.notDeepEqual(shifted.rows, zeta.rows);
     } finally {
       await duck.connection.run("SET TimeZone = 'UTC'");

@@ -32,14 +32,18 @@ export interface EvaluationCatalog {
   tables: CatalogTable[];
 }
 
-/** Registers tables with contents (schema tables from fixtures, views from earlier results). */
+/**
+ * Registers tables with contents: schema tables from fixture rows unless `tableContents` gives
+ * theirs (a mart filled with its statement's result), views from earlier results.
+ */
 export async function registerEvaluationCatalog(
   defs: TableDef[],
   rows: Record<string, FixtureRow[]>,
   views: ZetaResult[] = [],
+  tableContents: Record<string, TableContent> = {},
 ): Promise<EvaluationCatalog> {
   const content: Record<string, TableContent> = {};
-  for (const def of defs) content[def.id] = fixtureContent(def, rows[def.id] ?? []);
+  for (const def of defs) content[def.id] = tableContents[def.id] ?? fixtureContent(def, rows[def.id] ?? []);
   for (const v of views) content[v.table.id] = v.content;
   const tables = [...defs.map(catalogTable), ...views.map((v) => v.table)];
   return { id: await registerCatalog(tables, content), tables };
@@ -93,4 +97,16 @@ export async function evaluateZeta(
   } finally {
     await zs.call('unprepareQuery', { preparedQueryId: state.preparedQueryId });
   }
+}
+
+/**
+ * A query result as the contents of a schema table: columns matched by name, in the table's order.
+ * A column the table has and the result lacks is an error (the MERGE could not fill it).
+ */
+export function resultAsTableContent(result: ZetaResult, def: TableDef): TableContent {
+  const index = new Map(result.table.columns.map((c, i) => [c.name, i]));
+  const missing = def.columns.filter((c) => !index.has(c.name)).map((c) => c.name);
+  if (missing.length) throw new Error(`result has no column ${missing.join(', ')} of ${def.id}`);
+  const rows = result.content.tableData?.row ?? [];
+  return { tableData: { row: rows.map((r) => ({ cell: def.columns.map((c) => r.cell![index.get(c.name)!]!) })) } };
 }

@@ -94,3 +94,11 @@ export function parameterNames(sql: string): string[] {
   }
   return [...names];
 }
+
+/** The table a `MERGE [INTO] dataset.table` statement writes. */
+export function mergeTarget(sql: string): string {
+  const merge = findKeyword(sql, 'merge');
+  const m = merge < 0 ? null : /^merge\s+(?:into\s+)?`?([\w-]+(?:\.[\w-]+)+)`?/i.exec(sql.slice(merge));
+  if (!m) throw new Error('not a MERGE statement');
+  return m[1]!.split('.').slice(-2).join('.');
+}

@@ -1,0 +1,199 @@
+// Typed, zod-validated configuration of one deployment (one GCP project per environment). Every stack
+// takes one of these; a bad value fails synth with an error naming its key. Resource names default to
+// the names the gcp runtime expects (adapters/gcp/config.ts), so functions and infrastructure agree.
+import { z } from 'zod';
+
+export const ENVIRONMENTS = ['dev', 'prod'] as const;
+export type Environment = (typeof ENVIRONMENTS)[number];
+
+const id = z.string().regex(/^[a-z][a-z0-9-]{4,28}[a-z0-9]$/, 'a GCP project id: 6-30 lower-case letters, digits and hyphens');
+const duration = z.string().regex(/^\d+s$/, 'a duration in seconds such as "600s"');
+
+const instances = z
+  .object({ min: z.number().int().min(0), max: z.number().int().min(1) })
+  .refine((v) => v.min <= v.max, 'min must not exceed max');
+
+export const StackConfigSchema = z
+  .object({
+    environment: z.enum(ENVIRONMENTS),
+    projectId: id,
+    region: z.string().min(1),
+    /** BigQuery and Cloud Storage location (a multi-region keeps data in one jurisdiction). */
+    dataLocation: z.string().min(1),
+    /** Days of history that reprocessing may need: nothing it reads expires sooner. */
+    reprocessingHorizonDays: z.number().int().min(30).max(3650),
+    /** Maximum event age (the `event_too_old` limit): the dedupe index keeps claims this long. */
+    maxEventAgeDays: z.number().int().min(1).max(90),
+    pubsub: z.object({
+      /** Pub/Sub allows 5-100. The ingest function rejects as processing_failed on the last attempt. */
+      maxDeliveryAttempts: z.number().int().min(5).max(100),
+      minimumBackoff: duration,
+      maximumBackoff: duration,
+      ackDeadlineSeconds: z.number().int().min(10).max(600),
+      /** How long undelivered messages stay on a subscription. */
+      messageRetention: duration,
+    }),
+    functions: z.object({
+      ingestEvents: instances,
+      ingestPosBatch: instances,
+      exportMarts: instances,
+      collect: instances,
+      /** The zip built by Cloud Build (`infra-cdktf/build/package-functions.ts`), inside the artifacts bucket. */
+      sourceObject: z.string().min(1),
+    }),
+    bigtable: z.object({
+      zones: z.array(z.string().min(1)).min(1),
+      minNodes: z.number().int().min(1),
+      maxNodes: z.number().int().min(1),
+      cpuTarget: z.number().int().min(10).max(80),
+      storageType: z.enum(['SSD', 'HDD']),
+    }),
+    api: z.object({
+      image: z.string().min(1),
+      minInstances: z.number().int().min(0),
+      maxInstances: z.number().int().min(1),
+      concurrency: z.number().int().min(1).max(1000),
+      cpu: z.string().min(1),
+      memory: z.string().min(1),
+    }),
+    /** Whether the collector and query API accept unauthenticated HTTP (they check their own keys). */
+    publicEndpoints: z.boolean(),
+    /** Group of the analysts who read reporting views in BigQuery and Looker Studio. */
+    analystsGroup: z.email(),
+    alertEmails: z.array(z.email()),
+    /** Looker Studio template report the Linking API copies (see looker/). */
+    lookerTemplateReportId: z.string().min(1),
+    /** Keeps production data from being destroyed by a mistaken plan. */
+    deletionProtection: z.boolean(),
+  })
+  .refine((c) => c.bigtable.minNodes <= c.bigtable.maxNodes, { message: 'bigtable.minNodes must not exceed maxNodes', path: ['bigtable', 'minNodes'] })
+  .refine((c) => c.api.minInstances <= c.api.maxInstances, { message: 'api.minInstances must not exceed maxInstances', path: ['api', 'minInstances'] })
+  .refine((c) => secondsOf(c.pubsub.minimumBackoff) <= secondsOf(c.pubsub.maximumBackoff), {
+    message: 'pubsub.minimumBackoff must not exceed maximumBackoff',
+    path: ['pubsub', 'minimumBackoff'],
+  })
+  .refine((c) => c.reprocessingHorizonDays > c.maxEventAgeDays, {
+    message: 'reprocessingHorizonDays must exceed maxEventAgeDays',
+    path: ['reprocessingHorizonDays'],
+  });
+
+export type StackConfig = z.infer<typeof StackConfigSchema>;
+export type StackConfigInput = z.input<typeof StackConfigSchema>;
+
+export function secondsOf(d: string): number {
+  return Number(d.slice(0, -1));
+}
+
+export class StackConfigError extends Error {
+  override name = 'StackConfigError';
+}
+
+/** Validates a configuration; the error lists every bad key with its path. */
+export function parseStackConfig(input: unknown): StackConfig {
+  const parsed = StackConfigSchema.safeParse(input);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`);
+    throw new StackConfigError(`stack configuration: ${problems.join('; ')}`);
+  }
+  return parsed.data;
+}
+
+const common = {
+  region: 'europe-west1',
+  dataLocation: 'EU',
+  reprocessingHorizonDays: 400,
+  maxEventAgeDays: 7,
+  pubsub: { maxDeliveryAttempts: 5, minimumBackoff: '10s', maximumBackoff: '600s', ackDeadlineSeconds: 60, messageRetention: '604800s' },
+  lookerTemplateReportId: 'tillstream-template-report',
+};
+
+/** Defaults per environment; Cloud Build overrides the project and the release artifacts. */
+export const DEFAULTS: Record<Environment, StackConfigInput> = {
+  dev: {
+    ...common,
+    environment: 'dev',
+    projectId: 'tillstream-dev',
+    functions: {
+      ingestEvents: { min: 0, max: 10 },
+      ingestPosBatch: { min: 0, max: 5 },
+      exportMarts: { min: 0, max: 2 },
+      collect: { min: 0, max: 10 },
+      sourceObject: 'functions/dev.zip',
+    },
+    bigtable: { zones: ['europe-west1-b'], minNodes: 1, maxNodes: 2, cpuTarget: 60, storageType: 'SSD' },
+    api: { image: 'europe-west1-docker.pkg.dev/tillstream-dev/tillstream/query-api:dev', minInstances: 0, maxInstances: 5, concurrency: 80, cpu: '1', memory: '512Mi' },
+    publicEndpoints: true,
+    analystsGroup: 'tillstream-analysts-dev@example.com',
+    alertEmails: ['tillstream-oncall-dev@example.com'],
+    deletionProtection: false,
+  },
+  prod: {
+    ...common,
+    environment: 'prod',
+    projectId: 'tillstream-prod',
+    functions: {
+      // Ingest scales with batches (a message carries up to 500 events): 200k events/s peak ≈ 400 batches/s.
+      ingestEvents: { min: 2, max: 400 },
+      ingestPosBatch: { min: 1, max: 50 },
+      exportMarts: { min: 0, max: 4 },
+      collect: { min: 2, max: 400 },
+      sourceObject: 'functions/prod.zip',
+    },
+    bigtable: { zones: ['europe-west1-b', 'europe-west1-c'], minNodes: 3, maxNodes: 30, cpuTarget: 60, storageType: 'SSD' },
+    api: { image: 'europe-west1-docker.pkg.dev/tillstream-prod/tillstream/query-api:prod', minInstances: 2, maxInstances: 100, concurrency: 80, cpu: '1', memory: '512Mi' },
+    publicEndpoints: true,
+    analystsGroup: 'tillstream-analysts@example.com',
+    alertEmails: ['tillstream-oncall@example.com'],
+    deletionProtection: true,
+  },
+};
+
+/**
+ * The configuration of one environment: its defaults, overridden by the deploy-time variables Cloud
+ * Build sets — TILLSTREAM_PROJECT (project id), TILLSTREAM_FUNCTIONS_OBJECT (functions zip object) and
+ * TILLSTREAM_API_IMAGE (query API image).
+ */
+export function loadStackConfig(environment: Environment, env: NodeJS.ProcessEnv = process.env): StackConfig {
+  const base = structuredClone(DEFAULTS[environment]);
+  if (env.TILLSTREAM_PROJECT) base.projectId = env.TILLSTREAM_PROJECT;
+  if (env.TILLSTREAM_FUNCTIONS_OBJECT) base.functions.sourceObject = env.TILLSTREAM_FUNCTIONS_OBJECT;
+  if (env.TILLSTREAM_API_IMAGE) base.api.image = env.TILLSTREAM_API_IMAGE;
+  return parseStackConfig(base);
+}
+
+/** Resource names shared with the gcp runtime (adapters/gcp/config.ts defaults). */
+export const NAMES = {
+  datasets: { raw: 'raw', staging: 'staging', marts: 'marts', reporting: 'reporting', dims: 'dims' },
+  topics: {
+    events: 'tillstream-events',
+    pos: 'tillstream-pos',
+    posFiles: 'tillstream-pos-files',
+    deadLetter: 'tillstream-dead-letter',
+    martRuns: 'tillstream-mart-runs',
+  },
+  subscriptions: {
+    events: 'tillstream-events-ingest',
+    pos: 'tillstream-pos-ingest',
+    posFiles: 'tillstream-pos-files-split',
+    martRuns: 'tillstream-mart-runs-export',
+    archiveEvents: 'tillstream-events-archive',
+    archivePos: 'tillstream-pos-archive',
+    deadLetterHold: 'tillstream-dead-letter-hold',
+  },
+  bigtable: { instance: 'tillstream', series: 'series', dedupe: 'dedupe', keys: 'keys' },
+  /** Column families: m = mart values, p = speed-layer partials (pipeline/ports.ts); d = dedupe claims; k = key records. */
+  families: { mart: 'm', partial: 'p', dedupe: 'd', keys: 'k' },
+  archivePrefix: 'archive/',
+  dimensionsObject: 'dimensions/current.json',
+  pepperSecret: 'tillstream-key-pepper',
+  apiService: 'tillstream-query-api',
+  scheduledQuery: 'tillstream-hourly-marts',
+} as const;
+
+export const bucketNames = (c: StackConfig) => ({
+  archive: `${c.projectId}-tillstream-archive`,
+  pos: `${c.projectId}-tillstream-pos`,
+  config: `${c.projectId}-tillstream-config`,
+  artifacts: `${c.projectId}-tillstream-artifacts`,
+  state: `${c.projectId}-tillstream-tfstate`,
+});

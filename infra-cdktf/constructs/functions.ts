@@ -1,0 +1,89 @@
+// Functions: one Cloud Function (gen2) per entry point of functions/, each running as its own service
+// account, built from the zip Cloud Build uploads to the artifacts bucket. The three message-driven
+// functions take only internal traffic (Pub/Sub push) and require an OIDC token; the collector is
+// public and checks its own keys.
+import { Construct } from 'constructs';
+import { Cloudfunctions2Function } from '@cdktf/provider-google/lib/cloudfunctions2-function/index.js';
+import { CloudRunV2ServiceIamMember } from '@cdktf/provider-google/lib/cloud-run-v2-service-iam-member/index.js';
+import { StorageBucket } from '@cdktf/provider-google/lib/storage-bucket/index.js';
+import type { StackConfig } from '../config.js';
+import type { Identities, Workload } from './identities.js';
+import { runtimeEnvironment } from './runtime-env.js';
+
+export type FunctionKey = 'ingestEvents' | 'ingestPosBatch' | 'exportMarts' | 'collect';
+
+export const FUNCTIONS: Record<
+  FunctionKey,
+  { name: string; entryPoint: string; workload: Workload; trigger: 'push' | 'http'; timeoutSeconds: number; memory: string; concurrency: number }
+> = {
+  ingestEvents: { name: 'tillstream-ingest-events', entryPoint: 'ingestEvents', workload: 'ingestEvents', trigger: 'push', timeoutSeconds: 60, memory: '512Mi', concurrency: 8 },
+  ingestPosBatch: { name: 'tillstream-ingest-pos-batch', entryPoint: 'ingestPosBatch', workload: 'ingestPosBatch', trigger: 'push', timeoutSeconds: 300, memory: '1Gi', concurrency: 1 },
+  exportMarts: { name: 'tillstream-export-marts', entryPoint: 'exportMarts', workload: 'exportMarts', trigger: 'push', timeoutSeconds: 540, memory: '1Gi', concurrency: 1 },
+  collect: { name: 'tillstream-collect', entryPoint: 'collect', workload: 'collect', trigger: 'http', timeoutSeconds: 30, memory: '512Mi', concurrency: 40 },
+};
+
+export class Functions extends Construct {
+  readonly artifacts: StorageBucket;
+  readonly functions: Record<FunctionKey, Cloudfunctions2Function>;
+
+  constructor(scope: Construct, id: string, props: { config: StackConfig; identities: Identities; buckets: { archive: string; pos: string; config: string; artifacts: string } }) {
+    super(scope, id);
+    const { config, identities } = props;
+    // Build outputs only: Cloud Build uploads here before the full apply (see cloudbuild.yaml), so the
+    // bucket has a fixed address that a targeted apply can create first.
+    this.artifacts = new StorageBucket(this, 'artifacts', {
+      project: config.projectId,
+      name: props.buckets.artifacts,
+      location: config.dataLocation,
+      uniformBucketLevelAccess: true,
+      publicAccessPrevention: 'enforced',
+      lifecycleRule: [{ condition: { age: 90, withState: 'ANY' }, action: { type: 'Delete' } }],
+      labels: { app: 'tillstream', env: config.environment },
+    });
+    this.artifacts.overrideLogicalId('artifacts');
+
+    const env = runtimeEnvironment(config, props.buckets);
+    this.functions = Object.fromEntries(
+      (Object.keys(FUNCTIONS) as FunctionKey[]).map((key) => {
+        const f = FUNCTIONS[key];
+        const fn = new Cloudfunctions2Function(this, key, {
+          project: config.projectId,
+          location: config.region,
+          name: f.name,
+          description: `Tillstream ${f.entryPoint}`,
+          buildConfig: {
+            runtime: 'nodejs20',
+            entryPoint: f.entryPoint,
+            source: { storageSource: { bucket: this.artifacts.name, object: config.functions.sourceObject } },
+          },
+          serviceConfig: {
+            serviceAccountEmail: identities.accounts[f.workload].email,
+            minInstanceCount: config.functions[key].min,
+            maxInstanceCount: config.functions[key].max,
+            maxInstanceRequestConcurrency: f.concurrency,
+            availableCpu: '1',
+            availableMemory: f.memory,
+            timeoutSeconds: f.timeoutSeconds,
+            ingressSettings: f.trigger === 'push' ? 'ALLOW_INTERNAL_ONLY' : 'ALLOW_ALL',
+            environmentVariables: { ...env, TILLSTREAM_RUNTIME: 'gcp', NODE_ENV: 'production' },
+          },
+          labels: { app: 'tillstream', env: config.environment },
+        });
+        return [key, fn];
+      }),
+    ) as Record<FunctionKey, Cloudfunctions2Function>;
+
+    // A gen2 function is a Cloud Run service: invoking it is run.invoker on that service.
+    for (const key of Object.keys(FUNCTIONS) as FunctionKey[]) {
+      const member = FUNCTIONS[key].trigger === 'push' ? identities.member('pushInvoker') : config.publicEndpoints ? 'allUsers' : undefined;
+      if (!member) continue;
+      new CloudRunV2ServiceIamMember(this, `invoker-${key}`, {
+        project: config.projectId,
+        location: config.region,
+        name: this.functions[key].serviceConfig.service,
+        role: 'roles/run.invoker',
+        member,
+      });
+    }
+  }
+}

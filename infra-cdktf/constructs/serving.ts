@@ -1,0 +1,134 @@
+// Serving: the Bigtable instance behind the query API and the dedupe index, and the query API on
+// Cloud Run. The series table keeps one version per cell (a bucket's value is overwritten, never
+// appended); the dedupe table forgets a claim once its event is too old to be accepted again.
+import { Construct } from 'constructs';
+import { BigtableGcPolicy } from '@cdktf/provider-google/lib/bigtable-gc-policy/index.js';
+import { BigtableInstance } from '@cdktf/provider-google/lib/bigtable-instance/index.js';
+import { BigtableTable } from '@cdktf/provider-google/lib/bigtable-table/index.js';
+import { BigtableTableIamMember } from '@cdktf/provider-google/lib/bigtable-table-iam-member/index.js';
+import { CloudRunV2Service } from '@cdktf/provider-google/lib/cloud-run-v2-service/index.js';
+import { CloudRunV2ServiceIamMember } from '@cdktf/provider-google/lib/cloud-run-v2-service-iam-member/index.js';
+import { NAMES, type StackConfig } from '../config.js';
+import type { Identities, Workload } from './identities.js';
+import { runtimeEnvironment } from './runtime-env.js';
+
+type TableKey = 'series' | 'dedupe' | 'keys';
+
+/** Families and their garbage collection: `versions` keeps N versions, `maxAgeHours` drops older cells. */
+export function tableFamilies(config: StackConfig): Record<TableKey, { family: string; versions?: number; maxAgeHours?: number }[]> {
+  return {
+    series: [
+      { family: NAMES.families.mart, versions: 1 },
+      { family: NAMES.families.partial, versions: 1 },
+    ],
+    dedupe: [{ family: NAMES.families.dedupe, maxAgeHours: config.maxEventAgeDays * 24 }],
+    keys: [{ family: NAMES.families.keys, versions: 1 }],
+  };
+}
+
+/** Table-level roles: readers only read; the exporter and ingest write their own table. */
+const TABLE_ROLES: { table: TableKey; role: string; workload: Workload }[] = [
+  { table: 'series', role: 'roles/bigtable.user', workload: 'exportMarts' },
+  { table: 'series', role: 'roles/bigtable.reader', workload: 'queryApi' },
+  { table: 'dedupe', role: 'roles/bigtable.user', workload: 'ingestEvents' },
+  { table: 'keys', role: 'roles/bigtable.reader', workload: 'queryApi' },
+  { table: 'keys', role: 'roles/bigtable.reader', workload: 'collect' },
+];
+
+export class Serving extends Construct {
+  readonly instance: BigtableInstance;
+  readonly tables: Record<TableKey, BigtableTable>;
+  readonly api: CloudRunV2Service;
+
+  constructor(scope: Construct, id: string, props: { config: StackConfig; identities: Identities; buckets: { archive: string; pos: string; config: string } }) {
+    super(scope, id);
+    const { config, identities } = props;
+    this.instance = new BigtableInstance(this, 'instance', {
+      project: config.projectId,
+      name: NAMES.bigtable.instance,
+      displayName: `Tillstream ${config.environment}`,
+      deletionProtection: config.deletionProtection,
+      // One cluster per zone, each scaling on CPU: reads never wait for a manual resize.
+      cluster: config.bigtable.zones.map((zone, i) => ({
+        clusterId: `tillstream-c${i + 1}`,
+        zone,
+        storageType: config.bigtable.storageType,
+        autoscalingConfig: { minNodes: config.bigtable.minNodes, maxNodes: config.bigtable.maxNodes, cpuTarget: config.bigtable.cpuTarget },
+      })),
+      labels: { app: 'tillstream', env: config.environment },
+    });
+
+    const families = tableFamilies(config);
+    this.tables = Object.fromEntries(
+      (Object.keys(families) as TableKey[]).map((key) => {
+        const table = new BigtableTable(this, `table-${key}`, {
+          project: config.projectId,
+          instanceName: this.instance.name,
+          name: NAMES.bigtable[key],
+          columnFamily: families[key].map((f) => ({ family: f.family })),
+          deletionProtection: config.deletionProtection ? 'PROTECTED' : 'UNPROTECTED',
+        });
+        for (const f of families[key]) {
+          new BigtableGcPolicy(this, `gc-${key}-${f.family}`, {
+            project: config.projectId,
+            instanceName: this.instance.name,
+            table: table.name,
+            columnFamily: f.family,
+            ...(f.versions !== undefined ? { maxVersion: [{ number: f.versions }] } : {}),
+            ...(f.maxAgeHours !== undefined ? { maxAge: { duration: `${f.maxAgeHours}h` } } : {}),
+            deletionPolicy: 'ABANDON',
+          });
+        }
+        return [key, table];
+      }),
+    ) as Record<TableKey, BigtableTable>;
+
+    for (const g of TABLE_ROLES) {
+      new BigtableTableIamMember(this, `iam-${g.table}-${g.workload}`, {
+        project: config.projectId,
+        instance: this.instance.name,
+        table: this.tables[g.table].name,
+        role: g.role,
+        member: identities.member(g.workload),
+      });
+    }
+
+    const env = { ...runtimeEnvironment(config, props.buckets), TILLSTREAM_RUNTIME: 'gcp', NODE_ENV: 'production' };
+    this.api = new CloudRunV2Service(this, 'query-api', {
+      project: config.projectId,
+      location: config.region,
+      name: NAMES.apiService,
+      description: 'Tillstream query API: per-merchant metrics read from Bigtable',
+      ingress: 'INGRESS_TRAFFIC_ALL',
+      deletionProtection: config.deletionProtection,
+      template: {
+        serviceAccount: identities.accounts.queryApi.email,
+        maxInstanceRequestConcurrency: config.api.concurrency,
+        timeout: '30s',
+        scaling: { minInstanceCount: config.api.minInstances, maxInstanceCount: config.api.maxInstances },
+        containers: [
+          {
+            image: config.api.image,
+            ports: { containerPort: 8080 },
+            resources: { limits: { cpu: config.api.cpu, memory: config.api.memory }, cpuIdle: true, startupCpuBoost: true },
+            env: Object.entries(env).map(([name, value]) => ({ name, value })),
+            // /ready answers once the stores are open; /health only says the process is up.
+            startupProbe: { httpGet: { path: '/ready', port: 8080 }, periodSeconds: 2, failureThreshold: 15, timeoutSeconds: 2 },
+            livenessProbe: { httpGet: { path: '/health', port: 8080 }, periodSeconds: 15, failureThreshold: 3, timeoutSeconds: 2 },
+          },
+        ],
+      },
+      labels: { app: 'tillstream', env: config.environment },
+    });
+    if (config.publicEndpoints) {
+      // Merchants call the API from anywhere; it authenticates every request with its own keys.
+      new CloudRunV2ServiceIamMember(this, 'api-public', {
+        project: config.projectId,
+        location: config.region,
+        name: this.api.name,
+        role: 'roles/run.invoker',
+        member: 'allUsers',
+      });
+    }
+  }
+}

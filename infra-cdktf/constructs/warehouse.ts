@@ -1,0 +1,131 @@
+// Warehouse: the BigQuery datasets and every table, generated from the one schema source
+// (pipeline/schema/*.ts) — columns, partitioning, clustering, required partition filters and
+// descriptions. Nothing expires: raw partitions are what reprocessing reads, so retention is an
+// explicit job, never a table or dataset default.
+import { Construct } from 'constructs';
+import { BigqueryDataset } from '@cdktf/provider-google/lib/bigquery-dataset/index.js';
+import { BigqueryDatasetIamMember } from '@cdktf/provider-google/lib/bigquery-dataset-iam-member/index.js';
+import { BigqueryTable } from '@cdktf/provider-google/lib/bigquery-table/index.js';
+import { ProjectIamMember } from '@cdktf/provider-google/lib/project-iam-member/index.js';
+import { STAGING, readSql } from '../../pipeline/marts/manifest.js';
+import { ALL_TABLES } from '../../pipeline/schema/marts.js';
+import type { Column, TableDef } from '../../pipeline/schema/types.js';
+import { NAMES, type StackConfig } from '../config.js';
+import { viewFromSql } from '../sql-views.js';
+import type { Identities, Workload } from './identities.js';
+
+export type DatasetKey = keyof typeof NAMES.datasets;
+
+const DATASET_DESCRIPTIONS: Record<DatasetKey, string> = {
+  raw: 'Accepted, rejected and duplicate entries as ingest wrote them; never changed by marts.',
+  staging: 'Views that clean raw tables (earliest received copy of each event) for the marts.',
+  marts: 'Hourly and daily marts rebuilt by the hourly scheduled query, and the mart run log.',
+  reporting: 'Authorized views over the marts for analysts and Looker Studio.',
+  dims: 'Merchants, stores and settings mirrored from the dimensions file.',
+};
+
+/** BigQuery's JSON schema spells some types by their legacy names; using them avoids perpetual diffs. */
+const LEGACY_TYPE: Record<Column['type'], string> = {
+  STRING: 'STRING',
+  INT64: 'INTEGER',
+  NUMERIC: 'NUMERIC',
+  FLOAT64: 'FLOAT',
+  BOOL: 'BOOLEAN',
+  TIMESTAMP: 'TIMESTAMP',
+  DATE: 'DATE',
+};
+
+export function tableSchemaJson(t: TableDef): string {
+  return JSON.stringify(t.columns.map((c) => ({ name: c.name, type: LEGACY_TYPE[c.type], mode: c.mode, description: c.description })));
+}
+
+/** Dataset-level roles: who reads and who writes each dataset. */
+const DATASET_ROLES: { dataset: DatasetKey; role: string; workload: Workload }[] = [
+  { dataset: 'raw', role: 'roles/bigquery.dataEditor', workload: 'ingestEvents' },
+  { dataset: 'raw', role: 'roles/bigquery.dataViewer', workload: 'martsRunner' },
+  { dataset: 'dims', role: 'roles/bigquery.dataViewer', workload: 'martsRunner' },
+  { dataset: 'dims', role: 'roles/bigquery.dataViewer', workload: 'exportMarts' },
+  { dataset: 'staging', role: 'roles/bigquery.dataEditor', workload: 'martsRunner' },
+  { dataset: 'marts', role: 'roles/bigquery.dataEditor', workload: 'martsRunner' },
+  { dataset: 'marts', role: 'roles/bigquery.dataViewer', workload: 'exportMarts' },
+];
+
+/** Running a query is a project-level permission in BigQuery; it grants no data access by itself. */
+const JOB_USERS: Workload[] = ['martsRunner', 'exportMarts'];
+
+export class Warehouse extends Construct {
+  readonly datasets: Record<DatasetKey, BigqueryDataset>;
+  readonly tables = new Map<string, BigqueryTable>();
+  readonly views = new Map<string, BigqueryTable>();
+
+  constructor(scope: Construct, id: string, props: { config: StackConfig; identities: Identities; tables?: TableDef[] }) {
+    super(scope, id);
+    const { config, identities } = props;
+    this.datasets = Object.fromEntries(
+      (Object.keys(NAMES.datasets) as DatasetKey[]).map((key) => [
+        key,
+        new BigqueryDataset(this, `dataset-${key}`, {
+          project: config.projectId,
+          datasetId: NAMES.datasets[key],
+          location: config.dataLocation,
+          description: DATASET_DESCRIPTIONS[key],
+          deleteContentsOnDestroy: !config.deletionProtection,
+          labels: { app: 'tillstream', env: config.environment },
+        }),
+      ]),
+    ) as Record<DatasetKey, BigqueryDataset>;
+
+    for (const t of props.tables ?? ALL_TABLES) {
+      const [datasetName, tableId] = t.id.split('.') as [string, string];
+      const key = (Object.keys(NAMES.datasets) as DatasetKey[]).find((k) => NAMES.datasets[k] === datasetName);
+      if (!key) throw new Error(`${t.id}: no dataset "${datasetName}" in the warehouse`);
+      this.tables.set(
+        t.id,
+        new BigqueryTable(this, `table-${datasetName}-${tableId}`, {
+          project: config.projectId,
+          datasetId: this.datasets[key].datasetId,
+          tableId,
+          description: t.description,
+          schema: tableSchemaJson(t),
+          ...(t.partition ? { timePartitioning: { type: t.partition.granularity, field: t.partition.column } } : {}),
+          ...(t.clustering?.length ? { clustering: t.clustering } : {}),
+          requirePartitionFilter: t.requirePartitionFilter ?? false,
+          deletionProtection: config.deletionProtection,
+          labels: { app: 'tillstream', env: config.environment, layer: datasetName },
+        }),
+      );
+    }
+
+    // Staging views (the marts' safety net over raw) are created and replaced on deploy.
+    for (const f of STAGING) {
+      const v = viewFromSql(f.file, readSql(f.file), config.projectId);
+      const key = (Object.keys(NAMES.datasets) as DatasetKey[]).find((k) => NAMES.datasets[k] === v.dataset);
+      if (!key) throw new Error(`${f.file}: no dataset "${v.dataset}" in the warehouse`);
+      this.views.set(
+        `${v.dataset}.${v.name}`,
+        new BigqueryTable(this, `view-${v.dataset}-${v.name}`, {
+          project: config.projectId,
+          datasetId: this.datasets[key].datasetId,
+          tableId: v.name,
+          description: `View from ${f.file}`,
+          view: { query: v.query, useLegacySql: false },
+          deletionProtection: false,
+          labels: { app: 'tillstream', env: config.environment, layer: v.dataset },
+          dependsOn: [...this.tables.values()],
+        }),
+      );
+    }
+
+    for (const g of DATASET_ROLES) {
+      new BigqueryDatasetIamMember(this, `iam-${g.dataset}-${g.workload}`, {
+        project: config.projectId,
+        datasetId: this.datasets[g.dataset].datasetId,
+        role: g.role,
+        member: identities.member(g.workload),
+      });
+    }
+    for (const w of JOB_USERS) {
+      new ProjectIamMember(this, `job-user-${w}`, { project: config.projectId, role: 'roles/bigquery.jobUser', member: identities.member(w) });
+    }
+  }
+}

@@ -16,12 +16,16 @@ export interface LmdbSeriesStore extends SeriesStore {
 }
 
 const toKey = (s: string): Buffer => Buffer.from(s, 'utf8');
+/** Below every row key ('\u0000' never starts an escaped component), so no range read returns it. */
+const STRUCTURES_KEY = Buffer.from([0]);
 
 /** Opens (creating if needed) the series store at `<dataDir>/series`. */
 export function openLmdbSeriesStore(opts: { dataDir: string } | { path: string }): LmdbSeriesStore {
   const path = 'path' in opts ? opts.path : join(opts.dataDir, 'series');
   const root: RootDatabase = open({ path, maxDbs: 4 });
-  const rows: Database<Families, Buffer> = root.openDB({ name: 'rows', keyEncoding: 'binary', encoding: 'msgpack' });
+  // Shared msgpack structures: rows of one series repeat the same qualifiers, so each is stored as a record
+  // referencing a shared structure, which makes a range read's decoding several times cheaper.
+  const rows: Database<Families, Buffer> = root.openDB({ name: 'rows', keyEncoding: 'binary', encoding: 'msgpack', sharedStructuresKey: STRUCTURES_KEY });
   const docs: Database<unknown, Buffer> = root.openDB({ name: 'documents', keyEncoding: 'binary', encoding: 'msgpack' });
 
   return {
@@ -62,6 +66,7 @@ export function openLmdbSeriesStore(opts: { dataDir: string } | { path: string }
       const [from, to] = [toKey(start), toKey(end)];
       if (Buffer.compare(from, to) >= 0) return out;
       for (const { key, value } of rows.getRange({ start: from, end: to })) {
+        if (key.equals(STRUCTURES_KEY)) continue;
         out.push({ key: key.toString('utf8'), cells: value });
       }
       return out;
@@ -76,7 +81,7 @@ export function openLmdbSeriesStore(opts: { dataDir: string } | { path: string }
     },
 
     rowCount(): number {
-      return rows.getCount();
+      return rows.getCount() - (rows.doesExist(STRUCTURES_KEY) ? 1 : 0);
     },
 
     async close(): Promise<void> {

@@ -113,3 +113,18 @@ describe('LMDB series store', () => {
     assert.deepEqual(await store.readRange({ start: key, end: key + '\u0000' }), [{ key, cells: { m: { net_revenue_minor: -1250 } } }]);
   });
 });
+
+describe('LMDB series store, whole key space', () => {
+  it('returns only rows from a range that starts at the empty key', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'series-store-'));
+    const store = openLmdbSeriesStore({ path: join(dir, 'series') });
+    try {
+      await store.mutate([{ kind: 'set', key: 'a#sales#h#2026112110', family: 'm', cells: { orders: 1 } }]);
+      assert.deepEqual(await store.readRange({ start: '', end: '\u007f' }), [{ key: 'a#sales#h#2026112110', cells: { m: { orders: 1 } } }]);
+      assert.equal(store.rowCount(), 1);
+    } finally {
+      await store.close();
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});

@@ -76,11 +76,15 @@ export class LocalArchive implements ArchiveWriter, ArchiveReader {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
       throw err;
     }
-    const fromDay = dayOf(range.from);
-    const lastDay = dayOf(new Date(range.to.getTime() - 1));
+    const from = range.from.getTime();
+    const to = range.to.getTime();
     const days = names
       .map((n) => SEGMENT.exec(n)?.[1])
-      .filter((d): d is string => d !== undefined && d >= fromDay && d <= lastDay)
+      .filter((d): d is string => {
+        if (d === undefined) return false;
+        const start = Date.parse(`${d}T00:00:00Z`);
+        return start < to && start + 86_400_000 > from; // the segment's day overlaps [from, to)
+      })
       .sort();
     for (const day of days) {
       let lastId = '';

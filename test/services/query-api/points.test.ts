@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { CATALOG } from '../../../pipeline/metrics/catalog.js';
+import type { SeriesRow } from '../../../pipeline/ports.js';
 import { bucketSlots, buildPoints } from '../../../services/query-api/points.js';
 
 const metricsOf = (series: string, names: string[]) => names.map((n) => CATALOG.find((s) => s.name === series)!.metrics.find((m) => m.name === n)!);
@@ -17,7 +18,7 @@ describe('query API point builder', () => {
 
   it('takes finalized buckets from the mart family only and provisional ones from partials when present', () => {
     const slots = bucketSlots({ grain: 'h', from: '', to: '', fromMs: Date.parse('2026-11-21T09:00:00Z'), toMs: Date.parse('2026-11-21T12:00:00Z') }, 'UTC');
-    const rows = [
+    const rows: SeriesRow[] = [
       { key: 'm1#traffic#h#2026112109', cells: { m: { page_views: 10, sessions: 4, orders_with_session: 1 }, p: { page_views: 99 } } },
       { key: 'm1#traffic#h#2026112110', cells: { m: { page_views: 5, visitors: 2 }, p: { page_views: 12, orders_with_session: 3 } } },
       { key: 'm1#traffic#h#2026112111', cells: { m: { page_views: 7, visitors: 3, sessions: 0 } } },

@@ -16,6 +16,7 @@ import { Serving } from './constructs/serving.js';
 import { Warehouse } from './constructs/warehouse.js';
 
 export const REQUIRED_APIS = [
+  'artifactregistry.googleapis.com',
   'bigquery.googleapis.com',
   'bigquerydatatransfer.googleapis.com',
   'bigtable.googleapis.com',

@@ -1,8 +1,6 @@
 // Reporting: the views analysts and Looker Studio read (sql/reporting/, listed by the manifest), each
 // authorized on the datasets it reads so analysts need no access to marts or raw; the analysts'
 // group reads the reporting dataset only; the stack outputs the Looker Studio link to the report.
-import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { Construct } from 'constructs';
 import { TerraformOutput } from 'cdktf';
 import { BigqueryDatasetAccessA } from '@cdktf/provider-google/lib/bigquery-dataset-access/index.js';
@@ -14,13 +12,6 @@ import { tillstreamReportUrl } from '../../looker/linking-url.js';
 import { NAMES, type StackConfig } from '../config.js';
 import { viewFromSql } from '../sql-views.js';
 import type { DatasetKey, Warehouse } from './warehouse.js';
-
-const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
-
-/** Reporting files of the manifest that exist in the tree (views land with their SQL). */
-export function reportingFiles(exists: (file: string) => boolean = (f) => existsSync(repoRoot + f)): SqlFile[] {
-  return REPORTING.filter((f) => exists(f.file));
-}
 
 export class Reporting extends Construct {
   readonly views = new Map<string, BigqueryTable>();
@@ -36,7 +27,7 @@ export class Reporting extends Construct {
       return key;
     };
 
-    for (const f of props.files ?? reportingFiles()) {
+    for (const f of props.files ?? REPORTING) {
       const v = viewFromSql(f.file, readSql(f.file), project);
       if (v.dataset !== NAMES.datasets.reporting) throw new Error(`${f.file}: a reporting view must live in the reporting dataset, not ${v.dataset}`);
       const view = new BigqueryTable(this, `view-${v.name}`, {

@@ -2,6 +2,7 @@
 // Cloud Run. The series table keeps one version per cell (a bucket's value is overwritten, never
 // appended); the dedupe table forgets a claim once its event is too old to be accepted again.
 import { Construct } from 'constructs';
+import { ArtifactRegistryRepository } from '@cdktf/provider-google/lib/artifact-registry-repository/index.js';
 import { BigtableGcPolicy } from '@cdktf/provider-google/lib/bigtable-gc-policy/index.js';
 import { BigtableInstance } from '@cdktf/provider-google/lib/bigtable-instance/index.js';
 import { BigtableTable } from '@cdktf/provider-google/lib/bigtable-table/index.js';
@@ -39,6 +40,7 @@ export class Serving extends Construct {
   readonly instance: BigtableInstance;
   readonly tables: Record<TableKey, BigtableTable>;
   readonly api: CloudRunV2Service;
+  readonly images: ArtifactRegistryRepository;
 
   constructor(scope: Construct, id: string, props: { config: StackConfig; identities: Identities; buckets: { archive: string; pos: string; config: string } }) {
     super(scope, id);
@@ -93,6 +95,17 @@ export class Serving extends Construct {
       });
     }
 
+    // Cloud Build pushes the API image here before the full apply, so it has a fixed address.
+    this.images = new ArtifactRegistryRepository(this, 'images', {
+      project: config.projectId,
+      location: config.region,
+      repositoryId: 'tillstream',
+      format: 'DOCKER',
+      description: 'Tillstream container images',
+      labels: { app: 'tillstream', env: config.environment },
+    });
+    this.images.overrideLogicalId('images');
+
     const env = { ...runtimeEnvironment(config, props.buckets), TILLSTREAM_RUNTIME: 'gcp', NODE_ENV: 'production' };
     this.api = new CloudRunV2Service(this, 'query-api', {
       project: config.projectId,
@@ -119,6 +132,7 @@ export class Serving extends Construct {
         ],
       },
       labels: { app: 'tillstream', env: config.environment },
+      dependsOn: [this.images],
     });
     if (config.publicEndpoints) {
       // Merchants call the API from anywhere; it authenticates every request with its own keys.

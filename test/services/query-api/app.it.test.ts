@@ -152,6 +152,18 @@ describe('query API', () => {
       assert.equal(again.status, 304);
       assert.equal(again.text, '');
     });
+    it('answers no-store without an ETag when caching is off', async () => {
+      const res = await request(make({ cache: false }))
+        .get(metricsUrl('m1', 'series=sales&metrics=orders&granularity=hour&from=2026-11-21T00:00:00Z&to=2026-11-21T01:00:00Z'))
+        .set('Authorization', `Bearer ${readKey}`);
+      assert.deepEqual([res.status, res.headers['cache-control'], res.headers.etag], [200, 'no-store', undefined]);
+    });
+
+    it('caches a finalized day range until the next mart run', async () => {
+      const res = await get(metricsUrl('m1', 'series=traffic&granularity=day&from=2026-11-19&to=2026-11-21'));
+      assert.deepEqual(res.body.points.map((p: { provisional: boolean }) => p.provisional), [false, false]);
+      assert.equal(res.headers['cache-control'], 'private, max-age=120');
+    });
   });
 
   describe('other routes', () => {

@@ -34,6 +34,8 @@ export const GCP_ENV = z.object({
   TILLSTREAM_DIMENSIONS_OBJECT: name.default('dimensions/current.json'),
   /** Secret Manager secret holding the key pepper (resource name or short id). */
   TILLSTREAM_PEPPER_SECRET: name.default('tillstream-key-pepper'),
+  /** The pepper itself, 64 hex characters: the secret above mounted as an environment variable. */
+  TILLSTREAM_KEY_PEPPER: z.string().regex(/^[0-9a-fA-F]{64}$/, 'must be 64 hex characters (32 bytes)').optional(),
   /** Bounds of one bus message: a batch of entries. Pub/Sub allows 10 MB; stay well under. */
   TILLSTREAM_BATCH_MAX_ENTRIES: positiveInt.max(10_000).default(500),
   TILLSTREAM_BATCH_MAX_BYTES: positiveInt.max(9_000_000).default(1_000_000),
@@ -55,6 +57,8 @@ export interface GcpConfig {
   bigtable: { instanceId: string; seriesTable: string; dedupeTable: string; keysTable: string };
   storage: { archiveBucket: string; archivePrefix: string; posBucket: string; dimensionsBucket: string; dimensionsObject: string };
   pepperSecret: string;
+  /** 32 bytes, when the pepper secret is mounted (functions that hash keys, the CLI). */
+  pepper?: Buffer;
   batch: { maxEntries: number; maxBytes: number };
   cacheRefreshMs: number;
 }
@@ -95,6 +99,7 @@ export function parseGcpConfig(env: NodeJS.ProcessEnv = process.env): GcpConfig 
       dimensionsObject: e.TILLSTREAM_DIMENSIONS_OBJECT,
     },
     pepperSecret: e.TILLSTREAM_PEPPER_SECRET,
+    ...(e.TILLSTREAM_KEY_PEPPER ? { pepper: Buffer.from(e.TILLSTREAM_KEY_PEPPER, 'hex') } : {}),
     batch: { maxEntries: e.TILLSTREAM_BATCH_MAX_ENTRIES, maxBytes: e.TILLSTREAM_BATCH_MAX_BYTES },
     cacheRefreshMs: e.TILLSTREAM_CACHE_REFRESH_SECONDS * 1000,
   };

@@ -122,7 +122,7 @@ export function order(o: {
   const lines = status === 'completed' ? (o.lines ?? [{ sku: 'sku-a', quantity: 1, unit_price_minor: 1000 }]) : [];
   const gross = lines.reduce((s, l) => s + l.quantity * l.unit_price_minor, 0);
   const lineDiscount = lines.reduce((s, l) => s + (l.discount_minor ?? 0), 0);
-  const discount = status === 'completed' ? Math.max(o.discount ?? 0, lineDiscount) : 0;
+  const discount = status === 'completed' ? Math.max(Math.min(o.discount ?? 0, gross), lineDiscount) : 0;
   return {
     event_id: o.eventId ?? nextId('e'),
     merchant_id: o.merchant,

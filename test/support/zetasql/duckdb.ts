@@ -1,21 +1,82 @@
 // The DuckDB side of the two-engine check: an in-memory database with the schema's tables (the same
 // DDL the local warehouse uses), loaded with the fixture rows, queried in a UTC session.
-import { DuckDBInstance, LIST, listValue, timestampTZValue, VARCHAR, type DuckDBConnection, type DuckDBType, type DuckDBValue } from '@duckdb/node-api';
-import { duckdbColumnType, duckdbDdl, duckdbTableName, quoteIdent } from '../../../pipeline/schema/ddl-duckdb.js';
-import type { TableDef } from '../../../pipeline/schema/types.js';
-import { duckFamily, fromDuckValueTyped, isoToMicros, sortRows, type FixtureRow, type FixtureValue, type ResultSet } from './values.js';
+import {
+  BIGINT,
+  BOOLEAN,
+  DATE,
+  DECIMAL,
+  DOUBLE,
+  DuckDBInstance,
+  LIST,
+  TIMESTAMPTZ,
+  VARCHAR,
+  dateValue,
+  decimalValue,
+  timestampTZValue,
+  type DuckDBAppender,
+  type DuckDBConnection,
+  type DuckDBType,
+  type DuckDBValue,
+} from '@duckdb/node-api';
+import { duckdbDdl } from '../../../pipeline/schema/ddl-duckdb.js';
+import type { Column, ColumnType, TableDef } from '../../../pipeline/schema/types.js';
+import {
+  dateToDays,
+  decimalToScaled,
+  duckFamily,
+  fromDuckValueTyped,
+  isoToMicros,
+  sortRows,
+  type FixtureRow,
+  type FixtureValue,
+  type ResultSet,
+} from './values.js';
 
 export interface DuckFixtureDb {
   connection: DuckDBConnection;
   close(): void;
 }
 
-function toDuckParam(value: FixtureValue | undefined, repeated: boolean): DuckDBValue {
-  if (repeated) return listValue(((value ?? []) as string[]).map((v) => String(v)));
-  if (value === undefined || value === null) return null;
-  if (typeof value === 'number' && Number.isInteger(value)) return BigInt(value);
-  if (typeof value === 'bigint' || typeof value === 'boolean' || typeof value === 'number') return value;
-  return String(value);
+const DUCK_TYPES: Record<ColumnType, DuckDBType> = {
+  STRING: VARCHAR,
+  INT64: BIGINT,
+  FLOAT64: DOUBLE,
+  BOOL: BOOLEAN,
+  NUMERIC: DECIMAL(38, 9),
+  TIMESTAMP: TIMESTAMPTZ,
+  DATE: DATE,
+};
+
+/** A fixture cell as the DuckDB value of its column's type: exact, no casts from text. */
+function duckValue(type: ColumnType, value: Exclude<FixtureValue, null | string[]>): DuckDBValue {
+  switch (type) {
+    case 'STRING':
+      return String(value);
+    case 'INT64':
+      return BigInt(value as number | bigint);
+    case 'FLOAT64':
+      return Number(value);
+    case 'BOOL':
+      return Boolean(value);
+    case 'NUMERIC':
+      return decimalValue(decimalToScaled(String(value), 9), 38, 9);
+    case 'TIMESTAMP':
+      return timestampTZValue(isoToMicros(String(value)));
+    case 'DATE':
+      return dateValue(dateToDays(String(value)));
+  }
+}
+
+function appendCell(appender: DuckDBAppender, column: Column, value: FixtureValue | undefined): void {
+  if (column.mode === 'REPEATED') {
+    // BigQuery has no NULL array: a missing REPEATED value is an empty one.
+    const items = (value ?? []) as Exclude<FixtureValue, null | string[]>[];
+    appender.appendList(items.map((v) => duckValue(column.type, v)), LIST(DUCK_TYPES[column.type]));
+  } else if (value === null || value === undefined) {
+    appender.appendNull();
+  } else {
+    appender.appendValue(duckValue(column.type, value as Exclude<FixtureValue, null | string[]>), DUCK_TYPES[column.type]);
+  }
 }
 
 /** Creates every table of `tables` and inserts the fixture rows given for it. */
@@ -33,16 +94,13 @@ export async function openFixtureDb(tables: TableDef[], rows: Record<string, Fix
       const unknown = Object.keys(row).filter((k) => !known.has(k));
       if (unknown.length) throw new Error(`fixture row for ${table.id} has unknown columns: ${unknown.join(', ')}`);
     }
-    const placeholders = table.columns.map((c, i) => `CAST($${i + 1} AS ${duckdbColumnType(c)})`);
-    const insert = await connection.prepare(
-      `INSERT INTO ${duckdbTableName(table)} (${table.columns.map((c) => quoteIdent(c.name)).join(', ')}) VALUES (${placeholders.join(', ')})`,
-    );
-    // An empty list has no item type of its own; the others are typed by their JS value and cast.
-    const types = table.columns.map((c) => (c.mode === 'REPEATED' ? LIST(VARCHAR) : undefined)) as DuckDBType[];
+    const [schemaName, tableName] = table.id.split('.') as [string, string];
+    const appender = await connection.createAppender(tableName, schemaName);
     for (const row of data) {
-      insert.bind(table.columns.map((c) => toDuckParam(row[c.name], c.mode === 'REPEATED')), types);
-      await insert.run();
+      for (const column of table.columns) appendCell(appender, column, row[column.name]);
+      appender.endRow();
     }
+    appender.closeSync();
   }
   return {
     connection,

@@ -16,9 +16,17 @@
 //   - orders without a store (a web shop), and stores with no events at all.
 import type { FixtureRow } from './values.js';
 
+/** Query parameter values; a type alias (not an interface) so it is a Record<string, string>. */
+export type Window = {
+  window_start: string;
+  window_end: string;
+};
+
 export interface FixtureSet {
   /** The window the marts are rebuilt for (`@window_start`, `@window_end`), ISO instants. */
-  window: { window_start: string; window_end: string };
+  window: Window;
+  /** Narrower windows a run may also get: across the DST switch, one hour of a +05:45 day. */
+  extraWindows: Window[];
   /** Rows per table id (`raw.events`, `dims.stores`, …). */
   tables: Record<string, FixtureRow[]>;
 }
@@ -292,6 +300,10 @@ export function buildFixtures(seed = 20260308): FixtureSet {
 
   return {
     window: { window_start: '2026-03-06T00:00:00Z', window_end: '2026-03-10T00:00:00Z' },
+    extraWindows: [
+      { window_start: '2026-03-08T06:00:00Z', window_end: '2026-03-08T08:00:00Z' },
+      { window_start: '2026-03-07T18:00:00Z', window_end: '2026-03-07T19:00:00Z' },
+    ],
     tables: {
       'raw.events': events,
       'raw.order_lines': lines,

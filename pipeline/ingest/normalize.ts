@@ -2,7 +2,7 @@
 // column of pipeline/schema/raw.ts, UTC timestamps, time zones and store attributes from the
 // dimensions, the client IP truncated) and, for orders, one raw.order_lines row per line item.
 // Also the canonical content hash the dedupe index compares.
-import { createHash } from 'node:crypto';
+import * as crypto from 'node:crypto';
 import { isIPv4 } from 'node:net';
 import type { Dimensions } from '../contracts/dimensions.js';
 import { storeKey } from '../contracts/dimensions.js';
@@ -77,7 +77,8 @@ export function normalizeEvent(event: Event, ctx: NormalizeContext): NormalizedE
     session_id: null,
     device: null,
     country: null,
-    body_json: canonicalJson(truncatedIp === null ? event.body : { ...event.body, client_ip: truncatedIp }),
+    // Canonical, so the text does not depend on the sender's key order or on which validation path ran.
+    body_json: canonicalBodyJson(event, truncatedIp),
   };
   const orderLines: OrderLineRow[] = [];
 
@@ -239,20 +240,73 @@ export function canonicalJson(value: unknown): string {
     for (let i = 0; i < value.length; i++) out += (i > 0 ? ',' : '') + canonicalJson(value[i]);
     return out + ']';
   }
-  const obj = value as Record<string, unknown>;
-  const keys = Object.keys(obj).sort();
+  return sortedObject(value as Record<string, unknown>, Object.keys(value).sort());
+}
+
+function sortedObject(obj: Record<string, unknown>, sortedKeys: readonly string[]): string {
   let out = '{';
-  let first = true;
-  for (const k of keys) {
+  for (const k of sortedKeys) {
     const v = obj[k];
     if (v === undefined) continue;
-    out += (first ? '' : ',') + JSON.stringify(k) + ':' + canonicalJson(v);
-    first = false;
+    out += (out.length > 1 ? ',' : '') + JSON.stringify(k) + ':' + canonicalJson(v);
   }
   return out + '}';
 }
 
+// The keys a validated event can hold, sorted once: the hot path walks these lists instead of sorting every object.
+const ENVELOPE_KEYS = ['body', 'event_id', 'event_ts', 'event_type', 'merchant_id', 'schema_version', 'source', 'store_id'];
+const BODY_KEYS: Record<string, readonly string[]> = {
+  order: ['channel', 'client_ip', 'currency', 'delivery_partner', 'discount_minor', 'fulfilment', 'gross_minor', 'line_items', 'net_minor', 'order_id', 'promo_ids', 'refund_minor', 'session_id', 'status', 'visitor_id'],
+  inventory: ['delta', 'item_kind', 'quantity_on_hand', 'reason', 'sku'],
+  promotion: ['ends_at', 'kind', 'name', 'promo_id', 'starts_at', 'store_ids'],
+  page_view: ['client_ip', 'country', 'device', 'referrer', 'session_id', 'title', 'url', 'user_agent', 'visitor_id'],
+  track: ['client_ip', 'country', 'device', 'name', 'properties', 'session_id', 'url', 'user_agent', 'visitor_id'],
+};
+const LINE_ITEM_KEYS = ['category', 'discount_minor', 'quantity', 'sku', 'unit_price_minor'];
+
+/**
+ * canonicalJson of a validated event's body, using its known shape (no sorting on the hot path);
+ * `clientIp`, when given, replaces the body's client_ip (the truncated form for storage).
+ */
+export function canonicalBodyJson(event: Event, clientIp?: string | null): string {
+  const body = event.body as Record<string, unknown>;
+  let out = '{';
+  for (const k of BODY_KEYS[event.event_type]!) {
+    let v = body[k];
+    if (v === undefined) continue;
+    out += (out.length > 1 ? ',"' : '"') + k + '":';
+    if (k === 'line_items') {
+      const items = v as Record<string, unknown>[];
+      out += '[';
+      for (let i = 0; i < items.length; i++) out += (i > 0 ? ',' : '') + sortedObject(items[i]!, LINE_ITEM_KEYS);
+      out += ']';
+    } else if (k === 'properties') out += canonicalJson(v);
+    else {
+      if (k === 'client_ip' && clientIp != null) v = clientIp;
+      out += JSON.stringify(v); // strings, numbers, arrays of strings
+    }
+  }
+  return out + '}';
+}
+
+/** canonicalJson of a validated event, using its known shape; equal to canonicalJson(event). */
+export function canonicalEventJson(event: Event): string {
+  let out = '{"body":' + canonicalBodyJson(event);
+  const envelope = event as unknown as Record<string, unknown>;
+  for (let i = 1; i < ENVELOPE_KEYS.length; i++) {
+    const k = ENVELOPE_KEYS[i]!;
+    const v = envelope[k];
+    if (v !== undefined) out += ',"' + k + '":' + JSON.stringify(v);
+  }
+  return out + '}';
+}
+
+// One-shot hashing where the runtime has it (Node ≥ 20.12): about twice as fast as createHash for small inputs.
+const sha256 = typeof crypto.hash === 'function'
+  ? (text: string) => crypto.hash('sha256', text, 'base64url')
+  : (text: string) => crypto.createHash('sha256').update(text).digest('base64url');
+
 /** Hash of the validated event's canonical form (defaults applied): equal hashes mean an exact duplicate. */
 export function contentHash(event: Event): string {
-  return createHash('sha256').update(canonicalJson(event)).digest('base64url');
+  return sha256(canonicalEventJson(event));
 }

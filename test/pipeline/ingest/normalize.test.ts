@@ -1,8 +1,8 @@
 // Tests of normalization: whole raw.events and raw.order_lines rows, UTC conversion of offset and
 // DST times, IP truncation, the canonical form and the content hash.
 import assert from 'node:assert/strict';
-import { Event } from '../../../pipeline/contracts/events.js';
-import { canonicalJson, contentHash, normalizeEvent, truncateIp, utcHourStart } from '../../../pipeline/ingest/normalize.js';
+import { Event, LineItem } from '../../../pipeline/contracts/events.js';
+import { canonicalEventJson, canonicalJson, contentHash, normalizeEvent, truncateIp, utcHourStart } from '../../../pipeline/ingest/normalize.js';
 import { rawEvents, rawOrderLines } from '../../../pipeline/schema/raw.js';
 import { RECEIVED_AT, dimensions, inventory, order, pageView, promotion, track } from './fixtures.js';
 
@@ -182,6 +182,31 @@ describe('utcHourStart', () => {
 describe('canonicalJson and contentHash', () => {
   it('sorts keys at every level', () => {
     assert.equal(canonicalJson({ b: 1, a: { d: [{ z: 1, y: 2 }], c: null } }), '{"a":{"c":null,"d":[{"y":2,"z":1}]},"b":1}');
+  });
+
+  it('builds the same canonical text from the event’s known shape as from sorting its keys', () => {
+    const t = track();
+    const withProps = { ...t, body: { ...t.body, properties: { z: 1, a: 'x', m: null, b: true } } };
+    for (const input of [order(), inventory(), promotion(), pageView(), withProps, { ...promotion(), body: { ...promotion().body, name: 'Winter' } }]) {
+      const event = Event.parse(input);
+      assert.equal(canonicalEventJson(event), canonicalJson(event), input.event_type);
+    }
+  });
+
+  it('knows every body key of the wire schema, so no field is left out of the hash', () => {
+    const expected = Object.fromEntries(
+      Event.options.map((o) => [o.shape.event_type.value, Object.keys(o.shape.body.shape).sort()]),
+    );
+    const event = (type: string, body: Record<string, unknown>) => ({ event_type: type, body }) as unknown as Event;
+    for (const [type, keys] of Object.entries(expected)) {
+      // Every key set to a marker must show up in the canonical text.
+      const body = Object.fromEntries(keys.map((k) => [k, k === 'line_items' ? [] : `v-${k}`]));
+      const text = canonicalEventJson(event(type, body));
+      for (const k of keys) assert.ok(text.includes(`"${k}":`), `${type}.${k} is missing from the canonical form`);
+    }
+    const itemKeys = Object.keys(LineItem.shape);
+    const text = canonicalEventJson(event('order', { line_items: [Object.fromEntries(itemKeys.map((k) => [k, `v-${k}`]))] }));
+    for (const k of itemKeys) assert.ok(text.includes(`"${k}":"v-${k}"`), `line item ${k} is missing from the canonical form`);
   });
 
   it('gives equal hashes for the same event whatever its key order or omitted defaults', () => {

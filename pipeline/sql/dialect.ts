@@ -35,11 +35,11 @@ const shift = (op: '+' | '-', cast?: string): CallRule => (args, name) => {
 const CALLS: Record<string, CallRule> = {
   timestamp_trunc: (args, name) => {
     arity(name, args, 2);
-    return `date_trunc('${args[1]!.trim().toLowerCase()}', ${args[0]})`;
+    return `date_trunc('${args[1]!.toLowerCase()}', ${args[0]})`;
   },
   date_trunc: (args, name) => {
     arity(name, args, 2);
-    return `CAST(date_trunc('${args[1]!.trim().toLowerCase()}', ${args[0]}) AS DATE)`;
+    return `CAST(date_trunc('${args[1]!.toLowerCase()}', ${args[0]}) AS DATE)`;
   },
   safe_divide: (args, name) => {
     arity(name, args, 2);
@@ -196,7 +196,7 @@ export function toDuckDb(sql: string): string {
       const rule = CALLS[lower];
       if (rule && sql[k] === '(' && !qualified) {
         const { args, end } = readArgs(sql, k);
-        out += rule(args.map((a) => toDuckDb(a)), lower);
+        out += rule(args.map((a) => toDuckDb(a).trim()), lower);
         i = end;
         continue;
       }

@@ -1,0 +1,533 @@
+import assert from 'node:assert/strict';
+import { readdirSync } from 'node:fs';
+import { ASSERTIONS, MARTS, REPORTING } from '../../pipeline/marts/manifest.js';
+import { RAW_TABLES } from '../../pipeline/schema/raw.js';
+import { ALL_TABLES } from '../../pipeline/schema/marts.js';
+import { tableSchemaJson } from '../../infra-cdktf/constructs/warehouse.js';
+import { bindWindowParameters, trimStatement } from '../../infra-cdktf/mart-script.js';
+import { readSql } from '../../pipeline/marts/manifest.js';
+import { tillstreamReportUrl } from '../../looker/linking-url.js';
+import { grants, rolesOf, synthesize, type Block, type Synthesized } from './synth.js';
+
+/** App Engine cron intervals with a range, as Data Transfer reads them: the times of day a run starts. */
+function runTimes(schedule: string): string[] {
+  const m = /^every (\d+) hours from (\d\d):(\d\d) to (\d\d):(\d\d)$/.exec(schedule);
+  if (!m) throw new Error(`not an hourly range schedule: ${schedule}`);
+  const [every, fromH, fromM, toH, toM] = m.slice(1).map(Number) as [number, number, number, number, number];
+  const times: string[] = [];
+  for (let t = fromH * 60 + fromM; t <= toH * 60 + toM; t += every * 60) {
+    times.push(`${String(Math.floor(t / 60)).padStart(2, '0')}:${String(t % 60).padStart(2, '0')}`);
+  }
+  return times;
+}
+
+describe('infra-cdktf TillstreamStack (prod)', () => {
+  let s: Synthesized;
+  before(() => {
+    s = synthesize('prod');
+  });
+
+  describe('schedules', () => {
+    it('runs the hourly marts at minute 5 of every hour, never on the hour', () => {
+      const [query] = Object.values(s.resources('google_bigquery_data_transfer_config'));
+      assert.equal(query!.schedule, 'every 1 hours from 00:05 to 23:05');
+      assert.deepEqual(runTimes(query!.schedule), Array.from({ length: 24 }, (_, h) => `${String(h).padStart(2, '0')}:05`));
+    });
+
+    it('has no schedule anywhere that starts on the hour', () => {
+      const schedules = Object.values(s.json.resource)
+        .flatMap((byId) => Object.values(byId))
+        .map((b) => b.schedule)
+        .filter((x): x is string => typeof x === 'string');
+      assert.deepEqual(schedules, ['every 1 hours from 00:05 to 23:05']);
+      for (const sch of schedules) assert.ok(runTimes(sch).every((t) => !t.endsWith(':00')), sch);
+    });
+
+    it('runs the scheduled query as the marts identity and notifies the mart-runs topic', () => {
+      const q = JSON.parse(s.resolve(JSON.stringify(Object.values(s.resources('google_bigquery_data_transfer_config'))[0]))) as Block;
+      assert.deepEqual(
+        { data_source_id: q.data_source_id, location: q.location, display_name: q.display_name, service_account_name: q.service_account_name, notification_pubsub_topic: q.notification_pubsub_topic },
+        {
+          data_source_id: 'scheduled_query',
+          location: 'EU',
+          display_name: 'tillstream-hourly-marts',
+          service_account_name: 'google_service_account:ts-marts-runner',
+          notification_pubsub_topic: 'google_pubsub_topic:tillstream-mart-runs',
+        },
+      );
+    });
+  });
+
+  describe('scheduled mart script', () => {
+    let script: string;
+    before(() => {
+      script = (Object.values(s.resources('google_bigquery_data_transfer_config'))[0]!.params as Block).query as string;
+    });
+
+    it('contains every file of sql/marts/, bound to the script window', () => {
+      const files = readdirSync(new URL('../../sql/marts/', import.meta.url)).filter((f) => f.endsWith('.sql'));
+      assert.equal(files.length, MARTS.length);
+      for (const f of files) {
+        const file = `sql/marts/${f}`;
+        assert.ok(script.includes(trimStatement(bindWindowParameters(file, readSql(file)))), `${file} is not in the scheduled script`);
+      }
+    });
+
+    it('runs the marts in manifest order, each followed by its assertions', () => {
+      const order = [...script.matchAll(/^-- (sql\/(?:marts|assertions)\/[a-z_]+\.sql)\b/gm)].map((m) => m[1]);
+      const expected = MARTS.flatMap((m) => [m.file, ...ASSERTIONS.filter((a) => a.mart === m.stem).map((a) => a.file)]);
+      assert.deepEqual(order, expected);
+      for (const a of ASSERTIONS) assert.ok(script.includes(`as '${a.stem}: bad rows in the rebuilt window'`), `${a.file} is not asserted`);
+    });
+
+    it('binds every parameter: no @name is left for the scheduler to supply', () => {
+      assert.deepEqual(script.match(/@[A-Za-z_]+/g), null);
+    });
+
+    it('widens inventory to the newest hour and promotions to the baseline days', () => {
+      const windowOf = (stem: string) => new RegExp(`-- sql/marts/${stem}\\.sql \\(rebuild: [a-z_]+\\)\\nset \\(run_window_start, run_window_end\\) = \\(([^\\n]+)\\);`).exec(script)?.[1];
+      assert.equal(windowOf('mart_hourly_store_sales'), 'w.window_start, w.window_end');
+      assert.equal(windowOf('mart_hourly_store_inventory'), 'w.window_start, newest_hour_end');
+      assert.equal(windowOf('mart_daily_promotion_performance'), 'w.window_start, least(timestamp_add(w.window_end, interval 57 day), newest_hour_end)');
+    });
+
+    it('records its windows in marts.mart_runs after the loop, so a failed assertion records nothing', () => {
+      const loopEnd = script.indexOf('end for;');
+      const record = script.indexOf('insert into marts.mart_runs');
+      assert.ok(loopEnd > 0 && record > loopEnd);
+      assert.ok(script.includes('timestamp_sub(run_started_at, interval 7 day)'), 'first run looks back the maximum event age');
+    });
+  });
+
+  describe('service accounts', () => {
+    it('grants each workload exactly the roles it needs, on the resources it uses', () => {
+      const p = 'tillstream-prod';
+      assert.deepEqual(
+        {
+          ingestEvents: rolesOf(s, 'ts-ingest-events'),
+          ingestPosBatch: rolesOf(s, 'ts-ingest-pos-batch'),
+          exportMarts: rolesOf(s, 'ts-export-marts'),
+          collect: rolesOf(s, 'ts-collect'),
+          queryApi: rolesOf(s, 'ts-query-api'),
+          pushInvoker: rolesOf(s, 'ts-pubsub-push'),
+          martsRunner: rolesOf(s, 'ts-marts-runner'),
+        },
+        {
+          ingestEvents: ['bigtable:dedupe roles/bigtable.user', `bucket:${p}-tillstream-config roles/storage.objectViewer`, 'dataset:raw roles/bigquery.dataEditor'],
+          ingestPosBatch: [`bucket:${p}-tillstream-pos roles/storage.objectViewer`, 'topic:tillstream-pos roles/pubsub.publisher'],
+          exportMarts: [
+            'bigtable:series roles/bigtable.user',
+            `bucket:${p}-tillstream-config roles/storage.objectViewer`,
+            'dataset:dims roles/bigquery.dataViewer',
+            'dataset:marts roles/bigquery.dataViewer',
+            `project:${p} roles/bigquery.jobUser`,
+          ],
+          collect: ['bigtable:keys roles/bigtable.reader', 'secret:tillstream-key-pepper roles/secretmanager.secretAccessor', 'topic:tillstream-events roles/pubsub.publisher'],
+          queryApi: ['bigtable:keys roles/bigtable.reader', 'bigtable:series roles/bigtable.reader', 'secret:tillstream-key-pepper roles/secretmanager.secretAccessor'],
+          pushInvoker: [
+            'run:google_cloudfunctions2_function:tillstream-export-marts roles/run.invoker',
+            'run:google_cloudfunctions2_function:tillstream-ingest-events roles/run.invoker',
+            'run:google_cloudfunctions2_function:tillstream-ingest-pos-batch roles/run.invoker',
+          ],
+          martsRunner: [
+            'dataset:dims roles/bigquery.dataViewer',
+            'dataset:marts roles/bigquery.dataEditor',
+            'dataset:raw roles/bigquery.dataViewer',
+            'dataset:staging roles/bigquery.dataEditor',
+            `project:${p} roles/bigquery.jobUser`,
+          ],
+        },
+      );
+    });
+
+    it('creates one service account per workload', () => {
+      const ids = Object.values(s.resources('google_service_account')).map((b) => b.account_id).sort();
+      assert.deepEqual(ids, ['ts-collect', 'ts-export-marts', 'ts-ingest-events', 'ts-ingest-pos-batch', 'ts-marts-runner', 'ts-pubsub-push', 'ts-query-api']);
+    });
+
+    it('gives no one owner, editor or a project-wide admin role, and service accounts only bigquery.jobUser on the project', () => {
+      const all = grants(s);
+      assert.deepEqual(all.filter((g) => /^roles\/(owner|editor)$/.test(g.role) || (g.on.startsWith('project:') && /admin/i.test(g.role))), []);
+      assert.deepEqual(
+        [...new Set(all.filter((g) => g.on.startsWith('project:') && g.member.startsWith('serviceAccount:')).map((g) => g.role))],
+        ['roles/bigquery.jobUser'],
+      );
+    });
+
+    it('lets the Google service agents deliver: Pub/Sub dead letters, archive writes and OIDC tokens; storage and transfer notifications', () => {
+      const agents = grants(s)
+        .filter((g) => /@gcp-sa-|@gs-project-accounts/.test(g.member))
+        .map((g) => `${g.member.replace(/^serviceAccount:service-[^@]+@/, '')} ${g.on} ${g.role}`)
+        .sort();
+      assert.deepEqual(agents, [
+        'gcp-sa-bigquerydatatransfer.iam.gserviceaccount.com serviceAccount:google_service_account:ts-marts-runner roles/iam.serviceAccountTokenCreator',
+        'gcp-sa-bigquerydatatransfer.iam.gserviceaccount.com topic:tillstream-mart-runs roles/pubsub.publisher',
+        'gcp-sa-pubsub.iam.gserviceaccount.com bucket:tillstream-prod-tillstream-archive roles/storage.legacyBucketReader',
+        'gcp-sa-pubsub.iam.gserviceaccount.com bucket:tillstream-prod-tillstream-archive roles/storage.objectCreator',
+        'gcp-sa-pubsub.iam.gserviceaccount.com serviceAccount:google_service_account:ts-pubsub-push roles/iam.serviceAccountTokenCreator',
+        'gcp-sa-pubsub.iam.gserviceaccount.com subscription:tillstream-events-ingest roles/pubsub.subscriber',
+        'gcp-sa-pubsub.iam.gserviceaccount.com subscription:tillstream-mart-runs-export roles/pubsub.subscriber',
+        'gcp-sa-pubsub.iam.gserviceaccount.com subscription:tillstream-pos-files-split roles/pubsub.subscriber',
+        'gcp-sa-pubsub.iam.gserviceaccount.com subscription:tillstream-pos-ingest roles/pubsub.subscriber',
+        'gcp-sa-pubsub.iam.gserviceaccount.com topic:tillstream-dead-letter roles/pubsub.publisher',
+        'gs-project-accounts.iam.gserviceaccount.com topic:tillstream-pos-files roles/pubsub.publisher',
+      ]);
+    });
+  });
+
+  describe('ingestion', () => {
+    const pushSubs = () =>
+      Object.values(s.resources('google_pubsub_subscription'))
+        .filter((b) => b.push_config)
+        .map((b) => JSON.parse(s.resolve(JSON.stringify(b))) as Block)
+        .sort((a, b) => String(a.name).localeCompare(String(b.name)));
+
+    it('pushes each stream to its function with an OIDC token of the push identity', () => {
+      assert.deepEqual(
+        pushSubs().map((b) => ({ name: b.name, topic: b.topic, endpoint: b.push_config.push_endpoint, oidc: b.push_config.oidc_token, ack: b.ack_deadline_seconds })),
+        [
+          { name: 'tillstream-events-ingest', topic: 'google_pubsub_topic:tillstream-events', endpoint: 'google_cloudfunctions2_function:tillstream-ingest-events', oidc: { service_account_email: 'google_service_account:ts-pubsub-push', audience: 'google_cloudfunctions2_function:tillstream-ingest-events' }, ack: 60 },
+          { name: 'tillstream-mart-runs-export', topic: 'google_pubsub_topic:tillstream-mart-runs', endpoint: 'google_cloudfunctions2_function:tillstream-export-marts', oidc: { service_account_email: 'google_service_account:ts-pubsub-push', audience: 'google_cloudfunctions2_function:tillstream-export-marts' }, ack: 600 },
+          { name: 'tillstream-pos-files-split', topic: 'google_pubsub_topic:tillstream-pos-files', endpoint: 'google_cloudfunctions2_function:tillstream-ingest-pos-batch', oidc: { service_account_email: 'google_service_account:ts-pubsub-push', audience: 'google_cloudfunctions2_function:tillstream-ingest-pos-batch' }, ack: 300 },
+          { name: 'tillstream-pos-ingest', topic: 'google_pubsub_topic:tillstream-pos', endpoint: 'google_cloudfunctions2_function:tillstream-ingest-events', oidc: { service_account_email: 'google_service_account:ts-pubsub-push', audience: 'google_cloudfunctions2_function:tillstream-ingest-events' }, ack: 60 },
+        ],
+      );
+    });
+
+    it('dead-letters after 5 delivery attempts with exponential backoff from 10 s to 10 min, and never expires idle subscriptions', () => {
+      for (const b of pushSubs()) {
+        assert.deepEqual(
+          { dead: b.dead_letter_policy, retry: b.retry_policy, expiration: b.expiration_policy },
+          { dead: { dead_letter_topic: 'google_pubsub_topic:tillstream-dead-letter', max_delivery_attempts: 5 }, retry: { minimum_backoff: '10s', maximum_backoff: '600s' }, expiration: { ttl: '' } },
+          b.name,
+        );
+      }
+    });
+
+    it('tells the functions the same attempt limit, so the last attempt is rejected as processing_failed', () => {
+      for (const fn of Object.values(s.resources('google_cloudfunctions2_function'))) {
+        assert.equal(fn.service_config.environment_variables.TILLSTREAM_MAX_DELIVERY_ATTEMPTS, '5', fn.name);
+      }
+    });
+
+    it('keeps dead letters on a pull subscription for inspection', () => {
+      const hold = JSON.parse(s.resolve(JSON.stringify(s.find('google_pubsub_subscription', 'name', 'tillstream-dead-letter-hold')))) as Block;
+      assert.deepEqual(
+        { topic: hold.topic, retention: hold.message_retention_duration, push: hold.push_config, expiration: hold.expiration_policy },
+        { topic: 'google_pubsub_topic:tillstream-dead-letter', retention: '604800s', push: undefined, expiration: { ttl: '' } },
+      );
+    });
+
+    it('archives both streams with Avro and metadata through Cloud Storage subscriptions', () => {
+      const archive = Object.values(s.resources('google_pubsub_subscription'))
+        .filter((b) => b.cloud_storage_config)
+        .map((b) => JSON.parse(s.resolve(JSON.stringify(b))) as Block)
+        .map((b) => ({ name: b.name, topic: b.topic, storage: b.cloud_storage_config }))
+        .sort((a, b) => a.name.localeCompare(b.name));
+      const storage = (stream: string) => ({
+        bucket: 'tillstream-prod-tillstream-archive',
+        filename_prefix: `archive/${stream}/`,
+        filename_datetime_format: 'YYYY-MM-DD/hh_mm_ssZ',
+        filename_suffix: '.avro',
+        max_duration: '300s',
+        max_bytes: 100000000,
+        avro_config: { write_metadata: true },
+      });
+      assert.deepEqual(archive, [
+        { name: 'tillstream-events-archive', topic: 'google_pubsub_topic:tillstream-events', storage: storage('events') },
+        { name: 'tillstream-pos-archive', topic: 'google_pubsub_topic:tillstream-pos', storage: storage('pos') },
+      ]);
+    });
+
+    it('announces new POS files on the pos-files topic', () => {
+      const [n] = Object.values(s.resources('google_storage_notification')).map((b) => JSON.parse(s.resolve(JSON.stringify(b))) as Block);
+      assert.deepEqual(
+        { bucket: n!.bucket, topic: n!.topic, payload_format: n!.payload_format, event_types: n!.event_types },
+        { bucket: 'tillstream-prod-tillstream-pos', topic: 'google_pubsub_topic:tillstream-pos-files', payload_format: 'JSON_API_V1', event_types: ['OBJECT_FINALIZE'] },
+      );
+    });
+  });
+
+  describe('retention against the 400-day reprocessing horizon', () => {
+    it('moves the archive to colder storage and deletes it only after the horizon, locked by a retention policy', () => {
+      const archive = s.find('google_storage_bucket', 'name', 'tillstream-prod-tillstream-archive');
+      assert.deepEqual(archive.lifecycle_rule, [
+        { condition: { age: 30, matches_storage_class: ['STANDARD'] }, action: { type: 'SetStorageClass', storage_class: 'NEARLINE' } },
+        { condition: { age: 90, matches_storage_class: ['NEARLINE'] }, action: { type: 'SetStorageClass', storage_class: 'COLDLINE' } },
+        { condition: { age: 401 }, action: { type: 'Delete' } },
+      ]);
+      assert.deepEqual(archive.retention_policy, { retention_period: 400 * 86_400 });
+      assert.equal(archive.public_access_prevention, 'enforced');
+      assert.equal(archive.uniform_bucket_level_access, true);
+    });
+
+    it('keeps POS files for the horizon too', () => {
+      assert.deepEqual(s.find('google_storage_bucket', 'name', 'tillstream-prod-tillstream-pos').lifecycle_rule, [
+        { condition: { age: 30, matches_storage_class: ['STANDARD'] }, action: { type: 'SetStorageClass', storage_class: 'NEARLINE' } },
+        { condition: { age: 401 }, action: { type: 'Delete' } },
+      ]);
+    });
+
+    it('deletes nothing inside the horizon in any data bucket', () => {
+      for (const b of Object.values(s.resources('google_storage_bucket')).filter((x) => x.name !== 'tillstream-prod-tillstream-artifacts')) {
+        for (const r of (b.lifecycle_rule ?? []) as Block[]) {
+          if (r.action.type === 'Delete' && r.condition.age !== undefined) assert.ok(r.condition.age > 400, `${b.name} deletes at age ${r.condition.age}`);
+        }
+      }
+    });
+
+    it('sets no table, partition or dataset expiration anywhere in the warehouse', () => {
+      for (const t of Object.values(s.resources('google_bigquery_table'))) {
+        assert.equal(t.expiration_time, undefined, t.table_id);
+        assert.equal(t.time_partitioning?.expiration_ms, undefined, t.table_id);
+      }
+      for (const d of Object.values(s.resources('google_bigquery_dataset'))) {
+        assert.deepEqual([d.default_table_expiration_ms, d.default_partition_expiration_ms], [undefined, undefined], d.dataset_id);
+      }
+    });
+
+    it('forgets dedupe claims after the maximum event age (7 days) and keeps one version of series cells', () => {
+      const gc = Object.values(s.resources('google_bigtable_gc_policy'))
+        .map((b) => JSON.parse(s.resolve(JSON.stringify(b))) as Block)
+        .map((b) => ({ table: b.table, family: b.column_family, max_version: b.max_version, max_age: b.max_age }))
+        .sort((a, b) => `${a.table}/${a.family}`.localeCompare(`${b.table}/${b.family}`));
+      assert.deepEqual(gc, [
+        { table: 'dedupe', family: 'd', max_version: undefined, max_age: { duration: '168h' } },
+        { table: 'keys', family: 'k', max_version: [{ number: 1 }], max_age: undefined },
+        { table: 'series', family: 'm', max_version: [{ number: 1 }], max_age: undefined },
+        { table: 'series', family: 'p', max_version: [{ number: 1 }], max_age: undefined },
+      ]);
+    });
+  });
+
+  describe('warehouse', () => {
+    it('creates the five datasets in the data location', () => {
+      const ds = Object.values(s.resources('google_bigquery_dataset')).map((d) => `${d.dataset_id}@${d.location}`).sort();
+      assert.deepEqual(ds, ['dims@EU', 'marts@EU', 'raw@EU', 'reporting@EU', 'staging@EU']);
+    });
+
+    it('creates every table of the schema source with its columns, partitioning, clustering and description', () => {
+      for (const t of ALL_TABLES) {
+        const [dataset, tableId] = t.id.split('.');
+        const r = Object.values(s.resources('google_bigquery_table')).find((b) => b.table_id === tableId && s.resolve(b.dataset_id) === dataset);
+        assert.ok(r, `${t.id} missing`);
+        assert.deepEqual(
+          { schema: r.schema, description: r.description, partitioning: r.time_partitioning, clustering: r.clustering, filter: r.require_partition_filter },
+          {
+            schema: tableSchemaJson(t),
+            description: t.description,
+            partitioning: t.partition ? { type: 'DAY', field: t.partition.column } : undefined,
+            clustering: t.clustering?.length ? t.clustering : undefined,
+            filter: t.requirePartitionFilter ?? false,
+          },
+          t.id,
+        );
+      }
+    });
+
+    it('requires a partition filter on every raw table', () => {
+      const raw = Object.values(s.resources('google_bigquery_table'))
+        .filter((b) => s.resolve(b.dataset_id) === 'raw')
+        .map((b) => ({ table: b.table_id, filter: b.require_partition_filter, partition: b.time_partitioning }))
+        .sort((a, b) => a.table.localeCompare(b.table));
+      assert.deepEqual(
+        raw,
+        RAW_TABLES.map((t) => ({ table: t.id.split('.')[1]!, filter: true, partition: { type: 'DAY', field: t.partition!.column } })).sort((a, b) => a.table.localeCompare(b.table)),
+      );
+    });
+
+    it('deploys the staging views with project-qualified references', () => {
+      const v = s.find('google_bigquery_table', 'table_id', 'stg_events');
+      assert.equal(v.view.use_legacy_sql, false);
+      assert.match(v.view.query, /from `tillstream-prod\.raw\.events`/);
+      assert.doesNotMatch(v.view.query, /create or replace view/i);
+    });
+  });
+
+  describe('functions', () => {
+    it('deploys one gen2 function per entry point with its own identity, instance limits and ingress', () => {
+      const fns = Object.values(s.resources('google_cloudfunctions2_function'))
+        .map((b) => JSON.parse(s.resolve(JSON.stringify(b))) as Block)
+        .map((b) => ({
+          name: b.name,
+          entry: b.build_config.entry_point,
+          runtime: b.build_config.runtime,
+          source: b.build_config.source.storage_source,
+          sa: b.service_config.service_account_email,
+          instances: [b.service_config.min_instance_count, b.service_config.max_instance_count],
+          ingress: b.service_config.ingress_settings,
+        }))
+        .sort((a, b) => a.name.localeCompare(b.name));
+      const source = { bucket: 'tillstream-prod-tillstream-artifacts', object: 'functions/prod.zip' };
+      assert.deepEqual(fns, [
+        { name: 'tillstream-collect', entry: 'collect', runtime: 'nodejs20', source, sa: 'google_service_account:ts-collect', instances: [2, 400], ingress: 'ALLOW_ALL' },
+        { name: 'tillstream-export-marts', entry: 'exportMarts', runtime: 'nodejs20', source, sa: 'google_service_account:ts-export-marts', instances: [0, 4], ingress: 'ALLOW_INTERNAL_ONLY' },
+        { name: 'tillstream-ingest-events', entry: 'ingestEvents', runtime: 'nodejs20', source, sa: 'google_service_account:ts-ingest-events', instances: [2, 400], ingress: 'ALLOW_INTERNAL_ONLY' },
+        { name: 'tillstream-ingest-pos-batch', entry: 'ingestPosBatch', runtime: 'nodejs20', source, sa: 'google_service_account:ts-ingest-pos-batch', instances: [1, 50], ingress: 'ALLOW_INTERNAL_ONLY' },
+      ]);
+    });
+
+    it('configures the gcp runtime of every function with the deployed resource names', () => {
+      const env = s.find('google_cloudfunctions2_function', 'name', 'tillstream-ingest-events').service_config.environment_variables;
+      assert.deepEqual(env, {
+        TILLSTREAM_GCP_PROJECT: 'tillstream-prod',
+        TILLSTREAM_BQ_LOCATION: 'EU',
+        TILLSTREAM_RAW_DATASET: 'raw',
+        TILLSTREAM_DIMS_DATASET: 'dims',
+        TILLSTREAM_MARTS_DATASET: 'marts',
+        TILLSTREAM_EVENTS_TOPIC: 'tillstream-events',
+        TILLSTREAM_POS_TOPIC: 'tillstream-pos',
+        TILLSTREAM_DEAD_LETTER_TOPIC: 'tillstream-dead-letter',
+        TILLSTREAM_EVENTS_SUBSCRIPTION: 'tillstream-events-ingest',
+        TILLSTREAM_POS_SUBSCRIPTION: 'tillstream-pos-ingest',
+        TILLSTREAM_MAX_DELIVERY_ATTEMPTS: '5',
+        TILLSTREAM_BIGTABLE_INSTANCE: 'tillstream',
+        TILLSTREAM_SERIES_TABLE: 'series',
+        TILLSTREAM_DEDUPE_TABLE: 'dedupe',
+        TILLSTREAM_KEYS_TABLE: 'keys',
+        TILLSTREAM_ARCHIVE_BUCKET: 'tillstream-prod-tillstream-archive',
+        TILLSTREAM_ARCHIVE_PREFIX: 'archive/',
+        TILLSTREAM_POS_BUCKET: 'tillstream-prod-tillstream-pos',
+        TILLSTREAM_DIMENSIONS_BUCKET: 'tillstream-prod-tillstream-config',
+        TILLSTREAM_DIMENSIONS_OBJECT: 'dimensions/current.json',
+        TILLSTREAM_PEPPER_SECRET: 'tillstream-key-pepper',
+        TILLSTREAM_RUNTIME: 'gcp',
+        NODE_ENV: 'production',
+      });
+    });
+  });
+
+  describe('serving', () => {
+    it('runs Bigtable in two zones, each autoscaling on CPU', () => {
+      const [inst] = Object.values(s.resources('google_bigtable_instance'));
+      assert.deepEqual(inst!.cluster, [
+        { cluster_id: 'tillstream-c1', zone: 'europe-west1-b', storage_type: 'SSD', autoscaling_config: { min_nodes: 3, max_nodes: 30, cpu_target: 60 } },
+        { cluster_id: 'tillstream-c2', zone: 'europe-west1-c', storage_type: 'SSD', autoscaling_config: { min_nodes: 3, max_nodes: 30, cpu_target: 60 } },
+      ]);
+      assert.equal(inst!.deletion_protection, true);
+    });
+
+    it('creates the series table with families m and p, the dedupe table and the keys table', () => {
+      const tables = Object.values(s.resources('google_bigtable_table'))
+        .map((t) => ({ name: t.name, families: (t.column_family as Block[]).map((f) => f.family) }))
+        .sort((a, b) => a.name.localeCompare(b.name));
+      assert.deepEqual(tables, [
+        { name: 'dedupe', families: ['d'] },
+        { name: 'keys', families: ['k'] },
+        { name: 'series', families: ['m', 'p'] },
+      ]);
+    });
+
+    it('runs the query API on Cloud Run with min instances, concurrency, probes and its own identity', () => {
+      const api = JSON.parse(s.resolve(JSON.stringify(s.find('google_cloud_run_v2_service', 'name', 'tillstream-query-api')))) as Block;
+      const c = api.template.containers[0];
+      assert.deepEqual(
+        {
+          sa: api.template.service_account,
+          scaling: api.template.scaling,
+          concurrency: api.template.max_instance_request_concurrency,
+          image: c.image,
+          startup: c.startup_probe.http_get.path,
+          liveness: c.liveness_probe.http_get.path,
+          runtime: c.env.find((e: Block) => e.name === 'TILLSTREAM_RUNTIME').value,
+        },
+        {
+          sa: 'google_service_account:ts-query-api',
+          scaling: { min_instance_count: 2, max_instance_count: 100 },
+          concurrency: 80,
+          image: 'europe-west1-docker.pkg.dev/tillstream-prod/tillstream/query-api:prod',
+          startup: '/ready',
+          liveness: '/health',
+          runtime: 'gcp',
+        },
+      );
+    });
+  });
+
+  describe('reporting', () => {
+    it('deploys every reporting view of the manifest, authorized on the datasets it reads', () => {
+      const views = REPORTING.map((f) => s.find('google_bigquery_table', 'table_id', f.stem));
+      assert.ok(views.every((v) => s.resolve(v.dataset_id) === 'reporting'));
+      const access = Object.values(s.resources('google_bigquery_dataset_access'))
+        .map((b) => JSON.parse(s.resolve(JSON.stringify(b))) as Block)
+        .map((b) => `${b.dataset_id} <- ${b.view.table_id}`)
+        .sort();
+      assert.deepEqual(access, REPORTING.flatMap((f) => [`dims <- ${f.stem}`, `marts <- ${f.stem}`]).sort());
+    });
+
+    it('lets analysts read the reporting dataset only', () => {
+      assert.deepEqual(
+        grants(s)
+          .filter((g) => g.member === 'group:tillstream-analysts@example.com')
+          .map((g) => `${g.on} ${g.role}`)
+          .sort(),
+        ['dataset:reporting roles/bigquery.dataViewer', 'project:tillstream-prod roles/bigquery.jobUser'],
+      );
+    });
+
+    it('outputs the Looker Studio report link over the reporting views', () => {
+      const out = Object.entries(s.json.output ?? {}).find(([k]) => k.startsWith('reporting_looker-report-url'))?.[1];
+      assert.equal(out?.value, tillstreamReportUrl({ reportId: 'tillstream-template-report', projectId: 'tillstream-prod', environment: 'prod' }));
+    });
+  });
+
+  describe('operations', () => {
+    it('alerts on freshness beyond one hour, dead-letter backlog, function errors and API 5xx', () => {
+      const policies = Object.values(s.resources('google_monitoring_alert_policy'))
+        .map((p) => ({ name: p.display_name, conditions: (p.conditions as Block[]).map((c) => [c.display_name, c.condition_threshold?.threshold_value ?? c.condition_absent?.duration]) }))
+        .sort((a, b) => a.name.localeCompare(b.name));
+      assert.deepEqual(policies, [
+        { name: 'Tillstream: function errors', conditions: [['more than 5 error entries in 5 minutes', 5]] },
+        { name: 'Tillstream: messages in the dead-letter path', conditions: [['dead-letter backlog above zero', 0]] },
+        { name: 'Tillstream: metrics more than one hour behind', conditions: [['export lag above one hour', 3600], ['no export for 75 minutes', '4500s']] },
+        { name: 'Tillstream: query API 5xx', conditions: [['more than 5 responses 5xx in 5 minutes', 5]] },
+      ]);
+    });
+
+    it('watches the dead-letter hold subscription and the API service by name', () => {
+      const filters = Object.values(s.resources('google_monitoring_alert_policy')).flatMap((p) => (p.conditions as Block[]).map((c) => (c.condition_threshold ?? c.condition_absent).filter as string));
+      assert.ok(filters.some((f) => f.includes('resource.labels.subscription_id="tillstream-dead-letter-hold"')));
+      assert.ok(filters.some((f) => f.includes('resource.labels.service_name="tillstream-query-api"') && f.includes('response_code_class="5xx"')));
+    });
+
+    it('keeps the key pepper in Secret Manager, readable by the collector and the API only', () => {
+      const secret = s.find('google_secret_manager_secret', 'secret_id', 'tillstream-key-pepper');
+      assert.deepEqual(secret.replication, { auto: {} });
+      assert.deepEqual(
+        grants(s)
+          .filter((g) => g.on === 'secret:tillstream-key-pepper')
+          .map((g) => g.member)
+          .sort(),
+        ['serviceAccount:google_service_account:ts-collect', 'serviceAccount:google_service_account:ts-query-api'],
+      );
+    });
+  });
+
+  it('keeps state in the project state bucket, one prefix per environment', () => {
+    assert.deepEqual(s.json.terraform.backend, { gcs: { bucket: 'tillstream-prod-tillstream-tfstate', prefix: 'tillstream/prod' } });
+  });
+});
+
+describe('infra-cdktf TillstreamStack (dev)', () => {
+  let s: Synthesized;
+  before(() => {
+    s = synthesize('dev');
+  });
+
+  it('lets dev data be destroyed and scales to zero', () => {
+    assert.equal(s.find('google_storage_bucket', 'name', 'tillstream-dev-tillstream-archive').retention_policy, undefined);
+    assert.equal(Object.values(s.resources('google_bigtable_instance'))[0]!.deletion_protection, false);
+    assert.deepEqual(s.find('google_cloud_run_v2_service', 'name', 'tillstream-query-api').template.scaling, { min_instance_count: 0, max_instance_count: 5 });
+  });
+
+  it('keeps the same horizon rules as production', () => {
+    assert.deepEqual(
+      s.find('google_storage_bucket', 'name', 'tillstream-dev-tillstream-archive').lifecycle_rule.map((r: Block) => [r.action.type, r.condition.age]),
+      [
+        ['SetStorageClass', 30],
+        ['SetStorageClass', 90],
+        ['Delete', 401],
+      ],
+    );
+  });
+});

@@ -1,0 +1,153 @@
+// `tillstream start [--once] [--events N]`: the whole local pipeline in one process. Opens the data
+// directory, seeds the demo workload when no event was ever ingested, ingests, builds the marts and
+// exports the series; then (without --once) serves the collector, the query API and the dashboard on
+// one port, consumes the bus as events arrive and rebuilds the marts every hour at :05.
+// `--once` prints one JSON summary as its last stdout line and exits 0 only if
+// published = accepted + Σ rejected + duplicates.
+import type { Server } from 'node:http';
+import { parseArgs } from 'node:util';
+import { generateWorkload } from '../../demo/generator.js';
+import { createKey } from '../../pipeline/auth/keys.js';
+import { invariantHolds, totalRejected, type EntryCounts } from '../../pipeline/contracts/outcomes.js';
+import { batchEntries } from '../../pipeline/ingest/entries.js';
+import type { InboundMessage } from '../../pipeline/ports.js';
+import { mirrorDimensionDocuments } from '../../pipeline/series/mirror.js';
+import { createLocalApp } from '../../services/local-app.js';
+import { UsageError, type Command, type CommandContext } from '../context.js';
+import type { LocalPipeline } from '../local-pipeline.js';
+import { martRowCounts, runMartCycle } from '../mart-cycle.js';
+import { startHourlySchedule } from '../schedule.js';
+
+const DEFAULT_DEMO_EVENTS = 50_000;
+const DEMO_SEED = 'tillstream-demo';
+
+export interface StartOptions {
+  /** Called once the server listens (tests use it to find the port). */
+  onListening?: (url: string) => void;
+  /** Aborting stops the server (tests, signals). */
+  signal?: AbortSignal;
+  /** Turns off rate limits and caches (benchmarks). */
+  rateLimit?: boolean;
+}
+
+export function createStartCommand(startOpts: StartOptions = {}): Command {
+  return async (argv, ctx) => {
+    const { values } = parseArgs({
+      args: argv,
+      options: { once: { type: 'boolean', default: false }, events: { type: 'string' }, port: { type: 'string' } },
+      strict: true,
+    });
+    const events = Number(values.events ?? process.env.TILLSTREAM_DEMO_EVENTS ?? DEFAULT_DEMO_EVENTS);
+    if (!Number.isInteger(events) || events < 1) throw new UsageError('--events must be a positive integer');
+    const port = Number(values.port ?? process.env.PORT ?? 8080);
+    if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError('PORT must be a port number');
+
+    const rt = await ctx.runtime();
+    const runId = rt.runId;
+    let readKey: { merchant: string; key: string } | undefined;
+    if (rt.bus.publishedEntries() === 0) readKey = await seedDemo(rt, ctx, runId, events);
+
+    ctx.err('ingesting…');
+    const t0 = performance.now();
+    await rt.runner.drain();
+    ctx.err(`ingested in ${((performance.now() - t0) / 1000).toFixed(1)} s; building marts…`);
+    const t1 = performance.now();
+    const cycle = await runMartCycle(rt);
+    ctx.err(`marts built and exported in ${((performance.now() - t1) / 1000).toFixed(1)} s (${cycle.build.windows.length} windows)`);
+    const counts = await rt.runCounts(runId);
+    const summary = { ...counts, mart_rows: await martRowCounts(rt), series_cells: cycle.seriesCells };
+    const ok = invariantHolds(counts);
+    if (!ok) ctx.err(`INVARIANT BROKEN: published ${counts.published} ≠ accepted ${counts.accepted} + rejected ${totalRejected(counts)} + duplicates ${counts.duplicates}`);
+
+    if (values.once) {
+      if (readKey) ctx.err(`read key for demo merchant ${readKey.merchant} (shown once): ${readKey.key}`);
+      ctx.out(JSON.stringify(summary));
+      return ok ? 0 : 1;
+    }
+
+    printHuman(ctx, counts, summary.mart_rows);
+    const stop = new AbortController();
+    startOpts.signal?.addEventListener('abort', () => stop.abort(), { once: true });
+    const server = await listen(rt, port, startOpts);
+    const url = `http://localhost:${(server.address() as { port: number }).port}`;
+    await rt.dataDir.updateLock({ url });
+    ctx.out(`dashboard: ${url}/`);
+    ctx.out(`collector: POST ${url}/v1/events   query API: ${url}/v1/merchants/{id}/metrics   OpenAPI: ${url}/openapi.json`);
+    if (readKey) ctx.out(`read key for demo merchant ${readKey.merchant} (shown once, paste it into the dashboard): ${readKey.key}`);
+    startOpts.onListening?.(url);
+
+    const schedule = startHourlySchedule({
+      minute: 5,
+      clock: rt.clock,
+      signal: stop.signal,
+      run: async () => {
+        const c = await runMartCycle(rt);
+        ctx.err(`hourly mart run: ${c.build.windows.length} windows, ${c.seriesCells} series cells`);
+      },
+      onError: (err) => ctx.err(`hourly mart run failed (retried next hour): ${String(err)}`),
+    });
+    const consuming = rt.runner.run(stop.signal);
+    for (const sig of ['SIGINT', 'SIGTERM'] as const) process.once(sig, () => stop.abort());
+    await new Promise<void>((resolve) => stop.signal.addEventListener('abort', () => resolve(), { once: true }));
+    ctx.err('stopping…');
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+    await consuming;
+    await schedule;
+    return 0;
+  };
+}
+
+export const startCommand: Command = createStartCommand();
+
+async function listen(rt: LocalPipeline, port: number, opts: StartOptions): Promise<Server> {
+  const app = createLocalApp(rt, { rateLimit: opts.rateLimit !== false });
+  return new Promise((resolve, reject) => {
+    const server = app.listen(port, () => resolve(server));
+    server.once('error', (err) => reject(new Error(`cannot listen on port ${port} (set PORT to another port)`, { cause: err })));
+  });
+}
+
+/**
+ * Publishes the demo workload the way it would arrive: POS orders as 15-minute batch files of one store,
+ * everything else as collector bodies, in receive order; loads its dimensions; creates a read key.
+ */
+async function seedDemo(rt: LocalPipeline, ctx: CommandContext, runId: string, events: number): Promise<{ merchant: string; key: string }> {
+  ctx.err(`no events ingested yet: generating a demo workload of ${events} events…`);
+  const workload = generateWorkload({
+    events,
+    seed: DEMO_SEED,
+    anchor: rt.clock.now(),
+    onProgress: (written, total) => {
+      if (written % 100_000 === 0 && written > 0) ctx.err(`  generated ${written}/${total}`);
+    },
+  });
+  await rt.dimensions.load(workload.dimensions);
+  await mirrorDimensionDocuments(rt.series, await rt.dimensions.get());
+  const receivedAt = rt.clock.now();
+  const messages: Omit<InboundMessage, 'id' | 'deliveryAttempt'>[] = [];
+  const online = { source: 'online' as const, run_id: runId };
+  const pos = { source: 'pos' as const, run_id: runId };
+  let next = 0;
+  const flushOnline = (end: number) => {
+    if (end > next) for (const batch of batchEntries(workload.entries.slice(next, end))) messages.push({ receivedAt, attributes: online, entries: batch });
+  };
+  for (const b of [...workload.posBatches].sort((x, y) => x.first_entry - y.first_entry)) {
+    flushOnline(b.first_entry);
+    for (const batch of batchEntries(workload.entries.slice(b.first_entry, b.first_entry + b.count))) messages.push({ receivedAt, attributes: pos, entries: batch });
+    next = b.first_entry + b.count;
+  }
+  flushOnline(workload.entries.length);
+  for (let i = 0; i < messages.length; i += 200) await rt.bus.publish(messages.slice(i, i + 200));
+  ctx.err(`published ${workload.entries.length} demo entries in ${messages.length} messages`);
+
+  const merchant = workload.dimensions.merchants[0]!.id;
+  const { key, record } = createKey(rt.pepper, { kind: 'read', merchantId: merchant, now: rt.clock.now() });
+  await rt.keys.put(record);
+  return { merchant, key };
+}
+
+function printHuman(ctx: CommandContext, counts: EntryCounts, martRows: Record<string, number>): void {
+  ctx.out(`published ${counts.published}  accepted ${counts.accepted}  duplicates ${counts.duplicates}  rejected ${totalRejected(counts)}`);
+  for (const [reason, n] of Object.entries(counts.rejected)) ctx.out(`  rejected ${reason}: ${n}`);
+  for (const [mart, n] of Object.entries(martRows)) ctx.out(`  ${mart}: ${n} rows`);
+}

@@ -1,0 +1,17 @@
+// What a command gets: the local runtime (opened on demand) and where to print.
+// stdout carries results (the last line of `start --once` and `keys create` is machine-read);
+// stderr carries progress and logs.
+import type { LocalPipeline } from './local-pipeline.js';
+
+export interface CommandContext {
+  runtime(): Promise<LocalPipeline>;
+  out(line: string): void;
+  err(line: string): void;
+}
+
+/** A user mistake: printed without a stack, exit code 2. */
+export class UsageError extends Error {
+  override name = 'UsageError';
+}
+
+export type Command = (argv: string[], ctx: CommandContext) => Promise<number>;

@@ -1,0 +1,76 @@
+// The local pipeline, assembled: the local stores of the data directory wired to the stages.
+// `tillstream start` holds one for its lifetime; the other commands open one for a single run when no
+// `tillstream start` is running (and otherwise go through it, see cli/forward.ts).
+import { randomUUID } from 'node:crypto';
+import { DATA_FILES, openLocalRuntime as openLocalStores, type LocalRuntime as LocalStores } from '../adapters/local/runtime.js';
+import { openLmdbSeriesStore, type LmdbSeriesStore } from '../adapters/local/series-store.js';
+import type { EntryCounts } from '../pipeline/contracts/outcomes.js';
+import { createIngestStage, processingFailedWrite, type IngestConfig, type IngestStage } from '../pipeline/ingest/stage.js';
+import { systemClock, type Clock, type Logger } from '../pipeline/ports.js';
+import { createRunner, type Runner } from '../pipeline/runner/consume.js';
+import { toDuckDb } from '../pipeline/sql/dialect.js';
+
+/** The local stores plus the series store, the ingest stage and the bus runner wired to them. */
+export interface LocalPipeline extends LocalStores {
+  /** The run of the process that opened the pipeline. */
+  readonly runId: string;
+  readonly clock: Clock;
+  readonly series: LmdbSeriesStore;
+  readonly stage: IngestStage;
+  readonly runner: Runner;
+  /** A fresh run id: each command's entries are counted apart, even through a running server. */
+  newRunId(): string;
+  /** Counts of one run's entries: published where they entered, the rest from the stores. */
+  runCounts(runId: string): Promise<EntryCounts>;
+}
+
+export interface OpenLocalPipelineOptions {
+  dataDir?: string;
+  command: string;
+  clock?: Clock;
+  logger?: Logger;
+  ingest?: Partial<IngestConfig>;
+  maxAttempts?: number;
+}
+
+export async function openLocalPipeline(opts: OpenLocalPipelineOptions): Promise<LocalPipeline> {
+  const clock = opts.clock ?? systemClock;
+  const stores = await openLocalStores({ path: opts.dataDir, command: opts.command, clock, translate: toDuckDb });
+  let series: LmdbSeriesStore;
+  try {
+    series = openLmdbSeriesStore({ path: stores.dataDir.file(DATA_FILES.series) });
+  } catch (err) {
+    await stores.close();
+    throw err;
+  }
+  const { bus, warehouse, dimensions } = stores;
+  const stage = createIngestStage({ dimensions: () => dimensions.get(), dedupe: warehouse, sink: warehouse, clock, config: opts.ingest });
+  const runner = createRunner({
+    bus,
+    stage,
+    sink: warehouse,
+    processingFailedWrite: (msg, error, now) => processingFailedWrite(msg, error, now, opts.ingest),
+    clock,
+    maxAttempts: opts.maxAttempts,
+    logger: opts.logger,
+  });
+  const newRunId = () => `run_${clock.now().toISOString().replace(/[-:.]/g, '')}_${randomUUID().slice(0, 8)}`;
+  return {
+    ...stores,
+    runId: newRunId(),
+    clock,
+    series,
+    stage,
+    runner,
+    newRunId,
+    async runCounts(runId) {
+      const published = bus.publishedEntries({ runId });
+      const stored = await warehouse.entryCounts({ messageIds: bus.runMessageIds(runId) });
+      return { published, ...stored };
+    },
+    async close() {
+      await series.close();
+      await stores.close();
+    },
+  };
+}

@@ -1,0 +1,27 @@
+// The one HTTP app of `tillstream start`: collector, query API, dashboard and the local command
+// endpoint through which other `tillstream` commands reach the running process (it is the only writer
+// of the data directory). The query API and collector are the same code that runs on Cloud Run/Functions.
+import type { Express } from 'express';
+import type { LocalPipeline } from '../cli/local-pipeline.js';
+import { createLocalCommandRouter } from '../cli/forward.js';
+import { createCollector } from './collector/router.js';
+import { createQueryApi } from './query-api/app.js';
+
+export function createLocalApp(rt: LocalPipeline, opts: { rateLimit?: boolean } = {}): Express {
+  const collector = createCollector({
+    publisher: rt.bus,
+    keys: rt.keys,
+    pepper: rt.pepper,
+    clock: rt.clock,
+    rateLimitPerMinute: opts.rateLimit === false ? false : undefined,
+    attributes: () => ({ run_id: rt.runId }),
+  });
+  return createQueryApi({
+    series: rt.series,
+    keys: rt.keys,
+    pepper: rt.pepper,
+    clock: rt.clock,
+    rateLimit: opts.rateLimit === false ? false : undefined,
+    mount: [collector, createLocalCommandRouter(rt)],
+  });
+}

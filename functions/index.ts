@@ -1,0 +1,71 @@
+// Cloud Functions entry points of the gcp runtime (the deployed source's main module). Each is a thin
+// wrapper: it takes the adapters of adapters/gcp/runtime.ts, built once per instance on first use,
+// and hands them to a stage. A missing configuration value answers 500 with the variable's name in
+// the log, so the subscription keeps the messages until the deployment is fixed.
+import * as functions from '@google-cloud/functions-framework';
+import type { HttpFunction } from '@google-cloud/functions-framework';
+import pino from 'pino';
+import { readPosBatch } from '../adapters/gcp/pos-batch-reader.js';
+import { gcpRuntime } from '../adapters/gcp/runtime.js';
+import { createIngestStage } from '../pipeline/ingest/stage.js';
+import { systemClock, type Logger } from '../pipeline/ports.js';
+import { createCollectHandler } from './collect.js';
+import { createExportMartsHandler } from './export-marts.js';
+import { createRunExporter } from './export-run.js';
+import { createIngestEventsHandler } from './ingest-events.js';
+import { createIngestPosBatchHandler } from './ingest-pos-batch.js';
+import { errorText } from './respond.js';
+
+/** JSON lines on stdout with Cloud Logging's severity field. */
+export const logger: Logger = pino({
+  messageKey: 'message',
+  formatters: { level: (label) => ({ severity: label.toUpperCase() }) },
+  base: undefined,
+});
+
+/** Builds the handler on the first request (not at import, so a deploy-time load needs no config). */
+function lazyHandler(name: string, build: () => HttpFunction): HttpFunction {
+  let handler: HttpFunction | undefined;
+  return (req, res) => {
+    try {
+      handler ??= build();
+    } catch (err) {
+      logger.error({ function: name, err: errorText(err) }, 'function cannot start');
+      res.status(500).json({ error: { code: 'internal', message: 'the function is not configured' } });
+      return;
+    }
+    return handler(req, res);
+  };
+}
+
+export const ingestEvents = lazyHandler('ingestEvents', () => {
+  const rt = gcpRuntime();
+  const stage = createIngestStage({ dimensions: () => rt.dimensions.get(), dedupe: rt.dedupe, sink: rt.warehouse, clock: systemClock });
+  return createIngestEventsHandler({ stage, sink: rt.warehouse, clock: systemClock, maxDeliveryAttempts: rt.config.pubsub.maxDeliveryAttempts, logger });
+});
+
+export const ingestPosBatch = lazyHandler('ingestPosBatch', () => {
+  const rt = gcpRuntime();
+  return createIngestPosBatchHandler({ read: (ref) => readPosBatch(rt.storage, ref), publisher: rt.posPublisher, logger });
+});
+
+export const exportMarts = lazyHandler('exportMarts', () => {
+  const rt = gcpRuntime();
+  return createExportMartsHandler({ exportRun: createRunExporter({ warehouse: rt.warehouse, series: rt.seriesStore }), logger });
+});
+
+export const collect = lazyHandler('collect', () => {
+  const rt = gcpRuntime();
+  return createCollectHandler({
+    publisher: rt.eventsPublisher,
+    keys: rt.keys,
+    pepper: rt.pepper(),
+    batchLimits: rt.config.batch,
+    logger,
+  });
+});
+
+functions.http('ingestEvents', ingestEvents);
+functions.http('ingestPosBatch', ingestPosBatch);
+functions.http('exportMarts', exportMarts);
+functions.http('collect', collect);

@@ -3,6 +3,7 @@
 import assert from 'node:assert/strict';
 import { formatAnalysisError, parseZetaError, statementText } from '../../support/zetasql/analyze.js';
 import { toEvaluationSql } from '../../support/zetasql/catalog.js';
+import { resultAsTableContent, type ZetaResult } from '../../support/zetasql/evaluate.js';
 import { mergeSourceSelect, mergeTarget, parameterNames, viewDefinition } from '../../support/zetasql/statements.js';
 import {
   bytesToScaled,
@@ -13,7 +14,9 @@ import {
   microsToIso,
   scaledToBytes,
   scaledToDecimal,
+  zetaFamily,
 } from '../../support/zetasql/values.js';
+import { req, opt, type TableDef } from '../../../pipeline/schema/types.js';
 
 describe('ZetaSQL harness values', () => {
   it('encodes NUMERIC as little-endian two’s complement of value × 10^9, as ZetaSQL sends it', () => {
@@ -94,5 +97,35 @@ when not matched then insert row`;
       'sql/marts/x.sql:12:7 Unrecognized name: merchnt_id; Did you mean merchant_id?',
     );
     assert.equal(statementText('select 1;\n'), 'select 1');
+  });
+});
+
+describe('ZetaSQL harness table contents', () => {
+  const def: TableDef = {
+    id: 'marts.m',
+    description: 'test',
+    uniqueKey: ['k'],
+    columns: [req('k', 'STRING', 'key'), opt('ratio', 'FLOAT64', 'a ratio')],
+  };
+  const result = (ratioKind: 'TYPE_DOUBLE' | 'TYPE_INT64'): ZetaResult => ({
+    columns: [],
+    rows: [],
+    table: { id: 'result.query', columns: [{ name: 'ratio', type: { typeKind: ratioKind } }, { name: 'k', type: { typeKind: 'TYPE_STRING' } }] },
+    content: { tableData: { row: [{ cell: [{ doubleValue: 0.5 }, { stringValue: 'a' }] }] } },
+  });
+
+  it('names types the same whether ZetaSQL sends kinds as names or numbers', () => {
+    assert.deepEqual(
+      [zetaFamily({ typeKind: 'TYPE_INT64' }), zetaFamily({ typeKind: 2 } as never), zetaFamily({ typeKind: 'TYPE_ARRAY', arrayType: { elementType: { typeKind: 'TYPE_TIMESTAMP' } } })],
+      ['INT64', 'INT64', 'ARRAY<TIMESTAMP>'],
+    );
+  });
+
+  it('puts result columns into the table order by name', () => {
+    assert.deepEqual(resultAsTableContent(result('TYPE_DOUBLE'), def), { tableData: { row: [{ cell: [{ stringValue: 'a' }, { doubleValue: 0.5 }] }] } });
+  });
+
+  it('refuses a result whose column type differs from the table', () => {
+    assert.throws(() => resultAsTableContent(result('TYPE_INT64'), def), /ratio is INT64, the table says FLOAT64/);
   });
 });

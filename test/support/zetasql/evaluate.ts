@@ -3,7 +3,7 @@
 import type { TableContent } from '@fivetrandevelopers/zetasql/lib/types/zetasql/local_service/TableContent.js';
 import type { ValueProto } from '@fivetrandevelopers/zetasql/lib/types/zetasql/ValueProto.js';
 import type { TableDef } from '../../../pipeline/schema/types.js';
-import { catalogTable, registerCatalog, toEvaluationSql, type CatalogTable } from './catalog.js';
+import { catalogTable, registerCatalog, toEvaluationSql, zetaType, type CatalogTable } from './catalog.js';
 import { analyzerOptions, zetaSql } from './server.js';
 import { fromZetaValue, isoToMicros, sortRows, toZetaValue, zetaFamily, type FixtureRow, type ResultSet } from './values.js';
 
@@ -107,6 +107,12 @@ export function resultAsTableContent(result: ZetaResult, def: TableDef): TableCo
   const index = new Map(result.table.columns.map((c, i) => [c.name, i]));
   const missing = def.columns.filter((c) => !index.has(c.name)).map((c) => c.name);
   if (missing.length) throw new Error(`result has no column ${missing.join(', ')} of ${def.id}`);
+  // The table's cells must be of the table's types: a MERGE would coerce INT64 into FLOAT64 silently.
+  const mismatched = def.columns
+    .map((c) => ({ name: c.name, want: zetaFamily(zetaType(c)), got: zetaFamily(result.table.columns[index.get(c.name)!]!.type) }))
+    .filter((c) => c.want !== c.got)
+    .map((c) => `${c.name} is ${c.got}, the table says ${c.want}`);
+  if (mismatched.length) throw new Error(`result does not fit ${def.id}: ${mismatched.join('; ')}`);
   const rows = result.content.tableData?.row ?? [];
   return { tableData: { row: rows.map((r) => ({ cell: def.columns.map((c) => r.cell![index.get(c.name)!]!) })) } };
 }

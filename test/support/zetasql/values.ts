@@ -11,6 +11,7 @@ import {
   DuckDBTimestampValue,
   DuckDBTypeId,
 } from '@duckdb/node-api';
+import { TypeKind } from '@fivetrandevelopers/zetasql';
 import type { TypeProto, TypeProto__Output } from '@fivetrandevelopers/zetasql/lib/types/zetasql/TypeProto.js';
 import type { ValueProto, ValueProto__Output } from '@fivetrandevelopers/zetasql/lib/types/zetasql/ValueProto.js';
 import type { ColumnType } from '../../../pipeline/schema/types.js';
@@ -222,7 +223,8 @@ const ZETA_FAMILIES: Record<number, string> = {
 
 /** The BigQuery type of a ZetaSQL result column, as one comparable name. */
 export function zetaFamily(type: TypeProto__Output | TypeProto): string {
-  const kind = typeof type.typeKind === 'number' ? type.typeKind : undefined;
+  // Requests name kinds ('TYPE_INT64'), responses number them (2).
+  const kind = typeof type.typeKind === 'number' ? type.typeKind : type.typeKind === undefined ? undefined : TypeKind[type.typeKind as keyof typeof TypeKind];
   if (kind === 16) return `ARRAY<${zetaFamily(type.arrayType!.elementType!)}>`;
   if (kind === undefined || !(kind in ZETA_FAMILIES)) return `ZETASQL_TYPE_${String(type.typeKind)}`;
   return ZETA_FAMILIES[kind]!;

@@ -1,6 +1,7 @@
 // Test support for the marts: a local DuckDB warehouse with the dialect layer, dimensions and
 // events loaded through the real normalizer (so raw rows have exactly the shape ingest writes),
 // and mart rows read back as plain, comparable values.
+import type { z } from 'zod';
 import { LocalWarehouse } from '../../../adapters/local/warehouse.js';
 import { DimensionsFile, resolveDimensions, type Dimensions } from '../../../pipeline/contracts/dimensions.js';
 import { Event, type EventInput } from '../../../pipeline/contracts/events.js';
@@ -14,7 +15,7 @@ export async function openWarehouse(): Promise<LocalWarehouse> {
   return LocalWarehouse.open({ path: ':memory:', translate: toDuckDb });
 }
 
-export async function loadDimensions(wh: LocalWarehouse, input: DimensionsFile): Promise<Dimensions> {
+export async function loadDimensions(wh: LocalWarehouse, input: z.input<typeof DimensionsFile>): Promise<Dimensions> {
   const file = DimensionsFile.parse(input);
   const dims = resolveDimensions(file);
   await wh.run('delete from dims.merchants where true');

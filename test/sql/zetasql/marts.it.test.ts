@@ -167,7 +167,7 @@ describe('sql/ gives the same rows in ZetaSQL and DuckDB', () => {
       assertSameResult(duckResult, zeta);
     });
 
-    it(`mart ${file.path}: the same rows for narrower windows (across the DST switch, one +05:45 hour)`, async () => {
+    it(`mart ${file.path}: the same rows for other windows (DST switches, one +05:45 hour)`, async () => {
       const select = mergeSourceSelect(file.sql);
       const duckSql = toDuckDb(select);
       for (const window of fixtures.extraWindows) {

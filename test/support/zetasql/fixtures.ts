@@ -2,8 +2,9 @@
 // dimension tables, built deterministically (a seeded generator plus hand-placed edge cases) so
 // that every mart has rows to disagree about. The cases a mart gets wrong most easily are here on
 // purpose:
-//   - a DST day: America/New_York springs forward on 2026-03-08 (local day of 23 hours), with
-//     orders at 01:59:59 EST and 03:00:00 EDT and on both sides of both local midnights;
+//   - DST days: America/New_York springs forward on 2026-03-08 (local day of 23 hours), with
+//     orders at 01:59:59 EST and 03:00:00 EDT and on both sides of both local midnights, and falls
+//     back on 2026-11-01 (25 hours, 01:30 twice); Europe/London falls back on 2026-10-25;
 //   - zones not on the hour: Asia/Kolkata (+05:30) and Asia/Kathmandu (+05:45), with orders one
 //     second either side of their local midnight (a +05:30 day does not tile into UTC hours);
 //   - refunds (partial) and cancellations in a later hour than the order, and the latest status;
@@ -25,7 +26,7 @@ export type Window = {
 export interface FixtureSet {
   /** The window the marts are rebuilt for (`@window_start`, `@window_end`), ISO instants. */
   window: Window;
-  /** Narrower windows a run may also get: across the DST switch, one hour of a +05:45 day. */
+  /** Other windows a run may get: across the spring DST switch, one hour of a +05:45 day, the autumn switches. */
   extraWindows: Window[];
   /** Rows per table id (`raw.events`, `dims.stores`, …). */
   tables: Record<string, FixtureRow[]>;
@@ -239,6 +240,18 @@ export function buildFixtures(seed = 20260308): FixtureSet {
   order({ merchantId: 'm_pizza', storeId: 's_la', at: '2026-03-08T09:59:59Z' }); // 01:59:59 PST
   order({ merchantId: 'm_pizza', storeId: 's_la', at: '2026-03-08T10:00:00Z' }); // 03:00:00 PDT
 
+  // --- DST, the other way: New York falls back at 2026-11-01 06:00Z (02:00 EDT → 01:00 EST), a
+  // local day of 25 hours with 01:xx twice; London fell back a week earlier (2026-10-25 01:00Z).
+  for (const at of ['2026-11-01T03:59:59Z', '2026-11-01T04:00:00Z', '2026-11-01T05:30:00Z', '2026-11-01T06:30:00Z', '2026-11-02T04:59:59Z', '2026-11-02T05:00:00Z']) {
+    order({ merchantId: 'm_pizza', storeId: 's_nyc', at });
+  }
+  order({ merchantId: 'm_pizza', storeId: 's_la', at: '2026-11-01T08:30:00Z' }); // 01:30 PDT
+  order({ merchantId: 'm_pizza', storeId: 's_la', at: '2026-11-01T09:30:00Z' }); // 01:30 PST
+  for (const at of ['2026-10-24T23:30:00Z', '2026-10-25T00:30:00Z', '2026-10-25T01:30:00Z']) {
+    order({ merchantId: 'm_web', storeId: null, at });
+    traffic('m_web', 'page_view', at, 'v-autumn', `s-autumn-${at.slice(11, 13)}`, '/');
+  }
+
   // --- +05:30 and +05:45 local midnights (2026-03-08 local starts at 03-07 18:30Z / 18:15Z).
   order({ merchantId: 'm_retail', storeId: 's_mumbai', at: '2026-03-07T18:29:59Z' });
   order({ merchantId: 'm_retail', storeId: 's_mumbai', at: '2026-03-07T18:30:00Z' });
@@ -303,6 +316,7 @@ export function buildFixtures(seed = 20260308): FixtureSet {
     extraWindows: [
       { window_start: '2026-03-08T06:00:00Z', window_end: '2026-03-08T08:00:00Z' },
       { window_start: '2026-03-07T18:00:00Z', window_end: '2026-03-07T19:00:00Z' },
+      { window_start: '2026-10-24T00:00:00Z', window_end: '2026-11-03T00:00:00Z' },
     ],
     tables: {
       'raw.events': events,

@@ -12,6 +12,13 @@ describe('looker REPORTING_VIEWS', () => {
     for (const v of REPORTING_VIEWS) assert.ok(marts.includes(v.mart), `${v.stem}: unknown mart ${v.mart}`);
   });
 
+  it('states the grain each view file declares in its header', () => {
+    for (const v of REPORTING_VIEWS) {
+      const header = /^-- grain: (.*)$/m.exec(readSql(`sql/reporting/${v.stem}.sql`))?.[1] ?? '';
+      assert.ok(header.startsWith(v.grain), `${v.stem}: contract says "${v.grain}", file says "${header}"`);
+    }
+  });
+
   it('matches each view file: it reads its mart and selects the key and date columns', () => {
     for (const v of REPORTING_VIEWS) {
       const sql = readSql(`sql/reporting/${v.stem}.sql`);

@@ -1,0 +1,186 @@
+// The mart runner, exporter and reprocessing on the local warehouse and series store: scheduled
+// runs rebuild exactly the touched hours (a late POS batch changes exactly its hours), never the
+// hour in progress; exports replace bucket cells idempotently; reprocessing reports what changed
+// and revalidation moves entries between end states.
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { openLmdbSeriesStore, type LmdbSeriesStore } from '../../../adapters/local/series-store.js';
+import type { LocalWarehouse } from '../../../adapters/local/warehouse.js';
+import type { Dimensions } from '../../../pipeline/contracts/dimensions.js';
+import { createIngestStage } from '../../../pipeline/ingest/stage.js';
+import { collectSeriesKeys, exportDocuments, exportWindows } from '../../../pipeline/marts/exporter.js';
+import { reprocess } from '../../../pipeline/marts/reprocess.js';
+import { scheduledRun, type MartWindow } from '../../../pipeline/marts/runner.js';
+import { FAMILY_MART, type ArchiveReader, type Clock, type InboundMessage } from '../../../pipeline/ports.js';
+import { documentKey, encodeRowKey } from '../../../pipeline/series/row-key.js';
+import { loadDimensions, loadEvents, martTable, openWarehouse, order, type FixtureEvent } from './support.js';
+
+const DIMS = {
+  merchants: [{ id: 'm_ny', name: 'Pizza NY', time_zone: 'America/New_York', currency: 'USD' }],
+  stores: [
+    { id: 's1', merchant_id: 'm_ny', name: 'Midtown', city: 'New York', region: 'NY' },
+    { id: 's_empty', merchant_id: 'm_ny', name: 'Closed', city: 'Boston', region: 'MA' },
+  ],
+};
+
+const at = (iso: string): Clock => ({ now: () => new Date(iso) });
+const iso = (d: Date) => d.toISOString();
+const windowsOf = (ws: MartWindow[], mart: string) => ws.filter((w) => w.mart === mart).map((w) => [iso(w.windowStart), iso(w.windowEnd)]);
+const sale = (t: string, price = 1000, store = 's1'): FixtureEvent => ({ event: order({ merchant: 'm_ny', store, at: t, currency: 'USD', lines: [{ sku: 'pz', quantity: 1, unit_price_minor: price }] }) });
+
+describe('mart runner, exporter and reprocessing', function () {
+  let wh: LocalWarehouse;
+  let dims: Dimensions;
+  let dir: string;
+  let series: LmdbSeriesStore;
+
+  beforeEach(async () => {
+    wh = await openWarehouse();
+    dims = await loadDimensions(wh, DIMS);
+    dir = mkdtempSync(join(tmpdir(), 'tillstream-marts-'));
+    series = openLmdbSeriesStore({ path: join(dir, 'series') });
+  });
+  afterEach(async () => {
+    await wh.close();
+    await series.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('rebuilds the touched hours and the two latest, never the hour in progress, and records its windows', async () => {
+    await loadEvents(wh, dims, [sale('2026-03-06T10:05:00Z'), sale('2026-03-06T14:05:00Z')]);
+    const run = await scheduledRun({ warehouse: wh, clock: at('2026-03-06T14:20:00Z'), runId: 'run-1' });
+    assert.equal(iso(run.finalizedThrough), '2026-03-06T14:00:00.000Z');
+    assert.deepStrictEqual(run.touchedHours.map(iso), ['2026-03-06T10:00:00.000Z', '2026-03-06T14:00:00.000Z']);
+    assert.deepStrictEqual(windowsOf(run.windows, 'mart_hourly_store_sales'), [
+      ['2026-03-06T10:00:00.000Z', '2026-03-06T11:00:00.000Z'],
+      ['2026-03-06T12:00:00.000Z', '2026-03-06T14:00:00.000Z'],
+    ]);
+    assert.deepStrictEqual(windowsOf(run.windows, 'mart_hourly_store_inventory'), [['2026-03-06T10:00:00.000Z', '2026-03-06T14:00:00.000Z']]);
+    assert.deepStrictEqual(windowsOf(run.windows, 'mart_daily_merchant_sales'), [['2026-03-06T10:00:00.000Z', '2026-03-06T14:00:00.000Z']]);
+    // the 14:05 order is in the hour in progress: not built yet
+    assert.deepStrictEqual((await martTable(wh, 'mart_hourly_store_sales')).map((r) => r.hour_start), ['2026-03-06T10:00:00.000Z']);
+    const recorded = await wh.query<{ n: number; kinds: string; finalized: Date }>(
+      "select count(*) as n, string_agg(distinct kind, ',') as kinds, max(finalized_through) as finalized from marts.mart_runs where run_id = 'run-1'",
+    );
+    assert.deepStrictEqual(recorded.map((r) => [r.n, r.kinds, iso(r.finalized)]), [[run.windows.length, 'scheduled', '2026-03-06T14:00:00.000Z']]);
+  });
+
+  it('changes exactly the hours of a late POS batch on the next run', async () => {
+    await loadEvents(wh, dims, [sale('2026-03-06T09:10:00Z'), sale('2026-03-06T11:30:00Z'), sale('2026-03-06T13:00:00Z')]);
+    await scheduledRun({ warehouse: wh, clock: at('2026-03-06T14:20:00Z') });
+    const before = await martTable(wh, 'mart_hourly_store_sales');
+    // the batch arrives at 16:10 with orders from 09:40 and 11:50, and one order of the hour in progress
+    await loadEvents(wh, dims, [
+      { ...sale('2026-03-06T09:40:00Z', 500), receivedAt: '2026-03-06T16:10:00Z', messageId: 'pos-batch' },
+      { ...sale('2026-03-06T11:50:00Z', 700), receivedAt: '2026-03-06T16:10:00Z', messageId: 'pos-batch' },
+      { ...sale('2026-03-06T16:05:00Z', 900), receivedAt: '2026-03-06T16:10:00Z', messageId: 'pos-batch' },
+    ]);
+    const run = await scheduledRun({ warehouse: wh, clock: at('2026-03-06T16:20:00Z') });
+    assert.deepStrictEqual(windowsOf(run.windows, 'mart_hourly_store_sales'), [
+      ['2026-03-06T09:00:00.000Z', '2026-03-06T10:00:00.000Z'],
+      ['2026-03-06T11:00:00.000Z', '2026-03-06T12:00:00.000Z'],
+      ['2026-03-06T14:00:00.000Z', '2026-03-06T16:00:00.000Z'],
+    ]);
+    const after = await martTable(wh, 'mart_hourly_store_sales');
+    const json = (rows: typeof after) => new Set(rows.map((r) => JSON.stringify(r)));
+    const changedHours = [...new Set([...after.filter((r) => !json(before).has(JSON.stringify(r))), ...before.filter((r) => !json(after).has(JSON.stringify(r)))].map((r) => r.hour_start))].sort();
+    assert.deepStrictEqual(changedHours, ['2026-03-06T09:00:00.000Z', '2026-03-06T11:00:00.000Z']);
+    assert.deepStrictEqual(after.map((r) => [r.hour_start, r.orders, r.gross_revenue_minor]), [
+      ['2026-03-06T09:00:00.000Z', 2, 1500],
+      ['2026-03-06T11:00:00.000Z', 2, 1700],
+      ['2026-03-06T13:00:00.000Z', 1, 1000],
+    ]);
+  });
+
+  it('exports mart rows as series cells, replacing buckets, and writes the stores and freshness documents', async () => {
+    await loadEvents(wh, dims, [sale('2026-03-06T10:05:00Z', 1000), sale('2026-03-06T10:15:00Z', 3000), { event: order({ merchant: 'm_ny', at: '2026-03-06T10:20:00Z', currency: 'USD', source: 'web' }) }]);
+    const run = await scheduledRun({ warehouse: wh, clock: at('2026-03-06T12:20:00Z') });
+    const first = await exportWindows({ warehouse: wh, series }, run.windows);
+    const again = await exportWindows({ warehouse: wh, series }, run.windows);
+    assert.deepStrictEqual(again, first);
+    const storeKey = encodeRowKey({ merchantId: 'm_ny', series: 'sales', dims: { store: 's1' }, grain: 'h' }, '2026030610');
+    const totalKey = encodeRowKey({ merchantId: 'm_ny', series: 'sales', dims: {}, grain: 'h' }, '2026030610');
+    const rows = await series.readRange({ start: 'm_ny#sales#', end: 'm_ny#sales$' });
+    const byKey = new Map(rows.map((r) => [r.key, r.cells[FAMILY_MART]]));
+    assert.deepStrictEqual(byKey.get(storeKey), {
+      orders: 2, items: 2, gross_revenue_minor: 4000, discount_minor: 0, refund_minor: 0, net_revenue_minor: 4000, refunds: 0, cancellations: 0,
+      online_orders: 0, pos_orders: 2, pickup_orders: 2, delivery_orders: 0, dine_in_orders: 0, average_order_value_minor: 2000,
+    });
+    // the merchant total includes the web order without a store
+    assert.deepStrictEqual([byKey.get(totalKey)!.orders, byKey.get(totalKey)!.online_orders, byKey.get(totalKey)!.average_order_value_minor], [3, 1, 5000 / 3]);
+    assert.deepStrictEqual(byKey.get('m_ny#sales#d#20260306')!.orders, 3);
+    assert.deepStrictEqual(byKey.get('m_ny#sales#store=s1#d#20260306')!.orders, 2);
+    // sales: store and total, hourly and daily; products: pz in s1 and in total, and the web order's sku-a in total
+    assert.equal(rows.length, 4);
+    assert.deepStrictEqual([first.rows, first.cells], [4 + 3, 4 * 14 + 3 * 4]);
+
+    await exportDocuments({ warehouse: wh, series });
+    assert.deepStrictEqual(await series.getDocument(documentKey('m_ny', 'stores')), {
+      stores: [
+        { id: 's1', name: 'Midtown', city: 'New York', region: 'NY', time_zone: 'America/New_York' },
+        { id: 's_empty', name: 'Closed', city: 'Boston', region: 'MA', time_zone: 'America/New_York' },
+      ],
+    });
+    assert.deepStrictEqual(await series.getDocument(documentKey('m_ny', 'freshness')), { newest_event_at: '2026-03-06T10:20:00.000Z', finalized_through: '2026-03-06T12:00:00.000Z' });
+  });
+
+  it('deletes the cells of a bucket whose rows vanished in a rebuild', async () => {
+    await loadEvents(wh, dims, [{ ...sale('2026-03-06T10:05:00Z'), messageId: 'm-1' }]);
+    const run = await scheduledRun({ warehouse: wh, clock: at('2026-03-06T11:20:00Z') });
+    await exportWindows({ warehouse: wh, series }, run.windows);
+    await wh.write({ accepted: [], orderLines: [], rejected: [], duplicates: [], arrivals: [{ message_id: 'm-1', merchant_id: 'm_ny', event_hour: new Date('2026-03-06T10:00:00Z'), received_at: new Date('2026-03-06T10:06:00Z') }] });
+    const keys = new Set<string>();
+    const report = await reprocess({ warehouse: wh, series, clock: at('2026-03-06T11:30:00Z') }, { from: new Date('2026-03-06T10:00:00Z'), to: new Date('2026-03-06T11:00:00Z') });
+    assert.deepStrictEqual(report.marts.mart_hourly_store_sales, { rowsBefore: 1, rowsAfter: 0, rowsAdded: 0, rowsRemoved: 1 });
+    assert.equal(report.deletedRows, 6);
+    assert.deepStrictEqual(await series.readRange({ start: 'm_ny#', end: 'm_ny$' }), []);
+    assert.equal((await collectSeriesKeys(wh, { mart: 'mart_hourly_store_sales', windowStart: new Date('2026-03-06T10:00:00Z'), windowEnd: new Date('2026-03-06T11:00:00Z') }, keys)).size, 0);
+  });
+
+  it('reports no change when reprocessing a range whose raw data did not change', async () => {
+    await loadEvents(wh, dims, [sale('2026-03-06T10:05:00Z'), sale('2026-03-07T03:00:00Z')]);
+    await reprocess({ warehouse: wh, series, clock: at('2026-03-08T00:00:00Z') }, { from: new Date('2026-03-06T00:00:00Z'), to: new Date('2026-03-08T00:00:00Z') });
+    const report = await reprocess({ warehouse: wh, series, clock: at('2026-03-08T00:00:00Z') }, { from: new Date('2026-03-06T00:00:00Z'), to: new Date('2026-03-08T00:00:00Z'), marts: ['mart_hourly_store_sales', 'mart_daily_merchant_sales'] });
+    assert.deepStrictEqual(report.marts, {
+      mart_hourly_store_sales: { rowsBefore: 2, rowsAfter: 2, rowsAdded: 0, rowsRemoved: 0 },
+      // 03:00Z on the 7th is still the 6th in New York
+      mart_daily_merchant_sales: { rowsBefore: 1, rowsAfter: 1, rowsAdded: 0, rowsRemoved: 0 },
+    });
+    // two hours × (store + merchant total) and one day, 14 sales metrics each
+    assert.equal(report.cells, 5 * 14);
+  });
+
+  it('revalidates archived payloads: a formerly rejected entry moves to accepted and reaches the marts', async () => {
+    const entry = JSON.stringify(order({ merchant: 'm_ny', store: 's1', at: '2026-03-04T10:00:00Z', currency: 'USD', eventId: 'late-1' }));
+    const ok = JSON.stringify(order({ merchant: 'm_ny', store: 's1', at: '2026-03-06T09:00:00Z', currency: 'USD', eventId: 'ok-1' }));
+    const msg: InboundMessage = { id: 'arch-1', receivedAt: new Date('2026-03-06T09:30:00Z'), attributes: { source: 'pos' }, entries: [entry, ok], deliveryAttempt: 1 };
+    const archive: ArchiveReader = {
+      async *read(range) {
+        if (msg.receivedAt >= range.from && msg.receivedAt < range.to) yield msg;
+      },
+    };
+    const stage = (maxEventAgeMs: number) => createIngestStage({ dimensions: async () => dims, dedupe: wh, sink: wh, clock: at('2026-03-06T09:31:00Z'), config: { maxEventAgeMs } });
+    // first ingest with a one-day maximum age (the "bug"): the two-day-old order is rejected
+    const first = await stage(86_400_000)(msg);
+    assert.deepStrictEqual([first.accepted, first.rejected], [1, { event_too_old: 1 }]);
+    const report = await reprocess(
+      { warehouse: wh, series, clock: at('2026-03-06T12:00:00Z'), archive, dedupe: wh, stage: stage(7 * 86_400_000) },
+      { from: new Date('2026-03-06T09:00:00Z'), to: new Date('2026-03-06T10:00:00Z'), revalidate: true, marts: ['mart_hourly_store_sales'] },
+    );
+    assert.deepStrictEqual(report.revalidation, { messages: 1, entries: 2, moved: { 'rejected:event_too_old→accepted': 1 } });
+    assert.deepStrictEqual(windowsOf(report.windows, 'mart_hourly_store_sales'), [
+      ['2026-03-04T10:00:00.000Z', '2026-03-04T11:00:00.000Z'],
+      ['2026-03-06T09:00:00.000Z', '2026-03-06T10:00:00.000Z'],
+    ]);
+    assert.deepStrictEqual((await martTable(wh, 'mart_hourly_store_sales')).map((r) => [r.hour_start, r.orders]), [
+      ['2026-03-04T10:00:00.000Z', 1],
+      ['2026-03-06T09:00:00.000Z', 1],
+    ]);
+    const counts = await wh.query<{ accepted: number; rejected: number }>(
+      "select (select count(*) from raw.events where event_ts >= timestamp '2026-01-01') as accepted, (select count(*) from raw.rejected_events where received_at >= timestamp '2026-01-01') as rejected",
+    );
+    assert.deepStrictEqual(counts, [{ accepted: 2, rejected: 0 }]);
+  });
+});

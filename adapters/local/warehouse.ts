@@ -6,6 +6,7 @@
 // It also counts end states straight from the tables, for the published = accepted + rejected +
 // duplicates invariant.
 import {
+  DuckDBDataChunk,
   DuckDBInstance,
   DuckDBTypeId,
   DECIMAL,
@@ -21,7 +22,6 @@ import {
   decimalValue,
   listValue,
   timestampTZValue,
-  type DuckDBAppender,
   type DuckDBConnection,
   type DuckDBType,
   type DuckDBValue,
@@ -411,64 +411,59 @@ function scalarValue(type: ColumnType, v: unknown, column: string): DuckDBValue 
   }
 }
 
-type Append = (appender: DuckDBAppender, value: unknown) => void;
+type ToValue = (value: unknown) => DuckDBValue;
 
-/** One appender call per column, chosen once per table so the per-row loop stays tight. */
-function columnAppender(c: Column): Append {
+/** Converts a column's JS value to its DuckDB value; chosen once per table so the row loop stays tight. */
+function columnConverter(c: Column): ToValue {
   if (c.mode === 'REPEATED') {
-    const listType = LIST(BASE_TYPES[c.type]);
-    return (a, v) => {
-      const items = v == null ? [] : (v as unknown[]);
-      a.appendList(
-        listValue(items.map((x) => (x == null ? null : scalarValue(c.type, x, c.name)))),
-        listType,
-      );
-    };
+    // BigQuery has no NULL arrays: a missing list is empty.
+    return (v) => listValue(v == null ? [] : (v as unknown[]).map((x) => (x == null ? null : scalarValue(c.type, x, c.name))));
   }
-  const nullable =
-    (f: Append): Append =>
-    (a, v) =>
-      v == null ? a.appendNull() : f(a, v);
-  switch (c.type) {
-    case 'STRING':
-      return nullable((a, v) => a.appendVarchar(typeof v === 'string' ? v : String(v)));
-    case 'INT64':
-      return nullable((a, v) => a.appendBigInt(BigInt(v as number | string | bigint)));
-    case 'NUMERIC':
-      return nullable((a, v) => a.appendDecimal(decimalValue(toScaledNumeric(v as string | number), 38, 9)));
-    case 'FLOAT64':
-      return nullable((a, v) => a.appendDouble(Number(v)));
-    case 'BOOL':
-      return nullable((a, v) => a.appendBoolean(Boolean(v)));
-    case 'TIMESTAMP':
-      return nullable((a, v) => a.appendTimestampTZ(toTimestampTz(toDate(v, c.name))));
-    case 'DATE':
-      return nullable((a, v) => a.appendDate(dateValue(daysSinceEpoch(v, c.name))));
-  }
+  if (c.type === 'STRING') return (v) => (v == null ? null : typeof v === 'string' ? v : String(v));
+  return (v) => (v == null ? null : scalarValue(c.type, v, c.name));
 }
 
-const appendersByTable = new WeakMap<TableDef, Append[]>();
+interface TableWriter {
+  types: DuckDBType[];
+  converters: ToValue[];
+}
+const writersByTable = new WeakMap<TableDef, TableWriter>();
+const CHUNK_ROWS = 2048; // DuckDB's vector size
 
-/** Appends rows (objects keyed by column name; missing keys are NULL) to a table of the schema source. */
+/**
+ * Appends rows (objects keyed by column name; missing keys are NULL) to a table of the schema source.
+ * Column-wise data chunks rather than one appender call per value: numbers and timestamps are copied
+ * to DuckDB in one call per column, which makes bulk loads markedly faster than value-by-value appends.
+ */
 export async function appendRows(conn: DuckDBConnection, table: TableDef, rows: readonly object[]): Promise<void> {
   if (rows.length === 0) return;
-  let appenders = appendersByTable.get(table);
-  if (!appenders) {
-    appenders = table.columns.map(columnAppender);
-    appendersByTable.set(table, appenders);
+  let writer = writersByTable.get(table);
+  if (!writer) {
+    writer = {
+      types: table.columns.map((c) => (c.mode === 'REPEATED' ? LIST(BASE_TYPES[c.type]) : BASE_TYPES[c.type])),
+      converters: table.columns.map(columnConverter),
+    };
+    writersByTable.set(table, writer);
   }
   const [schema, name] = table.id.split('.') as [string, string];
   const appender = await conn.createAppender(name, schema);
   const columns = table.columns;
   try {
-    for (const row of rows) {
-      for (let i = 0; i < columns.length; i++) {
-        const c = columns[i]!;
-        const v = (row as Record<string, unknown>)[c.name];
-        if (v == null && c.mode === 'REQUIRED') throw new Error(`${table.id}.${c.name} is required but the row has none`);
-        appenders[i]!(appender, v);
+    for (let offset = 0; offset < rows.length; offset += CHUNK_ROWS) {
+      const n = Math.min(CHUNK_ROWS, rows.length - offset);
+      const chunk = DuckDBDataChunk.create(writer.types, n);
+      for (let ci = 0; ci < columns.length; ci++) {
+        const c = columns[ci]!;
+        const convert = writer.converters[ci]!;
+        const values: DuckDBValue[] = new Array(n);
+        for (let ri = 0; ri < n; ri++) {
+          const v = (rows[offset + ri] as Record<string, unknown>)[c.name];
+          if (v == null && c.mode === 'REQUIRED') throw new Error(`${table.id}.${c.name} is required but the row has none`);
+          values[ri] = convert(v);
+        }
+        chunk.setColumnValues(ci, values);
       }
-      appender.endRow();
+      appender.appendDataChunk(chunk);
     }
     appender.flushSync();
   } finally {

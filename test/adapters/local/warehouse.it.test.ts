@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { LocalWarehouse, loadSchemaTables, toScaledNumeric } from '../../../adapters/local/warehouse.js';
+import { LocalWarehouse, appendRows, loadSchemaTables, toScaledNumeric } from '../../../adapters/local/warehouse.js';
+import { opt, rep, req, type TableDef } from '../../../pipeline/schema/types.js';
 import type { DedupeClaim } from '../../../pipeline/ports.js';
 import { sampleWrite } from './fixtures.js';
 
@@ -105,6 +106,39 @@ describe('LocalWarehouse', () => {
     try {
       assert.deepEqual(await w2.query('SELECT SAFE_DIVIDE(1, 0) AS x'), [{ x: null }]);
       assert.deepEqual(seen, ['SELECT SAFE_DIVIDE(1, 0) AS x']);
+    } finally {
+      await w2.close();
+    }
+  });
+
+  it('appends and reads back every column type of the schema source', async () => {
+    const table: TableDef = {
+      id: 'marts.every_type',
+      description: 'test',
+      uniqueKey: ['s'],
+      columns: [
+        req('s', 'STRING', ''),
+        req('i', 'INT64', ''),
+        opt('n', 'NUMERIC', ''),
+        opt('f', 'FLOAT64', ''),
+        opt('b', 'BOOL', ''),
+        opt('t', 'TIMESTAMP', ''),
+        opt('d', 'DATE', ''),
+        rep('r', 'INT64', ''),
+      ],
+    };
+    const w2 = await LocalWarehouse.open({ path: join(dir, 'types.duckdb'), tables: [table] });
+    try {
+      await w2.transaction((conn) =>
+        appendRows(conn, table, [
+          { s: 'a', i: 9_007_199_254_740_993n, n: '12.345678901', f: 0.5, b: true, t: new Date('2026-11-21T10:00:00.123Z'), d: '2026-11-21', r: [1, 2] },
+          { s: 'b', i: 2 },
+        ]),
+      );
+      assert.deepEqual(await w2.query('SELECT s, i, n::VARCHAR AS n, f, b, t, d, r FROM marts.every_type ORDER BY s'), [
+        { s: 'a', i: 9_007_199_254_740_993n, n: '12.345678901', f: 0.5, b: true, t: new Date('2026-11-21T10:00:00.123Z'), d: new Date('2026-11-21T00:00:00Z'), r: [1, 2] },
+        { s: 'b', i: 2, n: null, f: null, b: null, t: null, d: null, r: [] },
+      ]);
     } finally {
       await w2.close();
     }

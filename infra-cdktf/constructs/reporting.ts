@@ -4,7 +4,6 @@
 import { Construct } from 'constructs';
 import { TerraformOutput } from 'cdktf';
 import { BigqueryDatasetAccessA } from '@cdktf/provider-google/lib/bigquery-dataset-access/index.js';
-import { BigqueryDatasetIamMember } from '@cdktf/provider-google/lib/bigquery-dataset-iam-member/index.js';
 import { BigqueryTable } from '@cdktf/provider-google/lib/bigquery-table/index.js';
 import { ProjectIamMember } from '@cdktf/provider-google/lib/project-iam-member/index.js';
 import { REPORTING, readSql, type SqlFile } from '../../pipeline/marts/manifest.js';
@@ -51,9 +50,8 @@ export class Reporting extends Construct {
       }
     }
 
-    const analysts = `group:${config.analystsGroup}`;
-    new BigqueryDatasetIamMember(this, 'analysts-reporting', { project, datasetId: warehouse.datasets.reporting.datasetId, role: 'roles/bigquery.dataViewer', member: analysts });
-    new ProjectIamMember(this, 'analysts-jobs', { project, role: 'roles/bigquery.jobUser', member: analysts });
+    new BigqueryDatasetAccessA(this, 'analysts-reporting', { project, datasetId: warehouse.datasets.reporting.datasetId, role: 'READER', groupByEmail: config.analystsGroup });
+    new ProjectIamMember(this, 'analysts-jobs', { project, role: 'roles/bigquery.jobUser', member: `group:${config.analystsGroup}` });
 
     this.reportUrl = tillstreamReportUrl({ reportId: config.lookerTemplateReportId, projectId: project, environment: config.environment, datasetId: NAMES.datasets.reporting });
     new TerraformOutput(this, 'looker-report-url', { value: this.reportUrl, description: 'Looker Studio report over the reporting views (Linking API)' });

@@ -4,7 +4,7 @@
 // explicit job, never a table or dataset default.
 import { Construct } from 'constructs';
 import { BigqueryDataset } from '@cdktf/provider-google/lib/bigquery-dataset/index.js';
-import { BigqueryDatasetIamMember } from '@cdktf/provider-google/lib/bigquery-dataset-iam-member/index.js';
+import { BigqueryDatasetAccessA } from '@cdktf/provider-google/lib/bigquery-dataset-access/index.js';
 import { BigqueryTable } from '@cdktf/provider-google/lib/bigquery-table/index.js';
 import { ProjectIamMember } from '@cdktf/provider-google/lib/project-iam-member/index.js';
 import { STAGING, readSql } from '../../pipeline/marts/manifest.js';
@@ -39,15 +39,20 @@ export function tableSchemaJson(t: TableDef): string {
   return JSON.stringify(t.columns.map((c) => ({ name: c.name, type: LEGACY_TYPE[c.type], mode: c.mode, description: c.description })));
 }
 
-/** Dataset-level roles: who reads and who writes each dataset. */
-const DATASET_ROLES: { dataset: DatasetKey; role: string; workload: Workload }[] = [
-  { dataset: 'raw', role: 'roles/bigquery.dataEditor', workload: 'ingestEvents' },
-  { dataset: 'raw', role: 'roles/bigquery.dataViewer', workload: 'martsRunner' },
-  { dataset: 'dims', role: 'roles/bigquery.dataViewer', workload: 'martsRunner' },
-  { dataset: 'dims', role: 'roles/bigquery.dataViewer', workload: 'exportMarts' },
-  { dataset: 'staging', role: 'roles/bigquery.dataEditor', workload: 'martsRunner' },
-  { dataset: 'marts', role: 'roles/bigquery.dataEditor', workload: 'martsRunner' },
-  { dataset: 'marts', role: 'roles/bigquery.dataViewer', workload: 'exportMarts' },
+/**
+ * Dataset-level access: who reads (READER = bigquery.dataViewer) and who writes (WRITER =
+ * bigquery.dataEditor) each dataset. Dataset access entries, not dataset IAM members: the IAM
+ * resources would strip the authorized-view entries the reporting views need. The legacy role
+ * names are what the API returns, so plans stay clean.
+ */
+const DATASET_ROLES: { dataset: DatasetKey; role: 'READER' | 'WRITER'; workload: Workload }[] = [
+  { dataset: 'raw', role: 'WRITER', workload: 'ingestEvents' },
+  { dataset: 'raw', role: 'READER', workload: 'martsRunner' },
+  { dataset: 'dims', role: 'READER', workload: 'martsRunner' },
+  { dataset: 'dims', role: 'READER', workload: 'exportMarts' },
+  { dataset: 'staging', role: 'WRITER', workload: 'martsRunner' },
+  { dataset: 'marts', role: 'WRITER', workload: 'martsRunner' },
+  { dataset: 'marts', role: 'READER', workload: 'exportMarts' },
 ];
 
 /** Running a query is a project-level permission in BigQuery; it grants no data access by itself. */
@@ -71,6 +76,8 @@ export class Warehouse extends Construct {
           description: DATASET_DESCRIPTIONS[key],
           deleteContentsOnDestroy: !config.deletionProtection,
           labels: { app: 'tillstream', env: config.environment },
+          // Access is managed entry by entry (google_bigquery_dataset_access), never as a whole list.
+          lifecycle: { ignoreChanges: ['access'] },
         }),
       ]),
     ) as Record<DatasetKey, BigqueryDataset>;
@@ -117,11 +124,11 @@ export class Warehouse extends Construct {
     }
 
     for (const g of DATASET_ROLES) {
-      new BigqueryDatasetIamMember(this, `iam-${g.dataset}-${g.workload}`, {
+      new BigqueryDatasetAccessA(this, `access-${g.dataset}-${g.workload}`, {
         project: config.projectId,
         datasetId: this.datasets[g.dataset].datasetId,
         role: g.role,
-        member: identities.member(g.workload),
+        userByEmail: identities.accounts[g.workload].email,
       });
     }
     for (const w of JOB_USERS) {

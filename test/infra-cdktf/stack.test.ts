@@ -113,13 +113,13 @@ describe('infra-cdktf TillstreamStack (prod)', () => {
           martsRunner: rolesOf(s, 'ts-marts-runner'),
         },
         {
-          ingestEvents: ['bigtable:dedupe roles/bigtable.user', `bucket:${p}-tillstream-config roles/storage.objectViewer`, 'dataset:raw roles/bigquery.dataEditor'],
+          ingestEvents: ['bigtable:dedupe roles/bigtable.user', `bucket:${p}-tillstream-config roles/storage.objectViewer`, 'dataset:raw WRITER'],
           ingestPosBatch: [`bucket:${p}-tillstream-pos roles/storage.objectViewer`, 'topic:tillstream-pos roles/pubsub.publisher'],
           exportMarts: [
             'bigtable:series roles/bigtable.user',
             `bucket:${p}-tillstream-config roles/storage.objectViewer`,
-            'dataset:dims roles/bigquery.dataViewer',
-            'dataset:marts roles/bigquery.dataViewer',
+            'dataset:dims READER',
+            'dataset:marts READER',
             `project:${p} roles/bigquery.jobUser`,
           ],
           collect: ['bigtable:keys roles/bigtable.reader', 'secret:tillstream-key-pepper roles/secretmanager.secretAccessor', 'topic:tillstream-events roles/pubsub.publisher'],
@@ -130,10 +130,10 @@ describe('infra-cdktf TillstreamStack (prod)', () => {
             'run:google_cloudfunctions2_function:tillstream-ingest-pos-batch roles/run.invoker',
           ],
           martsRunner: [
-            'dataset:dims roles/bigquery.dataViewer',
-            'dataset:marts roles/bigquery.dataEditor',
-            'dataset:raw roles/bigquery.dataViewer',
-            'dataset:staging roles/bigquery.dataEditor',
+            'dataset:dims READER',
+            'dataset:marts WRITER',
+            'dataset:raw READER',
+            'dataset:staging WRITER',
             `project:${p} roles/bigquery.jobUser`,
           ],
         },
@@ -147,7 +147,7 @@ describe('infra-cdktf TillstreamStack (prod)', () => {
 
     it('gives no one owner, editor or a project-wide admin role, and service accounts only bigquery.jobUser on the project', () => {
       const all = grants(s);
-      assert.deepEqual(all.filter((g) => /^roles\/(owner|editor)$/.test(g.role) || (g.on.startsWith('project:') && /admin/i.test(g.role))), []);
+      assert.deepEqual(all.filter((g) => /^(roles\/(owner|editor)|OWNER)$/.test(g.role) || (g.on.startsWith('project:') && /admin/i.test(g.role))), []);
       assert.deepEqual(
         [...new Set(all.filter((g) => g.on.startsWith('project:') && g.member.startsWith('serviceAccount:')).map((g) => g.role))],
         ['roles/bigquery.jobUser'],
@@ -448,11 +448,14 @@ describe('infra-cdktf TillstreamStack (prod)', () => {
     it('deploys every reporting view of the manifest, authorized on the datasets it reads', () => {
       const views = REPORTING.map((f) => s.find('google_bigquery_table', 'table_id', f.stem));
       assert.ok(views.every((v) => s.resolve(v.dataset_id) === 'reporting'));
-      const access = Object.values(s.resources('google_bigquery_dataset_access'))
-        .map((b) => JSON.parse(s.resolve(JSON.stringify(b))) as Block)
-        .map((b) => `${b.dataset_id} <- ${b.view.table_id}`)
+      const access = grants(s)
+        .filter((g) => g.member.startsWith('view:'))
+        .map((g) => `${g.on} <- ${g.member} ${g.role}`)
         .sort();
-      assert.deepEqual(access, REPORTING.flatMap((f) => [`dims <- ${f.stem}`, `marts <- ${f.stem}`]).sort());
+      assert.deepEqual(
+        access,
+        REPORTING.flatMap((f) => [`dataset:dims <- view:reporting.${f.stem} authorized-view`, `dataset:marts <- view:reporting.${f.stem} authorized-view`]).sort(),
+      );
     });
 
     it('lets analysts read the reporting dataset only', () => {
@@ -461,7 +464,7 @@ describe('infra-cdktf TillstreamStack (prod)', () => {
           .filter((g) => g.member === 'group:tillstream-analysts@example.com')
           .map((g) => `${g.on} ${g.role}`)
           .sort(),
-        ['dataset:reporting roles/bigquery.dataViewer', 'project:tillstream-prod roles/bigquery.jobUser'],
+        ['dataset:reporting READER', 'project:tillstream-prod roles/bigquery.jobUser'],
       );
     });
 

@@ -65,6 +65,12 @@ export interface Grant {
 /** Every IAM grant of the stack, references resolved (`serviceAccount:google_service_account:<id>`). */
 export function grants(s: Synthesized): Grant[] {
   const out: Grant[] = [];
+  // Dataset access entries: service accounts by email, groups by email, authorized views by table.
+  for (const raw of Object.values(s.resources('google_bigquery_dataset_access'))) {
+    const b = JSON.parse(s.resolve(JSON.stringify(raw))) as Block;
+    const member = b.user_by_email ? `serviceAccount:${b.user_by_email}` : b.group_by_email ? `group:${b.group_by_email}` : `view:${b.view?.dataset_id}.${b.view?.table_id}`;
+    out.push({ member, on: `dataset:${b.dataset_id}`, role: b.role ?? 'authorized-view' });
+  }
   for (const type of Object.keys(s.json.resource).filter((t) => t.endsWith('_iam_member'))) {
     const target = TARGET[type];
     if (!target) throw new Error(`no target reader for ${type}`);

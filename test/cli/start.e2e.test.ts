@@ -1,0 +1,106 @@
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+const BIN = join(import.meta.dirname, '..', '..', 'cli', 'bin.mjs');
+
+interface Summary {
+  published: number;
+  accepted: number;
+  rejected: Record<string, number>;
+  duplicates: number;
+  mart_rows?: Record<string, number>;
+  series_cells?: number;
+}
+
+function tillstream(dataDir: string, args: string[]): { status: number | null; stdout: string; stderr: string; last: string } {
+  const r = spawnSync(process.execPath, [BIN, ...args], { env: { ...process.env, TILLSTREAM_DATA_DIR: dataDir }, encoding: 'utf8', timeout: 240_000 });
+  const lines = r.stdout.trim().split('\n');
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr, last: lines[lines.length - 1] ?? '' };
+}
+
+const sumRejected = (s: Summary) => Object.values(s.rejected).reduce((a, b) => a + b, 0);
+
+describe('tillstream start --once and ingest', () => {
+  let dir: string;
+  let dataDir: string;
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'cli-'));
+    dataDir = join(dir, 'data');
+  });
+  after(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  let first: Summary;
+  it('seeds the demo once, prints the summary as the last stdout line and exits 0 with the invariant', () => {
+    const r = tillstream(dataDir, ['start', '--once', '--events', '3000']);
+    assert.equal(r.status, 0, r.stderr);
+    first = JSON.parse(r.last) as Summary;
+    assert.ok(first.published >= 3000);
+    assert.equal(first.published, first.accepted + sumRejected(first) + first.duplicates);
+    assert.ok(first.accepted > 0 && first.duplicates > 0 && sumRejected(first) > 0);
+    for (const n of Object.values(first.rejected)) assert.ok(n > 0, 'zero counts are omitted');
+    assert.ok(first.mart_rows && Object.values(first.mart_rows).every((n) => n > 0), JSON.stringify(first.mart_rows));
+    assert.ok((first.series_cells ?? 0) > 0);
+    assert.match(r.stderr, /read key for demo merchant \S+ \(shown once\): tsr_/);
+  });
+
+  it('does not seed again: a second run publishes nothing and leaves the marts as they were', () => {
+    const r = tillstream(dataDir, ['start', '--once']);
+    assert.equal(r.status, 0, r.stderr);
+    const again = JSON.parse(r.last) as Summary;
+    assert.deepEqual({ ...again, mart_rows: undefined, series_cells: undefined }, { published: 0, accepted: 0, rejected: {}, duplicates: 0, mart_rows: undefined, series_cells: undefined });
+    assert.deepEqual(again.mart_rows, first.mart_rows);
+  });
+
+  it('loading the same POS file twice adds duplicates and changes no mart', async () => {
+    const file = join(dir, 'pos.ndjson');
+    const gen = tillstream(dataDir, ['generate', '--out', file, '--events', '500', '--seed', 'pos-twice']);
+    assert.equal(gen.status, 0, gen.stderr);
+    const dims = tillstream(dataDir, ['dimensions', 'load', join(dir, 'pos.dimensions.json')]);
+    assert.equal(dims.status, 0, dims.stderr);
+    const lines = (await readFile(file, 'utf8')).trim().split('\n');
+
+    const once = tillstream(dataDir, ['ingest', '--file', file, '--source', 'pos']);
+    assert.equal(once.status, 0, once.stderr);
+    const s1 = JSON.parse(once.last) as Summary;
+    assert.equal(s1.published, lines.length);
+    assert.equal(s1.published, s1.accepted + sumRejected(s1) + s1.duplicates);
+    const marts1 = JSON.parse(tillstream(dataDir, ['start', '--once']).last) as Summary;
+
+    const twice = tillstream(dataDir, ['ingest', '--file', file, '--source', 'pos']);
+    assert.equal(twice.status, 0, twice.stderr);
+    const s2 = JSON.parse(twice.last) as Summary;
+    assert.equal(s2.published, lines.length);
+    assert.equal(s2.accepted, 0);
+    // Every entry accepted the first time is now a duplicate; rejected entries are rejected again.
+    assert.equal(s2.duplicates, s1.accepted + s1.duplicates);
+    const marts2 = JSON.parse(tillstream(dataDir, ['start', '--once']).last) as Summary;
+    assert.deepEqual(marts2.mart_rows, marts1.mart_rows);
+  });
+
+  it('refuses bad input with a clear message and exit code 2', async () => {
+    const bad = join(dir, 'bad-dims.json');
+    await writeFile(bad, JSON.stringify({ merchants: [{ id: 'm', name: 'M', time_zone: 'Mars/Base', currency: 'EUR' }] }));
+    const r = tillstream(dataDir, ['dimensions', 'load', bad]);
+    assert.equal(r.status, 2);
+    assert.match(r.stderr, /merchants\.0\.time_zone: must be an IANA time zone/);
+    const k = tillstream(dataDir, ['keys', 'create', '--kind', 'read', '--merchant', 'nobody']);
+    assert.equal(k.status, 2);
+    assert.match(k.stderr, /unknown merchant nobody/);
+  });
+
+  it('creates, lists and revokes keys without ever printing a stored key', () => {
+    const c = tillstream(dataDir, ['keys', 'create', '--kind', 'admin']);
+    assert.equal(c.status, 0, c.stderr);
+    assert.match(c.last, /^tsa_[A-Za-z0-9_-]{43}$/);
+    const list = tillstream(dataDir, ['keys', 'list']);
+    assert.ok(!list.stdout.includes(c.last));
+    const id = list.stdout.split('\n').find((l) => l.includes('\tadmin\t'))!.split('\t')[0]!;
+    assert.equal(tillstream(dataDir, ['keys', 'revoke', id]).status, 0);
+    assert.match(tillstream(dataDir, ['keys', 'list']).stdout, new RegExp(`${id}\\tadmin\\t-\\t\\S+\\t-\\t20`));
+  });
+});

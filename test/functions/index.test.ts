@@ -1,0 +1,24 @@
+import assert from 'node:assert/strict';
+import { getFunction, getTestServer } from '@google-cloud/functions-framework/testing';
+import request from 'supertest';
+
+describe('functions entry points', () => {
+  const saved = { ...process.env };
+  before(async () => {
+    // No gcp configuration at all: every function must say it is not configured, not crash.
+    for (const k of Object.keys(process.env)) if (k.startsWith('TILLSTREAM_')) delete process.env[k];
+    await import('../../functions/index.js');
+  });
+  after(() => {
+    process.env = saved;
+  });
+
+  it('registers the four functions under their deployed names', () => {
+    for (const name of ['ingestEvents', 'ingestPosBatch', 'exportMarts', 'collect']) assert.equal(typeof getFunction(name), 'function', name);
+  });
+
+  it('answers 500 without configuration, so the subscription keeps the message', async () => {
+    const res = await request(getTestServer('ingestEvents')).post('/').send({ message: { data: '', messageId: '1' } });
+    assert.deepEqual([res.status, res.body], [500, { error: { code: 'internal', message: 'the function is not configured' } }]);
+  });
+});

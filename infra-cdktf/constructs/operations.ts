@@ -18,10 +18,11 @@ const PEPPER_READERS: Workload[] = ['collect', 'queryApi'];
 export const FRESHNESS_LIMIT_SECONDS = 3600;
 
 /**
- * Log contract with exportMarts: after each export it logs a JSON entry with
- * `event = "export_finished"` and `lag_seconds` = now − finalized_through (what /freshness reports).
+ * Log contract with exportMarts (functions/export-marts.ts): after each exported run it logs a JSON
+ * entry whose message is "mart run exported"; when that entry also carries `lag_seconds` (now − the
+ * newest finalized hour, what /freshness reports) the lag is charted and alerted on directly.
  */
-export const EXPORT_FINISHED_FILTER = 'jsonPayload.event="export_finished"';
+export const EXPORTED_FILTER = 'jsonPayload.message="mart run exported"';
 
 export class Operations extends Construct {
   readonly pepper: SecretManagerSecret;
@@ -56,11 +57,19 @@ export class Operations extends Construct {
     );
     const notificationChannels = this.channels.map((c) => c.name);
 
+    const exporterLogs = `resource.type="cloud_run_revision" AND resource.labels.service_name="${FUNCTIONS.exportMarts.name}" AND ${EXPORTED_FILTER}`;
+    const exports = new LoggingMetric(this, 'mart-exports', {
+      project,
+      name: 'tillstream/mart_exports',
+      description: 'Mart runs exported to the series store (one per successful hourly run)',
+      filter: exporterLogs,
+      metricDescriptor: { metricKind: 'DELTA', valueType: 'INT64', unit: '1', displayName: 'Tillstream mart exports' },
+    });
     const lag = new LoggingMetric(this, 'export-lag', {
       project,
       name: 'tillstream/export_lag_seconds',
       description: 'Seconds between now and the newest finalized hour, logged by exportMarts after each export',
-      filter: `resource.type="cloud_run_revision" AND resource.labels.service_name="${FUNCTIONS.exportMarts.name}" AND ${EXPORT_FINISHED_FILTER}`,
+      filter: `${exporterLogs} AND jsonPayload.lag_seconds:*`,
       valueExtractor: 'EXTRACT(jsonPayload.lag_seconds)',
       metricDescriptor: { metricKind: 'DELTA', valueType: 'DISTRIBUTION', unit: 's', displayName: 'Tillstream export lag' },
       bucketOptions: { explicitBuckets: { bounds: [300, 900, 1800, 3600, 5400, 7200, 14400] } },
@@ -109,7 +118,7 @@ export class Operations extends Construct {
           // The hourly run at :05 plus its export: no export for 75 minutes means a run was missed.
           displayName: 'no export for 75 minutes',
           conditionAbsent: {
-            filter: `resource.type="cloud_run_revision" AND metric.type="logging.googleapis.com/user/${lag.name}"`,
+            filter: `resource.type="cloud_run_revision" AND metric.type="logging.googleapis.com/user/${exports.name}"`,
             duration: '4500s',
             aggregations: [{ alignmentPeriod: '300s', perSeriesAligner: 'ALIGN_COUNT', crossSeriesReducer: 'REDUCE_SUM' }],
           },

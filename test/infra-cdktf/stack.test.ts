@@ -534,3 +534,23 @@ describe('infra-cdktf TillstreamStack (dev)', () => {
     );
   });
 });
+
+describe('infra-cdktf operations log metrics', () => {
+  it('counts exports from the log line exportMarts writes, and charts the lag when it is logged', () => {
+    const s = synthesize('prod');
+    const metrics = Object.values(s.resources('google_logging_metric'))
+      .map((m) => ({ name: m.name, filter: m.filter, value: m.value_extractor }))
+      .sort((a, b) => a.name.localeCompare(b.name));
+    const exporter = 'resource.type="cloud_run_revision" AND resource.labels.service_name="tillstream-export-marts" AND jsonPayload.message="mart run exported"';
+    assert.deepEqual(metrics, [
+      { name: 'tillstream/export_lag_seconds', filter: `${exporter} AND jsonPayload.lag_seconds:*`, value: 'EXTRACT(jsonPayload.lag_seconds)' },
+      {
+        name: 'tillstream/function_errors',
+        filter:
+          'resource.type="cloud_run_revision" AND severity>=ERROR AND resource.labels.service_name=("tillstream-ingest-events" OR "tillstream-ingest-pos-batch" OR "tillstream-export-marts" OR "tillstream-collect")',
+        value: undefined,
+      },
+      { name: 'tillstream/mart_exports', filter: exporter, value: undefined },
+    ]);
+  });
+});

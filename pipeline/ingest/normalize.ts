@@ -3,11 +3,11 @@
 // dimensions, the client IP truncated) and, for orders, one raw.order_lines row per line item.
 // Also the canonical content hash the dedupe index compares.
 import * as crypto from 'node:crypto';
-import { isIPv4 } from 'node:net';
 import type { Dimensions } from '../contracts/dimensions.js';
 import { storeKey } from '../contracts/dimensions.js';
 import type { Event } from '../contracts/events.js';
 import type { OrderLineRow, RawEventRow } from '../ports.js';
+import { truncateIp } from './ip.js';
 
 export interface NormalizeContext {
   dimensions: Dimensions;
@@ -16,6 +16,8 @@ export interface NormalizeContext {
   receivedAt: Date;
   /** event_ts as epoch ms, as validation computed it. */
   eventTsMs: number;
+  /** canonicalBodyJson(event), when the caller already built it for the content hash. */
+  canonicalBody?: string;
 }
 
 export interface NormalizedEvent {
@@ -78,7 +80,7 @@ export function normalizeEvent(event: Event, ctx: NormalizeContext): NormalizedE
     device: null,
     country: null,
     // Canonical, so the text does not depend on the sender's key order or on which validation path ran.
-    body_json: canonicalBodyJson(event, truncatedIp),
+    body_json: storedBodyJson(ctx.canonicalBody ?? canonicalBodyJson(event), clientIp, truncatedIp),
   };
   const orderLines: OrderLineRow[] = [];
 
@@ -164,70 +166,19 @@ export function normalizeEvent(event: Event, ctx: NormalizeContext): NormalizedE
   return { row, orderLines };
 }
 
+/**
+ * The canonical body with the client IP replaced by its truncated form. In canonical order the only
+ * key before client_ip is `channel`, whose value is an enum, so the first `"client_ip":` is the
+ * body's own; property values are JSON-escaped and cannot contain that text unescaped.
+ */
+function storedBodyJson(canonicalBody: string, clientIp: string | undefined, truncatedIp: string | null): string {
+  if (clientIp === undefined || truncatedIp === null) return canonicalBody;
+  return canonicalBody.replace(`"client_ip":${JSON.stringify(clientIp)}`, `"client_ip":${JSON.stringify(truncatedIp)}`);
+}
+
 /** Start of the UTC hour containing `ms`, the bucket arrivals and hourly marts use. */
 export function utcHourStart(ms: number): Date {
   return new Date(ms - (((ms % 3_600_000) + 3_600_000) % 3_600_000));
-}
-
-// ---------------------------------------------------------------- privacy
-
-/**
- * Truncates a client IP for storage: IPv4 to its /24 (`203.0.113.0`), IPv6 to its /48 in RFC 5952
- * form (`2001:db8:85a3::`); an IPv4-mapped IPv6 address (`::ffff:c633:6407`) is truncated as IPv4.
- */
-export function truncateIp(ip: string): string {
-  if (isIPv4(ip)) return ip.slice(0, ip.lastIndexOf('.')) + '.0';
-  const groups = expandIpv6(ip);
-  if (groups[0] === 0 && groups[1] === 0 && groups[2] === 0 && groups[3] === 0 && groups[4] === 0 && groups[5] === 0xffff) {
-    const hi = groups[6]!;
-    return `${hi >> 8}.${hi & 0xff}.${groups[7]! >> 8}.0`;
-  }
-  return formatIpv6([groups[0]!, groups[1]!, groups[2]!, 0, 0, 0, 0, 0]);
-}
-
-function expandIpv6(ip: string): number[] {
-  let text = ip;
-  const groups: number[] = [];
-  // A dotted IPv4 tail becomes two groups.
-  const lastColon = text.lastIndexOf(':');
-  const tail = text.slice(lastColon + 1);
-  let tailGroups: number[] = [];
-  if (tail.includes('.')) {
-    const o = tail.split('.').map(Number);
-    tailGroups = [(o[0]! << 8) | o[1]!, (o[2]! << 8) | o[3]!];
-    text = text.slice(0, lastColon + 1) + '0';
-  }
-  const [head, rest] = text.split('::') as [string, string | undefined];
-  const parse = (s: string): number[] => (s === '' ? [] : s.split(':').map((g) => parseInt(g, 16)));
-  const headGroups = parse(head);
-  const restGroups = rest === undefined ? [] : parse(rest);
-  if (tailGroups.length > 0) (rest === undefined ? headGroups : restGroups).splice(-1, 1, ...tailGroups);
-  groups.push(...headGroups);
-  if (rest !== undefined) for (let i = headGroups.length + restGroups.length; i < 8; i++) groups.push(0);
-  groups.push(...restGroups);
-  return groups;
-}
-
-/** RFC 5952: lower-case hex, no leading zeros, the longest run (≥ 2) of zero groups as `::`. */
-function formatIpv6(groups: number[]): string {
-  let bestStart = -1;
-  let bestLen = 0;
-  for (let i = 0; i < 8; ) {
-    if (groups[i] !== 0) {
-      i++;
-      continue;
-    }
-    let j = i;
-    while (j < 8 && groups[j] === 0) j++;
-    if (j - i > bestLen) {
-      bestStart = i;
-      bestLen = j - i;
-    }
-    i = j;
-  }
-  const hex = groups.map((g) => g.toString(16));
-  if (bestLen < 2) return hex.join(':');
-  return `${hex.slice(0, bestStart).join(':')}::${hex.slice(bestStart + bestLen).join(':')}`;
 }
 
 // ---------------------------------------------------------------- canonical form
@@ -248,7 +199,7 @@ function sortedObject(obj: Record<string, unknown>, sortedKeys: readonly string[
   for (const k of sortedKeys) {
     const v = obj[k];
     if (v === undefined) continue;
-    out += (out.length > 1 ? ',' : '') + JSON.stringify(k) + ':' + canonicalJson(v);
+    out += (out.length > 1 ? ',' : '') + JSON.stringify(k) + ':' + (typeof v === 'object' && v !== null ? canonicalJson(v) : JSON.stringify(v));
   }
   return out + '}';
 }
@@ -264,15 +215,12 @@ const BODY_KEYS: Record<string, readonly string[]> = {
 };
 const LINE_ITEM_KEYS = ['category', 'discount_minor', 'quantity', 'sku', 'unit_price_minor'];
 
-/**
- * canonicalJson of a validated event's body, using its known shape (no sorting on the hot path);
- * `clientIp`, when given, replaces the body's client_ip (the truncated form for storage).
- */
-export function canonicalBodyJson(event: Event, clientIp?: string | null): string {
+/** canonicalJson of a validated event's body, using its known shape (no sorting on the hot path). */
+export function canonicalBodyJson(event: Event): string {
   const body = event.body as Record<string, unknown>;
   let out = '{';
   for (const k of BODY_KEYS[event.event_type]!) {
-    let v = body[k];
+    const v = body[k];
     if (v === undefined) continue;
     out += (out.length > 1 ? ',"' : '"') + k + '":';
     if (k === 'line_items') {
@@ -281,17 +229,14 @@ export function canonicalBodyJson(event: Event, clientIp?: string | null): strin
       for (let i = 0; i < items.length; i++) out += (i > 0 ? ',' : '') + sortedObject(items[i]!, LINE_ITEM_KEYS);
       out += ']';
     } else if (k === 'properties') out += canonicalJson(v);
-    else {
-      if (k === 'client_ip' && clientIp != null) v = clientIp;
-      out += JSON.stringify(v); // strings, numbers, arrays of strings
-    }
+    else out += JSON.stringify(v); // strings, numbers, arrays of strings
   }
   return out + '}';
 }
 
 /** canonicalJson of a validated event, using its known shape; equal to canonicalJson(event). */
-export function canonicalEventJson(event: Event): string {
-  let out = '{"body":' + canonicalBodyJson(event);
+export function canonicalEventJson(event: Event, canonicalBody: string = canonicalBodyJson(event)): string {
+  let out = '{"body":' + canonicalBody;
   const envelope = event as unknown as Record<string, unknown>;
   for (let i = 1; i < ENVELOPE_KEYS.length; i++) {
     const k = ENVELOPE_KEYS[i]!;
@@ -306,7 +251,10 @@ const sha256 = typeof crypto.hash === 'function'
   ? (text: string) => crypto.hash('sha256', text, 'base64url')
   : (text: string) => crypto.createHash('sha256').update(text).digest('base64url');
 
-/** Hash of the validated event's canonical form (defaults applied): equal hashes mean an exact duplicate. */
-export function contentHash(event: Event): string {
-  return sha256(canonicalEventJson(event));
+/**
+ * Hash of the validated event's canonical form (defaults applied): equal hashes mean an exact
+ * duplicate. Pass canonicalBodyJson(event) when it is at hand, to build it only once.
+ */
+export function contentHash(event: Event, canonicalBody?: string): string {
+  return sha256(canonicalEventJson(event, canonicalBody));
 }

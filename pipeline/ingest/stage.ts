@@ -18,7 +18,7 @@ import type {
   RejectedRow,
 } from '../ports.js';
 import { resolveIngestConfig, type IngestConfig, type ResolvedIngestConfig } from './config.js';
-import { contentHash, normalizeEvent, utcHourStart } from './normalize.js';
+import { canonicalBodyJson, contentHash, normalizeEvent, utcHourStart } from './normalize.js';
 import { errorDetail, readEnvelopeIds, validateEntry, type ValidEntry, type ValidationContext } from './validate.js';
 
 export { DEFAULT_BOT_PATTERN, DEFAULT_INGEST_CONFIG, IngestConfigSchema, resolveIngestConfig } from './config.js';
@@ -49,6 +49,7 @@ export type IngestStage = (msg: InboundMessage) => Promise<IngestResult>;
 interface Claimed {
   index: number;
   valid: ValidEntry;
+  canonicalBody: string;
   hash: string;
 }
 
@@ -73,7 +74,8 @@ export function createIngestStage(deps: IngestStageDeps): IngestStage {
         outcomes[i] = { kind: 'rejected', reason: v.reason, detail: v.detail, merchant_id: v.merchant_id, event_id: v.event_id, event_type: v.event_type };
         continue;
       }
-      const c: Claimed = { index: i, valid: v, hash: contentHash(v.event) };
+      const canonicalBody = canonicalBodyJson(v.event);
+      const c: Claimed = { index: i, valid: v, canonicalBody, hash: contentHash(v.event, canonicalBody) };
       const key = `${v.event.merchant_id}\u0000${v.event.event_id}`;
       if (firstOfKey.has(key)) {
         laterCopies.push(c);
@@ -139,6 +141,7 @@ export function createIngestStage(deps: IngestStageDeps): IngestStage {
           entryIndex: i,
           receivedAt: msg.receivedAt,
           eventTsMs: o.valid.eventTsMs,
+          canonicalBody: o.canonicalBody,
         });
         write.accepted.push(row);
         for (const line of orderLines) write.orderLines.push(line);
@@ -165,7 +168,7 @@ export function createIngestStage(deps: IngestStageDeps): IngestStage {
 // ---------------------------------------------------------------- outcomes of entries
 
 type Outcome =
-  | { kind: 'accepted'; valid: ValidEntry }
+  | { kind: 'accepted'; valid: ValidEntry; canonicalBody: string }
   | { kind: 'duplicate'; row: DuplicateRow }
   | { kind: 'rejected'; reason: ReasonCode; detail: string; merchant_id: string | null; event_id: string | null; event_type: string | null };
 
@@ -173,7 +176,7 @@ function fromVerdict(c: Claimed, verdict: DedupeVerdict, msg: InboundMessage): O
   switch (verdict.kind) {
     case 'new':
     case 'same_entry':
-      return { kind: 'accepted', valid: c.valid };
+      return { kind: 'accepted', valid: c.valid, canonicalBody: c.canonicalBody };
     case 'duplicate':
       return againstOwner(c, true, verdict.first, msg);
     case 'conflict':

@@ -2,7 +2,6 @@
 // REASON_CODES (pipeline/contracts/outcomes.ts), so the first check that fails is the reason.
 // Returns a value, never throws: a bad entry is an outcome, not an error.
 // conflicting_duplicate and processing_failed are decided by the stage, not here.
-import { BlockList, isIPv6 } from 'node:net';
 import type { Dimensions } from '../contracts/dimensions.js';
 import { storeKey } from '../contracts/dimensions.js';
 import { Event } from '../contracts/events.js';
@@ -11,6 +10,7 @@ import type { MessageAttributes } from '../ports.js';
 import { DEFAULT_INGEST_CONFIG, type ResolvedIngestConfig } from './config.js';
 import { POS_CSV_ERRORS_KEY } from './entries.js';
 import { fastEvent } from './fast-schema.js';
+import { IpMatcher } from './ip.js';
 
 export interface ValidationContext {
   dimensions: Dimensions;
@@ -130,8 +130,7 @@ export function validateEntry(text: string, ctx: ValidationContext): Validation 
   // fraud_ip
   const body = event.body as { client_ip?: string; user_agent?: string };
   if (body.client_ip !== undefined && ctx.dimensions.fraudIps.length > 0) {
-    const ip = body.client_ip;
-    if (fraudList(ctx.dimensions.fraudIps).check(ip, isIPv6(ip) ? 'ipv6' : 'ipv4')) {
+    if (fraudList(ctx.dimensions.fraudIps).has(body.client_ip)) {
       return rejectEvent('fraud_ip', 'client_ip is on the fraud IP list', event);
     }
   }
@@ -224,20 +223,13 @@ function findForbiddenKey(root: unknown): string | undefined {
   return undefined;
 }
 
-const fraudLists = new WeakMap<readonly string[], BlockList>();
+const fraudLists = new WeakMap<readonly string[], IpMatcher>();
 
-/** One BlockList per dimensions snapshot: built on first use, reused for every entry. */
-export function fraudList(entries: readonly string[]): BlockList {
+/** One matcher per dimensions snapshot: built on first use, reused for every entry. */
+export function fraudList(entries: readonly string[]): IpMatcher {
   let list = fraudLists.get(entries);
   if (!list) {
-    list = new BlockList();
-    for (const entry of entries) {
-      const slash = entry.indexOf('/');
-      const address = slash === -1 ? entry : entry.slice(0, slash);
-      const family = isIPv6(address) ? 'ipv6' : 'ipv4';
-      if (slash === -1) list.addAddress(address, family);
-      else list.addSubnet(address, Number(entry.slice(slash + 1)), family);
-    }
+    list = new IpMatcher(entries);
     fraudLists.set(entries, list);
   }
   return list;

@@ -2,7 +2,7 @@
 // DST times, IP truncation, the canonical form and the content hash.
 import assert from 'node:assert/strict';
 import { Event, LineItem } from '../../../pipeline/contracts/events.js';
-import { canonicalEventJson, canonicalJson, contentHash, normalizeEvent, truncateIp, utcHourStart } from '../../../pipeline/ingest/normalize.js';
+import { canonicalEventJson, canonicalJson, contentHash, normalizeEvent, utcHourStart } from '../../../pipeline/ingest/normalize.js';
 import { rawEvents, rawOrderLines } from '../../../pipeline/schema/raw.js';
 import { RECEIVED_AT, dimensions, inventory, order, pageView, promotion, track } from './fixtures.js';
 
@@ -152,23 +152,6 @@ describe('normalizeEvent', () => {
     const e = pageView();
     e.body.referrer = '';
     assert.equal(normalize(e).row.referrer, null);
-  });
-});
-
-describe('truncateIp', () => {
-  it('keeps the /24 of an IPv4 address', () => {
-    assert.equal(truncateIp('203.0.113.254'), '203.0.113.0');
-  });
-
-  it('keeps the /48 of an IPv6 address in RFC 5952 form', () => {
-    assert.deepStrictEqual(
-      ['2001:0DB8:85a3:1234:5678::1', '2001:db8::1', '::1', 'fe80:0:0:1::', '2001:db8:0:0:0:0:0:1', '0:db8:1::'].map(truncateIp),
-      ['2001:db8:85a3::', '2001:db8::', '::', 'fe80::', '2001:db8::', '0:db8:1::'],
-    );
-  });
-
-  it('truncates an IPv4-mapped IPv6 address as IPv4', () => {
-    assert.deepStrictEqual(['::ffff:c633:6407', '::ffff:198.51.100.7'].map(truncateIp), ['198.51.100.0', '198.51.100.0']);
   });
 });
 

@@ -80,7 +80,8 @@ export class Functions extends Construct {
       new CloudRunV2ServiceIamMember(this, `invoker-${key}`, {
         project: config.projectId,
         location: config.region,
-        name: this.functions[key].serviceConfig.service,
+        // A gen2 function's Cloud Run service carries the function's name.
+        name: this.functions[key].name,
         role: 'roles/run.invoker',
         member,
       });

@@ -57,9 +57,10 @@ export function pushSubscription(
     ackDeadlineSeconds: props.target.ackDeadlineSeconds,
     messageRetentionDuration: config.pubsub.messageRetention,
     expirationPolicy: { ttl: '' },
+    // The Cloud Run URL of the function: its own audience, so the token validates without custom audiences.
     pushConfig: {
-      pushEndpoint: props.target.fn.url,
-      oidcToken: { serviceAccountEmail: identities.accounts.pushInvoker.email, audience: props.target.fn.url },
+      pushEndpoint: props.target.fn.serviceConfig.uri,
+      oidcToken: { serviceAccountEmail: identities.accounts.pushInvoker.email, audience: props.target.fn.serviceConfig.uri },
     },
     retryPolicy: { minimumBackoff: config.pubsub.minimumBackoff, maximumBackoff: config.pubsub.maximumBackoff },
     deadLetterPolicy: { deadLetterTopic: props.deadLetterTopic.id, maxDeliveryAttempts: config.pubsub.maxDeliveryAttempts },

@@ -54,6 +54,8 @@ export class Reporting extends Construct {
     new ProjectIamMember(this, 'analysts-jobs', { project, role: 'roles/bigquery.jobUser', member: `group:${config.analystsGroup}` });
 
     this.reportUrl = tillstreamReportUrl({ reportId: config.lookerTemplateReportId, projectId: project, environment: config.environment, datasetId: NAMES.datasets.reporting });
-    new TerraformOutput(this, 'looker-report-url', { value: this.reportUrl, description: 'Looker Studio report over the reporting views (Linking API)' });
+    new TerraformOutput(this, 'looker-report-url', { value: this.reportUrl, description: 'Looker Studio report over the reporting views (Linking API)' }).overrideLogicalId(
+      'looker-report-url',
+    );
   }
 }

@@ -125,9 +125,9 @@ describe('infra-cdktf TillstreamStack (prod)', () => {
           collect: ['bigtable:keys roles/bigtable.reader', 'secret:tillstream-key-pepper roles/secretmanager.secretAccessor', 'topic:tillstream-events roles/pubsub.publisher'],
           queryApi: ['bigtable:keys roles/bigtable.reader', 'bigtable:series roles/bigtable.reader', 'secret:tillstream-key-pepper roles/secretmanager.secretAccessor'],
           pushInvoker: [
-            'run:google_cloudfunctions2_function:tillstream-export-marts roles/run.invoker',
-            'run:google_cloudfunctions2_function:tillstream-ingest-events roles/run.invoker',
-            'run:google_cloudfunctions2_function:tillstream-ingest-pos-batch roles/run.invoker',
+            'run:tillstream-export-marts roles/run.invoker',
+            'run:tillstream-ingest-events roles/run.invoker',
+            'run:tillstream-ingest-pos-batch roles/run.invoker',
           ],
           martsRunner: [
             'dataset:dims READER',
@@ -469,7 +469,7 @@ describe('infra-cdktf TillstreamStack (prod)', () => {
     });
 
     it('outputs the Looker Studio report link over the reporting views', () => {
-      const out = Object.entries(s.json.output ?? {}).find(([k]) => k.startsWith('reporting_looker-report-url'))?.[1];
+      const out = s.json.output?.['looker-report-url'];
       assert.equal(out?.value, tillstreamReportUrl({ reportId: 'tillstream-template-report', projectId: 'tillstream-prod', environment: 'prod' }));
     });
   });

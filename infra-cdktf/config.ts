@@ -181,8 +181,12 @@ export const NAMES = {
     deadLetterHold: 'tillstream-dead-letter-hold',
   },
   bigtable: { instance: 'tillstream', series: 'series', dedupe: 'dedupe', keys: 'keys' },
-  /** Column families: m = mart values, p = speed-layer partials (pipeline/ports.ts); d = dedupe claims; k = key records. */
-  families: { mart: 'm', partial: 'p', dedupe: 'd', keys: 'k' },
+  /**
+   * Column families, as the gcp adapters use them: series rows hold m = mart values and p = speed-layer
+   * partials (pipeline/ports.ts), document rows d (adapters/gcp/bigtable-series-store.ts); dedupe
+   * claims c (bigtable-dedupe.ts); key records k (bigtable-key-store.ts).
+   */
+  families: { mart: 'm', partial: 'p', documents: 'd', dedupe: 'c', keys: 'k' },
   archivePrefix: 'archive/',
   dimensionsObject: 'dimensions/current.json',
   pepperSecret: 'tillstream-key-pepper',

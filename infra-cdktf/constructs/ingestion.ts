@@ -212,7 +212,9 @@ export class Ingestion extends Construct {
         expirationPolicy: { ttl: '' },
         cloudStorageConfig: {
           bucket: this.buckets.archive.name,
-          filenamePrefix: `${NAMES.archivePrefix}${stream}/`,
+          // One folder per UTC day for both streams, as the archive reader lists it
+          // (adapters/gcp/gcs-archive.ts): <prefix><YYYY-MM-DD>/<hh_mm_ss>Z<uuid>.avro.
+          filenamePrefix: NAMES.archivePrefix,
           filenameDatetimeFormat: 'YYYY-MM-DD/hh_mm_ssZ',
           filenameSuffix: '.avro',
           maxDuration: '300s',

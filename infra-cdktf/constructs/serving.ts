@@ -21,6 +21,7 @@ export function tableFamilies(config: StackConfig): Record<TableKey, { family: s
     series: [
       { family: NAMES.families.mart, versions: 1 },
       { family: NAMES.families.partial, versions: 1 },
+      { family: NAMES.families.documents, versions: 1 },
     ],
     dedupe: [{ family: NAMES.families.dedupe, maxAgeHours: config.maxEventAgeDays * 24 }],
     keys: [{ family: NAMES.families.keys, versions: 1 }],

@@ -7,6 +7,7 @@ import { tableSchemaJson } from '../../infra-cdktf/constructs/warehouse.js';
 import { bindWindowParameters, trimStatement } from '../../infra-cdktf/mart-script.js';
 import { readSql } from '../../pipeline/marts/manifest.js';
 import { tillstreamReportUrl } from '../../looker/linking-url.js';
+import { parseGcpConfig } from '../../adapters/gcp/config.js';
 import { grants, rolesOf, synthesize, type Block, type Synthesized } from './synth.js';
 
 /** App Engine cron intervals with a range, as Data Transfer reads them: the times of day a run starts. */
@@ -224,18 +225,18 @@ describe('infra-cdktf TillstreamStack (prod)', () => {
         .map((b) => JSON.parse(s.resolve(JSON.stringify(b))) as Block)
         .map((b) => ({ name: b.name, topic: b.topic, storage: b.cloud_storage_config }))
         .sort((a, b) => a.name.localeCompare(b.name));
-      const storage = (stream: string) => ({
+      const storage = {
         bucket: 'tillstream-prod-tillstream-archive',
-        filename_prefix: `archive/${stream}/`,
+        filename_prefix: 'archive/',
         filename_datetime_format: 'YYYY-MM-DD/hh_mm_ssZ',
         filename_suffix: '.avro',
         max_duration: '300s',
         max_bytes: 100000000,
         avro_config: { write_metadata: true },
-      });
+      };
       assert.deepEqual(archive, [
-        { name: 'tillstream-events-archive', topic: 'google_pubsub_topic:tillstream-events', storage: storage('events') },
-        { name: 'tillstream-pos-archive', topic: 'google_pubsub_topic:tillstream-pos', storage: storage('pos') },
+        { name: 'tillstream-events-archive', topic: 'google_pubsub_topic:tillstream-events', storage },
+        { name: 'tillstream-pos-archive', topic: 'google_pubsub_topic:tillstream-pos', storage },
       ]);
     });
 
@@ -292,8 +293,9 @@ describe('infra-cdktf TillstreamStack (prod)', () => {
         .map((b) => ({ table: b.table, family: b.column_family, max_version: b.max_version, max_age: b.max_age }))
         .sort((a, b) => `${a.table}/${a.family}`.localeCompare(`${b.table}/${b.family}`));
       assert.deepEqual(gc, [
-        { table: 'dedupe', family: 'd', max_version: undefined, max_age: { duration: '168h' } },
+        { table: 'dedupe', family: 'c', max_version: undefined, max_age: { duration: '168h' } },
         { table: 'keys', family: 'k', max_version: [{ number: 1 }], max_age: undefined },
+        { table: 'series', family: 'd', max_version: [{ number: 1 }], max_age: undefined },
         { table: 'series', family: 'm', max_version: [{ number: 1 }], max_age: undefined },
         { table: 'series', family: 'p', max_version: [{ number: 1 }], max_age: undefined },
       ]);
@@ -397,6 +399,20 @@ describe('infra-cdktf TillstreamStack (prod)', () => {
     });
   });
 
+  it('gives every function and the API an environment the gcp runtime parses', () => {
+    const envs = [
+      ...Object.values(s.resources('google_cloudfunctions2_function')).map((f) => f.service_config.environment_variables as Record<string, string>),
+      Object.fromEntries((s.find('google_cloud_run_v2_service', 'name', 'tillstream-query-api').template.containers[0].env as Block[]).map((e) => [e.name, e.value])),
+    ];
+    for (const env of envs) {
+      const c = parseGcpConfig(env);
+      assert.deepEqual(
+        [c.projectId, c.bigtable.instanceId, c.storage.archiveBucket, c.storage.archivePrefix, c.pubsub.maxDeliveryAttempts],
+        ['tillstream-prod', 'tillstream', 'tillstream-prod-tillstream-archive', 'archive/', 5],
+      );
+    }
+  });
+
   describe('serving', () => {
     it('runs Bigtable in two zones, each autoscaling on CPU', () => {
       const [inst] = Object.values(s.resources('google_bigtable_instance'));
@@ -407,14 +423,14 @@ describe('infra-cdktf TillstreamStack (prod)', () => {
       assert.equal(inst!.deletion_protection, true);
     });
 
-    it('creates the series table with families m and p, the dedupe table and the keys table', () => {
+    it('creates the series table with families m and p (and d for documents), the dedupe table and the keys table', () => {
       const tables = Object.values(s.resources('google_bigtable_table'))
         .map((t) => ({ name: t.name, families: (t.column_family as Block[]).map((f) => f.family) }))
         .sort((a, b) => a.name.localeCompare(b.name));
       assert.deepEqual(tables, [
-        { name: 'dedupe', families: ['d'] },
+        { name: 'dedupe', families: ['c'] },
         { name: 'keys', families: ['k'] },
-        { name: 'series', families: ['m', 'p'] },
+        { name: 'series', families: ['m', 'p', 'd'] },
       ]);
     });
 

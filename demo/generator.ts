@@ -435,6 +435,8 @@ class Generator {
 
   private schedule(recv: number, line: string, expected: Expected, late: boolean, kind: string, orderDriven: boolean, copyable = expected === 'accepted'): void {
     if (recv > this.anchor) return; // not received yet at the anchor
+    // A hard cap for tiny workloads, where fixed traffic such as promotions alone could exceed the total.
+    if (this.baseCount >= this.baseTarget) return;
     this.baseCount++;
     if (orderDriven) this.orderDriven++;
     this.put({ recv, seq: this.seq++, line, batch: null, batchMeta: null, expected, late, kind, copyable });
@@ -865,6 +867,8 @@ class Generator {
         const delay = this.lateDelay(windowEnd + 3 * MINUTE);
         const recv = windowEnd + this.rng.int(20 * SECOND, 180 * SECOND) + delay;
         if (recv > this.anchor) continue;
+        if (this.baseCount + list.length > this.baseTarget) list.length = Math.max(0, this.baseTarget - this.baseCount);
+        if (list.length === 0) continue;
         this.baseCount += list.length;
         this.orderDriven += list.length;
         this.put({

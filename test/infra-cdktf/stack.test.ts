@@ -491,6 +491,23 @@ describe('infra-cdktf TillstreamStack (prod)', () => {
   });
 
   describe('operations', () => {
+    it('counts exports from the log line exportMarts writes, and charts the lag when it is logged', () => {
+      const metrics = Object.values(s.resources('google_logging_metric'))
+        .map((m) => ({ name: m.name, filter: m.filter, value: m.value_extractor }))
+        .sort((a, b) => a.name.localeCompare(b.name));
+      const exporter = 'resource.type="cloud_run_revision" AND resource.labels.service_name="tillstream-export-marts" AND jsonPayload.message="mart run exported"';
+      assert.deepEqual(metrics, [
+        { name: 'tillstream/export_lag_seconds', filter: `${exporter} AND jsonPayload.lag_seconds:*`, value: 'EXTRACT(jsonPayload.lag_seconds)' },
+        {
+          name: 'tillstream/function_errors',
+          filter:
+            'resource.type="cloud_run_revision" AND severity>=ERROR AND resource.labels.service_name=("tillstream-ingest-events" OR "tillstream-ingest-pos-batch" OR "tillstream-export-marts" OR "tillstream-collect")',
+          value: undefined,
+        },
+        { name: 'tillstream/mart_exports', filter: exporter, value: undefined },
+      ]);
+    });
+
     it('alerts on freshness beyond one hour, dead-letter backlog, function errors and API 5xx', () => {
       const policies = Object.values(s.resources('google_monitoring_alert_policy'))
         .map((p) => ({ name: p.display_name, conditions: (p.conditions as Block[]).map((c) => [c.display_name, c.condition_threshold?.threshold_value ?? c.condition_absent?.duration]) }))
@@ -548,25 +565,5 @@ describe('infra-cdktf TillstreamStack (dev)', () => {
         ['Delete', 401],
       ],
     );
-  });
-});
-
-describe('infra-cdktf operations log metrics', () => {
-  it('counts exports from the log line exportMarts writes, and charts the lag when it is logged', () => {
-    const s = synthesize('prod');
-    const metrics = Object.values(s.resources('google_logging_metric'))
-      .map((m) => ({ name: m.name, filter: m.filter, value: m.value_extractor }))
-      .sort((a, b) => a.name.localeCompare(b.name));
-    const exporter = 'resource.type="cloud_run_revision" AND resource.labels.service_name="tillstream-export-marts" AND jsonPayload.message="mart run exported"';
-    assert.deepEqual(metrics, [
-      { name: 'tillstream/export_lag_seconds', filter: `${exporter} AND jsonPayload.lag_seconds:*`, value: 'EXTRACT(jsonPayload.lag_seconds)' },
-      {
-        name: 'tillstream/function_errors',
-        filter:
-          'resource.type="cloud_run_revision" AND severity>=ERROR AND resource.labels.service_name=("tillstream-ingest-events" OR "tillstream-ingest-pos-batch" OR "tillstream-export-marts" OR "tillstream-collect")',
-        value: undefined,
-      },
-      { name: 'tillstream/mart_exports', filter: exporter, value: undefined },
-    ]);
   });
 });

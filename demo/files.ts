@@ -28,19 +28,20 @@ const FLUSH_BYTES = 1 << 20;
 
 export function writeWorkloadFiles(out: string, opts: GenerateOptions): { paths: WorkloadPaths; manifest: ManifestFile } {
   const paths = workloadPaths(out);
-  mkdirSync(dirname(out), { recursive: true });
   const tmp = (p: string): string => `${p}.tmp-${process.pid}`;
-  const fd = openSync(tmp(paths.events), 'w');
+  let fd: number | undefined;
   const posBatches: PosBatch[] = [];
   let chunk: string[] = [];
   let chunkBytes = 0;
   const flush = (): void => {
     if (chunk.length === 0) return;
-    writeSync(fd, chunk.join(''));
+    writeSync(fd!, chunk.join(''));
     chunk = [];
     chunkBytes = 0;
   };
   try {
+    mkdirSync(dirname(out), { recursive: true });
+    fd = openSync(tmp(paths.events), 'w');
     const { manifest, dimensions } = generateInto(opts, {
       entry(line) {
         chunk.push(line, '\n');
@@ -54,6 +55,7 @@ export function writeWorkloadFiles(out: string, opts: GenerateOptions): { paths:
     flush();
     fsyncSync(fd);
     closeSync(fd);
+    fd = undefined;
     const file: ManifestFile = { ...manifest, files: { events: basename(paths.events), dimensions: basename(paths.dimensions) }, pos_batches: posBatches };
     writeFileSync(tmp(paths.dimensions), `${JSON.stringify(dimensions, null, 2)}\n`);
     writeFileSync(tmp(paths.manifest), `${JSON.stringify(file)}\n`);
@@ -62,12 +64,14 @@ export function writeWorkloadFiles(out: string, opts: GenerateOptions): { paths:
     renameSync(tmp(paths.manifest), paths.manifest);
     return { paths, manifest: file };
   } catch (error) {
-    try {
-      closeSync(fd);
-    } catch {
-      // already closed
+    if (fd !== undefined) closeSync(fd);
+    for (const p of Object.values(paths)) {
+      try {
+        rmSync(tmp(p), { force: true });
+      } catch {
+        // nothing was written there
+      }
     }
-    for (const p of Object.values(paths)) rmSync(tmp(p), { force: true });
     throw new Error(`writing the workload to ${out} failed: ${(error as Error).message}`, { cause: error });
   }
 }

@@ -10,15 +10,15 @@ export const TEST_INSTANCE = 'tillstream-test-instance';
 
 /** Starts the emulators (once) and points the Google clients at them. */
 export async function useEmulators(): Promise<RunningEmulators> {
-  running ??= startEmulators().then((r) => {
-    process.env.PUBSUB_EMULATOR_HOST = r.pubsubHost;
-    process.env.BIGTABLE_EMULATOR_HOST = r.bigtableHost;
-    // Offline: no metadata server to ask for a project or credentials.
-    process.env.METADATA_SERVER_DETECTION = 'none';
-    process.env.GOOGLE_CLOUD_PROJECT = TEST_PROJECT;
-    return r;
-  });
-  return running;
+  running ??= startEmulators();
+  const r = await running;
+  // Set on every call: another suite may have replaced the environment in between.
+  process.env.PUBSUB_EMULATOR_HOST = r.pubsubHost;
+  process.env.BIGTABLE_EMULATOR_HOST = r.bigtableHost;
+  // Offline: no metadata server to ask for a project or credentials.
+  process.env.METADATA_SERVER_DETECTION = 'none';
+  process.env.GOOGLE_CLOUD_PROJECT = TEST_PROJECT;
+  return r;
 }
 
 after(async function stopEmulators() {

@@ -43,15 +43,6 @@ export function parseIpv6(text: string): number[] | undefined {
   }
   const double = body.indexOf('::');
   if (double !== -1 && body.indexOf('::', double + 1) !== -1) return undefined;
-  const parseGroups = (s: string): number[] | undefined => {
-    if (s === '') return [];
-    const out: number[] = [];
-    for (const g of s.split(':')) {
-      if (!/^[0-9a-fA-F]{1,4}$/.test(g)) return undefined;
-      out.push(parseInt(g, 16));
-    }
-    return out;
-  };
   let groups: number[];
   if (double === -1) {
     const all = parseGroups(body);
@@ -67,6 +58,32 @@ export function parseIpv6(text: string): number[] | undefined {
     groups = [...head, ...new Array<number>(8 - known).fill(0), ...rest, ...tail];
   }
   return groups;
+}
+
+/** Colon-separated hex groups (`2001:db8`), or undefined when any group is not 1-4 hex digits. */
+function parseGroups(text: string): number[] | undefined {
+  const out: number[] = [];
+  if (text === '') return out;
+  let value = 0;
+  let digits = 0;
+  for (let i = 0; i <= text.length; i++) {
+    const c = i < text.length ? text.charCodeAt(i) : 0x3a;
+    if (c === 0x3a) {
+      if (digits === 0) return undefined;
+      out.push(value);
+      value = 0;
+      digits = 0;
+      continue;
+    }
+    let d: number;
+    if (c >= 0x30 && c <= 0x39) d = c - 0x30;
+    else if (c >= 0x61 && c <= 0x66) d = c - 0x57;
+    else if (c >= 0x41 && c <= 0x46) d = c - 0x37;
+    else return undefined;
+    if (++digits > 4) return undefined;
+    value = value * 16 + d;
+  }
+  return out;
 }
 
 /** The IPv4 address inside an IPv4-mapped IPv6 address (`::ffff:a.b.c.d`), if it is one. */

@@ -183,67 +183,112 @@ export function utcHourStart(ms: number): Date {
 
 // ---------------------------------------------------------------- canonical form
 
-/** JSON with object keys sorted at every level: equal values give equal text whatever the key order. */
+/**
+ * JSON of the value with every object's keys inserted in sorted order: equal values give equal
+ * text whatever the key order they arrived in. (Integer-like keys are printed first in numeric
+ * order, as JSON.stringify always does; still a function of the value alone.)
+ */
 export function canonicalJson(value: unknown): string {
-  if (value === null || typeof value !== 'object') return JSON.stringify(value) ?? 'null';
-  if (Array.isArray(value)) {
-    let out = '[';
-    for (let i = 0; i < value.length; i++) out += (i > 0 ? ',' : '') + canonicalJson(value[i]);
-    return out + ']';
-  }
-  return sortedObject(value as Record<string, unknown>, Object.keys(value).sort());
+  return JSON.stringify(sortedCopy(value)) ?? 'null';
 }
 
-function sortedObject(obj: Record<string, unknown>, sortedKeys: readonly string[]): string {
-  let out = '{';
-  for (const k of sortedKeys) {
-    const v = obj[k];
-    if (v === undefined) continue;
-    out += (out.length > 1 ? ',' : '') + JSON.stringify(k) + ':' + (typeof v === 'object' && v !== null ? canonicalJson(v) : JSON.stringify(v));
-  }
-  return out + '}';
+function sortedCopy(value: unknown): unknown {
+  if (value === null || typeof value !== 'object') return value;
+  if (Array.isArray(value)) return value.map(sortedCopy);
+  const out: Record<string, unknown> = {};
+  for (const k of Object.keys(value).sort()) out[k] = sortedCopy((value as Record<string, unknown>)[k]);
+  return out;
 }
 
-// The keys a validated event can hold, sorted once: the hot path walks these lists instead of sorting every object.
-const ENVELOPE_KEYS = ['body', 'event_id', 'event_ts', 'event_type', 'merchant_id', 'schema_version', 'source', 'store_id'];
-const BODY_KEYS: Record<string, readonly string[]> = {
-  order: ['channel', 'client_ip', 'currency', 'delivery_partner', 'discount_minor', 'fulfilment', 'gross_minor', 'line_items', 'net_minor', 'order_id', 'promo_ids', 'refund_minor', 'session_id', 'status', 'visitor_id'],
-  inventory: ['delta', 'item_kind', 'quantity_on_hand', 'reason', 'sku'],
-  promotion: ['ends_at', 'kind', 'name', 'promo_id', 'starts_at', 'store_ids'],
-  page_view: ['client_ip', 'country', 'device', 'referrer', 'session_id', 'title', 'url', 'user_agent', 'visitor_id'],
-  track: ['client_ip', 'country', 'device', 'name', 'properties', 'session_id', 'url', 'user_agent', 'visitor_id'],
-};
-const LINE_ITEM_KEYS = ['category', 'discount_minor', 'quantity', 'sku', 'unit_price_minor'];
+/**
+ * The body of a validated event as an object literal with its keys in sorted order — one fixed
+ * shape per event type, so V8 stringifies it on its fast path; undefined members are left out by
+ * JSON.stringify, as absent keys are by canonicalJson.
+ */
+function sortedBody(event: Event): object {
+  switch (event.event_type) {
+    case 'order': {
+      const b = event.body;
+      const items = new Array<object>(b.line_items.length);
+      for (let i = 0; i < items.length; i++) {
+        const li = b.line_items[i]!;
+        items[i] = { category: li.category, discount_minor: li.discount_minor, quantity: li.quantity, sku: li.sku, unit_price_minor: li.unit_price_minor };
+      }
+      return {
+        channel: b.channel,
+        client_ip: b.client_ip,
+        currency: b.currency,
+        delivery_partner: b.delivery_partner,
+        discount_minor: b.discount_minor,
+        fulfilment: b.fulfilment,
+        gross_minor: b.gross_minor,
+        line_items: items,
+        net_minor: b.net_minor,
+        order_id: b.order_id,
+        promo_ids: b.promo_ids,
+        refund_minor: b.refund_minor,
+        session_id: b.session_id,
+        status: b.status,
+        visitor_id: b.visitor_id,
+      };
+    }
+    case 'inventory': {
+      const b = event.body;
+      return { delta: b.delta, item_kind: b.item_kind, quantity_on_hand: b.quantity_on_hand, reason: b.reason, sku: b.sku };
+    }
+    case 'promotion': {
+      const b = event.body;
+      return { ends_at: b.ends_at, kind: b.kind, name: b.name, promo_id: b.promo_id, starts_at: b.starts_at, store_ids: b.store_ids };
+    }
+    case 'page_view': {
+      const b = event.body;
+      return {
+        client_ip: b.client_ip,
+        country: b.country,
+        device: b.device,
+        referrer: b.referrer,
+        session_id: b.session_id,
+        title: b.title,
+        url: b.url,
+        user_agent: b.user_agent,
+        visitor_id: b.visitor_id,
+      };
+    }
+    case 'track': {
+      const b = event.body;
+      return {
+        client_ip: b.client_ip,
+        country: b.country,
+        device: b.device,
+        name: b.name,
+        properties: sortedCopy(b.properties),
+        session_id: b.session_id,
+        url: b.url,
+        user_agent: b.user_agent,
+        visitor_id: b.visitor_id,
+      };
+    }
+  }
+}
 
-/** canonicalJson of a validated event's body, using its known shape (no sorting on the hot path). */
+/** canonicalJson of a validated event's body, built from its known shape without sorting. */
 export function canonicalBodyJson(event: Event): string {
-  const body = event.body as Record<string, unknown>;
-  let out = '{';
-  for (const k of BODY_KEYS[event.event_type]!) {
-    const v = body[k];
-    if (v === undefined) continue;
-    out += (out.length > 1 ? ',"' : '"') + k + '":';
-    if (k === 'line_items') {
-      const items = v as Record<string, unknown>[];
-      out += '[';
-      for (let i = 0; i < items.length; i++) out += (i > 0 ? ',' : '') + sortedObject(items[i]!, LINE_ITEM_KEYS);
-      out += ']';
-    } else if (k === 'properties') out += canonicalJson(v);
-    else out += JSON.stringify(v); // strings, numbers, arrays of strings
-  }
-  return out + '}';
+  return JSON.stringify(sortedBody(event));
 }
 
-/** canonicalJson of a validated event, using its known shape; equal to canonicalJson(event). */
+/** canonicalJson of a validated event, built from its known shape; pass canonicalBodyJson(event) when at hand. */
 export function canonicalEventJson(event: Event, canonicalBody: string = canonicalBodyJson(event)): string {
-  let out = '{"body":' + canonicalBody;
-  const envelope = event as unknown as Record<string, unknown>;
-  for (let i = 1; i < ENVELOPE_KEYS.length; i++) {
-    const k = ENVELOPE_KEYS[i]!;
-    const v = envelope[k];
-    if (v !== undefined) out += ',"' + k + '":' + JSON.stringify(v);
-  }
-  return out + '}';
+  const envelope = JSON.stringify({
+    event_id: event.event_id,
+    event_ts: event.event_ts,
+    event_type: event.event_type,
+    merchant_id: event.merchant_id,
+    schema_version: event.schema_version,
+    source: event.source,
+    store_id: event.store_id,
+  });
+  // `body` sorts first: splice the body in front of the other envelope members.
+  return `{"body":${canonicalBody},${envelope.slice(1)}`;
 }
 
 // One-shot hashing where the runtime has it (Node ≥ 20.12): about twice as fast as createHash for small inputs.

@@ -4,7 +4,7 @@ import { ASSERTIONS, MARTS, REPORTING } from '../../pipeline/marts/manifest.js';
 import { RAW_TABLES } from '../../pipeline/schema/raw.js';
 import { ALL_TABLES } from '../../pipeline/schema/marts.js';
 import { tableSchemaJson } from '../../infra-cdktf/constructs/warehouse.js';
-import { bindWindowParameters, trimStatement } from '../../infra-cdktf/mart-script.js';
+import { scheduledScript } from '../../pipeline/marts/scheduled-script.js';
 import { readSql } from '../../pipeline/marts/manifest.js';
 import { tillstreamReportUrl } from '../../looker/linking-url.js';
 import { parseGcpConfig } from '../../adapters/gcp/config.js';
@@ -65,38 +65,28 @@ describe('infra-cdktf TillstreamStack (prod)', () => {
       script = (Object.values(s.resources('google_bigquery_data_transfer_config'))[0]!.params as Block).query as string;
     });
 
-    it('contains every file of sql/marts/, bound to the script window', () => {
+    it('deploys the script generated from the manifest, unchanged', () => {
+      assert.equal(script, scheduledScript());
+    });
+
+    it('contains every file of sql/marts/, verbatim', () => {
       const files = readdirSync(new URL('../../sql/marts/', import.meta.url)).filter((f) => f.endsWith('.sql'));
       assert.equal(files.length, MARTS.length);
       for (const f of files) {
-        const file = `sql/marts/${f}`;
-        assert.ok(script.includes(trimStatement(bindWindowParameters(file, readSql(file)))), `${file} is not in the scheduled script`);
+        const text = readSql(`sql/marts/${f}`).trim();
+        assert.ok(script.includes(`execute immediate """\n${text}\n"""\nusing window_start as window_start, current_hour as window_end;`), `sql/marts/${f} is not in the scheduled script`);
       }
     });
 
     it('runs the marts in manifest order, each followed by its assertions', () => {
-      const order = [...script.matchAll(/^-- (sql\/(?:marts|assertions)\/[a-z_]+\.sql)\b/gm)].map((m) => m[1]);
-      const expected = MARTS.flatMap((m) => [m.file, ...ASSERTIONS.filter((a) => a.mart === m.stem).map((a) => a.file)]);
+      const order = [...script.matchAll(/^-- (mart_[a-z_]+)\nexecute immediate|raise using message = format\('(assert_[a-z_]+):/gm)].map((m) => m[1] ?? m[2]);
+      const expected = MARTS.flatMap((m) => [m.stem, ...ASSERTIONS.filter((a) => a.mart === m.stem).map((a) => a.stem)]);
       assert.deepEqual(order, expected);
-      for (const a of ASSERTIONS) assert.ok(script.includes(`as '${a.stem}: bad rows in the rebuilt window'`), `${a.file} is not asserted`);
     });
 
-    it('binds every parameter: no @name is left for the scheduler to supply', () => {
-      assert.deepEqual(script.match(/@[A-Za-z_]+/g), null);
-    });
-
-    it('widens inventory to the newest hour and promotions to the baseline days', () => {
-      const windowOf = (stem: string) => new RegExp(`-- sql/marts/${stem}\\.sql \\(rebuild: [a-z_]+\\)\\nset \\(run_window_start, run_window_end\\) = \\(([^\\n]+)\\);`).exec(script)?.[1];
-      assert.equal(windowOf('mart_hourly_store_sales'), 'w.window_start, w.window_end');
-      assert.equal(windowOf('mart_hourly_store_inventory'), 'w.window_start, newest_hour_end');
-      assert.equal(windowOf('mart_daily_promotion_performance'), 'w.window_start, least(timestamp_add(w.window_end, interval 57 day), newest_hour_end)');
-    });
-
-    it('records its windows in marts.mart_runs after the loop, so a failed assertion records nothing', () => {
-      const loopEnd = script.indexOf('end for;');
-      const record = script.indexOf('insert into marts.mart_runs');
-      assert.ok(loopEnd > 0 && record > loopEnd);
-      assert.ok(script.includes('timestamp_sub(run_started_at, interval 7 day)'), 'first run looks back the maximum event age');
+    it('binds the window of every statement and records one mart_runs row per mart', () => {
+      assert.equal(script.match(/using window_start as window_start, current_hour as window_end;/g)!.length, MARTS.length + ASSERTIONS.length);
+      assert.equal(script.match(/insert into marts\.mart_runs /g)!.length, MARTS.length);
     });
   });
 

@@ -11,6 +11,7 @@ import type { LocalWarehouse } from '../../../adapters/local/warehouse.js';
 import type { Dimensions } from '../../../pipeline/contracts/dimensions.js';
 import { createIngestStage } from '../../../pipeline/ingest/stage.js';
 import { collectSeriesKeys, exportDocuments, exportWindows } from '../../../pipeline/marts/exporter.js';
+import { martRowCounts, runMartCycle } from '../../../pipeline/marts/hourly.js';
 import { reprocess } from '../../../pipeline/marts/reprocess.js';
 import { scheduledRun, type MartWindow } from '../../../pipeline/marts/runner.js';
 import { FAMILY_MART, type ArchiveReader, type Clock, type InboundMessage } from '../../../pipeline/ports.js';
@@ -182,5 +183,27 @@ describe('mart runner, exporter and reprocessing', function () {
       "select (select count(*) from raw.events where event_ts >= timestamp '2026-01-01') as accepted, (select count(*) from raw.rejected_events where received_at >= timestamp '2026-01-01') as rejected",
     );
     assert.deepStrictEqual(counts, [{ accepted: 2, rejected: 0 }]);
+  });
+
+  it('runs a whole cycle: rebuild, export with vanished buckets deleted, documents, and row counts per mart', async () => {
+    await loadEvents(wh, dims, [{ ...sale('2026-03-06T10:05:00Z'), messageId: 'm-1' }, sale('2026-03-06T11:05:00Z')]);
+    const first = await runMartCycle({ warehouse: wh, series, clock: at('2026-03-06T12:10:00Z') });
+    assert.deepStrictEqual([first.cells, first.documents], [(4 + 2) * 14 + 4 * 4, 3]);
+    assert.deepStrictEqual(await martRowCounts(wh), {
+      mart_hourly_store_sales: 2,
+      mart_hourly_product_sales: 2,
+      mart_hourly_traffic: 0,
+      mart_hourly_store_inventory: 0,
+      mart_daily_merchant_sales: 1,
+      mart_daily_store_sales: 1,
+      mart_daily_merchant_traffic: 0,
+      mart_daily_promotion_performance: 0,
+    });
+    // message m-1 is written again without its order (as a revalidation would): hour 10 loses its only row
+    await wh.write({ accepted: [], orderLines: [], rejected: [], duplicates: [], arrivals: [{ message_id: 'm-1', merchant_id: 'm_ny', event_hour: new Date('2026-03-06T10:00:00Z'), received_at: new Date('2026-03-06T12:15:00Z') }] });
+    await runMartCycle({ warehouse: wh, series, clock: at('2026-03-06T12:20:00Z') });
+    const keys = (await series.readRange({ start: 'm_ny#', end: 'm_ny$' })).map((r) => r.key);
+    assert.deepStrictEqual(keys.filter((k) => k.endsWith('#h#2026030610')), []);
+    assert.deepStrictEqual(keys.filter((k) => k.includes('#sales#') ), ['m_ny#sales#d#20260306', 'm_ny#sales#h#2026030611', 'm_ny#sales#store=s1#d#20260306', 'm_ny#sales#store=s1#h#2026030611']);
   });
 });

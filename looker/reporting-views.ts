@@ -16,7 +16,7 @@ export interface ReportingView {
   freshness: string;
 }
 
-const HOURLY_FRESHNESS = 'Hour H is final after the run at H+1:05 (a few minutes later); late events revise it in the next hourly run.';
+const HOURLY_FRESHNESS = 'Hour H appears, final, after the run at H+1:05 (a few minutes later); late events revise it in the next hourly run.';
 const DAILY_FRESHNESS = "A local day is final after the first hourly run after that day's local midnight; late events revise it in the next run.";
 
 export const REPORTING_VIEWS: ReportingView[] = [

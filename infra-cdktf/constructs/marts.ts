@@ -1,6 +1,8 @@
-// Marts: the hourly scheduled query (BigQuery Data Transfer) that runs the generated mart script at
-// minute 5 of every hour, as its own service account, and the notification topic whose messages
-// (one per finished run) are pushed to exportMarts.
+// Marts: the hourly scheduled query (BigQuery Data Transfer) that runs the mart script at minute 5
+// of every hour, as its own service account, and the notification topic whose messages (one per
+// finished run) are pushed to exportMarts. The script is generated from the manifest of sql/ by
+// pipeline/marts/scheduled-script.ts — the same statements, in the same order, the local runner
+// executes — so the deployed query can never drift from the files.
 import { Construct } from 'constructs';
 import { BigqueryDataTransferConfig } from '@cdktf/provider-google/lib/bigquery-data-transfer-config/index.js';
 import type { Cloudfunctions2Function } from '@cdktf/provider-google/lib/cloudfunctions2-function/index.js';
@@ -8,7 +10,7 @@ import { PubsubTopic } from '@cdktf/provider-google/lib/pubsub-topic/index.js';
 import { PubsubTopicIamMember } from '@cdktf/provider-google/lib/pubsub-topic-iam-member/index.js';
 import { ServiceAccountIamMember } from '@cdktf/provider-google/lib/service-account-iam-member/index.js';
 import { NAMES, type StackConfig } from '../config.js';
-import { buildMartScript } from '../mart-script.js';
+import { scheduledScript } from '../../pipeline/marts/scheduled-script.js';
 import type { Identities } from './identities.js';
 import { pushSubscription } from './ingestion.js';
 
@@ -50,7 +52,7 @@ export class Marts extends Construct {
       member: identities.agents.dataTransfer,
     });
 
-    this.script = buildMartScript({ firstRunLookbackDays: config.maxEventAgeDays });
+    this.script = scheduledScript();
     this.scheduledQuery = new BigqueryDataTransferConfig(this, 'hourly', {
       project,
       location: config.dataLocation,

@@ -75,11 +75,23 @@ export function createRunner<R>(opts: RunnerOptions<R>): Runner {
   const stats: RunnerStats = { processed: 0, retried: 0, failed: 0 };
   const { bus } = opts;
 
+  /**
+   * Acks are not awaited one by one: the outcome is already committed, so a lost ack only means an
+   * idempotent redelivery, and acks issued together share one bus commit. A batch's acks are awaited
+   * before the next receive.
+   */
+  const acks: Promise<void>[] = [];
+  function ack(msg: InboundMessage): Promise<void> {
+    return bus.ack(msg.id).catch((err: unknown) => {
+      opts.logger?.warn({ message_id: msg.id, err: String(err) }, 'ack failed; the message will be processed again');
+      bus.nack(msg.id);
+    });
+  }
+
   async function fail(msg: InboundMessage, error: unknown): Promise<void> {
     const write = opts.processingFailedWrite(msg, error, clock.now());
     try {
       await opts.sink.write(write);
-      await bus.ack(msg.id);
     } catch (err) {
       // Not even the rejection could be written: keep the message and try again later.
       opts.logger?.error({ message_id: msg.id, err: String(err) }, 'writing processing_failed rows failed; will retry');
@@ -87,6 +99,7 @@ export function createRunner<R>(opts: RunnerOptions<R>): Runner {
       stats.retried++;
       return;
     }
+    acks.push(ack(msg));
     stats.failed++;
     opts.onDone?.(msg, { kind: 'failed', write, error });
   }
@@ -100,7 +113,6 @@ export function createRunner<R>(opts: RunnerOptions<R>): Runner {
     let result: R;
     try {
       result = await opts.stage(msg);
-      await bus.ack(msg.id);
     } catch (err) {
       if (msg.deliveryAttempt >= maxAttempts) {
         await fail(msg, err);
@@ -112,6 +124,7 @@ export function createRunner<R>(opts: RunnerOptions<R>): Runner {
       }
       return;
     }
+    acks.push(ack(msg));
     stats.processed++;
     opts.onDone?.(msg, { kind: 'processed', result });
   }
@@ -121,6 +134,7 @@ export function createRunner<R>(opts: RunnerOptions<R>): Runner {
     const msgs = await bus.receive(batchSize);
     // Sequentially, in publish order: the copy received first wins the dedupe claim.
     for (const msg of msgs) await handle(msg);
+    await Promise.all(acks.splice(0));
     return msgs.length > 0;
   }
 

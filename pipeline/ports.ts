@@ -195,13 +195,34 @@ export type SeriesMutation =
   | { kind: 'set'; key: string; family: string; cells: Record<string, CellValue> }
   /** Removes a whole family of a row (retire partials, replace a mart bucket). */
   | { kind: 'delete_family'; key: string; family: string }
+  /** Removes named cells of a family (the speed layer folding message cells into a compacted one). */
+  | { kind: 'delete_cells'; key: string; family: string; qualifiers: string[] }
   | { kind: 'delete_row'; key: string };
+
+/** A test of one cell of a row: it holds when the cell's value equals `equals`, or, with `equals` undefined, when the cell is absent. */
+export interface CellCondition {
+  family: string;
+  qualifier: string;
+  equals?: number;
+}
+
+/** Mutations of one row (all with `key`) applied only if the condition holds, atomically with the test (Bigtable CheckAndMutateRow). */
+export interface ConditionalMutation {
+  key: string;
+  condition: CellCondition;
+  mutations: SeriesMutation[];
+}
 
 export interface SeriesStore {
   /** Applies mutations; each row's mutations are atomic. Re-applying changes nothing. */
   mutate(mutations: SeriesMutation[]): Promise<void>;
   /** Rows with start ≤ key < end, in key order: one contiguous range read. */
   readRange(range: { start: string; end: string }): Promise<SeriesRow[]>;
+  /**
+   * Applies each entry's mutations only if its condition holds, atomically per row; answers which were
+   * applied. Optional (the speed layer needs it); entries of different rows are independent.
+   */
+  checkAndMutate?(entries: ConditionalMutation[]): Promise<boolean[]>;
   /** Small JSON documents mirrored for the API (stores list, freshness, key records). */
   getDocument<T>(key: string): Promise<T | undefined>;
   putDocument(key: string, value: unknown): Promise<void>;

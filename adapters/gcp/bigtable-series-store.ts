@@ -3,8 +3,11 @@
 // Metric values are cells: family 'm' (marts) or 'p' (partials), qualifier = metric name, value = the
 // number as decimal text (an empty value is null). Documents are JSON in family 'd' of their own rows.
 // Every family keeps one version; reads also ask for the latest cell only, since GC runs lazily.
+// Speed-layer markers (family 'p', qualifiers starting with '~', see pipeline/speed/writer.ts) are only
+// ever tested by conditional mutations, so range reads leave them out on the server.
 import type { Table } from '@google-cloud/bigtable';
-import type { CellValue, SeriesMutation, SeriesRow, SeriesStore } from '../../pipeline/ports.js';
+import type { CellValue, ConditionalMutation, SeriesMutation, SeriesRow, SeriesStore } from '../../pipeline/ports.js';
+import { mapLimit } from './bigtable.js';
 
 const DOC_FAMILY = 'd';
 const DOC_COLUMN = 'json';
@@ -14,6 +17,7 @@ const ROWS_PER_REQUEST = 1000;
 type ProtoMutation =
   | { setCell: { familyName: string; columnQualifier: Buffer; timestampMicros: number; value: Buffer } }
   | { deleteFromFamily: { familyName: string } }
+  | { deleteFromColumn: { familyName: string; columnQualifier: Buffer } }
   | { deleteFromRow: Record<string, never> };
 
 export function encodeCellValue(v: CellValue): Buffer {
@@ -36,6 +40,9 @@ export function createBigtableSeriesStore(table: Table): SeriesStore {
         if (!list) rows.set(m.key, (list = []));
         if (m.kind === 'delete_row') list.push({ deleteFromRow: {} });
         else if (m.kind === 'delete_family') list.push({ deleteFromFamily: { familyName: m.family } });
+        else if (m.kind === 'delete_cells') {
+          for (const q of m.qualifiers) list.push({ deleteFromColumn: { familyName: m.family, columnQualifier: Buffer.from(q) } });
+        }
         else {
           for (const [q, v] of Object.entries(m.cells)) {
             list.push({ setCell: { familyName: m.family, columnQualifier: Buffer.from(q), timestampMicros: SERVER_TIME, value: encodeCellValue(v) } });
@@ -56,7 +63,7 @@ export function createBigtableSeriesStore(table: Table): SeriesStore {
       if (Buffer.compare(Buffer.from(start), Buffer.from(end)) >= 0) return [];
       const [rows] = await table.getRows({
         ranges: [{ start: { value: start, inclusive: true }, end: { value: end, inclusive: false } }],
-        filter: [{ family: /^(m|p)$/ }, { column: { cellLimit: 1 } }],
+        filter: [{ family: /^(m|p)$/ }, { column: /[^~][\s\S]*/ }, { column: { cellLimit: 1 } }],
         decode: false,
       });
       return rows.map((row) => {
@@ -72,6 +79,25 @@ export function createBigtableSeriesStore(table: Table): SeriesStore {
         }
         return { key: Buffer.isBuffer(row.id) ? (row.id as Buffer).toString('utf8') : String(row.id), cells };
       });
+    },
+
+    async checkAndMutate(entries: ConditionalMutation[]): Promise<boolean[]> {
+      // One CheckAndMutateRow per entry. Entries of one row run in their order; rows run in parallel.
+      const byRow = new Map<string, number[]>();
+      entries.forEach((e, i) => {
+        const list = byRow.get(e.key);
+        if (list) list.push(i);
+        else byRow.set(e.key, [i]);
+      });
+      const applied = new Array<boolean>(entries.length).fill(false);
+      try {
+        await mapLimit([...byRow.values()], CONDITIONAL_CONCURRENCY, async (indexes) => {
+          for (const i of indexes) applied[i] = await checkAndMutateRow(table, entries[i]!);
+        });
+      } catch (err) {
+        throw new Error(`conditional writes to ${byRow.size} series rows in Bigtable failed`, { cause: err });
+      }
+      return applied;
     },
 
     async getDocument<T>(key: string): Promise<T | undefined> {
@@ -94,4 +120,40 @@ export function createBigtableSeriesStore(table: Table): SeriesStore {
       );
     },
   };
+}
+
+/** Parallel CheckAndMutateRow calls per checkAndMutate batch. */
+const CONDITIONAL_CONCURRENCY = 32;
+
+/** The client's high-level mutation entries (a Buffer qualifier or value is taken as bytes, `timestamp: -1` = server time). */
+type ClientMutation = { method: 'insert'; data: Record<string, Record<string, { value: Buffer; timestamp: number }>> } | { method: 'delete'; data?: string[] };
+
+function clientMutations(key: string, mutations: SeriesMutation[]): ClientMutation[] {
+  return mutations.map((m): ClientMutation => {
+    if (m.key !== key) throw new Error(`a conditional mutation of row ${key} names another row: ${m.key}`);
+    switch (m.kind) {
+      case 'delete_row':
+        return { method: 'delete' };
+      case 'delete_family':
+        return { method: 'delete', data: [m.family] };
+      case 'delete_cells':
+        return { method: 'delete', data: m.qualifiers.map((q) => `${m.family}:${q}`) };
+      case 'set':
+        return {
+          method: 'insert',
+          data: { [m.family]: Object.fromEntries(Object.entries(m.cells).map(([q, v]) => [q, { value: encodeCellValue(v), timestamp: SERVER_TIME }])) },
+        };
+    }
+  });
+}
+
+async function checkAndMutateRow(table: Table, e: ConditionalMutation): Promise<boolean> {
+  const c = e.condition;
+  // Buffers are matched literally (the client escapes them into the RE2 filters); Bigtable regex filters match whole values.
+  const predicate: object[] = [{ family: new RegExp(`^${c.family}$`) }, { column: Buffer.from(c.qualifier) }, { column: { cellLimit: 1 } }];
+  if (c.equals !== undefined) predicate.push({ value: encodeCellValue(c.equals) });
+  const mutations = clientMutations(e.key, e.mutations).filter((m) => m.method === 'delete' || Object.keys(Object.values(m.data)[0] ?? {}).length > 0);
+  const [matched] = await table.row(e.key).filter(predicate as never, c.equals === undefined ? { onMatch: [], onNoMatch: mutations } : { onMatch: mutations, onNoMatch: [] });
+  // "absent" holds when the predicate matched nothing; "equals" when it matched.
+  return c.equals === undefined ? !matched : Boolean(matched);
 }

@@ -5,7 +5,7 @@
 // value per bucket, instead of one entry per cell. Documents live in their own sub-database.
 import { join } from 'node:path';
 import { open, type Database, type RootDatabase } from 'lmdb';
-import type { CellValue, SeriesMutation, SeriesRow, SeriesStore } from '../../pipeline/ports.js';
+import type { CellCondition, CellValue, ConditionalMutation, SeriesMutation, SeriesRow, SeriesStore } from '../../pipeline/ports.js';
 
 type Families = Record<string, Record<string, CellValue>>;
 
@@ -28,36 +28,62 @@ export function openLmdbSeriesStore(opts: { dataDir: string } | { path: string }
   const rows: Database<Families, Buffer> = root.openDB({ name: 'rows', keyEncoding: 'binary', encoding: 'msgpack', sharedStructuresKey: STRUCTURES_KEY });
   const docs: Database<unknown, Buffer> = root.openDB({ name: 'documents', keyEncoding: 'binary', encoding: 'msgpack' });
 
+  // Mutations are folded per row first, so each row is read once and written once, in mutation order.
+  const current = (touched: Map<string, Families | undefined>, key: string): Families | undefined => {
+    if (!touched.has(key)) {
+      const stored = rows.get(toKey(key));
+      touched.set(key, stored ? structuredClone(stored) : undefined);
+    }
+    return touched.get(key);
+  };
+  const applyAll = (touched: Map<string, Families | undefined>, mutations: SeriesMutation[]): void => {
+    for (const mut of mutations) {
+      const row = current(touched, mut.key);
+      if (mut.kind === 'delete_row') touched.set(mut.key, undefined);
+      else if (mut.kind === 'delete_family') {
+        if (row) delete row[mut.family];
+      } else if (mut.kind === 'delete_cells') {
+        const family = row?.[mut.family];
+        if (family) for (const q of mut.qualifiers) delete family[q];
+      } else {
+        const next = row ?? {};
+        next[mut.family] = { ...(next[mut.family] ?? {}), ...mut.cells };
+        touched.set(mut.key, next);
+      }
+    }
+  };
+  const commit = (touched: Map<string, Families | undefined>): void => {
+    for (const [key, row] of touched) {
+      // A row without cells does not exist, as in Bigtable.
+      const empty = !row || Object.values(row).every((f) => Object.keys(f).length === 0);
+      if (empty) rows.remove(toKey(key));
+      else rows.put(toKey(key), prune(row));
+    }
+  };
+
   return {
     async mutate(mutations: SeriesMutation[]): Promise<void> {
       if (mutations.length === 0) return;
-      // Fold the mutations per row first, so each row is read once and written once, in mutation order.
       await rows.transaction(() => {
         const touched = new Map<string, Families | undefined>();
-        const current = (key: string): Families | undefined => {
-          if (!touched.has(key)) {
-            const stored = rows.get(toKey(key));
-            touched.set(key, stored ? structuredClone(stored) : undefined);
-          }
-          return touched.get(key);
-        };
-        for (const mut of mutations) {
-          const row = current(mut.key);
-          if (mut.kind === 'delete_row') touched.set(mut.key, undefined);
-          else if (mut.kind === 'delete_family') {
-            if (row) delete row[mut.family];
-          } else {
-            const next = row ?? {};
-            next[mut.family] = { ...(next[mut.family] ?? {}), ...mut.cells };
-            touched.set(mut.key, next);
-          }
-        }
-        for (const [key, row] of touched) {
-          // A row without cells does not exist, as in Bigtable.
-          const empty = !row || Object.values(row).every((f) => Object.keys(f).length === 0);
-          if (empty) rows.remove(toKey(key));
-          else rows.put(toKey(key), prune(row));
-        }
+        applyAll(touched, mutations);
+        commit(touched);
+      });
+    },
+
+    // One transaction for the whole batch: each entry's test sees the entries before it, as
+    // sequential CheckAndMutateRow calls would.
+    async checkAndMutate(entries: ConditionalMutation[]): Promise<boolean[]> {
+      if (entries.length === 0) return [];
+      return rows.transaction(() => {
+        const touched = new Map<string, Families | undefined>();
+        const applied = entries.map((e) => {
+          if (!holds(current(touched, e.key), e.condition)) return false;
+          applyAll(touched, e.mutations);
+          return true;
+        });
+        commit(touched);
+        return applied;
       });
     },
 
@@ -88,6 +114,11 @@ export function openLmdbSeriesStore(opts: { dataDir: string } | { path: string }
       await root.close();
     },
   };
+}
+
+function holds(row: Families | undefined, c: CellCondition): boolean {
+  const value = row?.[c.family]?.[c.qualifier];
+  return c.equals === undefined ? value === undefined : value === c.equals;
 }
 
 /** Drops empty families so a stored row holds only families with cells. */

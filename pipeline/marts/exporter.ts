@@ -4,8 +4,8 @@
 // the same cells; buckets that lost all their rows in a rebuild are deleted when the caller passes
 // the keys the window held before (collectSeriesKeys, called from the runner's beforeWindow hook).
 import { CATALOG } from '../metrics/catalog.js';
-import { FAMILY_MART, type CellValue, type SeriesMutation, type SeriesStore, type Warehouse } from '../ports.js';
-import { dayBucket, documentKey, encodeRowKey, hourBucket, type Grain, type SeriesName } from '../series/row-key.js';
+import { FAMILY_MART, FAMILY_PARTIAL, type CellValue, type SeriesMutation, type SeriesStore, type Warehouse } from '../ports.js';
+import { bucketToStart, dayBucket, decodeRowKey, documentKey, encodeRowKey, hourBucket, type Grain, type SeriesName } from '../series/row-key.js';
 import type { FreshnessDocument, MerchantDocument, StoresDocument } from '../series/documents.js';
 import { martSpec, type MartSpec } from './manifest.js';
 import { windowCondition, windowParams, type MartWindow } from './runner.js';
@@ -108,6 +108,20 @@ export interface ExportResult {
   rows: number;
   /** Row keys deleted because their bucket has no mart rows any more. */
   deletedRows: number;
+  /** Hourly rows whose speed-layer partials were retired (the marts finalized the hour). */
+  retiredPartials: number;
+}
+
+const HOUR_MS = 3_600_000;
+
+/**
+ * Speed layer retirement: an hourly bucket the marts have finalized is served from the marts only,
+ * so its partial family is deleted when its mart cells are written. `finalizedBefore` is the end of
+ * the last final hour; only a run that started after an hour ended finalizes it.
+ */
+function isFinalizedHour(key: string, finalizedBeforeMs: number): boolean {
+  const k = decodeRowKey(key);
+  return k.grain === 'h' && Date.parse(bucketToStart('h', k.bucket)) + HOUR_MS <= finalizedBeforeMs;
 }
 
 const BATCH = 2000;
@@ -119,8 +133,19 @@ const BATCH = 2000;
 export async function exportWindows(
   deps: { warehouse: Warehouse; series: SeriesStore },
   windows: MartWindow[],
-  opts: { previousKeys?: Set<string> } = {},
+  opts: {
+    previousKeys?: Set<string>;
+    /** Hours ending at or before it are final (a scheduled run's finalizedThrough); default the start of the current hour. */
+    finalizedBefore?: Date;
+  } = {},
 ): Promise<ExportResult> {
+  const finalizedBeforeMs = opts.finalizedBefore?.getTime() ?? Math.floor(Date.now() / HOUR_MS) * HOUR_MS;
+  let retiredPartials = 0;
+  const retire = (key: string, mutations: SeriesMutation[]) => {
+    if (!isFinalizedHour(key, finalizedBeforeMs)) return;
+    mutations.push({ kind: 'delete_family', key, family: FAMILY_PARTIAL });
+    retiredPartials++;
+  };
   const written = new Map<string, SeriesCells>();
   for (const w of windows) {
     for (const c of seriesCellsOf({ stem: w.mart }, await martRows(deps.warehouse, w))) written.set(c.key, c);
@@ -130,16 +155,18 @@ export async function exportWindows(
   for (const c of written.values()) {
     mutations.push({ kind: 'delete_family', key: c.key, family: FAMILY_MART });
     mutations.push({ kind: 'set', key: c.key, family: FAMILY_MART, cells: c.cells });
+    retire(c.key, mutations);
     cells += Object.keys(c.cells).length;
   }
   let deletedRows = 0;
   for (const k of opts.previousKeys ?? []) {
     if (written.has(k)) continue;
     mutations.push({ kind: 'delete_family', key: k, family: FAMILY_MART });
+    retire(k, mutations);
     deletedRows++;
   }
   for (let i = 0; i < mutations.length; i += BATCH) await deps.series.mutate(mutations.slice(i, i + BATCH));
-  return { cells, rows: written.size, deletedRows };
+  return { cells, rows: written.size, deletedRows, retiredPartials };
 }
 
 /**

@@ -1,10 +1,12 @@
 // The point builder: one range read's rows → every bucket of the requested range, in order.
 // A finalized bucket takes its values from the mart family ('m') only. A provisional bucket takes the speed
 // layer's partial cells ('p') when it has them, else whatever a mart run has built of it so far ('m');
-// that choice lives in cellsFor() so the speed layer only has to write family 'p'.
+// that choice lives in cellsFor() so the speed layer only has to write family 'p'. The partial family
+// holds message cells and compacted sums (pipeline/speed/cells.ts); provisionalValues() adds them up.
 import { FAMILY_MART, FAMILY_PARTIAL, type CellValue, type SeriesRow } from '../../pipeline/ports.js';
 import type { MetricDef } from '../../pipeline/metrics/catalog.js';
 import { dayBucket } from '../../pipeline/series/row-key.js';
+import { provisionalValues } from '../../pipeline/speed/cells.js';
 import type { MetricsRequest } from './params.js';
 import { addDays, daysBetween, startOfLocalDay } from './time.js';
 
@@ -47,7 +49,7 @@ type Cells = Record<string, CellValue>;
 
 /** Which family answers for a bucket (see the module header). */
 export function cellsFor(row: SeriesRow | undefined, provisional: boolean): { family: string; cells: Cells } {
-  if (provisional && row?.cells[FAMILY_PARTIAL]) return { family: FAMILY_PARTIAL, cells: row.cells[FAMILY_PARTIAL] };
+  if (provisional && row?.cells[FAMILY_PARTIAL]) return { family: FAMILY_PARTIAL, cells: provisionalValues(row.cells[FAMILY_PARTIAL]) };
   return { family: FAMILY_MART, cells: row?.cells[FAMILY_MART] ?? {} };
 }
 

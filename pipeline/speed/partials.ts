@@ -1,0 +1,141 @@
+// Partial aggregates of one message: the additive metrics its accepted events add to each hourly
+// series row (sales per merchant and per store, products per sku and per sku and store, traffic per
+// merchant), computed with the definitions of the hourly marts (sql/marts/mart_hourly_*.sql):
+//   - sales: completed orders count orders, items, gross, discount and completed net; a refund or
+//     cancellation (a later order event with that status) adds its refund_minor and counts once per
+//     order and bucket, the latest status event winning; net_revenue_minor = completed net − refunds;
+//   - products: lines of completed orders only; orders = distinct order ids; net = gross − line discounts;
+//   - traffic: page views, and completed orders that carry a session id.
+// Distinct counts (visitors, sessions) and ratios are not partial: the marts compute them.
+// The result is a pure function of the write's accepted rows and order lines, so a redelivered
+// message yields the same partials, which is what makes message-keyed cells idempotent.
+// Within a message the mart rules hold exactly; across messages two rules cannot be applied by a
+// sum (an order whose refund and cancellation arrive in different messages in one hour, an order id
+// completed twice in one hour): provisional numbers may differ there until the marts confirm the hour.
+import type { IngestWrite, OrderLineRow, RawEventRow } from '../ports.js';
+import { CATALOG } from '../metrics/catalog.js';
+import { encodeRowKey, hourBucket, type SeriesName } from '../series/row-key.js';
+
+/** One series row's additive values from one message (only metrics that are not zero). */
+export interface PartialRow {
+  key: string;
+  merchantId: string;
+  hourStart: Date;
+  values: Record<string, number>;
+}
+
+const HOUR_MS = 3_600_000;
+const floorHour = (d: Date): Date => new Date(d.getTime() - (((d.getTime() % HOUR_MS) + HOUR_MS) % HOUR_MS));
+
+/** Additive metric names per series: the only ones the speed layer writes. */
+export const PARTIAL_METRICS: Record<'sales' | 'products' | 'traffic', string[]> = {
+  sales: additive('sales'),
+  products: additive('products'),
+  traffic: additive('traffic'),
+};
+
+function additive(series: SeriesName): string[] {
+  return CATALOG.find((s) => s.name === series)!.metrics.filter((m) => m.kind === 'additive').map((m) => m.name);
+}
+
+const num = (v: unknown): number => (typeof v === 'number' ? v : v === null || v === undefined ? 0 : Number(v));
+const str = (v: unknown): string | null => (v === null || v === undefined ? null : String(v));
+
+class Rows {
+  readonly byKey = new Map<string, PartialRow>();
+  add(merchantId: string, series: SeriesName, dims: Record<string, string>, hourStart: Date, values: Record<string, number>): void {
+    const key = encodeRowKey({ merchantId, series, dims, grain: 'h' }, hourBucket(hourStart));
+    let row = this.byKey.get(key);
+    if (!row) this.byKey.set(key, (row = { key, merchantId, hourStart, values: {} }));
+    for (const [name, v] of Object.entries(values)) if (v !== 0) row.values[name] = (row.values[name] ?? 0) + v;
+  }
+}
+
+/** The partial aggregates of one message's write, one entry per series row it touches. */
+export function partialsOf(write: Pick<IngestWrite, 'accepted' | 'orderLines'>): PartialRow[] {
+  const rows = new Rows();
+  salesPartials(write.accepted, rows);
+  productPartials(write.orderLines, rows);
+  trafficPartials(write.accepted, rows);
+  // A row whose metrics all cancel out (say a zero-amount refund of nothing) still exists in the marts; keep it only if it says something.
+  return [...rows.byKey.values()].filter((r) => Object.keys(r.values).length > 0);
+}
+
+function salesPartials(accepted: RawEventRow[], rows: Rows): void {
+  // Status changes per (merchant, store, hour, order): the latest one counts as the refund or cancellation.
+  const latestChange = new Map<string, RawEventRow>();
+  for (const e of accepted) {
+    if (e.event_type !== 'order') continue;
+    const store = str(e.store_id);
+    const hour = floorHour(e.event_ts);
+    const status = str(e.order_status);
+    const v: Record<string, number> = {};
+    if (status === 'completed') {
+      const source = str(e.source);
+      const fulfilment = str(e.fulfilment);
+      v.orders = 1;
+      v.items = num(e.item_count);
+      v.gross_revenue_minor = num(e.gross_minor);
+      v.discount_minor = num(e.discount_minor);
+      v.net_revenue_minor = num(e.net_minor);
+      v.online_orders = source === 'online' || source === 'web' ? 1 : 0;
+      v.pos_orders = source === 'pos' ? 1 : 0;
+      v.pickup_orders = fulfilment === 'pickup' ? 1 : 0;
+      v.delivery_orders = fulfilment === 'delivery' ? 1 : 0;
+      v.dine_in_orders = fulfilment === 'dine_in' ? 1 : 0;
+    } else {
+      const refund = num(e.refund_minor);
+      v.refund_minor = refund;
+      v.net_revenue_minor = -refund;
+      const k = [e.merchant_id, store ?? '\u0000', hour.getTime(), str(e.order_id)].join('\u0001');
+      const prev = latestChange.get(k);
+      if (!prev || later(e, prev)) latestChange.set(k, e);
+    }
+    addSales(rows, e.merchant_id, store, hour, v);
+  }
+  for (const e of latestChange.values()) {
+    const status = str(e.order_status);
+    addSales(rows, e.merchant_id, str(e.store_id), floorHour(e.event_ts), { refunds: status === 'refunded' ? 1 : 0, cancellations: status === 'cancelled' ? 1 : 0 });
+  }
+}
+
+/** The mart's order: event_ts desc, event_id desc. */
+function later(a: RawEventRow, b: RawEventRow): boolean {
+  const d = a.event_ts.getTime() - b.event_ts.getTime();
+  return d !== 0 ? d > 0 : a.event_id > b.event_id;
+}
+
+function addSales(rows: Rows, merchantId: string, store: string | null, hour: Date, v: Record<string, number>): void {
+  // The merchant total sums every store's row and orders without a store, as the exporter does.
+  if (store !== null) rows.add(merchantId, 'sales', { store }, hour, v);
+  rows.add(merchantId, 'sales', {}, hour, v);
+}
+
+function productPartials(lines: OrderLineRow[], rows: Rows): void {
+  const ordersSeen = new Set<string>();
+  for (const l of lines) {
+    if (str(l.order_status) !== 'completed') continue;
+    const merchantId = String(l.merchant_id);
+    const sku = String(l.sku);
+    const store = str(l.store_id);
+    const hour = floorHour(l.event_ts as Date);
+    const quantity = num(l.quantity);
+    const gross = quantity * num(l.unit_price_minor);
+    // orders = COUNT(DISTINCT order_id) per (store, sku, hour): an order with two lines of one sku counts once.
+    const orderKey = [merchantId, store ?? '\u0000', sku, hour.getTime(), str(l.order_id)].join('\u0001');
+    const firstOfOrder = !ordersSeen.has(orderKey);
+    ordersSeen.add(orderKey);
+    const v = { units: quantity, orders: firstOfOrder ? 1 : 0, gross_revenue_minor: gross, net_revenue_minor: gross - num(l.discount_minor) };
+    if (store !== null) rows.add(merchantId, 'products', { sku, store }, hour, v);
+    rows.add(merchantId, 'products', { sku }, hour, v);
+  }
+}
+
+function trafficPartials(accepted: RawEventRow[], rows: Rows): void {
+  for (const e of accepted) {
+    if (e.event_type === 'page_view') rows.add(e.merchant_id, 'traffic', {}, floorHour(e.event_ts), { page_views: 1 });
+    else if (e.event_type === 'order' && str(e.order_status) === 'completed' && str(e.session_id) !== null) {
+      rows.add(e.merchant_id, 'traffic', {}, floorHour(e.event_ts), { orders_with_session: 1 });
+    }
+  }
+}

@@ -40,7 +40,7 @@ import type {
   SqlParams,
   Warehouse,
 } from '../../pipeline/ports.js';
-import { duckdbDdl, duckdbTableName } from '../../pipeline/schema/ddl-duckdb.js';
+import { duckdbColumnType, duckdbDdl, duckdbTableName, quoteIdent } from '../../pipeline/schema/ddl-duckdb.js';
 import { DIM_TABLES } from '../../pipeline/schema/dims.js';
 import { RAW_TABLES, rawArrivals, rawDuplicates, rawEvents, rawOrderLines, rawRejectedEvents } from '../../pipeline/schema/raw.js';
 import type { Column, ColumnType, TableDef } from '../../pipeline/schema/types.js';
@@ -104,7 +104,10 @@ export class LocalWarehouse implements Warehouse, RawSink, DedupeIndex {
     const conn = await instance.connect();
     // DuckDB truncates TIMESTAMPTZ in the session zone; BigQuery always works in UTC.
     await conn.run("SET TimeZone = 'UTC'");
-    for (const t of tables) await conn.run(duckdbDdl(t));
+    for (const t of tables) {
+      await conn.run(duckdbDdl(t));
+      await addMissingColumns(conn, t, opts.path);
+    }
     for (const stmt of STATE_DDL) await conn.run(stmt);
     return new LocalWarehouse(instance, conn, opts.translate ?? ((sql) => sql), tables);
   }
@@ -321,6 +324,29 @@ export class LocalWarehouse implements Warehouse, RawSink, DedupeIndex {
     this.closed = true;
     this.conn.closeSync();
     this.instance.closeSync();
+  }
+}
+
+/**
+ * A table created by an earlier schema gets the nullable columns added since; a missing required
+ * column cannot be filled in, so that data directory has to be rebuilt.
+ */
+async function addMissingColumns(conn: DuckDBConnection, table: TableDef, path: string): Promise<void> {
+  const [schema, name] = table.id.split('.') as [string, string];
+  const reader = await conn.runAndReadAll(
+    'SELECT column_name FROM information_schema.columns WHERE table_schema = $1 AND table_name = $2',
+    [schema, name],
+  );
+  const present = new Set(reader.getRows().map(([c]) => String(c)));
+  for (const c of table.columns) {
+    if (present.has(c.name)) continue;
+    if (c.mode === 'REQUIRED') {
+      throw new Error(
+        `the warehouse ${path} has a table ${table.id} without its required column ${c.name}: it was built by an older schema. ` +
+          'Delete the data directory and load the data again.',
+      );
+    }
+    await conn.run(`ALTER TABLE ${duckdbTableName(table)} ADD COLUMN ${quoteIdent(c.name)} ${duckdbColumnType(c)}`);
   }
 }
 

@@ -45,6 +45,14 @@ describe('LocalBus', () => {
     assert.deepEqual(bus.runMessageIds('r1'), ['000000000001', '000000000003']);
   });
 
+  it('counts every entry of concurrent publishes', async () => {
+    const ids = await Promise.all(Array.from({ length: 50 }, (_, i) => bus.publish([msg(['a', 'b'], 'r1'), msg(['c'], `r${i % 2}`)])));
+    assert.equal(new Set(ids.flat()).size, 100);
+    assert.equal(bus.publishedEntries(), 150);
+    assert.equal(bus.publishedEntries({ runId: 'r1' }), 125);
+    assert.equal(bus.pendingCount(), 100);
+  });
+
   it('keeps published messages and counts across close and reopen', async () => {
     await bus.publish([msg(['a', 'b'], 'r1')]);
     await reopen();

@@ -144,6 +144,22 @@ describe('LocalWarehouse', () => {
     }
   });
 
+  it('adds the nullable columns a newer schema declares to an existing table', async () => {
+    const v1: TableDef = { id: 'marts.grow', description: 't', uniqueKey: ['k'], columns: [req('k', 'STRING', '')] };
+    const v2: TableDef = { ...v1, columns: [...v1.columns, opt('added', 'INT64', '')] };
+    const path = join(dir, 'grow.duckdb');
+    await (await LocalWarehouse.open({ path, tables: [v1] })).close();
+    const w2 = await LocalWarehouse.open({ path, tables: [v2] });
+    try {
+      await w2.run(`INSERT INTO marts.grow VALUES ('a', 1)`);
+      assert.deepEqual(await w2.query('SELECT * FROM marts.grow'), [{ k: 'a', added: 1 }]);
+    } finally {
+      await w2.close();
+    }
+    const v3: TableDef = { ...v2, columns: [...v2.columns, req('needed', 'STRING', '')] };
+    await assert.rejects(LocalWarehouse.open({ path, tables: [v3] }), /has a table marts\.grow without its required column needed/);
+  });
+
   it('scales NUMERIC text exactly', () => {
     assert.equal(toScaledNumeric('12.5'), 12_500_000_000n);
     assert.equal(toScaledNumeric('-0.0000000015'), -2n);

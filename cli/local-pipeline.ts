@@ -7,7 +7,8 @@ import { openLmdbSeriesStore, type LmdbSeriesStore } from '../adapters/local/ser
 import type { EntryCounts } from '../pipeline/contracts/outcomes.js';
 import { createIngestStage, processingFailedWrite, type IngestConfig, type IngestStage } from '../pipeline/ingest/stage.js';
 import { systemClock, type Clock, type Logger } from '../pipeline/ports.js';
-import { createRunner, type Runner } from '../pipeline/runner/consume.js';
+import { createRunner, DEFAULT_MAX_ATTEMPTS, type Runner } from '../pipeline/runner/consume.js';
+import { createPartialWriter, withSpeedLayer } from '../pipeline/speed/writer.js';
 import { toDuckDb } from '../pipeline/sql/dialect.js';
 
 /** The local stores plus the series store, the ingest stage and the bus runner wired to them. */
@@ -44,7 +45,12 @@ export async function openLocalPipeline(opts: OpenLocalPipelineOptions): Promise
     throw err;
   }
   const { bus, warehouse, dimensions } = stores;
-  const stage = createIngestStage({ dimensions: () => dimensions.get(), dedupe: warehouse, sink: warehouse, clock, config: opts.ingest });
+  // The speed layer writes each message's partial aggregates to the series store before the runner acks it.
+  const stage = withSpeedLayer(
+    createIngestStage({ dimensions: () => dimensions.get(), dedupe: warehouse, sink: warehouse, clock, config: opts.ingest }),
+    createPartialWriter({ series, clock }),
+    { maxAttempts: opts.maxAttempts ?? DEFAULT_MAX_ATTEMPTS, logger: opts.logger },
+  );
   const runner = createRunner({
     bus,
     stage,

@@ -8,6 +8,7 @@ import pino from 'pino';
 import { readPosBatch } from '../adapters/gcp/pos-batch-reader.js';
 import { gcpRuntime } from '../adapters/gcp/runtime.js';
 import { createIngestStage } from '../pipeline/ingest/stage.js';
+import { createPartialWriter, withSpeedLayer } from '../pipeline/speed/writer.js';
 import { systemClock, type Logger } from '../pipeline/ports.js';
 import { createCollectHandler } from './collect.js';
 import { createExportMartsHandler } from './export-marts.js';
@@ -40,7 +41,12 @@ function lazyHandler(name: string, build: () => HttpFunction): HttpFunction {
 
 export const ingestEvents = lazyHandler('ingestEvents', () => {
   const rt = gcpRuntime();
-  const stage = createIngestStage({ dimensions: () => rt.dimensions.get(), dedupe: rt.dedupe, sink: rt.warehouse, clock: systemClock });
+  // The speed layer writes each message's partial aggregates to Bigtable before the push is acknowledged.
+  const stage = withSpeedLayer(
+    createIngestStage({ dimensions: () => rt.dimensions.get(), dedupe: rt.dedupe, sink: rt.warehouse, clock: systemClock }),
+    createPartialWriter({ series: rt.seriesStore }),
+    { maxAttempts: rt.config.pubsub.maxDeliveryAttempts, logger },
+  );
   return createIngestEventsHandler({ stage, sink: rt.warehouse, clock: systemClock, maxDeliveryAttempts: rt.config.pubsub.maxDeliveryAttempts, logger });
 });
 

@@ -464,6 +464,15 @@ describe('infra-cdktf TillstreamStack (prod)', () => {
       );
     });
 
+    it('qualifies every table a deployed view reads with the project', () => {
+      const views = Object.values(s.resources('google_bigquery_table')).filter((t) => t.view);
+      assert.equal(views.length, REPORTING.length + 2);
+      for (const v of views) {
+        const outsideBackticks = (v.view.query as string).replace(/`[^`]*`/g, '');
+        assert.deepEqual(outsideBackticks.match(/\b(?:raw|staging|marts|dims|reporting)\.[a-z_]+/g), null, v.table_id);
+      }
+    });
+
     it('lets analysts read the reporting dataset only', () => {
       assert.deepEqual(
         grants(s)

@@ -121,7 +121,12 @@ function enqueue(type: WebEvent['event_type'], body: Record<string, unknown>): v
   queue.push(event);
   if (queue.length > opts.maxQueue) queue.splice(0, queue.length - opts.maxQueue);
   persist();
-  schedule(queue.length >= opts.batchSize ? 0 : opts.flushInterval);
+  // A full batch goes at once, unless the collector is failing (then the backoff decides).
+  if (queue.length >= opts.batchSize && !failures) {
+    clearTimeout(timer);
+    timer = undefined;
+    schedule(0);
+  } else schedule(opts.flushInterval);
 }
 
 function schedule(ms: number): void {

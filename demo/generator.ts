@@ -229,6 +229,8 @@ interface MerchantState {
   orderSeq: number;
   orderPrefix: string;
   itemBySku: Map<string, CatalogItem>;
+  /** Items of each category with running totals of their popularity. */
+  byCategory: Map<string, { items: CatalogItem[]; weights: number[] }>;
   /** Countries its visitors come from. */
   countries: string[];
   visitors: Visitor[];
@@ -334,6 +336,12 @@ class Generator {
       spec,
       itemWeights: cumulative(spec.catalog.map((c) => c.weight)),
       itemBySku: new Map(spec.catalog.map((c) => [c.sku, c])),
+      byCategory: new Map(
+        [...new Set(spec.catalog.map((c) => c.category))].map((cat) => {
+          const items = spec.catalog.filter((c) => c.category === cat);
+          return [cat, { items, weights: cumulative(items.map((c) => c.weight)) }];
+        }),
+      ),
       countries: spec.visitorCountries.length > 0 ? spec.visitorCountries : [...spec.stores.map((st) => st.country), spec.country],
       orderSeq: 0,
       orderPrefix: i === 0 ? 'PR' : i === 1 ? 'BM' : i === 2 ? 'LM' : 'OR',
@@ -439,6 +447,9 @@ class Generator {
     if (this.baseCount >= this.baseTarget) return;
     this.baseCount++;
     if (orderDriven) this.orderDriven++;
+    // Reading a character flattens the string built from template pieces now, while the pieces are still
+    // young garbage; held until the slice is written, an unflattened rope would keep them all alive.
+    line.charCodeAt(0);
     this.put({ recv, seq: this.seq++, line, batch: null, batchMeta: null, expected, late, kind, copyable });
   }
 
@@ -519,12 +530,8 @@ class Generator {
     };
     const catalog = m.spec.catalog;
     const byCategory = (cat: string): CatalogItem => {
-      // Rejection sampling on the popularity weights keeps category picks weighted too.
-      for (let i = 0; i < 50; i++) {
-        const it = catalog[rng.weightedIndex(m.itemWeights)] as CatalogItem;
-        if (it.category === cat) return it;
-      }
-      return catalog.find((c) => c.category === cat) as CatalogItem;
+      const c = m.byCategory.get(cat)!;
+      return c.items[rng.weightedIndex(c.weights)]!;
     };
     switch (m.spec.profile) {
       case 'pizza': {
@@ -849,6 +856,7 @@ class Generator {
     if (!byStore) this.posWindows.set(w, (byStore = new Map()));
     let list = byStore.get(s.gi);
     if (!list) byStore.set(s.gi, (list = []));
+    line.charCodeAt(0); // flatten now (see schedule)
     list.push({ ts, seq: this.seq++, line });
   }
 

@@ -64,7 +64,7 @@ export const collect = lazyHandler('collect', () => {
   const rt = gcpRuntime();
   return createCollectHandler({
     publisher: rt.eventsPublisher,
-    keys: rt.keys,
+    keys: rt.cachedKeys,
     pepper: rt.pepper(),
     batchLimits: rt.config.batch,
     logger,

@@ -70,3 +70,36 @@ export function createBigtableKeyStore(table: Table): KeyStore {
     },
   };
 }
+
+/**
+ * A read-through cache in front of a KeyStore for request paths (collector, query API): a key is
+ * looked up in Bigtable at most once per `ttlMs`, so a revocation or a new key takes effect within
+ * that bound. Unknown hashes are cached too (a flood of bad keys costs no reads); at most
+ * `maxEntries` hashes are kept, the oldest dropped first. Writes go straight through.
+ */
+export function cachedKeyStore(store: KeyStore, opts: { ttlMs: number; maxEntries?: number; now?: () => number }): KeyStore {
+  const now = opts.now ?? Date.now;
+  const max = opts.maxEntries ?? 10_000;
+  const cache = new Map<string, { at: number; record: KeyRecord | undefined }>();
+  return {
+    put: (r) => {
+      cache.delete(r.hash);
+      return store.put(r);
+    },
+    list: () => store.list(),
+    revoke: async (id, at) => {
+      const ok = await store.revoke(id, at);
+      cache.clear();
+      return ok;
+    },
+    async findByHash(hash) {
+      const hit = cache.get(hash);
+      if (hit && now() - hit.at < opts.ttlMs) return hit.record;
+      const record = await store.findByHash(hash);
+      cache.delete(hash);
+      cache.set(hash, { at: now(), record });
+      if (cache.size > max) cache.delete(cache.keys().next().value!);
+      return record;
+    },
+  };
+}

@@ -6,7 +6,7 @@ import { systemClock, type ArchiveReader, type DedupeIndex, type DimensionsStore
 import { bigqueryClient, createBigQueryWarehouse, type BigQueryWarehouse } from './bigquery-warehouse.js';
 import { bigtableClient } from './bigtable.js';
 import { createBigtableDedupeIndex } from './bigtable-dedupe.js';
-import { createBigtableKeyStore } from './bigtable-key-store.js';
+import { cachedKeyStore, createBigtableKeyStore } from './bigtable-key-store.js';
 import { createBigtableSeriesStore } from './bigtable-series-store.js';
 import { gcpConfig, GcpConfigError, type GcpConfig } from './config.js';
 import { createGcsArchiveReader } from './gcs-archive.js';
@@ -20,6 +20,8 @@ export interface GcpRuntime {
   seriesStore: SeriesStore;
   dedupe: DedupeIndex;
   keys: KeyStore;
+  /** The key store behind a cache refreshed every TILLSTREAM_CACHE_REFRESH_SECONDS, for request paths. */
+  cachedKeys: KeyStore;
   dimensions: DimensionsStore;
   archive: ArchiveReader;
   eventsPublisher: Publisher;
@@ -42,6 +44,7 @@ export function createGcpRuntime(config: GcpConfig): GcpRuntime {
   const seriesStore = lazy(() => createBigtableSeriesStore(instance().table(config.bigtable.seriesTable)));
   const dedupe = lazy(() => createBigtableDedupeIndex(instance().table(config.bigtable.dedupeTable)));
   const keys = lazy(() => createBigtableKeyStore(instance().table(config.bigtable.keysTable)));
+  const cachedKeys = lazy(() => cachedKeyStore(keys(), { ttlMs: config.cacheRefreshMs }));
   const dimensions = lazy(() =>
     createGcsDimensionsStore({
       storage: storage(),
@@ -74,6 +77,9 @@ export function createGcpRuntime(config: GcpConfig): GcpRuntime {
     },
     get keys() {
       return keys();
+    },
+    get cachedKeys() {
+      return cachedKeys();
     },
     get dimensions() {
       return dimensions();

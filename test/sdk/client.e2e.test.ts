@@ -31,6 +31,7 @@ describe('browser SDK client behaviour in headless Chromium', () => {
   let context: BrowserContext;
   let page: Page;
   let sdk: string;
+  let sdkModule: string;
   let received: Received[] = [];
   /** Statuses to answer, in order; 202 once they run out. */
   let answers: number[] = [];
@@ -65,6 +66,7 @@ describe('browser SDK client behaviour in headless Chromium', () => {
   before(async () => {
     await ensureSdkBuilt();
     sdk = await readFile(join(SDK_DIST, SDK_FILES.iife), 'utf8');
+    sdkModule = await readFile(join(SDK_DIST, SDK_FILES.esm), 'utf8');
     server = createServer(async (req, res) => {
       const url = new URL(req.url!, origin);
       if (req.method === 'POST' && url.pathname === '/v1/events') {
@@ -74,6 +76,12 @@ describe('browser SDK client behaviour in headless Chromium', () => {
         res.writeHead(status, { 'Content-Type': 'application/json' }).end(JSON.stringify(status === 202 ? { received: 1, messages: 1 } : { error: { code: 'x', message: 'x' } }));
       } else if (url.pathname === '/sdk.js') {
         res.writeHead(200, { 'Content-Type': 'text/javascript' }).end(sdk);
+      } else if (url.pathname === '/sdk.mjs') {
+        res.writeHead(200, { 'Content-Type': 'text/javascript' }).end(sdkModule);
+      } else if (url.pathname === '/module') {
+        const init = url.searchParams.get('init') ?? '{}';
+        res.writeHead(200, { 'Content-Type': 'text/html; charset=utf-8' }).end(`<!doctype html><html><head><title>Module page</title>
+<script type="module">import * as Tillstream from '/sdk.mjs'; window.Tillstream = Tillstream; Tillstream.init(${init});</script></head><body></body></html>`);
       } else if (url.pathname === '/favicon.ico') {
         res.writeHead(404).end();
       } else {
@@ -238,5 +246,43 @@ describe('browser SDK client behaviour in headless Chromium', () => {
     await waitFor(() => events().length === 2, 'two events');
     assert.deepEqual(events().map(what), ['/', 'ok_name']);
     assert.deepEqual(warnings, ['Tillstream: event names are snake_case, 1-64 characters: Add To Cart']);
+  });
+
+  it('works as an ES module', async () => {
+    await open({ flushInterval: 10 }, '/module');
+    await call(`Tillstream.track('from_module')`);
+    await waitFor(() => events().length === 2, 'two events');
+    assert.deepEqual(events().map(what), ['/module', 'from_module']);
+  });
+
+  it('makes version 4 UUIDs without crypto.randomUUID (pages served over plain http)', async () => {
+    await page.addInitScript(() => Object.defineProperty(Crypto.prototype, 'randomUUID', { value: undefined }));
+    await open({ flushInterval: 10 });
+    await call(`Tillstream.track('a'); Tillstream.track('b')`);
+    await waitFor(() => events().length === 3, 'three events');
+    assert.equal(await call('typeof crypto.randomUUID'), 'undefined');
+    const ids = events().flatMap((e) => [e.event_id, e.body.visitor_id, e.body.session_id]);
+    for (const id of ids) assert.match(id, UUID);
+    assert.equal(new Set(events().map((e) => e.event_id)).size, 3);
+  });
+
+  it('keeps the visitor id in a first-party cookie where localStorage is blocked', async () => {
+    await page.addInitScript(() =>
+      Object.defineProperty(window, 'localStorage', {
+        get() {
+          throw new DOMException('storage is blocked', 'SecurityError');
+        },
+      }),
+    );
+    await open({ flushInterval: 10 });
+    await waitFor(() => events().length === 1, 'the page view');
+    const visitor = events()[0]!.body.visitor_id;
+    assert.match(String(await call('document.cookie')), new RegExp(`(^|; )tillstream_vid=${visitor}(;|$)`));
+    await open({ flushInterval: 10 }, '/next');
+    await waitFor(() => events().length === 2, 'the next page view');
+    assert.deepEqual(events().map((e) => [what(e), e.body.visitor_id, e.body.session_id]), [
+      ['/', visitor, events()[0]!.body.session_id],
+      ['/next', visitor, events()[0]!.body.session_id],
+    ]);
   });
 });

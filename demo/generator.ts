@@ -45,6 +45,7 @@ export interface GenerateOptions {
   shares?: Partial<Shares>;
   /** Also return an annotation per entry (in-memory API only). */
   annotate?: boolean;
+  /** Called after every 10,000 entries written and once at the end. */
   onProgress?: (written: number, total: number) => void;
 }
 
@@ -263,6 +264,8 @@ const BOT_SESSION_SHARE = 0.06;
 const FRAUD_SHARE = 0.004;
 const RING_SIZE = 4096;
 const NO_OFFSET = -1_000_000;
+/** onProgress is called after every this many entries, and once at the end. */
+const PROGRESS_EVERY = 10_000;
 
 interface LineItemOut {
   sku: string;
@@ -503,8 +506,8 @@ class Generator {
       this.malformed(h, t0, t1, last);
       if (last) this.trimToTotal();
       this.emitBucket();
-      this.opts.onProgress?.(this.written, this.total);
     }
+    if (this.written === 0 || this.written % PROGRESS_EVERY !== 0) this.opts.onProgress?.(this.written, this.total);
     return this.manifest();
   }
 
@@ -1168,6 +1171,7 @@ class Generator {
       this.sink.entry(line, ann);
     } else this.sink.entry(line);
     this.written++;
+    if (this.written % PROGRESS_EVERY === 0) this.opts.onProgress?.(this.written, this.total);
     this.counts.published++;
     if (it.expected === 'accepted') this.counts.accepted++;
     else if (it.expected === 'duplicate') this.counts.duplicates++;

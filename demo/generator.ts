@@ -235,7 +235,6 @@ interface MerchantState {
   /** Countries its visitors come from. */
   countries: string[];
   visitors: Visitor[];
-  categories: string[];
 }
 
 interface PosEntry {
@@ -275,6 +274,14 @@ interface LineItemOut {
   discount_minor: number;
 }
 
+/**
+ * Walks the span one UTC hour (a *slice*) at a time. Everything that happens in a slice is generated, each
+ * entry is filed under the slice in which it is *received* (late deliveries, POS uploads after their window,
+ * sessions running past the hour go to `pending`), and at the end of the slice its entries are sorted by
+ * receive time and written. Volumes are steered toward the exact total: orders per unit of demand are
+ * re-estimated each slice, browsing sessions top regular traffic up to its share of the slice, and
+ * duplicates and malformed entries follow their own quotas. The last slice lands every count exactly.
+ */
 class Generator {
   private readonly rng: Rng;
   private readonly world: World;
@@ -296,8 +303,11 @@ class Generator {
   private seq = 0;
   /** UTC offset per time zone and slice, in minutes: Intl look-ups are slow, so each is made once. */
   private readonly zoneOffsets = new Map<string, Int32Array>();
+  /** Entries to be received in later slices, by slice index. */
   private pending = new Map<number, Item[]>();
+  /** Open POS windows: window index → store index → its orders and refunds so far. */
   private posWindows = new Map<number, Map<number, PosEntry[]>>();
+  /** Entries received in the current slice. */
   private bucket: Item[] = [];
   private currentSlice = 0;
 
@@ -349,7 +359,6 @@ class Generator {
       orderSeq: 0,
       orderPrefix: i === 0 ? 'PR' : i === 1 ? 'BM' : i === 2 ? 'LM' : 'OR',
       visitors: [],
-      categories: [...new Set(spec.catalog.map((c) => c.category))],
     }));
     this.webWeights = cumulative(this.world.merchants.map((m) => m.webWeight));
     let gi = 0;
@@ -730,8 +739,7 @@ class Generator {
       lines,
     );
     this.consume(s, lines);
-    const orderStore: StoreState = s;
-    this.schedule(t + delay + this.rng.int(80, 1500), this.orderLine(orderStore, t, 'online', body, false), 'accepted', delay > 0, 'order', true);
+    this.schedule(t + delay + this.rng.int(80, 1500), this.orderLine(s, t, 'online', body, false), 'accepted', delay > 0, 'order', true);
     this.maybeRefund(s, m, body, net, t + delay, 'server');
   }
 
@@ -1017,7 +1025,9 @@ class Generator {
     }
   }
 
+  /** Duplicates that could not be made (nothing sent yet to re-send) become malformed entries instead. */
   private malformedExtra = 0;
+  /** Lines that got a conflicting copy, and lines re-sent exactly: an event never gets both. */
   private readonly conflicted = new Set<string>();
   private readonly duplicated = new Set<string>();
 

@@ -85,6 +85,8 @@ const dedupeKey = (merchantId: string, eventId: string): string => `${merchantId
 export class LocalWarehouse implements Warehouse, RawSink, DedupeIndex {
   private tail: Promise<unknown> = Promise.resolve();
   private closed = false;
+  private readonly claimQueue: Pending<DedupeClaim[], DedupeVerdict[]>[] = [];
+  private readonly writeQueue: Pending<IngestWrite, void>[] = [];
 
   private constructor(
     private readonly instance: DuckDBInstance,
@@ -123,16 +125,20 @@ export class LocalWarehouse implements Warehouse, RawSink, DedupeIndex {
 
   /** Runs fn inside one transaction with the connection to itself; rolls back if fn throws. */
   transaction<T>(fn: (conn: DuckDBConnection) => Promise<T>): Promise<T> {
-    return this.exclusive(async (conn) => {
-      await conn.run('BEGIN TRANSACTION');
-      try {
-        const out = await fn(conn);
-        await conn.run('COMMIT');
-        return out;
-      } catch (err) {
-        await conn.run('ROLLBACK').catch(() => undefined);
-        throw err;
-      }
+    return this.exclusive((conn) => inTransaction(conn, fn));
+  }
+
+  /**
+   * Group commit: calls that arrive while the connection is busy are handled together, in arrival
+   * order, by one `flush` (one transaction, one WAL sync) once it is their turn.
+   */
+  private enqueue<I, O>(queue: Pending<I, O>[], input: I, flush: (conn: DuckDBConnection, batch: Pending<I, O>[]) => Promise<void>): Promise<O> {
+    return new Promise<O>((resolve, reject) => {
+      queue.push({ input, resolve, reject });
+      if (queue.length > 1) return; // a flush is scheduled already and will take this one too
+      this.exclusive((conn) => flush(conn, queue.splice(0))).catch((err: unknown) => {
+        for (const p of queue.splice(0)) p.reject(err); // closed before the flush could run
+      });
     });
   }
 
@@ -169,7 +175,43 @@ export class LocalWarehouse implements Warehouse, RawSink, DedupeIndex {
    * raw.duplicates and raw.arrivals), so a redelivery — or a revalidation that moves an entry between
    * end states — leaves exactly the rows of the last write.
    */
-  async write(batch: IngestWrite): Promise<void> {
+  write(batch: IngestWrite): Promise<void> {
+    if (batch.accepted.length + batch.orderLines.length + batch.rejected.length + batch.duplicates.length + batch.arrivals.length === 0) {
+      return Promise.resolve();
+    }
+    return this.enqueue(this.writeQueue, batch, (conn, pending) => this.flushWrites(conn, pending));
+  }
+
+  private async flushWrites(conn: DuckDBConnection, pending: Pending<IngestWrite, void>[]): Promise<void> {
+    const merged: IngestWrite = {
+      accepted: pending.flatMap((p) => p.input.accepted),
+      orderLines: pending.flatMap((p) => p.input.orderLines),
+      rejected: pending.flatMap((p) => p.input.rejected),
+      duplicates: pending.flatMap((p) => p.input.duplicates),
+      arrivals: pending.flatMap((p) => p.input.arrivals),
+    };
+    try {
+      await inTransaction(conn, (c) => this.writeRows(c, merged));
+      for (const p of pending) p.resolve();
+      return;
+    } catch (err) {
+      if (pending.length === 1) {
+        pending[0]!.reject(err);
+        return;
+      }
+    }
+    // One bad write must not fail the others: write them one by one.
+    for (const p of pending) {
+      try {
+        await inTransaction(conn, (c) => this.writeRows(c, p.input));
+        p.resolve();
+      } catch (err) {
+        p.reject(err);
+      }
+    }
+  }
+
+  private async writeRows(conn: DuckDBConnection, batch: IngestWrite): Promise<void> {
     const ids = [
       ...new Set([
         ...batch.accepted.map((r) => r.message_id),
@@ -178,15 +220,12 @@ export class LocalWarehouse implements Warehouse, RawSink, DedupeIndex {
         ...batch.arrivals.map((r) => r.message_id),
       ]),
     ];
-    if (ids.length === 0 && batch.orderLines.length === 0) return;
-    await this.transaction(async (conn) => {
-      if (ids.length > 0 && (await this.anyWritten(conn, ids))) await this.deleteMessages(conn, ids);
-      await appendRows(conn, rawEvents, batch.accepted);
-      await appendRows(conn, rawOrderLines, batch.orderLines);
-      await appendRows(conn, rawRejectedEvents, batch.rejected);
-      await appendRows(conn, rawDuplicates, batch.duplicates);
-      await appendRows(conn, rawArrivals, batch.arrivals);
-    });
+    if (ids.length > 0 && (await this.anyWritten(conn, ids))) await this.deleteMessages(conn, ids);
+    await appendRows(conn, rawEvents, batch.accepted);
+    await appendRows(conn, rawOrderLines, batch.orderLines);
+    await appendRows(conn, rawRejectedEvents, batch.rejected);
+    await appendRows(conn, rawDuplicates, batch.duplicates);
+    await appendRows(conn, rawArrivals, batch.arrivals);
   }
 
   /** Cheap on the common path: message ids grow with time, so DuckDB's zone maps skip old row groups. */
@@ -214,59 +253,73 @@ export class LocalWarehouse implements Warehouse, RawSink, DedupeIndex {
 
   // ---------------------------------------------------------------- DedupeIndex
 
-  async claim(claims: DedupeClaim[]): Promise<DedupeVerdict[]> {
-    if (claims.length === 0) return [];
-    return this.transaction(async (conn) => {
-      const keys = [...new Set(claims.map((c) => dedupeKey(c.merchantId, c.eventId)))];
-      const owners = new Map<string, { contentHash: string; entry: EntryRef }>();
-      for (let i = 0; i < keys.length; i += KEY_LOOKUP_CHUNK) {
-        const chunk = keys.slice(i, i + KEY_LOOKUP_CHUNK);
-        const reader = await conn.runAndReadAll(
-          `SELECT dedupe_key, content_hash, message_id, entry_index FROM state.dedupe_index WHERE dedupe_key IN (${placeholders(chunk.length)})`,
-          chunk,
-        );
-        for (const [key, hash, messageId, index] of reader.getRows()) {
-          owners.set(String(key), { contentHash: String(hash), entry: { messageId: String(messageId), index: Number(index) } });
+  claim(claims: DedupeClaim[]): Promise<DedupeVerdict[]> {
+    if (claims.length === 0) return Promise.resolve([]);
+    return this.enqueue(this.claimQueue, claims, async (conn, pending) => {
+      try {
+        // Claims of all waiting callers in one transaction, in arrival order: the same verdicts as one by one.
+        const verdicts = await inTransaction(conn, (c) => this.claimAll(c, pending.flatMap((p) => p.input)));
+        let offset = 0;
+        for (const p of pending) {
+          p.resolve(verdicts.slice(offset, offset + p.input.length));
+          offset += p.input.length;
         }
+      } catch (err) {
+        for (const p of pending) p.reject(err);
       }
-      const verdicts: DedupeVerdict[] = [];
-      const fresh: DedupeClaim[] = [];
-      for (const c of claims) {
-        const key = dedupeKey(c.merchantId, c.eventId);
-        const owner = owners.get(key);
-        if (!owner) {
-          owners.set(key, { contentHash: c.contentHash, entry: c.entry });
-          fresh.push(c);
-          verdicts.push({ kind: 'new' });
-        } else if (owner.entry.messageId === c.entry.messageId && owner.entry.index === c.entry.index) {
-          verdicts.push({ kind: 'same_entry' });
-        } else if (owner.contentHash === c.contentHash) {
-          verdicts.push({ kind: 'duplicate', first: { ...owner.entry } });
-        } else {
-          verdicts.push({ kind: 'conflict', first: { ...owner.entry } });
-        }
-      }
-      if (fresh.length > 0) {
-        const appender = await conn.createAppender('dedupe_index', 'state');
-        const now = toTimestampTz(new Date());
-        try {
-          for (const c of fresh) {
-            appender.appendVarchar(dedupeKey(c.merchantId, c.eventId));
-            appender.appendVarchar(c.merchantId);
-            appender.appendVarchar(c.eventId);
-            appender.appendVarchar(c.contentHash);
-            appender.appendVarchar(c.entry.messageId);
-            appender.appendBigInt(BigInt(c.entry.index));
-            appender.appendTimestampTZ(now);
-            appender.endRow();
-          }
-          appender.flushSync();
-        } finally {
-          appender.closeSync();
-        }
-      }
-      return verdicts;
     });
+  }
+
+  private async claimAll(conn: DuckDBConnection, claims: DedupeClaim[]): Promise<DedupeVerdict[]> {
+    const keys = [...new Set(claims.map((c) => dedupeKey(c.merchantId, c.eventId)))];
+    const owners = new Map<string, { contentHash: string; entry: EntryRef }>();
+    for (let i = 0; i < keys.length; i += KEY_LOOKUP_CHUNK) {
+      const chunk = keys.slice(i, i + KEY_LOOKUP_CHUNK);
+      const reader = await conn.runAndReadAll(
+        `SELECT dedupe_key, content_hash, message_id, entry_index FROM state.dedupe_index WHERE dedupe_key IN (${placeholders(chunk.length)})`,
+        chunk,
+      );
+      for (const [key, hash, messageId, index] of reader.getRows()) {
+        owners.set(String(key), { contentHash: String(hash), entry: { messageId: String(messageId), index: Number(index) } });
+      }
+    }
+    const verdicts: DedupeVerdict[] = [];
+    const fresh: DedupeClaim[] = [];
+    for (const c of claims) {
+      const key = dedupeKey(c.merchantId, c.eventId);
+      const owner = owners.get(key);
+      if (!owner) {
+        owners.set(key, { contentHash: c.contentHash, entry: c.entry });
+        fresh.push(c);
+        verdicts.push({ kind: 'new' });
+      } else if (owner.entry.messageId === c.entry.messageId && owner.entry.index === c.entry.index) {
+        verdicts.push({ kind: 'same_entry' });
+      } else if (owner.contentHash === c.contentHash) {
+        verdicts.push({ kind: 'duplicate', first: { ...owner.entry } });
+      } else {
+        verdicts.push({ kind: 'conflict', first: { ...owner.entry } });
+      }
+    }
+    if (fresh.length > 0) {
+      const appender = await conn.createAppender('dedupe_index', 'state');
+      const now = toTimestampTz(new Date());
+      try {
+        for (const c of fresh) {
+          appender.appendVarchar(dedupeKey(c.merchantId, c.eventId));
+          appender.appendVarchar(c.merchantId);
+          appender.appendVarchar(c.eventId);
+          appender.appendVarchar(c.contentHash);
+          appender.appendVarchar(c.entry.messageId);
+          appender.appendBigInt(BigInt(c.entry.index));
+          appender.appendTimestampTZ(now);
+          appender.endRow();
+        }
+        appender.flushSync();
+      } finally {
+        appender.closeSync();
+      }
+    }
+    return verdicts;
   }
 
   async release(keys: { merchantId: string; eventId: string; entry: EntryRef }[]): Promise<void> {
@@ -347,6 +400,24 @@ async function addMissingColumns(conn: DuckDBConnection, table: TableDef, path: 
       );
     }
     await conn.run(`ALTER TABLE ${duckdbTableName(table)} ADD COLUMN ${quoteIdent(c.name)} ${duckdbColumnType(c)}`);
+  }
+}
+
+interface Pending<I, O> {
+  input: I;
+  resolve: (out: O) => void;
+  reject: (err: unknown) => void;
+}
+
+async function inTransaction<T>(conn: DuckDBConnection, fn: (conn: DuckDBConnection) => Promise<T>): Promise<T> {
+  await conn.run('BEGIN TRANSACTION');
+  try {
+    const out = await fn(conn);
+    await conn.run('COMMIT');
+    return out;
+  } catch (err) {
+    await conn.run('ROLLBACK').catch(() => undefined);
+    throw err;
   }
 }
 

@@ -40,6 +40,12 @@ export interface RunnerOptions<R = unknown> {
   backoff?: Partial<BackoffOptions>;
   /** Messages leased per receive. */
   batchSize?: number;
+  /**
+   * Handle a batch's messages concurrently (default true). The stage must take its dedupe claim
+   * after the same awaits for every message, so claims arrive in publish order; set false for a
+   * stage that does not.
+   */
+  concurrent?: boolean;
   logger?: Logger;
   /** Called after each message is acked with the stage's result, or with the failure write. */
   onDone?: (msg: InboundMessage, outcome: { kind: 'processed'; result: R } | { kind: 'failed'; write: IngestWrite; error: unknown }) => void;
@@ -72,6 +78,7 @@ export function createRunner<R>(opts: RunnerOptions<R>): Runner {
   if (!Number.isInteger(maxAttempts) || maxAttempts < 1) throw new Error(`maxAttempts must be a positive integer, got ${maxAttempts}`);
   const backoff: BackoffOptions = { ...DEFAULT_BACKOFF, ...opts.backoff };
   const batchSize = opts.batchSize ?? 32;
+  const concurrent = opts.concurrent ?? true;
   const stats: RunnerStats = { processed: 0, retried: 0, failed: 0 };
   const { bus } = opts;
 
@@ -132,8 +139,13 @@ export function createRunner<R>(opts: RunnerOptions<R>): Runner {
   /** Handles one batch; false when nothing could be received. */
   async function step(): Promise<boolean> {
     const msgs = await bus.receive(batchSize);
-    // Sequentially, in publish order: the copy received first wins the dedupe claim.
-    for (const msg of msgs) await handle(msg);
+    if (concurrent) {
+      // A batch at once, started in publish order: each stage reaches its dedupe claim in that order
+      // (the copy received first still wins), and the warehouse group-commits the batch's claims and writes.
+      await Promise.all(msgs.map(handle));
+    } else {
+      for (const msg of msgs) await handle(msg);
+    }
     await Promise.all(acks.splice(0));
     return msgs.length > 0;
   }

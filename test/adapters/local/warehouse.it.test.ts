@@ -81,6 +81,14 @@ describe('LocalWarehouse', () => {
     assert.deepEqual(await wh.entryCounts(), { accepted: 0, rejected: {}, duplicates: 0 });
   });
 
+  it('group-commits concurrent writes, and one bad write fails alone', async () => {
+    const bad = sampleWrite('000000000002', 1);
+    (bad.arrivals[0] as { merchant_id: unknown }).merchant_id = null;
+    const results = await Promise.allSettled([wh.write(sampleWrite('000000000001', 2)), wh.write(bad), wh.write(sampleWrite('000000000003', 1))]);
+    assert.deepEqual(results.map((r) => r.status), ['fulfilled', 'rejected', 'fulfilled']);
+    assert.deepEqual((await wh.query<{ message_id: string }>('SELECT DISTINCT message_id FROM raw.events ORDER BY 1')).map((r) => r.message_id), ['000000000001', '000000000003']);
+  });
+
   it('counts end states restricted to a run', async () => {
     await wh.write(sampleWrite('000000000001', 3));
     await wh.write(sampleWrite('000000000002', 5));
@@ -184,6 +192,15 @@ describe('LocalWarehouse', () => {
       assert.deepEqual(await wh.claim([claim('e1', 'h1', 'a', 0), claim('e1', 'hY', 'b', 0)]), [
         { kind: 'same_entry' },
         { kind: 'conflict', first: { messageId: 'a', index: 0 } },
+      ]);
+    });
+
+    it('answers concurrent claims as if made one by one, in call order', async () => {
+      const [a, b, c] = await Promise.all([wh.claim([claim('e1', 'h1', 'a', 0)]), wh.claim([claim('e1', 'h1', 'b', 0), claim('e2', 'h2', 'b', 1)]), wh.claim([claim('e2', 'hX', 'c', 0)])]);
+      assert.deepEqual([a, b, c], [
+        [{ kind: 'new' }],
+        [{ kind: 'duplicate', first: { messageId: 'a', index: 0 } }, { kind: 'new' }],
+        [{ kind: 'conflict', first: { messageId: 'b', index: 1 } }],
       ]);
     });
 

@@ -4,6 +4,7 @@
 import { parseArgs } from 'node:util';
 import { collectSeriesKeys, exportDocuments, exportWindows } from '../../pipeline/marts/exporter.js';
 import { MARTS } from '../../pipeline/marts/manifest.js';
+import { reprocess } from '../../pipeline/marts/reprocess.js';
 import { buildMarts } from '../../pipeline/marts/runner.js';
 import { UsageError, type Command } from '../context.js';
 
@@ -51,6 +52,33 @@ export const martsCommand: Command = async (argv, ctx) => {
   return 0;
 };
 
-export const reprocessCommand: Command = async () => {
-  throw new UsageError('reprocess is not wired yet');
+export const reprocessCommand: Command = async (argv, ctx) => {
+  const { values } = parseArgs({
+    args: argv,
+    options: { from: { type: 'string' }, to: { type: 'string' }, marts: { type: 'string' }, revalidate: { type: 'boolean', default: false } },
+    strict: true,
+  });
+  const { from, to } = parseRange(values);
+  const marts = parseMartList(values.marts);
+  const rt = await ctx.runtime();
+  ctx.err(`reprocessing ${from.toISOString()} .. ${to.toISOString()}${values.revalidate ? ' (re-validating archived payloads by received_at first)' : ''}…`);
+  const report = await reprocess(
+    { warehouse: rt.warehouse, series: rt.series, clock: rt.clock, archive: rt.archive, dedupe: rt.warehouse, stage: rt.stage },
+    { from, to, marts, revalidate: values.revalidate },
+  );
+  for (const [mart, c] of Object.entries(report.marts)) {
+    ctx.err(`  ${mart}: ${c.rowsBefore} → ${c.rowsAfter} rows (+${c.rowsAdded} −${c.rowsRemoved})`);
+  }
+  if (report.revalidation) {
+    const moved = Object.entries(report.revalidation.moved).map(([k, n]) => `${k} ${n}`).join(', ') || 'nothing moved';
+    ctx.err(`  re-validated ${report.revalidation.entries} entries of ${report.revalidation.messages} messages: ${moved}`);
+  }
+  ctx.out(JSON.stringify({
+    windows: report.windows.length,
+    marts: report.marts,
+    series_cells: report.cells,
+    series_rows_deleted: report.deletedRows,
+    ...(report.revalidation ? { revalidation: report.revalidation } : {}),
+  }));
+  return 0;
 };

@@ -205,6 +205,7 @@ describe('browser SDK client behaviour in headless Chromium', () => {
     await waitFor(() => events().length === 2, 'the held events');
     assert.deepEqual(events().map(what), ['/', 'browsed']);
     const visitor = events()[0]!.body.visitor_id;
+    await page.waitForFunction(() => !localStorage.getItem('tillstream_queue'));
     const saved = await stored();
     assert.deepEqual(Object.keys(saved).sort(), ['tillstream_consent', 'tillstream_sid', 'tillstream_vid']);
     assert.equal(saved.tillstream_vid, visitor);

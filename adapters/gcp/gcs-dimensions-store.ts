@@ -1,12 +1,11 @@
 // Dimensions in the gcp runtime: the merged dimensions file is one JSON object in Cloud Storage (the
 // source of truth, read by the functions), mirrored into the BigQuery dims.* tables that marts join.
-// `load` upserts with the local store's rule — merchants by id, stores by (merchant_id, id), fraud IPs
-// added, the low-stock threshold replaced when given — guarded by the object's generation, so two
-// concurrent loads cannot lose each other's changes. Each dims table is replaced by one load job
+// `load` upserts with the contract's rule (mergeDimensions), guarded by the object's generation, so
+// two concurrent loads cannot lose each other's changes. Each dims table is replaced by one load job
 // (WRITE_TRUNCATE: atomic per table, no streaming buffer). `get` caches with a bounded refresh interval.
 import type { BigQuery } from '@google-cloud/bigquery';
 import type { Storage } from '@google-cloud/storage';
-import { DimensionsFile, resolveDimensions, type Dimensions } from '../../pipeline/contracts/dimensions.js';
+import { DimensionsFile, mergeDimensions, resolveDimensions, type Dimensions } from '../../pipeline/contracts/dimensions.js';
 import type { Clock, DimensionsStore } from '../../pipeline/ports.js';
 import { systemClock } from '../../pipeline/ports.js';
 import { dimMerchants, dimSettings, dimStores } from '../../pipeline/schema/dims.js';
@@ -14,21 +13,6 @@ import type { TableDef } from '../../pipeline/schema/types.js';
 import { serializeRow } from './bigquery-warehouse.js';
 
 const EMPTY: DimensionsFile = { merchants: [], stores: [], fraud_ips: [] };
-
-/** Upsert of `next` into `base`: the same rule as the local dimensions store. */
-export function mergeDimensionsFile(base: DimensionsFile, next: DimensionsFile): DimensionsFile {
-  const merchants = new Map(base.merchants.map((m) => [m.id, m]));
-  for (const m of next.merchants) merchants.set(m.id, m);
-  const stores = new Map(base.stores.map((s) => [`${s.merchant_id}/${s.id}`, s]));
-  for (const s of next.stores) stores.set(`${s.merchant_id}/${s.id}`, s);
-  const low = next.low_stock_threshold ?? base.low_stock_threshold;
-  return {
-    merchants: [...merchants.values()],
-    stores: [...stores.values()],
-    fraud_ips: [...new Set([...base.fraud_ips, ...next.fraud_ips])],
-    ...(low === undefined ? {} : { low_stock_threshold: low }),
-  };
-}
 
 /** The dims tables' rows for a dimensions file, as the local store writes them. */
 export function dimensionRows(file: DimensionsFile): { table: TableDef; rows: Record<string, unknown>[] }[] {
@@ -95,7 +79,7 @@ export function createGcsDimensionsStore(opts: GcsDimensionsStoreOptions): Dimen
 
     async load(next: DimensionsFile): Promise<void> {
       const { file: current, generation } = await read();
-      const merged = mergeDimensionsFile(current, DimensionsFile.parse(next));
+      const merged = mergeDimensions(current, DimensionsFile.parse(next));
       const resolved = resolveDimensions(merged); // a store of an unknown merchant fails before anything is written
       try {
         await bucket.file(opts.object).save(JSON.stringify(merged, null, 2) + '\n', {

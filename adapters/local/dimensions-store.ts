@@ -1,9 +1,9 @@
 // Local dimensions: the merged dimensions file is kept as JSON (<dataDir>/dimensions.json, the
 // source of truth, written atomically) and projected into the warehouse's dims.* tables that marts
-// join. `load` upserts: merchants by id, stores by (merchant_id, id), fraud IPs are added, the
-// low-stock threshold is replaced when given. Stages read `get()`, which is cached in memory.
+// join. `load` upserts with the contract's rule (mergeDimensions). Stages read `get()`, which is
+// cached in memory.
 import { readFile } from 'node:fs/promises';
-import { DimensionsFile, resolveDimensions, type Dimensions } from '../../pipeline/contracts/dimensions.js';
+import { DimensionsFile, mergeDimensions, resolveDimensions, type Dimensions } from '../../pipeline/contracts/dimensions.js';
 import type { DimensionsStore } from '../../pipeline/ports.js';
 import { dimMerchants, dimSettings, dimStores } from '../../pipeline/schema/dims.js';
 import { duckdbTableName } from '../../pipeline/schema/ddl-duckdb.js';
@@ -11,21 +11,6 @@ import { writeAtomic } from './data-dir.js';
 import { appendRows, type LocalWarehouse } from './warehouse.js';
 
 const EMPTY: DimensionsFile = { merchants: [], stores: [], fraud_ips: [] };
-
-/** Upsert of `next` into `base` (see the module header). */
-export function mergeDimensions(base: DimensionsFile, next: DimensionsFile): DimensionsFile {
-  const merchants = new Map(base.merchants.map((m) => [m.id, m]));
-  for (const m of next.merchants) merchants.set(m.id, m);
-  const stores = new Map(base.stores.map((s) => [`${s.merchant_id}/${s.id}`, s]));
-  for (const s of next.stores) stores.set(`${s.merchant_id}/${s.id}`, s);
-  const low = next.low_stock_threshold ?? base.low_stock_threshold;
-  return {
-    merchants: [...merchants.values()],
-    stores: [...stores.values()],
-    fraud_ips: [...new Set([...base.fraud_ips, ...next.fraud_ips])],
-    ...(low === undefined ? {} : { low_stock_threshold: low }),
-  };
-}
 
 export class LocalDimensionsStore implements DimensionsStore {
   private cached: Dimensions;

@@ -48,6 +48,25 @@ export interface Dimensions {
 
 export const storeKey = (merchantId: string, storeId: string): string => `${merchantId}/${storeId}`;
 
+/**
+ * The loading rule of `tillstream dimensions load`, shared by every runtime's dimensions store: an upsert
+ * of `next` into `base` — merchants by id, stores by (merchant_id, id), fraud IPs added, the low-stock
+ * threshold replaced when given.
+ */
+export function mergeDimensions(base: DimensionsFile, next: DimensionsFile): DimensionsFile {
+  const merchants = new Map(base.merchants.map((m) => [m.id, m]));
+  for (const m of next.merchants) merchants.set(m.id, m);
+  const stores = new Map(base.stores.map((s) => [storeKey(s.merchant_id, s.id), s]));
+  for (const s of next.stores) stores.set(storeKey(s.merchant_id, s.id), s);
+  const low = next.low_stock_threshold ?? base.low_stock_threshold;
+  return {
+    merchants: [...merchants.values()],
+    stores: [...stores.values()],
+    fraud_ips: [...new Set([...base.fraud_ips, ...next.fraud_ips])],
+    ...(low === undefined ? {} : { low_stock_threshold: low }),
+  };
+}
+
 export function resolveDimensions(file: DimensionsFile): Dimensions {
   const merchants = new Map(file.merchants.map((m) => [m.id, m]));
   const stores = new Map<string, StoreDim & { time_zone: string }>();

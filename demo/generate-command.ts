@@ -3,6 +3,7 @@
 // last stdout line is a JSON summary. Returns the exit code instead of exiting, so the CLI dispatcher decides.
 import { parseArgs } from 'node:util';
 import { writeWorkloadFiles } from './files.js';
+import type { Shares } from './generator.js';
 
 export const GENERATE_USAGE = `usage: tillstream generate --out F [--events N] [--merchants N] [--seed S] [--anchor T]
   --out F        NDJSON events file to write; F's dimensions and manifest are written beside it
@@ -10,7 +11,10 @@ export const GENERATE_USAGE = `usage: tillstream generate --out F [--events N] [
   --events N     number of entries to write (default 10000)
   --merchants N  generic merchants besides the pizza chain, the retailer and the web shop (default 0)
   --seed S       any text; the same seed and anchor give the same output (default "tillstream")
-  --anchor T     ISO 8601 instant with offset that ends the simulated span (default now)`;
+  --anchor T     ISO 8601 instant with offset that ends the simulated span (default now)
+  --duplicates P share of exact re-sends of earlier entries, 0 to 0.5 (default 0.02)
+  --malformed P  share of broken or invalid entries, 0 to 0.5 (default 0.01)
+  --late P       share of entries delivered 30 minutes to 3 days late, 0 to 0.5 (default 0.03)`;
 
 const INSTANT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2})$/;
 
@@ -20,9 +24,17 @@ export interface GenerateArgs {
   merchants: number;
   seed: string;
   anchor?: string;
+  shares: Partial<Shares>;
 }
 
 export class UsageError extends Error {}
+
+function share(name: string, value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!/^\d*\.?\d+$/.test(value) || !(n >= 0 && n <= 0.5)) throw new UsageError(`--${name} must be a fraction from 0 to 0.5, got "${value}"`);
+  return n;
+}
 
 function integer(name: string, value: string | undefined, fallback: number, min: number, max: number): number {
   if (value === undefined) return fallback;
@@ -43,6 +55,9 @@ export function parseGenerateArgs(argv: string[]): GenerateArgs {
         merchants: { type: 'string' },
         seed: { type: 'string' },
         anchor: { type: 'string' },
+        duplicates: { type: 'string' },
+        malformed: { type: 'string' },
+        late: { type: 'string' },
       },
       strict: true,
       allowPositionals: false,
@@ -58,8 +73,15 @@ export function parseGenerateArgs(argv: string[]): GenerateArgs {
   if (anchor !== undefined && (!INSTANT.test(anchor) || Number.isNaN(Date.parse(anchor)))) {
     throw new UsageError(`--anchor must be an ISO 8601 instant with an offset, such as 2026-11-21T12:00:00Z; got "${anchor}"`);
   }
+  const shares: Partial<Shares> = {};
+  for (const key of ['duplicates', 'malformed', 'late'] as const) {
+    const v = share(key, values[key] as string | undefined);
+    if (v !== undefined) shares[key] = v;
+  }
+  if ((shares.duplicates ?? 0.02) + (shares.malformed ?? 0.01) > 0.5) throw new UsageError('--duplicates and --malformed together must not exceed 0.5');
   return {
     out,
+    shares,
     events: integer('events', values.events as string | undefined, 10_000, 0, 100_000_000),
     merchants: integer('merchants', values.merchants as string | undefined, 0, 0, 100_000),
     seed,
@@ -94,6 +116,7 @@ export async function runGenerateCommand(argv: string[], io: CommandIo = process
       events: args.events,
       merchants: args.merchants,
       seed: args.seed,
+      shares: args.shares,
       ...(args.anchor !== undefined ? { anchor: args.anchor } : {}),
       onProgress(written, total) {
         if (total > 0 && written / total >= nextReport) {

@@ -76,6 +76,9 @@ describe('demo/generate-command', function () {
     [['--out', 'x.ndjson', '--anchor', '2026-11-21T12:00:00'], /--anchor must be an ISO 8601 instant with an offset/],
     [['--out', 'x.ndjson', '--colour', 'red'], /Unknown option '--colour'/],
     [['--out', 'x.ndjson', 'extra'], /Unexpected argument 'extra'/],
+    [['--out', 'x.ndjson', '--late', '0.7'], /--late must be a fraction from 0 to 0.5, got "0.7"/],
+    [['--out', 'x.ndjson', '--duplicates', 'lots'], /--duplicates must be a fraction from 0 to 0.5, got "lots"/],
+    [['--out', 'x.ndjson', '--duplicates', '0.3', '--malformed', '0.3'], /--duplicates and --malformed together must not exceed 0.5/],
   ];
   for (const [argv, message] of usageCases) {
     it(`exits 2 with a clear message and the usage for: ${argv.join(' ') || '(no arguments)'}`, async () => {
@@ -86,6 +89,18 @@ describe('demo/generate-command', function () {
       assert.equal(io.out, '');
     });
   }
+
+  it('passes the shares through: no duplicates, a tenth malformed', async () => {
+    const io = capture();
+    const out = join(dir, 'shares.ndjson');
+    assert.equal(await runGenerateCommand(['--out', out, '--events', '1000', '--duplicates', '0', '--malformed', '0.1', '--late', '0', '--anchor', '2026-11-21T12:00:00Z'], io), 0, io.err);
+    const manifest = JSON.parse(readFileSync(join(dir, 'shares.manifest.json'), 'utf8')) as ManifestFile;
+    assert.deepStrictEqual(manifest.shares, { duplicates: 0, malformed: 0.1, late: 0 });
+    assert.equal(manifest.expected.duplicates, 0);
+    assert.equal(manifest.late, 0);
+    const { files: _files, pos_batches: _batches, ...counts } = manifest;
+    assert.deepStrictEqual(counts, generateWorkload({ events: 1000, shares: { duplicates: 0, malformed: 0.1, late: 0 }, anchor: '2026-11-21T12:00:00Z' }).manifest);
+  });
 
   it('prints the usage on --help and exits 0', async () => {
     const io = capture();

@@ -1,0 +1,125 @@
+// The shape of bench/results/latest.json and the table printed at the end of a run. Pure: the runner
+// hands in the measured figures, this module derives ratios, rounds, and lays out the nested object
+// the benchmark issue fixes (ingest, load, marts, api, freshness, reprocess, machine, date).
+
+export interface MartSize {
+  events: number;
+  seconds: number;
+  events_per_s: number;
+  /** The bare GROUP BY over the same raw events, same run. */
+  baseline_groupby_events_per_s: number;
+}
+
+export interface Figures {
+  ingest: { events: number; events_per_s: number; baseline_json_parse_per_s: number };
+  load: { rows: number; rows_per_s: number; baseline_appender_rows_per_s: number };
+  marts: { sizes: MartSize[] };
+  api: { seconds: number; connections: number; distinct_requests: number; response_bytes_avg: number; rps: number; p50_ms: number; p99_ms: number; baseline_rps: number; baseline_p50_ms: number; baseline_p99_ms: number; non_2xx: number; errors: number };
+  freshness: { p95_s: number | null; samples: number; method: string };
+  reprocess: { days: { days: number; seconds: number }[] };
+  machine: { cores: number; memory_gb: number; node: string };
+  date: string;
+  quick: boolean;
+}
+
+const round = (v: number, digits = 0): number => {
+  const f = 10 ** digits;
+  return Math.round(v * f) / f;
+};
+const ratio = (a: number, b: number): number => (b > 0 ? round(a / b, 2) : 0);
+
+/** Median of the values (mean of the middle two for an even count). */
+export function median(values: readonly number[]): number {
+  if (values.length === 0) throw new RangeError('median of no values');
+  const s = [...values].sort((a, b) => a - b);
+  const mid = s.length >> 1;
+  return s.length % 2 === 1 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
+}
+
+/** 95th percentile, nearest rank. */
+export function p95(values: readonly number[]): number {
+  if (values.length === 0) throw new RangeError('p95 of no values');
+  const s = [...values].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.ceil(0.95 * s.length) - 1)]!;
+}
+
+export interface LatestResult {
+  ingest: { events: number; events_per_s: number; baseline_json_parse_per_s: number; ratio: number };
+  load: { rows: number; rows_per_s: number; baseline_appender_rows_per_s: number; ratio: number };
+  marts: { sizes: MartSize[]; events_per_s: number; baseline_groupby_events_per_s: number; ratio: number; linearity: number | null };
+  api: Figures['api'] & { ratio: number };
+  freshness: { p95_s: number | null; samples: number; method: string };
+  reprocess: { days: { days: number; seconds: number; days_per_s: number }[]; days_per_s: number; linearity: number };
+  machine: Figures['machine'];
+  date: string;
+  quick: boolean;
+}
+
+/**
+ * The result file from the figures. `marts.events_per_s` is the largest size; `marts.linearity` is
+ * seconds per event at the largest size over seconds per event at the smallest (null with one size).
+ * `reprocess.days_per_s` is the 30-day figure (the longest span); `reprocess.linearity` is seconds per
+ * day at the longest span over seconds per day at the shortest.
+ */
+export function buildResult(f: Figures): LatestResult {
+  const sizes = [...f.marts.sizes].sort((a, b) => a.events - b.events);
+  if (sizes.length === 0) throw new RangeError('marts: no sizes measured');
+  const largest = sizes.at(-1)!;
+  const smallest = sizes[0]!;
+  const perEvent = (s: MartSize) => s.seconds / s.events;
+  const spans = [...f.reprocess.days].sort((a, b) => a.days - b.days);
+  if (spans.length < 2) throw new RangeError('reprocess: two spans are needed for linearity');
+  const shortest = spans[0]!;
+  const longest = spans.at(-1)!;
+  const perDay = (s: { days: number; seconds: number }) => s.seconds / s.days;
+  return {
+    ingest: { ...f.ingest, ratio: ratio(f.ingest.events_per_s, f.ingest.baseline_json_parse_per_s) },
+    load: { ...f.load, ratio: ratio(f.load.rows_per_s, f.load.baseline_appender_rows_per_s) },
+    marts: {
+      sizes,
+      events_per_s: largest.events_per_s,
+      baseline_groupby_events_per_s: largest.baseline_groupby_events_per_s,
+      ratio: ratio(largest.events_per_s, largest.baseline_groupby_events_per_s),
+      linearity: sizes.length > 1 ? round(perEvent(largest) / perEvent(smallest), 2) : null,
+    },
+    api: { ...f.api, ratio: ratio(f.api.rps, f.api.baseline_rps) },
+    freshness: f.freshness,
+    reprocess: {
+      days: spans.map((s) => ({ ...s, seconds: round(s.seconds, 2), days_per_s: round(s.days / s.seconds, 2) })),
+      days_per_s: round(longest.days / longest.seconds, 2),
+      linearity: round(perDay(longest) / perDay(shortest), 2),
+    },
+    machine: f.machine,
+    date: f.date,
+    quick: f.quick,
+  };
+}
+
+const fmt = (v: number | null): string => (v === null ? '—' : Math.abs(v) >= 1000 ? Math.round(v).toLocaleString('en-US') : String(v));
+
+/** The readable table: one line per figure, its baseline, the ratio and the target from the issue. */
+export function formatTable(r: LatestResult): string {
+  const rows: [string, string, string, string, string][] = [
+    ['figure', 'measured', 'baseline (same run)', 'ratio', 'target'],
+    ['ingest events/s (1 core)', fmt(r.ingest.events_per_s), `JSON.parse ${fmt(r.ingest.baseline_json_parse_per_s)}/s`, fmt(r.ingest.ratio), '≥ 0.5, ≥ 250,000/s'],
+    ['load rows/s', fmt(r.load.rows_per_s), `appender ${fmt(r.load.baseline_appender_rows_per_s)}/s`, fmt(r.load.ratio), '≥ 0.8'],
+    ...r.marts.sizes.map(
+      (s): [string, string, string, string, string] => [
+        `marts events/s @ ${fmt(s.events)}`,
+        `${fmt(s.events_per_s)} (${s.seconds} s)`,
+        `GROUP BY ${fmt(s.baseline_groupby_events_per_s)}/s`,
+        fmt(ratio(s.events_per_s, s.baseline_groupby_events_per_s)),
+        '≥ 0.8, linear',
+      ],
+    ),
+    ['marts linearity (s/event)', fmt(r.marts.linearity), '', '', '≈ 1'],
+    ['api rps', fmt(r.api.rps), `node:http ${fmt(r.api.baseline_rps)}`, fmt(r.api.ratio), '≥ 0.6'],
+    ['api p50 / p99 ms', `${r.api.p50_ms} / ${r.api.p99_ms}`, `${r.api.baseline_p50_ms} / ${r.api.baseline_p99_ms}`, '', 'p99 ≤ 5 at 5k rps'],
+    ['freshness p95 s', fmt(r.freshness.p95_s), `${r.freshness.samples} samples`, '', '≤ 60'],
+    ...r.reprocess.days.map((d): [string, string, string, string, string] => [`reprocess ${d.days} days`, `${d.seconds} s (${d.days_per_s} days/s)`, '', '', '']),
+    ['reprocess linearity', fmt(r.reprocess.linearity), '', '', '≤ 1.1'],
+  ];
+  const widths = rows[0]!.map((_, c) => Math.max(...rows.map((row) => row[c]!.length)));
+  const line = (row: string[]) => row.map((cell, c) => cell.padEnd(widths[c]!)).join('  ').trimEnd();
+  return [line(rows[0]!), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.slice(1).map(line)].join('\n');
+}

@@ -48,3 +48,6 @@ export function bigQueryDdl(tables: TableDef[], opts: { project?: string } = {})
     ...tables.map((t) => createTableDdl(t, opts)),
   ];
 }
+
+// Every table of the deployment (raw, dims, marts), for DDL generation and the ZetaSQL catalog.
+export { ALL_TABLES } from './marts.js';

@@ -200,6 +200,25 @@ describe('marts on DuckDB', function () {
     ]);
   });
 
+  it('leaves weeks in which the promotion ran out of its baseline', async () => {
+    // A promotion running from 2026-02-20 to 2026-03-07: for 2026-03-06 the baseline skips the two
+    // previous weeks (the promotion ran then) and averages weeks three to six.
+    await loadEvents(wh, dims, [
+      { event: promotion({ merchant: 'm_ny', at: '2026-02-01T00:00:00Z', promoId: 'p-long', startsAt: '2026-02-20T22:00:00Z', endsAt: '2026-03-07T00:00:00Z' }) },
+      { event: order({ merchant: 'm_ny', store: 's1', at: '2026-02-27T20:00:00Z', currency: 'USD' }) },
+      { event: order({ merchant: 'm_ny', store: 's1', at: '2026-02-13T20:00:00Z', currency: 'USD' }) },
+      { event: order({ merchant: 'm_ny', store: 's1', at: '2026-02-06T20:00:00Z', currency: 'USD' }) },
+    ]);
+    await buildMarts(wh, { windowStart: new Date('2026-03-06T06:00:00Z'), windowEnd: new Date('2026-03-06T07:00:00Z'), marts: ['mart_daily_promotion_performance'] });
+    const rows = (await martTable(wh, 'mart_daily_promotion_performance')).map((r) => [r.store_id, r.local_date, r.window_start_at, r.window_end_at, r.promo_orders, r.baseline_weeks, r.baseline_orders, r.baseline_net_revenue_minor, r.net_revenue_uplift_minor, r.net_revenue_lift_ratio]);
+    // every store of the merchant (the promotion names none), each in its own zone
+    assert.deepStrictEqual(rows, [
+      ['s1', '2026-03-06', '2026-03-06T05:00:00.000Z', '2026-03-07T00:00:00.000Z', 0, 4, 0.5, 500, -500, 0],
+      ['s_delhi', '2026-03-06', '2026-03-05T18:30:00.000Z', '2026-03-06T18:30:00.000Z', 0, 4, 0, 0, 0, null],
+      ['s_empty', '2026-03-06', '2026-03-06T05:00:00.000Z', '2026-03-07T00:00:00.000Z', 0, 4, 0, 0, 0, null],
+    ]);
+  });
+
   it('leaves the same rows when a window is rebuilt twice', async () => {
     await build([
       { event: order({ merchant: 'm_ny', store: 's1', at: '2026-03-08T06:00:00Z', currency: 'USD' }) },

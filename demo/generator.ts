@@ -513,7 +513,6 @@ class Generator {
       this.browsingFiller(h, t0, t1, last);
       this.duplicates(h, t0, t1, last);
       this.malformed(h, t0, t1, last);
-      if (last) this.trimToTotal();
       this.emitBucket();
     }
     if (this.written === 0 || this.written % PROGRESS_EVERY !== 0) this.opts.onProgress?.(this.written, this.total);
@@ -1142,23 +1141,6 @@ class Generator {
   }
 
   // ------------------------------------------------------------ output
-
-  /** On the last slice: drop the latest regular entries if order-driven traffic overshot the total. */
-  private trimToTotal(): void {
-    let excess = this.baseCount - this.baseTarget;
-    if (excess <= 0) return;
-    this.bucket.sort((a, b) => b.recv - a.recv || b.seq - a.seq);
-    const keep: Item[] = [];
-    for (const item of this.bucket) {
-      if (excess > 0 && item.line !== null && item.kind !== 'duplicate' && !item.kind.startsWith('malformed:')) {
-        excess--;
-        this.baseCount--;
-        continue;
-      }
-      keep.push(item);
-    }
-    this.bucket = keep;
-  }
 
   private emitBucket(): void {
     const items = this.bucket;

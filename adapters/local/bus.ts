@@ -13,7 +13,6 @@
 // The message log (id → run, entry count, received_at, source) outlives the ack, for per-run counts.
 import { open, type Database, type RootDatabase } from 'lmdb';
 import type { Clock, InboundMessage, MessageAttributes, Publisher } from '../../pipeline/ports.js';
-import { systemClock } from '../../pipeline/ports.js';
 import type { LocalArchive } from './archive.js';
 
 interface StoredMessage {
@@ -36,7 +35,13 @@ export interface LocalBusOptions {
   /** LMDB environment file, e.g. <dataDir>/bus.mdb. */
   path: string;
   archive: LocalArchive;
+  /**
+   * Accepted for symmetry with the other adapters but not used: retry delays run in real time, so a
+   * fixed business clock (tests, --anchor runs) cannot hold a nacked message back forever.
+   */
   clock?: Clock;
+  /** Milliseconds of a real-time clock for retry delays; default Date.now (injectable for tests). */
+  timer?: () => number;
 }
 
 const ID_WIDTH = 12;
@@ -69,7 +74,7 @@ export class LocalBus implements Publisher {
     private readonly runs: Database<number, [string, number]>,
     private readonly meta: Database<number, string | [string, string]>,
     private readonly archive: LocalArchive,
-    private readonly clock: Clock,
+    private readonly timer: () => number,
   ) {
     const last = [...log.getKeys({ reverse: true, limit: 1 })][0];
     this.nextSeq = (last ?? 0) + 1;
@@ -91,7 +96,7 @@ export class LocalBus implements Publisher {
       root.openDB<number, [string, number]>('runs', {}),
       root.openDB<number, string | [string, string]>('meta', {}),
       opts.archive,
-      opts.clock ?? systemClock,
+      opts.timer ?? Date.now,
     );
     await bus.recoverArchive();
     return bus;
@@ -174,7 +179,7 @@ export class LocalBus implements Publisher {
    */
   async receive(max = 16): Promise<InboundMessage[]> {
     this.assertUsable();
-    const now = this.clock.now().getTime();
+    const now = this.timer();
     const picked: number[] = [];
     for (const seq of this.messages.getKeys({})) {
       if (picked.length >= max || seq > this.deliverableThrough) break;
@@ -219,7 +224,7 @@ export class LocalBus implements Publisher {
   nack(id: string, opts: { delayMs?: number } = {}): void {
     const seq = seqOf(id);
     this.leased.delete(seq);
-    if (opts.delayMs && opts.delayMs > 0) this.notBefore.set(seq, this.clock.now().getTime() + opts.delayMs);
+    if (opts.delayMs && opts.delayMs > 0) this.notBefore.set(seq, this.timer() + opts.delayMs);
     else this.notBefore.delete(seq);
     this.wake();
   }
@@ -234,7 +239,7 @@ export class LocalBus implements Publisher {
    * pending message is leased (or none is pending).
    */
   nextAvailableInMs(): number | undefined {
-    const now = this.clock.now().getTime();
+    const now = this.timer();
     let best: number | undefined;
     for (const seq of this.messages.getKeys({})) {
       if (seq > this.deliverableThrough) break;

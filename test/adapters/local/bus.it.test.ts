@@ -75,7 +75,7 @@ describe('LocalBus', () => {
   it('holds a nacked message back for its delay', async () => {
     let now = Date.parse('2026-11-21T10:00:00Z');
     await bus.close();
-    bus = await LocalBus.open({ path: join(dir, 'bus.mdb'), archive, clock: { now: () => new Date(now) } });
+    bus = await LocalBus.open({ path: join(dir, 'bus.mdb'), archive, timer: () => now });
     await bus.publish([msg(['a'])]);
     const [m] = await bus.receive();
     bus.nack(m!.id, { delayMs: 1000 });

@@ -75,6 +75,9 @@ function isIdArray(v: unknown, max: number): boolean {
 }
 
 /**
+ * Every object key of an event this function accepts is a known schema key (or a checked track
+ * property name), so an accepted event never holds `__proto__`, `constructor` or `prototype`.
+ *
  * Returns the parsed event — the same value `Event.parse` would return, defaults filled in on `o`
  * itself — when `o` certainly satisfies the wire schema; `undefined` when zod must decide.
  */
@@ -195,7 +198,8 @@ function fastTrack(b: Obj): boolean {
     if (!isObj(props)) return false;
     let n = 0;
     for (const k in props) {
-      if (++n > 50 || k.length > 64) return false;
+      // Keys that could reach a prototype are the validator's to reject (with a clear detail), not ours to pass.
+      if (++n > 50 || k.length > 64 || k === '__proto__' || k === 'constructor' || k === 'prototype') return false;
       const v = props[k];
       if (!(v === null || typeof v === 'boolean' || (typeof v === 'number' && Number.isFinite(v)) || isStrMax(v, 512))) return false;
     }

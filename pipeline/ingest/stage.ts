@@ -51,6 +51,8 @@ interface Claimed {
   valid: ValidEntry;
   canonicalBody: string;
   hash: string;
+  /** Set on the first copy of a key in the message, once the index has answered. */
+  verdict?: DedupeVerdict;
 }
 
 export function createIngestStage(deps: IngestStageDeps): IngestStage {
@@ -75,9 +77,10 @@ export function createIngestStage(deps: IngestStageDeps): IngestStage {
         continue;
       }
       const canonicalBody = canonicalBodyJson(v.event);
-      const c: Claimed = { index: i, valid: v, canonicalBody, hash: contentHash(v.event, canonicalBody) };
+      const c: Claimed = { index: i, valid: v, canonicalBody, hash: contentHash(v.event, canonicalBody), verdict: undefined };
       const key = `${v.event.merchant_id}\u0000${v.event.event_id}`;
-      if (firstOfKey.has(key)) {
+      const first = firstOfKey.get(key);
+      if (first) {
         laterCopies.push(c);
         continue;
       }
@@ -91,12 +94,10 @@ export function createIngestStage(deps: IngestStageDeps): IngestStage {
     if (verdicts.length !== claims.length) {
       throw new Error(`dedupe index answered ${verdicts.length} verdicts for ${claims.length} claims of message ${msg.id}`);
     }
-    const verdictOfKey = new Map<string, { first: Claimed; verdict: DedupeVerdict }>();
     for (let k = 0; k < claimed.length; k++) {
       const c = claimed[k]!;
-      const verdict = verdicts[k]!;
-      outcomes[c.index] = fromVerdict(c, verdict, msg);
-      verdictOfKey.set(`${c.valid.event.merchant_id}\u0000${c.valid.event.event_id}`, { first: c, verdict });
+      c.verdict = verdicts[k]!;
+      outcomes[c.index] = fromVerdict(c, c.verdict, msg);
     }
 
     // 3. Later copies of a key within this message: decided against the copy that owns the event.
@@ -105,7 +106,8 @@ export function createIngestStage(deps: IngestStageDeps): IngestStage {
     //    (the event is owned already, so such a claim cannot take it).
     const unknown: Claimed[] = [];
     for (const c of laterCopies) {
-      const { first, verdict } = verdictOfKey.get(`${c.valid.event.merchant_id}\u0000${c.valid.event.event_id}`)!;
+      const first = firstOfKey.get(`${c.valid.event.merchant_id}\u0000${c.valid.event.event_id}`)!;
+      const verdict = first.verdict!;
       if (verdict.kind === 'new' || verdict.kind === 'same_entry') {
         outcomes[c.index] = againstOwner(c, c.hash === first.hash, { messageId: msg.id, index: first.index }, msg);
       } else if (verdict.kind === 'duplicate' || c.hash === first.hash) {

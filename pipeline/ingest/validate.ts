@@ -69,22 +69,28 @@ export function validateEntry(text: string, ctx: ValidationContext): Validation 
     }
   }
 
-  // schema_mismatch
-  if (MAY_HOLD_FORBIDDEN_KEY.test(text)) {
-    const forbidden = findForbiddenKey(parsed);
-    if (forbidden) return invalid('schema_mismatch', `${forbidden}: forbidden key`, parsed);
-  }
-  if (isRecord(parsed) && parsed[POS_CSV_ERRORS_KEY] !== undefined) {
-    const errors = parsed[POS_CSV_ERRORS_KEY];
-    const detail = Array.isArray(errors) ? errors.map(String).join('; ') : String(errors);
-    return invalid('schema_mismatch', `POS CSV: ${detail}`, parsed);
-  }
+  // schema_mismatch — the fast path accepts only events whose every key is known (see fast-schema.ts),
+  // so the forbidden-key walk and zod run only for the rest.
   let event = fastEvent(parsed);
   if (!event) {
+    if (MAY_HOLD_FORBIDDEN_KEY.test(text)) {
+      const forbidden = findForbiddenKey(parsed);
+      if (forbidden) return invalid('schema_mismatch', `${forbidden}: forbidden key`, parsed);
+    }
+    if (isRecord(parsed) && parsed[POS_CSV_ERRORS_KEY] !== undefined) {
+      const errors = parsed[POS_CSV_ERRORS_KEY];
+      const detail = Array.isArray(errors) ? errors.map(String).join('; ') : String(errors);
+      return invalid('schema_mismatch', `POS CSV: ${detail}`, parsed);
+    }
     const result = Event.safeParse(parsed);
     if (!result.success) return invalid('schema_mismatch', describeIssues(result.error.issues), parsed);
     event = result.data;
   }
+
+  // Instants the warehouse can hold: BigQuery TIMESTAMPs span years 0001 to 9999 (UTC).
+  const eventTsMs = Date.parse(event.event_ts);
+  const outOfRange = instantOutOfRange(event, eventTsMs);
+  if (outOfRange) return rejectEvent('schema_mismatch', `${outOfRange}: must lie between 0001-01-01 and 9999-12-31 UTC`, event);
 
   const merchant = ctx.dimensions.merchants.get(event.merchant_id);
   // unknown_merchant
@@ -114,7 +120,6 @@ export function validateEntry(text: string, ctx: ValidationContext): Validation 
   }
 
   // event_too_old / event_in_future — against received_at, so a re-validation gives the same answer.
-  const eventTsMs = Date.parse(event.event_ts);
   const age = ctx.receivedAtMs - eventTsMs;
   if (age > config.maxEventAgeMs && ctx.attributes.backfill !== '1') {
     return rejectEvent(
@@ -147,6 +152,20 @@ export function validateEntry(text: string, ctx: ValidationContext): Validation 
 }
 
 // ---------------------------------------------------------------- helpers
+
+const MIN_INSTANT_MS = -62135596800000; // 0001-01-01T00:00:00Z
+const MAX_INSTANT_MS = 253402300799999; // 9999-12-31T23:59:59.999Z
+const inRange = (ms: number): boolean => ms >= MIN_INSTANT_MS && ms <= MAX_INSTANT_MS;
+
+/** The path of an instant of the event that the warehouse cannot store, if any. */
+function instantOutOfRange(event: Event, eventTsMs: number): string | undefined {
+  if (!inRange(eventTsMs)) return 'event_ts';
+  if (event.event_type === 'promotion') {
+    if (!inRange(Date.parse(event.body.starts_at))) return 'body.starts_at';
+    if (!inRange(Date.parse(event.body.ends_at))) return 'body.ends_at';
+  }
+  return undefined;
+}
 
 /** merchant_id, event_id and event_type of an entry as far as they can be read, without validating it. */
 export function readEnvelopeIds(text: string): { merchant_id: string | null; event_id: string | null; event_type: string | null } {

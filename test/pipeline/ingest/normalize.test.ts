@@ -2,7 +2,7 @@
 // DST times, IP truncation, the canonical form and the content hash.
 import assert from 'node:assert/strict';
 import { Event, LineItem } from '../../../pipeline/contracts/events.js';
-import { canonicalEventJson, canonicalJson, contentHash, normalizeEvent, utcHourStart } from '../../../pipeline/ingest/normalize.js';
+import { canonicalBodyJson, canonicalJson, contentHash, contentHashInput, normalizeEvent, utcHourStart } from '../../../pipeline/ingest/normalize.js';
 import { rawEvents, rawOrderLines } from '../../../pipeline/schema/raw.js';
 import { RECEIVED_AT, dimensions, inventory, order, pageView, promotion, track } from './fixtures.js';
 
@@ -172,7 +172,7 @@ describe('canonicalJson and contentHash', () => {
     const withProps = { ...t, body: { ...t.body, properties: { z: 1, a: 'x', m: null, b: true } } };
     for (const input of [order(), inventory(), promotion(), pageView(), withProps, { ...promotion(), body: { ...promotion().body, name: 'Winter' } }]) {
       const event = Event.parse(input);
-      assert.equal(canonicalEventJson(event), canonicalJson(event), input.event_type);
+      assert.equal(canonicalBodyJson(event), canonicalJson(event.body), input.event_type);
     }
   });
 
@@ -184,11 +184,11 @@ describe('canonicalJson and contentHash', () => {
     for (const [type, keys] of Object.entries(expected)) {
       // Every key set to a marker must show up in the canonical text.
       const body = Object.fromEntries(keys.map((k) => [k, k === 'line_items' ? [] : `v-${k}`]));
-      const text = canonicalEventJson(event(type, body));
+      const text = canonicalBodyJson(event(type, body));
       for (const k of keys) assert.ok(text.includes(`"${k}":`), `${type}.${k} is missing from the canonical form`);
     }
     const itemKeys = Object.keys(LineItem.shape);
-    const text = canonicalEventJson(event('order', { line_items: [Object.fromEntries(itemKeys.map((k) => [k, `v-${k}`]))] }));
+    const text = canonicalBodyJson(event('order', { line_items: [Object.fromEntries(itemKeys.map((k) => [k, `v-${k}`]))] }));
     for (const k of itemKeys) assert.ok(text.includes(`"${k}":"v-${k}"`), `line item ${k} is missing from the canonical form`);
   });
 
@@ -198,6 +198,16 @@ describe('canonicalJson and contentHash', () => {
     (b.body.line_items[1] as { discount_minor?: number }).discount_minor = 0;
     const reordered = Object.fromEntries(Object.entries(b).reverse());
     assert.equal(contentHash(Event.parse(a)), contentHash(Event.parse(reordered)));
+  });
+
+  it('hashes the canonical body and every envelope field', () => {
+    const e = Event.parse(inventory());
+    assert.equal(
+      contentHashInput(e),
+      '{"delta":-5,"item_kind":"raw_material","quantity_on_hand":40,"reason":"sale","sku":"DOUGH"}\ninv-1\n2026-11-21T11:30:00Z\ninventory\npizzaco\n1\nserver\ns002',
+    );
+    const variants = [{ ...e, store_id: undefined }, { ...e, source: 'pos' as const }, { ...e, event_ts: '2026-11-21T12:30:00+01:00' }, { ...e, event_id: 'inv-2' }];
+    for (const v of variants) assert.notEqual(contentHash(v), contentHash(e));
   });
 
   it('gives different hashes for different content', () => {

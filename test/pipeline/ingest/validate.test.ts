@@ -108,6 +108,19 @@ describe('validateEntry', () => {
     );
   });
 
+  it('rejects instants the warehouse cannot store as schema_mismatch', () => {
+    assert.deepStrictEqual(
+      validateEntry(json({ ...inventory(), event_ts: '0001-01-01T00:00:00+05:30' }), ctx({ attributes: attributes({ backfill: '1' }) })),
+      rejected('schema_mismatch', 'event_ts: must lie between 0001-01-01 and 9999-12-31 UTC', 'pizzaco', 'inv-1', 'inventory'),
+    );
+    const p = promotion();
+    p.body.ends_at = '9999-12-31T23:59:59-01:00';
+    assert.deepStrictEqual(
+      validateEntry(json(p), ctx()),
+      rejected('schema_mismatch', 'body.ends_at: must lie between 0001-01-01 and 9999-12-31 UTC', 'pizzaco', 'promo-1', 'promotion'),
+    );
+  });
+
   it('rejects a merchant missing from the dimensions as unknown_merchant', () => {
     assert.deepStrictEqual(
       validateEntry(json({ ...order(), merchant_id: 'nobody' }), ctx()),

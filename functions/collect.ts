@@ -1,14 +1,15 @@
 // collect: the HTTP collector (services/collector) as a function, publishing to the events topic.
 // functions-framework parses request bodies before any handler runs (up to its own, much larger limit);
 // the collector wants the bytes as sent, with the contract's body limit, so the raw body the framework
-// keeps is handed back to it here. One difference remains: a body declared application/json that is
-// not JSON at all is refused by the framework's parser with a plain 400 before this code runs — the
-// status the contract asks for, without the JSON error body.
+// keeps is handed back to it here. A body declared application/json that is not JSON at all is
+// refused by the framework's parser before this code runs; framework-errors.ts answers it with the
+// contract's 400 `invalid_body` error body.
 import type { HttpFunction } from '@google-cloud/functions-framework';
 import express, { type RequestHandler } from 'express';
 import { createCollector, DEFAULT_MAX_BODY_BYTES, type CollectorOptions } from '../services/collector/router.js';
 import { errorHandler, HttpError, notFoundHandler } from '../services/http/errors.js';
 import type { Logger } from '../pipeline/ports.js';
+import { answerBodyErrorsAsJson } from './framework-errors.js';
 
 export interface CollectDeps extends CollectorOptions {
   logger?: Logger;
@@ -26,6 +27,7 @@ function rawBodyFromFramework(maxBytes: number): RequestHandler {
 }
 
 export function createCollectHandler(deps: CollectDeps): HttpFunction {
+  answerBodyErrorsAsJson();
   const maxBody = deps.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
   const app = express();
   app.disable('x-powered-by');

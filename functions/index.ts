@@ -12,10 +12,14 @@ import { createPartialWriter, withSpeedLayer } from '../pipeline/speed/writer.js
 import { systemClock, type Logger } from '../pipeline/ports.js';
 import { createCollectHandler } from './collect.js';
 import { createExportMartsHandler } from './export-marts.js';
+import { answerBodyErrorsAsJson } from './framework-errors.js';
 import { createRunExporter } from './export-run.js';
 import { createIngestEventsHandler } from './ingest-events.js';
 import { createIngestPosBatchHandler } from './ingest-pos-batch.js';
 import { errorText } from './respond.js';
+
+// Before the framework builds its server: bodies it cannot parse are answered in the contract's shape.
+answerBodyErrorsAsJson();
 
 /** JSON lines on stdout with Cloud Logging's severity field. */
 export const logger: Logger = pino({

@@ -5,6 +5,7 @@ import type { Express } from 'express';
 import type { LocalPipeline } from '../cli/local-pipeline.js';
 import { createLocalCommandRouter } from '../cli/forward.js';
 import { createCollector } from './collector/router.js';
+import { createSdkRouter } from './collector/sdk-route.js';
 import { createQueryApi } from './query-api/app.js';
 
 export function createLocalApp(rt: LocalPipeline, opts: { rateLimit?: boolean } = {}): Express {
@@ -22,6 +23,6 @@ export function createLocalApp(rt: LocalPipeline, opts: { rateLimit?: boolean } 
     pepper: rt.pepper,
     clock: rt.clock,
     rateLimit: opts.rateLimit === false ? false : undefined,
-    mount: [collector, createLocalCommandRouter(rt)],
+    mount: [createSdkRouter(), collector, createLocalCommandRouter(rt)],
   });
 }

@@ -17,10 +17,7 @@ export interface CommandSpec {
 export const COMMANDS: Record<string, CommandSpec> = {
   start: { run: startCommand, usesDataDir: true, summary: 'start [--once] [--events N]   run the local pipeline, collector, query API and dashboard' },
   generate: {
-    run: async (argv) => {
-      await runGenerateCommand(argv);
-      return 0;
-    },
+    run: (argv) => runGenerateCommand(argv),
     usesDataDir: false,
     summary: 'generate --out F [--events N] [--merchants N] [--seed S] [--anchor T]   write a demo workload and its dimensions',
   },

@@ -8,7 +8,7 @@ import { parseArgs } from 'node:util';
 import { SOURCES, type SourceName } from '../../pipeline/contracts/events.js';
 import { batchEntries, PosCsvError, posCsvToEntries, splitNdjson } from '../../pipeline/ingest/entries.js';
 import { UsageError, type Command } from '../context.js';
-import { runMartCycle } from '../mart-cycle.js';
+import { runMartCycle } from '../../pipeline/marts/hourly.js';
 
 export const ingestCommand: Command = async (argv, ctx) => {
   const { values } = parseArgs({
@@ -45,6 +45,6 @@ export const ingestCommand: Command = async (argv, ctx) => {
   await rt.runner.drain();
   const marts = await runMartCycle(rt);
   const counts = await rt.runCounts(runId);
-  ctx.out(JSON.stringify({ ...counts, series_cells: marts.seriesCells }));
+  ctx.out(JSON.stringify({ ...counts, series_cells: marts.cells }));
   return 0;
 };

@@ -15,7 +15,7 @@ import { mirrorDimensionDocuments } from '../../pipeline/series/mirror.js';
 import { createLocalApp } from '../../services/local-app.js';
 import { UsageError, type Command, type CommandContext } from '../context.js';
 import type { LocalPipeline } from '../local-pipeline.js';
-import { martRowCounts, runMartCycle } from '../mart-cycle.js';
+import { martRowCounts, runMartCycle } from '../../pipeline/marts/hourly.js';
 import { startHourlySchedule } from '../schedule.js';
 
 const DEFAULT_DEMO_EVENTS = 50_000;
@@ -53,9 +53,9 @@ export function createStartCommand(startOpts: StartOptions = {}): Command {
     ctx.err(`ingested in ${((performance.now() - t0) / 1000).toFixed(1)} s; building marts…`);
     const t1 = performance.now();
     const cycle = await runMartCycle(rt);
-    ctx.err(`marts built and exported in ${((performance.now() - t1) / 1000).toFixed(1)} s (${cycle.build.windows.length} windows)`);
+    ctx.err(`marts built and exported in ${((performance.now() - t1) / 1000).toFixed(1)} s (${cycle.run.windows.length} windows)`);
     const counts = await rt.runCounts(runId);
-    const summary = { ...counts, mart_rows: await martRowCounts(rt), series_cells: cycle.seriesCells };
+    const summary = { ...counts, mart_rows: await martRowCounts(rt.warehouse), series_cells: cycle.cells };
     const ok = invariantHolds(counts);
     if (!ok) ctx.err(`INVARIANT BROKEN: published ${counts.published} ≠ accepted ${counts.accepted} + rejected ${totalRejected(counts)} + duplicates ${counts.duplicates}`);
 
@@ -82,7 +82,7 @@ export function createStartCommand(startOpts: StartOptions = {}): Command {
       signal: stop.signal,
       run: async () => {
         const c = await runMartCycle(rt);
-        ctx.err(`hourly mart run: ${c.build.windows.length} windows, ${c.seriesCells} series cells`);
+        ctx.err(`hourly mart run: ${c.run.windows.length} windows, ${c.cells} series cells`);
       },
       onError: (err) => ctx.err(`hourly mart run failed (retried next hour): ${String(err)}`),
     });

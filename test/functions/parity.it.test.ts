@@ -14,7 +14,7 @@ import { createBigtableSeriesStore } from '../../adapters/gcp/bigtable-series-st
 import { createPubSubPublisher } from '../../adapters/gcp/pubsub-bus.js';
 import { LocalDimensionsStore } from '../../adapters/local/dimensions-store.js';
 import { LocalWarehouse } from '../../adapters/local/warehouse.js';
-import { martRowCounts, runMartCycle } from '../../cli/mart-cycle.js';
+import { martRowCounts, runMartCycle } from '../../pipeline/marts/hourly.js';
 import { openLocalPipeline } from '../../cli/local-pipeline.js';
 import { generateWorkload, type Workload } from '../../demo/generator.js';
 import { createIngestEventsHandler } from '../../functions/ingest-events.js';
@@ -90,8 +90,8 @@ describe('gcp runtime parity with the local runtime (emulators, DuckDB for BigQu
       const cycle = await runMartCycle(rt);
       return {
         counts: await rt.runCounts(rt.runId),
-        martRows: await martRowCounts(rt),
-        seriesCells: cycle.seriesCells,
+        martRows: await martRowCounts(rt.warehouse),
+        seriesCells: cycle.cells,
         series: await rt.series.readRange(ALL_ROWS),
         documents: await documentsOf(rt.series, merchants),
       };

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import express from 'express';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { openLocalPipeline, type LocalPipeline } from '../../cli/local-pipeline.js';
-import { runMartCycle } from '../../cli/mart-cycle.js';
+import { runMartCycle } from '../../pipeline/marts/hourly.js';
 import { createKey } from '../../pipeline/auth/keys.js';
 import { createSdkRouter } from '../../services/collector/sdk-route.js';
 import { createLocalApp } from '../../services/local-app.js';

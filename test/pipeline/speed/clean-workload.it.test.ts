@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import request from 'supertest';
-import { runMartCycle } from '../../../cli/mart-cycle.js';
+import { runMartCycle } from '../../../pipeline/marts/hourly.js';
 import { openLocalPipeline, type LocalPipeline } from '../../../cli/local-pipeline.js';
 import { generateWorkload } from '../../../demo/generator.js';
 import { batchEntries } from '../../../pipeline/ingest/entries.js';

@@ -6,6 +6,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DuckDBInstance, LIST, VARCHAR, listValue, timestampTZValue } from '@duckdb/node-api';
 import { LocalArchive } from '../adapters/local/archive.js';
+import { openLocalRuntime } from '../adapters/local/runtime.js';
+import { generateWorkload } from '../demo/generator.js';
+import { batchEntries } from '../pipeline/ingest/entries.js';
+import { createIngestStage, processingFailedWrite } from '../pipeline/ingest/stage.js';
+import { systemClock } from '../pipeline/ports.js';
+import { createRunner } from '../pipeline/runner/consume.js';
 import { LocalBus } from '../adapters/local/bus.js';
 import { LocalWarehouse, appendRows } from '../adapters/local/warehouse.js';
 import type { IngestWrite, RawEventRow } from '../pipeline/ports.js';
@@ -157,6 +163,25 @@ try {
     result.bus_receive_ack_msgs_per_s = Math.round(received / secs(t0));
     await bus.close();
     await archive.close();
+  }
+  // 6. end to end: publish generated events, drain them through the real ingest stage.
+  for (const [events, perMessage] of [
+    [20_000, 500],
+    [2_000, 1],
+  ] as const) {
+    const rt = await openLocalRuntime({ path: join(dir, `e2e-${perMessage}`) });
+    const workload = generateWorkload({ events, seed: 'bench', anchor: new Date() });
+    await rt.dimensions.load(workload.dimensions);
+    const stage = createIngestStage({ dimensions: () => rt.dimensions.get(), dedupe: rt.warehouse, sink: rt.warehouse, clock: systemClock });
+    const runner = createRunner({ bus: rt.bus, stage, sink: rt.warehouse, processingFailedWrite });
+    const t0 = process.hrtime.bigint();
+    const batches = batchEntries(workload.entries, { maxEntries: perMessage });
+    for (let i = 0; i < batches.length; i += 100) {
+      await rt.bus.publish(batches.slice(i, i + 100).map((entries) => ({ receivedAt: new Date(), attributes: { source: 'server' as const }, entries })));
+    }
+    await runner.drain();
+    result[`ingest_${perMessage}_per_message_events_per_s`] = Math.round(events / secs(t0));
+    await rt.close();
   }
   process.stdout.write(JSON.stringify(result, null, 2) + '\n');
 } finally {

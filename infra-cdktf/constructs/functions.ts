@@ -8,6 +8,7 @@ import { CloudRunV2ServiceIamMember } from '@cdktf/provider-google/lib/cloud-run
 import { StorageBucket } from '@cdktf/provider-google/lib/storage-bucket/index.js';
 import type { StackConfig } from '../config.js';
 import type { Identities, Workload } from './identities.js';
+import { PEPPER_ENV, type PepperMount } from './operations.js';
 import { runtimeEnvironment } from './runtime-env.js';
 
 export type FunctionKey = 'ingestEvents' | 'ingestPosBatch' | 'exportMarts' | 'collect';
@@ -26,7 +27,11 @@ export class Functions extends Construct {
   readonly artifacts: StorageBucket;
   readonly functions: Record<FunctionKey, Cloudfunctions2Function>;
 
-  constructor(scope: Construct, id: string, props: { config: StackConfig; identities: Identities; buckets: { archive: string; pos: string; config: string; artifacts: string } }) {
+  constructor(
+    scope: Construct,
+    id: string,
+    props: { config: StackConfig; identities: Identities; buckets: { archive: string; pos: string; config: string; artifacts: string }; pepper: { collect: PepperMount } },
+  ) {
     super(scope, id);
     const { config, identities } = props;
     // Build outputs only: Cloud Build uploads here before the full apply (see cloudbuild.yaml), so the
@@ -46,6 +51,8 @@ export class Functions extends Construct {
     this.functions = Object.fromEntries(
       (Object.keys(FUNCTIONS) as FunctionKey[]).map((key) => {
         const f = FUNCTIONS[key];
+        // collect hashes keys: the pepper is mounted from Secret Manager, never passed through Terraform.
+        const pepper = key === 'collect' ? props.pepper.collect : undefined;
         const fn = new Cloudfunctions2Function(this, key, {
           project: config.projectId,
           location: config.region,
@@ -66,8 +73,11 @@ export class Functions extends Construct {
             timeoutSeconds: f.timeoutSeconds,
             ingressSettings: f.trigger === 'push' ? 'ALLOW_INTERNAL_ONLY' : 'ALLOW_ALL',
             environmentVariables: { ...env, TILLSTREAM_RUNTIME: 'gcp', NODE_ENV: 'production' },
+            ...(pepper ? { secretEnvironmentVariables: [{ key: PEPPER_ENV, projectId: config.projectId, secret: pepper.secretId, version: 'latest' }] } : {}),
           },
           labels: { app: 'tillstream', env: config.environment },
+          // A revision that cannot read its secret does not start: grant first.
+          ...(pepper ? { dependsOn: [pepper.grant] } : {}),
         });
         return [key, fn];
       }),

@@ -12,7 +12,17 @@ import { FUNCTIONS } from './functions.js';
 import type { Identities, Workload } from './identities.js';
 
 /** Workloads that hash API keys with the pepper. */
-const PEPPER_READERS: Workload[] = ['collect', 'queryApi'];
+export const PEPPER_READERS = ['collect', 'queryApi'] as const satisfies readonly Workload[];
+export type PepperReader = (typeof PEPPER_READERS)[number];
+
+/** The environment variable the pepper secret is mounted as (adapters/gcp/config.ts reads it). */
+export const PEPPER_ENV = 'TILLSTREAM_KEY_PEPPER';
+
+/** What a pepper reader needs to mount the secret: its id, and the grant the mount must wait for. */
+export interface PepperMount {
+  secretId: string;
+  grant: SecretManagerSecretIamMember;
+}
 
 /** The one-hour freshness promise of the design, in seconds. */
 export const FRESHNESS_LIMIT_SECONDS = 3600;
@@ -26,6 +36,8 @@ export const EXPORTED_FILTER = 'jsonPayload.message="mart run exported"';
 
 export class Operations extends Construct {
   readonly pepper: SecretManagerSecret;
+  /** Per reader: the secret to mount as PEPPER_ENV and its accessor grant. */
+  readonly pepperMounts: Record<PepperReader, PepperMount>;
   readonly channels: MonitoringNotificationChannel[];
 
   constructor(scope: Construct, id: string, props: { config: StackConfig; identities: Identities }) {
@@ -42,14 +54,17 @@ export class Operations extends Construct {
       deletionProtection: config.deletionProtection,
       labels: { app: 'tillstream', env: config.environment },
     });
+    const mounts = {} as Record<PepperReader, PepperMount>;
     for (const w of PEPPER_READERS) {
-      new SecretManagerSecretIamMember(this, `pepper-${w}`, {
+      const grant = new SecretManagerSecretIamMember(this, `pepper-${w}`, {
         project,
         secretId: this.pepper.secretId,
         role: 'roles/secretmanager.secretAccessor',
         member: identities.member(w),
       });
+      mounts[w] = { secretId: this.pepper.secretId, grant };
     }
+    this.pepperMounts = mounts;
 
     this.channels = config.alertEmails.map(
       (email, i) =>

@@ -11,6 +11,7 @@ import { CloudRunV2Service } from '@cdktf/provider-google/lib/cloud-run-v2-servi
 import { CloudRunV2ServiceIamMember } from '@cdktf/provider-google/lib/cloud-run-v2-service-iam-member/index.js';
 import { NAMES, type StackConfig } from '../config.js';
 import type { Identities, Workload } from './identities.js';
+import { PEPPER_ENV, type PepperMount } from './operations.js';
 import { runtimeEnvironment } from './runtime-env.js';
 
 type TableKey = 'series' | 'dedupe' | 'keys';
@@ -43,7 +44,11 @@ export class Serving extends Construct {
   readonly api: CloudRunV2Service;
   readonly images: ArtifactRegistryRepository;
 
-  constructor(scope: Construct, id: string, props: { config: StackConfig; identities: Identities; buckets: { archive: string; pos: string; config: string } }) {
+  constructor(
+    scope: Construct,
+    id: string,
+    props: { config: StackConfig; identities: Identities; buckets: { archive: string; pos: string; config: string }; pepper: PepperMount },
+  ) {
     super(scope, id);
     const { config, identities } = props;
     this.instance = new BigtableInstance(this, 'instance', {
@@ -125,7 +130,11 @@ export class Serving extends Construct {
             image: config.api.image,
             ports: { containerPort: 8080 },
             resources: { limits: { cpu: config.api.cpu, memory: config.api.memory }, cpuIdle: true, startupCpuBoost: true },
-            env: Object.entries(env).map(([name, value]) => ({ name, value })),
+            env: [
+              ...Object.entries(env).map(([name, value]) => ({ name, value })),
+              // The API hashes keys: the pepper is mounted from Secret Manager, never passed through Terraform.
+              { name: PEPPER_ENV, valueSource: { secretKeyRef: { secret: props.pepper.secretId, version: 'latest' } } },
+            ],
             // /ready answers once the stores are open; /health only says the process is up.
             startupProbe: { httpGet: { path: '/ready', port: 8080 }, periodSeconds: 2, failureThreshold: 15, timeoutSeconds: 2 },
             livenessProbe: { httpGet: { path: '/health', port: 8080 }, periodSeconds: 15, failureThreshold: 3, timeoutSeconds: 2 },
@@ -133,7 +142,8 @@ export class Serving extends Construct {
         ],
       },
       labels: { app: 'tillstream', env: config.environment },
-      dependsOn: [this.images],
+      // A revision that cannot read its secret does not start: grant first.
+      dependsOn: [this.images, props.pepper.grant],
     });
     if (config.publicEndpoints) {
       // Merchants call the API from anywhere; it authenticates every request with its own keys.

@@ -34,6 +34,8 @@ const TABLE_ROLES: { table: TableKey; role: string; workload: Workload }[] = [
   { table: 'series', role: 'roles/bigtable.user', workload: 'exportMarts' },
   { table: 'series', role: 'roles/bigtable.reader', workload: 'queryApi' },
   { table: 'dedupe', role: 'roles/bigtable.user', workload: 'ingestEvents' },
+  // The speed layer: ingest writes each message's partial aggregates into the series rows.
+  { table: 'series', role: 'roles/bigtable.user', workload: 'ingestEvents' },
   { table: 'keys', role: 'roles/bigtable.reader', workload: 'queryApi' },
   { table: 'keys', role: 'roles/bigtable.reader', workload: 'collect' },
 ];

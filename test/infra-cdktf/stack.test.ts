@@ -104,7 +104,7 @@ describe('infra-cdktf TillstreamStack (prod)', () => {
           martsRunner: rolesOf(s, 'ts-marts-runner'),
         },
         {
-          ingestEvents: ['bigtable:dedupe roles/bigtable.user', `bucket:${p}-tillstream-config roles/storage.objectViewer`, 'dataset:raw WRITER'],
+          ingestEvents: ['bigtable:dedupe roles/bigtable.user', 'bigtable:series roles/bigtable.user', `bucket:${p}-tillstream-config roles/storage.objectViewer`, 'dataset:raw WRITER'],
           ingestPosBatch: [`bucket:${p}-tillstream-pos roles/storage.objectViewer`, 'topic:tillstream-pos roles/pubsub.publisher'],
           exportMarts: [
             'bigtable:series roles/bigtable.user',

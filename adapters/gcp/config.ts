@@ -105,6 +105,17 @@ export function parseGcpConfig(env: NodeJS.ProcessEnv = process.env): GcpConfig 
   };
 }
 
+/** The runtimes a process can run on; TILLSTREAM_RUNTIME picks one, `local` when unset. */
+export const RUNTIMES = ['local', 'gcp'] as const;
+export type RuntimeName = (typeof RUNTIMES)[number];
+
+/** Which runtime's adapters this process uses (TILLSTREAM_RUNTIME); a bad value names the variable. */
+export function selectedRuntime(env: NodeJS.ProcessEnv = process.env): RuntimeName {
+  const value = env.TILLSTREAM_RUNTIME?.trim() || 'local';
+  if (!(RUNTIMES as readonly string[]).includes(value)) throw new GcpConfigError(`TILLSTREAM_RUNTIME: must be one of ${RUNTIMES.join(', ')}, got "${value}"`);
+  return value as RuntimeName;
+}
+
 let cached: GcpConfig | undefined;
 /** The process's configuration, parsed on first use. */
 export function gcpConfig(): GcpConfig {

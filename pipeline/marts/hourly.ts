@@ -24,7 +24,8 @@ export async function runMartCycle(deps: { warehouse: Warehouse; series: SeriesS
       await collectSeriesKeys(deps.warehouse, w, previousKeys);
     },
   });
-  const exported = await exportWindows({ warehouse: deps.warehouse, series: deps.series }, run.windows, { previousKeys });
+  // finalizedBefore: the speed layer's partials of the hours this run finalized are retired.
+  const exported = await exportWindows({ warehouse: deps.warehouse, series: deps.series }, run.windows, { previousKeys, finalizedBefore: run.finalizedThrough });
   const documents = await exportDocuments({ warehouse: deps.warehouse, series: deps.series });
   return { run, cells: exported.cells, documents };
 }

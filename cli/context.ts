@@ -2,9 +2,15 @@
 // stdout carries results (the last line of `start --once` and `keys create` is machine-read);
 // stderr carries progress and logs.
 import type { LocalPipeline } from './local-pipeline.js';
+import type { CommandStores } from './runtime-select.js';
 
 export interface CommandContext {
   runtime(): Promise<LocalPipeline>;
+  /**
+   * The dimensions, keys and series stores of the runtime TILLSTREAM_RUNTIME selects (cli/runtime-select.ts);
+   * a context without it (a command forwarded to `tillstream start`) uses the local pipeline's.
+   */
+  stores?(): Promise<CommandStores>;
   out(line: string): void;
   err(line: string): void;
 }

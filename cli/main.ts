@@ -1,11 +1,13 @@
 // `tillstream` command-line entry: picks the command, opens the local runtime on demand (or goes
-// through a running `tillstream start`, the only writer of the data directory), maps errors to exit codes.
+// through a running `tillstream start`, the only writer of the data directory) or, with
+// TILLSTREAM_RUNTIME=gcp, the deployment's stores (cli/runtime-select.ts), maps errors to exit codes.
 import { join } from 'node:path';
 import { readLiveLock, resolveDataDir } from '../adapters/local/data-dir.js';
 import { COMMANDS } from './commands/index.js';
-import { UsageError, type CommandContext } from './context.js';
+import { UsageError } from './context.js';
 import { describeError, forwardCommand } from './forward.js';
-import { openLocalPipeline, type LocalPipeline } from './local-pipeline.js';
+import { openLocalPipeline } from './local-pipeline.js';
+import { createCommandContext } from './runtime-select.js';
 
 function usage(): string {
   return ['usage: tillstream <command>', ...Object.values(COMMANDS).map((c) => `  ${c.summary}`)].join('\n');
@@ -21,7 +23,8 @@ export async function main(argv: string[]): Promise<number> {
   const out = (line: string) => process.stdout.write(line + '\n');
   const err = (line: string) => process.stderr.write(line + '\n');
   try {
-    if (spec.usesDataDir && name !== 'start') {
+    const ctx = createCommandContext({ name: name!, out, err, openLocal: () => openLocalPipeline({ command: `tillstream ${name}` }) });
+    if (spec.usesDataDir && name !== 'start' && ctx.runtimeName === 'local') {
       const dataDir = resolveDataDir();
       const live = await readLiveLock(dataDir).catch(() => undefined);
       if (live?.url && live.pid !== process.pid) {
@@ -31,16 +34,10 @@ export async function main(argv: string[]): Promise<number> {
         return result.exit;
       }
     }
-    let rt: LocalPipeline | undefined;
-    const ctx: CommandContext = {
-      runtime: async () => (rt ??= await openLocalPipeline({ command: `tillstream ${name}` })),
-      out,
-      err,
-    };
     try {
       return await spec.run(rest, ctx);
     } finally {
-      await rt?.close();
+      await ctx.close();
     }
   } catch (e) {
     if (e instanceof UsageError || (e instanceof Error && e.name === 'TypeError' && 'code' in e && String(e.code).startsWith('ERR_PARSE_ARGS'))) {

@@ -1,9 +1,12 @@
 // `tillstream dimensions load F`: upserts merchants, stores, fraud IPs and the low-stock threshold
 // (docs/dimensions.md), and mirrors each merchant's documents into the series store for the query API.
+// The stores are the selected runtime's (cli/runtime-select.ts): the local data directory, or with
+// TILLSTREAM_RUNTIME=gcp the Cloud Storage dimensions (mirrored into BigQuery) and the Bigtable series.
 import { readFile } from 'node:fs/promises';
 import { DimensionsFile } from '../../pipeline/contracts/dimensions.js';
 import { mirrorDimensionDocuments } from '../../pipeline/series/mirror.js';
 import { UsageError, type Command } from '../context.js';
+import { commandStores } from '../runtime-select.js';
 
 export const dimensionsCommand: Command = async (argv, ctx) => {
   const [sub, file, ...rest] = argv;
@@ -17,7 +20,7 @@ export const dimensionsCommand: Command = async (argv, ctx) => {
     if (err instanceof UsageError) throw err;
     throw new UsageError(`${file}: ${(err as Error).message}`);
   }
-  const rt = await ctx.runtime();
+  const rt = await commandStores(ctx);
   try {
     await rt.dimensions.load(parsed);
   } catch (err) {

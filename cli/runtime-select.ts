@@ -1,0 +1,81 @@
+// Where a `tillstream` command's stores come from. TILLSTREAM_RUNTIME=gcp points `dimensions load` and
+// `keys create|list|revoke` at the deployment (the Cloud Storage dimensions store mirrored into
+// BigQuery, the Bigtable keys and series tables, the pepper from TILLSTREAM_KEY_PEPPER); by default
+// they use the local data directory as before. Commands read the same five stores either way, so the
+// only fork is here, in picking adapters. Commands without a gcp variant refuse to run under gcp
+// rather than quietly writing a local data directory.
+import { selectedRuntime, type RuntimeName } from '../adapters/gcp/config.js';
+import type { GcpRuntime } from '../adapters/gcp/runtime.js';
+import { systemClock, type Clock, type DimensionsStore, type KeyStore, type SeriesStore } from '../pipeline/ports.js';
+import { UsageError, type CommandContext } from './context.js';
+import type { LocalPipeline } from './local-pipeline.js';
+
+/** What the dimensions and keys commands read and write, from whichever runtime is selected. */
+export interface CommandStores {
+  runtime: RuntimeName;
+  dimensions: DimensionsStore;
+  keys: KeyStore;
+  pepper: Buffer;
+  series: SeriesStore;
+  clock: Clock;
+}
+
+export function localCommandStores(rt: LocalPipeline): CommandStores {
+  return { runtime: 'local', dimensions: rt.dimensions, keys: rt.keys, pepper: rt.pepper, series: rt.series, clock: rt.clock };
+}
+
+/** The gcp stores: the key store uncached (the command writes and lists), the pepper checked now. */
+export function gcpCommandStores(rt: Pick<GcpRuntime, 'dimensions' | 'keys' | 'seriesStore' | 'pepper'>, clock: Clock = systemClock): CommandStores {
+  return { runtime: 'gcp', dimensions: rt.dimensions, keys: rt.keys, pepper: rt.pepper(), series: rt.seriesStore, clock };
+}
+
+/** A command's stores: the context's own when it selects them, else the local pipeline's. */
+export async function commandStores(ctx: CommandContext): Promise<CommandStores> {
+  return ctx.stores ? ctx.stores() : localCommandStores(await ctx.runtime());
+}
+
+export interface CommandContextOptions {
+  /** The command's name, for messages. */
+  name: string;
+  env?: NodeJS.ProcessEnv;
+  out(line: string): void;
+  err(line: string): void;
+  /** Opens the local pipeline (on first use). */
+  openLocal(): Promise<LocalPipeline>;
+  /** Builds the gcp runtime from the environment (on first use); tests pass their own. */
+  openGcp?(env: NodeJS.ProcessEnv): Promise<GcpRuntime>;
+}
+
+async function gcpRuntimeFrom(env: NodeJS.ProcessEnv): Promise<GcpRuntime> {
+  // Loaded only when selected: the local CLI never loads the cloud clients.
+  const [{ createGcpRuntime }, { parseGcpConfig }] = await Promise.all([import('../adapters/gcp/runtime.js'), import('../adapters/gcp/config.js')]);
+  return createGcpRuntime(parseGcpConfig(env));
+}
+
+/** The context a command runs with, for the runtime TILLSTREAM_RUNTIME selects; close() releases what it opened. */
+export function createCommandContext(opts: CommandContextOptions): CommandContext & { runtimeName: RuntimeName; close(): Promise<void> } {
+  const env = opts.env ?? process.env;
+  const runtimeName = selectedRuntime(env);
+  let local: Promise<LocalPipeline> | undefined;
+  let gcp: Promise<CommandStores> | undefined;
+  const openLocal = () => (local ??= opts.openLocal());
+  return {
+    runtimeName,
+    out: opts.out,
+    err: opts.err,
+    runtime: async () => {
+      if (runtimeName === 'gcp') {
+        throw new UsageError(`tillstream ${opts.name} runs on the local runtime only; unset TILLSTREAM_RUNTIME (it is "gcp")`);
+      }
+      return openLocal();
+    },
+    stores: async () => {
+      if (runtimeName === 'local') return localCommandStores(await openLocal());
+      gcp ??= (opts.openGcp ?? gcpRuntimeFrom)(env).then((rt) => gcpCommandStores(rt));
+      return gcp;
+    },
+    async close() {
+      if (local) await (await local.catch(() => undefined))?.close();
+    },
+  };
+}

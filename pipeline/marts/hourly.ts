@@ -16,6 +16,7 @@ export interface MartCycleResult {
 
 export async function runMartCycle(deps: { warehouse: Warehouse; series: SeriesStore; clock?: Clock; runId?: string }): Promise<MartCycleResult> {
   const previousKeys = new Set<string>();
+  let exported = { cells: 0 };
   const run = await scheduledRun({
     warehouse: deps.warehouse,
     clock: deps.clock ?? systemClock,
@@ -23,9 +24,12 @@ export async function runMartCycle(deps: { warehouse: Warehouse; series: SeriesS
     beforeWindow: async (w) => {
       await collectSeriesKeys(deps.warehouse, w, previousKeys);
     },
+    // The export is part of the run: a run killed before its export completes is not recorded as done.
+    beforeComplete: async (r) => {
+      // finalizedBefore: the speed layer's partials of the hours this run finalized are retired.
+      exported = await exportWindows({ warehouse: deps.warehouse, series: deps.series }, r.windows, { previousKeys, finalizedBefore: r.finalizedThrough });
+    },
   });
-  // finalizedBefore: the speed layer's partials of the hours this run finalized are retired.
-  const exported = await exportWindows({ warehouse: deps.warehouse, series: deps.series }, run.windows, { previousKeys, finalizedBefore: run.finalizedThrough });
   const documents = await exportDocuments({ warehouse: deps.warehouse, series: deps.series });
   return { run, cells: exported.cells, documents };
 }

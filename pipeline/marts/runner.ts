@@ -201,7 +201,18 @@ async function touchedPromotionRanges(warehouse: Warehouse, touched: TimeRange[]
  * then the dependants per mart (later inventory hours, local days, promotion baselines). The hour
  * in progress is never built, so it is never finalized.
  */
-export async function scheduledRun(deps: { warehouse: Warehouse; clock?: Clock; runId?: string; beforeWindow?: BuildOptions['beforeWindow'] }): Promise<ScheduledRunResult> {
+export async function scheduledRun(deps: {
+  warehouse: Warehouse;
+  clock?: Clock;
+  runId?: string;
+  beforeWindow?: BuildOptions['beforeWindow'];
+  /**
+   * Runs after every window is built and before the run's watermarks are recorded (the export). A run
+   * that stops before its watermarks are recorded — a crash mid-build or mid-export — leaves the next
+   * run starting from the previous complete run, so nothing it touched is left unbuilt or unexported.
+   */
+  beforeComplete?: (result: ScheduledRunResult) => Promise<void>;
+}): Promise<ScheduledRunResult> {
   const { warehouse } = deps;
   const clock = deps.clock ?? systemClock;
   await prepareMarts(warehouse);
@@ -235,13 +246,13 @@ export async function scheduledRun(deps: { warehouse: Warehouse; clock?: Clock; 
     const base = spec.rebuild === 'baseline_days' ? mergeRanges([...touched, ...promotions]) : touched;
     for (const r of windowsForRule(spec, base, current)) windows.push({ mart: spec.stem, windowStart: r.start, windowEnd: r.end });
   }
-  const result = await buildWindows(warehouse, windows, {
-    runId: deps.runId,
-    kind: 'scheduled',
-    clock,
-    beforeWindow: deps.beforeWindow,
-    arrivalsThrough: startedAt,
-    finalizedThrough: current,
-  });
-  return { ...result, startedAt, arrivalsThrough: startedAt, finalizedThrough: current, touchedHours };
+  const result = await buildWindows(warehouse, windows, { runId: deps.runId, kind: 'scheduled', clock, beforeWindow: deps.beforeWindow });
+  const run: ScheduledRunResult = { ...result, startedAt, arrivalsThrough: startedAt, finalizedThrough: current, touchedHours };
+  await deps.beforeComplete?.(run);
+  // The watermarks go on the run's rows only now that it is complete: max() over them ignores an interrupted run.
+  await warehouse.run(
+    `update marts.mart_runs set arrivals_through = @arrivals_through, finalized_through = @finalized_through where run_id = @run_id`,
+    { arrivals_through: startedAt, finalized_through: current, run_id: result.runId },
+  );
+  return run;
 }

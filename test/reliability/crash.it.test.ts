@@ -87,7 +87,7 @@ describe('local runtime killed with SIGKILL and restarted', function () {
     while (kills.length < KILLS) {
       const phase = PHASES[kills.length % PHASES.length]!;
       // Mart cycles take a few seconds: a kill anywhere inside one; publishing and ingest are shorter.
-      const delayMs = Math.floor(random() * (phase === 'marts' ? 2500 : 400));
+      const delayMs = Math.floor(random() * (phase === 'marts' ? 2500 : phase === 'publish' ? 20 : 400));
       const o = await runChild(common(crashed), { phase, delayMs });
       if (o.killed) kills.push(o.phase!);
       else final = o.result; // finished before the kill: run again, every later run has its mart cycle to kill

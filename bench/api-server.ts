@@ -1,0 +1,44 @@
+// The server side of the API figure, run in its own process so that autocannon and the server do not
+// share one event loop. `app`: the query API over a series store (LMDB) with rate limits and response
+// caching off and request logs on (written to a discarding destination, so their cost counts).
+// `bare`: node:http answering each path with the bytes the query API gave for it. Prints one JSON
+// line, {"port", "key"}, once it listens.
+// Usage: tsx bench/api-server.ts app <series path> | bare <bodies.json>
+import { readFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { pino } from 'pino';
+import { openLmdbSeriesStore } from '../adapters/local/series-store.js';
+import { createQueryApi } from '../services/query-api/app.js';
+import { MemoryKeyStore, PEPPER, addKey } from '../test/services/query-api/fixtures.js';
+import { ANCHOR } from './workload.js';
+
+const [mode, path] = process.argv.slice(2);
+let server: Server;
+let key = '';
+if (mode === 'app' && path) {
+  const series = openLmdbSeriesStore({ path });
+  const keys = new MemoryKeyStore();
+  key = (await addKey(keys, 'admin')).key;
+  const logger = pino({ level: 'info' }, pino.destination({ dest: '/dev/null', sync: false }));
+  const app = createQueryApi({ series, keys, pepper: PEPPER, clock: { now: () => ANCHOR }, logger, rateLimit: false, cache: false, dashboard: false });
+  server = createServer(app);
+} else if (mode === 'bare' && path) {
+  const bodies = new Map<string, Buffer>(Object.entries(JSON.parse(readFileSync(path, 'utf8')) as Record<string, string>).map(([p, b]) => [p, Buffer.from(b)]));
+  server = createServer((req, res) => {
+    const body = bodies.get(req.url ?? '');
+    if (!body) {
+      res.writeHead(404).end();
+      return;
+    }
+    res.writeHead(200, { 'content-type': 'application/json; charset=utf-8', 'content-length': body.length });
+    res.end(body);
+  });
+} else {
+  throw new Error('usage: api-server.ts app <series path> | bare <bodies.json>');
+}
+server.keepAliveTimeout = 60_000;
+server.listen(0, '127.0.0.1', () => {
+  process.stdout.write(JSON.stringify({ port: (server.address() as AddressInfo).port, key }) + '\n');
+});
+process.on('SIGTERM', () => server.close(() => process.exit(0)));

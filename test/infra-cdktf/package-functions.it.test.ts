@@ -1,0 +1,102 @@
+// The functions package as Cloud Build makes it (infra-cdktf/build/package-functions.ts): our code in
+// one bundle, the npm packages it imports named at the repository's versions, and a bundle the
+// functions framework can load and serve — checked by running the framework on the staged package.
+import assert from 'node:assert/strict';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdtemp, readFile, rm, symlink } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+
+const ROOT = resolve(import.meta.dirname, '..', '..');
+
+async function freePort(): Promise<number> {
+  const srv = createServer();
+  srv.listen(0, '127.0.0.1');
+  await once(srv, 'listening');
+  const port = (srv.address() as { port: number }).port;
+  await new Promise((r) => srv.close(r));
+  return port;
+}
+
+describe('functions package', function () {
+  this.timeout(120_000);
+  let dir: string;
+  let staged: string;
+
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'functions-package-'));
+    execFileSync(process.execPath, ['--import', 'tsx', 'infra-cdktf/build/package-functions.ts', '--out', join(dir, 'functions.zip')], { cwd: ROOT, stdio: 'pipe' });
+    staged = join(dir, 'functions');
+  });
+  after(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('zips the bundle with a package.json naming what it imports at the repository versions', async () => {
+    const listing = execFileSync('python3', ['-m', 'zipfile', '-l', join(dir, 'functions.zip')], { encoding: 'utf8' });
+    assert.deepEqual(
+      listing
+        .split('\n')
+        .slice(1)
+        .map((l) => l.split(/\s+/)[0])
+        .filter(Boolean)
+        .sort(),
+      ['index.js', 'index.js.map', 'package.json'],
+    );
+    const root = JSON.parse(await readFile(join(ROOT, 'package.json'), 'utf8')) as { dependencies: Record<string, string> };
+    const pkg = JSON.parse(await readFile(join(staged, 'package.json'), 'utf8')) as { type: string; main: string; dependencies: Record<string, string> };
+    const names = [
+      '@google-cloud/bigquery',
+      '@google-cloud/bigtable',
+      '@google-cloud/functions-framework',
+      '@google-cloud/pubsub',
+      '@google-cloud/storage',
+      'avsc',
+      'csv-parse',
+      'express',
+      'express-rate-limit',
+      'pino',
+      'zod',
+    ];
+    assert.deepEqual([pkg.type, pkg.main, pkg.dependencies], ['module', 'index.js', Object.fromEntries(names.map((n) => [n, root.dependencies[n]]))]);
+    // No package is inlined: the bundle is our code alone.
+    const bundle = await readFile(join(staged, 'index.js'), 'utf8');
+    assert.doesNotMatch(bundle, /node_modules\//);
+  });
+
+  it('loads in the functions framework and answers a body it cannot parse with the contract error', async () => {
+    // The packages the runtime's build would install: the repository's own.
+    await symlink(join(ROOT, 'node_modules'), join(staged, 'node_modules'), 'dir');
+    const port = await freePort();
+    const framework = join(staged, 'node_modules', '@google-cloud', 'functions-framework', 'build', 'src', 'main.js');
+    const child: ChildProcess = spawn(process.execPath, [framework, '--target=collect', `--port=${port}`], {
+      cwd: staged,
+      env: { PATH: process.env.PATH, NODE_ENV: 'production' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let logs = '';
+    child.stdout!.on('data', (c: Buffer) => (logs += c.toString()));
+    child.stderr!.on('data', (c: Buffer) => (logs += c.toString()));
+    try {
+      const url = `http://127.0.0.1:${port}/v1/events`;
+      const post = (body: string) => fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+      let broken: Response | undefined;
+      for (let i = 0; i < 100 && !broken; i++) {
+        broken = await post('[{"a":1},').catch(() => undefined);
+        if (!broken) await new Promise((r) => setTimeout(r, 100));
+      }
+      assert.ok(broken, `the framework did not answer:\n${logs}`);
+      assert.deepEqual([broken.status, await broken.json()], [400, { error: { code: 'invalid_body', message: 'request body is not valid JSON' } }]);
+      // Without the deployment's variables the function answers 500 and logs what is missing.
+      const unconfigured = await post('[]');
+      assert.deepEqual([unconfigured.status, await unconfigured.json()], [500, { error: { code: 'internal', message: 'the function is not configured' } }]);
+      for (let i = 0; i < 50 && !logs.includes('function cannot start'); i++) await new Promise((r) => setTimeout(r, 50));
+      assert.match(logs, /"function":"collect".*TILLSTREAM_GCP_PROJECT is missing/);
+    } finally {
+      child.kill('SIGTERM');
+      if (child.exitCode === null && child.signalCode === null) await once(child, 'exit');
+    }
+  });
+});

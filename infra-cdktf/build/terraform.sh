@@ -1,7 +1,8 @@
 #!/bin/sh
 # Applies a synthesized stack (infra-cdktf/cdktf.out) with plain Terraform, so a deploy needs no cdktf
 # CLI. `foundation` applies only what the build publishes into (artifacts bucket, image repository,
-# the APIs they need); `apply` applies everything.
+# the APIs they need) and the key pepper secret, whose first version must exist before the workloads
+# that mount it start; `apply` applies everything.
 # Usage: terraform.sh foundation|apply ENV
 set -eu
 mode="$1" env="$2"
@@ -14,7 +15,9 @@ case "$mode" in
       -target=google_project_service.api-storage \
       -target=google_project_service.api-artifactregistry \
       -target=google_storage_bucket.artifacts \
-      -target=google_artifact_registry_repository.images
+      -target=google_artifact_registry_repository.images \
+      -target=google_project_service.api-secretmanager \
+      -target=google_secret_manager_secret.pepper
     ;;
   apply)
     terraform -chdir="$dir" apply -input=false -auto-approve

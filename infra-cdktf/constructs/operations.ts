@@ -54,6 +54,9 @@ export class Operations extends Construct {
       deletionProtection: config.deletionProtection,
       labels: { app: 'tillstream', env: config.environment },
     });
+    // A fixed address: the foundation apply creates it, so its first version can be added before the
+    // full apply starts the workloads that mount it.
+    this.pepper.overrideLogicalId('pepper');
     const mounts = {} as Record<PepperReader, PepperMount>;
     for (const w of PEPPER_READERS) {
       const grant = new SecretManagerSecretIamMember(this, `pepper-${w}`, {

@@ -1,6 +1,7 @@
 // The key pepper reaches exactly the workloads that hash keys: the collect function and the query
 // API mount the Secret Manager secret as TILLSTREAM_KEY_PEPPER, and only their accounts may read it.
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { parseGcpConfig } from '../../adapters/gcp/config.js';
 import { grants, synthesize, type Block, type Synthesized } from './synth.js';
 
@@ -56,5 +57,20 @@ describe('infra-cdktf key pepper (dev)', () => {
         'serviceAccount:google_service_account:ts-query-api roles/secretmanager.secretAccessor',
       ],
     );
+  });
+
+  it('creates the secret in the foundation apply, before the workloads that mount it, at addresses that exist', () => {
+    const script = readFileSync(new URL('../../infra-cdktf/build/terraform.sh', import.meta.url), 'utf8');
+    const targets = [...script.matchAll(/-target=([a-z0-9_]+)\.([A-Za-z0-9_-]+)/g)].map((m) => `${m[1]}.${m[2]}`);
+    assert.ok(targets.includes('google_secret_manager_secret.pepper'));
+    assert.ok(targets.includes('google_project_service.api-secretmanager'));
+    assert.deepEqual(
+      targets.filter((t) => {
+        const [type, id] = t.split('.') as [string, string];
+        return !s.resources(type)[id];
+      }),
+      [],
+    );
+    assert.equal(s.resources('google_secret_manager_secret').pepper?.secret_id, 'tillstream-key-pepper');
   });
 });

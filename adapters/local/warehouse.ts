@@ -79,6 +79,27 @@ const STATE_DDL = [
 
 const KEY_LOOKUP_CHUNK = 1000;
 
+/** The messages whose rows a write replaces. */
+function messageIdsOf(batch: IngestWrite): Set<string> {
+  return new Set([
+    ...batch.accepted.map((r) => r.message_id),
+    ...batch.rejected.map((r) => r.message_id),
+    ...batch.duplicates.map((r) => r.message_id),
+    ...batch.arrivals.map((r) => r.message_id),
+  ]);
+}
+
+function namesAMessageTwice(writes: IngestWrite[]): boolean {
+  const seen = new Set<string>();
+  for (const w of writes) {
+    for (const id of messageIdsOf(w)) {
+      if (seen.has(id)) return true;
+      seen.add(id);
+    }
+  }
+  return false;
+}
+
 /** The unit separator cannot occur in validated ids, so the joined key is unambiguous. */
 const dedupeKey = (merchantId: string, eventId: string): string => `${merchantId}\u001f${eventId}`;
 
@@ -183,6 +204,9 @@ export class LocalWarehouse implements Warehouse, RawSink, DedupeIndex {
   }
 
   private async flushWrites(conn: DuckDBConnection, pending: Pending<IngestWrite, void>[]): Promise<void> {
+    // Two writes of one message in a group (concurrent redeliveries) cannot be merged: each replaces the
+    // message's rows, so merged they would append its rows twice. Written one by one, the last one wins.
+    if (pending.length > 1 && namesAMessageTwice(pending.map((p) => p.input))) return this.writeOneByOne(conn, pending);
     const merged: IngestWrite = {
       accepted: pending.flatMap((p) => p.input.accepted),
       orderLines: pending.flatMap((p) => p.input.orderLines),
@@ -201,6 +225,10 @@ export class LocalWarehouse implements Warehouse, RawSink, DedupeIndex {
       }
     }
     // One bad write must not fail the others: write them one by one.
+    await this.writeOneByOne(conn, pending);
+  }
+
+  private async writeOneByOne(conn: DuckDBConnection, pending: Pending<IngestWrite, void>[]): Promise<void> {
     for (const p of pending) {
       try {
         await inTransaction(conn, (c) => this.writeRows(c, p.input));
@@ -212,14 +240,7 @@ export class LocalWarehouse implements Warehouse, RawSink, DedupeIndex {
   }
 
   private async writeRows(conn: DuckDBConnection, batch: IngestWrite): Promise<void> {
-    const ids = [
-      ...new Set([
-        ...batch.accepted.map((r) => r.message_id),
-        ...batch.rejected.map((r) => r.message_id),
-        ...batch.duplicates.map((r) => r.message_id),
-        ...batch.arrivals.map((r) => r.message_id),
-      ]),
-    ];
+    const ids = [...messageIdsOf(batch)];
     if (ids.length > 0 && (await this.anyWritten(conn, ids))) await this.deleteMessages(conn, ids);
     await appendRows(conn, rawEvents, batch.accepted);
     await appendRows(conn, rawOrderLines, batch.orderLines);

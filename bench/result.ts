@@ -17,7 +17,7 @@ export interface Figures {
   api: { seconds: number; connections: number; distinct_requests: number; response_bytes_avg: number; rps: number; p50_ms: number; p99_ms: number; baseline_rps: number; baseline_p50_ms: number; baseline_p99_ms: number; non_2xx: number; errors: number };
   freshness: { p95_s: number | null; samples: number; method: string };
   reprocess: { days: { days: number; seconds: number }[] };
-  machine: { cores: number; memory_gb: number; node: string };
+  machine: { cores: number; memory_gb: number; node: string; /** 1-minute load average at the end: other work on the machine depresses every figure. */ load_avg_1m?: number };
   date: string;
   quick: boolean;
 }

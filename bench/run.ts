@@ -1,0 +1,109 @@
+// `npm run bench [-- --quick]`: every benchmark figure with its baseline measured in the same run,
+// progress on stderr, a readable table on stdout, and bench/results/latest.json (shape: result.ts).
+// --quick: smaller workloads, the 1M marts size only, 10 s API runs; under five minutes on 2 cores.
+import { existsSync } from 'node:fs';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { DATA_FILES } from '../adapters/local/runtime.js';
+import { measureApi, requestPaths, type StoreRef } from './api.js';
+import { measureCollectorFreshness } from './collector-freshness.js';
+import { measureIngest } from './ingest.js';
+import { measureLoad } from './load.js';
+import { measureMarts } from './marts.js';
+import { appendSeed, openBenchPipeline, rawSpan, replicate } from './raw-fill.js';
+import { initialBuild, measureReprocess } from './reprocess.js';
+import { buildResult, formatTable, type Figures } from './result.js';
+import { benchWorkload, stageWrites } from './workload.js';
+
+const { values } = parseArgs({ options: { quick: { type: 'boolean', default: false } }, strict: true });
+const quick = values.quick;
+const plan = quick
+  ? { ingestEvents: 60_000, martSizes: [1_000_000], apiSeconds: 10, freshnessSamples: 10, reprocessEvents: 6_000, reprocessRepeats: 1 }
+  : { ingestEvents: 200_000, martSizes: [1_000_000, 5_000_000, 10_000_000], apiSeconds: 20, freshnessSamples: 30, reprocessEvents: 6_000, reprocessRepeats: 3 };
+
+const started = performance.now();
+const log = (s: string) => process.stderr.write(`${s}\n`);
+const step = (s: string) => log(`[${((performance.now() - started) / 1000).toFixed(0).padStart(4)} s] ${s}`);
+const dir = await mkdtemp(join(tmpdir(), 'tillstream-bench-'));
+
+try {
+  step(`generating the demo mix: ${plan.ingestEvents} events`);
+  const workload = benchWorkload({ events: plan.ingestEvents, merchants: 20 });
+
+  step('ingest: stage core vs JSON.parse (3 rounds)');
+  const ingest = await measureIngest(workload, log);
+
+  step('load: RawSink vs bare appender (3 rounds)');
+  const writes = await stageWrites(workload);
+  const load = await measureLoad(writes, dir, log);
+
+  step(`marts: hourly marts vs GROUP BY at ${plan.martSizes.join(', ')} raw events`);
+  const martsRt = await openBenchPipeline(join(dir, 'marts'), workload);
+  let sizes;
+  try {
+    const seedEvents = await appendSeed(martsRt, writes);
+    sizes = await measureMarts(martsRt, seedEvents, plan.martSizes, log);
+  } finally {
+    await martsRt.close();
+  }
+
+  step('reprocess: 7 and 30 days (after an initial build of every mart over 42 days)');
+  const small = benchWorkload({ events: plan.reprocessEvents, merchants: 0, seed: 'bench-reprocess' });
+  const rt = await openBenchPipeline(join(dir, 'reprocess'), small);
+  let reprocessDays;
+  let stores: StoreRef[];
+  let oldest: Date;
+  try {
+    await appendSeed(rt, await stageWrites(small));
+    await replicate(rt, 1, 7);
+    const span = await rawSpan(rt);
+    oldest = span.start;
+    const t0 = performance.now();
+    const { cells } = await initialBuild(rt, span.start);
+    log(`  initial build: ${cells} series cells in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+    reprocessDays = await measureReprocess(rt, [7, 30], plan.reprocessRepeats, log);
+    stores = await rt.warehouse.query<StoreRef>(
+      'select distinct merchant_id, store_id from marts.mart_hourly_store_sales where store_id is not null order by merchant_id, store_id',
+    );
+  } finally {
+    await rt.close();
+  }
+
+  step(`api: ${plan.apiSeconds} s autocannon runs, query API vs bare node:http`);
+  const paths = requestPaths(stores, 1000, new Date(oldest.getTime() + 8 * 86_400_000));
+  const api = await measureApi({ seriesPath: join(dir, 'reprocess', DATA_FILES.series), paths, seconds: plan.apiSeconds, connections: 10, dir, log });
+
+  step(`freshness: ${plan.freshnessSamples} samples`);
+  let freshness: Figures['freshness'] | undefined;
+  // The speed layer's own freshness benchmark, when it is there, is the figure of record.
+  if (existsSync(join(import.meta.dirname, 'freshness.ts'))) {
+    try {
+      const mod = (await import('./freshness.js' as string)) as { measureFreshness(opts: object): Promise<{ p95_s: number; samples: number }> };
+      const r = await mod.measureFreshness({ samples: plan.freshnessSamples, quick, dataDir: join(dir, 'freshness'), log });
+      freshness = { p95_s: r.p95_s, samples: r.samples, method: 'bench/freshness.ts (speed layer)' };
+    } catch (err) {
+      log(`  bench/freshness.ts failed (${String(err)}); measuring end to end instead`);
+    }
+  }
+  freshness ??= await measureCollectorFreshness({ dataDir: join(dir, 'freshness-e2e'), samples: plan.freshnessSamples, log });
+
+  const result = buildResult({
+    ingest,
+    load,
+    marts: { sizes },
+    api,
+    freshness,
+    reprocess: { days: reprocessDays },
+    machine: { cores: cpus().length, memory_gb: Math.round(totalmem() / 2 ** 30), node: process.version, load_avg_1m: Math.round(loadavg()[0]! * 100) / 100 },
+    date: new Date().toISOString(),
+    quick,
+  });
+  await mkdir(join(import.meta.dirname, 'results'), { recursive: true });
+  await writeFile(join(import.meta.dirname, 'results', 'latest.json'), JSON.stringify(result, null, 2) + '\n');
+  step('done: bench/results/latest.json');
+  process.stdout.write(`\n${formatTable(result)}\n`);
+} finally {
+  await rm(dir, { recursive: true, force: true });
+}

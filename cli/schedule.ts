@@ -1,15 +1,7 @@
 // The in-process scheduler of the local runtime: runs a job every hour at a fixed minute (the marts at
 // :05, as the BigQuery scheduled query does), never two at once. Resolves when the signal aborts.
 import type { Clock } from '../pipeline/ports.js';
-
-const HOUR_MS = 3_600_000;
-
-export function msUntilMinute(now: Date, minute: number): number {
-  const hourStart = Math.floor(now.getTime() / HOUR_MS) * HOUR_MS;
-  let next = hourStart + minute * 60_000;
-  if (next <= now.getTime()) next += HOUR_MS;
-  return next - now.getTime();
-}
+import { msUntilMinute } from '../pipeline/time.js';
 
 export async function startHourlySchedule(opts: {
   minute: number;

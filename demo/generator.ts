@@ -9,6 +9,7 @@
 // for a load at the anchor with the default ingest configuration.
 import type { DimensionsFile } from '../pipeline/contracts/dimensions.js';
 import type { ReasonCode } from '../pipeline/contracts/outcomes.js';
+import { zoneOffsetMinutes } from '../pipeline/time.js';
 import { Rng, cumulative } from './random.js';
 import { RHYTHM, buildWorld, worldDimensions, type CatalogItem, type MerchantSpec, type PromotionSpec, type StoreSpec, type World } from './world.js';
 
@@ -131,21 +132,6 @@ function isoSec(ms: number, offsetMin: number): string {
   if (offsetMin === 0) return `${new Date(whole).toISOString().slice(0, 19)}Z`;
   const a = Math.abs(offsetMin);
   return `${new Date(whole + offsetMin * MINUTE).toISOString().slice(0, 19)}${offsetMin < 0 ? '-' : '+'}${pad2((a / 60) | 0)}:${pad2(a % 60)}`;
-}
-
-const zoneFormatters = new Map<string, Intl.DateTimeFormat>();
-
-/** UTC offset of a zone at an instant, in minutes (e.g. 330 for Asia/Kolkata). */
-export function zoneOffsetMinutes(timeZone: string, ms: number): number {
-  let f = zoneFormatters.get(timeZone);
-  if (!f) {
-    f = new Intl.DateTimeFormat('en-US', { timeZone, hourCycle: 'h23', year: 'numeric', month: 'numeric', day: 'numeric', hour: 'numeric', minute: 'numeric', second: 'numeric' });
-    zoneFormatters.set(timeZone, f);
-  }
-  const p: Record<string, number> = {};
-  for (const part of f.formatToParts(new Date(ms))) if (part.type !== 'literal') p[part.type] = Number(part.value);
-  const local = Date.UTC(p.year!, p.month! - 1, p.day!, p.hour!, p.minute!, p.second!);
-  return Math.round((local - (ms - (ms % SECOND))) / MINUTE);
 }
 
 // ---------------------------------------------------------------- web traffic pieces

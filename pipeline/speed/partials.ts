@@ -13,8 +13,8 @@
 // sum (an order whose refund and cancellation arrive in different messages in one hour, an order id
 // completed twice in one hour): provisional numbers may differ there until the marts confirm the hour.
 import type { IngestWrite, OrderLineRow, RawEventRow } from '../ports.js';
-import { CATALOG } from '../metrics/catalog.js';
 import { encodeRowKey, hourBucket, type SeriesName } from '../series/row-key.js';
+import { floorHour } from '../time.js';
 
 /** One series row's additive values from one message (only metrics that are not zero). */
 export interface PartialRow {
@@ -22,20 +22,6 @@ export interface PartialRow {
   merchantId: string;
   hourStart: Date;
   values: Record<string, number>;
-}
-
-const HOUR_MS = 3_600_000;
-const floorHour = (d: Date): Date => new Date(d.getTime() - (((d.getTime() % HOUR_MS) + HOUR_MS) % HOUR_MS));
-
-/** Additive metric names per series: the only ones the speed layer writes. */
-export const PARTIAL_METRICS: Record<'sales' | 'products' | 'traffic', string[]> = {
-  sales: additive('sales'),
-  products: additive('products'),
-  traffic: additive('traffic'),
-};
-
-function additive(series: SeriesName): string[] {
-  return CATALOG.find((s) => s.name === series)!.metrics.filter((m) => m.kind === 'additive').map((m) => m.name);
 }
 
 const num = (v: unknown): number => (typeof v === 'number' ? v : v === null || v === undefined ? 0 : Number(v));

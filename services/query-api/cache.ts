@@ -4,6 +4,7 @@
 // body lets a client revalidate cheaply (express answers 304 when If-None-Match matches).
 import { createHash } from 'node:crypto';
 import type { Response } from 'express';
+import { msUntilMinute } from '../../pipeline/time.js';
 
 export const PROVISIONAL_MAX_AGE_S = 10;
 /** Minute of the hour the scheduled mart run starts. */
@@ -11,10 +12,7 @@ export const MART_RUN_MINUTE = 5;
 
 /** Seconds from `now` until the next mart run (the next :05), at least 1. */
 export function secondsUntilNextMartRun(now: Date): number {
-  const hour = Math.floor(now.getTime() / 3_600_000) * 3_600_000;
-  let next = hour + MART_RUN_MINUTE * 60_000;
-  if (next <= now.getTime()) next += 3_600_000;
-  return Math.max(1, Math.ceil((next - now.getTime()) / 1000));
+  return Math.max(1, Math.ceil(msUntilMinute(now, MART_RUN_MINUTE) / 1000));
 }
 
 export function strongEtag(body: string): string {

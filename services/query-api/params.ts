@@ -4,8 +4,8 @@ import { z } from 'zod';
 import { CatalogCode, Id } from '../../pipeline/contracts/events.js';
 import { CATALOG, seriesDef, type MetricDef, type SeriesDef } from '../../pipeline/metrics/catalog.js';
 import type { Grain } from '../../pipeline/series/row-key.js';
+import { HOUR_MS, daysBetween, isCalendarDate } from '../../pipeline/time.js';
 import { badParameter } from '../http/errors.js';
-import { daysBetween, isCalendarDate } from './time.js';
 
 export const MAX_HOURS = 31 * 24;
 /** Three years of local days, leap days included. */
@@ -41,8 +41,6 @@ export interface MetricsRequest {
   fromMs?: number;
   toMs?: number;
 }
-
-const HOUR_MS = 3_600_000;
 
 /** Validates the query string; throws HttpError 400 naming the first bad parameter. */
 export function parseMetricsQuery(query: Record<string, unknown>): MetricsRequest {

@@ -5,10 +5,10 @@
 // holds message cells and compacted sums (pipeline/speed/cells.ts); provisionalValues() adds them up.
 import { FAMILY_MART, FAMILY_PARTIAL, type CellValue, type SeriesRow } from '../../pipeline/ports.js';
 import type { MetricDef } from '../../pipeline/metrics/catalog.js';
-import { dayBucket } from '../../pipeline/series/row-key.js';
+import { dayBucket, hourBucket } from '../../pipeline/series/row-key.js';
 import { provisionalValues } from '../../pipeline/speed/cells.js';
 import type { MetricsRequest } from './params.js';
-import { addDays, daysBetween, startOfLocalDay } from './time.js';
+import { HOUR_MS, addDays, daysBetween, isoHour, startOfLocalDay } from '../../pipeline/time.js';
 
 export interface Point {
   start: string;
@@ -25,15 +25,12 @@ export interface BucketSlot {
   endMs: number;
 }
 
-const HOUR_MS = 3_600_000;
-
 /** Every bucket of the request's half-open range. Days are local to `timeZone`. */
 export function bucketSlots(req: Pick<MetricsRequest, 'grain' | 'from' | 'to' | 'fromMs' | 'toMs'>, timeZone: string): BucketSlot[] {
   const slots: BucketSlot[] = [];
   if (req.grain === 'h') {
     for (let t = req.fromMs!; t < req.toMs!; t += HOUR_MS) {
-      const iso = new Date(t).toISOString(); // one formatting gives both the row-key bucket and the answer's start
-      slots.push({ bucket: iso.slice(0, 4) + iso.slice(5, 7) + iso.slice(8, 10) + iso.slice(11, 13), start: iso.slice(0, 19) + 'Z', endMs: t + HOUR_MS });
+      slots.push({ bucket: hourBucket(new Date(t)), start: isoHour(t), endMs: t + HOUR_MS });
     }
     return slots;
   }

@@ -4,7 +4,8 @@ import assert from 'node:assert/strict';
 import { DimensionsFile, resolveDimensions, storeKey } from '../../pipeline/contracts/dimensions.js';
 import { Event, type OrderEvent } from '../../pipeline/contracts/events.js';
 import { DEFAULT_BOT_PATTERN } from '../../pipeline/ingest/config.js';
-import { MAX_LATE_MS, MIN_LATE_MS, generateWorkload, zoneOffsetMinutes, type Workload } from '../../demo/generator.js';
+import { MAX_LATE_MS, MIN_LATE_MS, generateWorkload, type Workload } from '../../demo/generator.js';
+import { zoneOffsetMinutes } from '../../pipeline/time.js';
 
 const ANCHOR = '2026-11-21T12:00:00Z';
 const ANCHOR_MS = Date.parse(ANCHOR);

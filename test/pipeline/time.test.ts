@@ -1,7 +1,8 @@
+// The shared time arithmetic: UTC hours, the next run at a minute past the hour, zone offsets and local days.
 import assert from 'node:assert/strict';
-import { addDays, daysBetween, isCalendarDate, localDate, startOfLocalDay } from '../../../services/query-api/time.js';
+import { addDays, daysBetween, floorHour, isCalendarDate, isoHour, localDate, msUntilMinute, startOfLocalDay, zoneOffsetMinutes } from '../../pipeline/time.js';
 
-describe('query API time arithmetic', () => {
+describe('time arithmetic', () => {
   it('finds the instant a local day starts, across zones and DST changes', () => {
     const cases: [string, string, string][] = [
       ['2026-11-21', 'UTC', '2026-11-21T00:00:00.000Z'],
@@ -31,5 +32,33 @@ describe('query API time arithmetic', () => {
     assert.equal(addDays('2024-03-01', -1), '2024-02-29');
     assert.equal(daysBetween('2026-03-01', '2026-04-01'), 31);
     assert.deepEqual(['2026-02-29', '2024-02-29', '2026-13-01', '2026-1-01', 'x'].map(isCalendarDate), [false, true, false, false, false]);
+  });
+
+  it('floors instants to their UTC hour, before 1970 too', () => {
+    assert.deepEqual(
+      ['2026-11-21T11:59:59.999Z', '2026-11-21T12:00:00.000Z', '1969-12-31T23:30:00.000Z'].map((t) => floorHour(new Date(t)).toISOString()),
+      ['2026-11-21T11:00:00.000Z', '2026-11-21T12:00:00.000Z', '1969-12-31T23:00:00.000Z'],
+    );
+    assert.equal(isoHour(Date.parse('2026-11-21T14:00:00Z')), '2026-11-21T14:00:00Z');
+  });
+
+  it('waits until the next time the clock shows the minute, a full hour when it shows it now', () => {
+    assert.deepEqual(
+      ['2026-11-21T12:00:00Z', '2026-11-21T12:04:59Z', '2026-11-21T12:05:00Z', '2026-11-21T12:59:00Z'].map((t) => msUntilMinute(new Date(t), 5) / 1000),
+      [300, 1, 3600, 360],
+    );
+  });
+
+  it('gives a zone offset in minutes at an instant, following daylight saving time', () => {
+    assert.deepEqual(
+      [
+        zoneOffsetMinutes('Asia/Kolkata', Date.parse('2026-11-21T12:00:00Z')),
+        zoneOffsetMinutes('Asia/Kathmandu', Date.parse('2026-11-21T12:00:00Z')),
+        zoneOffsetMinutes('America/New_York', Date.parse('2026-01-15T12:00:00Z')),
+        zoneOffsetMinutes('America/New_York', Date.parse('2026-07-01T12:00:00Z')),
+        zoneOffsetMinutes('UTC', Date.parse('2026-07-01T12:00:00Z')),
+      ],
+      [330, 345, -300, -240, 0],
+    );
   });
 });

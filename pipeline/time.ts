@@ -1,5 +1,28 @@
-// Time-zone arithmetic for merchant-local days, with Intl only (no zone database of our own):
-// the UTC instant a local date starts at, the local date of an instant, and date stepping.
+// Time arithmetic shared by every part: UTC hour flooring, the next run at a minute of the hour, and
+// zone arithmetic for merchant-local days with Intl only (no zone database of our own) — a zone's
+// offset at an instant, the UTC instant a local date starts at, the local date of an instant, and
+// date stepping. One copy, so the query API, the scheduler and the demo generator agree on every edge.
+
+export const MINUTE_MS = 60_000;
+export const HOUR_MS = 3_600_000;
+export const DAY_MS = 24 * HOUR_MS;
+
+/** Start of the UTC hour containing `ms` (also right for instants before 1970). */
+export function utcHourStartMs(ms: number): number {
+  return ms - (((ms % HOUR_MS) + HOUR_MS) % HOUR_MS);
+}
+
+/** Start of the UTC hour containing `d`. */
+export function floorHour(d: Date): Date {
+  return new Date(utcHourStartMs(d.getTime()));
+}
+
+/** Milliseconds from `now` to the next time the clock shows `minute` past an hour (never 0: a run at :05 waits for the next :05). */
+export function msUntilMinute(now: Date, minute: number): number {
+  let next = utcHourStartMs(now.getTime()) + minute * MINUTE_MS;
+  if (next <= now.getTime()) next += HOUR_MS;
+  return next - now.getTime();
+}
 
 const formatters = new Map<string, Intl.DateTimeFormat>();
 
@@ -33,6 +56,11 @@ export function zoneOffsetMs(ms: number, timeZone: string): number {
   return Date.UTC(w.y, w.mo - 1, w.d, w.h, w.mi, w.s) - Math.floor(ms / 1000) * 1000;
 }
 
+/** Offset of the zone at an instant, in whole minutes (330 for Asia/Kolkata). */
+export function zoneOffsetMinutes(timeZone: string, ms: number): number {
+  return Math.round(zoneOffsetMs(ms, timeZone) / MINUTE_MS);
+}
+
 /** `2026-11-21` in the zone of the instant. */
 export function localDate(instant: Date, timeZone: string): string {
   const w = wallClock(instant.getTime(), timeZone);
@@ -48,7 +76,7 @@ export function startOfLocalDay(date: string, timeZone: string): Date {
   // read with the offset in force before it.
   let t = wall - zoneOffsetMs(wall, timeZone);
   t = wall - zoneOffsetMs(t, timeZone);
-  if (localDate(new Date(t), timeZone) < date) t = wall - zoneOffsetMs(t - 6 * 3_600_000, timeZone);
+  if (localDate(new Date(t), timeZone) < date) t = wall - zoneOffsetMs(t - 6 * HOUR_MS, timeZone);
   return new Date(t);
 }
 
@@ -60,7 +88,7 @@ export function addDays(date: string, days: number): string {
 
 /** Whole days from a to b (`YYYY-MM-DD`). */
 export function daysBetween(a: string, b: string): number {
-  return Math.round((Date.parse(`${b}T00:00:00Z`) - Date.parse(`${a}T00:00:00Z`)) / 86_400_000);
+  return Math.round((Date.parse(`${b}T00:00:00Z`) - Date.parse(`${a}T00:00:00Z`)) / DAY_MS);
 }
 
 /** Real calendar date in `YYYY-MM-DD` form (rejects 2026-02-30). */
@@ -70,7 +98,7 @@ export function isCalendarDate(text: string): boolean {
   return Number.isFinite(t) && new Date(t).toISOString().slice(0, 10) === text;
 }
 
-/** `2026-11-21T14:00:00Z`: the hour instants the API answers with. */
+/** `2026-11-21T14:00:00Z`: an instant in whole seconds, the form the API answers hours in. */
 export function isoHour(ms: number): string {
   return new Date(ms).toISOString().slice(0, 19) + 'Z';
 }

@@ -8,31 +8,10 @@ import type { Storage } from '@google-cloud/storage';
 import { DimensionsFile, mergeDimensions, resolveDimensions, type Dimensions } from '../../pipeline/contracts/dimensions.js';
 import type { Clock, DimensionsStore } from '../../pipeline/ports.js';
 import { systemClock } from '../../pipeline/ports.js';
-import { dimMerchants, dimSettings, dimStores } from '../../pipeline/schema/dims.js';
-import type { TableDef } from '../../pipeline/schema/types.js';
+import { dimensionRows } from '../../pipeline/schema/dims.js';
 import { serializeRow } from './bigquery-warehouse.js';
 
 const EMPTY: DimensionsFile = { merchants: [], stores: [], fraud_ips: [] };
-
-/** The dims tables' rows for a dimensions file, as the local store writes them. */
-export function dimensionRows(file: DimensionsFile): { table: TableDef; rows: Record<string, unknown>[] }[] {
-  const resolved = resolveDimensions(file);
-  return [
-    { table: dimMerchants, rows: file.merchants.map((m) => ({ merchant_id: m.id, name: m.name, time_zone: m.time_zone, currency: m.currency })) },
-    {
-      table: dimStores,
-      rows: [...resolved.stores.values()].map((s) => ({
-        merchant_id: s.merchant_id,
-        store_id: s.id,
-        name: s.name,
-        city: s.city ?? null,
-        region: s.region ?? null,
-        time_zone: s.time_zone,
-      })),
-    },
-    { table: dimSettings, rows: [{ low_stock_threshold: resolved.lowStockThreshold }] },
-  ];
-}
 
 export interface GcsDimensionsStoreOptions {
   storage: Storage;

@@ -5,7 +5,7 @@
 import { readFile } from 'node:fs/promises';
 import { DimensionsFile, mergeDimensions, resolveDimensions, type Dimensions } from '../../pipeline/contracts/dimensions.js';
 import type { DimensionsStore } from '../../pipeline/ports.js';
-import { dimMerchants, dimSettings, dimStores } from '../../pipeline/schema/dims.js';
+import { dimensionRows } from '../../pipeline/schema/dims.js';
 import { duckdbTableName } from '../../pipeline/schema/ddl-duckdb.js';
 import { writeAtomic } from './data-dir.js';
 import { appendRows, type LocalWarehouse } from './warehouse.js';
@@ -62,27 +62,10 @@ export class LocalDimensionsStore implements DimensionsStore {
   }
 
   private async writeTables(d: DimensionsFile): Promise<void> {
-    const resolved = resolveDimensions(d);
+    const tables = dimensionRows(d);
     await this.warehouse.transaction(async (conn) => {
-      for (const t of [dimMerchants, dimStores, dimSettings]) await conn.run(`DELETE FROM ${duckdbTableName(t)}`);
-      await appendRows(
-        conn,
-        dimMerchants,
-        d.merchants.map((m) => ({ merchant_id: m.id, name: m.name, time_zone: m.time_zone, currency: m.currency })),
-      );
-      await appendRows(
-        conn,
-        dimStores,
-        [...resolved.stores.values()].map((s) => ({
-          merchant_id: s.merchant_id,
-          store_id: s.id,
-          name: s.name,
-          city: s.city ?? null,
-          region: s.region ?? null,
-          time_zone: s.time_zone,
-        })),
-      );
-      await appendRows(conn, dimSettings, [{ low_stock_threshold: resolved.lowStockThreshold }]);
+      for (const { table } of tables) await conn.run(`DELETE FROM ${duckdbTableName(table)}`);
+      for (const { table, rows } of tables) await appendRows(conn, table, rows);
     });
   }
 }

@@ -1,4 +1,5 @@
 // Dimension tables, loaded by `tillstream dimensions load`, read by marts for time zones and store attributes.
+import { resolveDimensions, type DimensionsFile } from '../contracts/dimensions.js';
 import { opt, req, type TableDef } from './types.js';
 
 export const dimMerchants: TableDef = {
@@ -36,3 +37,26 @@ export const dimSettings: TableDef = {
 };
 
 export const DIM_TABLES: TableDef[] = [dimMerchants, dimStores, dimSettings];
+
+/**
+ * The rows of every dims table for a dimensions file, the same in both runtimes: stores carry their
+ * resolved time zone (the merchant's when the file gives none).
+ */
+export function dimensionRows(file: DimensionsFile): { table: TableDef; rows: Record<string, unknown>[] }[] {
+  const resolved = resolveDimensions(file);
+  return [
+    { table: dimMerchants, rows: file.merchants.map((m) => ({ merchant_id: m.id, name: m.name, time_zone: m.time_zone, currency: m.currency })) },
+    {
+      table: dimStores,
+      rows: [...resolved.stores.values()].map((s) => ({
+        merchant_id: s.merchant_id,
+        store_id: s.id,
+        name: s.name,
+        city: s.city ?? null,
+        region: s.region ?? null,
+        time_zone: s.time_zone,
+      })),
+    },
+    { table: dimSettings, rows: [{ low_stock_threshold: resolved.lowStockThreshold }] },
+  ];
+}

@@ -73,9 +73,13 @@ export const reprocessCommand: Command = async (argv, ctx) => {
     const moved = Object.entries(report.revalidation.moved).map(([k, n]) => `${k} ${n}`).join(', ') || 'nothing moved';
     ctx.err(`  re-validated ${report.revalidation.entries} entries of ${report.revalidation.messages} messages: ${moved}`);
   }
+  // stdout is machine-read: snake_case keys, as in the `marts` command and the `--once` summary.
+  const changes = Object.fromEntries(
+    Object.entries(report.marts).map(([mart, c]) => [mart, { rows_before: c.rowsBefore, rows_after: c.rowsAfter, rows_added: c.rowsAdded, rows_removed: c.rowsRemoved }]),
+  );
   ctx.out(JSON.stringify({
     windows: report.windows.length,
-    marts: report.marts,
+    marts: changes,
     series_cells: report.cells,
     series_rows_deleted: report.deletedRows,
     ...(report.revalidation ? { revalidation: report.revalidation } : {}),

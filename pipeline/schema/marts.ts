@@ -194,7 +194,3 @@ export const martRuns: TableDef = {
 
 /** Every table of the deployment: raw, dims, marts (with the run log). */
 export const ALL_TABLES: TableDef[] = [...RAW_TABLES, ...DIM_TABLES, ...MART_TABLES, martRuns];
-
-export function martStem(t: TableDef): string {
-  return t.id.split('.')[1]!;
-}

@@ -37,23 +37,32 @@ export async function measureMarts(rt: LocalPipeline, seedEvents: number, target
       await rt.warehouse.exclusive((conn) => conn.run(GROUP_BY));
       baseline.push(seconds(t0));
     }
+    // One mart at a time (the runner builds them one after another anyway), to say where the time goes.
+    const byMart: Record<string, number> = {};
+    let rows = 0;
     const t0 = performance.now();
-    const built = await buildMarts(rt.warehouse, {
-      windowStart: new Date(Math.floor(span.start.getTime() / HOUR_MS) * HOUR_MS),
-      windowEnd: new Date(Math.floor(span.end.getTime() / HOUR_MS) * HOUR_MS + HOUR_MS),
-      marts: HOURLY.map((m) => m.stem),
-    });
+    for (const m of HOURLY) {
+      const tm = performance.now();
+      const built = await buildMarts(rt.warehouse, {
+        windowStart: new Date(Math.floor(span.start.getTime() / HOUR_MS) * HOUR_MS),
+        windowEnd: new Date(Math.floor(span.end.getTime() / HOUR_MS) * HOUR_MS + HOUR_MS),
+        marts: [m.stem],
+      });
+      byMart[m.stem] = Math.round(seconds(tm) * 100) / 100;
+      rows += built.windows.reduce((n, w) => n + w.rowsAfter, 0);
+    }
     const s = seconds(t0);
-    const rows = built.windows.reduce((n, w) => n + w.rowsAfter, 0);
     if (rows === 0) throw new Error('the hourly marts came out empty');
     const size: MartSize = {
       events,
       seconds: Math.round(s * 100) / 100,
       events_per_s: Math.round(events / s),
       baseline_groupby_events_per_s: Math.round(events / median(baseline)),
+      seconds_by_mart: byMart,
     };
     sizes.push(size);
     log(`  ${events} events: hourly marts ${size.seconds} s (${size.events_per_s}/s, ${rows} mart rows); GROUP BY median ${median(baseline).toFixed(2)} s (${size.baseline_groupby_events_per_s}/s)`);
+    log(`    by mart: ${Object.entries(byMart).map(([k, v]) => `${k} ${v} s`).join(', ')}`);
   }
   return sizes;
 }

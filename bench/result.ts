@@ -8,6 +8,8 @@ export interface MartSize {
   events_per_s: number;
   /** The bare GROUP BY over the same raw events, same run. */
   baseline_groupby_events_per_s: number;
+  /** Seconds of each hourly mart's rebuild at this size. */
+  seconds_by_mart?: Record<string, number>;
 }
 
 export interface Figures {

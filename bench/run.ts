@@ -1,14 +1,13 @@
 // `npm run bench [-- --quick]`: every benchmark figure with its baseline measured in the same run,
 // progress on stderr, a readable table on stdout, and bench/results/latest.json (shape: result.ts).
 // --quick: smaller workloads, the 1M marts size only, 10 s API runs; under five minutes on 2 cores.
-import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { DATA_FILES } from '../adapters/local/runtime.js';
 import { measureApi, requestPaths, type StoreRef } from './api.js';
-import { measureCollectorFreshness } from './collector-freshness.js';
+import { measureFreshness } from './freshness.js';
 import { measureIngest } from './ingest.js';
 import { measureLoad } from './load.js';
 import { measureMarts } from './marts.js';
@@ -76,18 +75,10 @@ try {
   const api = await measureApi({ seriesPath: join(dir, 'reprocess', DATA_FILES.series), paths, seconds: plan.apiSeconds, connections: 10, dir, log });
 
   step(`freshness: ${plan.freshnessSamples} samples`);
-  let freshness: Figures['freshness'] | undefined;
-  // The speed layer's own freshness benchmark, when it is there, is the figure of record.
-  if (existsSync(join(import.meta.dirname, 'freshness.ts'))) {
-    try {
-      const mod = (await import('./freshness.js' as string)) as { measureFreshness(opts: object): Promise<{ p95_s: number; samples: number }> };
-      const r = await mod.measureFreshness({ samples: plan.freshnessSamples, quick, dataDir: join(dir, 'freshness'), log });
-      freshness = { p95_s: r.p95_s, samples: r.samples, method: 'bench/freshness.ts (speed layer)' };
-    } catch (err) {
-      log(`  bench/freshness.ts failed (${String(err)}); measuring end to end instead`);
-    }
-  }
-  freshness ??= await measureCollectorFreshness({ dataDir: join(dir, 'freshness-e2e'), samples: plan.freshnessSamples, log });
+  // bench/freshness.ts: a real `tillstream start` server, POST to its collector → visible through its query API.
+  const f = await measureFreshness({ samples: plan.freshnessSamples, log: (l) => log(`  ${l}`) });
+  log(`  p50 ${f.p50_s} s, p95 ${f.p95_s} s, max ${f.max_s} s`);
+  const freshness: Figures['freshness'] = { p95_s: f.p95_s, samples: f.samples, method: 'collector POST → visible through the query API of a running tillstream start (bench/freshness.ts)' };
 
   const result = buildResult({
     ingest,

@@ -41,7 +41,8 @@ export async function measureLoad(writes: IngestWrite[], dir: string, log: (s: s
       for (let i = 0; i < writes.length; i += RUNNER_BATCH) await Promise.all(writes.slice(i, i + RUNNER_BATCH).map((w) => wh.write(w)));
       await wh.run('CHECKPOINT');
       sinkRates.push(rows / seconds(t0));
-      const n = (await wh.query<{ n: number }>('select count(*) as n from raw.events'))[0]?.n;
+      const [stored] = await wh.query<{ n: number }>('select count(*) as n from raw.events');
+      const n = stored === undefined ? 0 : stored.n;
       if (Number(n) !== rows) throw new Error(`RawSink stored ${n} of ${rows} rows`);
       await wh.close();
     }

@@ -1,6 +1,7 @@
 // What a command gets: the local runtime (opened on demand) and where to print.
 // stdout carries results (the last line of `start --once` and `keys create` is machine-read);
 // stderr carries progress and logs.
+import type { GcpRuntime } from '../adapters/gcp/runtime.js';
 import type { LocalPipeline } from './local-pipeline.js';
 import type { CommandStores } from './runtime-select.js';
 
@@ -11,6 +12,8 @@ export interface CommandContext {
    * a context without it (a command forwarded to `tillstream start`) uses the local pipeline's.
    */
   stores?(): Promise<CommandStores>;
+  /** The gcp runtime, present only when TILLSTREAM_RUNTIME=gcp selects it (marts and reprocess use every port). */
+  gcp?(): Promise<GcpRuntime>;
   out(line: string): void;
   err(line: string): void;
 }

@@ -1,12 +1,16 @@
 // Where a `tillstream` command's stores come from. TILLSTREAM_RUNTIME=gcp points `dimensions load` and
 // `keys create|list|revoke` at the deployment (the Cloud Storage dimensions store mirrored into
-// BigQuery, the Bigtable keys and series tables, the pepper from TILLSTREAM_KEY_PEPPER); by default
+// BigQuery, the Bigtable keys and series tables, the pepper from TILLSTREAM_KEY_PEPPER), and gives
+// `marts` and `reprocess` the whole gcp runtime (BigQuery, Bigtable, the payload archive); by default
 // they use the local data directory as before. Commands read the same five stores either way, so the
 // only fork is here, in picking adapters. Commands without a gcp variant refuse to run under gcp
 // rather than quietly writing a local data directory.
 import { selectedRuntime, type RuntimeName } from '../adapters/gcp/config.js';
 import type { GcpRuntime } from '../adapters/gcp/runtime.js';
-import { systemClock, type Clock, type DimensionsStore, type KeyStore, type SeriesStore } from '../pipeline/ports.js';
+import { createIngestStage } from '../pipeline/ingest/stage.js';
+import type { ReprocessDeps } from '../pipeline/marts/reprocess.js';
+import { systemClock, type Clock, type DimensionsStore, type KeyStore, type Logger, type SeriesStore } from '../pipeline/ports.js';
+import { createPartialWriter, withSpeedLayer } from '../pipeline/speed/writer.js';
 import { UsageError, type CommandContext } from './context.js';
 import type { LocalPipeline } from './local-pipeline.js';
 
@@ -27,6 +31,28 @@ export function localCommandStores(rt: LocalPipeline): CommandStores {
 /** The gcp stores: the key store uncached (the command writes and lists), the pepper checked now. */
 export function gcpCommandStores(rt: Pick<GcpRuntime, 'dimensions' | 'keys' | 'seriesStore' | 'pepper'>, clock: Clock = systemClock): CommandStores {
   return { runtime: 'gcp', dimensions: rt.dimensions, keys: rt.keys, pepper: rt.pepper(), series: rt.seriesStore, clock };
+}
+
+/** What `marts` and `reprocess` run with on gcp: the BigQuery warehouse with its dry run, and every reprocess port. */
+export interface GcpMartDeps extends Required<Omit<ReprocessDeps, 'clock'>> {
+  clock: Clock;
+  warehouse: GcpRuntime['warehouse'];
+}
+
+/**
+ * The gcp ports of a reprocess: BigQuery (warehouse and raw sink), the Bigtable series and dedupe
+ * tables, the Cloud Storage payload archive, and the ingest stage wired as functions/ wires
+ * ingestEvents — validation against the deployment's dimensions, the Bigtable dedupe, the BigQuery
+ * sink, the speed layer's partials — so a re-validated message is processed as a delivery would be.
+ */
+export function gcpMartDeps(rt: GcpRuntime, opts: { clock?: Clock; logger?: Logger } = {}): GcpMartDeps {
+  const clock = opts.clock ?? systemClock;
+  const stage = withSpeedLayer(
+    createIngestStage({ dimensions: () => rt.dimensions.get(), dedupe: rt.dedupe, sink: rt.warehouse, clock }),
+    createPartialWriter({ series: rt.seriesStore, clock }),
+    { maxAttempts: rt.config.pubsub.maxDeliveryAttempts, logger: opts.logger },
+  );
+  return { warehouse: rt.warehouse, series: rt.seriesStore, archive: rt.archive, dedupe: rt.dedupe, stage, clock };
 }
 
 /** A command's stores: the context's own when it selects them, else the local pipeline's. */
@@ -57,8 +83,10 @@ export function createCommandContext(opts: CommandContextOptions): CommandContex
   const env = opts.env ?? process.env;
   const runtimeName = selectedRuntime(env);
   let local: Promise<LocalPipeline> | undefined;
+  let gcpRuntime: Promise<GcpRuntime> | undefined;
   let gcp: Promise<CommandStores> | undefined;
   const openLocal = () => (local ??= opts.openLocal());
+  const openGcp = () => (gcpRuntime ??= (opts.openGcp ?? gcpRuntimeFrom)(env));
   return {
     runtimeName,
     out: opts.out,
@@ -71,9 +99,10 @@ export function createCommandContext(opts: CommandContextOptions): CommandContex
     },
     stores: async () => {
       if (runtimeName === 'local') return localCommandStores(await openLocal());
-      gcp ??= (opts.openGcp ?? gcpRuntimeFrom)(env).then((rt) => gcpCommandStores(rt));
+      gcp ??= openGcp().then((rt) => gcpCommandStores(rt));
       return gcp;
     },
+    ...(runtimeName === 'gcp' ? { gcp: openGcp } : {}),
     async close() {
       if (local) await (await local.catch(() => undefined))?.close();
     },

@@ -1,12 +1,25 @@
 // `tillstream marts --from T1 --to T2 [--marts a,b]` builds marts for a range (half-open ISO instants)
 // and exports them; `tillstream reprocess` does the same after a bug, optionally re-validating the
 // archived payloads first, and prints what changed.
+//
+// With TILLSTREAM_RUNTIME=gcp both run on the deployment (BigQuery, Bigtable, the payload archive),
+// and BigQuery bills by bytes scanned: so they first dry-run every statement the run would issue
+// (pipeline/marts/dry-run.ts), print the bytes and the on-demand cost, and go on only with --yes or
+// when the total is within --max-bytes. Otherwise nothing runs and the exit code is 3.
 import { parseArgs } from 'node:util';
+import { DEFAULT_INGEST_CONFIG } from '../../pipeline/ingest/config.js';
+import { createDryRunWarehouse, discardingSeriesStore, formatBytes, type DryRunEstimate, type DryRunFn } from '../../pipeline/marts/dry-run.js';
 import { collectSeriesKeys, exportDocuments, exportWindows } from '../../pipeline/marts/exporter.js';
 import { MARTS } from '../../pipeline/marts/manifest.js';
-import { reprocess } from '../../pipeline/marts/reprocess.js';
-import { buildMarts } from '../../pipeline/marts/runner.js';
-import { UsageError, type Command } from '../context.js';
+import { reprocess, type ReprocessDeps, type ReprocessOptions, type ReprocessReport } from '../../pipeline/marts/reprocess.js';
+import { buildMarts, type BuildResult } from '../../pipeline/marts/runner.js';
+import { ceilHour, floorHour, HOUR_MS } from '../../pipeline/marts/windows.js';
+import type { ArrivalRow, Clock, InboundMessage, IngestWrite, SeriesStore, Warehouse } from '../../pipeline/ports.js';
+import { UsageError, type Command, type CommandContext } from '../context.js';
+import { gcpMartDeps } from '../runtime-select.js';
+
+/** Exit code when a gcp run was estimated but not confirmed (no --yes, or over --max-bytes). */
+export const EXIT_NOT_CONFIRMED = 3;
 
 export function parseRange(values: { from?: string; to?: string }): { from: Date; to: Date } {
   const parse = (name: string, text: string | undefined): Date => {
@@ -30,42 +43,113 @@ export function parseMartList(text: string | undefined): string[] | undefined {
   return stems;
 }
 
-export const martsCommand: Command = async (argv, ctx) => {
-  const { values } = parseArgs({ args: argv, options: { from: { type: 'string' }, to: { type: 'string' }, marts: { type: 'string' } }, strict: true });
-  const { from, to } = parseRange(values);
-  const marts = parseMartList(values.marts);
-  const rt = await ctx.runtime();
+/** The gate's flags, shared by `marts` and `reprocess` (accepted locally too, where nothing is billed). */
+const GATE_OPTIONS = { yes: { type: 'boolean', default: false }, 'max-bytes': { type: 'string' } } as const;
+
+export interface Gate {
+  yes: boolean;
+  maxBytes?: number;
+}
+
+export function parseGate(values: { yes?: boolean; 'max-bytes'?: string }): Gate {
+  const text = values['max-bytes'];
+  if (text === undefined) return { yes: values.yes ?? false };
+  if (!/^\d+$/.test(text) || !Number.isSafeInteger(Number(text))) throw new UsageError('--max-bytes must be a whole number of bytes, e.g. 50000000000');
+  return { yes: values.yes ?? false, maxBytes: Number(text) };
+}
+
+/**
+ * Prints the estimate and decides. --max-bytes is a ceiling: above it nothing runs, even with --yes;
+ * within it the run goes ahead. Without --max-bytes, only --yes lets it run.
+ */
+export function confirmEstimate(ctx: Pick<CommandContext, 'out' | 'err'>, command: string, estimate: DryRunEstimate, gate: Gate): boolean {
+  ctx.err(`dry run: ${estimate.statements.reduce((n, s) => n + s.runs, 0)} BigQuery statements (${estimate.statements.length} distinct)`);
+  for (const s of estimate.statements) if (s.bytes > 0) ctx.err(`  ${formatBytes(s.bytes)}${s.runs > 1 ? ` × ${s.runs}` : ''}  ${s.label}`);
+  const cost = `$${estimate.estimatedCostUsd.toFixed(2)}`;
+  ctx.err(`total: ${estimate.bytesProcessed} bytes scanned (${formatBytes(estimate.bytesProcessed)}), ${formatBytes(estimate.bytesBilled)} billed, estimated on-demand cost ${cost}`);
+  const refuse = (why: string): false => {
+    ctx.err(`tillstream ${command}: ${why}; nothing was run`);
+    ctx.out(JSON.stringify({ dry_run: { statements: estimate.statements.reduce((n, s) => n + s.runs, 0), bytes_processed: estimate.bytesProcessed, bytes_billed: estimate.bytesBilled, estimated_cost_usd: Number(estimate.estimatedCostUsd.toFixed(4)) }, ran: false }));
+    return false;
+  };
+  if (gate.maxBytes !== undefined) {
+    if (estimate.bytesProcessed > gate.maxBytes) return refuse(`the run would scan ${estimate.bytesProcessed} bytes, more than --max-bytes ${gate.maxBytes}`);
+    return true;
+  }
+  if (!gate.yes) return refuse(`confirm with --yes to scan ${formatBytes(estimate.bytesProcessed)} (about ${cost}), or pass --max-bytes N to run whenever the scan is at most N bytes`);
+  return true;
+}
+
+interface MartsDeps {
+  warehouse: Warehouse;
+  series: SeriesStore;
+  clock: Clock;
+}
+
+/** One `marts` run: rebuild the range's windows, export them and the API's documents. */
+async function buildAndExport(deps: MartsDeps, range: { from: Date; to: Date; marts?: string[] }): Promise<{ build: BuildResult; cells: number }> {
   const previousKeys = new Set<string>();
-  const build = await buildMarts(rt.warehouse, { windowStart: from, windowEnd: to, marts }, {
+  const build = await buildMarts(deps.warehouse, { windowStart: range.from, windowEnd: range.to, marts: range.marts }, {
     kind: 'build',
-    clock: rt.clock,
+    clock: deps.clock,
     beforeWindow: async (w) => {
-      await collectSeriesKeys(rt.warehouse, w, previousKeys);
+      await collectSeriesKeys(deps.warehouse, w, previousKeys);
     },
   });
-  const exported = await exportWindows({ warehouse: rt.warehouse, series: rt.series }, build.windows, { previousKeys });
-  await exportDocuments({ warehouse: rt.warehouse, series: rt.series });
+  const exported = await exportWindows({ warehouse: deps.warehouse, series: deps.series }, build.windows, { previousKeys });
+  await exportDocuments({ warehouse: deps.warehouse, series: deps.series });
+  return { build, cells: exported.cells };
+}
+
+export const martsCommand: Command = async (argv, ctx) => {
+  const { values } = parseArgs({ args: argv, options: { from: { type: 'string' }, to: { type: 'string' }, marts: { type: 'string' }, ...GATE_OPTIONS }, strict: true });
+  const { from, to } = parseRange(values);
+  const marts = parseMartList(values.marts);
+  const gate = parseGate(values);
+  let deps: MartsDeps;
+  if (ctx.gcp) {
+    const rt = await ctx.gcp();
+    const { warehouse, series, clock } = gcpMartDeps(rt);
+    const dry = createDryRunWarehouse((sql, params) => warehouse.dryRun(sql, params));
+    await buildAndExport({ warehouse: dry, series: discardingSeriesStore, clock }, { from, to, marts });
+    if (!confirmEstimate(ctx, 'marts', dry.estimate(), gate)) return EXIT_NOT_CONFIRMED;
+    deps = { warehouse, series, clock };
+  } else {
+    const rt = await ctx.runtime();
+    deps = { warehouse: rt.warehouse, series: rt.series, clock: rt.clock };
+  }
+  const { build, cells } = await buildAndExport(deps, { from, to, marts });
   ctx.out(JSON.stringify({
     windows: build.windows.map((w) => ({ mart: w.mart, from: w.windowStart.toISOString(), to: w.windowEnd.toISOString(), rows_before: w.rowsBefore, rows_after: w.rowsAfter })),
-    series_cells: exported.cells,
+    series_cells: cells,
   }));
   return 0;
 };
 
-export const reprocessCommand: Command = async (argv, ctx) => {
-  const { values } = parseArgs({
-    args: argv,
-    options: { from: { type: 'string' }, to: { type: 'string' }, marts: { type: 'string' }, revalidate: { type: 'boolean', default: false } },
-    strict: true,
-  });
-  const { from, to } = parseRange(values);
-  const marts = parseMartList(values.marts);
-  const rt = await ctx.runtime();
-  ctx.err(`reprocessing ${from.toISOString()} .. ${to.toISOString()}${values.revalidate ? ' (re-validating archived payloads by received_at first)' : ''}…`);
-  const report = await reprocess(
-    { warehouse: rt.warehouse, series: rt.series, clock: rt.clock, archive: rt.archive, dedupe: rt.warehouse, stage: rt.stage },
-    { from, to, marts, revalidate: values.revalidate },
-  );
+/**
+ * The dry-run replay of a reprocess. Without --revalidate it is the reprocess itself on the dry
+ * warehouse. With it, which hours change is known only once entries are validated again; the replay
+ * reads the archive as the run would (dry-running each message's look-ups) and assumes every message
+ * touches every hour from the maximum event age before --from to the future skew after --to — where a
+ * non-backfill event received in the range can lie — so the rebuild estimate is an upper bound.
+ */
+export async function estimateReprocess(deps: Required<Pick<ReprocessDeps, 'archive'>> & { dryRun: DryRunFn; clock: Clock }, opts: ReprocessOptions): Promise<DryRunEstimate> {
+  const dry = createDryRunWarehouse(deps.dryRun);
+  let stage: ReprocessDeps['stage'];
+  if (opts.revalidate) {
+    const arrivals: ArrivalRow[] = [];
+    const last = ceilHour(new Date(opts.to.getTime() + DEFAULT_INGEST_CONFIG.futureSkewMs));
+    for (let t = floorHour(new Date(opts.from.getTime() - DEFAULT_INGEST_CONFIG.maxEventAgeMs)).getTime(); t < last.getTime(); t += HOUR_MS) {
+      arrivals.push({ message_id: '', merchant_id: '', event_hour: new Date(t), received_at: opts.from });
+    }
+    stage = async (_msg: InboundMessage): Promise<{ write: IngestWrite }> => ({ write: { accepted: [], orderLines: [], rejected: [], duplicates: [], arrivals } });
+  }
+  await reprocess({ warehouse: dry, series: discardingSeriesStore, clock: deps.clock, archive: deps.archive, stage }, opts);
+  return dry.estimate();
+}
+
+/** The report both runtimes print: progress on stderr, one JSON line on stdout. */
+function printReprocessReport(ctx: Pick<CommandContext, 'out' | 'err'>, report: ReprocessReport): void {
   for (const [mart, c] of Object.entries(report.marts)) {
     ctx.err(`  ${mart}: ${c.rowsBefore} → ${c.rowsAfter} rows (+${c.rowsAdded} −${c.rowsRemoved})`);
   }
@@ -84,5 +168,31 @@ export const reprocessCommand: Command = async (argv, ctx) => {
     series_rows_deleted: report.deletedRows,
     ...(report.revalidation ? { revalidation: report.revalidation } : {}),
   }));
+}
+
+export const reprocessCommand: Command = async (argv, ctx) => {
+  const { values } = parseArgs({
+    args: argv,
+    options: { from: { type: 'string' }, to: { type: 'string' }, marts: { type: 'string' }, revalidate: { type: 'boolean', default: false }, ...GATE_OPTIONS },
+    strict: true,
+  });
+  const { from, to } = parseRange(values);
+  const marts = parseMartList(values.marts);
+  const gate = parseGate(values);
+  const opts: ReprocessOptions = { from, to, marts, revalidate: values.revalidate };
+  let deps: ReprocessDeps;
+  if (ctx.gcp) {
+    const rt = await ctx.gcp();
+    const gcp = gcpMartDeps(rt);
+    ctx.err(`dry run of reprocessing ${from.toISOString()} .. ${to.toISOString()} on BigQuery${values.revalidate ? ' (reading the payload archive; rebuild estimated over the maximum event age before --from)' : ''}…`);
+    const estimate = await estimateReprocess({ archive: gcp.archive, clock: gcp.clock, dryRun: (sql, params) => gcp.warehouse.dryRun(sql, params) }, opts);
+    if (!confirmEstimate(ctx, 'reprocess', estimate, gate)) return EXIT_NOT_CONFIRMED;
+    deps = gcp;
+  } else {
+    const rt = await ctx.runtime();
+    deps = { warehouse: rt.warehouse, series: rt.series, clock: rt.clock, archive: rt.archive, dedupe: rt.warehouse, stage: rt.stage };
+  }
+  ctx.err(`reprocessing ${from.toISOString()} .. ${to.toISOString()}${values.revalidate ? ' (re-validating archived payloads by received_at first)' : ''}…`);
+  printReprocessReport(ctx, await reprocess(deps, opts));
   return 0;
 };

@@ -89,10 +89,8 @@ export function createCollector(opts: CollectorOptions): Router {
           standardHeaders: 'draft-7',
           legacyHeaders: false,
           keyGenerator: (req) => (req as AuthedRequest).tillstreamKey!.id,
-          handler: (_req, res) => {
-            res.setHeader('Retry-After', String(Math.ceil(60)));
-            res.status(429).json({ error: { code: 'rate_limited', message: 'too many requests for this key; retry later' } });
-          },
+          // express-rate-limit sets Retry-After before calling the handler; the error middleware answers in the one shape.
+          handler: (_req, _res, next) => next(new HttpError(429, 'rate_limited', 'too many requests for this key; retry after the number of seconds in Retry-After')),
         });
 
   const readBody = express.raw({ type: () => true, limit: maxBody });

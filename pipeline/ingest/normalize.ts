@@ -3,7 +3,7 @@
 // dimensions, the client IP truncated) and, for orders, one raw.order_lines row per line item.
 // Also the canonical content hash the dedupe index compares.
 import * as crypto from 'node:crypto';
-import type { Dimensions } from '../contracts/dimensions.js';
+import type { Dimensions, MerchantDim, StoreDim } from '../contracts/dimensions.js';
 import { storeKey } from '../contracts/dimensions.js';
 import type { Event } from '../contracts/events.js';
 import type { OrderLineRow, RawEventRow } from '../ports.js';
@@ -18,6 +18,9 @@ export interface NormalizeContext {
   eventTsMs: number;
   /** canonicalBodyJson(event), when the caller already built it for the content hash. */
   canonicalBody?: string;
+  /** The event's merchant and store, when validation already looked them up (it does). */
+  merchant?: MerchantDim;
+  store?: (StoreDim & { time_zone: string }) | undefined;
 }
 
 export interface NormalizedEvent {
@@ -26,9 +29,9 @@ export interface NormalizedEvent {
 }
 
 export function normalizeEvent(event: Event, ctx: NormalizeContext): NormalizedEvent {
-  const merchant = ctx.dimensions.merchants.get(event.merchant_id);
+  const merchant = ctx.merchant ?? ctx.dimensions.merchants.get(event.merchant_id);
   if (!merchant) throw new Error(`normalizing event ${event.event_id}: merchant ${event.merchant_id} is not in the dimensions`);
-  const store = event.store_id === undefined ? undefined : ctx.dimensions.stores.get(storeKey(event.merchant_id, event.store_id));
+  const store = event.store_id === undefined ? undefined : (ctx.store ?? ctx.dimensions.stores.get(storeKey(event.merchant_id, event.store_id)));
   const eventTs = new Date(ctx.eventTsMs);
   const clientIp = (event.body as { client_ip?: string }).client_ip;
   const truncatedIp = clientIp === undefined ? null : truncateIp(clientIp);
@@ -172,9 +175,17 @@ export function normalizeEvent(event: Event, ctx: NormalizeContext): NormalizedE
  * body's own; property values are JSON-escaped and cannot contain that text unescaped.
  */
 function storedBodyJson(canonicalBody: string, clientIp: string | undefined, truncatedIp: string | null): string {
-  if (clientIp === undefined || truncatedIp === null) return canonicalBody;
-  return canonicalBody.replace(`"client_ip":${JSON.stringify(clientIp)}`, `"client_ip":${JSON.stringify(truncatedIp)}`);
+  if (clientIp === undefined || truncatedIp === null || truncatedIp === clientIp) return canonicalBody;
+  // A validated IP holds only hex digits, dots and colons, which JSON prints as they are: the value is
+  // spliced by position instead of building and searching for two JSON strings.
+  const at = canonicalBody.indexOf(CLIENT_IP_KEY);
+  const start = at + CLIENT_IP_KEY.length;
+  if (at === -1 || !canonicalBody.startsWith(clientIp, start) || canonicalBody.charCodeAt(start + clientIp.length) !== 34 /* " */) {
+    return canonicalBody.replace(`"client_ip":${JSON.stringify(clientIp)}`, `"client_ip":${JSON.stringify(truncatedIp)}`);
+  }
+  return canonicalBody.slice(0, start) + truncatedIp + canonicalBody.slice(start + clientIp.length);
 }
+const CLIENT_IP_KEY = '"client_ip":"';
 
 /** Start of the UTC hour containing `ms`, the bucket arrivals and hourly marts use. */
 export function utcHourStart(ms: number): Date {

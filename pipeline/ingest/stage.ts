@@ -6,7 +6,6 @@
 import type { Dimensions } from '../contracts/dimensions.js';
 import type { EntryRef, ReasonCode } from '../contracts/outcomes.js';
 import type {
-  ArrivalRow,
   Clock,
   DedupeClaim,
   DedupeIndex,
@@ -66,7 +65,8 @@ export function createIngestStage(deps: IngestStageDeps): IngestStage {
     const now = () => deps.clock.now();
 
     // 1. Validate every entry; collect the valid ones, the first of each (merchant, event id) in this message to claim.
-    const firstOfKey = new Map<string, Claimed>();
+    // merchant → event id → first copy: two look-ups of strings the parser made, no joined key per entry.
+    const firstOfKey = new Map<string, Map<string, Claimed>>();
     const claims: DedupeClaim[] = [];
     const claimed: Claimed[] = [];
     const laterCopies: Claimed[] = [];
@@ -78,13 +78,13 @@ export function createIngestStage(deps: IngestStageDeps): IngestStage {
       }
       const canonicalBody = canonicalBodyJson(v.event);
       const c: Claimed = { index: i, valid: v, canonicalBody, hash: contentHash(v.event, canonicalBody), verdict: undefined };
-      const key = `${v.event.merchant_id}\u0000${v.event.event_id}`;
-      const first = firstOfKey.get(key);
-      if (first) {
+      let ofMerchant = firstOfKey.get(v.event.merchant_id);
+      if (!ofMerchant) firstOfKey.set(v.event.merchant_id, (ofMerchant = new Map()));
+      if (ofMerchant.has(v.event.event_id)) {
         laterCopies.push(c);
         continue;
       }
-      firstOfKey.set(key, c);
+      ofMerchant.set(v.event.event_id, c);
       claimed.push(c);
       claims.push({ merchantId: v.event.merchant_id, eventId: v.event.event_id, contentHash: c.hash, entry: { messageId: msg.id, index: i } });
     }
@@ -106,7 +106,7 @@ export function createIngestStage(deps: IngestStageDeps): IngestStage {
     //    (the event is owned already, so such a claim cannot take it).
     const unknown: Claimed[] = [];
     for (const c of laterCopies) {
-      const first = firstOfKey.get(`${c.valid.event.merchant_id}\u0000${c.valid.event.event_id}`)!;
+      const first = firstOfKey.get(c.valid.event.merchant_id)!.get(c.valid.event.event_id)!;
       const verdict = first.verdict!;
       if (verdict.kind === 'new' || verdict.kind === 'same_entry') {
         outcomes[c.index] = againstOwner(c, c.hash === first.hash, { messageId: msg.id, index: first.index }, msg);
@@ -132,7 +132,7 @@ export function createIngestStage(deps: IngestStageDeps): IngestStage {
     // 4. Build the write.
     const write: IngestWrite = { accepted: [], orderLines: [], rejected: [], duplicates: [], arrivals: [] };
     const result: IngestResult = { entries: n, accepted: 0, rejected: {}, duplicates: 0, write };
-    const arrivalHours = new Map<string, ArrivalRow>();
+    const arrivalHours = new Map<string, Set<number>>();
     let rejectedAt: Date | undefined;
     for (let i = 0; i < n; i++) {
       const o = outcomes[i]!;
@@ -144,12 +144,20 @@ export function createIngestStage(deps: IngestStageDeps): IngestStage {
           receivedAt: msg.receivedAt,
           eventTsMs: o.valid.eventTsMs,
           canonicalBody: o.canonicalBody,
+          merchant: o.valid.merchant,
+          store: o.valid.store,
         });
         write.accepted.push(row);
         for (const line of orderLines) write.orderLines.push(line);
-        const hour = utcHourStart(o.valid.eventTsMs);
-        const arrivalKey = `${row.merchant_id}\u0000${hour.getTime()}`;
-        if (!arrivalHours.has(arrivalKey)) arrivalHours.set(arrivalKey, { message_id: msg.id, merchant_id: row.merchant_id, event_hour: hour, received_at: msg.receivedAt });
+        // One arrival row per (merchant, hour): hours as numbers under the merchant, no key string per event.
+        const ms = o.valid.eventTsMs;
+        const hourMs = ms - (((ms % 3_600_000) + 3_600_000) % 3_600_000);
+        let hours = arrivalHours.get(row.merchant_id);
+        if (!hours) arrivalHours.set(row.merchant_id, (hours = new Set()));
+        if (!hours.has(hourMs)) {
+          hours.add(hourMs);
+          write.arrivals.push({ message_id: msg.id, merchant_id: row.merchant_id, event_hour: utcHourStart(ms), received_at: msg.receivedAt });
+        }
         result.accepted++;
       } else if (o.kind === 'duplicate') {
         write.duplicates.push(o.row);
@@ -160,7 +168,6 @@ export function createIngestStage(deps: IngestStageDeps): IngestStage {
         result.rejected[o.reason] = (result.rejected[o.reason] ?? 0) + 1;
       }
     }
-    write.arrivals = [...arrivalHours.values()];
 
     await deps.sink.write(write);
     return result;

@@ -2,7 +2,7 @@
 // REASON_CODES (pipeline/contracts/outcomes.ts), so the first check that fails is the reason.
 // Returns a value, never throws: a bad entry is an outcome, not an error.
 // conflicting_duplicate and processing_failed are decided by the stage, not here.
-import type { Dimensions } from '../contracts/dimensions.js';
+import type { Dimensions, MerchantDim, StoreDim } from '../contracts/dimensions.js';
 import { storeKey } from '../contracts/dimensions.js';
 import { Event } from '../contracts/events.js';
 import type { ReasonCode } from '../contracts/outcomes.js';
@@ -26,6 +26,9 @@ export interface ValidEntry {
   event: Event;
   /** event_ts as epoch milliseconds (UTC). */
   eventTsMs: number;
+  /** The event's merchant and store as the dimensions hold them: looked up once, here, for normalization too. */
+  merchant: MerchantDim;
+  store: (StoreDim & { time_zone: string }) | undefined;
 }
 
 export interface InvalidEntry {
@@ -103,7 +106,8 @@ export function validateEntry(text: string, ctx: ValidationContext): Validation 
   }
 
   // unknown_store
-  if (event.store_id !== undefined && !ctx.dimensions.stores.has(storeKey(event.merchant_id, event.store_id))) {
+  const store = event.store_id === undefined ? undefined : ctx.dimensions.stores.get(storeKey(event.merchant_id, event.store_id));
+  if (event.store_id !== undefined && store === undefined) {
     return rejectEvent('unknown_store', `store ${event.store_id} is not a store of merchant ${event.merchant_id}`, event);
   }
   if (event.event_type === 'promotion') {
@@ -148,7 +152,7 @@ export function validateEntry(text: string, ctx: ValidationContext): Validation 
     }
   }
 
-  return { ok: true, event, eventTsMs };
+  return { ok: true, event, eventTsMs, merchant, store };
 }
 
 // ---------------------------------------------------------------- helpers

@@ -27,7 +27,10 @@ describe('validateEntry', () => {
     for (const make of [order, inventory, promotion, pageView, track]) {
       const input = make();
       const result = validateEntry(json(input), ctx());
-      assert.deepStrictEqual(result, { ok: true, event: Event.parse(input), eventTsMs: Date.parse(input.event_ts) });
+      const event = Event.parse(input);
+      const store = event.store_id === undefined ? undefined : dimensions.stores.get(`${event.merchant_id}/${event.store_id}`);
+      assert.ok(event.store_id === undefined || store !== undefined);
+      assert.deepStrictEqual(result, { ok: true, event, eventTsMs: Date.parse(input.event_ts), merchant: dimensions.merchants.get(event.merchant_id), store });
     }
   });
 

@@ -2,19 +2,8 @@
 // Asia/Kolkata (+05:30) and Asia/Kathmandu (+05:45); orders with refunds and cancellations, late POS
 // batches, web traffic, inventory and second copies of events. The same seed gives the same events.
 import type { EventInput } from '../../../pipeline/contracts/events.js';
+import { mulberry32 } from '../../support/random.js';
 import { inventory, order, pageView, type FixtureEvent } from './support.js';
-
-/** mulberry32: a small seeded generator, so the workload is the same on every run. */
-export function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 export const WORKLOAD_DIMS = {
   merchants: [
@@ -39,7 +28,7 @@ const SKUS = ['pz-margherita', 'pz-pepperoni', 'soda', 'tee shirt/large'];
 
 /** `n` events from `start` over `hours`, deterministic for a seed. */
 export function workload(seed: number, n: number, start: Date, hours: number): FixtureEvent[] {
-  const rnd = seeded(seed);
+  const rnd = mulberry32(seed);
   const pick = <T>(xs: T[]): T => xs[Math.floor(rnd() * xs.length)]!;
   const out: FixtureEvent[] = [];
   const completed: { merchant: string; store?: string; orderId: string; at: number; net: number }[] = [];

@@ -15,6 +15,7 @@
 //   - promotions (one store, all stores) with four earlier weeks of baseline traffic;
 //   - page views and track events with repeated visitors and sessions, orders carrying sessions;
 //   - orders without a store (a web shop), and stores with no events at all.
+import { mulberry32 } from '../random.js';
 import type { FixtureRow } from './values.js';
 
 /** Query parameter values; a type alias (not an interface) so it is a Record<string, string>. */
@@ -66,24 +67,12 @@ const SKUS = [
   { sku: 'tea/chai', category: 'drinks', price: 120 },
 ];
 
-/** mulberry32: small, seeded, the same sequence on every machine. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 const iso = (ms: number): string => new Date(ms).toISOString().replace('.000Z', 'Z');
 const HOUR = 3_600_000;
 const MINUTE = 60_000;
 
 export function buildFixtures(seed = 20260308): FixtureSet {
-  const random = rng(seed);
+  const random = mulberry32(seed);
   const pick = <T>(xs: readonly T[]): T => xs[Math.floor(random() * xs.length)]!;
   const events: FixtureRow[] = [];
   const lines: FixtureRow[] = [];

@@ -1,13 +1,15 @@
+// The LMDB series store: the SeriesStore contract, plus what is local — no empty rows kept, data kept
+// across reopening, and ranges over the whole key space.
 import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openLmdbSeriesStore, type LmdbSeriesStore } from '../../../adapters/local/series-store.js';
-import { documentKey, encodeRowKey, hourBucket, rowRange, type SeriesKey } from '../../../pipeline/series/row-key.js';
+import { documentKey, encodeRowKey, type SeriesKey } from '../../../pipeline/series/row-key.js';
+import { seriesStoreContract } from '../../support/series-store-contract.js';
 
 const total: SeriesKey = { merchantId: 'm1', series: 'sales', dims: {}, grain: 'h' };
 const store1: SeriesKey = { ...total, dims: { store: 's1' } };
-const hour = (iso: string): string => hourBucket(new Date(iso));
 
 describe('LMDB series store', () => {
   let dir: string;
@@ -22,41 +24,7 @@ describe('LMDB series store', () => {
     await rm(dir, { recursive: true, force: true });
   });
 
-  it('reads back exactly the rows of a half-open range, in key order', async () => {
-    const keys = ['2026112100', '2026112101', '2026112102', '2026112103'].map((b) => encodeRowKey(total, b));
-    await store.mutate(keys.reverse().map((key, i) => ({ kind: 'set', key, family: 'm', cells: { orders: i } })));
-    const rows = await store.readRange(rowRange(total, '2026112101', '2026112103'));
-    assert.deepEqual(rows, [
-      { key: 'm1#sales#h#2026112101', cells: { m: { orders: 2 } } },
-      { key: 'm1#sales#h#2026112102', cells: { m: { orders: 1 } } },
-    ]);
-  });
-
-  it('keeps other series, stores and merchants out of a range', async () => {
-    const b = hour('2026-11-21T05:00:00Z');
-    await store.mutate([
-      { kind: 'set', key: encodeRowKey(total, b), family: 'm', cells: { orders: 1 } },
-      { kind: 'set', key: encodeRowKey(store1, b), family: 'm', cells: { orders: 2 } },
-      { kind: 'set', key: encodeRowKey({ ...total, merchantId: 'm10' }, b), family: 'm', cells: { orders: 3 } },
-      { kind: 'set', key: encodeRowKey({ ...total, grain: 'd' }, '20261121'), family: 'm', cells: { orders: 4 } },
-      { kind: 'set', key: encodeRowKey({ ...total, series: 'traffic' }, b), family: 'm', cells: { page_views: 5 } },
-    ]);
-    assert.deepEqual(await store.readRange(rowRange(total, '2026112100', '2026112200')), [
-      { key: 'm1#sales#h#2026112105', cells: { m: { orders: 1 } } },
-    ]);
-    assert.deepEqual(await store.readRange(rowRange(store1, '2026112100', '2026112200')), [
-      { key: 'm1#sales#store=s1#h#2026112105', cells: { m: { orders: 2 } } },
-    ]);
-  });
-
-  it('orders keys byte-wise, as Bigtable does', async () => {
-    const keys = ['a#x', 'a#X', 'a#é', 'a#~', 'a#0', 'a#_'];
-    await store.mutate(keys.map((key) => ({ kind: 'set', key, family: 'm', cells: { v: 1 } })));
-    const got = (await store.readRange({ start: 'a#', end: 'a$' })).map((r) => r.key);
-    const expected = [...keys].sort((x, y) => Buffer.compare(Buffer.from(x), Buffer.from(y)));
-    assert.deepEqual(got, expected);
-    assert.deepEqual(expected, ['a#0', 'a#X', 'a#_', 'a#x', 'a#~', 'a#é']);
-  });
+  seriesStoreContract(() => store);
 
   it('merges set cells per family, deletes families and rows, and keeps no empty rows', async () => {
     const key = encodeRowKey(total, '2026112110');
@@ -75,24 +43,6 @@ describe('LMDB series store', () => {
     assert.equal(store.rowCount(), 0);
     await store.mutate([{ kind: 'set', key, family: 'm', cells: { orders: 9 } }, { kind: 'delete_row', key }]);
     assert.equal(store.rowCount(), 0);
-  });
-
-  it('replaces a bucket idempotently with delete_family then set', async () => {
-    const key = encodeRowKey(total, '2026112110');
-    const replace = [
-      { kind: 'delete_family', key, family: 'm' },
-      { kind: 'set', key, family: 'm', cells: { orders: 5 } },
-    ] as const;
-    await store.mutate([{ kind: 'set', key, family: 'm', cells: { orders: 1, refunds: 1 } }]);
-    await store.mutate([...replace]);
-    await store.mutate([...replace]);
-    assert.deepEqual(await store.readRange({ start: key, end: key + '\u0000' }), [{ key, cells: { m: { orders: 5 } } }]);
-  });
-
-  it('answers an empty or inverted range with no rows', async () => {
-    await store.mutate([{ kind: 'set', key: 'm1#sales#h#2026112110', family: 'm', cells: { orders: 1 } }]);
-    assert.deepEqual(await store.readRange({ start: 'm1#sales#h#2026112111', end: 'm1#sales#h#2026112110' }), []);
-    assert.deepEqual(await store.readRange({ start: 'm1#sales#h#2026112110', end: 'm1#sales#h#2026112110' }), []);
   });
 
   it('stores documents apart from the rows and keeps them across reopening', async () => {

@@ -1,0 +1,89 @@
+// The SeriesStore port's behaviours, run against each implementation (LMDB locally, Bigtable on the
+// emulator) so the two cannot drift: half-open ranges in byte order, no leaks between series, stores or
+// merchants, per-family merges, idempotent bucket replacement, and documents kept apart from the rows.
+import assert from 'node:assert/strict';
+import type { SeriesStore } from '../../pipeline/ports.js';
+import { documentKey, encodeRowKey, hourBucket, rowRange, type SeriesKey } from '../../pipeline/series/row-key.js';
+
+const total: SeriesKey = { merchantId: 'm1', series: 'sales', dims: {}, grain: 'h' };
+const store1: SeriesKey = { ...total, dims: { store: 's1' } };
+const hour = (iso: string): string => hourBucket(new Date(iso));
+
+/** Registers the contract's tests; `store()` answers the fresh, empty store of the current test. */
+export function seriesStoreContract(store: () => SeriesStore): void {
+  it('reads back exactly the rows of a half-open range, in key order', async () => {
+    const keys = ['2026112100', '2026112101', '2026112102', '2026112103'].map((b) => encodeRowKey(total, b));
+    await store().mutate(keys.reverse().map((key, i) => ({ kind: 'set', key, family: 'm', cells: { orders: i } })));
+    assert.deepEqual(await store().readRange(rowRange(total, '2026112101', '2026112103')), [
+      { key: 'm1#sales#h#2026112101', cells: { m: { orders: 2 } } },
+      { key: 'm1#sales#h#2026112102', cells: { m: { orders: 1 } } },
+    ]);
+  });
+
+  it('keeps other series, stores and merchants out of a range', async () => {
+    const b = hour('2026-11-21T05:00:00Z');
+    await store().mutate([
+      { kind: 'set', key: encodeRowKey(total, b), family: 'm', cells: { orders: 1 } },
+      { kind: 'set', key: encodeRowKey(store1, b), family: 'm', cells: { orders: 2 } },
+      { kind: 'set', key: encodeRowKey({ ...total, merchantId: 'm10' }, b), family: 'm', cells: { orders: 3 } },
+      { kind: 'set', key: encodeRowKey({ ...total, grain: 'd' }, '20261121'), family: 'm', cells: { orders: 4 } },
+      { kind: 'set', key: encodeRowKey({ ...total, series: 'traffic' }, b), family: 'm', cells: { page_views: 5 } },
+    ]);
+    assert.deepEqual(await store().readRange(rowRange(total, '2026112100', '2026112200')), [{ key: 'm1#sales#h#2026112105', cells: { m: { orders: 1 } } }]);
+    assert.deepEqual(await store().readRange(rowRange(store1, '2026112100', '2026112200')), [{ key: 'm1#sales#store=s1#h#2026112105', cells: { m: { orders: 2 } } }]);
+  });
+
+  it('orders keys byte-wise, as Bigtable does', async () => {
+    const keys = ['a#x', 'a#X', 'a#é', 'a#~', 'a#0', 'a#_'];
+    await store().mutate(keys.map((key) => ({ kind: 'set', key, family: 'm', cells: { v: 1 } })));
+    const got = (await store().readRange({ start: 'a#', end: 'a$' })).map((r) => r.key);
+    const expected = [...keys].sort((x, y) => Buffer.compare(Buffer.from(x), Buffer.from(y)));
+    assert.deepEqual(got, expected);
+    assert.deepEqual(expected, ['a#0', 'a#X', 'a#_', 'a#x', 'a#~', 'a#é']);
+  });
+
+  it('merges set cells per family, keeps only the latest value, deletes families and rows', async () => {
+    const key = encodeRowKey(total, '2026112110');
+    const one = { start: key, end: key + '\u0000' };
+    await store().mutate([
+      { kind: 'set', key, family: 'm', cells: { orders: 1, items: 2 } },
+      { kind: 'set', key, family: 'm', cells: { items: 3, average_order_value_minor: null } },
+      { kind: 'set', key, family: 'p', cells: { orders: 7, ratio: 0.125 } },
+    ]);
+    await store().mutate([{ kind: 'set', key, family: 'm', cells: { orders: -1250 } }]);
+    assert.deepEqual(await store().readRange(one), [{ key, cells: { m: { orders: -1250, items: 3, average_order_value_minor: null }, p: { orders: 7, ratio: 0.125 } } }]);
+    await store().mutate([{ kind: 'delete_family', key, family: 'p' }]);
+    assert.deepEqual(await store().readRange(one), [{ key, cells: { m: { orders: -1250, items: 3, average_order_value_minor: null } } }]);
+    await store().mutate([{ kind: 'delete_family', key, family: 'm' }]);
+    assert.deepEqual(await store().readRange(one), []);
+    await store().mutate([{ kind: 'set', key, family: 'm', cells: { orders: 9 } }, { kind: 'delete_row', key }]);
+    assert.deepEqual(await store().readRange(one), []);
+  });
+
+  it('replaces a bucket idempotently with delete_family then set', async () => {
+    const key = encodeRowKey(total, '2026112110');
+    const replace = [
+      { kind: 'delete_family', key, family: 'm' },
+      { kind: 'set', key, family: 'm', cells: { orders: 5 } },
+    ] as const;
+    await store().mutate([{ kind: 'set', key, family: 'm', cells: { orders: 1, refunds: 1 } }]);
+    await store().mutate([...replace]);
+    await store().mutate([...replace]);
+    assert.deepEqual(await store().readRange({ start: key, end: key + '\u0000' }), [{ key, cells: { m: { orders: 5 } } }]);
+  });
+
+  it('answers an empty or inverted range with no rows', async () => {
+    await store().mutate([{ kind: 'set', key: 'm1#sales#h#2026112110', family: 'm', cells: { orders: 1 } }]);
+    assert.deepEqual(await store().readRange({ start: 'm1#sales#h#2026112111', end: 'm1#sales#h#2026112110' }), []);
+    assert.deepEqual(await store().readRange({ start: 'm1#sales#h#2026112110', end: 'm1#sales#h#2026112110' }), []);
+  });
+
+  it('stores documents apart from the series rows', async () => {
+    const key = documentKey('m1', 'freshness');
+    await store().putDocument(key, { newest_event_at: '2026-11-21T10:59:00.000Z' });
+    await store().putDocument(key, { newest_event_at: '2026-11-21T11:59:00.000Z', finalized_through: null });
+    assert.deepEqual(await store().readRange({ start: 'm1#', end: 'm1$' }), []);
+    assert.deepEqual(await store().getDocument(key), { newest_event_at: '2026-11-21T11:59:00.000Z', finalized_through: null });
+    assert.equal(await store().getDocument(documentKey('m2', 'freshness')), undefined);
+  });
+}

@@ -1,0 +1,197 @@
+// `tillstream reprocess` and `tillstream marts` with TILLSTREAM_RUNTIME=gcp: a BigQuery dry run of every
+// statement first, nothing run without --yes (exit 3), then the run on the gcp ports. Bigtable is the
+// emulator. BigQuery has no emulator: its client is stubbed at createQueryJob with the adapter's
+// documented request shapes (a dry run is a query job with `dryRun: true` whose metadata carries
+// statistics.totalBytesProcessed; window bounds travel as @window_start/@window_end params), and the
+// jobs that are not dry runs execute the same SQL on a DuckDB warehouse through the dialect layer, so
+// the marts are really built and the cells in Bigtable come from real mart rows.
+import assert from 'node:assert/strict';
+import { BigQuery } from '@google-cloud/bigquery';
+import sinon from 'sinon';
+import { bigtableClient, ensureTable, SERIES_FAMILIES } from '../../adapters/gcp/bigtable.js';
+import { createBigtableSeriesStore } from '../../adapters/gcp/bigtable-series-store.js';
+import type { LocalWarehouse } from '../../adapters/local/warehouse.js';
+import { martsCommand, reprocessCommand } from '../../cli/commands/marts.js';
+import { UsageError } from '../../cli/context.js';
+import { createCommandContext } from '../../cli/runtime-select.js';
+import { MIN_BILLED_BYTES } from '../../pipeline/marts/dry-run.js';
+import { martRows, seriesCellsOf } from '../../pipeline/marts/exporter.js';
+import { MARTS } from '../../pipeline/marts/manifest.js';
+import { FAMILY_MART, type SqlParams } from '../../pipeline/ports.js';
+import { TEST_INSTANCE, TEST_PROJECT, useEmulators } from '../adapters/gcp/support/emulators.js';
+import { loadDimensions, loadEvents, openWarehouse, order } from '../pipeline/marts/support.js';
+
+const DIMENSIONS = {
+  merchants: [{ id: 'pizzaco', name: 'Pizza Co', time_zone: 'Europe/Berlin', currency: 'EUR' }],
+  stores: [
+    { id: 's1', merchant_id: 'pizzaco', name: 'Mitte', city: 'Berlin', region: 'BE' },
+    { id: 's2', merchant_id: 'pizzaco', name: 'Altona', city: 'Hamburg', region: 'HH' },
+  ],
+  fraud_ips: [],
+};
+
+/** What the stubbed dry run answers: a fixed size per table a statement reads, so totals are exact. */
+function stubBytes(sql: string): number {
+  const tables = sql.match(/\b(raw|staging|marts|dims)\.[a-z_]+/g) ?? [];
+  return /^\s*(create|insert)\b/i.test(sql) ? 0 : new Set(tables).size * 3_000_000;
+}
+
+interface Job {
+  query: string;
+  dryRun: boolean;
+  params?: SqlParams;
+}
+
+describe('tillstream reprocess and marts with TILLSTREAM_RUNTIME=gcp', function () {
+  this.timeout(120_000);
+  const sandbox = sinon.createSandbox();
+  const suffix = `${process.pid}-${Date.now()}`;
+  const seriesTable = `series-reprocess-${suffix}`;
+  let env: NodeJS.ProcessEnv;
+  let duck: LocalWarehouse;
+  let jobs: Job[];
+
+  before(async () => {
+    const emulators = await useEmulators();
+    await ensureTable(bigtableClient(TEST_PROJECT).instance(TEST_INSTANCE), seriesTable, SERIES_FAMILIES);
+    env = {
+      TILLSTREAM_RUNTIME: 'gcp',
+      BIGTABLE_EMULATOR_HOST: emulators.bigtableHost,
+      METADATA_SERVER_DETECTION: 'none',
+      TILLSTREAM_GCP_PROJECT: TEST_PROJECT,
+      TILLSTREAM_BIGTABLE_INSTANCE: TEST_INSTANCE,
+      TILLSTREAM_SERIES_TABLE: seriesTable,
+      TILLSTREAM_ARCHIVE_BUCKET: 'unused-archive',
+      TILLSTREAM_POS_BUCKET: 'unused-pos',
+      TILLSTREAM_DIMENSIONS_BUCKET: 'unused-config',
+    };
+    duck = await openWarehouse();
+    const dims = await loadDimensions(duck, DIMENSIONS);
+    await loadEvents(duck, dims, [
+      { event: order({ merchant: 'pizzaco', store: 's1', at: '2026-11-20T10:05:00Z', currency: 'EUR', lines: [{ sku: 'margherita', quantity: 2, unit_price_minor: 850 }] }) },
+      { event: order({ merchant: 'pizzaco', store: 's1', at: '2026-11-20T10:40:00Z', currency: 'EUR', lines: [{ sku: 'funghi', quantity: 1, unit_price_minor: 1100 }] }) },
+      { event: order({ merchant: 'pizzaco', store: 's2', at: '2026-11-20T11:15:00Z', currency: 'EUR', lines: [{ sku: 'margherita', quantity: 1, unit_price_minor: 850 }] }) },
+    ]);
+  });
+  after(async () => {
+    await duck?.close();
+  });
+
+  beforeEach(() => {
+    jobs = [];
+    sandbox.stub(BigQuery.prototype, 'createQueryJob').callsFake((async (options: { query: string; dryRun?: boolean; params?: SqlParams; location?: string; useLegacySql?: boolean }) => {
+      assert.deepEqual([options.location, options.useLegacySql], ['EU', false]);
+      jobs.push({ query: options.query, dryRun: options.dryRun === true, params: options.params });
+      if (options.dryRun) return [{ metadata: { statistics: { totalBytesProcessed: String(stubBytes(options.query)) } } }, {}];
+      return [{ metadata: {}, getQueryResults: async () => [await duck.query(options.query, options.params)] }, {}];
+    }) as never);
+  });
+  afterEach(() => sandbox.restore());
+
+  async function run(command: 'reprocess' | 'marts', argv: string[]) {
+    const out: string[] = [];
+    const err: string[] = [];
+    const ctx = createCommandContext({
+      name: command,
+      env,
+      out: (l) => out.push(l),
+      err: (l) => err.push(l),
+      openLocal: () => Promise.reject(new Error('the local data directory must not be opened')),
+    });
+    try {
+      const exit = await (command === 'reprocess' ? reprocessCommand : martsCommand)(argv, ctx);
+      return { exit, out, err };
+    } finally {
+      await ctx.close();
+    }
+  }
+
+  const RANGE = ['--from', '2026-11-20T10:00:00Z', '--to', '2026-11-20T12:00:00Z'];
+  const dryJobs = () => jobs.filter((j) => j.dryRun);
+  const realJobs = () => jobs.filter((j) => !j.dryRun);
+
+  it('without --yes dry-runs every statement, prints bytes and cost, runs nothing and exits 3', async () => {
+    const r = await run('reprocess', RANGE);
+    assert.equal(r.exit, 3);
+    assert.ok(jobs.length > 0);
+    assert.deepEqual(realJobs(), []);
+    // Every mart's rebuild is dry-run once, bound to the range's whole hours.
+    const rebuilds = dryJobs().filter((j) => /^\s*(--[^\n]*\n\s*)*merge\b/im.test(j.query) || /\bmerge\s+into\b/i.test(j.query));
+    assert.equal(rebuilds.length, MARTS.length);
+    for (const j of rebuilds) assert.deepEqual(j.params, { window_start: new Date('2026-11-20T10:00:00Z'), window_end: new Date('2026-11-20T12:00:00Z') });
+    const printed = JSON.parse(r.out.at(-1)!) as { dry_run: { statements: number; bytes_processed: number; bytes_billed: number; estimated_cost_usd: number }; ran: boolean };
+    assert.equal(printed.ran, false);
+    assert.ok(printed.dry_run.bytes_processed > 0);
+    // Each run that scans is billed at least 10 MB; the stub answers multiples of 3 MB.
+    assert.ok(printed.dry_run.bytes_billed > printed.dry_run.bytes_processed && printed.dry_run.bytes_billed >= MIN_BILLED_BYTES);
+    assert.equal(printed.dry_run.estimated_cost_usd, Number(((printed.dry_run.bytes_billed / 1024 ** 4) * 6.25).toFixed(4)));
+    assert.ok(r.err.some((l) => l.startsWith(`total: ${printed.dry_run.bytes_processed} bytes scanned (`) && / estimated on-demand cost \$\d+\.\d\d$/.test(l)), r.err.join('\n'));
+    assert.equal(
+      r.err.at(-1),
+      `tillstream reprocess: confirm with --yes to scan ${r.err.find((l) => l.startsWith('total: '))!.match(/\(([^)]+)\)/)![1]} (about $${printed.dry_run.estimated_cost_usd.toFixed(2)}), or pass --max-bytes N to run whenever the scan is at most N bytes; nothing was run`,
+    );
+  });
+
+  it('refuses a run above --max-bytes even with --yes, and runs one within it', async () => {
+    const over = await run('reprocess', [...RANGE, '--yes', '--max-bytes', '1000']);
+    assert.equal(over.exit, 3);
+    assert.deepEqual(realJobs(), []);
+    const bytes = (JSON.parse(over.out.at(-1)!) as { dry_run: { bytes_processed: number } }).dry_run.bytes_processed;
+    assert.equal(over.err.at(-1), `tillstream reprocess: the run would scan ${bytes} bytes, more than --max-bytes 1000; nothing was run`);
+    jobs = [];
+    const within = await run('reprocess', [...RANGE, '--max-bytes', String(bytes)]);
+    assert.equal(within.exit, 0, within.err.join('\n'));
+    assert.ok(realJobs().length > 0);
+    await assert.rejects(run('reprocess', [...RANGE, '--max-bytes', '10GB']), (e: unknown) => e instanceof UsageError && e.message === '--max-bytes must be a whole number of bytes, e.g. 50000000000');
+  });
+
+  it('with --yes dry-runs first, then runs exactly the statements it estimated and writes the series cells to Bigtable', async () => {
+    const r = await run('reprocess', [...RANGE, '--yes']);
+    assert.equal(r.exit, 0, r.err.join('\n'));
+    const firstReal = jobs.findIndex((j) => !j.dryRun);
+    assert.ok(firstReal > 0);
+    assert.ok(jobs.slice(firstReal).every((j) => !j.dryRun), 'no dry run after the first real job');
+    // The replay issued the same statements as the run: same texts, and the estimate is the run's bytes.
+    assert.deepEqual([...new Set(dryJobs().map((j) => j.query))].sort(), [...new Set(realJobs().map((j) => j.query))].sort());
+    const total = r.err.find((l) => l.startsWith('total: '))!;
+    assert.equal(total.split(' ')[1], String(realJobs().reduce((n, j) => n + stubBytes(j.query), 0)));
+
+    const report = JSON.parse(r.out.at(-1)!) as { windows: number; marts: Record<string, { rows_before: number; rows_after: number; rows_added: number; rows_removed: number }>; series_cells: number; series_rows_deleted: number };
+    assert.equal(report.windows, MARTS.length);
+    // Two store-hours; an earlier build of the range (another test) leaves the same rows: idempotent.
+    const sales = report.marts.mart_hourly_store_sales!;
+    assert.deepEqual([sales.rows_after, sales.rows_removed, sales.rows_added], [2, 0, 2 - sales.rows_before]);
+
+    // Bigtable holds exactly the cells of the rebuilt mart rows.
+    const expected = new Map<string, Record<string, number | null>>();
+    for (const spec of MARTS) {
+      const w = { mart: spec.stem, windowStart: new Date('2026-11-20T10:00:00Z'), windowEnd: new Date('2026-11-20T12:00:00Z') };
+      for (const c of seriesCellsOf(spec, await martRows(duck, w))) expected.set(c.key, c.cells);
+    }
+    const series = createBigtableSeriesStore(bigtableClient(TEST_PROJECT).instance(TEST_INSTANCE).table(seriesTable));
+    const rows = await series.readRange({ start: 'pizzaco#', end: 'pizzaco$' });
+    const stored = new Map(rows.filter((row) => row.cells[FAMILY_MART]).map((row) => [row.key, row.cells[FAMILY_MART]!]));
+    assert.deepEqual(stored, expected);
+    assert.equal(report.series_cells, [...expected.values()].reduce((n, c) => n + Object.keys(c).length, 0));
+    assert.equal(stored.get('pizzaco#sales#store=s1#h#2026112010')?.orders, 2);
+    assert.equal(stored.get('pizzaco#sales#store=s2#h#2026112011')?.orders, 1);
+  });
+
+  it('marts --from --to dry-runs first and builds only with --yes', async () => {
+    const refused = await run('marts', RANGE);
+    assert.equal(refused.exit, 3);
+    assert.deepEqual(realJobs(), []);
+    jobs = [];
+    const built = await run('marts', [...RANGE, '--yes']);
+    assert.equal(built.exit, 0, built.err.join('\n'));
+    const firstReal = jobs.findIndex((j) => !j.dryRun);
+    assert.ok(firstReal > 0 && jobs.slice(firstReal).every((j) => !j.dryRun));
+    const report = JSON.parse(built.out.at(-1)!) as { windows: { mart: string; from: string; to: string; rows_after: number }[] };
+    assert.deepEqual(
+      report.windows.map((w) => [w.mart, w.from, w.to]),
+      MARTS.map((m) => [m.stem, '2026-11-20T10:00:00.000Z', '2026-11-20T12:00:00.000Z']),
+    );
+    assert.equal(report.windows.find((w) => w.mart === 'mart_hourly_store_sales')!.rows_after, 2);
+  });
+});
+

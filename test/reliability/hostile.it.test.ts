@@ -107,7 +107,7 @@ describe('hostile input through the collector and the POS file path', function (
   });
 
   const post = (body: Buffer, contentType: string) =>
-    fetch(`${base}/v1/events`, { method: 'POST', headers: { authorization: `Bearer ${ingestKey}`, 'content-type': contentType }, body });
+    fetch(`${base}/v1/events`, { method: 'POST', headers: { authorization: `Bearer ${ingestKey}`, 'content-type': contentType }, body: new Uint8Array(body) });
 
   it('answers every refused request with its status and code and enqueues none of it', async () => {
     const { requests } = generateHostileCorpus({ seed: 41, perCategory: PER_CATEGORY, now: new Date(), maxEventBytes: MAX_EVENT_BYTES, maxBodyBytes: MAX_BODY_BYTES });

@@ -15,7 +15,7 @@ export interface CommandSpec {
 }
 
 export const COMMANDS: Record<string, CommandSpec> = {
-  start: { run: startCommand, usesDataDir: true, summary: 'start [--once] [--events N]   run the local pipeline, collector, query API and dashboard' },
+  start: { run: startCommand, usesDataDir: true, summary: 'start [--once] [--events N] [--port P]   run the local pipeline, collector, query API and dashboard' },
   generate: {
     run: (argv) => runGenerateCommand(argv),
     usesDataDir: false,
@@ -24,6 +24,6 @@ export const COMMANDS: Record<string, CommandSpec> = {
   ingest: { run: ingestCommand, usesDataDir: true, summary: 'ingest --file F --source pos [--format ndjson|csv] [--backfill]   load a batch file' },
   dimensions: { run: dimensionsCommand, usesDataDir: true, summary: 'dimensions load F   upsert merchants, stores, fraud IPs' },
   keys: { run: keysCommand, usesDataDir: true, summary: 'keys create --kind K [--merchant ID] [--origin O]… [--expires-in 90d] | keys list | keys revoke ID' },
-  marts: { run: martsCommand, usesDataDir: true, summary: 'marts --from T1 --to T2 [--marts a,b]   build marts for a range and export them' },
-  reprocess: { run: reprocessCommand, usesDataDir: true, summary: 'reprocess --from T1 --to T2 [--marts a,b] [--revalidate]   rebuild history' },
+  marts: { run: martsCommand, usesDataDir: true, summary: 'marts --from T1 --to T2 [--marts a,b] [--yes] [--max-bytes N]   build marts for a range and export them (gcp: dry run first)' },
+  reprocess: { run: reprocessCommand, usesDataDir: true, summary: 'reprocess --from T1 --to T2 [--marts a,b] [--revalidate] [--yes] [--max-bytes N]   rebuild history (gcp: dry run first)' },
 };

@@ -1,3 +1,4 @@
+// cloudbuild.yaml: step order, and every script, file, mode and substitution it names exists.
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import { parse } from 'yaml';

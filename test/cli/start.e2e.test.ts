@@ -1,3 +1,4 @@
+// The `tillstream` command end to end in a temporary data directory: start --once, ingest, keys, usage errors.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';

@@ -1,3 +1,4 @@
+// The Looker Studio Linking API URL builder.
 import assert from 'node:assert/strict';
 import { LINKING_API_BASE, linkingUrl, tillstreamReportUrl } from '../../looker/linking-url.js';
 import { REPORTING_VIEWS } from '../../looker/reporting-views.js';

@@ -1,3 +1,4 @@
+// looker/reporting-views.ts against the view files of sql/reporting/ and the manifest.
 import assert from 'node:assert/strict';
 import { MARTS, REPORTING, readSql } from '../../pipeline/marts/manifest.js';
 import { REPORTING_VIEWS } from '../../looker/reporting-views.js';

@@ -1,3 +1,4 @@
+// The browser SDK bundles: size budget, contents and exported functions.
 import assert from 'node:assert/strict';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';

@@ -1,3 +1,4 @@
+// The local payload archive: reads by received_at across daily segments, torn lines, crash-recovery copies.
 import assert from 'node:assert/strict';
 import { appendFile, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';

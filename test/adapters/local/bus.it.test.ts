@@ -1,3 +1,4 @@
+// The durable local bus: publish ids and per-run counts, leases, nack and redelivery, persistence across reopen.
 import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';

@@ -1,3 +1,4 @@
+// The local runtime killed with SIGKILL again and again: the invariant holds and no event is stored twice.
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';

@@ -1,3 +1,4 @@
+// The data directory: where it is, its version file, and the lock of the one writing process.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';

@@ -1,3 +1,4 @@
+// The local dimensions store: upserts projected into the dims tables, refusals that change nothing.
 import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';

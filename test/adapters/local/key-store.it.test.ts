@@ -1,3 +1,4 @@
+// The local key store and the data directory's pepper file.
 import assert from 'node:assert/strict';
 import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';

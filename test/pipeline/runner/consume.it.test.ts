@@ -1,3 +1,4 @@
+// The bus consumer with a scripted stage: acks, retries with backoff, processing_failed after the last attempt.
 import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';

@@ -1,3 +1,4 @@
+// The bus consumer with the real ingest stage on the local stores, through injected transient faults.
 import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';

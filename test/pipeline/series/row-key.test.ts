@@ -1,3 +1,4 @@
+// The series row-key codec shared by Bigtable and LMDB.
 import assert from 'node:assert/strict';
 import { decodeRowKey, encodeRowKey, hourBucket, rowRange } from '../../../pipeline/series/row-key.js';
 

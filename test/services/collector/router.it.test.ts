@@ -1,3 +1,4 @@
+// The HTTP collector: statuses, body splitting, keys and origins, rate limits, and what reaches the bus.
 import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';

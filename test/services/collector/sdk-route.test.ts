@@ -1,3 +1,4 @@
+// The SDK bundle route of the collector: caching, compression and versioned paths.
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';

@@ -1,3 +1,4 @@
+// The dashboard page in headless Chromium against a real server.
 import assert from 'node:assert/strict';
 import { mkdir, mkdtemp, rm, stat } from 'node:fs/promises';
 import type { Server } from 'node:http';

@@ -1,3 +1,4 @@
+// The query API reading what the mart exporter wrote: the key and cell contract between them.
 import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';

@@ -1,3 +1,4 @@
+// The query API's point builder: bucket slots across zones and DST, and which cell family answers.
 import assert from 'node:assert/strict';
 import { CATALOG } from '../../../pipeline/metrics/catalog.js';
 import type { SeriesRow } from '../../../pipeline/ports.js';

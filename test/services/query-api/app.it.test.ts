@@ -1,4 +1,4 @@
-// The query API app over an in-memory series store: every route, status, error body and cache header.
+// The query API app over an LMDB series store and an in-memory key store: every route, status, error body and cache header.
 import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';

@@ -8,6 +8,7 @@
 import { selectedRuntime, type RuntimeName } from '../adapters/gcp/config.js';
 import type { GcpRuntime } from '../adapters/gcp/runtime.js';
 import { createIngestStage } from '../pipeline/ingest/stage.js';
+import { replacingSink } from '../pipeline/marts/replacing-sink.js';
 import type { ReprocessDeps } from '../pipeline/marts/reprocess.js';
 import { systemClock, type Clock, type DimensionsStore, type KeyStore, type Logger, type SeriesStore } from '../pipeline/ports.js';
 import { createPartialWriter, withSpeedLayer } from '../pipeline/speed/writer.js';
@@ -43,12 +44,13 @@ export interface GcpMartDeps extends Required<Omit<ReprocessDeps, 'clock'>> {
  * The gcp ports of a reprocess: BigQuery (warehouse and raw sink), the Bigtable series and dedupe
  * tables, the Cloud Storage payload archive, and the ingest stage wired as functions/ wires
  * ingestEvents — validation against the deployment's dimensions, the Bigtable dedupe, the BigQuery
- * sink, the speed layer's partials — so a re-validated message is processed as a delivery would be.
+ * sink, the speed layer's partials — so a re-validated message is processed as a delivery would be,
+ * except that its new rows replace its old ones (pipeline/marts/replacing-sink.ts).
  */
 export function gcpMartDeps(rt: GcpRuntime, opts: { clock?: Clock; logger?: Logger } = {}): GcpMartDeps {
   const clock = opts.clock ?? systemClock;
   const stage = withSpeedLayer(
-    createIngestStage({ dimensions: () => rt.dimensions.get(), dedupe: rt.dedupe, sink: rt.warehouse, clock }),
+    createIngestStage({ dimensions: () => rt.dimensions.get(), dedupe: rt.dedupe, sink: replacingSink(rt.warehouse, rt.warehouse), clock }),
     createPartialWriter({ series: rt.seriesStore, clock }),
     { maxAttempts: rt.config.pubsub.maxDeliveryAttempts, logger: opts.logger },
   );

@@ -1,0 +1,61 @@
+import assert from 'node:assert/strict';
+import type { LocalWarehouse } from '../../../adapters/local/warehouse.js';
+import { clearMessageRows, messagesOf, replacingSink } from '../../../pipeline/marts/replacing-sink.js';
+import type { IngestWrite } from '../../../pipeline/ports.js';
+import { loadDimensions, loadEvents, openWarehouse, order } from './support.js';
+
+const DIMENSIONS = {
+  merchants: [{ id: 'm1', name: 'M1', time_zone: 'Europe/Berlin', currency: 'EUR' }],
+  stores: [{ id: 's1', merchant_id: 'm1', name: 'S1', city: 'Berlin', region: 'BE' }],
+  fraud_ips: [],
+};
+const RECEIVED = '2026-11-20T10:30:00.000Z';
+
+describe('replacing sink (re-validation on BigQuery)', () => {
+  let wh: LocalWarehouse;
+  beforeEach(async () => {
+    wh = await openWarehouse();
+    const dims = await loadDimensions(wh, DIMENSIONS);
+    await loadEvents(wh, dims, [
+      { event: order({ merchant: 'm1', store: 's1', at: '2026-11-20T10:00:00Z', currency: 'EUR', eventId: 'a1', lines: [{ sku: 'x', quantity: 1, unit_price_minor: 100 }, { sku: 'y', quantity: 1, unit_price_minor: 200 }] }), messageId: 'A', receivedAt: RECEIVED },
+      { event: order({ merchant: 'm1', store: 's1', at: '2026-11-20T10:10:00Z', currency: 'EUR', eventId: 'b1' }), messageId: 'B', receivedAt: RECEIVED },
+    ]);
+    for (const [m, i] of [['A', 1], ['B', 1]] as const) {
+      await wh.run(
+        `insert into raw.rejected_events (message_id, entry_index, reason, detail, merchant_id, event_id, event_type, source, payload, received_at, rejected_at)
+         values (@m, @i, 'unknown_store', null, 'm1', 'r1', 'order', 'pos', '{}', @r, @r)`,
+        { m, i, r: new Date(RECEIVED) },
+      );
+    }
+  });
+  afterEach(async () => wh.close());
+
+  const counts = async () =>
+    wh.query<{ t: string; message_id: string; n: number }>(
+      `select 'events' as t, message_id, count(*) as n from raw.events group by message_id
+       union all select 'order_lines', e.message_id, count(*) from raw.order_lines l join raw.events e using (merchant_id, event_id) group by e.message_id
+       union all select 'rejected', message_id, count(*) from raw.rejected_events group by message_id
+       union all select 'arrivals', message_id, count(*) from raw.arrivals group by message_id
+       order by 1, 2`,
+    );
+
+  it('deletes every row of the named message, order lines included, and no other message’s', async () => {
+    assert.deepEqual((await counts()).map((r) => [r.t, r.message_id, Number(r.n)]), [
+      ['arrivals', 'A', 1], ['arrivals', 'B', 1], ['events', 'A', 1], ['events', 'B', 1], ['order_lines', 'A', 2], ['order_lines', 'B', 1], ['rejected', 'A', 1], ['rejected', 'B', 1],
+    ]);
+    await clearMessageRows(wh, [{ id: 'A', receivedAt: new Date(RECEIVED) }]);
+    assert.deepEqual((await counts()).map((r) => [r.t, r.message_id, Number(r.n)]), [
+      ['arrivals', 'B', 1], ['events', 'B', 1], ['order_lines', 'B', 1], ['rejected', 'B', 1],
+    ]);
+  });
+
+  it('clears the messages a write names, then hands the write on', async () => {
+    const writes: IngestWrite[] = [];
+    const rejected = { message_id: 'A', entry_index: 0, reason: 'unknown_store' as const, detail: null, merchant_id: 'm1', event_id: 'a1', event_type: 'order', source: 'pos' as const, payload: '{}', received_at: new Date(RECEIVED), rejected_at: new Date(RECEIVED) };
+    const batch: IngestWrite = { accepted: [], orderLines: [], rejected: [rejected], duplicates: [], arrivals: [] };
+    assert.deepEqual(messagesOf(batch), [{ id: 'A', receivedAt: new Date(RECEIVED) }]);
+    await replacingSink(wh, { write: async (b) => void writes.push(b) }).write(batch);
+    assert.deepEqual(writes, [batch]);
+    assert.deepEqual((await counts()).map((r) => r.message_id), ['B', 'B', 'B', 'B']);
+  });
+});

@@ -46,6 +46,8 @@ export const notFound = (message = 'not found'): HttpError => new HttpError(404,
 
 /** Errors raised by express's own body parsers, mapped to the contract's statuses. */
 function fromExpressError(err: unknown): HttpError | undefined {
+  // The router cannot decode a path parameter that is not percent-encoded UTF-8 (`/v1/merchants/m%C0%AF/…`).
+  if (err instanceof URIError) return new HttpError(400, 'invalid_parameter', 'the request path is not valid percent-encoded UTF-8', { param: 'path' });
   if (typeof err !== 'object' || err === null || !('type' in err)) return undefined;
   const type = (err as { type?: unknown }).type;
   if (type === 'entity.too.large') return new HttpError(413, 'payload_too_large', 'request body is too large');

@@ -6,18 +6,22 @@
 // jobs that are not dry runs execute the same SQL on a DuckDB warehouse through the dialect layer, so
 // the marts are really built and the cells in Bigtable come from real mart rows.
 import assert from 'node:assert/strict';
-import { BigQuery } from '@google-cloud/bigquery';
+import { BigQuery, Table } from '@google-cloud/bigquery';
 import sinon from 'sinon';
-import { bigtableClient, ensureTable, SERIES_FAMILIES } from '../../adapters/gcp/bigtable.js';
+import { bigtableClient, dedupeFamilies, ensureTable, SERIES_FAMILIES } from '../../adapters/gcp/bigtable.js';
+import { parseGcpConfig } from '../../adapters/gcp/config.js';
+import { createGcpRuntime, type GcpRuntime } from '../../adapters/gcp/runtime.js';
 import { createBigtableSeriesStore } from '../../adapters/gcp/bigtable-series-store.js';
-import type { LocalWarehouse } from '../../adapters/local/warehouse.js';
+import { appendRows, type LocalWarehouse } from '../../adapters/local/warehouse.js';
 import { martsCommand, reprocessCommand } from '../../cli/commands/marts.js';
 import { UsageError } from '../../cli/context.js';
 import { createCommandContext } from '../../cli/runtime-select.js';
 import { MIN_BILLED_BYTES } from '../../pipeline/marts/dry-run.js';
 import { martRows, seriesCellsOf } from '../../pipeline/marts/exporter.js';
 import { MARTS } from '../../pipeline/marts/manifest.js';
-import { FAMILY_MART, type SqlParams } from '../../pipeline/ports.js';
+import { DimensionsFile, resolveDimensions } from '../../pipeline/contracts/dimensions.js';
+import { FAMILY_MART, type ArchiveReader, type DimensionsStore, type InboundMessage, type SqlParams } from '../../pipeline/ports.js';
+import { RAW_TABLES } from '../../pipeline/schema/raw.js';
 import { TEST_INSTANCE, TEST_PROJECT, useEmulators } from '../adapters/gcp/support/emulators.js';
 import { loadDimensions, loadEvents, openWarehouse, order } from '../pipeline/marts/support.js';
 
@@ -195,3 +199,109 @@ describe('tillstream reprocess and marts with TILLSTREAM_RUNTIME=gcp', function 
   });
 });
 
+
+describe('tillstream reprocess --revalidate with TILLSTREAM_RUNTIME=gcp', function () {
+  this.timeout(120_000);
+  const sandbox = sinon.createSandbox();
+  const suffix = `${process.pid}-${Date.now()}`;
+  const seriesTable = `series-revalidate-${suffix}`;
+  const dedupeTable = `dedupe-revalidate-${suffix}`;
+  const RECEIVED = '2026-11-20T10:30:00.000Z';
+  // The store s3 opened after these events were first ingested: its order was rejected as unknown_store.
+  const NOW_DIMENSIONS = { ...DIMENSIONS, stores: [...DIMENSIONS.stores, { id: 's3', merchant_id: 'pizzaco', name: 'Neu', city: 'Berlin', region: 'BE' }] };
+  const first = order({ merchant: 'pizzaco', store: 's1', at: '2026-11-20T10:05:00Z', currency: 'EUR', eventId: 'rv-1', lines: [{ sku: 'margherita', quantity: 1, unit_price_minor: 850 }] });
+  const second = order({ merchant: 'pizzaco', store: 's3', at: '2026-11-20T10:20:00Z', currency: 'EUR', eventId: 'rv-2', lines: [{ sku: 'funghi', quantity: 2, unit_price_minor: 1100 }] });
+  const message: InboundMessage = { id: 'msg-rv', receivedAt: new Date(RECEIVED), attributes: { source: 'pos' }, entries: [JSON.stringify(first), JSON.stringify(second)], deliveryAttempt: 1 };
+  let env: NodeJS.ProcessEnv;
+  let duck: LocalWarehouse;
+  let jobs: Job[];
+  let inserts: string[];
+
+  before(async () => {
+    const emulators = await useEmulators();
+    const instance = bigtableClient(TEST_PROJECT).instance(TEST_INSTANCE);
+    await ensureTable(instance, seriesTable, SERIES_FAMILIES);
+    await ensureTable(instance, dedupeTable, dedupeFamilies(7 * 86_400));
+    env = {
+      TILLSTREAM_RUNTIME: 'gcp',
+      BIGTABLE_EMULATOR_HOST: emulators.bigtableHost,
+      METADATA_SERVER_DETECTION: 'none',
+      TILLSTREAM_GCP_PROJECT: TEST_PROJECT,
+      TILLSTREAM_BIGTABLE_INSTANCE: TEST_INSTANCE,
+      TILLSTREAM_SERIES_TABLE: seriesTable,
+      TILLSTREAM_DEDUPE_TABLE: dedupeTable,
+      TILLSTREAM_ARCHIVE_BUCKET: 'unused-archive',
+      TILLSTREAM_POS_BUCKET: 'unused-pos',
+      TILLSTREAM_DIMENSIONS_BUCKET: 'unused-config',
+    };
+    duck = await openWarehouse();
+    const dims = await loadDimensions(duck, NOW_DIMENSIONS);
+    // As first ingested: entry 0 accepted, entry 1 rejected.
+    await loadEvents(duck, dims, [{ event: first, messageId: message.id, receivedAt: RECEIVED }]);
+    await duck.run(
+      `insert into raw.rejected_events (message_id, entry_index, reason, detail, merchant_id, event_id, event_type, source, payload, received_at, rejected_at)
+       values (@m, 1, 'unknown_store', 'store s3', 'pizzaco', 'rv-2', 'order', 'pos', @payload, @r, @r)`,
+      { m: message.id, payload: message.entries[1]!, r: new Date(RECEIVED) },
+    );
+  });
+  after(async () => {
+    await duck?.close();
+  });
+
+  beforeEach(() => {
+    jobs = [];
+    inserts = [];
+    sandbox.stub(BigQuery.prototype, 'createQueryJob').callsFake((async (options: { query: string; dryRun?: boolean; params?: SqlParams }) => {
+      jobs.push({ query: options.query, dryRun: options.dryRun === true, params: options.params });
+      if (options.dryRun) return [{ metadata: { statistics: { totalBytesProcessed: String(stubBytes(options.query)) } } }, {}];
+      return [{ metadata: {}, getQueryResults: async () => [await duck.query(options.query, options.params)] }, {}];
+    }) as never);
+    // Streaming inserts land in the same DuckDB tables, as the rows BigQuery would be sent.
+    sandbox.stub(Table.prototype, 'insert').callsFake((async function (this: Table, rows: { insertId: string; json: object }[]) {
+      const table = RAW_TABLES.find((t) => t.id === `raw.${this.id}`)!;
+      inserts.push(...rows.map((r) => `${table.id} ${r.insertId}`));
+      await duck.exclusive((conn) => appendRows(conn, table, rows.map((r) => r.json)));
+      return [{}];
+    }) as never);
+  });
+  afterEach(() => sandbox.restore());
+
+  /** The gcp runtime with the archive and dimensions in memory (their Cloud Storage adapters have their own tests). */
+  async function openGcp(e: NodeJS.ProcessEnv): Promise<GcpRuntime> {
+    const archive: ArchiveReader = {
+      async *read(range) {
+        if (message.receivedAt >= range.from && message.receivedAt < range.to) yield message;
+      },
+    };
+    const resolved = resolveDimensions(DimensionsFile.parse(NOW_DIMENSIONS));
+    const dimensions: DimensionsStore = { load: async () => undefined, get: async () => resolved };
+    return Object.create(createGcpRuntime(parseGcpConfig(e)), { archive: { value: archive }, dimensions: { value: dimensions } }) as GcpRuntime;
+  }
+
+  it('dry-runs the look-ups, the row replacement and the rebuild first; then moves the entry, replaces the message\'s rows and exports the new store', async () => {
+    const out: string[] = [];
+    const err: string[] = [];
+    const ctx = createCommandContext({ name: 'reprocess', env, out: (l) => out.push(l), err: (l) => err.push(l), openLocal: () => Promise.reject(new Error('opened')), openGcp });
+    const exit = await reprocessCommand(['--from', '2026-11-20T10:00:00Z', '--to', '2026-11-20T11:00:00Z', '--revalidate', '--yes'], ctx);
+    await ctx.close();
+    assert.equal(exit, 0, err.join('\n'));
+    const firstReal = jobs.findIndex((j) => !j.dryRun);
+    assert.ok(firstReal > 0 && jobs.slice(firstReal).every((j) => !j.dryRun));
+    assert.ok(dryJobs(jobs).some((j) => j.query.startsWith('delete from raw.rejected_events')));
+    assert.deepEqual([...new Set(dryJobs(jobs).map((j) => j.query))].sort(), [...new Set(jobs.filter((j) => !j.dryRun).map((j) => j.query))].sort());
+
+    const report = JSON.parse(out.at(-1)!) as { revalidation: unknown; marts: Record<string, { rows_after: number }> };
+    assert.deepEqual(report.revalidation, { messages: 1, entries: 2, moved: { 'rejected:unknown_store→accepted': 1 } });
+    // The message's rows were replaced: both entries accepted, no rejection left.
+    assert.deepEqual(inserts.sort(), ['raw.arrivals msg-rv:pizzaco:2026-11-20T10:00:00.000Z', 'raw.events pizzaco:rv-1', 'raw.events pizzaco:rv-2', 'raw.order_lines pizzaco:rv-1:0', 'raw.order_lines pizzaco:rv-2:0']);
+    assert.deepEqual(await duck.query("select entry_index, store_id from raw.events where message_id = 'msg-rv' order by entry_index"), [{ entry_index: 0, store_id: 's1' }, { entry_index: 1, store_id: 's3' }]);
+    assert.deepEqual(await duck.query("select * from raw.rejected_events where message_id = 'msg-rv'"), []);
+
+    const series = createBigtableSeriesStore(bigtableClient(TEST_PROJECT).instance(TEST_INSTANCE).table(seriesTable));
+    const [s3] = await series.readRange({ start: 'pizzaco#sales#store=s3#h#2026112010', end: 'pizzaco#sales#store=s3#h#2026112011' });
+    const cells = s3?.cells[FAMILY_MART];
+    assert.deepEqual([cells?.orders, cells?.items, cells?.gross_revenue_minor, cells?.net_revenue_minor], [1, 2, 2200, 2200]);
+  });
+});
+
+const dryJobs = (jobs: Job[]) => jobs.filter((j) => j.dryRun);

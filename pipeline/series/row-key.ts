@@ -29,7 +29,11 @@ export function seriesPrefix(k: SeriesKey): string {
 }
 
 export function hourBucket(hourStart: Date): string {
-  const iso = hourStart.toISOString(); // 2026-11-21T14:00:00.000Z
+  return hourBucketOfIso(hourStart.toISOString());
+}
+
+/** `2026-11-21T14:00:00.000Z` → `2026112114`, for callers that already hold the ISO string. */
+export function hourBucketOfIso(iso: string): string {
   return iso.slice(0, 4) + iso.slice(5, 7) + iso.slice(8, 10) + iso.slice(11, 13);
 }
 

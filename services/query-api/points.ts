@@ -5,10 +5,10 @@
 // holds message cells and compacted sums (pipeline/speed/cells.ts); provisionalValues() adds them up.
 import { FAMILY_MART, FAMILY_PARTIAL, type CellValue, type SeriesRow } from '../../pipeline/ports.js';
 import type { MetricDef } from '../../pipeline/metrics/catalog.js';
-import { dayBucket, hourBucket } from '../../pipeline/series/row-key.js';
+import { dayBucket, hourBucketOfIso } from '../../pipeline/series/row-key.js';
 import { provisionalValues } from '../../pipeline/speed/cells.js';
 import type { MetricsRequest } from './params.js';
-import { HOUR_MS, addDays, daysBetween, isoHour, startOfLocalDay } from '../../pipeline/time.js';
+import { HOUR_MS, addDays, daysBetween, startOfLocalDay } from '../../pipeline/time.js';
 
 export interface Point {
   start: string;
@@ -30,7 +30,9 @@ export function bucketSlots(req: Pick<MetricsRequest, 'grain' | 'from' | 'to' | 
   const slots: BucketSlot[] = [];
   if (req.grain === 'h') {
     for (let t = req.fromMs!; t < req.toMs!; t += HOUR_MS) {
-      slots.push({ bucket: hourBucket(new Date(t)), start: isoHour(t), endMs: t + HOUR_MS });
+      // One ISO string per slot gives both forms (this loop is a measurable share of a 7-day read).
+      const iso = new Date(t).toISOString();
+      slots.push({ bucket: hourBucketOfIso(iso), start: iso.slice(0, 19) + 'Z', endMs: t + HOUR_MS });
     }
     return slots;
   }

@@ -6,6 +6,9 @@
 // jobs that are not dry runs execute the same SQL on a DuckDB warehouse through the dialect layer, so
 // the marts are really built and the cells in Bigtable come from real mart rows.
 import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { BigQuery, Table } from '@google-cloud/bigquery';
 import sinon from 'sinon';
 import { bigtableClient, dedupeFamilies, ensureTable, SERIES_FAMILIES } from '../../adapters/gcp/bigtable.js';
@@ -15,6 +18,7 @@ import { createBigtableSeriesStore } from '../../adapters/gcp/bigtable-series-st
 import { appendRows, type LocalWarehouse } from '../../adapters/local/warehouse.js';
 import { martsCommand, reprocessCommand } from '../../cli/commands/marts.js';
 import { UsageError } from '../../cli/context.js';
+import { openLocalPipeline } from '../../cli/local-pipeline.js';
 import { createCommandContext } from '../../cli/runtime-select.js';
 import { MIN_BILLED_BYTES } from '../../pipeline/marts/dry-run.js';
 import { martRows, seriesCellsOf } from '../../pipeline/marts/exporter.js';
@@ -305,3 +309,28 @@ describe('tillstream reprocess --revalidate with TILLSTREAM_RUNTIME=gcp', functi
 });
 
 const dryJobs = (jobs: Job[]) => jobs.filter((j) => j.dryRun);
+
+describe('tillstream reprocess on the local runtime', function () {
+  this.timeout(60_000);
+  it('stays the default: no dry run, no gcp runtime, --yes accepted and the same report', async () => {
+    const dataDir = await mkdtemp(join(tmpdir(), 'reprocess-local-'));
+    const out: string[] = [];
+    const ctx = createCommandContext({ name: 'reprocess', env: {}, out: (l) => out.push(l), err: () => undefined, openLocal: () => openLocalPipeline({ dataDir, command: 'tillstream reprocess' }) });
+    const createQueryJob = sinon.spy(BigQuery.prototype, 'createQueryJob');
+    try {
+      assert.equal(ctx.gcp, undefined);
+      assert.equal(await reprocessCommand(['--from', '2026-11-20T10:00:00Z', '--to', '2026-11-20T11:00:00Z', '--yes', '--marts', 'mart_hourly_store_sales'], ctx), 0);
+      assert.deepEqual(JSON.parse(out.at(-1)!), {
+        windows: 1,
+        marts: { mart_hourly_store_sales: { rows_before: 0, rows_after: 0, rows_added: 0, rows_removed: 0 } },
+        series_cells: 0,
+        series_rows_deleted: 0,
+      });
+      assert.equal(createQueryJob.callCount, 0);
+    } finally {
+      createQueryJob.restore();
+      await ctx.close();
+      await rm(dataDir, { recursive: true, force: true });
+    }
+  });
+});

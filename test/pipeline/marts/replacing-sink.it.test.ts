@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import type { LocalWarehouse } from '../../../adapters/local/warehouse.js';
-import { clearMessageRows, messagesOf, replacingSink } from '../../../pipeline/marts/replacing-sink.js';
+import { CLEAR_MESSAGE_STATEMENTS, clearMessageRows, messagesOf, replacingSink } from '../../../pipeline/marts/replacing-sink.js';
+import { analyzeSqlFiles, formatAnalysisError } from '../../support/zetasql/analyze.js';
 import type { IngestWrite } from '../../../pipeline/ports.js';
 import { loadDimensions, loadEvents, openWarehouse, order } from './support.js';
 
@@ -57,5 +58,24 @@ describe('replacing sink (re-validation on BigQuery)', () => {
     await replacingSink(wh, { write: async (b) => void writes.push(b) }).write(batch);
     assert.deepEqual(writes, [batch]);
     assert.deepEqual((await counts()).map((r) => r.message_id), ['B', 'B', 'B', 'B']);
+  });
+});
+
+describe('replacing sink statements analyzed by ZetaSQL (BigQuery language options)', function () {
+  this.timeout(60_000);
+  it('analyzes every delete against the raw tables', async () => {
+    // The analyzer declares only the window parameters: the message's parameters are bound as literals.
+    const files = CLEAR_MESSAGE_STATEMENTS.map((sql, i) => ({
+      path: `replacing-sink-${i}.sql`,
+      sql: sql.replaceAll('@message_id', "'msg-1'").replaceAll('@received_at', "timestamp '2026-11-20 10:30:00+00'"),
+    }));
+    const analysis = await analyzeSqlFiles(files);
+    assert.deepEqual(
+      files.map((f) => {
+        const r = analysis.results.get(f.path);
+        return r?.ok ? 'ok' : r ? formatAnalysisError(f.path, r.error) : 'missing';
+      }),
+      files.map(() => 'ok'),
+    );
   });
 });

@@ -6,7 +6,9 @@
 import { CATALOG } from '../metrics/catalog.js';
 import { FAMILY_MART, FAMILY_PARTIAL, type CellValue, type SeriesMutation, type SeriesStore, type Warehouse } from '../ports.js';
 import { bucketToStart, dayBucket, decodeRowKey, documentKey, encodeRowKey, hourBucket, type Grain, type SeriesName } from '../series/row-key.js';
-import type { FreshnessDocument, MerchantDocument, StoresDocument } from '../series/documents.js';
+import { resolveDimensions } from '../contracts/dimensions.js';
+import type { FreshnessDocument } from '../series/documents.js';
+import { mirrorDimensionDocuments } from '../series/mirror.js';
 import { martSpec, type MartSpec } from './manifest.js';
 import { windowCondition, windowParams, type MartWindow } from './runner.js';
 
@@ -191,19 +193,17 @@ export async function exportDocuments(deps: { warehouse: Warehouse; series: Seri
      group by merchant_id`,
   );
   const newestBy = new Map(newest.map((r) => [r.merchant_id, new Date(r.newest_event_at).toISOString()]));
-  let written = 0;
+  // The same documents `tillstream dimensions load` mirrors, rebuilt from the dims tables the marts read.
+  const dims = resolveDimensions({
+    merchants: merchants.map((m) => ({ id: m.merchant_id, name: m.name, time_zone: m.time_zone, currency: m.currency })),
+    stores: stores.map((s) => ({ id: s.store_id, merchant_id: s.merchant_id, name: s.name, city: s.city ?? undefined, region: s.region ?? undefined, time_zone: s.time_zone })),
+    fraud_ips: [],
+  });
+  await mirrorDimensionDocuments(series, dims);
   for (const m of merchants) {
-    const merchantDoc: MerchantDocument = { id: m.merchant_id, name: m.name, time_zone: m.time_zone, currency: m.currency };
-    const storesDoc: StoresDocument = {
-      stores: stores
-        .filter((s) => s.merchant_id === m.merchant_id)
-        .map((s) => ({ id: s.store_id, name: s.name, city: s.city, region: s.region, time_zone: s.time_zone })),
-    };
     const freshness: FreshnessDocument = { newest_event_at: newestBy.get(m.merchant_id) ?? null, finalized_through: finalizedThrough };
-    await series.putDocument(documentKey(m.merchant_id, 'merchant'), merchantDoc);
-    await series.putDocument(documentKey(m.merchant_id, 'stores'), storesDoc);
     await series.putDocument(documentKey(m.merchant_id, 'freshness'), freshness);
-    written += 3;
   }
+  const written = merchants.length * 3;
   return written;
 }

@@ -167,8 +167,18 @@ export class LocalWarehouse implements Warehouse, RawSink, DedupeIndex {
 
   async run(sql: string, params?: SqlParams): Promise<void> {
     const text = this.translate(sql);
+    const replace = windowReplace(text);
     await this.exclusive(async (conn) => {
       try {
+        if (replace) {
+          // The same rows as the MERGE, without DuckDB's nested-loop join of the whole mart against the window.
+          const values = params ? toDuckParams(params) : undefined;
+          await inTransaction(conn, async (c) => {
+            await c.run(replace.remove, values && pick(values, replace.remove));
+            await c.run(replace.insert, values && pick(values, replace.insert));
+          });
+          return;
+        }
         await conn.run(text, params ? toDuckParams(params) : undefined);
       } catch (err) {
         throw new Error(`running SQL on the local warehouse: ${firstLine(text)}`, { cause: err });
@@ -422,6 +432,34 @@ async function addMissingColumns(conn: DuckDBConnection, table: TableDef, path: 
     }
     await conn.run(`ALTER TABLE ${duckdbTableName(table)} ADD COLUMN ${quoteIdent(c.name)} ${duckdbColumnType(c)}`);
   }
+}
+
+/**
+ * The mart statements of sql/marts replace a window: `merge into T as target using (Q) as rebuilt on
+ * false when not matched by source and <window> then delete when not matched then insert (…) values
+ * (…)`. With a join condition of false every rebuilt row is inserted and every target row inside the
+ * window deleted, which is a DELETE of the window and an INSERT of Q in one transaction. DuckDB plans
+ * the MERGE as a nested-loop join of the whole target against Q (cost: mart size × window rows), so
+ * the local warehouse runs the equivalent pair instead; BigQuery keeps the MERGE.
+ */
+const WINDOW_MERGE =
+  /^\s*((?:--[^\n]*\n\s*)*)merge\s+into\s+([\w.]+)\s+as\s+target\s+using\s+\(([\s\S]*)\)\s+as\s+rebuilt\s+on\s+false\s+when\s+not\s+matched\s+by\s+source\s+and\s+([\s\S]+?)\s+then\s+delete\s+when\s+not\s+matched\s+then\s+insert\s*\(([^()]*)\)\s*values\s*\(([^()]*)\)\s*;?\s*$/i;
+
+export function windowReplace(sql: string): { remove: string; insert: string } | undefined {
+  const m = WINDOW_MERGE.exec(sql);
+  if (!m) return undefined;
+  const [, , table, query, window, columns, values] = m as unknown as [string, string, string, string, string, string, string];
+  return {
+    remove: `DELETE FROM ${table} AS target WHERE ${window.trim()}`,
+    insert: `INSERT INTO ${table} (${columns.trim()}) SELECT ${values.trim()} FROM (${query.trim()}) AS rebuilt`,
+  };
+}
+
+/** The named parameters a statement uses: DuckDB refuses values for parameters a statement lacks. */
+function pick(values: Record<string, DuckDBValue>, sql: string): Record<string, DuckDBValue> {
+  const out: Record<string, DuckDBValue> = {};
+  for (const [k, v] of Object.entries(values)) if (new RegExp(`\\$${k}(?![A-Za-z0-9_])`).test(sql)) out[k] = v;
+  return out;
 }
 
 interface Pending<I, O> {

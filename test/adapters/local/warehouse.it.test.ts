@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { LocalWarehouse, appendRows, loadSchemaTables, toScaledNumeric } from '../../../adapters/local/warehouse.js';
+import { LocalWarehouse, appendRows, loadSchemaTables, toScaledNumeric, windowReplace } from '../../../adapters/local/warehouse.js';
 import { opt, rep, req, type TableDef } from '../../../pipeline/schema/types.js';
 import type { DedupeClaim } from '../../../pipeline/ports.js';
 import { sampleWrite } from './fixtures.js';
@@ -166,6 +166,36 @@ describe('LocalWarehouse', () => {
     }
     const v3: TableDef = { ...v2, columns: [...v2.columns, req('needed', 'STRING', '')] };
     await assert.rejects(LocalWarehouse.open({ path, tables: [v3] }), /has a table marts\.grow without its required column needed/);
+  });
+
+  it('runs a window-replacing MERGE as a DELETE of the window and an INSERT, with the MERGE’s rows', async () => {
+    await wh.run('CREATE SCHEMA IF NOT EXISTS m');
+    await wh.run('CREATE TABLE m.t (k VARCHAR, h BIGINT, n BIGINT)');
+    await wh.run("INSERT INTO m.t VALUES ('a', 1, 10), ('b', 2, 20), ('c', 3, 30), ('d', 5, 50)");
+    const merge = `-- mart comment
+merge into m.t as target
+using (
+with source as (select 'x' as k, 2 as h, 7 as n union all select 'y', 3, 8)
+select * from source
+) as rebuilt
+on false
+when not matched by source
+  and target.h >= $lo
+  and target.h < $hi
+  then delete
+when not matched then insert (k, h, n) values (rebuilt.k, rebuilt.h, rebuilt.n)`;
+    assert.deepEqual(windowReplace(merge), {
+      remove: 'DELETE FROM m.t AS target WHERE target.h >= $lo\n  and target.h < $hi',
+      insert: "INSERT INTO m.t (k, h, n) SELECT rebuilt.k, rebuilt.h, rebuilt.n FROM (with source as (select 'x' as k, 2 as h, 7 as n union all select 'y', 3, 8)\nselect * from source) AS rebuilt",
+    });
+    assert.equal(windowReplace('merge into m.t as target using (select 1) as rebuilt on target.k = rebuilt.k when matched then delete'), undefined);
+    await wh.run(merge, { lo: 2, hi: 4, unused: 'x' });
+    assert.deepEqual(await wh.query('SELECT k, h, n FROM m.t ORDER BY k'), [
+      { k: 'a', h: 1, n: 10 },
+      { k: 'd', h: 5, n: 50 },
+      { k: 'x', h: 2, n: 7 },
+      { k: 'y', h: 3, n: 8 },
+    ]);
   });
 
   it('scales NUMERIC text exactly', () => {

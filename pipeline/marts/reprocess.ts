@@ -5,11 +5,12 @@
 // archived received_at, so results do not depend on when this runs; entries move between end
 // states (the sink replaces each message's rows) and nothing is added to `published`.
 import type { EndState } from '../contracts/outcomes.js';
+import { DEFAULT_INGEST_CONFIG, type IngestConfig } from '../ingest/config.js';
 import { systemClock, type ArchiveReader, type Clock, type DedupeIndex, type InboundMessage, type IngestWrite, type SeriesStore, type Warehouse } from '../ports.js';
 import { collectSeriesKeys, exportDocuments, exportWindows, martRows } from './exporter.js';
 import { MARTS, martSpec } from './manifest.js';
 import { buildWindows, type MartWindow } from './runner.js';
-import { ceilHour, floorHour, hoursToRanges, mergeRanges, windowsForRule } from './windows.js';
+import { ceilHour, floorHour, HOUR_MS, hoursToRanges, mergeRanges, windowsForRule } from './windows.js';
 
 export interface ReprocessOptions {
   /** Half-open range; event time, or received_at with `revalidate`. */
@@ -58,30 +59,102 @@ export interface ReprocessReport {
 }
 
 type EntryState = { state: EndState; reason?: string };
+type StoredState = EntryState & { eventTs?: Date; merchantId?: string; eventId?: string };
 const label = (s: EntryState | undefined): string => (s ? (s.reason ? `${s.state}:${s.reason}` : s.state) : 'none');
 
-/** End state of each entry of a message as the stores hold it now. */
-async function storedStates(warehouse: Warehouse, msg: InboundMessage): Promise<Map<number, EntryState & { eventTs?: Date; merchantId?: string; eventId?: string }>> {
-  const params = { message_id: msg.id, received_at: msg.receivedAt };
-  const accepted = await warehouse.query<{ entry_index: number; event_ts: Date; merchant_id: string; event_id: string }>(
-    // raw.events is partitioned by event time: the reprocessing horizon bounds the scan.
-    `select entry_index, event_ts, merchant_id, event_id from raw.events
-     where message_id = @message_id and event_ts >= timestamp_sub(@received_at, interval 400 day)`,
-    params,
+/** Where accepted rows of re-validated messages can lie, beyond what raw.arrivals says (ingest's clock rule). */
+export type RevalidateLimits = Pick<IngestConfig, 'maxEventAgeMs' | 'futureSkewMs'>;
+
+/**
+ * How many archived messages (and entries) share one set of look-ups. Each look-up scans the
+ * partitions of the whole chunk once, so larger chunks mean fewer scans; the chunk is held in memory.
+ */
+export const REVALIDATE_CHUNK = { messages: 500, entries: 50_000 };
+
+// How far back raw rows are kept for reprocessing; bounds the raw.events look-up of a backfill
+// message whose event hours raw.arrivals does not know.
+const HORIZON_MS = 400 * 24 * HOUR_MS;
+
+const timeOf = (v: unknown): number => (v instanceof Date ? v.getTime() : new Date(v as string).getTime());
+
+/**
+ * End state of each entry of every message in the chunk as the stores hold it now: one query per
+ * raw table for the whole chunk, not one per message. raw.rejected_events, raw.duplicates and
+ * raw.arrivals are partitioned by received_at, so the chunk's received_at span bounds them. raw.events
+ * is partitioned by event time: it is bounded by the event hours raw.arrivals records for the chunk,
+ * widened to where ingest's clock rule lets an accepted event lie (maximum age before the first
+ * received_at, future skew after the last), so rows written before a change of that rule are still
+ * found; a backfill message raw.arrivals knows nothing of widens it to the reprocessing horizon.
+ */
+async function storedStates(warehouse: Warehouse, chunk: InboundMessage[], limits: RevalidateLimits): Promise<Map<string, Map<number, StoredState>>> {
+  const ids = chunk.map((m) => m.id);
+  const receivedAt = new Map(chunk.map((m) => [m.id, m.receivedAt.getTime()]));
+  let first = Infinity;
+  let last = -Infinity;
+  for (const m of chunk) {
+    first = Math.min(first, m.receivedAt.getTime());
+    last = Math.max(last, m.receivedAt.getTime());
+  }
+  const byReceived = { ids, received_from: new Date(first), received_to: new Date(last) };
+  // Rows of a message written with another received_at are not this archived copy's.
+  const ours = (r: { message_id: string; received_at: unknown }) => receivedAt.get(r.message_id) === timeOf(r.received_at);
+
+  const arrivals = await warehouse.query<{ message_id: string; received_at: Date; first_hour: Date; last_hour: Date }>(
+    `select message_id, received_at, min(event_hour) as first_hour, max(event_hour) as last_hour from raw.arrivals
+     where message_id in (select id from unnest(@ids) as id) and received_at >= @received_from and received_at <= @received_to
+     group by message_id, received_at`,
+    byReceived,
   );
-  const rejected = await warehouse.query<{ entry_index: number; reason: string }>(
-    'select entry_index, reason from raw.rejected_events where message_id = @message_id and received_at = @received_at',
-    params,
+  let eventsFrom = first - limits.maxEventAgeMs;
+  let eventsTo = last + limits.futureSkewMs;
+  const known = new Set<string>();
+  for (const a of arrivals) {
+    if (!ours(a)) continue;
+    known.add(a.message_id);
+    eventsFrom = Math.min(eventsFrom, timeOf(a.first_hour));
+    eventsTo = Math.max(eventsTo, timeOf(a.last_hour) + HOUR_MS);
+  }
+  if (chunk.some((m) => m.attributes.backfill === '1' && !known.has(m.id))) eventsFrom = Math.min(eventsFrom, first - HORIZON_MS);
+
+  const accepted = await warehouse.query<{ message_id: string; entry_index: number; event_ts: Date; merchant_id: string; event_id: string }>(
+    `select message_id, entry_index, event_ts, merchant_id, event_id from raw.events
+     where message_id in (select id from unnest(@ids) as id) and event_ts >= @events_from and event_ts <= @events_to`,
+    { ids, events_from: new Date(eventsFrom), events_to: new Date(eventsTo) },
   );
-  const duplicates = await warehouse.query<{ entry_index: number }>(
-    'select entry_index from raw.duplicates where message_id = @message_id and received_at = @received_at',
-    params,
+  const rejected = await warehouse.query<{ message_id: string; received_at: Date; entry_index: number; reason: string }>(
+    `select message_id, received_at, entry_index, reason from raw.rejected_events
+     where message_id in (select id from unnest(@ids) as id) and received_at >= @received_from and received_at <= @received_to`,
+    byReceived,
   );
-  const out = new Map<number, EntryState & { eventTs?: Date; merchantId?: string; eventId?: string }>();
-  for (const r of accepted) out.set(Number(r.entry_index), { state: 'accepted', eventTs: new Date(r.event_ts), merchantId: r.merchant_id, eventId: r.event_id });
-  for (const r of rejected) out.set(Number(r.entry_index), { state: 'rejected', reason: r.reason });
-  for (const r of duplicates) out.set(Number(r.entry_index), { state: 'duplicate' });
+  const duplicates = await warehouse.query<{ message_id: string; received_at: Date; entry_index: number }>(
+    `select message_id, received_at, entry_index from raw.duplicates
+     where message_id in (select id from unnest(@ids) as id) and received_at >= @received_from and received_at <= @received_to`,
+    byReceived,
+  );
+  const out = new Map<string, Map<number, StoredState>>(ids.map((id) => [id, new Map()]));
+  for (const r of accepted) out.get(r.message_id)?.set(Number(r.entry_index), { state: 'accepted', eventTs: new Date(r.event_ts), merchantId: r.merchant_id, eventId: r.event_id });
+  for (const r of rejected) if (ours(r)) out.get(r.message_id)?.set(Number(r.entry_index), { state: 'rejected', reason: r.reason });
+  for (const r of duplicates) if (ours(r)) out.get(r.message_id)?.set(Number(r.entry_index), { state: 'duplicate' });
   return out;
+}
+
+/** The archive in chunks of whole messages; a message id seen again starts a new chunk (its look-up must follow the earlier write). */
+async function* chunksOf(messages: AsyncIterable<InboundMessage>, size: typeof REVALIDATE_CHUNK): AsyncGenerator<InboundMessage[]> {
+  let chunk: InboundMessage[] = [];
+  let ids = new Set<string>();
+  let entries = 0;
+  for await (const msg of messages) {
+    if (chunk.length > 0 && (ids.has(msg.id) || chunk.length >= size.messages || entries + msg.entries.length > size.entries)) {
+      yield chunk;
+      chunk = [];
+      ids = new Set();
+      entries = 0;
+    }
+    chunk.push(msg);
+    ids.add(msg.id);
+    entries += msg.entries.length;
+  }
+  if (chunk.length > 0) yield chunk;
 }
 
 function writtenStates(write: IngestWrite, messageId: string): Map<number, EntryState> {
@@ -93,31 +166,44 @@ function writtenStates(write: IngestWrite, messageId: string): Map<number, Entry
 }
 
 /**
- * Re-runs ingest over the archived messages received in [from, to). Returns the report and the
- * UTC hours whose events changed (old and new event hours of every message).
+ * Re-runs ingest over the archived messages received in [from, to), a chunk of messages at a time
+ * (one set of look-ups per chunk), each message through the stage in receive order. Returns the
+ * report and the UTC hours whose events changed (old and new event hours of every message).
  */
-export async function revalidate(deps: Required<Pick<ReprocessDeps, 'warehouse' | 'archive' | 'stage'>> & Pick<ReprocessDeps, 'dedupe'>, range: { from: Date; to: Date }): Promise<{ report: RevalidationReport; touchedHours: Date[] }> {
+export async function revalidate(
+  deps: Required<Pick<ReprocessDeps, 'warehouse' | 'archive' | 'stage'>> & Pick<ReprocessDeps, 'dedupe'> & {
+    /** The stage's clock rule (default DEFAULT_INGEST_CONFIG, as the stages of both runtimes use). */
+    limits?: RevalidateLimits;
+  },
+  range: { from: Date; to: Date },
+  chunkSize: typeof REVALIDATE_CHUNK = REVALIDATE_CHUNK,
+): Promise<{ report: RevalidationReport; touchedHours: Date[] }> {
   const report: RevalidationReport = { messages: 0, entries: 0, moved: {} };
   const hours = new Map<number, Date>();
   const touch = (d: Date) => hours.set(floorHour(d).getTime(), floorHour(d));
-  for await (const msg of deps.archive.read(range)) {
-    report.messages++;
-    report.entries += msg.entries.length;
-    const before = await storedStates(deps.warehouse, msg);
-    const { write } = await deps.stage(msg);
-    const after = writtenStates(write, msg.id);
-    // Entries that owned their event and no longer pass give up the claim, so a later copy can own it.
-    const released = [...before].filter(([i, s]) => s.state === 'accepted' && after.get(i)?.state !== 'accepted');
-    if (released.length > 0 && deps.dedupe?.release) {
-      await deps.dedupe.release(released.map(([i, s]) => ({ merchantId: s.merchantId!, eventId: s.eventId!, entry: { messageId: msg.id, index: i } })));
+  const limits = deps.limits ?? DEFAULT_INGEST_CONFIG;
+  for await (const chunk of chunksOf(deps.archive.read(range), chunkSize)) {
+    // A message's write replaces only its own rows, so the chunk's states read up front are each message's state before its turn.
+    const stored = await storedStates(deps.warehouse, chunk, limits);
+    for (const msg of chunk) {
+      report.messages++;
+      report.entries += msg.entries.length;
+      const before = stored.get(msg.id)!;
+      const { write } = await deps.stage(msg);
+      const after = writtenStates(write, msg.id);
+      // Entries that owned their event and no longer pass give up the claim, so a later copy can own it.
+      const released = [...before].filter(([i, s]) => s.state === 'accepted' && after.get(i)?.state !== 'accepted');
+      if (released.length > 0 && deps.dedupe?.release) {
+        await deps.dedupe.release(released.map(([i, s]) => ({ merchantId: s.merchantId!, eventId: s.eventId!, entry: { messageId: msg.id, index: i } })));
+      }
+      for (let i = 0; i < msg.entries.length; i++) {
+        const from = label(before.get(i));
+        const to = label(after.get(i));
+        if (from !== to) report.moved[`${from}→${to}`] = (report.moved[`${from}→${to}`] ?? 0) + 1;
+      }
+      for (const s of before.values()) if (s.eventTs) touch(s.eventTs);
+      for (const a of write.arrivals) touch(new Date(a.event_hour));
     }
-    for (let i = 0; i < msg.entries.length; i++) {
-      const from = label(before.get(i));
-      const to = label(after.get(i));
-      if (from !== to) report.moved[`${from}→${to}`] = (report.moved[`${from}→${to}`] ?? 0) + 1;
-    }
-    for (const s of before.values()) if (s.eventTs) touch(s.eventTs);
-    for (const a of write.arrivals) touch(new Date(a.event_hour));
   }
   return { report, touchedHours: [...hours.values()].sort((a, b) => a.getTime() - b.getTime()) };
 }

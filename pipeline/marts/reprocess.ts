@@ -75,6 +75,23 @@ export const REVALIDATE_CHUNK = { messages: 500, entries: 50_000 };
 // message whose event hours raw.arrivals does not know.
 const HORIZON_MS = 400 * 24 * HOUR_MS;
 
+/**
+ * The look-ups of one chunk, one per raw table. `@ids` is the chunk's message ids (an array; `in
+ * (select … from unnest(…))` reads the same on BigQuery and DuckDB); `@received_from`/`@received_to`
+ * its first and last received_at; `@events_from`/`@events_to` where its accepted events can lie.
+ */
+export const REVALIDATE_LOOKUPS = {
+  arrivals: `select message_id, received_at, min(event_hour) as first_hour, max(event_hour) as last_hour from raw.arrivals
+   where message_id in (select id from unnest(@ids) as id) and received_at >= @received_from and received_at <= @received_to
+   group by message_id, received_at`,
+  events: `select message_id, entry_index, event_ts, merchant_id, event_id from raw.events
+   where message_id in (select id from unnest(@ids) as id) and event_ts >= @events_from and event_ts <= @events_to`,
+  rejected: `select message_id, received_at, entry_index, reason from raw.rejected_events
+   where message_id in (select id from unnest(@ids) as id) and received_at >= @received_from and received_at <= @received_to`,
+  duplicates: `select message_id, received_at, entry_index from raw.duplicates
+   where message_id in (select id from unnest(@ids) as id) and received_at >= @received_from and received_at <= @received_to`,
+} as const;
+
 const timeOf = (v: unknown): number => (v instanceof Date ? v.getTime() : new Date(v as string).getTime());
 
 /**
@@ -100,9 +117,7 @@ async function storedStates(warehouse: Warehouse, chunk: InboundMessage[], limit
   const ours = (r: { message_id: string; received_at: unknown }) => receivedAt.get(r.message_id) === timeOf(r.received_at);
 
   const arrivals = await warehouse.query<{ message_id: string; received_at: Date; first_hour: Date; last_hour: Date }>(
-    `select message_id, received_at, min(event_hour) as first_hour, max(event_hour) as last_hour from raw.arrivals
-     where message_id in (select id from unnest(@ids) as id) and received_at >= @received_from and received_at <= @received_to
-     group by message_id, received_at`,
+    REVALIDATE_LOOKUPS.arrivals,
     byReceived,
   );
   let eventsFrom = first - limits.maxEventAgeMs;
@@ -117,18 +132,15 @@ async function storedStates(warehouse: Warehouse, chunk: InboundMessage[], limit
   if (chunk.some((m) => m.attributes.backfill === '1' && !known.has(m.id))) eventsFrom = Math.min(eventsFrom, first - HORIZON_MS);
 
   const accepted = await warehouse.query<{ message_id: string; entry_index: number; event_ts: Date; merchant_id: string; event_id: string }>(
-    `select message_id, entry_index, event_ts, merchant_id, event_id from raw.events
-     where message_id in (select id from unnest(@ids) as id) and event_ts >= @events_from and event_ts <= @events_to`,
+    REVALIDATE_LOOKUPS.events,
     { ids, events_from: new Date(eventsFrom), events_to: new Date(eventsTo) },
   );
   const rejected = await warehouse.query<{ message_id: string; received_at: Date; entry_index: number; reason: string }>(
-    `select message_id, received_at, entry_index, reason from raw.rejected_events
-     where message_id in (select id from unnest(@ids) as id) and received_at >= @received_from and received_at <= @received_to`,
+    REVALIDATE_LOOKUPS.rejected,
     byReceived,
   );
   const duplicates = await warehouse.query<{ message_id: string; received_at: Date; entry_index: number }>(
-    `select message_id, received_at, entry_index from raw.duplicates
-     where message_id in (select id from unnest(@ids) as id) and received_at >= @received_from and received_at <= @received_to`,
+    REVALIDATE_LOOKUPS.duplicates,
     byReceived,
   );
   const out = new Map<string, Map<number, StoredState>>(ids.map((id) => [id, new Map()]));

@@ -45,16 +45,17 @@ export interface GcpMartDeps extends Required<Omit<ReprocessDeps, 'clock'>> {
  * tables, the Cloud Storage payload archive, and the ingest stage wired as functions/ wires
  * ingestEvents — validation against the deployment's dimensions, the Bigtable dedupe, the BigQuery
  * sink, the speed layer's partials — so a re-validated message is processed as a delivery would be,
- * except that its new rows replace its old ones (pipeline/marts/replacing-sink.ts).
+ * except that its new rows replace its old ones (pipeline/marts/replacing-sink.ts; a chunk of messages at a time).
  */
 export function gcpMartDeps(rt: GcpRuntime, opts: { clock?: Clock; logger?: Logger } = {}): GcpMartDeps {
   const clock = opts.clock ?? systemClock;
+  const sink = replacingSink(rt.warehouse, rt.warehouse);
   const stage = withSpeedLayer(
-    createIngestStage({ dimensions: () => rt.dimensions.get(), dedupe: rt.dedupe, sink: replacingSink(rt.warehouse, rt.warehouse), clock }),
+    createIngestStage({ dimensions: () => rt.dimensions.get(), dedupe: rt.dedupe, sink, clock }),
     createPartialWriter({ series: rt.seriesStore, clock }),
     { maxAttempts: rt.config.pubsub.maxDeliveryAttempts, logger: opts.logger },
   );
-  return { warehouse: rt.warehouse, series: rt.seriesStore, archive: rt.archive, dedupe: rt.dedupe, stage, clock };
+  return { warehouse: rt.warehouse, series: rt.seriesStore, archive: rt.archive, dedupe: rt.dedupe, stage, clearAhead: (chunk) => sink.clearAhead(chunk), clock };
 }
 
 /** A command's stores: the context's own when it selects them, else the local pipeline's. */

@@ -11,7 +11,7 @@ import { DEFAULT_INGEST_CONFIG } from '../../pipeline/ingest/config.js';
 import { createDryRunWarehouse, discardingSeriesStore, formatBytes, type DryRunEstimate, type DryRunFn } from '../../pipeline/marts/dry-run.js';
 import { collectSeriesKeys, exportDocuments, exportWindows } from '../../pipeline/marts/exporter.js';
 import { MARTS } from '../../pipeline/marts/manifest.js';
-import { clearMessageRows } from '../../pipeline/marts/replacing-sink.js';
+import { clearChunkRows, type ChunkRows } from '../../pipeline/marts/replacing-sink.js';
 import { reprocess, type ReprocessDeps, type ReprocessOptions, type ReprocessReport } from '../../pipeline/marts/reprocess.js';
 import { buildMarts, type BuildResult } from '../../pipeline/marts/runner.js';
 import { ceilHour, floorHour, HOUR_MS } from '../../pipeline/marts/windows.js';
@@ -130,10 +130,11 @@ export const martsCommand: Command = async (argv, ctx) => {
 /**
  * The dry-run replay of a reprocess. Without --revalidate it is the reprocess itself on the dry
  * warehouse. With it, which hours change is known only once entries are validated again; the replay
- * reads the archive as the run would (dry-running each message's look-ups) and assumes every message
+ * reads the archive as the run would (dry-running each chunk's look-ups) and assumes every message
  * touches every hour from the maximum event age before --from to the future skew after --to — where a
  * non-backfill event received in the range can lie — so the rebuild estimate is an upper bound. Each
- * message's rows are replaced as the gcp stage replaces them (the deletes of replacing-sink.ts); the
+ * chunk's rows are cleared as the gcp run clears them (the chunk deletes of replacing-sink.ts, over
+ * the partitions the clock rule allows: with no rows, the replay knows no older event hours); the
  * streaming inserts that follow are billed by rows, not scanned bytes.
  */
 export async function estimateReprocess(deps: Required<Pick<ReprocessDeps, 'archive'>> & { dryRun: DryRunFn; clock: Clock }, opts: ReprocessOptions): Promise<DryRunEstimate> {
@@ -145,12 +146,10 @@ export async function estimateReprocess(deps: Required<Pick<ReprocessDeps, 'arch
     for (let t = floorHour(new Date(opts.from.getTime() - DEFAULT_INGEST_CONFIG.maxEventAgeMs)).getTime(); t < last.getTime(); t += HOUR_MS) {
       arrivals.push({ message_id: '', merchant_id: '', event_hour: new Date(t), received_at: opts.from });
     }
-    stage = async (msg: InboundMessage): Promise<{ write: IngestWrite }> => {
-      await clearMessageRows(dry, [{ id: msg.id, receivedAt: msg.receivedAt }]);
-      return { write: { accepted: [], orderLines: [], rejected: [], duplicates: [], arrivals } };
-    };
+    stage = async (_msg: InboundMessage): Promise<{ write: IngestWrite }> => ({ write: { accepted: [], orderLines: [], rejected: [], duplicates: [], arrivals } });
   }
-  await reprocess({ warehouse: dry, series: discardingSeriesStore, clock: deps.clock, archive: deps.archive, stage }, opts);
+  const clearAhead = opts.revalidate ? (chunk: ChunkRows) => clearChunkRows(dry, chunk) : undefined;
+  await reprocess({ warehouse: dry, series: discardingSeriesStore, clock: deps.clock, archive: deps.archive, stage, clearAhead }, opts);
   return dry.estimate();
 }
 

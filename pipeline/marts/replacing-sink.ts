@@ -5,8 +5,12 @@
 // Warehouse port) before handing the write on, for `tillstream reprocess --revalidate` on gcp only:
 // ingest itself keeps appending, which is what redelivery needs.
 //
-// The delete and the insert are two steps: a run stopped between them leaves the message without
-// rows until reprocess is run again over its range, which restores them from the archive. BigQuery
+// Re-validation clears a whole chunk of messages ahead of their stage runs (clearAhead: one DML per
+// table for up to a chunk of messages, bounded by the chunk's partitions), and their writes then only
+// append; a message the sink was not told of is cleared on its own, as redelivery-safe fallback.
+//
+// The delete and the insert are two steps: a run stopped between them leaves the messages without
+// rows until reprocess is run again over their range, which restores them from the archive. BigQuery
 // refuses DML on rows still in the streaming buffer (about the first half hour after an insert), so
 // re-validating the same range twice within that time fails and is retried later.
 import type { IngestWrite, RawSink, Warehouse } from '../ports.js';
@@ -55,11 +59,60 @@ export async function clearMessageRows(warehouse: Warehouse, messages: MessageRe
   }
 }
 
+/**
+ * A chunk of messages whose rows are cleared at once: ids, their received_at span (the partitions of
+ * the tables partitioned by received_at) and where their accepted events lie (raw.events and
+ * raw.order_lines are partitioned by event time); both bounds inclusive.
+ */
+export interface ChunkRows {
+  ids: string[];
+  receivedFrom: Date;
+  receivedTo: Date;
+  eventsFrom: Date;
+  eventsTo: Date;
+}
+
+const IN_CHUNK = 'message_id in (select id from unnest(@ids) as id)';
+const CHUNK_EVENTS = 'event_ts >= @events_from and event_ts <= @events_to';
+const CHUNK_RECEIVED = 'received_at >= @received_from and received_at <= @received_to';
+
+/** The statements that delete a chunk's rows, in the order of CLEAR_MESSAGE_STATEMENTS. */
+export const CLEAR_CHUNK_STATEMENTS: readonly string[] = [
+  `delete from raw.order_lines
+   where ${CHUNK_EVENTS}
+     and concat(merchant_id, '|', event_id) in (
+       select concat(merchant_id, '|', event_id) from raw.events where ${IN_CHUNK} and ${CHUNK_EVENTS})`,
+  `delete from raw.events where ${IN_CHUNK} and ${CHUNK_EVENTS}`,
+  `delete from raw.rejected_events where ${IN_CHUNK} and ${CHUNK_RECEIVED}`,
+  `delete from raw.duplicates where ${IN_CHUNK} and ${CHUNK_RECEIVED}`,
+  `delete from raw.arrivals where ${IN_CHUNK} and ${CHUNK_RECEIVED}`,
+];
+
+/** Deletes every row the chunk's messages' earlier processing wrote, one statement per table. */
+export async function clearChunkRows(warehouse: Warehouse, chunk: ChunkRows): Promise<void> {
+  if (chunk.ids.length === 0) return;
+  const params = { ids: chunk.ids, received_from: chunk.receivedFrom, received_to: chunk.receivedTo, events_from: chunk.eventsFrom, events_to: chunk.eventsTo };
+  // Each statement gets only the parameters it names (DuckDB refuses unused ones).
+  for (const sql of CLEAR_CHUNK_STATEMENTS) await warehouse.run(sql, Object.fromEntries(Object.entries(params).filter(([k]) => sql.includes(`@${k}`))));
+}
+
+export interface ReplacingSink extends RawSink {
+  /** Clears a chunk of messages now; the next write of each of them appends without deleting again. */
+  clearAhead(chunk: ChunkRows): Promise<void>;
+}
+
 /** A sink whose write replaces the rows of the messages it names. */
-export function replacingSink(warehouse: Warehouse, sink: RawSink): RawSink {
+export function replacingSink(warehouse: Warehouse, sink: RawSink): ReplacingSink {
+  // Cleared ahead and not written since: a second write of one of them (a retry) clears again.
+  const cleared = new Set<string>();
   return {
+    async clearAhead(chunk) {
+      await clearChunkRows(warehouse, chunk);
+      for (const id of chunk.ids) cleared.add(id);
+    },
     async write(batch) {
-      await clearMessageRows(warehouse, messagesOf(batch));
+      const uncleared = messagesOf(batch).filter((m) => !cleared.delete(m.id));
+      if (uncleared.length > 0) await clearMessageRows(warehouse, uncleared);
       await sink.write(batch);
     },
   };

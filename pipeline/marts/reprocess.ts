@@ -9,6 +9,7 @@ import { DEFAULT_INGEST_CONFIG, type IngestConfig } from '../ingest/config.js';
 import { systemClock, type ArchiveReader, type Clock, type DedupeIndex, type InboundMessage, type IngestWrite, type SeriesStore, type Warehouse } from '../ports.js';
 import { collectSeriesKeys, exportDocuments, exportWindows, martRows } from './exporter.js';
 import { MARTS, martSpec } from './manifest.js';
+import type { ChunkRows } from './replacing-sink.js';
 import { buildWindows, type MartWindow } from './runner.js';
 import { ceilHour, floorHour, HOUR_MS, hoursToRanges, mergeRanges, windowsForRule } from './windows.js';
 
@@ -32,6 +33,11 @@ export interface ReprocessDeps {
   archive?: ArchiveReader;
   dedupe?: DedupeIndex;
   stage?: RevalidateStage;
+  /**
+   * Deletes the stored rows of a chunk of messages once their states are read and before their stage
+   * runs, where the sink does not replace by message itself (gcp: replacing-sink.ts clearAhead).
+   */
+  clearAhead?: (chunk: ChunkRows) => Promise<void>;
 }
 
 export interface MartChange {
@@ -103,7 +109,7 @@ const timeOf = (v: unknown): number => (v instanceof Date ? v.getTime() : new Da
  * received_at, future skew after the last), so rows written before a change of that rule are still
  * found; a backfill message raw.arrivals knows nothing of widens it to the reprocessing horizon.
  */
-async function storedStates(warehouse: Warehouse, chunk: InboundMessage[], limits: RevalidateLimits): Promise<Map<string, Map<number, StoredState>>> {
+async function storedStates(warehouse: Warehouse, chunk: InboundMessage[], limits: RevalidateLimits): Promise<{ states: Map<string, Map<number, StoredState>>; rows: ChunkRows }> {
   const ids = chunk.map((m) => m.id);
   const receivedAt = new Map(chunk.map((m) => [m.id, m.receivedAt.getTime()]));
   let first = Infinity;
@@ -147,7 +153,7 @@ async function storedStates(warehouse: Warehouse, chunk: InboundMessage[], limit
   for (const r of accepted) out.get(r.message_id)?.set(Number(r.entry_index), { state: 'accepted', eventTs: new Date(r.event_ts), merchantId: r.merchant_id, eventId: r.event_id });
   for (const r of rejected) if (ours(r)) out.get(r.message_id)?.set(Number(r.entry_index), { state: 'rejected', reason: r.reason });
   for (const r of duplicates) if (ours(r)) out.get(r.message_id)?.set(Number(r.entry_index), { state: 'duplicate' });
-  return out;
+  return { states: out, rows: { ids, receivedFrom: new Date(first), receivedTo: new Date(last), eventsFrom: new Date(eventsFrom), eventsTo: new Date(eventsTo) } };
 }
 
 /** The archive in chunks of whole messages; a message id seen again starts a new chunk (its look-up must follow the earlier write). */
@@ -183,7 +189,7 @@ function writtenStates(write: IngestWrite, messageId: string): Map<number, Entry
  * report and the UTC hours whose events changed (old and new event hours of every message).
  */
 export async function revalidate(
-  deps: Required<Pick<ReprocessDeps, 'warehouse' | 'archive' | 'stage'>> & Pick<ReprocessDeps, 'dedupe'> & {
+  deps: Required<Pick<ReprocessDeps, 'warehouse' | 'archive' | 'stage'>> & Pick<ReprocessDeps, 'dedupe' | 'clearAhead'> & {
     /** The stage's clock rule (default DEFAULT_INGEST_CONFIG, as the stages of both runtimes use). */
     limits?: RevalidateLimits;
   },
@@ -196,7 +202,8 @@ export async function revalidate(
   const limits = deps.limits ?? DEFAULT_INGEST_CONFIG;
   for await (const chunk of chunksOf(deps.archive.read(range), chunkSize)) {
     // A message's write replaces only its own rows, so the chunk's states read up front are each message's state before its turn.
-    const stored = await storedStates(deps.warehouse, chunk, limits);
+    const { states: stored, rows } = await storedStates(deps.warehouse, chunk, limits);
+    if (deps.clearAhead) await deps.clearAhead(rows);
     for (const msg of chunk) {
       report.messages++;
       report.entries += msg.entries.length;
@@ -244,7 +251,7 @@ export async function reprocess(deps: ReprocessDeps, opts: ReprocessOptions): Pr
   let windows: MartWindow[];
   if (opts.revalidate) {
     if (!deps.archive || !deps.stage) throw new Error('reprocess --revalidate needs the payload archive and the ingest stage');
-    const result = await revalidate({ warehouse: deps.warehouse, archive: deps.archive, stage: deps.stage, dedupe: deps.dedupe }, { from: opts.from, to: opts.to });
+    const result = await revalidate({ warehouse: deps.warehouse, archive: deps.archive, stage: deps.stage, dedupe: deps.dedupe, clearAhead: deps.clearAhead }, { from: opts.from, to: opts.to });
     revalidation = result.report;
     // Raw changed: rebuild the changed hours and what depends on them, as a scheduled run would.
     const touched = hoursToRanges(result.touchedHours);

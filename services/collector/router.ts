@@ -45,11 +45,15 @@ export function createCollector(opts: CollectorOptions): Router {
 
   const authenticateWriter: RequestHandler = async (req: AuthedRequest, _res, next) => {
     const queryKey = typeof req.query.key === 'string' ? req.query.key : undefined;
-    const presented = bearerToken(req.headers.authorization) ?? queryKey;
+    const bearer = bearerToken(req.headers.authorization);
+    const presented = bearer ?? queryKey;
     const result = await authenticate(opts.keys, opts.pepper, presented, clock.now());
     if (!result.ok) return next(new HttpError(401, 'unauthorized', result.failure === 'missing' ? 'an ingest or browser key is required' : 'the key is not valid'));
     const record = result.record;
     if (record.kind !== 'ingest' && record.kind !== 'browser') return next(new HttpError(403, 'forbidden', `a ${record.kind} key cannot send events`));
+    // Only publishable browser keys travel in URLs (beacons cannot set headers); a secret key there would
+    // end up in proxies' and browsers' histories, so it is refused as if it were not sent.
+    if (!bearer && record.kind === 'ingest') return next(new HttpError(401, 'unauthorized', 'only browser keys may be sent as ?key=; send other keys as Authorization: Bearer'));
     if (record.kind === 'browser') {
       const origin = req.headers.origin;
       if (!origin || !record.origins.includes(origin)) return next(new HttpError(403, 'forbidden', 'this origin is not allowed for the key'));

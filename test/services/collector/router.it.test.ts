@@ -104,7 +104,7 @@ describe('collector', () => {
     assert.equal(bus.publishedEntries(), 0);
   });
 
-  it('answers 401 without a key, with an unknown, expired or revoked key', async () => {
+  it('answers 401 without a key, with an unknown, expired or revoked key, and for a secret key in the URL', async () => {
     const none = await request(app).post('/v1/events').send([event('e1')]);
     assert.equal(none.status, 401);
     assert.deepEqual(none.body, { error: { code: 'unauthorized', message: 'an ingest or browser key is required' } });
@@ -115,6 +115,8 @@ describe('collector', () => {
     const revoked = await key('ingest');
     await keys.revoke(revoked.record.id, new Date());
     assert.equal((await request(app).post('/v1/events').set('Authorization', `Bearer ${revoked.key}`).send([event('e1')])).status, 401);
+    const secretInUrl = await key('ingest');
+    assert.equal((await request(app).post(`/v1/events?key=${secretInUrl.key}`).send([event('e1')])).status, 401);
     assert.equal(bus.publishedEntries(), 0);
   });
 

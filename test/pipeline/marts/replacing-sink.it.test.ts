@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import type { LocalWarehouse } from '../../../adapters/local/warehouse.js';
-import { CLEAR_MESSAGE_STATEMENTS, clearMessageRows, messagesOf, replacingSink } from '../../../pipeline/marts/replacing-sink.js';
+import { CLEAR_CHUNK_STATEMENTS, CLEAR_MESSAGE_STATEMENTS, clearChunkRows, clearMessageRows, messagesOf, replacingSink } from '../../../pipeline/marts/replacing-sink.js';
 import { analyzeSqlFiles, formatAnalysisError } from '../../support/zetasql/analyze.js';
-import type { IngestWrite } from '../../../pipeline/ports.js';
+import type { IngestWrite, SqlParams } from '../../../pipeline/ports.js';
 import { loadDimensions, loadEvents, openWarehouse, order } from './support.js';
 
 const DIMENSIONS = {
@@ -59,16 +59,55 @@ describe('replacing sink (re-validation on BigQuery)', () => {
     assert.deepEqual(writes, [batch]);
     assert.deepEqual((await counts()).map((r) => r.message_id), ['B', 'B', 'B', 'B']);
   });
+  const CHUNK = { receivedFrom: new Date(RECEIVED), receivedTo: new Date(RECEIVED), eventsFrom: new Date('2026-11-20T10:00:00Z'), eventsTo: new Date('2026-11-20T10:30:00Z') };
+
+  it('clears a chunk of messages with one statement per table, within the chunk\'s partitions', async () => {
+    const statements: string[] = [];
+    const counted = { run: (sql: string, params?: SqlParams) => (statements.push(sql), wh.run(sql, params)), query: wh.query.bind(wh) };
+    await clearChunkRows(counted, { ids: ['A', 'C'], ...CHUNK });
+    assert.deepEqual(statements, CLEAR_CHUNK_STATEMENTS);
+    assert.deepEqual((await counts()).map((r) => [r.t, r.message_id, Number(r.n)]), [
+      ['arrivals', 'B', 1], ['events', 'B', 1], ['order_lines', 'B', 1], ['rejected', 'B', 1],
+    ]);
+    // An event outside the chunk's event bound is not the chunk's: B's order (10:10) stays when the bound ends at 10:05.
+    await clearChunkRows(wh, { ids: ['B'], ...CHUNK, eventsTo: new Date('2026-11-20T10:05:00Z') });
+    assert.deepEqual((await counts()).map((r) => [r.t, r.message_id, Number(r.n)]), [['events', 'B', 1], ['order_lines', 'B', 1]]);
+  });
+
+  it('writes a message cleared ahead without deleting again, and clears a second write of it on its own', async () => {
+    const statements: string[] = [];
+    const counted = { run: (sql: string, params?: SqlParams) => (statements.push(sql.split('\n')[0]!), wh.run(sql, params)), query: wh.query.bind(wh) };
+    const writes: IngestWrite[] = [];
+    const sink = replacingSink(counted, { write: async (b) => void writes.push(b) });
+    await sink.clearAhead({ ids: ['A', 'B'], ...CHUNK });
+    assert.equal(statements.length, CLEAR_CHUNK_STATEMENTS.length);
+    const rejected = { message_id: 'A', entry_index: 0, reason: 'unknown_store' as const, detail: null, merchant_id: 'm1', event_id: 'a1', event_type: 'order', source: 'pos' as const, payload: '{}', received_at: new Date(RECEIVED), rejected_at: new Date(RECEIVED) };
+    const batch: IngestWrite = { accepted: [], orderLines: [], rejected: [rejected], duplicates: [], arrivals: [] };
+    await sink.write(batch);
+    assert.equal(statements.length, CLEAR_CHUNK_STATEMENTS.length);
+    await sink.write(batch); // a retry: A was written since it was cleared
+    assert.deepEqual(statements.slice(CLEAR_CHUNK_STATEMENTS.length), CLEAR_MESSAGE_STATEMENTS.map((sql) => sql.split('\n')[0]!));
+    assert.deepEqual(writes, [batch, batch]);
+  });
 });
 
 describe('replacing sink statements analyzed by ZetaSQL (BigQuery language options)', function () {
   this.timeout(60_000);
   it('analyzes every delete against the raw tables', async () => {
-    // The analyzer declares only the window parameters: the message's parameters are bound as literals.
-    const files = CLEAR_MESSAGE_STATEMENTS.map((sql, i) => ({
-      path: `replacing-sink-${i}.sql`,
-      sql: sql.replaceAll('@message_id', "'msg-1'").replaceAll('@received_at', "timestamp '2026-11-20 10:30:00+00'"),
-    }));
+    // The analyzer declares only the window parameters: the message's and the chunk's parameters are bound as literals.
+    const files = [
+      ...CLEAR_MESSAGE_STATEMENTS.map((sql, i) => ({
+        path: `replacing-sink-${i}.sql`,
+        sql: sql.replaceAll('@message_id', "'msg-1'").replaceAll('@received_at', "timestamp '2026-11-20 10:30:00+00'"),
+      })),
+      ...CLEAR_CHUNK_STATEMENTS.map((sql, i) => ({
+        path: `replacing-sink-chunk-${i}.sql`,
+        sql: sql
+          .replaceAll('@ids', "['msg-1', 'msg-2']")
+          .replaceAll(/@(received|events)_from/g, "timestamp '2026-11-20 10:00:00+00'")
+          .replaceAll(/@(received|events)_to/g, "timestamp '2026-11-20 11:00:00+00'"),
+      })),
+    ];
     const analysis = await analyzeSqlFiles(files);
     assert.deepEqual(
       files.map((f) => {

@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import type { LocalWarehouse } from '../../../adapters/local/warehouse.js';
 import type { Dimensions } from '../../../pipeline/contracts/dimensions.js';
 import { createIngestStage } from '../../../pipeline/ingest/stage.js';
+import type { ChunkRows } from '../../../pipeline/marts/replacing-sink.js';
 import { REVALIDATE_LOOKUPS, revalidate } from '../../../pipeline/marts/reprocess.js';
 import type { ArchiveReader, Clock, InboundMessage, SqlParams, Warehouse } from '../../../pipeline/ports.js';
 import { analyzeSqlFiles, formatAnalysisError } from '../../support/zetasql/analyze.js';
@@ -77,11 +78,15 @@ describe('reprocess --revalidate look-ups', function () {
       // First ingest with a one-day maximum age rejects every old order; re-validation with seven days accepts it.
       for (const m of messages()) await stage(DAY_MS)(m);
       const { warehouse, queries } = counting(wh);
-      const result = await revalidate({ warehouse, archive: archiveOf(messages()), stage: stage(7 * DAY_MS), dedupe: wh }, RANGE, size);
+      const cleared: string[][] = [];
+      const clearAhead = async (c: ChunkRows) => void cleared.push(c.ids);
+      const result = await revalidate({ warehouse, archive: archiveOf(messages()), stage: stage(7 * DAY_MS), dedupe: wh, clearAhead }, RANGE, size);
       assert.deepStrictEqual(result.report, EXPECTED_REPORT, JSON.stringify(size));
       assert.deepStrictEqual(result.touchedHours.map(iso), EXPECTED_HOURS, JSON.stringify(size));
       const perChunk = ['raw.arrivals', 'raw.events', 'raw.rejected_events', 'raw.duplicates'];
       assert.deepStrictEqual(queries, Array.from({ length: chunks }, () => perChunk).flat(), JSON.stringify(size));
+      // The sink is told each chunk once, after its look-ups (gcp: one delete per table per chunk).
+      assert.deepStrictEqual([cleared.length, cleared.flat()], [chunks, messages().map((m) => m.id)], JSON.stringify(size));
     }
   });
 

@@ -47,8 +47,9 @@ export interface DryRunWarehouseOptions {
   usdPerTib?: number;
   /**
    * Distinct parameter sets of one SQL text dry-run before its largest answer stands in for the rest.
-   * A statement issued once per archived message (the re-validation look-ups) scans the same
-   * partitions for every message, so a few dry runs bound it without one request per message.
+   * A statement issued once per chunk of archived messages (the re-validation look-ups and deletes)
+   * scans about the same partitions for every chunk, so a few dry runs bound it without one request
+   * per chunk.
    */
   maxDryRunsPerStatement?: number;
 }

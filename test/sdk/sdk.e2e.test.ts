@@ -250,8 +250,11 @@ describe('browser SDK in headless Chromium against the local server', function (
       { type: 'track', what: 'begin_checkout', referrer: null },
     ]);
     assert.equal(rows.length, 10);
+    // Each event is accepted once. A batch the SDK re-sent because its answer came too late (a loaded machine)
+    // arrives again and ends as a duplicate, never as a second event.
     const counts = await rt.runCounts(rt.runId);
-    assert.deepEqual(counts, { published: 10, accepted: 10, rejected: {}, duplicates: 0 });
+    assert.deepEqual({ ...counts, published: undefined, duplicates: undefined }, { published: undefined, accepted: 10, rejected: {}, duplicates: undefined });
+    assert.equal(counts.published, counts.accepted + counts.duplicates);
   });
 
   it('refuses an origin the key does not list: 403 and nothing accepted', async () => {

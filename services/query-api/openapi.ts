@@ -128,6 +128,12 @@ export function openApiDocument(): object {
         get: { operationId: 'getMe', summary: 'The kind and merchant of the presented key', security, responses: { '200': ok('The key', 'Me'), '401': READ_ERRORS['401'], '403': READ_ERRORS['403'], '429': READ_ERRORS['429'] } },
       },
       '/v1/events': {
+        options: {
+          operationId: 'preflightEvents',
+          summary: "CORS preflight for browsers; allowed only for an origin listed on the browser key in `?key=`",
+          parameters: [{ name: 'key', in: 'query', required: true, schema: { type: 'string' } }],
+          responses: { '204': { description: 'Allowed, with Access-Control-Allow-* headers' }, '403': { description: 'Origin or key not allowed' } },
+        },
         post: {
           operationId: 'postEvents',
           summary: 'Send events (collector)',
@@ -152,6 +158,15 @@ export function openApiDocument(): object {
             '415': errorResponse('Unsupported content type'),
             '429': READ_ERRORS['429'],
           },
+        },
+      },
+      '/': { get: { operationId: 'dashboard', summary: 'The dashboard page (local runtime); it asks for a read key and calls the routes above', responses: { '200': { description: 'HTML', content: { 'text/html': {} } } } } },
+      '/sdk/v1/{file}': {
+        get: {
+          operationId: 'sdkBundle',
+          summary: 'The browser SDK bundle (docs/sdk.md), immutable for a year',
+          parameters: [{ name: 'file', in: 'path', required: true, schema: { type: 'string', enum: ['tillstream.min.js', 'tillstream.mjs'] } }],
+          responses: { '200': { description: 'JavaScript', content: { 'text/javascript': {} } }, '304': { description: 'Not modified (ETag)' }, '404': errorResponse('Unknown file') },
         },
       },
       '/health': { get: { operationId: 'health', summary: 'Liveness, without auth', responses: { '200': { description: '{"status":"ok"}' } } } },

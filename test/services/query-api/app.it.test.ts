@@ -228,9 +228,11 @@ describe('query API', () => {
       assert.equal(res.status, 200);
       assert.equal(res.body.openapi, '3.1.0');
       assert.deepEqual(Object.keys(res.body.paths).sort(), [
+        '/',
         '/health',
         '/openapi.json',
         '/ready',
+        '/sdk/v1/{file}',
         '/v1/events',
         '/v1/me',
         '/v1/merchants/{merchantId}/freshness',

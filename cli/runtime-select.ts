@@ -96,7 +96,7 @@ export function createCommandContext(opts: CommandContextOptions): CommandContex
     err: opts.err,
     runtime: async () => {
       if (runtimeName === 'gcp') {
-        throw new UsageError(`tillstream ${opts.name} runs on the local runtime only; unset TILLSTREAM_RUNTIME (it is "gcp")`);
+        throw new UsageError(`runs on the local runtime only; unset TILLSTREAM_RUNTIME (it is "gcp")`);
       }
       return openLocal();
     },

@@ -157,7 +157,7 @@ describe('tillstream dimensions and keys with TILLSTREAM_RUNTIME=gcp', function 
 
   it('refuses commands without a gcp variant instead of opening a local data directory', async () => {
     const ctx = createCommandContext({ name: 'ingest', env, out: () => undefined, err: () => undefined, openLocal: () => Promise.reject(new Error('opened')) });
-    await assert.rejects(ctx.runtime(), (e: unknown) => e instanceof UsageError && e.message === 'tillstream ingest runs on the local runtime only; unset TILLSTREAM_RUNTIME (it is "gcp")');
+    await assert.rejects(ctx.runtime(), (e: unknown) => e instanceof UsageError && e.message === 'runs on the local runtime only; unset TILLSTREAM_RUNTIME (it is "gcp")');
     assert.throws(() => createCommandContext({ name: 'keys', env: { TILLSTREAM_RUNTIME: 'cloud' }, out: () => undefined, err: () => undefined, openLocal: () => Promise.reject(new Error('opened')) }), /TILLSTREAM_RUNTIME: must be one of local, gcp, got "cloud"/);
   });
 
@@ -185,7 +185,7 @@ describe('tillstream dimensions and keys with TILLSTREAM_RUNTIME=gcp', function 
       const batch = join(dir, 'batch.ndjson');
       await writeFile(batch, '{}\n');
       const refused = await tillstream(['ingest', '--file', batch, '--source', 'pos']);
-      assert.deepEqual([refused.code, refused.stderr.trim()], [2, 'tillstream ingest: tillstream ingest runs on the local runtime only; unset TILLSTREAM_RUNTIME (it is "gcp")']);
+      assert.deepEqual([refused.code, refused.stderr.trim()], [2, 'tillstream ingest: runs on the local runtime only; unset TILLSTREAM_RUNTIME (it is "gcp")']);
       assert.deepEqual(await readdir(cwd), []);
     } finally {
       await rm(cwd, { recursive: true, force: true });

@@ -9,6 +9,29 @@
 -- closing_quantity is the quantity on hand of the last inventory event at or before the end of the
 -- hour, ties broken by (event_ts, event_id), carried forward from before the window. Inventory
 -- events without a store are ignored.
+--
+-- The read is bounded: raw events of the window only, plus a carry-in per store and sku at
+-- @window_start - 1 hour. The carry-in is this mart's own row for that hour where it has one
+-- (closing_quantity and last_event_at are exactly the closing of everything before the window);
+-- only a store and sku without such a row reads its last event of the 400 days before the window
+-- (the reprocessing horizon, which also bounds the raw partitions read). Without the bound every
+-- hourly run would read all inventory history.
+--
+-- Why the row of the previous hour is right when a window is built:
+--   - the previous hour's row was correct when it was built, and it only goes stale when an event at
+--     or before that hour changes in raw; that hour is then touched, and every rule that rebuilds
+--     after a raw change (the scheduled run from raw.arrivals, reprocess --revalidate) rebuilds this
+--     mart from the first touched hour up to the hour in progress ('later_hours'), so no window starts
+--     after a changed hour while leaving it behind;
+--   - a scheduled run's window starts at or before the previous run's finalized_through, so the hour
+--     before it was built by an earlier run (an interrupted run leaves its arrivals to the next one);
+--   - the runner builds a mart's windows in time order (buildWindows sorts by start), so a later
+--     window reads the hours an earlier window of the same run has just rebuilt;
+--   - reprocess without --revalidate leaves raw unchanged, so the hour before its range is current;
+--   - a mart never built before the window (a first build, or a range started later than the mart's
+--     history) has no row there, and the 400-day fallback carries in from raw instead.
+-- A store and sku whose last event is older than 400 days and that has no row in the previous hour
+-- is not carried in: no rebuild reaches further back than the horizon.
 merge into marts.mart_hourly_store_inventory as target
 using (
 with source as (
@@ -23,6 +46,7 @@ with source as (
   from staging.stg_events
   where event_type = 'inventory'
     and store_id is not null
+    and event_ts >= @window_start
     and event_ts < @window_end
 ),
 
@@ -32,31 +56,88 @@ settings as (
   from dims.settings
 ),
 
--- Every event before the window falls into one carry-in bucket, the hour before the window.
-bucketed as (
+-- The closing of the hour before the window, as this mart stored it.
+previous_closings as (
   select
-    *,
-    case
-      when event_hour < @window_start then timestamp_sub(@window_start, interval 1 hour)
-      else event_hour
-    end as bucket_hour
-  from source
+    merchant_id,
+    store_id,
+    sku,
+    closing_quantity as quantity_on_hand,
+    last_event_at as event_ts
+  from marts.mart_hourly_store_inventory
+  where hour_start = timestamp_sub(@window_start, interval 1 hour)
+),
+
+-- Stores and skus the mart has no row for before the window: their last event within the horizon.
+earlier as (
+  select
+    merchant_id,
+    store_id,
+    sku,
+    event_id,
+    event_ts,
+    quantity_on_hand
+  from staging.stg_events
+  where event_type = 'inventory'
+    and store_id is not null
+    and event_ts >= timestamp_sub(@window_start, interval 400 day)
+    and event_ts < @window_start
+),
+
+earlier_ranked as (
+  select
+    earlier.*,
+    row_number() over (
+      partition by earlier.merchant_id, earlier.store_id, earlier.sku
+      order by earlier.event_ts desc, earlier.event_id desc
+    ) as closing_rank
+  from earlier
+  left join previous_closings
+    on previous_closings.merchant_id = earlier.merchant_id
+    and previous_closings.store_id = earlier.store_id
+    and previous_closings.sku = earlier.sku
+  where previous_closings.merchant_id is null
+),
+
+-- Every store and sku known before the window falls into one carry-in bucket, the hour before it.
+carry_in as (
+  select
+    merchant_id,
+    store_id,
+    sku,
+    timestamp_sub(@window_start, interval 1 hour) as bucket_hour,
+    quantity_on_hand,
+    event_ts
+  from previous_closings
+  union all
+  select
+    merchant_id,
+    store_id,
+    sku,
+    timestamp_sub(@window_start, interval 1 hour) as bucket_hour,
+    quantity_on_hand,
+    event_ts
+  from earlier_ranked
+  where closing_rank = 1
 ),
 
 ranked as (
   select
     *,
     row_number() over (
-      partition by merchant_id, store_id, sku, bucket_hour
+      partition by merchant_id, store_id, sku, event_hour
       order by event_ts desc, event_id desc
     ) as closing_rank
-  from bucketed
+  from source
 ),
 
 closings as (
-  select merchant_id, store_id, sku, bucket_hour, quantity_on_hand, event_ts
+  select merchant_id, store_id, sku, event_hour as bucket_hour, quantity_on_hand, event_ts
   from ranked
   where closing_rank = 1
+  union all
+  select merchant_id, store_id, sku, bucket_hour, quantity_on_hand, event_ts
+  from carry_in
 ),
 
 hours as (

@@ -7,7 +7,6 @@ import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import express, { Router, type Express, type RequestHandler } from 'express';
 import { rateLimit } from 'express-rate-limit';
-import helmet from 'helmet';
 import type { Logger } from 'pino';
 import { CATALOG } from '../../pipeline/metrics/catalog.js';
 import { systemClock, type Clock, type KeyStore, type SeriesStore } from '../../pipeline/ports.js';
@@ -15,11 +14,12 @@ import { FreshnessDocument, MerchantDocument, StoresDocument } from '../../pipel
 import { documentKey, rowRange } from '../../pipeline/series/row-key.js';
 import { HttpError, errorHandler, notFound, notFoundHandler } from '../http/errors.js';
 import { defaultLogger, requestLogger } from '../http/logging.js';
+import { securityHeaders } from '../http/security-headers.js';
 import { assertMerchantAccess, readerOf, requireReader } from './auth.js';
-import { PROVISIONAL_MAX_AGE_S, secondsUntilNextMartRun, sendJson } from './cache.js';
+import { PROVISIONAL_MAX_AGE_S, secondsUntilNextMartRun, sendJson, sendJsonText } from './cache.js';
 import { openApiDocument } from './openapi.js';
 import { MerchantIdParam, parseMetricsQuery } from './params.js';
-import { bucketSlots, buildPoints } from './points.js';
+import { bucketSlots, pointsJson } from './points.js';
 
 export interface QueryApiDeps {
   series: SeriesStore;
@@ -149,9 +149,13 @@ export function createQueryApiRouter(deps: QueryApiDeps): Router {
     const range = rowRange({ merchantId: merchant.id, series: q.series.name, dims: q.dims, grain: q.grain }, slots[0]!.bucket, nextBucket(slots.at(-1)!.bucket));
     const rows = await deps.series.readRange(range);
     const finalizedThroughMs = freshness?.finalized_through ? Date.parse(freshness.finalized_through) : null;
-    const points = buildPoints({ slots, rows, metrics: q.metrics, finalizedThroughMs });
-    const body = { merchant_id: merchant.id, series: q.series.name, granularity: q.grain === 'h' ? 'hour' : 'day', time_zone: q.grain === 'h' ? 'UTC' : timeZone, points };
-    sendJson(res, body, points.some((p) => p.provisional) ? shortCache() : finalizedCache());
+    // The answer is written as JSON text directly (the same bytes JSON.stringify would give, key order included).
+    const points = pointsJson({ slots, rows, metrics: q.metrics, finalizedThroughMs });
+    const head = { merchant_id: merchant.id, series: q.series.name, granularity: q.grain === 'h' ? 'hour' : 'day', time_zone: q.grain === 'h' ? 'UTC' : timeZone };
+    const body = JSON.stringify(head).slice(0, -1) + ',"points":' + points + '}';
+    // Slots end in ascending order, so some bucket is provisional exactly when the last one is.
+    const anyProvisional = finalizedThroughMs === null || slots.at(-1)!.endMs > finalizedThroughMs;
+    sendJsonText(res, body, anyProvisional ? shortCache() : finalizedCache());
   });
 
   router.get('/v1/merchants/:merchantId/stores', reader, limiter, async (req, res) => {
@@ -191,7 +195,7 @@ export function createQueryApi(deps: QueryApiDeps): Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false); // ETags are computed over the exact body in cache.ts
-  app.use(helmet());
+  app.use(securityHeaders()); // helmet's defaults, precomputed
   app.use(requestLogger(logger));
   for (const handler of deps.mount ?? []) app.use(handler);
   app.use(createQueryApiRouter({ ...deps, logger }));

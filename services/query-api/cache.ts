@@ -2,7 +2,7 @@
 // so it may be cached until the next run; anything provisional at most PROVISIONAL_MAX_AGE_S seconds.
 // Answers depend on the key, so caches are private and vary on Authorization. A strong ETag over the
 // body lets a client revalidate cheaply (express answers 304 when If-None-Match matches).
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import type { Response } from 'express';
 import { msUntilMinute } from '../../pipeline/time.js';
 
@@ -16,12 +16,17 @@ export function secondsUntilNextMartRun(now: Date): number {
 }
 
 export function strongEtag(body: string): string {
-  return `"${createHash('sha256').update(body).digest('base64url').slice(0, 32)}"`;
+  // The one-shot hash skips the Hash object a createHash().update().digest() chain allocates per answer.
+  return `"${hash('sha256', body, 'base64url').slice(0, 32)}"`;
 }
 
 /** Sends a JSON answer with ETag and Cache-Control (or no-store when caching is off). */
 export function sendJson(res: Response, payload: unknown, cache: { maxAgeSeconds: number } | false): void {
-  const body = JSON.stringify(payload);
+  sendJsonText(res, JSON.stringify(payload), cache);
+}
+
+/** sendJson for a body that is already JSON text (answers written directly as text, see points.ts). */
+export function sendJsonText(res: Response, body: string, cache: { maxAgeSeconds: number } | false): void {
   res.setHeader('Vary', 'Authorization');
   if (cache === false) {
     res.setHeader('Cache-Control', 'no-store');

@@ -29,10 +29,20 @@ export interface BucketSlot {
 export function bucketSlots(req: Pick<MetricsRequest, 'grain' | 'from' | 'to' | 'fromMs' | 'toMs'>, timeZone: string): BucketSlot[] {
   const slots: BucketSlot[] = [];
   if (req.grain === 'h') {
+    // One ISO date per UTC day; the hours of that day only append their two digits (this loop was a
+    // measurable share of a 7-day read when it formatted a Date per slot).
+    let dayStartMs = NaN;
+    let bucketDay = '';
+    let startDay = '';
     for (let t = req.fromMs!; t < req.toMs!; t += HOUR_MS) {
-      // One ISO string per slot gives both forms (this loop is a measurable share of a 7-day read).
-      const iso = new Date(t).toISOString();
-      slots.push({ bucket: hourBucketOfIso(iso), start: iso.slice(0, 19) + 'Z', endMs: t + HOUR_MS });
+      if (!(t >= dayStartMs && t < dayStartMs + DAY_MS)) {
+        dayStartMs = t - (((t % DAY_MS) + DAY_MS) % DAY_MS);
+        const iso = new Date(dayStartMs).toISOString();
+        bucketDay = hourBucketOfIso(iso).slice(0, 8);
+        startDay = iso.slice(0, 11);
+      }
+      const hh = HOURS[(t - dayStartMs) / HOUR_MS]!;
+      slots.push({ bucket: bucketDay + hh, start: `${startDay}${hh}:00:00Z`, endMs: t + HOUR_MS });
     }
     return slots;
   }
@@ -43,6 +53,9 @@ export function bucketSlots(req: Pick<MetricsRequest, 'grain' | 'from' | 'to' | 
   }
   return slots;
 }
+
+const DAY_MS = 24 * HOUR_MS;
+const HOURS = Array.from({ length: 24 }, (_, h) => String(h).padStart(2, '0'));
 
 type Cells = Record<string, CellValue>;
 
@@ -89,4 +102,30 @@ export function buildPoints(opts: { slots: BucketSlot[]; rows: SeriesRow[]; metr
     for (const def of opts.metrics) values[def.name] = metricValue(def, cells, family);
     return { start: slot.start, values, provisional };
   });
+}
+
+/** A number as JSON.stringify writes it (non-finite numbers become null). */
+function jsonNumber(v: number | null): string {
+  return v !== null && Number.isFinite(v) ? String(v) : 'null';
+}
+
+/**
+ * The JSON text of buildPoints(opts)'s array, written directly: a 7-day hourly answer is ~54 KB, and building
+ * 168 objects only to stringify them was most of a read's CPU. Equal to JSON.stringify(buildPoints(opts)).
+ */
+export function pointsJson(opts: { slots: BucketSlot[]; rows: SeriesRow[]; metrics: MetricDef[]; finalizedThroughMs: number | null }): string {
+  const byBucket = new Map<string, SeriesRow>();
+  for (const row of opts.rows) byBucket.set(row.key.slice(row.key.lastIndexOf('#') + 1), row);
+  // Each metric's `"name":` (with the comma before every one but the first), built once per answer.
+  const names = opts.metrics.map((def, i) => (i === 0 ? '' : ',') + JSON.stringify(def.name) + ':');
+  let out = '[';
+  for (let s = 0; s < opts.slots.length; s++) {
+    const slot = opts.slots[s]!;
+    const provisional = opts.finalizedThroughMs === null || slot.endMs > opts.finalizedThroughMs;
+    const { family, cells } = cellsFor(byBucket.get(slot.bucket), provisional);
+    out += (s === 0 ? '{"start":' : ',{"start":') + JSON.stringify(slot.start) + ',"values":{';
+    for (let m = 0; m < opts.metrics.length; m++) out += names[m]! + jsonNumber(metricValue(opts.metrics[m]!, cells, family));
+    out += provisional ? '},"provisional":true}' : '},"provisional":false}';
+  }
+  return out + ']';
 }

@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { CATALOG } from '../../../pipeline/metrics/catalog.js';
 import type { SeriesRow } from '../../../pipeline/ports.js';
-import { bucketSlots, buildPoints } from '../../../services/query-api/points.js';
+import { bucketSlots, buildPoints, pointsJson } from '../../../services/query-api/points.js';
 
 const metricsOf = (series: string, names: string[]) => names.map((n) => CATALOG.find((s) => s.name === series)!.metrics.find((m) => m.name === n)!);
 
@@ -38,5 +38,43 @@ describe('query API point builder', () => {
     assert.deepEqual(buildPoints({ slots, rows: [], metrics: metricsOf('sales', ['orders', 'average_order_value_minor']), finalizedThroughMs: null }), [
       { start: '2026-11-21T09:00:00Z', values: { orders: 0, average_order_value_minor: null }, provisional: true },
     ]);
+  });
+
+  it('slots hours across UTC midnights with both forms of each hour', () => {
+    const slots = bucketSlots({ grain: 'h', from: '', to: '', fromMs: Date.parse('2026-12-31T22:00:00Z'), toMs: Date.parse('2027-01-02T01:00:00Z') }, 'UTC');
+    assert.equal(slots.length, 27);
+    assert.deepEqual(
+      [slots[0], slots[1], slots[2], slots[25], slots[26]],
+      [
+        { bucket: '2026123122', start: '2026-12-31T22:00:00Z', endMs: Date.parse('2026-12-31T23:00:00Z') },
+        { bucket: '2026123123', start: '2026-12-31T23:00:00Z', endMs: Date.parse('2027-01-01T00:00:00Z') },
+        { bucket: '2027010100', start: '2027-01-01T00:00:00Z', endMs: Date.parse('2027-01-01T01:00:00Z') },
+        { bucket: '2027010123', start: '2027-01-01T23:00:00Z', endMs: Date.parse('2027-01-02T00:00:00Z') },
+        { bucket: '2027010200', start: '2027-01-02T00:00:00Z', endMs: Date.parse('2027-01-02T01:00:00Z') },
+      ],
+    );
+    // Every slot as the Date-per-slot formatting gives it.
+    for (const s of slots) {
+      const iso = new Date(s.endMs - 3_600_000).toISOString();
+      assert.deepEqual([s.bucket, s.start], [iso.slice(0, 13).replace(/[-T]/g, ''), iso.slice(0, 19) + 'Z']);
+    }
+  });
+
+  it('writes the same JSON text as stringifying the built points', () => {
+    const slots = bucketSlots({ grain: 'h', from: '', to: '', fromMs: Date.parse('2026-11-21T08:00:00Z'), toMs: Date.parse('2026-11-21T12:00:00Z') }, 'UTC');
+    const rows: SeriesRow[] = [
+      { key: 'm1#traffic#h#2026112109', cells: { m: { page_views: 10, sessions: 3, orders_with_session: 1 }, p: { page_views: 99 } } },
+      { key: 'm1#traffic#h#2026112110', cells: { m: { page_views: 5, visitors: 2 }, p: { page_views: 12, orders_with_session: 3 } } },
+      { key: 'm1#traffic#h#2026112111', cells: { m: { page_views: -0, visitors: 3, sessions: 0 } } },
+    ];
+    const metrics = metricsOf('traffic', ['page_views', 'visitors', 'orders_per_session']);
+    for (const finalizedThroughMs of [null, Date.parse('2026-11-21T10:00:00Z'), Date.parse('2026-11-22T00:00:00Z')]) {
+      const opts = { slots, rows, metrics, finalizedThroughMs };
+      assert.equal(pointsJson(opts), JSON.stringify(buildPoints(opts)));
+    }
+    assert.equal(
+      pointsJson({ slots: slots.slice(1, 2), rows, metrics, finalizedThroughMs: null }),
+      '[{"start":"2026-11-21T09:00:00Z","values":{"page_views":99,"visitors":null,"orders_per_session":null},"provisional":true}]',
+    );
   });
 });

@@ -15,7 +15,8 @@
 -- (closing_quantity and last_event_at are exactly the closing of everything before the window);
 -- only a store and sku without such a row reads its last event of the 400 days before the window
 -- (the reprocessing horizon, which also bounds the raw partitions read). Without the bound every
--- hourly run would read all inventory history.
+-- hourly run would read all inventory history. The fallback's partitions are still scanned when no
+-- item needs it (BigQuery prunes only on constant filters), so its read is capped, not removed.
 --
 -- Why the row of the previous hour is right when a window is built:
 --   - the previous hour's row was correct when it was built, and it only goes stale when an event at

@@ -29,10 +29,15 @@ export function sendJson(res: Response, payload: unknown, cache: { maxAgeSeconds
 export function sendJsonText(res: Response, body: string, cache: { maxAgeSeconds: number } | false): void {
   res.setHeader('Vary', 'Authorization');
   if (cache === false) {
+    // Without an ETag there is nothing to revalidate, so express's send() would only re-encode the text
+    // into a Buffer first; node writes the string itself (and no body for HEAD).
     res.setHeader('Cache-Control', 'no-store');
-  } else {
-    res.setHeader('Cache-Control', `private, max-age=${cache.maxAgeSeconds}`);
-    res.setHeader('ETag', strongEtag(body));
+    res.setHeader('Content-Type', 'application/json; charset=utf-8');
+    res.setHeader('Content-Length', Buffer.byteLength(body));
+    res.end(body);
+    return;
   }
+  res.setHeader('Cache-Control', `private, max-age=${cache.maxAgeSeconds}`);
+  res.setHeader('ETag', strongEtag(body));
   res.type('application/json').send(body);
 }

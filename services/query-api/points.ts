@@ -127,18 +127,20 @@ export function pointsJson(opts: { slots: BucketSlot[]; rows: SeriesRow[]; metri
   };
   const empty = cellsFor(undefined, false);
   const noRow = valuesJson(empty.family, empty.cells);
+  // Everything after `start` of a bucket without a row, final or provisional.
+  const noRowTail = ['","values":' + noRow + ',"provisional":false}', '","values":' + noRow + ',"provisional":true}'] as const;
   const parts: string[] = new Array<string>(opts.slots.length);
   for (let s = 0; s < opts.slots.length; s++) {
     const slot = opts.slots[s]!;
     const provisional = opts.finalizedThroughMs === null || slot.endMs > opts.finalizedThroughMs;
     const row = byBucket.get(slot.bucket);
-    let values = noRow;
-    if (row) {
-      const { family, cells } = cellsFor(row, provisional);
-      values = valuesJson(family, cells);
-    }
     // start is an ISO instant or a date: nothing in it needs escaping.
-    parts[s] = '{"start":"' + slot.start + '","values":' + values + (provisional ? ',"provisional":true}' : ',"provisional":false}');
+    if (!row) {
+      parts[s] = '{"start":"' + slot.start + noRowTail[provisional ? 1 : 0];
+      continue;
+    }
+    const { family, cells } = cellsFor(row, provisional);
+    parts[s] = '{"start":"' + slot.start + '","values":' + valuesJson(family, cells) + (provisional ? ',"provisional":true}' : ',"provisional":false}');
   }
   return '[' + parts.join(',') + ']';
 }

@@ -160,6 +160,21 @@ describe('query API', () => {
       assert.deepEqual([res.status, res.headers['cache-control'], res.headers.etag], [200, 'no-store', undefined]);
     });
 
+    it('answers the same body, type and length whether caching is on or off, and no body to HEAD', async () => {
+      const url = metricsUrl('m1', 'series=sales&granularity=hour&from=2026-11-20T22:00:00Z&to=2026-11-21T13:00:00Z');
+      const uncached = make({ cache: false });
+      const off = await request(uncached).get(url).set('Authorization', `Bearer ${readKey}`);
+      const on = await get(url);
+      assert.equal(off.status, 200);
+      assert.equal(off.text, on.text);
+      assert.equal(off.headers['content-type'], 'application/json; charset=utf-8');
+      assert.equal(off.headers['content-type'], on.headers['content-type']);
+      assert.equal(off.headers['content-length'], String(Buffer.byteLength(off.text)));
+      assert.equal(off.headers['x-content-type-options'], 'nosniff');
+      const head = await request(uncached).head(url).set('Authorization', `Bearer ${readKey}`);
+      assert.deepEqual([head.status, head.headers['content-length'], head.text], [200, off.headers['content-length'], undefined]);
+    });
+
     it('caches a finalized day range until the next mart run', async () => {
       const res = await get(metricsUrl('m1', 'series=traffic&granularity=day&from=2026-11-19&to=2026-11-21'));
       assert.deepEqual(res.body.points.map((p: { provisional: boolean }) => p.provisional), [false, false]);

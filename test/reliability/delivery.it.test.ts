@@ -39,6 +39,8 @@ async function snapshot(rt: LocalPipeline): Promise<Snapshot> {
 class FaultInjector {
   readonly failures = new Map<string, number>();
   calls = 0;
+  /** Calls that fail for certain before the random ones resume (so a phase is sure to meet a fault). */
+  failNext = 0;
   private readonly random: () => number;
   constructor(
     seed: number,
@@ -49,7 +51,9 @@ class FaultInjector {
   }
   async call<T>(what: string, fn: () => Promise<T>): Promise<T> {
     this.calls++;
-    if (this.random() < this.p) {
+    const forced = this.failNext > 0;
+    if (forced) this.failNext--;
+    if (forced || this.random() < this.p) {
       this.failures.set(what, (this.failures.get(what) ?? 0) + 1);
       throw new Error(`${what} unavailable (injected fault)`);
     }
@@ -180,6 +184,7 @@ describe('redelivery and transient faults', function () {
       // A failed mart cycle is run again by the next scheduled run; here, at once with backoff. A cycle makes
       // hundreds of port calls, so its faults are rarer for a cycle to get through now and then.
       faults.p = 0.01;
+      faults.failNext = 1; // the first cycle certainly meets a fault, whatever the call count of a cycle
       const callsBefore = faults.calls;
       let cycles = 0;
       for (;;) {

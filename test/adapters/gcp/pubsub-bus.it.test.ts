@@ -89,12 +89,15 @@ describe('gcp pubsub bus (emulator)', function () {
       seen.map((d) => d.message.id),
       [id, id],
     );
-    // Acknowledged: a fresh pull finds nothing within a few seconds.
+    // Acknowledged: a fresh pull finds no other message. Pub/Sub is at-least-once, so a copy of the acked
+    // message may still come once if the ack raced the redelivery (the stages are idempotent for that);
+    // it must then carry the same id and be the only one.
     const again: DecodedMessage[] = [];
     const handle = subscribe({ subscription: pubsub.subscription(sub.name), handle: async (d) => (again.push(d), 'ack') });
     await new Promise((r) => setTimeout(r, 2500));
     await handle.close();
-    assert.deepEqual(again, []);
+    assert.ok(again.length <= 1, `${again.length} deliveries after the ack`);
+    assert.deepEqual(again.map((d) => d.message.id), again.length ? [id] : []);
   });
 
   it('decodes a message that is not a Tillstream batch as malformed, keeping its data as the one entry', async () => {

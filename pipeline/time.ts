@@ -17,6 +17,12 @@ export function floorHour(d: Date): Date {
   return new Date(utcHourStartMs(d.getTime()));
 }
 
+/** `d` itself when it starts an hour, else the start of the next UTC hour. */
+export function ceilHour(d: Date): Date {
+  const floor = utcHourStartMs(d.getTime());
+  return new Date(floor === d.getTime() ? floor : floor + HOUR_MS);
+}
+
 /** Milliseconds from `now` to the next time the clock shows `minute` past an hour (never 0: a run at :05 waits for the next :05). */
 export function msUntilMinute(now: Date, minute: number): number {
   let next = utcHourStartMs(now.getTime()) + minute * MINUTE_MS;

@@ -14,7 +14,7 @@ import { MARTS } from '../../pipeline/marts/manifest.js';
 import { clearChunkRows, type ChunkRows } from '../../pipeline/marts/replacing-sink.js';
 import { reprocess, type ReprocessDeps, type ReprocessOptions, type ReprocessReport } from '../../pipeline/marts/reprocess.js';
 import { buildMarts, type BuildResult } from '../../pipeline/marts/runner.js';
-import { ceilHour, floorHour, HOUR_MS } from '../../pipeline/marts/windows.js';
+import { ceilHour, floorHour, HOUR_MS } from '../../pipeline/time.js';
 import type { ArrivalRow, Clock, InboundMessage, IngestWrite, SeriesStore, Warehouse } from '../../pipeline/ports.js';
 import { UsageError, type Command, type CommandContext } from '../context.js';
 import { gcpMartDeps } from '../runtime-select.js';

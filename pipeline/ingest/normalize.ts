@@ -8,6 +8,7 @@ import { storeKey } from '../contracts/dimensions.js';
 import type { Event } from '../contracts/events.js';
 import type { OrderLineRow, RawEventRow } from '../ports.js';
 import { truncateIp } from './ip.js';
+import { utcHourStartMs } from '../time.js';
 
 export interface NormalizeContext {
   dimensions: Dimensions;
@@ -189,7 +190,7 @@ const CLIENT_IP_KEY = '"client_ip":"';
 
 /** Start of the UTC hour containing `ms`, the bucket arrivals and hourly marts use. */
 export function utcHourStart(ms: number): Date {
-  return new Date(ms - (((ms % 3_600_000) + 3_600_000) % 3_600_000));
+  return new Date(utcHourStartMs(ms));
 }
 
 // ---------------------------------------------------------------- canonical form

@@ -11,7 +11,8 @@ import { collectSeriesKeys, exportDocuments, exportWindows, martRows } from './e
 import { MARTS, martSpec } from './manifest.js';
 import type { ChunkRows } from './replacing-sink.js';
 import { buildWindows, type MartWindow } from './runner.js';
-import { ceilHour, floorHour, HOUR_MS, hoursToRanges, mergeRanges, windowsForRule } from './windows.js';
+import { ceilHour, floorHour, HOUR_MS } from '../time.js';
+import { hoursToRanges, mergeRanges, windowsForRule } from './windows.js';
 
 export interface ReprocessOptions {
   /** Half-open range; event time, or received_at with `revalidate`. */

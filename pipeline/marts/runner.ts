@@ -6,7 +6,8 @@
 import { randomUUID } from 'node:crypto';
 import { systemClock, type Clock, type SqlParams, type Warehouse } from '../ports.js';
 import { ASSERTIONS, MARTS, REPORTING, STAGING, martSpec, readSql, type MartSpec } from './manifest.js';
-import { HOUR_MS, ceilHour, floorHour, hoursToRanges, mergeRanges, windowsForRule, type TimeRange } from './windows.js';
+import { HOUR_MS, ceilHour, floorHour } from '../time.js';
+import { hoursToRanges, mergeRanges, windowsForRule, type TimeRange } from './windows.js';
 
 export interface MartWindow {
   /** Mart file stem, e.g. `mart_hourly_store_sales`. */

@@ -1,9 +1,7 @@
 // Window arithmetic for mart rebuilds: whole UTC hours, merged ranges, and the rule of each mart
 // that turns touched hours into the windows it must rebuild (see RebuildRule in manifest.ts).
+import { DAY_MS, HOUR_MS, ceilHour, floorHour } from '../time.js';
 import type { MartSpec } from './manifest.js';
-
-export const HOUR_MS = 3_600_000;
-export const DAY_MS = 24 * HOUR_MS;
 /** A late order changes the baselines of the eight following weeks: 56 days, plus one for the widest local day. */
 export const BASELINE_REACH_MS = 57 * DAY_MS;
 
@@ -12,8 +10,6 @@ export interface TimeRange {
   end: Date;
 }
 
-export const floorHour = (d: Date): Date => new Date(Math.floor(d.getTime() / HOUR_MS) * HOUR_MS);
-export const ceilHour = (d: Date): Date => new Date(Math.ceil(d.getTime() / HOUR_MS) * HOUR_MS);
 
 /** Sorted, merged ranges; ranges closer than `gapMs` are joined (rebuilding the gap is harmless). */
 export function mergeRanges(ranges: TimeRange[], gapMs = 0): TimeRange[] {

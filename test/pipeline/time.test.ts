@@ -1,6 +1,6 @@
 // The shared time arithmetic: UTC hours, the next run at a minute past the hour, zone offsets and local days.
 import assert from 'node:assert/strict';
-import { addDays, daysBetween, floorHour, isCalendarDate, isoHour, localDate, msUntilMinute, startOfLocalDay, zoneOffsetMinutes } from '../../pipeline/time.js';
+import { addDays, ceilHour, daysBetween, floorHour, isCalendarDate, isoHour, localDate, msUntilMinute, startOfLocalDay, zoneOffsetMinutes } from '../../pipeline/time.js';
 
 describe('time arithmetic', () => {
   it('finds the instant a local day starts, across zones and DST changes', () => {
@@ -40,6 +40,13 @@ describe('time arithmetic', () => {
       ['2026-11-21T11:00:00.000Z', '2026-11-21T12:00:00.000Z', '1969-12-31T23:00:00.000Z'],
     );
     assert.equal(isoHour(Date.parse('2026-11-21T14:00:00Z')), '2026-11-21T14:00:00Z');
+  });
+
+  it('ceils instants to the next UTC hour unless they start one', () => {
+    assert.deepEqual(
+      ['2026-11-21T11:00:00.001Z', '2026-11-21T12:00:00.000Z', '1969-12-31T23:30:00.000Z'].map((t) => ceilHour(new Date(t)).toISOString()),
+      ['2026-11-21T12:00:00.000Z', '2026-11-21T12:00:00.000Z', '1970-01-01T00:00:00.000Z'],
+    );
   });
 
   it('waits until the next time the clock shows the minute, a full hour when it shows it now', () => {

@@ -19,6 +19,7 @@ import type {
 import { resolveIngestConfig, type IngestConfig, type ResolvedIngestConfig } from './config.js';
 import { canonicalBodyJson, contentHash, normalizeEvent, utcHourStart } from './normalize.js';
 import { errorDetail, readEnvelopeIds, validateEntry, type ValidEntry, type ValidationContext } from './validate.js';
+import { utcHourStartMs } from '../time.js';
 
 export { DEFAULT_BOT_PATTERN, DEFAULT_INGEST_CONFIG, IngestConfigSchema, resolveIngestConfig } from './config.js';
 export type { IngestConfig, ResolvedIngestConfig } from './config.js';
@@ -151,7 +152,7 @@ export function createIngestStage(deps: IngestStageDeps): IngestStage {
         for (const line of orderLines) write.orderLines.push(line);
         // One arrival row per (merchant, hour): hours as numbers under the merchant, no key string per event.
         const ms = o.valid.eventTsMs;
-        const hourMs = ms - (((ms % 3_600_000) + 3_600_000) % 3_600_000);
+        const hourMs = utcHourStartMs(ms);
         let hours = arrivalHours.get(row.merchant_id);
         if (!hours) arrivalHours.set(row.merchant_id, (hours = new Set()));
         if (!hours.has(hourMs)) {

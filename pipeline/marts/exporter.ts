@@ -11,6 +11,7 @@ import type { FreshnessDocument } from '../series/documents.js';
 import { mirrorDimensionDocuments } from '../series/mirror.js';
 import { martSpec, type MartSpec } from './manifest.js';
 import { windowCondition, windowParams, type MartWindow } from './runner.js';
+import { HOUR_MS } from '../time.js';
 
 type Row = Record<string, unknown>;
 
@@ -114,7 +115,6 @@ export interface ExportResult {
   retiredPartials: number;
 }
 
-const HOUR_MS = 3_600_000;
 
 /**
  * Speed layer retirement: an hourly bucket the marts have finalized is served from the marts only,

@@ -30,6 +30,7 @@ import { documentKey } from '../series/row-key.js';
 import type { FreshnessDocument } from '../series/documents.js';
 import { GENERATION, marker, messageCell, parseQualifier } from './cells.js';
 import { partialsOf } from './partials.js';
+import { HOUR_MS } from '../time.js';
 
 export interface PartialWriterOptions {
   series: SeriesStore;
@@ -119,7 +120,7 @@ export function createPartialWriter(opts: PartialWriterOptions): PartialWriter {
       for (const p of partials) {
         if (!finalized.has(p.merchantId)) finalized.set(p.merchantId, (await finalizedThrough(p.merchantId))?.getTime() ?? -Infinity);
       }
-      const open = partials.filter((p) => p.hourStart.getTime() + 3_600_000 > finalized.get(p.merchantId)!);
+      const open = partials.filter((p) => p.hourStart.getTime() + HOUR_MS > finalized.get(p.merchantId)!);
       if (open.length === 0) return result;
       const applied = await checkAndMutate!(
         open.map((p) => {

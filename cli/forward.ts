@@ -4,6 +4,7 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import express, { type Router } from 'express';
+import { errorDetail } from '../pipeline/errors.js';
 import { HttpError } from '../services/http/errors.js';
 import { COMMANDS } from './commands/index.js';
 import { UsageError, type CommandContext } from './context.js';
@@ -37,7 +38,7 @@ export function createLocalCommandRouter(rt: LocalPipeline): Router {
     try {
       result.exit = await spec.run(rest, ctx);
     } catch (err) {
-      result.stderr.push(err instanceof UsageError ? err.message : describeError(err));
+      result.stderr.push(err instanceof UsageError ? err.message : errorDetail(err));
       result.exit = err instanceof UsageError ? 2 : 1;
     }
     res.json(result);
@@ -54,14 +55,4 @@ export async function forwardCommand(url: string, pepperFile: string, argv: stri
   });
   if (!res.ok) throw new Error(`the running tillstream at ${url} refused the command (HTTP ${res.status})`);
   return (await res.json()) as ForwardedResult;
-}
-
-export function describeError(err: unknown): string {
-  const parts: string[] = [];
-  let e: unknown = err;
-  while (e) {
-    parts.push(e instanceof Error ? e.message : String(e));
-    e = e instanceof Error ? e.cause : undefined;
-  }
-  return parts.join(': ');
 }

@@ -5,7 +5,8 @@ import { join } from 'node:path';
 import { readLiveLock, resolveDataDir } from '../adapters/local/data-dir.js';
 import { COMMANDS } from './commands/index.js';
 import { UsageError } from './context.js';
-import { describeError, forwardCommand } from './forward.js';
+import { errorDetail } from '../pipeline/errors.js';
+import { forwardCommand } from './forward.js';
 import { openLocalPipeline } from './local-pipeline.js';
 import { createCommandContext } from './runtime-select.js';
 
@@ -44,7 +45,7 @@ export async function main(argv: string[]): Promise<number> {
       err(`tillstream ${name}: ${e.message}`);
       return 2;
     }
-    err(`tillstream ${name}: ${describeError(e)}`);
+    err(`tillstream ${name}: ${errorDetail(e)}`);
     return 1;
   }
 }

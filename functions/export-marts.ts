@@ -7,7 +7,8 @@ import type { HttpFunction } from '@google-cloud/functions-framework';
 import { z } from 'zod';
 import type { Logger } from '../pipeline/ports.js';
 import { readPushRequest } from './push.js';
-import { ack, badRequest, errorText, retry } from './respond.js';
+import { errorDetail } from '../pipeline/errors.js';
+import { ack, badRequest, retry } from './respond.js';
 
 export interface FinishedRun {
   /** Transfer run resource name. */
@@ -42,7 +43,7 @@ export function createExportMartsHandler(deps: ExportMartsDeps): HttpFunction {
     try {
       run = TransferRun.parse(JSON.parse(read.delivery.data.toString('utf8')));
     } catch (err) {
-      deps.logger.error({ ...base, err: errorText(err) }, 'run notification without a transfer run; acknowledged');
+      deps.logger.error({ ...base, err: errorDetail(err) }, 'run notification without a transfer run; acknowledged');
       return ack(res, { ...base, outcome: 'unreadable_notification' });
     }
     if (run.state !== 'SUCCEEDED') {
@@ -60,7 +61,7 @@ export function createExportMartsHandler(deps: ExportMartsDeps): HttpFunction {
       deps.logger.info({ ...base, run: run.name, ...summary }, 'mart run exported');
       return ack(res, { ...base, outcome: 'exported', run: run.name, ...summary });
     } catch (err) {
-      deps.logger.warn({ ...base, run: run.name, err: errorText(err) }, 'export failed; will retry');
+      deps.logger.warn({ ...base, run: run.name, err: errorDetail(err) }, 'export failed; will retry');
       return retry(res, 'export failed; will be retried');
     }
   };

@@ -16,7 +16,7 @@ import { answerBodyErrorsAsJson } from './framework-errors.js';
 import { createRunExporter } from './export-run.js';
 import { createIngestEventsHandler } from './ingest-events.js';
 import { createIngestPosBatchHandler } from './ingest-pos-batch.js';
-import { errorText } from './respond.js';
+import { errorDetail } from '../pipeline/errors.js';
 
 // Before the framework builds its server: bodies it cannot parse are answered in the contract's shape.
 answerBodyErrorsAsJson();
@@ -35,7 +35,7 @@ function lazyHandler(name: string, build: () => HttpFunction): HttpFunction {
     try {
       handler ??= build();
     } catch (err) {
-      logger.error({ function: name, err: errorText(err) }, 'function cannot start');
+      logger.error({ function: name, err: errorDetail(err) }, 'function cannot start');
       res.status(500).json({ error: { code: 'internal', message: 'the function is not configured' } });
       return;
     }

@@ -12,7 +12,8 @@ import { decodeMessage } from '../adapters/gcp/bus-codec.js';
 import type { IngestConfig } from '../pipeline/ingest/config.js';
 import { processingFailedWrite, type IngestStage } from '../pipeline/ingest/stage.js';
 import type { Clock, InboundMessage, IngestWrite, Logger, RawSink } from '../pipeline/ports.js';
-import { ack, badRequest, errorText, retry } from './respond.js';
+import { errorDetail } from '../pipeline/errors.js';
+import { ack, badRequest, retry } from './respond.js';
 import { readPushRequest } from './push.js';
 
 export interface IngestEventsDeps {
@@ -63,7 +64,7 @@ export function createIngestEventsHandler(deps: IngestEventsDeps): HttpFunction 
       try {
         await deps.sink.write(malformedWrite(msg, decoded.error, deps.clock.now(), deps.ingestConfig?.maxEventBytes));
       } catch (err) {
-        deps.logger.error({ ...base, err: errorText(err) }, 'writing the rejection of a malformed message failed; retrying');
+        deps.logger.error({ ...base, err: errorDetail(err) }, 'writing the rejection of a malformed message failed; retrying');
         return retry(res, 'writing the rejection failed');
       }
       deps.logger.warn({ ...base, error: decoded.error }, 'malformed message rejected as invalid_json');
@@ -75,16 +76,16 @@ export function createIngestEventsHandler(deps: IngestEventsDeps): HttpFunction 
       return ack(res, { ...base, outcome: 'processed', entries: result.entries, accepted: result.accepted, rejected: result.rejected, duplicates: result.duplicates });
     } catch (err) {
       if (msg.deliveryAttempt < deps.maxDeliveryAttempts) {
-        deps.logger.warn({ ...base, err: errorText(err) }, 'ingest failed; the subscription will redeliver');
+        deps.logger.warn({ ...base, err: errorDetail(err) }, 'ingest failed; the subscription will redeliver');
         return retry(res, 'ingest failed; will be retried');
       }
       try {
         await deps.sink.write(processingFailedWrite(msg, err, deps.clock.now(), deps.ingestConfig));
       } catch (writeErr) {
-        deps.logger.error({ ...base, err: errorText(writeErr) }, 'writing processing_failed rows failed; the message goes to the dead-letter topic');
+        deps.logger.error({ ...base, err: errorDetail(writeErr) }, 'writing processing_failed rows failed; the message goes to the dead-letter topic');
         return retry(res, 'writing processing_failed rows failed');
       }
-      deps.logger.error({ ...base, err: errorText(err) }, 'ingest still failing on the last attempt: entries rejected as processing_failed');
+      deps.logger.error({ ...base, err: errorDetail(err) }, 'ingest still failing on the last attempt: entries rejected as processing_failed');
       const n = msg.entries.length;
       return ack(res, { ...base, outcome: 'processing_failed', entries: n, accepted: 0, rejected: n > 0 ? { processing_failed: n } : {}, duplicates: 0 });
     }

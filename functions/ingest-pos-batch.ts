@@ -8,7 +8,8 @@ import { z } from 'zod';
 import { PosFileError, type PosObjectRef } from '../adapters/gcp/pos-batch-reader.js';
 import type { Logger, Publisher } from '../pipeline/ports.js';
 import { readPushRequest } from './push.js';
-import { ack, badRequest, errorText, retry } from './respond.js';
+import { errorDetail } from '../pipeline/errors.js';
+import { ack, badRequest, retry } from './respond.js';
 
 export interface IngestPosBatchDeps {
   read(ref: PosObjectRef): Promise<{ entries: string[] }>;
@@ -38,7 +39,7 @@ export function createIngestPosBatchHandler(deps: IngestPosBatchDeps): HttpFunct
     try {
       object = ObjectResource.parse(JSON.parse(delivery.data.toString('utf8')));
     } catch (err) {
-      deps.logger.error({ ...base, err: errorText(err) }, 'bucket notification without an object resource; acknowledged');
+      deps.logger.error({ ...base, err: errorDetail(err) }, 'bucket notification without an object resource; acknowledged');
       return ack(res, { ...base, outcome: 'unreadable_notification' });
     }
     const ref: PosObjectRef = {
@@ -58,7 +59,7 @@ export function createIngestPosBatchHandler(deps: IngestPosBatchDeps): HttpFunct
         deps.logger.error({ ...base, file, err: err.message }, 'POS file cannot be split into entries');
         return ack(res, { ...base, outcome: 'unreadable_file', file, error: err.message });
       }
-      deps.logger.warn({ ...base, file, err: errorText(err) }, 'reading the POS file failed; will retry');
+      deps.logger.warn({ ...base, file, err: errorDetail(err) }, 'reading the POS file failed; will retry');
       return retry(res, `reading ${file} failed`);
     }
 
@@ -68,7 +69,7 @@ export function createIngestPosBatchHandler(deps: IngestPosBatchDeps): HttpFunct
       deps.logger.info({ ...base, file, entries: entries.length, messages: ids.length }, 'POS file published');
       return ack(res, { ...base, outcome: 'published', file, entries: entries.length, messages: ids.length });
     } catch (err) {
-      deps.logger.warn({ ...base, file, err: errorText(err) }, 'publishing POS entries failed; will retry');
+      deps.logger.warn({ ...base, file, err: errorDetail(err) }, 'publishing POS entries failed; will retry');
       return retry(res, `publishing the entries of ${file} failed`);
     }
   };

@@ -16,9 +16,3 @@ export function retry(res: Response, message: string): void {
 export function badRequest(res: Response, message: string): void {
   res.status(400).json({ error: { code: 'invalid_body', message } });
 }
-
-export const errorText = (err: unknown): string => {
-  const e = err as Error;
-  const cause = e?.cause ? `: ${(e.cause as Error).message ?? String(e.cause)}` : '';
-  return `${e?.message ?? String(err)}${cause}`;
-};

@@ -18,7 +18,8 @@ import type {
 } from '../ports.js';
 import { resolveIngestConfig, type IngestConfig, type ResolvedIngestConfig } from './config.js';
 import { canonicalBodyJson, contentHash, normalizeEvent, utcHourStart } from './normalize.js';
-import { errorDetail, readEnvelopeIds, validateEntry, type ValidEntry, type ValidationContext } from './validate.js';
+import { readEnvelopeIds, validateEntry, type ValidEntry, type ValidationContext } from './validate.js';
+import { errorDetail } from '../errors.js';
 import { utcHourStartMs } from '../time.js';
 
 export { DEFAULT_BOT_PATTERN, DEFAULT_INGEST_CONFIG, IngestConfigSchema, resolveIngestConfig } from './config.js';

@@ -184,15 +184,6 @@ export function readEnvelopeIds(text: string): { merchant_id: string | null; eve
 }
 
 /** An error and its causes on one line: `writing batch: timeout (cause: ECONNRESET)`. */
-export function errorDetail(error: unknown): string {
-  const parts: string[] = [];
-  let e: unknown = error;
-  for (let depth = 0; e !== undefined && e !== null && depth < 5; depth++) {
-    parts.push(e instanceof Error ? `${e.name === 'Error' ? '' : `${e.name}: `}${e.message}` : String(e));
-    e = e instanceof Error ? e.cause : undefined;
-  }
-  return parts.join(' (cause: ') + ')'.repeat(Math.max(0, parts.length - 1));
-}
 
 function isRecord(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);

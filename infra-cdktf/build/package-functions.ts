@@ -28,7 +28,7 @@ const result = await build({
   outfile: join(staging, 'index.js'),
   bundle: true,
   platform: 'node',
-  target: 'node20',
+  target: 'node22',
   format: 'esm',
   sourcemap: 'linked',
   // Every npm package stays an import; the runtime's build installs them from package.json.
@@ -53,7 +53,7 @@ for (const name of [...imported].sort()) {
 }
 writeFileSync(
   join(staging, 'package.json'),
-  JSON.stringify({ name: 'tillstream-functions', private: true, type: 'module', main: 'index.js', engines: { node: '>=20' }, dependencies }, null, 2) + '\n',
+  JSON.stringify({ name: 'tillstream-functions', private: true, type: 'module', main: 'index.js', engines: { node: '>=22' }, dependencies }, null, 2) + '\n',
 );
 rmSync(out, { force: true });
 // Python's zipfile ships with every image that has node-gyp's python3; no zip tool needed.

@@ -1,7 +1,7 @@
 # Query API image for Cloud Run: production dependencies only; tsx runs the TypeScript sources as
 # they were tested. Build from the repository root:
 #   docker build -f infra-cdktf/build/query-api.Dockerfile -t IMAGE .
-FROM node:20-bookworm-slim
+FROM node:22-bookworm-slim
 ENV NODE_ENV=production PORT=8080 TILLSTREAM_RUNTIME=gcp
 WORKDIR /app
 COPY package.json package-lock.json ./

@@ -13,6 +13,14 @@ import { runtimeEnvironment } from './runtime-env.js';
 
 export type FunctionKey = 'ingestEvents' | 'ingestPosBatch' | 'exportMarts' | 'collect';
 
+/**
+ * The Cloud Run functions runtime. Node.js 20 was decommissioned on 2026-10-30 (no create or update
+ * after it); nodejs22 deploys until 2027-10-31 and is the Node.js the CI runs the suites on
+ * (https://docs.cloud.google.com/run/docs/runtimes/function-runtimes). A test checks it against
+ * today's date (test/infra-cdktf/platform-rules.test.ts).
+ */
+export const FUNCTION_RUNTIME = 'nodejs22';
+
 export const FUNCTIONS: Record<
   FunctionKey,
   { name: string; entryPoint: string; workload: Workload; trigger: 'push' | 'http'; timeoutSeconds: number; memory: string; concurrency: number }
@@ -59,7 +67,7 @@ export class Functions extends Construct {
           name: f.name,
           description: `Tillstream ${f.entryPoint}`,
           buildConfig: {
-            runtime: 'nodejs20',
+            runtime: FUNCTION_RUNTIME,
             entryPoint: f.entryPoint,
             source: { storageSource: { bucket: this.artifacts.name, object: config.functions.sourceObject } },
           },

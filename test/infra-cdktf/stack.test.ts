@@ -352,10 +352,10 @@ describe('infra-cdktf TillstreamStack (prod)', () => {
         .sort((a, b) => a.name.localeCompare(b.name));
       const source = { bucket: 'tillstream-prod-tillstream-artifacts', object: 'functions/prod.zip' };
       assert.deepEqual(fns, [
-        { name: 'tillstream-collect', entry: 'collect', runtime: 'nodejs20', source, sa: 'google_service_account:ts-collect', instances: [2, 400], ingress: 'ALLOW_ALL' },
-        { name: 'tillstream-export-marts', entry: 'exportMarts', runtime: 'nodejs20', source, sa: 'google_service_account:ts-export-marts', instances: [0, 4], ingress: 'ALLOW_INTERNAL_ONLY' },
-        { name: 'tillstream-ingest-events', entry: 'ingestEvents', runtime: 'nodejs20', source, sa: 'google_service_account:ts-ingest-events', instances: [2, 400], ingress: 'ALLOW_INTERNAL_ONLY' },
-        { name: 'tillstream-ingest-pos-batch', entry: 'ingestPosBatch', runtime: 'nodejs20', source, sa: 'google_service_account:ts-ingest-pos-batch', instances: [1, 50], ingress: 'ALLOW_INTERNAL_ONLY' },
+        { name: 'tillstream-collect', entry: 'collect', runtime: 'nodejs22', source, sa: 'google_service_account:ts-collect', instances: [2, 400], ingress: 'ALLOW_ALL' },
+        { name: 'tillstream-export-marts', entry: 'exportMarts', runtime: 'nodejs22', source, sa: 'google_service_account:ts-export-marts', instances: [0, 4], ingress: 'ALLOW_INTERNAL_ONLY' },
+        { name: 'tillstream-ingest-events', entry: 'ingestEvents', runtime: 'nodejs22', source, sa: 'google_service_account:ts-ingest-events', instances: [2, 400], ingress: 'ALLOW_INTERNAL_ONLY' },
+        { name: 'tillstream-ingest-pos-batch', entry: 'ingestPosBatch', runtime: 'nodejs22', source, sa: 'google_service_account:ts-ingest-pos-batch', instances: [1, 50], ingress: 'ALLOW_INTERNAL_ONLY' },
       ]);
     });
 

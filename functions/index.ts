@@ -47,11 +47,20 @@ export const ingestEvents = lazyHandler('ingestEvents', () => {
   const rt = gcpRuntime();
   // The speed layer writes each message's partial aggregates to Bigtable before the push is acknowledged.
   const stage = withSpeedLayer(
-    createIngestStage({ dimensions: () => rt.dimensions.get(), dedupe: rt.dedupe, sink: rt.warehouse, clock: systemClock }),
+    // The BigQuery sink writes one table after another: the journal records each part it stored.
+    createIngestStage({ dimensions: () => rt.dimensions.get(), dedupe: rt.dedupe, journal: rt.dedupe, sink: rt.warehouse, clock: systemClock }),
     createPartialWriter({ series: rt.seriesStore }),
     { maxAttempts: rt.config.pubsub.maxDeliveryAttempts, logger },
   );
-  return createIngestEventsHandler({ stage, sink: rt.warehouse, clock: systemClock, maxDeliveryAttempts: rt.config.pubsub.maxDeliveryAttempts, logger });
+  return createIngestEventsHandler({
+    stage,
+    sink: rt.warehouse,
+    clock: systemClock,
+    maxDeliveryAttempts: rt.config.pubsub.maxDeliveryAttempts,
+    logger,
+    journal: rt.dedupe,
+    dedupe: rt.dedupe,
+  });
 });
 
 export const ingestPosBatch = lazyHandler('ingestPosBatch', () => {

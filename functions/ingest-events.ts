@@ -2,16 +2,18 @@
 // of outcomes (CONVENTIONS.md #1):
 //   - processed (every entry accepted, rejected or duplicate, durably written) → 200, acknowledged;
 //   - a transient failure (warehouse, dedupe index, dimensions) → 500, the subscription retries;
-//   - still failing on the subscription's last delivery attempt → every entry rejected as
-//     processing_failed (processingFailedWrite), then acknowledged, so nothing reaches the dead-letter
-//     topic without a row that says why (if even that write fails, the dead-letter topic keeps it);
+//   - still failing on the subscription's last delivery attempt → every entry that no attempt stored
+//     rejected as processing_failed (settleFailedMessage: the journal says what earlier attempts
+//     stored, and the entries' claims are given back), then acknowledged, so nothing reaches the
+//     dead-letter topic without a row that says why (if even that write fails, the dead-letter
+//     topic keeps it);
 //   - a message that is not a Tillstream batch → its data rejected as one invalid_json entry and
 //     acknowledged: a retry would fail the same way forever.
 import type { HttpFunction } from '@google-cloud/functions-framework';
 import { decodeMessage } from '../adapters/gcp/bus-codec.js';
 import type { IngestConfig } from '../pipeline/ingest/config.js';
-import { processingFailedWrite, type IngestStage } from '../pipeline/ingest/stage.js';
-import type { Clock, InboundMessage, IngestWrite, Logger, RawSink } from '../pipeline/ports.js';
+import { settleFailedMessage, type IngestStage } from '../pipeline/ingest/stage.js';
+import type { Clock, DedupeIndex, InboundMessage, IngestJournal, IngestWrite, Logger, RawSink } from '../pipeline/ports.js';
 import { errorDetail } from '../pipeline/errors.js';
 import { ack, badRequest, retry } from './respond.js';
 import { readPushRequest } from './push.js';
@@ -24,6 +26,10 @@ export interface IngestEventsDeps {
   maxDeliveryAttempts: number;
   logger: Logger;
   ingestConfig?: Partial<IngestConfig>;
+  /** The stage's journal: what earlier attempts stored, so the last one fails only the rest. */
+  journal?: IngestJournal;
+  /** The stage's dedupe index: the last attempt gives back the claims of entries it fails. */
+  dedupe?: DedupeIndex;
 }
 
 /** The one rejected row of a message that is not a Tillstream batch. */
@@ -79,15 +85,26 @@ export function createIngestEventsHandler(deps: IngestEventsDeps): HttpFunction 
         deps.logger.warn({ ...base, err: errorDetail(err) }, 'ingest failed; the subscription will redeliver');
         return retry(res, 'ingest failed; will be retried');
       }
+      let settled;
       try {
-        await deps.sink.write(processingFailedWrite(msg, err, deps.clock.now(), deps.ingestConfig));
+        settled = await settleFailedMessage(
+          { sink: deps.sink, clock: deps.clock, journal: deps.journal, dedupe: deps.dedupe, config: deps.ingestConfig },
+          msg,
+          err,
+        );
       } catch (writeErr) {
         deps.logger.error({ ...base, err: errorDetail(writeErr) }, 'writing processing_failed rows failed; the message goes to the dead-letter topic');
         return retry(res, 'writing processing_failed rows failed');
       }
       deps.logger.error({ ...base, err: errorDetail(err) }, 'ingest still failing on the last attempt: entries rejected as processing_failed');
-      const n = msg.entries.length;
-      return ack(res, { ...base, outcome: 'processing_failed', entries: n, accepted: 0, rejected: n > 0 ? { processing_failed: n } : {}, duplicates: 0 });
+      return ack(res, {
+        ...base,
+        outcome: 'processing_failed',
+        entries: settled.entries,
+        accepted: settled.accepted,
+        rejected: settled.rejected,
+        duplicates: settled.duplicates,
+      });
     }
   };
 }

@@ -120,13 +120,55 @@ export type DedupeVerdict =
   | { kind: 'new' }
   | { kind: 'same_entry' }
   | { kind: 'duplicate'; first: EntryRef }
-  | { kind: 'conflict'; first: EntryRef };
+  | { kind: 'conflict'; first: EntryRef }
+  /**
+   * Another entry claimed the event but has not stored it yet (its message is still in flight, or
+   * failed and is about to give the claim back). Neither a duplicate nor new: the stage fails the
+   * message so that it is retried once the owner has stored or released the event.
+   */
+  | { kind: 'pending'; first: EntryRef };
 
 export interface DedupeIndex {
   /** Exact: claims atomically per (merchantId, eventId); in GCP a Bigtable CheckAndMutateRow per key. */
   claim(claims: DedupeClaim[]): Promise<DedupeVerdict[]>;
   /** Revalidation: release the claims of entries that no longer pass, so their rows can move. */
   release?(keys: { merchantId: string; eventId: string; entry: EntryRef }[]): Promise<void>;
+  /**
+   * The owners' raw rows are stored. An index that has it answers `pending`, not `duplicate` or
+   * `conflict`, to other copies of an event whose owner has not confirmed yet: a claim whose
+   * owner failed must not make a later resend a duplicate of an event never stored. Only the
+   * current owner's confirmation counts; confirming again changes nothing.
+   */
+  confirm?(keys: { merchantId: string; eventId: string; entry: EntryRef }[]): Promise<void>;
+}
+
+// ---------------------------------------------------------------- ingest journal
+
+/** The end-state tables one message's entries go to, each written (and recorded) as a unit. */
+export type JournalPart = 'accepted' | 'rejected' | 'duplicates' | 'processing_failed';
+
+/**
+ * What a message's earlier delivery attempts durably stored: for each part written, the entry
+ * indexes it holds (rejected ones with their reasons). Empty for a message never written.
+ */
+export interface JournalRecord {
+  accepted?: number[];
+  rejected?: Record<number, ReasonCode>;
+  duplicates?: number[];
+  /** Entries the last attempt gave up on; once set, the message's end states are final. */
+  processing_failed?: number[];
+}
+
+/**
+ * For a runtime whose RawSink cannot write a message's tables in one transaction (gcp: one
+ * insert per table): the stage records each part right after its rows are stored, so that the
+ * last attempt can reject as processing_failed exactly the entries no attempt stored, and the
+ * dedupe index can tell a stored owner from one still in flight. Records only grow.
+ */
+export interface IngestJournal {
+  read(messageId: string): Promise<JournalRecord>;
+  /** Records that the part's rows (given by entry index) are stored; re-recording is harmless. */
+  record(messageId: string, part: JournalRecord): Promise<void>;
 }
 
 // ---------------------------------------------------------------- archive

@@ -2,10 +2,10 @@
 // (adapters/gcp/config.ts), clients created once per process. Entry points (functions/, the query API
 // and the CLI with TILLSTREAM_RUNTIME=gcp) take what they need from here and nothing else.
 import { Storage } from '@google-cloud/storage';
-import { systemClock, type ArchiveReader, type DedupeIndex, type DimensionsStore, type KeyStore, type Publisher, type SeriesStore } from '../../pipeline/ports.js';
+import { systemClock, type ArchiveReader, type DimensionsStore, type KeyStore, type Publisher, type SeriesStore } from '../../pipeline/ports.js';
 import { bigqueryClient, createBigQueryWarehouse, type BigQueryWarehouse } from './bigquery-warehouse.js';
 import { bigtableClient } from './bigtable.js';
-import { createBigtableDedupeIndex } from './bigtable-dedupe.js';
+import { createBigtableDedupeIndex, type BigtableDedupeIndex } from './bigtable-dedupe.js';
 import { cachedKeyStore, createBigtableKeyStore } from './bigtable-key-store.js';
 import { createBigtableSeriesStore } from './bigtable-series-store.js';
 import { gcpConfig, GcpConfigError, type GcpConfig } from './config.js';
@@ -18,7 +18,8 @@ export interface GcpRuntime {
   storage: Storage;
   warehouse: BigQueryWarehouse;
   seriesStore: SeriesStore;
-  dedupe: DedupeIndex;
+  /** The dedupe index and, in the same table, the ingest journal. */
+  dedupe: BigtableDedupeIndex;
   keys: KeyStore;
   /** The key store behind a cache refreshed every TILLSTREAM_CACHE_REFRESH_SECONDS, for request paths. */
   cachedKeys: KeyStore;

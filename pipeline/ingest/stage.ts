@@ -3,6 +3,9 @@
 // writes them through the RawSink. No I/O of its own beyond the ports it is given; transient
 // failures of those ports propagate so the runner retries the whole message, which is safe
 // because every write is idempotent and a redelivered entry's claim answers `same_entry`.
+// With an IngestJournal (gcp, whose sink writes one table after another), each end-state part is
+// written and then recorded, entries an earlier attempt stored are not written again, and
+// settleFailedMessage rejects as processing_failed only the entries no attempt stored.
 import type { Dimensions } from '../contracts/dimensions.js';
 import type { EntryRef, ReasonCode } from '../contracts/outcomes.js';
 import type {
@@ -12,7 +15,9 @@ import type {
   DedupeVerdict,
   DuplicateRow,
   InboundMessage,
+  IngestJournal,
   IngestWrite,
+  JournalRecord,
   RawSink,
   RejectedRow,
 } from '../ports.js';
@@ -31,6 +36,8 @@ export interface IngestStageDeps {
   sink: RawSink;
   clock: Clock;
   config?: Partial<IngestConfig>;
+  /** Where each written part is recorded, for a sink that cannot write a message atomically. */
+  journal?: IngestJournal;
 }
 
 /** Per-state counts of one message's entries, and the write that recorded them. */
@@ -60,6 +67,9 @@ export function createIngestStage(deps: IngestStageDeps): IngestStage {
   const config = resolveIngestConfig(deps.config);
 
   return async function ingestStage(msg: InboundMessage): Promise<IngestResult> {
+    const journal = deps.journal ? await deps.journal.read(msg.id) : {};
+    // The last attempt settled this message: its end states are final, a late redelivery writes nothing.
+    if (journal.processing_failed) return resultOf(msg.entries.length, journal);
     const dimensions = await deps.dimensions();
     const ctx: ValidationContext = { dimensions, attributes: msg.attributes, receivedAtMs: msg.receivedAt.getTime(), config };
     const n = msg.entries.length;
@@ -101,6 +111,7 @@ export function createIngestStage(deps: IngestStageDeps): IngestStage {
       c.verdict = verdicts[k]!;
       outcomes[c.index] = fromVerdict(c, c.verdict, msg);
     }
+    throwIfPending(verdicts, msg);
 
     // 3. Later copies of a key within this message: decided against the copy that owns the event.
     //    Only when the owner is another message's entry whose content differs from ours and from this
@@ -126,6 +137,7 @@ export function createIngestStage(deps: IngestStageDeps): IngestStage {
       if (again.length !== unknown.length) {
         throw new Error(`dedupe index answered ${again.length} verdicts for ${unknown.length} claims of message ${msg.id}`);
       }
+      throwIfPending(again, msg);
       unknown.forEach((c, k) => {
         outcomes[c.index] = fromVerdict(c, again[k]!, msg);
       });
@@ -171,8 +183,84 @@ export function createIngestStage(deps: IngestStageDeps): IngestStage {
       }
     }
 
-    await deps.sink.write(write);
+    if (deps.journal) await writeInParts(deps.sink, deps.journal, deps.dedupe, msg.id, write, journal);
+    else {
+      await deps.sink.write(write);
+      await confirmOwners(deps.dedupe, msg.id, write);
+    }
     return result;
+  };
+}
+
+/** The owner of an event this message copies has not stored it yet: retry the message later. */
+function throwIfPending(verdicts: DedupeVerdict[], msg: InboundMessage): void {
+  const pending = verdicts.find((v) => v.kind === 'pending');
+  if (pending) {
+    throw new Error(
+      `an event of message ${msg.id} is claimed by message ${pending.first.messageId}, entry ${pending.first.index}, which has not stored it yet; retrying`,
+    );
+  }
+}
+
+/** Tells the dedupe index that this message's accepted entries, the owners of their events, are stored. */
+async function confirmOwners(dedupe: DedupeIndex, messageId: string, write: IngestWrite): Promise<void> {
+  if (!dedupe.confirm || write.accepted.length === 0) return;
+  await dedupe.confirm(write.accepted.map((r) => ({ merchantId: r.merchant_id, eventId: r.event_id, entry: { messageId, index: r.entry_index } })));
+}
+
+/** Entry indexes some attempt of the message stored, in any end state. */
+function storedEntries(j: JournalRecord): Set<number> {
+  return new Set([...(j.accepted ?? []), ...Object.keys(j.rejected ?? {}).map(Number), ...(j.duplicates ?? []), ...(j.processing_failed ?? [])]);
+}
+
+/**
+ * Writes the message's parts one after another, each followed by its journal record, skipping
+ * entries an earlier attempt stored. Accepted rows go first, with their order lines and arrivals
+ * in the same sink call (a stored raw.events row implies both), so an owner's claim is
+ * confirmed as early as possible for the copies that wait on it.
+ */
+async function writeInParts(
+  sink: RawSink,
+  journal: IngestJournal,
+  dedupe: DedupeIndex,
+  messageId: string,
+  write: IngestWrite,
+  before: JournalRecord,
+): Promise<void> {
+  const stored = storedEntries(before);
+  const accepted = write.accepted.filter((r) => !stored.has(r.entry_index));
+  if (accepted.length > 0) {
+    const events = new Set(accepted.map((r) => `${r.merchant_id}\u0000${r.event_id}`));
+    const orderLines = write.orderLines.filter((l) => events.has(`${String(l.merchant_id)}\u0000${String(l.event_id)}`));
+    await sink.write({ accepted, orderLines, arrivals: write.arrivals, rejected: [], duplicates: [] });
+    await journal.record(messageId, { accepted: accepted.map((r) => r.entry_index) });
+  }
+  // Every attempt confirms (an earlier one may have stored the rows and failed before confirming).
+  await confirmOwners(dedupe, messageId, write);
+  const rejected = write.rejected.filter((r) => !stored.has(r.entry_index));
+  if (rejected.length > 0) {
+    await sink.write({ accepted: [], orderLines: [], arrivals: [], rejected, duplicates: [] });
+    await journal.record(messageId, { rejected: Object.fromEntries(rejected.map((r) => [r.entry_index, r.reason])) });
+  }
+  const duplicates = write.duplicates.filter((r) => !stored.has(r.entry_index));
+  if (duplicates.length > 0) {
+    await sink.write({ accepted: [], orderLines: [], arrivals: [], rejected: [], duplicates });
+    await journal.record(messageId, { duplicates: duplicates.map((r) => r.entry_index) });
+  }
+}
+
+/** A message's counts as its journal records them (the write is empty: nothing is written again). */
+function resultOf(entries: number, j: JournalRecord): IngestResult {
+  const rejected: Partial<Record<ReasonCode, number>> = {};
+  for (const reason of Object.values(j.rejected ?? {})) rejected[reason] = (rejected[reason] ?? 0) + 1;
+  const failed = j.processing_failed?.length ?? 0;
+  if (failed > 0) rejected.processing_failed = (rejected.processing_failed ?? 0) + failed;
+  return {
+    entries,
+    accepted: j.accepted?.length ?? 0,
+    rejected,
+    duplicates: j.duplicates?.length ?? 0,
+    write: { accepted: [], orderLines: [], rejected: [], duplicates: [], arrivals: [] },
   };
 }
 
@@ -192,6 +280,8 @@ function fromVerdict(c: Claimed, verdict: DedupeVerdict, msg: InboundMessage): O
       return againstOwner(c, true, verdict.first, msg);
     case 'conflict':
       return againstOwner(c, false, verdict.first, msg);
+    case 'pending':
+      throw new Error(`the claim of entry ${c.index} of message ${msg.id} waits for its owner`);
   }
 }
 
@@ -252,11 +342,52 @@ function rejectedRow(
  * as `processing_failed`, the error in the detail. It claims nothing in the dedupe index, so a
  * later re-validation can still accept the entries.
  */
-export function processingFailedWrite(msg: InboundMessage, error: unknown, now: Date, config?: Partial<IngestConfig>): IngestWrite {
+export function processingFailedWrite(
+  msg: InboundMessage,
+  error: unknown,
+  now: Date,
+  config?: Partial<IngestConfig>,
+  /** Entries already stored in an end state, left as they are. */
+  stored: ReadonlySet<number> = new Set(),
+): IngestWrite {
   const resolved = resolveIngestConfig(config);
   const detail = `failed after ${msg.deliveryAttempt} delivery attempts: ${errorDetail(error)}`;
-  const rejected = msg.entries.map((text, i) =>
-    rejectedRow(msg, i, { kind: 'rejected', reason: 'processing_failed', detail, ...readEnvelopeIds(text) }, now, resolved),
-  );
+  const rejected: RejectedRow[] = [];
+  msg.entries.forEach((text, i) => {
+    if (!stored.has(i)) rejected.push(rejectedRow(msg, i, { kind: 'rejected', reason: 'processing_failed', detail, ...readEnvelopeIds(text) }, now, resolved));
+  });
   return { accepted: [], orderLines: [], rejected, duplicates: [], arrivals: [] };
+}
+
+export interface SettleDeps {
+  sink: RawSink;
+  clock: Clock;
+  journal?: IngestJournal;
+  dedupe?: DedupeIndex;
+  config?: Partial<IngestConfig>;
+}
+
+/**
+ * The last attempt's failure path when the sink is not atomic per message (gcp). Every entry some
+ * attempt stored keeps its end state; the others are rejected as processing_failed, recorded in the
+ * journal first (so a late redelivery writes nothing), and give back any claim they hold in the
+ * dedupe index, so that a client's resend of the event is accepted rather than a duplicate of an
+ * event that was never stored. Idempotent: running it again writes the same rows.
+ */
+export async function settleFailedMessage(deps: SettleDeps, msg: InboundMessage, error: unknown): Promise<IngestResult> {
+  const before = deps.journal ? await deps.journal.read(msg.id) : {};
+  const failed = new Set(before.processing_failed ?? []);
+  const kept = new Set([...storedEntries(before)].filter((i) => !failed.has(i)));
+  const write = processingFailedWrite(msg, error, deps.clock.now(), deps.config, kept);
+  const giveUp = write.rejected.map((r) => r.entry_index);
+  if (deps.journal && !before.processing_failed) await deps.journal.record(msg.id, { processing_failed: giveUp });
+  if (deps.dedupe?.release) {
+    const claims = write.rejected
+      .filter((r) => r.merchant_id !== null && r.event_id !== null)
+      .map((r) => ({ merchantId: r.merchant_id!, eventId: r.event_id!, entry: { messageId: msg.id, index: r.entry_index } }));
+    // Only a claim this very entry holds is removed (the index checks the owner).
+    if (claims.length > 0) await deps.dedupe.release(claims);
+  }
+  if (write.rejected.length > 0) await deps.sink.write(write);
+  return { ...resultOf(msg.entries.length, { ...before, processing_failed: giveUp }), write };
 }

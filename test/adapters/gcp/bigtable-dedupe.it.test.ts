@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import type { Instance } from '@google-cloud/bigtable';
 import { bigtableClient, dedupeFamilies, ensureTable } from '../../../adapters/gcp/bigtable.js';
-import { createBigtableDedupeIndex } from '../../../adapters/gcp/bigtable-dedupe.js';
-import type { DedupeClaim, DedupeIndex } from '../../../pipeline/ports.js';
+import { createBigtableDedupeIndex, dedupeRowKey, journalRowKey, type BigtableDedupeIndex } from '../../../adapters/gcp/bigtable-dedupe.js';
+import type { DedupeClaim } from '../../../pipeline/ports.js';
 import { TEST_INSTANCE, TEST_PROJECT, useEmulators } from './support/emulators.js';
 
 const claim = (eventId: string, contentHash: string, messageId: string, index: number, merchantId = 'm1'): DedupeClaim => ({
@@ -15,7 +15,9 @@ const claim = (eventId: string, contentHash: string, messageId: string, index: n
 describe('gcp Bigtable dedupe index (emulator)', function () {
   this.timeout(30_000);
   let instance: Instance;
-  let index: DedupeIndex;
+  let index: BigtableDedupeIndex;
+  /** The owners' rows are stored: what the stage tells the index after its raw write. */
+  const stored = (...cs: DedupeClaim[]) => index.confirm(cs.map((c) => ({ merchantId: c.merchantId, eventId: c.eventId, entry: c.entry })));
   let n = 0;
 
   before(async () => {
@@ -28,6 +30,7 @@ describe('gcp Bigtable dedupe index (emulator)', function () {
 
   it('gives new, same_entry, duplicate and conflict verdicts', async () => {
     assert.deepEqual(await index.claim([claim('e1', 'h1', '1001', 0), claim('e2', 'h2', '1001', 1)]), [{ kind: 'new' }, { kind: 'new' }]);
+    await stored(claim('e1', 'h1', '1001', 0), claim('e2', 'h2', '1001', 1));
     assert.deepEqual(
       await index.claim([
         claim('e1', 'h1', '1001', 0), // the owner, redelivered
@@ -39,9 +42,14 @@ describe('gcp Bigtable dedupe index (emulator)', function () {
     );
   });
 
-  it('lets the first copy within one batch win', async () => {
+  it('lets the first copy within one batch win; until its row is stored, later copies are pending', async () => {
     assert.deepEqual(await index.claim([claim('e1', 'h1', 'msg-7', 3), claim('e1', 'h1', 'msg-7', 4), claim('e1', 'h9', 'msg-7', 5)]), [
       { kind: 'new' },
+      { kind: 'pending', first: { messageId: 'msg-7', index: 3 } },
+      { kind: 'pending', first: { messageId: 'msg-7', index: 3 } },
+    ]);
+    await stored(claim('e1', 'h1', 'msg-7', 3));
+    assert.deepEqual(await index.claim([claim('e1', 'h1', 'msg-7', 4), claim('e1', 'h9', 'msg-7', 5)]), [
       { kind: 'duplicate', first: { messageId: 'msg-7', index: 3 } },
       { kind: 'conflict', first: { messageId: 'msg-7', index: 3 } },
     ]);
@@ -50,12 +58,45 @@ describe('gcp Bigtable dedupe index (emulator)', function () {
   it('gives exactly one new verdict when many entries race for one event', async () => {
     const verdicts = (await Promise.all(Array.from({ length: 20 }, (_, i) => index.claim([claim('race', 'h', `m${i}`, 0)])))).flat();
     assert.equal(verdicts.filter((v) => v.kind === 'new').length, 1);
-    assert.equal(verdicts.filter((v) => v.kind === 'duplicate').length, 19);
+    assert.equal(verdicts.filter((v) => v.kind === 'pending').length, 19);
+  });
+
+  it('counts only the current owner confirming, so a resend after a released claim owns the event', async () => {
+    await index.claim([claim('e5', 'h5', 'failed-msg', 2)]);
+    // Another entry's confirmation does not make the claim stored.
+    await index.confirm([{ merchantId: 'm1', eventId: 'e5', entry: { messageId: 'other', index: 2 } }]);
+    assert.deepEqual(await index.claim([claim('e5', 'h5', 'resend', 0)]), [{ kind: 'pending', first: { messageId: 'failed-msg', index: 2 } }]);
+    // The failed message gives the claim back; the resend owns the event and a late confirmation of the old owner changes nothing.
+    await index.release!([{ merchantId: 'm1', eventId: 'e5', entry: { messageId: 'failed-msg', index: 2 } }]);
+    assert.deepEqual(await index.claim([claim('e5', 'h5', 'resend', 0)]), [{ kind: 'new' }]);
+    await index.confirm([{ merchantId: 'm1', eventId: 'e5', entry: { messageId: 'failed-msg', index: 2 } }]);
+    assert.deepEqual(await index.claim([claim('e5', 'h5', 'third', 0)]), [{ kind: 'pending', first: { messageId: 'resend', index: 0 } }]);
+  });
+
+  it('spreads a merchant\'s sequential event ids over the key space with a stable hash prefix', () => {
+    const keys = Array.from({ length: 64 }, (_, i) => dedupeRowKey('bigmerchant', `ord-${String(i).padStart(6, '0')}`));
+    assert.match(keys[0]!, /^[0-9a-f]{4}#bigmerchant#ord-000000$/);
+    assert.equal(dedupeRowKey('bigmerchant', 'ord-000000'), keys[0]);
+    // Sequential ids no longer sort together: their prefixes take many distinct values.
+    assert.ok(new Set(keys.map((k) => k.slice(0, 2))).size > 30, keys.join(' '));
+    assert.match(journalRowKey('123456'), /^[0-9a-f]{4}#~m#123456$/);
+  });
+
+  it('records and reads back a message journal, merging parts and repeated records', async () => {
+    assert.deepEqual(await index.read('77'), {});
+    await index.record('77', { accepted: [2, 0] });
+    await index.record('77', { rejected: { 1: 'schema_mismatch' } });
+    await index.record('77', { accepted: [0, 2] });
+    await index.record('78', { duplicates: [0] });
+    assert.deepEqual(await index.read('77'), { accepted: [0, 2], rejected: { 1: 'schema_mismatch' } });
+    await index.record('77', { processing_failed: [3] });
+    assert.deepEqual(await index.read('77'), { accepted: [0, 2], rejected: { 1: 'schema_mismatch' }, processing_failed: [3] });
   });
 
   it('keeps 8-byte values as text', async () => {
     // '123456' + NUL + '0' is 8 bytes: the client would read it as a 64-bit number unless told not to.
     await index.claim([claim('e8', 'abcdefgh', '123456', 0)]);
+    await stored(claim('e8', 'abcdefgh', '123456', 0));
     assert.deepEqual(await index.claim([claim('e8', 'abcdefgh', '123456', 0), claim('e8', 'abcdefgh', '999', 0)]), [
       { kind: 'same_entry' },
       { kind: 'duplicate', first: { messageId: '123456', index: 0 } },
@@ -64,6 +105,7 @@ describe('gcp Bigtable dedupe index (emulator)', function () {
 
   it('releases a claim only for its owner, after which the next copy owns the event', async () => {
     await index.claim([claim('e1', 'h1', 'a.b-c(1)', 0)]);
+    await stored(claim('e1', 'h1', 'a.b-c(1)', 0));
     await index.release!([{ merchantId: 'm1', eventId: 'e1', entry: { messageId: 'other', index: 0 } }]);
     assert.deepEqual(await index.claim([claim('e1', 'h1', 'x', 0)]), [{ kind: 'duplicate', first: { messageId: 'a.b-c(1)', index: 0 } }]);
     await index.release!([{ merchantId: 'm1', eventId: 'e1', entry: { messageId: 'a.b-c(1)', index: 0 } }]);

@@ -182,6 +182,12 @@ export const NAMES = {
   },
   bigtable: { instance: 'tillstream', series: 'series', dedupe: 'dedupe', keys: 'keys' },
   /**
+   * Bigtable app profiles (infra-cdktf/constructs/serving.ts): `transactional` routes to one cluster
+   * and allows CheckAndMutateRow (the dedupe index, the speed layer and the exporter that writes the
+   * same rows); `serving` routes reads to the nearest of all clusters (query API, collector).
+   */
+  appProfiles: { transactional: 'tillstream-transactional', serving: 'tillstream-serving' },
+  /**
    * Column families, as the gcp adapters use them: series rows hold m = mart values and p = speed-layer
    * partials (pipeline/ports.ts), document rows d (adapters/gcp/bigtable-series-store.ts); dedupe
    * claims c (bigtable-dedupe.ts); key records k (bigtable-key-store.ts).

@@ -56,7 +56,7 @@ export class TillstreamStack extends TerraformStack {
     this.warehouse = new Warehouse(this, 'warehouse', { config, identities: this.identities });
     this.operations = new Operations(this, 'operations', { config, identities: this.identities });
     this.serving = new Serving(this, 'serving', { config, identities: this.identities, buckets, pepper: this.operations.pepperMounts.queryApi });
-    this.functions = new Functions(this, 'functions', { config, identities: this.identities, buckets, pepper: { collect: this.operations.pepperMounts.collect } });
+    this.functions = new Functions(this, 'functions', { config, identities: this.identities, buckets, pepper: { collect: this.operations.pepperMounts.collect }, serving: this.serving });
     this.ingestion = new Ingestion(this, 'ingestion', {
       config,
       identities: this.identities,

@@ -4,10 +4,21 @@
 // production infra-cdktf declares the same families).
 import { Bigtable, type Instance, type Table } from '@google-cloud/bigtable';
 
-let client: Bigtable | undefined;
-/** The emulator is picked up from BIGTABLE_EMULATOR_HOST. */
-export function bigtableClient(projectId: string): Bigtable {
-  return (client ??= new Bigtable({ projectId, metricsEnabled: false }));
+const clients = new Map<string, Bigtable>();
+/**
+ * One client per project and app profile. @google-cloud/bigtable 7.x takes the app profile per
+ * client (`new Bigtable({ appProfileId })`) and sends it with every data request — ReadRows,
+ * MutateRows, CheckAndMutateRow, ReadModifyWriteRow — of every table it opens; unset means the
+ * instance's default profile. The emulator is picked up from BIGTABLE_EMULATOR_HOST.
+ */
+export function bigtableClient(projectId: string, appProfileId?: string): Bigtable {
+  const key = `${projectId}/${appProfileId ?? ''}`;
+  let client = clients.get(key);
+  if (!client) {
+    client = new Bigtable({ projectId, metricsEnabled: false, ...(appProfileId ? { appProfileId } : {}) });
+    clients.set(key, client);
+  }
+  return client;
 }
 
 export interface FamilyLayout {

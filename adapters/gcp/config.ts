@@ -26,6 +26,12 @@ export const GCP_ENV = z.object({
   TILLSTREAM_SERIES_TABLE: name.default('series'),
   TILLSTREAM_DEDUPE_TABLE: name.default('dedupe'),
   TILLSTREAM_KEYS_TABLE: name.default('keys'),
+  /**
+   * Bigtable app profile of this workload's requests; unset = the instance's default profile. Each
+   * deployed workload names one (infra-cdktf/constructs/serving.ts): conditional writes need a
+   * single-cluster profile that allows transactional writes.
+   */
+  TILLSTREAM_BIGTABLE_APP_PROFILE: name.optional(),
   /** Written by the Pub/Sub Cloud Storage subscription; only read here. */
   TILLSTREAM_ARCHIVE_BUCKET: name,
   TILLSTREAM_ARCHIVE_PREFIX: z.string().default('archive/'),
@@ -54,7 +60,7 @@ export interface GcpConfig {
     posSubscription: string;
     maxDeliveryAttempts: number;
   };
-  bigtable: { instanceId: string; seriesTable: string; dedupeTable: string; keysTable: string };
+  bigtable: { instanceId: string; seriesTable: string; dedupeTable: string; keysTable: string; appProfileId?: string };
   storage: { archiveBucket: string; archivePrefix: string; posBucket: string; dimensionsBucket: string; dimensionsObject: string };
   pepperSecret: string;
   /** 32 bytes, when the pepper secret is mounted (functions that hash keys, the CLI). */
@@ -90,7 +96,13 @@ export function parseGcpConfig(env: NodeJS.ProcessEnv = process.env): GcpConfig 
       posSubscription: e.TILLSTREAM_POS_SUBSCRIPTION,
       maxDeliveryAttempts: e.TILLSTREAM_MAX_DELIVERY_ATTEMPTS,
     },
-    bigtable: { instanceId: e.TILLSTREAM_BIGTABLE_INSTANCE, seriesTable: e.TILLSTREAM_SERIES_TABLE, dedupeTable: e.TILLSTREAM_DEDUPE_TABLE, keysTable: e.TILLSTREAM_KEYS_TABLE },
+    bigtable: {
+      instanceId: e.TILLSTREAM_BIGTABLE_INSTANCE,
+      seriesTable: e.TILLSTREAM_SERIES_TABLE,
+      dedupeTable: e.TILLSTREAM_DEDUPE_TABLE,
+      keysTable: e.TILLSTREAM_KEYS_TABLE,
+      ...(e.TILLSTREAM_BIGTABLE_APP_PROFILE ? { appProfileId: e.TILLSTREAM_BIGTABLE_APP_PROFILE } : {}),
+    },
     storage: {
       archiveBucket: e.TILLSTREAM_ARCHIVE_BUCKET,
       archivePrefix: e.TILLSTREAM_ARCHIVE_PREFIX,

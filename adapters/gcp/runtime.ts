@@ -39,7 +39,7 @@ const lazy = <T>(make: () => T): (() => T) => {
 export function createGcpRuntime(config: GcpConfig): GcpRuntime {
   const storage = lazy(() => new Storage({ projectId: config.projectId }));
   const bigquery = () => bigqueryClient(config.projectId, config.bigquery.location);
-  const instance = () => bigtableClient(config.projectId).instance(config.bigtable.instanceId);
+  const instance = () => bigtableClient(config.projectId, config.bigtable.appProfileId).instance(config.bigtable.instanceId);
   const limits = { maxEntries: config.batch.maxEntries, maxBytes: config.batch.maxBytes };
   const warehouse = lazy(() => createBigQueryWarehouse({ bigquery: bigquery(), location: config.bigquery.location, rawDataset: config.bigquery.rawDataset }));
   const seriesStore = lazy(() => createBigtableSeriesStore(instance().table(config.bigtable.seriesTable)));

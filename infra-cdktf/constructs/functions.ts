@@ -6,10 +6,11 @@ import { Construct } from 'constructs';
 import { Cloudfunctions2Function } from '@cdktf/provider-google/lib/cloudfunctions2-function/index.js';
 import { CloudRunV2ServiceIamMember } from '@cdktf/provider-google/lib/cloud-run-v2-service-iam-member/index.js';
 import { StorageBucket } from '@cdktf/provider-google/lib/storage-bucket/index.js';
-import type { StackConfig } from '../config.js';
+import { NAMES, type StackConfig } from '../config.js';
 import type { Identities, Workload } from './identities.js';
 import { PEPPER_ENV, type PepperMount } from './operations.js';
-import { runtimeEnvironment } from './runtime-env.js';
+import { appProfileEnvironment, runtimeEnvironment } from './runtime-env.js';
+import { APP_PROFILE_OF, type Serving } from './serving.js';
 
 export type FunctionKey = 'ingestEvents' | 'ingestPosBatch' | 'exportMarts' | 'collect';
 
@@ -38,7 +39,7 @@ export class Functions extends Construct {
   constructor(
     scope: Construct,
     id: string,
-    props: { config: StackConfig; identities: Identities; buckets: { archive: string; pos: string; config: string; artifacts: string }; pepper: { collect: PepperMount } },
+    props: { config: StackConfig; identities: Identities; buckets: { archive: string; pos: string; config: string; artifacts: string }; pepper: { collect: PepperMount }; serving: Serving },
   ) {
     super(scope, id);
     const { config, identities } = props;
@@ -61,6 +62,7 @@ export class Functions extends Construct {
         const f = FUNCTIONS[key];
         // collect hashes keys: the pepper is mounted from Secret Manager, never passed through Terraform.
         const pepper = key === 'collect' ? props.pepper.collect : undefined;
+        const profile = APP_PROFILE_OF[f.workload];
         const fn = new Cloudfunctions2Function(this, key, {
           project: config.projectId,
           location: config.region,
@@ -80,12 +82,18 @@ export class Functions extends Construct {
             availableMemory: f.memory,
             timeoutSeconds: f.timeoutSeconds,
             ingressSettings: f.trigger === 'push' ? 'ALLOW_INTERNAL_ONLY' : 'ALLOW_ALL',
-            environmentVariables: { ...env, TILLSTREAM_RUNTIME: 'gcp', NODE_ENV: 'production' },
+            environmentVariables: {
+              ...env,
+              ...appProfileEnvironment(profile && NAMES.appProfiles[profile]),
+              TILLSTREAM_RUNTIME: 'gcp',
+              NODE_ENV: 'production',
+            },
             ...(pepper ? { secretEnvironmentVariables: [{ key: PEPPER_ENV, projectId: config.projectId, secret: pepper.secretId, version: 'latest' }] } : {}),
           },
           labels: { app: 'tillstream', env: config.environment },
           // A revision that cannot read its secret does not start: grant first.
-          ...(pepper ? { dependsOn: [pepper.grant] } : {}),
+          // Nor can one whose Bigtable app profile does not exist yet.
+          dependsOn: [...(pepper ? [pepper.grant] : []), ...(profile ? [props.serving.appProfiles[profile]] : [])],
         });
         return [key, fn];
       }),

@@ -6,6 +6,11 @@ import { NAMES, type StackConfig } from '../config.js';
 
 export type GcpEnvironment = Partial<Record<keyof z.input<typeof GCP_ENV>, string>>;
 
+/** The env var naming the Bigtable app profile a workload's client sends its requests through. */
+export function appProfileEnvironment(appProfileId: string | undefined): GcpEnvironment {
+  return appProfileId ? { TILLSTREAM_BIGTABLE_APP_PROFILE: appProfileId } : {};
+}
+
 export function runtimeEnvironment(config: StackConfig, buckets: { archive: string; pos: string; config: string }): GcpEnvironment {
   return {
     TILLSTREAM_GCP_PROJECT: config.projectId,

@@ -3,6 +3,7 @@
 // appended); the dedupe table forgets a claim once its event is too old to be accepted again.
 import { Construct } from 'constructs';
 import { ArtifactRegistryRepository } from '@cdktf/provider-google/lib/artifact-registry-repository/index.js';
+import { BigtableAppProfile } from '@cdktf/provider-google/lib/bigtable-app-profile/index.js';
 import { BigtableGcPolicy } from '@cdktf/provider-google/lib/bigtable-gc-policy/index.js';
 import { BigtableInstance } from '@cdktf/provider-google/lib/bigtable-instance/index.js';
 import { BigtableTable } from '@cdktf/provider-google/lib/bigtable-table/index.js';
@@ -12,9 +13,28 @@ import { CloudRunV2ServiceIamMember } from '@cdktf/provider-google/lib/cloud-run
 import { NAMES, type StackConfig } from '../config.js';
 import type { Identities, Workload } from './identities.js';
 import { PEPPER_ENV, type PepperMount } from './operations.js';
-import { runtimeEnvironment } from './runtime-env.js';
+import { appProfileEnvironment, runtimeEnvironment } from './runtime-env.js';
 
 type TableKey = 'series' | 'dedupe' | 'keys';
+export type AppProfileKey = keyof typeof NAMES.appProfiles;
+
+/**
+ * The app profile each Bigtable workload's client uses (TILLSTREAM_BIGTABLE_APP_PROFILE). CheckAndMutateRow
+ * and ReadModifyWriteRow are refused by a multi-cluster profile ("single-row transactions are not
+ * allowed by this app profile") and need single-cluster routing with transactional writes
+ * (https://cloud.google.com/bigtable/docs/app-profiles#transactions). The exporter writes the rows the
+ * speed layer updates conditionally, so it goes to the same cluster: a conditional write then always
+ * sees its deletes (https://cloud.google.com/bigtable/docs/replication-overview#consistency-model).
+ * Readers take multi-cluster routing: nearest cluster, failover.
+ */
+export const APP_PROFILE_OF: Partial<Record<Workload, AppProfileKey>> = {
+  ingestEvents: 'transactional',
+  exportMarts: 'transactional',
+  queryApi: 'serving',
+  collect: 'serving',
+};
+
+const clusterId = (i: number) => `tillstream-c${i + 1}`;
 
 /** Families and their garbage collection: `versions` keeps N versions, `maxAgeHours` drops older cells. */
 export function tableFamilies(config: StackConfig): Record<TableKey, { family: string; versions?: number; maxAgeHours?: number }[]> {
@@ -43,6 +63,7 @@ const TABLE_ROLES: { table: TableKey; role: string; workload: Workload }[] = [
 export class Serving extends Construct {
   readonly instance: BigtableInstance;
   readonly tables: Record<TableKey, BigtableTable>;
+  readonly appProfiles: Record<AppProfileKey, BigtableAppProfile>;
   readonly api: CloudRunV2Service;
   readonly images: ArtifactRegistryRepository;
 
@@ -60,13 +81,30 @@ export class Serving extends Construct {
       deletionProtection: config.deletionProtection,
       // One cluster per zone, each scaling on CPU: reads never wait for a manual resize.
       cluster: config.bigtable.zones.map((zone, i) => ({
-        clusterId: `tillstream-c${i + 1}`,
+        clusterId: clusterId(i),
         zone,
         storageType: config.bigtable.storageType,
         autoscalingConfig: { minNodes: config.bigtable.minNodes, maxNodes: config.bigtable.maxNodes, cpuTarget: config.bigtable.cpuTarget },
       })),
       labels: { app: 'tillstream', env: config.environment },
     });
+
+    this.appProfiles = {
+      transactional: new BigtableAppProfile(this, 'profile-transactional', {
+        project: config.projectId,
+        instance: this.instance.name,
+        appProfileId: NAMES.appProfiles.transactional,
+        description: 'Conditional writes (dedupe index, speed layer) and the exporter: one cluster, transactional writes allowed',
+        singleClusterRouting: { clusterId: clusterId(0), allowTransactionalWrites: true },
+      }),
+      serving: new BigtableAppProfile(this, 'profile-serving', {
+        project: config.projectId,
+        instance: this.instance.name,
+        appProfileId: NAMES.appProfiles.serving,
+        description: 'Reads of the query API and the collector: nearest cluster, fails over to the others',
+        multiClusterRoutingUseAny: true,
+      }),
+    };
 
     const families = tableFamilies(config);
     this.tables = Object.fromEntries(
@@ -96,7 +134,7 @@ export class Serving extends Construct {
     for (const g of TABLE_ROLES) {
       new BigtableTableIamMember(this, `iam-${g.table}-${g.workload}`, {
         project: config.projectId,
-        instance: this.instance.name,
+        instanceName: this.instance.name,
         table: this.tables[g.table].name,
         role: g.role,
         member: identities.member(g.workload),
@@ -114,7 +152,12 @@ export class Serving extends Construct {
     });
     this.images.overrideLogicalId('images');
 
-    const env = { ...runtimeEnvironment(config, props.buckets), TILLSTREAM_RUNTIME: 'gcp', NODE_ENV: 'production' };
+    const env = {
+      ...runtimeEnvironment(config, props.buckets),
+      ...appProfileEnvironment(NAMES.appProfiles[APP_PROFILE_OF.queryApi!]),
+      TILLSTREAM_RUNTIME: 'gcp',
+      NODE_ENV: 'production',
+    };
     this.api = new CloudRunV2Service(this, 'query-api', {
       project: config.projectId,
       location: config.region,
@@ -145,7 +188,7 @@ export class Serving extends Construct {
       },
       labels: { app: 'tillstream', env: config.environment },
       // A revision that cannot read its secret does not start: grant first.
-      dependsOn: [this.images, props.pepper.grant],
+      dependsOn: [this.images, props.pepper.grant, this.appProfiles[APP_PROFILE_OF.queryApi!]],
     });
     if (config.publicEndpoints) {
       // Merchants call the API from anywhere; it authenticates every request with its own keys.

@@ -383,6 +383,7 @@ describe('infra-cdktf TillstreamStack (prod)', () => {
         TILLSTREAM_DIMENSIONS_BUCKET: 'tillstream-prod-tillstream-config',
         TILLSTREAM_DIMENSIONS_OBJECT: 'dimensions/current.json',
         TILLSTREAM_PEPPER_SECRET: 'tillstream-key-pepper',
+        TILLSTREAM_BIGTABLE_APP_PROFILE: 'tillstream-transactional',
         TILLSTREAM_RUNTIME: 'gcp',
         NODE_ENV: 'production',
       });
@@ -411,6 +412,36 @@ describe('infra-cdktf TillstreamStack (prod)', () => {
         { cluster_id: 'tillstream-c2', zone: 'europe-west1-c', storage_type: 'SSD', autoscaling_config: { min_nodes: 3, max_nodes: 30, cpu_target: 60 } },
       ]);
       assert.equal(inst!.deletion_protection, true);
+    });
+
+    it('routes conditional writes through one cluster and reads through any, each workload naming its profile', () => {
+      const profiles = Object.values(s.resources('google_bigtable_app_profile')).map((p) => ({
+        id: p.app_profile_id,
+        single: p.single_cluster_routing,
+        any: p.multi_cluster_routing_use_any,
+      }));
+      assert.deepEqual(
+        profiles.sort((a, b) => a.id.localeCompare(b.id)),
+        [
+          { id: 'tillstream-serving', single: undefined, any: true },
+          { id: 'tillstream-transactional', single: { cluster_id: 'tillstream-c1', allow_transactional_writes: true }, any: undefined },
+        ],
+      );
+      const envOf = (b: Block): Record<string, string> =>
+        b.service_config?.environment_variables ?? Object.fromEntries((b.template.containers[0].env as Block[]).map((e) => [e.name, e.value]));
+      const byName = Object.fromEntries(
+        [...Object.values(s.resources('google_cloudfunctions2_function')), ...Object.values(s.resources('google_cloud_run_v2_service'))].map((b) => [
+          b.name,
+          envOf(b).TILLSTREAM_BIGTABLE_APP_PROFILE,
+        ]),
+      );
+      assert.deepEqual(byName, {
+        'tillstream-ingest-events': 'tillstream-transactional',
+        'tillstream-ingest-pos-batch': undefined,
+        'tillstream-export-marts': 'tillstream-transactional',
+        'tillstream-collect': 'tillstream-serving',
+        'tillstream-query-api': 'tillstream-serving',
+      });
     });
 
     it('creates the series table with families m and p (and d for documents), the dedupe table and the keys table', () => {

@@ -2,9 +2,10 @@
 // construct per concern. The stack holds wiring only; each construct owns its resources and the
 // role grants on them.
 import { Construct } from 'constructs';
-import { GcsBackend, TerraformOutput, TerraformStack } from 'cdktf';
+import { dependable, GcsBackend, TerraformDataSource, TerraformOutput, TerraformResource, TerraformStack } from 'cdktf';
 import { GoogleProvider } from '@cdktf/provider-google/lib/provider/index.js';
 import { ProjectService } from '@cdktf/provider-google/lib/project-service/index.js';
+import { apiId, APIS_OF_TYPE, REQUIRED_APIS, type Api } from './apis.js';
 import { bucketNames, type StackConfig } from './config.js';
 import { Functions } from './constructs/functions.js';
 import { Identities } from './constructs/identities.js';
@@ -13,26 +14,14 @@ import { Marts } from './constructs/marts.js';
 import { Operations } from './constructs/operations.js';
 import { Reporting } from './constructs/reporting.js';
 import { Serving } from './constructs/serving.js';
+import { GoogleBetaProvider } from './constructs/service-identity.js';
 import { Warehouse } from './constructs/warehouse.js';
 
-export const REQUIRED_APIS = [
-  'artifactregistry.googleapis.com',
-  'bigquery.googleapis.com',
-  'bigquerydatatransfer.googleapis.com',
-  'bigtable.googleapis.com',
-  'bigtableadmin.googleapis.com',
-  'cloudbuild.googleapis.com',
-  'cloudfunctions.googleapis.com',
-  'iam.googleapis.com',
-  'logging.googleapis.com',
-  'monitoring.googleapis.com',
-  'pubsub.googleapis.com',
-  'run.googleapis.com',
-  'secretmanager.googleapis.com',
-  'storage.googleapis.com',
-];
+
+export { REQUIRED_APIS } from './apis.js';
 
 export class TillstreamStack extends TerraformStack {
+  readonly apis: Record<Api, ProjectService>;
   readonly identities: Identities;
   readonly warehouse: Warehouse;
   readonly operations: Operations;
@@ -46,13 +35,14 @@ export class TillstreamStack extends TerraformStack {
     super(scope, id);
     const buckets = bucketNames(config);
     new GoogleProvider(this, 'google', { project: config.projectId, region: config.region });
+    const beta = new GoogleBetaProvider(this, 'google-beta', { project: config.projectId, region: config.region });
     // State lives in a bucket made once per project (docs/runbooks/deploy.md), one prefix per stack.
     new GcsBackend(this, { bucket: buckets.state, prefix: `tillstream/${config.environment}` });
-    for (const api of REQUIRED_APIS) {
-      new ProjectService(this, `api-${api.split('.')[0]}`, { project: config.projectId, service: api, disableOnDestroy: false });
-    }
+    this.apis = Object.fromEntries(
+      REQUIRED_APIS.map((api) => [api, new ProjectService(this, apiId(api), { project: config.projectId, service: api, disableOnDestroy: false })]),
+    ) as Record<Api, ProjectService>;
 
-    this.identities = new Identities(this, 'identities', config);
+    this.identities = new Identities(this, 'identities', { config, apis: this.apis, beta });
     this.warehouse = new Warehouse(this, 'warehouse', { config, identities: this.identities });
     this.operations = new Operations(this, 'operations', { config, identities: this.identities });
     this.serving = new Serving(this, 'serving', { config, identities: this.identities, buckets, pepper: this.operations.pepperMounts.queryApi });
@@ -71,8 +61,26 @@ export class TillstreamStack extends TerraformStack {
     });
     this.reporting = new Reporting(this, 'reporting', { config, warehouse: this.warehouse });
 
+    this.waitForApis();
+
     new TerraformOutput(this, 'collector-url', { value: this.functions.functions.collect.url, description: 'POST /v1/events here (collect function)' });
     new TerraformOutput(this, 'query-api-url', { value: this.serving.api.uri, description: 'Query API base URL' });
     new TerraformOutput(this, 'pos-bucket', { value: buckets.pos, description: 'Drop POS batch files here' });
+  }
+
+  /**
+   * On a fresh project every API starts disabled and Terraform applies whatever has no dependency in
+   * parallel: each resource and data source waits for the enablement of the APIs its type calls
+   * (apis.ts). A type the table does not know fails synth rather than racing.
+   */
+  private waitForApis(): void {
+    for (const node of this.node.findAll()) {
+      if (!(node instanceof TerraformResource || node instanceof TerraformDataSource)) continue;
+      const type = node.terraformResourceType;
+      if (type === 'google_project_service') continue;
+      const apis = APIS_OF_TYPE[type];
+      if (!apis) throw new Error(`${node.node.path}: ${type} is not in APIS_OF_TYPE (infra-cdktf/apis.ts): name the APIs it calls`);
+      for (const api of apis) node.dependsOn = [...new Set([...(node.dependsOn ?? []), dependable(this.apis[api])])];
+    }
   }
 }

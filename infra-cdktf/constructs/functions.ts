@@ -3,9 +3,13 @@
 // functions take only internal traffic (Pub/Sub push) and require an OIDC token; the collector is
 // public and checks its own keys.
 import { Construct } from 'constructs';
+import { ArtifactRegistryRepository } from '@cdktf/provider-google/lib/artifact-registry-repository/index.js';
+import { ArtifactRegistryRepositoryIamMember } from '@cdktf/provider-google/lib/artifact-registry-repository-iam-member/index.js';
 import { Cloudfunctions2Function } from '@cdktf/provider-google/lib/cloudfunctions2-function/index.js';
 import { CloudRunV2ServiceIamMember } from '@cdktf/provider-google/lib/cloud-run-v2-service-iam-member/index.js';
+import { ProjectIamMember } from '@cdktf/provider-google/lib/project-iam-member/index.js';
 import { StorageBucket } from '@cdktf/provider-google/lib/storage-bucket/index.js';
+import { StorageBucketIamMember } from '@cdktf/provider-google/lib/storage-bucket-iam-member/index.js';
 import { NAMES, type StackConfig } from '../config.js';
 import type { Identities, Workload } from './identities.js';
 import { PEPPER_ENV, type PepperMount } from './operations.js';
@@ -32,8 +36,23 @@ export const FUNCTIONS: Record<
   collect: { name: 'tillstream-collect', entryPoint: 'collect', workload: 'collect', trigger: 'http', timeoutSeconds: 30, memory: '512Mi', concurrency: 40 },
 };
 
+/**
+ * What the function builds' own service account needs, and nothing else
+ * (https://cloud.google.com/functions/docs/securing/build-custom-sa#grant_permissions): write build
+ * logs, push the built image to the repository the functions name, read the source zip. Builds no
+ * longer run as the default compute account, which has no roles where an organization turns off
+ * default grants (iam.automaticIamGrantsForDefaultServiceAccounts), as new organizations do
+ * (https://cloud.google.com/build/docs/cloud-build-service-account-updates).
+ */
+export const BUILD_ROLES = {
+  project: ['roles/logging.logWriter'],
+  imageRepository: ['roles/artifactregistry.writer'],
+  sourceBucket: ['roles/storage.objectViewer'],
+} as const;
+
 export class Functions extends Construct {
   readonly artifacts: StorageBucket;
+  readonly images: ArtifactRegistryRepository;
   readonly functions: Record<FunctionKey, Cloudfunctions2Function>;
 
   constructor(
@@ -56,6 +75,31 @@ export class Functions extends Construct {
     });
     this.artifacts.overrideLogicalId('artifacts');
 
+    // The functions' built images: a repository of our own, so the build account writes only here.
+    this.images = new ArtifactRegistryRepository(this, 'function-images', {
+      project: config.projectId,
+      location: config.region,
+      repositoryId: 'tillstream-functions',
+      format: 'DOCKER',
+      description: 'Tillstream function images built by Cloud Build',
+      labels: { app: 'tillstream', env: config.environment },
+    });
+    const builder = identities.member('functionsBuild');
+    const buildGrants = [
+      ...BUILD_ROLES.project.map((role) => new ProjectIamMember(this, `build-${role.split('/')[1]}`, { project: config.projectId, role, member: builder })),
+      ...BUILD_ROLES.imageRepository.map(
+        (role) =>
+          new ArtifactRegistryRepositoryIamMember(this, `build-images-${role.split('/')[1]}`, {
+            project: config.projectId,
+            location: config.region,
+            repository: this.images.repositoryId,
+            role,
+            member: builder,
+          }),
+      ),
+      ...BUILD_ROLES.sourceBucket.map((role) => new StorageBucketIamMember(this, `build-source-${role.split('/')[1]}`, { bucket: this.artifacts.name, role, member: builder })),
+    ];
+
     const env = runtimeEnvironment(config, props.buckets);
     this.functions = Object.fromEntries(
       (Object.keys(FUNCTIONS) as FunctionKey[]).map((key) => {
@@ -72,6 +116,8 @@ export class Functions extends Construct {
             runtime: FUNCTION_RUNTIME,
             entryPoint: f.entryPoint,
             source: { storageSource: { bucket: this.artifacts.name, object: config.functions.sourceObject } },
+            serviceAccount: identities.accounts.functionsBuild.id,
+            dockerRepository: this.images.id,
           },
           serviceConfig: {
             serviceAccountEmail: identities.accounts[f.workload].email,
@@ -93,7 +139,8 @@ export class Functions extends Construct {
           labels: { app: 'tillstream', env: config.environment },
           // A revision that cannot read its secret does not start: grant first.
           // Nor can one whose Bigtable app profile does not exist yet.
-          dependsOn: [...(pepper ? [pepper.grant] : []), ...(profile ? [props.serving.appProfiles[profile]] : [])],
+          // And the first build fails unless its account already holds its roles.
+          dependsOn: [...buildGrants, ...(pepper ? [pepper.grant] : []), ...(profile ? [props.serving.appProfiles[profile]] : [])],
         });
         return [key, fn];
       }),

@@ -133,35 +133,46 @@ describe('infra-cdktf TillstreamStack (prod)', () => {
 
     it('creates one service account per workload', () => {
       const ids = Object.values(s.resources('google_service_account')).map((b) => b.account_id).sort();
-      assert.deepEqual(ids, ['ts-collect', 'ts-export-marts', 'ts-ingest-events', 'ts-ingest-pos-batch', 'ts-marts-runner', 'ts-pubsub-push', 'ts-query-api']);
+      assert.deepEqual(ids, ['ts-collect', 'ts-export-marts', 'ts-functions-build', 'ts-ingest-events', 'ts-ingest-pos-batch', 'ts-marts-runner', 'ts-pubsub-push', 'ts-query-api']);
     });
 
-    it('gives no one owner, editor or a project-wide admin role, and service accounts only bigquery.jobUser on the project', () => {
+    it('gives no one owner, editor or a project-wide admin role; on the project, service accounts get only bigquery.jobUser and the build account logging.logWriter', () => {
       const all = grants(s);
       assert.deepEqual(all.filter((g) => /^(roles\/(owner|editor)|OWNER)$/.test(g.role) || (g.on.startsWith('project:') && /admin/i.test(g.role))), []);
       assert.deepEqual(
-        [...new Set(all.filter((g) => g.on.startsWith('project:') && g.member.startsWith('serviceAccount:')).map((g) => g.role))],
-        ['roles/bigquery.jobUser'],
+        [...new Set(all.filter((g) => g.on.startsWith('project:') && g.member.startsWith('serviceAccount:')).map((g) => `${g.member} ${g.role}`))].sort(),
+        [
+          'serviceAccount:google_service_account:ts-export-marts roles/bigquery.jobUser',
+          'serviceAccount:google_service_account:ts-functions-build roles/logging.logWriter',
+          'serviceAccount:google_service_account:ts-marts-runner roles/bigquery.jobUser',
+        ],
       );
     });
 
     it('lets the Google service agents deliver: Pub/Sub dead letters, archive writes and OIDC tokens; storage and transfer notifications', () => {
+      // Agents are referenced through their identity resources (the storage agent through its data source).
+      const agent = (member: string) =>
+        member.startsWith('google_project_service_identity:')
+          ? member.slice('google_project_service_identity:'.length)
+          : member.startsWith('google_storage_project_service_account:')
+            ? 'storage.googleapis.com'
+            : undefined;
       const agents = grants(s)
-        .filter((g) => /@gcp-sa-|@gs-project-accounts/.test(g.member))
-        .map((g) => `${g.member.replace(/^serviceAccount:service-[^@]+@/, '')} ${g.on} ${g.role}`)
+        .filter((g) => agent(g.member) !== undefined)
+        .map((g) => `${agent(g.member)} ${g.on} ${g.role}`)
         .sort();
       assert.deepEqual(agents, [
-        'gcp-sa-bigquerydatatransfer.iam.gserviceaccount.com serviceAccount:google_service_account:ts-marts-runner roles/iam.serviceAccountTokenCreator',
-        'gcp-sa-bigquerydatatransfer.iam.gserviceaccount.com topic:tillstream-mart-runs roles/pubsub.publisher',
-        'gcp-sa-pubsub.iam.gserviceaccount.com bucket:tillstream-prod-tillstream-archive roles/storage.legacyBucketReader',
-        'gcp-sa-pubsub.iam.gserviceaccount.com bucket:tillstream-prod-tillstream-archive roles/storage.objectCreator',
-        'gcp-sa-pubsub.iam.gserviceaccount.com serviceAccount:google_service_account:ts-pubsub-push roles/iam.serviceAccountTokenCreator',
-        'gcp-sa-pubsub.iam.gserviceaccount.com subscription:tillstream-events-ingest roles/pubsub.subscriber',
-        'gcp-sa-pubsub.iam.gserviceaccount.com subscription:tillstream-mart-runs-export roles/pubsub.subscriber',
-        'gcp-sa-pubsub.iam.gserviceaccount.com subscription:tillstream-pos-files-split roles/pubsub.subscriber',
-        'gcp-sa-pubsub.iam.gserviceaccount.com subscription:tillstream-pos-ingest roles/pubsub.subscriber',
-        'gcp-sa-pubsub.iam.gserviceaccount.com topic:tillstream-dead-letter roles/pubsub.publisher',
-        'gs-project-accounts.iam.gserviceaccount.com topic:tillstream-pos-files roles/pubsub.publisher',
+        'bigquerydatatransfer.googleapis.com serviceAccount:google_service_account:ts-marts-runner roles/iam.serviceAccountTokenCreator',
+        'bigquerydatatransfer.googleapis.com topic:tillstream-mart-runs roles/pubsub.publisher',
+        'pubsub.googleapis.com bucket:tillstream-prod-tillstream-archive roles/storage.legacyBucketReader',
+        'pubsub.googleapis.com bucket:tillstream-prod-tillstream-archive roles/storage.objectCreator',
+        'pubsub.googleapis.com serviceAccount:google_service_account:ts-pubsub-push roles/iam.serviceAccountTokenCreator',
+        'pubsub.googleapis.com subscription:tillstream-events-ingest roles/pubsub.subscriber',
+        'pubsub.googleapis.com subscription:tillstream-mart-runs-export roles/pubsub.subscriber',
+        'pubsub.googleapis.com subscription:tillstream-pos-files-split roles/pubsub.subscriber',
+        'pubsub.googleapis.com subscription:tillstream-pos-ingest roles/pubsub.subscriber',
+        'pubsub.googleapis.com topic:tillstream-dead-letter roles/pubsub.publisher',
+        'storage.googleapis.com topic:tillstream-pos-files roles/pubsub.publisher',
       ]);
     });
   });
@@ -356,6 +367,19 @@ describe('infra-cdktf TillstreamStack (prod)', () => {
         { name: 'tillstream-export-marts', entry: 'exportMarts', runtime: 'nodejs22', source, sa: 'google_service_account:ts-export-marts', instances: [0, 4], ingress: 'ALLOW_INTERNAL_ONLY' },
         { name: 'tillstream-ingest-events', entry: 'ingestEvents', runtime: 'nodejs22', source, sa: 'google_service_account:ts-ingest-events', instances: [2, 400], ingress: 'ALLOW_INTERNAL_ONLY' },
         { name: 'tillstream-ingest-pos-batch', entry: 'ingestPosBatch', runtime: 'nodejs22', source, sa: 'google_service_account:ts-ingest-pos-batch', instances: [1, 50], ingress: 'ALLOW_INTERNAL_ONLY' },
+      ]);
+    });
+
+    it('builds every function as the build account, into its own image repository, the account holding exactly the build roles', () => {
+      const builds = Object.values(s.resources('google_cloudfunctions2_function')).map((b) => {
+        const c = JSON.parse(s.resolve(JSON.stringify(b.build_config))) as Block;
+        return `${c.service_account} ${c.docker_repository}`;
+      });
+      assert.deepEqual([...new Set(builds)], ['google_service_account:ts-functions-build google_artifact_registry_repository:tillstream-functions']);
+      assert.deepEqual(rolesOf(s, 'ts-functions-build'), [
+        'bucket:tillstream-prod-tillstream-artifacts roles/storage.objectViewer',
+        'project:tillstream-prod roles/logging.logWriter',
+        'repository:tillstream-functions roles/artifactregistry.writer',
       ]);
     });
 

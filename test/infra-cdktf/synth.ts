@@ -19,7 +19,7 @@ export interface Synthesized {
   resolve(text: string): string;
 }
 
-const NAME_ATTRS = ['name', 'account_id', 'dataset_id', 'table_id', 'secret_id', 'repository_id'];
+const NAME_ATTRS = ['name', 'account_id', 'dataset_id', 'table_id', 'secret_id', 'repository_id', 'app_profile_id', 'service'];
 
 export function synthesize(environment: Environment): Synthesized {
   // Defaults only: a deploy-time override in the test process must not change what is asserted.
@@ -53,6 +53,7 @@ const TARGET: Record<string, (b: Block) => string> = {
   google_pubsub_subscription_iam_member: (b) => `subscription:${b.subscription}`,
   google_secret_manager_secret_iam_member: (b) => `secret:${b.secret_id}`,
   google_cloud_run_v2_service_iam_member: (b) => `run:${b.name}`,
+  google_artifact_registry_repository_iam_member: (b) => `repository:${b.repository}`,
   google_service_account_iam_member: (b) => `serviceAccount:${b.service_account_id}`,
 };
 

@@ -1,0 +1,105 @@
+// The Google Cloud platform facts a Tillstream deploy depends on, each with the page it comes from.
+// The platform-rules test checks the synthesized Terraform against them, so a deploy that the
+// platform would refuse (a decommissioned runtime, a transactional write through a multi-cluster
+// profile, a resource racing the enablement of its API, a hard-coded service agent, a build on the
+// default compute account) fails here first. When Google changes a date or a rule, change it here.
+
+/**
+ * Cloud Run functions runtimes: deprecation (create and update still work, migrate now) and
+ * decommission (no create or update; running functions may be disabled).
+ * https://docs.cloud.google.com/run/docs/runtimes/function-runtimes#node.js
+ * https://cloud.google.com/functions/docs/runtime-support
+ */
+export const FUNCTION_RUNTIMES: Record<string, { deprecation: string; decommission: string }> = {
+  nodejs18: { deprecation: '2025-04-30', decommission: '2025-10-30' },
+  nodejs20: { deprecation: '2026-04-30', decommission: '2026-10-30' },
+  nodejs22: { deprecation: '2027-04-30', decommission: '2027-10-31' },
+  nodejs24: { deprecation: '2028-04-30', decommission: '2028-10-31' },
+};
+
+/**
+ * Node.js release lines: end of life, after which no security fixes ship. Container images (the query
+ * API on Cloud Run, the Cloud Build steps) are not covered by the runtime policy above, so they
+ * follow upstream. https://nodejs.org/en/about/previous-releases
+ * https://github.com/nodejs/Release/blob/main/schedule.json
+ */
+export const NODE_END_OF_LIFE: Record<number, string> = {
+  18: '2025-04-30',
+  20: '2026-04-30',
+  22: '2027-04-30',
+  24: '2028-04-30',
+};
+
+/**
+ * Bigtable: CheckAndMutateRow and ReadModifyWriteRow are single-row transactions; an app profile
+ * allows them only with single-cluster routing and allow_transactional_writes. A multi-cluster
+ * profile, which is what the default profile of an instance with more than one cluster is, refuses
+ * them. https://cloud.google.com/bigtable/docs/app-profiles#transactions
+ * https://cloud.google.com/bigtable/docs/replication-overview#app-profiles
+ */
+export const TRANSACTIONAL_WRITES = { needs: 'single_cluster_routing.allow_transactional_writes' } as const;
+
+/**
+ * The API each Terraform resource type calls; on a fresh project each is off until enabled, so a
+ * resource created before its google_project_service fails ("API has not been used in project").
+ * Cloud Run functions (gen2) also need Cloud Build, Artifact Registry and Cloud Run:
+ * https://cloud.google.com/functions/docs/create-deploy-gcloud#before_you_begin
+ * Project IAM and the project data source go through Resource Manager:
+ * https://cloud.google.com/resource-manager/reference/rest
+ * Everything else: the API named in each resource's page of the google provider
+ * (https://registry.terraform.io/providers/hashicorp/google/latest/docs).
+ */
+export const API_OF_RESOURCE_TYPE: Record<string, string[]> = {
+  google_artifact_registry_repository: ['artifactregistry.googleapis.com'],
+  google_artifact_registry_repository_iam_member: ['artifactregistry.googleapis.com'],
+  google_bigquery_data_transfer_config: ['bigquerydatatransfer.googleapis.com'],
+  google_bigquery_dataset: ['bigquery.googleapis.com'],
+  google_bigquery_dataset_access: ['bigquery.googleapis.com'],
+  google_bigquery_table: ['bigquery.googleapis.com'],
+  google_bigtable_app_profile: ['bigtableadmin.googleapis.com'],
+  google_bigtable_gc_policy: ['bigtableadmin.googleapis.com'],
+  google_bigtable_instance: ['bigtableadmin.googleapis.com'],
+  google_bigtable_table: ['bigtableadmin.googleapis.com'],
+  google_bigtable_table_iam_member: ['bigtableadmin.googleapis.com'],
+  google_cloud_run_v2_service: ['run.googleapis.com'],
+  google_cloud_run_v2_service_iam_member: ['run.googleapis.com'],
+  google_cloudfunctions2_function: ['cloudfunctions.googleapis.com', 'cloudbuild.googleapis.com', 'artifactregistry.googleapis.com', 'run.googleapis.com'],
+  google_logging_metric: ['logging.googleapis.com'],
+  google_monitoring_alert_policy: ['monitoring.googleapis.com'],
+  google_monitoring_notification_channel: ['monitoring.googleapis.com'],
+  google_project: ['cloudresourcemanager.googleapis.com'],
+  google_project_iam_member: ['cloudresourcemanager.googleapis.com'],
+  google_pubsub_subscription: ['pubsub.googleapis.com'],
+  google_pubsub_subscription_iam_member: ['pubsub.googleapis.com'],
+  google_pubsub_topic: ['pubsub.googleapis.com'],
+  google_pubsub_topic_iam_member: ['pubsub.googleapis.com'],
+  google_secret_manager_secret: ['secretmanager.googleapis.com'],
+  google_secret_manager_secret_iam_member: ['secretmanager.googleapis.com'],
+  google_service_account: ['iam.googleapis.com'],
+  google_service_account_iam_member: ['iam.googleapis.com'],
+  google_storage_bucket: ['storage.googleapis.com'],
+  google_storage_bucket_iam_member: ['storage.googleapis.com'],
+  google_storage_notification: ['storage.googleapis.com', 'pubsub.googleapis.com'],
+  google_storage_project_service_account: ['storage.googleapis.com'],
+};
+
+/**
+ * Google-managed service agents (service-<number>@gcp-sa-*.iam.gserviceaccount.com, and the Cloud
+ * Storage agent @gs-project-accounts): several are created lazily, on first use, so a grant to a
+ * spelled-out email fails on a fresh project. Take them from google_project_service_identity (it
+ * creates the agent) or the storage agent data source.
+ * https://cloud.google.com/iam/docs/service-agents
+ * https://registry.terraform.io/providers/hashicorp/google-beta/latest/docs/resources/project_service_identity
+ * https://registry.terraform.io/providers/hashicorp/google/latest/docs/data-sources/storage_project_service_account
+ */
+export const SERVICE_AGENT_EMAIL = /@(gcp-sa-[a-z0-9-]+|gs-project-accounts|cloudbuild\.gserviceaccount\.com|cloudservices\.gserviceaccount\.com)|-compute@developer\.gserviceaccount\.com/;
+export const AGENT_SOURCES = ['google_project_service_identity', 'google_storage_project_service_account'] as const;
+
+/**
+ * Function builds run as the service account in build_config.service_account; without one they run
+ * as the default compute account, which has no roles where the organization policy
+ * iam.automaticIamGrantsForDefaultServiceAccounts is enforced (the default for organizations created
+ * since May 2024). https://cloud.google.com/functions/docs/securing/build-custom-sa
+ * https://cloud.google.com/resource-manager/docs/organization-policy/restricting-service-accounts#disable_service_account_default_grants
+ */
+export const BUILD_SERVICE_ACCOUNT = { attribute: 'build_config.service_account' } as const;

@@ -1,0 +1,159 @@
+// The synthesized Terraform against the platform's own rules (platform-facts.ts, each fact with its
+// source): runtimes against today's date, transactional Bigtable writes against app profiles, every
+// resource against the enablement of the APIs it calls, service agents against identity resources,
+// function builds against a dedicated build account. Each rule is one class of deploy failure.
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { parse } from 'yaml';
+import { synthesize, type Block, type Synthesized } from './synth.js';
+import {
+  AGENT_SOURCES,
+  API_OF_RESOURCE_TYPE,
+  FUNCTION_RUNTIMES,
+  NODE_END_OF_LIFE,
+  SERVICE_AGENT_EMAIL,
+} from './platform-facts.js';
+
+const root = new URL('../../', import.meta.url);
+const read = (path: string) => readFileSync(new URL(path, root), 'utf8');
+const day = (d: Date) => d.toISOString().slice(0, 10);
+
+/** Every block of the stack, resources and data sources, by its Terraform address. */
+function blocks(s: Synthesized): Map<string, { type: string; block: Block }> {
+  const out = new Map<string, { type: string; block: Block }>();
+  for (const [type, byId] of Object.entries(s.json.resource)) for (const [id, block] of Object.entries(byId)) out.set(`${type}.${id}`, { type, block });
+  for (const [type, byId] of Object.entries(s.json.data ?? {})) for (const [id, block] of Object.entries(byId)) out.set(`data.${type}.${id}`, { type, block });
+  return out;
+}
+
+/** What a block waits for: its depends_on and every block its attributes reference. */
+function edges(block: Block): string[] {
+  const { depends_on: dependsOn, ...attrs } = block;
+  const refs = [...JSON.stringify(attrs).matchAll(/\$\{((?:data\.)?[a-z0-9_]+\.[A-Za-z0-9_-]+)\.[a-z_]/g)].map((m) => m[1]!);
+  return [...((dependsOn as string[] | undefined) ?? []), ...refs];
+}
+
+/** The APIs a block transitively waits for (the `service` of every google_project_service it reaches). */
+function apisReached(all: Map<string, { type: string; block: Block }>, start: string): Set<string> {
+  const seen = new Set<string>();
+  const apis = new Set<string>();
+  const stack = [start];
+  while (stack.length) {
+    const at = stack.pop()!;
+    for (const next of edges(all.get(at)!.block)) {
+      if (seen.has(next) || !all.has(next)) continue;
+      seen.add(next);
+      const b = all.get(next)!;
+      if (b.type === 'google_project_service') apis.add(b.block.service as string);
+      stack.push(next);
+    }
+  }
+  return apis;
+}
+
+/** The deployed workloads of functions/index.ts: entry point → the body of its lazy handler. */
+function functionHandlers(): Map<string, string> {
+  const source = read('functions/index.ts');
+  const out = new Map<string, string>();
+  for (const m of source.matchAll(/export const (\w+) = lazyHandler\('\w+', \(\) => \{([\s\S]*?)\n\}\);/g)) out.set(m[1]!, m[2]!);
+  return out;
+}
+
+/** A handler that claims dedupe keys or writes speed-layer partials issues CheckAndMutateRow. */
+const TRANSACTIONAL_USE = /\brt\.dedupe\b|createPartialWriter\(/;
+
+for (const environment of ['prod', 'dev'] as const) {
+  describe(`infra-cdktf platform rules (${environment})`, () => {
+    let s: Synthesized;
+    let all: Map<string, { type: string; block: Block }>;
+    before(() => {
+      s = synthesize(environment);
+      all = blocks(s);
+    });
+
+    it('deploys functions on a Cloud Run functions runtime that today is neither deprecated nor decommissioned', () => {
+      const today = day(new Date());
+      const runtimes = [...new Set(Object.values(s.resources('google_cloudfunctions2_function')).map((f) => f.build_config.runtime as string))];
+      assert.ok(runtimes.length > 0);
+      for (const r of runtimes) {
+        const fact = FUNCTION_RUNTIMES[r];
+        assert.ok(fact, `no support dates known for runtime ${r}: add them to platform-facts.ts`);
+        assert.ok(today < fact.deprecation, `${r} is deprecated since ${fact.deprecation} and decommissioned on ${fact.decommission} (today ${today}): move to a supported runtime`);
+      }
+    });
+
+    it('builds and serves on a Node.js release line that is not past its end of life today', () => {
+      const today = day(new Date());
+      const images = [
+        `cloudbuild.yaml _NODE_IMAGE ${(parse(read('cloudbuild.yaml')) as { substitutions: Record<string, string> }).substitutions._NODE_IMAGE}`,
+        ...[...read('infra-cdktf/build/query-api.Dockerfile').matchAll(/^FROM (\S+)/gm)].map((m) => `query-api.Dockerfile ${m[1]}`),
+      ];
+      for (const image of images) {
+        const major = Number(/node:(\d+)/.exec(image)?.[1]);
+        const eol = NODE_END_OF_LIFE[major];
+        assert.ok(eol, `${image}: not a node image of a known release line`);
+        assert.ok(today < eol, `${image}: Node.js ${major} reached end of life on ${eol} (today ${today})`);
+      }
+    });
+
+    it('sends every workload that writes conditionally through a single-cluster app profile that allows transactional writes', () => {
+      const transactional = [...functionHandlers()].filter(([, body]) => TRANSACTIONAL_USE.test(body)).map(([entry]) => entry);
+      assert.ok(transactional.includes('ingestEvents'), 'the ingest handler claims dedupe keys');
+      const profiles = Object.values(s.resources('google_bigtable_app_profile'));
+      for (const entry of transactional) {
+        const fn = Object.values(s.resources('google_cloudfunctions2_function')).find((f) => f.build_config.entry_point === entry);
+        assert.ok(fn, `no deployed function runs ${entry}`);
+        const profileId = (fn.service_config.environment_variables as Record<string, string>).TILLSTREAM_BIGTABLE_APP_PROFILE;
+        assert.ok(profileId, `${entry} issues CheckAndMutateRow through the instance default profile, which is multi-cluster on an instance of several clusters`);
+        const profile = profiles.find((p) => p.app_profile_id === profileId);
+        assert.ok(profile, `${entry} names app profile ${profileId}, which the stack does not create`);
+        assert.deepEqual(
+          { single_cluster: profile.single_cluster_routing !== undefined, allow_transactional_writes: profile.single_cluster_routing?.allow_transactional_writes },
+          { single_cluster: true, allow_transactional_writes: true },
+          `${entry} writes conditionally through ${profileId}`,
+        );
+      }
+    });
+
+    it('makes every resource and data source wait for the enablement of the APIs its type calls', () => {
+      const missing: string[] = [];
+      for (const [address, { type, block }] of all) {
+        if (type === 'google_project_service') continue;
+        const needs = type === 'google_project_service_identity' ? [block.service as string] : API_OF_RESOURCE_TYPE[type];
+        assert.ok(needs, `no API known for ${type}: add it to platform-facts.ts`);
+        const reached = apisReached(all, address);
+        for (const api of needs) if (!reached.has(api)) missing.push(`${address} → ${api}`);
+      }
+      assert.deepEqual(missing, []);
+    });
+
+    it('enables every API it waits for, Resource Manager included', () => {
+      const enabled = Object.values(s.resources('google_project_service')).map((b) => b.service as string);
+      const needed = new Set([...all.values()].flatMap(({ type }) => API_OF_RESOURCE_TYPE[type] ?? []));
+      assert.deepEqual([...needed].filter((api) => !enabled.includes(api)), []);
+      assert.ok(enabled.includes('cloudresourcemanager.googleapis.com'));
+    });
+
+    it('names no service agent by email: agents come from identity resources', () => {
+      const spelled = [...all]
+        .flatMap(([address, { block }]) => [...JSON.stringify(block).matchAll(/[\w.${}-]+@[\w.-]+/g)].map((m) => `${address}: ${m[0]}`))
+        .filter((hit) => SERVICE_AGENT_EMAIL.test(hit));
+      assert.deepEqual(spelled, []);
+      const agentMembers = [...all.values()]
+        .filter(({ type }) => type.endsWith('_iam_member'))
+        .map(({ block }) => block.member as string)
+        .filter((m) => /^\$\{(data\.)?google_(project_service_identity|storage_project_service_account)\./.test(m));
+      assert.ok(agentMembers.length > 0, 'the Pub/Sub and Storage agents get roles through their identity resources');
+      for (const m of agentMembers) assert.ok(AGENT_SOURCES.some((src) => m.includes(`${src}.`)), m);
+    });
+
+    it('builds every function as a dedicated service account of the stack, not the default compute account', () => {
+      for (const fn of Object.values(s.resources('google_cloudfunctions2_function'))) {
+        const sa = fn.build_config.service_account as string | undefined;
+        assert.ok(sa, `${fn.name} builds as the default compute account`);
+        assert.match(sa, /^\$\{google_service_account\.[\w-]+\.id\}$/, `${fn.name}: build account ${sa}`);
+        assert.notEqual(sa, fn.service_config.service_account_email, `${fn.name} builds as its runtime identity`);
+      }
+    });
+  });
+}

@@ -55,8 +55,21 @@ export const StackConfigSchema = z
       concurrency: z.number().int().min(1).max(1000),
       cpu: z.string().min(1),
       memory: z.string().min(1),
+      /**
+       * Who may reach the API at the Cloud Run front end (the API checks its own keys on every request):
+       * - `public`: Cloud Run's invoker IAM check disabled, Google's recommended way to a public service
+       *   and the one that works where the organization policy iam.allowedPolicyMemberDomains (domain
+       *   restricted sharing) forbids granting anything to allUsers
+       *   (https://cloud.google.com/run/docs/authenticating/public#invoker_check);
+       * - `allUsers`: roles/run.invoker granted to allUsers (refused under that policy);
+       * - `members`: roles/run.invoker granted to `invokers` only — an API gateway's or a partner's
+       *   service account, or the IAP service agent of an external load balancer with IAP in front
+       *   (https://cloud.google.com/iap/docs/enabling-cloud-run) — every caller then sends a Google ID token.
+       */
+      access: z.enum(['public', 'allUsers', 'members']),
+      invokers: z.array(z.string().regex(/^(serviceAccount|group|user|domain):\S+$/, 'an IAM member such as serviceAccount:gw@p.iam.gserviceaccount.com')).default([]),
     }),
-    /** Whether the collector and query API accept unauthenticated HTTP (they check their own keys). */
+    /** Whether the collector function accepts unauthenticated HTTP (it checks its own keys). */
     publicEndpoints: z.boolean(),
     /** Group of the analysts who read reporting views in BigQuery and Looker Studio. */
     analystsGroup: z.email(),
@@ -67,6 +80,7 @@ export const StackConfigSchema = z
     deletionProtection: z.boolean(),
   })
   .refine((c) => c.bigtable.minNodes <= c.bigtable.maxNodes, { message: 'bigtable.minNodes must not exceed maxNodes', path: ['bigtable', 'minNodes'] })
+  .refine((c) => c.api.access !== 'members' || c.api.invokers.length > 0, { message: 'api.access "members" needs at least one api.invokers member', path: ['api', 'invokers'] })
   .refine((c) => c.api.minInstances <= c.api.maxInstances, { message: 'api.minInstances must not exceed maxInstances', path: ['api', 'minInstances'] })
   .refine((c) => secondsOf(c.pubsub.minimumBackoff) <= secondsOf(c.pubsub.maximumBackoff), {
     message: 'pubsub.minimumBackoff must not exceed maximumBackoff',
@@ -121,7 +135,7 @@ export const DEFAULTS: Record<Environment, StackConfigInput> = {
       sourceObject: 'functions/dev.zip',
     },
     bigtable: { zones: ['europe-west1-b'], minNodes: 1, maxNodes: 2, cpuTarget: 60, storageType: 'SSD' },
-    api: { image: 'europe-west1-docker.pkg.dev/tillstream-dev/tillstream/query-api:dev', minInstances: 0, maxInstances: 5, concurrency: 80, cpu: '1', memory: '512Mi' },
+    api: { image: 'europe-west1-docker.pkg.dev/tillstream-dev/tillstream/query-api:dev', minInstances: 0, maxInstances: 5, concurrency: 80, cpu: '1', memory: '512Mi', access: 'public' },
     publicEndpoints: true,
     analystsGroup: 'tillstream-analysts-dev@example.com',
     alertEmails: ['tillstream-oncall-dev@example.com'],
@@ -140,7 +154,7 @@ export const DEFAULTS: Record<Environment, StackConfigInput> = {
       sourceObject: 'functions/prod.zip',
     },
     bigtable: { zones: ['europe-west1-b', 'europe-west1-c'], minNodes: 3, maxNodes: 30, cpuTarget: 60, storageType: 'SSD' },
-    api: { image: 'europe-west1-docker.pkg.dev/tillstream-prod/tillstream/query-api:prod', minInstances: 2, maxInstances: 100, concurrency: 80, cpu: '1', memory: '512Mi' },
+    api: { image: 'europe-west1-docker.pkg.dev/tillstream-prod/tillstream/query-api:prod', minInstances: 2, maxInstances: 100, concurrency: 80, cpu: '1', memory: '512Mi', access: 'public' },
     publicEndpoints: true,
     analystsGroup: 'tillstream-analysts@example.com',
     alertEmails: ['tillstream-oncall@example.com'],
@@ -151,13 +165,16 @@ export const DEFAULTS: Record<Environment, StackConfigInput> = {
 /**
  * The configuration of one environment: its defaults, overridden by the deploy-time variables Cloud
  * Build sets — TILLSTREAM_PROJECT (project id), TILLSTREAM_FUNCTIONS_OBJECT (functions zip object) and
- * TILLSTREAM_API_IMAGE (query API image).
+ * TILLSTREAM_API_IMAGE (query API image) — and, for an organization whose policies forbid a public
+ * service, TILLSTREAM_API_ACCESS and TILLSTREAM_API_INVOKERS (comma-separated IAM members).
  */
 export function loadStackConfig(environment: Environment, env: NodeJS.ProcessEnv = process.env): StackConfig {
   const base = structuredClone(DEFAULTS[environment]);
   if (env.TILLSTREAM_PROJECT) base.projectId = env.TILLSTREAM_PROJECT;
   if (env.TILLSTREAM_FUNCTIONS_OBJECT) base.functions.sourceObject = env.TILLSTREAM_FUNCTIONS_OBJECT;
   if (env.TILLSTREAM_API_IMAGE) base.api.image = env.TILLSTREAM_API_IMAGE;
+  if (env.TILLSTREAM_API_ACCESS) base.api.access = env.TILLSTREAM_API_ACCESS as StackConfig['api']['access'];
+  if (env.TILLSTREAM_API_INVOKERS) base.api.invokers = env.TILLSTREAM_API_INVOKERS.split(',').map((m) => m.trim());
   return parseStackConfig(base);
 }
 

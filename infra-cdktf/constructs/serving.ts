@@ -164,6 +164,7 @@ export class Serving extends Construct {
       name: NAMES.apiService,
       description: 'Tillstream query API: per-merchant metrics read from Bigtable',
       ingress: 'INGRESS_TRAFFIC_ALL',
+      invokerIamDisabled: config.api.access === 'public',
       deletionProtection: config.deletionProtection,
       template: {
         serviceAccount: identities.accounts.queryApi.email,
@@ -190,14 +191,16 @@ export class Serving extends Construct {
       // A revision that cannot read its secret does not start: grant first.
       dependsOn: [this.images, props.pepper.grant, this.appProfiles[APP_PROFILE_OF.queryApi!]],
     });
-    if (config.publicEndpoints) {
-      // Merchants call the API from anywhere; it authenticates every request with its own keys.
-      new CloudRunV2ServiceIamMember(this, 'api-public', {
+    // Merchants call the API from anywhere; it authenticates every request with its own keys (see
+    // api.access in config.ts for the three ways in).
+    const invokers = config.api.access === 'allUsers' ? ['allUsers'] : config.api.access === 'members' ? config.api.invokers : [];
+    for (const [i, member] of invokers.entries()) {
+      new CloudRunV2ServiceIamMember(this, `api-invoker-${i}`, {
         project: config.projectId,
         location: config.region,
         name: this.api.name,
         role: 'roles/run.invoker',
-        member: 'allUsers',
+        member,
       });
     }
   }

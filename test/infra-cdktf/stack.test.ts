@@ -468,6 +468,32 @@ describe('infra-cdktf TillstreamStack (prod)', () => {
       });
     });
 
+    it('makes the API public with the Cloud Run invoker check disabled, granting nothing to allUsers', () => {
+      assert.equal(s.find('google_cloud_run_v2_service', 'name', 'tillstream-query-api').invoker_iam_disabled, true);
+      assert.deepEqual(
+        grants(s).filter((g) => g.on === 'run:tillstream-query-api'),
+        [],
+      );
+    });
+
+    it('lets an organization that forbids public services name the API invokers instead, or grant allUsers where allowed', () => {
+      const apiAccess = (env: NodeJS.ProcessEnv) => {
+        const other = synthesize('prod', env);
+        return {
+          invokerCheckDisabled: other.find('google_cloud_run_v2_service', 'name', 'tillstream-query-api').invoker_iam_disabled,
+          invokers: grants(other)
+            .filter((g) => g.on === 'run:tillstream-query-api')
+            .map((g) => `${g.member} ${g.role}`),
+        };
+      };
+      assert.deepEqual(apiAccess({ TILLSTREAM_API_ACCESS: 'members', TILLSTREAM_API_INVOKERS: 'serviceAccount:gateway@acme.iam.gserviceaccount.com, group:partners@acme.example' }), {
+        invokerCheckDisabled: false,
+        invokers: ['serviceAccount:gateway@acme.iam.gserviceaccount.com roles/run.invoker', 'group:partners@acme.example roles/run.invoker'],
+      });
+      assert.deepEqual(apiAccess({ TILLSTREAM_API_ACCESS: 'allUsers' }), { invokerCheckDisabled: false, invokers: ['allUsers roles/run.invoker'] });
+      assert.throws(() => synthesize('prod', { TILLSTREAM_API_ACCESS: 'members' }), /api\.invokers: api\.access "members" needs at least one api\.invokers member/);
+    });
+
     it('creates the series table with families m and p (and d for documents), the dedupe table and the keys table', () => {
       const tables = Object.values(s.resources('google_bigtable_table'))
         .map((t) => ({ name: t.name, families: (t.column_family as Block[]).map((f) => f.family) }))

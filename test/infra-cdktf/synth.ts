@@ -21,9 +21,9 @@ export interface Synthesized {
 
 const NAME_ATTRS = ['name', 'account_id', 'dataset_id', 'table_id', 'secret_id', 'repository_id', 'app_profile_id', 'service'];
 
-export function synthesize(environment: Environment): Synthesized {
-  // Defaults only: a deploy-time override in the test process must not change what is asserted.
-  const config = loadStackConfig(environment, {});
+export function synthesize(environment: Environment, env: NodeJS.ProcessEnv = {}): Synthesized {
+  // Defaults only (unless a test passes its overrides): the test process's own variables never count.
+  const config = loadStackConfig(environment, env);
   const app = Testing.app();
   const stack = new TillstreamStack(app, `tillstream-${environment}`, config);
   const json = JSON.parse(Testing.synth(stack));

@@ -157,6 +157,14 @@ export interface JournalRecord {
   duplicates?: number[];
   /** Entries the last attempt gave up on; once set, the message's end states are final. */
   processing_failed?: number[];
+  /** The detail of those processing_failed rows, so that whoever finishes the settlement writes the same rows. */
+  failure?: string;
+  /**
+   * Rows an attempt was about to write (recorded before the write): when a write's answer is
+   * lost, its rows may or may not be stored, so the last attempt writes them again (the sink is
+   * idempotent) instead of rejecting entries that may be stored. Timestamps come back as ISO text.
+   */
+  planned?: IngestWrite;
 }
 
 /**

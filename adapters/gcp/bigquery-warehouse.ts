@@ -48,7 +48,8 @@ function scalar(type: string, v: unknown): unknown {
   return v;
 }
 
-const iso = (d: Date) => d.toISOString();
+// Rows written again from the ingest journal carry their timestamps as ISO text.
+const iso = (d: Date | string) => new Date(d).toISOString();
 
 /** The (table, insertId, row) triples one ingest write produces. */
 export function insertRows(batch: IngestWrite): { table: TableDef; rows: { insertId: string; json: JsonRow }[] }[] {

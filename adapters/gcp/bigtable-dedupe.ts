@@ -62,6 +62,11 @@ function mergeRecord(into: JournalRecord, part: JournalRecord): JournalRecord {
   if (part.rejected) into.rejected = { ...into.rejected, ...part.rejected };
   if (part.duplicates) into.duplicates = [...(into.duplicates ?? []), ...part.duplicates];
   if (part.processing_failed) into.processing_failed = [...(into.processing_failed ?? []), ...part.processing_failed];
+  if (part.failure !== undefined) into.failure ??= part.failure;
+  if (part.planned) {
+    const p = (into.planned ??= { accepted: [], orderLines: [], rejected: [], duplicates: [], arrivals: [] });
+    for (const k of ['accepted', 'orderLines', 'rejected', 'duplicates', 'arrivals'] as const) (p[k] as unknown[]).push(...part.planned[k]);
+  }
   return into;
 }
 

@@ -68,8 +68,11 @@ export function createIngestStage(deps: IngestStageDeps): IngestStage {
 
   return async function ingestStage(msg: InboundMessage): Promise<IngestResult> {
     const journal = deps.journal ? await deps.journal.read(msg.id) : {};
-    // The last attempt settled this message: its end states are final, a late redelivery writes nothing.
-    if (journal.processing_failed) return resultOf(msg.entries.length, journal);
+    // The last attempt settled this message: its end states are final. A redelivery only finishes
+    // that settlement (it may have stopped after recording it), writing the same rows again.
+    if (journal.processing_failed) {
+      return settleFailedMessage({ sink: deps.sink, clock: deps.clock, journal: deps.journal, dedupe: deps.dedupe, config: deps.config }, msg, undefined);
+    }
     const dimensions = await deps.dimensions();
     const ctx: ValidationContext = { dimensions, attributes: msg.attributes, receivedAtMs: msg.receivedAt.getTime(), config };
     const n = msg.entries.length;
@@ -227,26 +230,37 @@ async function writeInParts(
   write: IngestWrite,
   before: JournalRecord,
 ): Promise<void> {
-  const stored = storedEntries(before);
-  const accepted = write.accepted.filter((r) => !stored.has(r.entry_index));
-  if (accepted.length > 0) {
-    const events = new Set(accepted.map((r) => `${r.merchant_id}\u0000${r.event_id}`));
-    const orderLines = write.orderLines.filter((l) => events.has(`${String(l.merchant_id)}\u0000${String(l.event_id)}`));
-    await sink.write({ accepted, orderLines, arrivals: write.arrivals, rejected: [], duplicates: [] });
-    await journal.record(messageId, { accepted: accepted.map((r) => r.entry_index) });
+  const todo = unstored(write, storedEntries(before));
+  if (todo.accepted.length + todo.rejected.length + todo.duplicates.length > 0) await journal.record(messageId, { planned: todo });
+  if (todo.accepted.length > 0) {
+    await sink.write({ ...EMPTY_WRITE, accepted: todo.accepted, orderLines: todo.orderLines, arrivals: todo.arrivals });
+    await journal.record(messageId, { accepted: todo.accepted.map((r) => r.entry_index) });
   }
   // Every attempt confirms (an earlier one may have stored the rows and failed before confirming).
   await confirmOwners(dedupe, messageId, write);
-  const rejected = write.rejected.filter((r) => !stored.has(r.entry_index));
-  if (rejected.length > 0) {
-    await sink.write({ accepted: [], orderLines: [], arrivals: [], rejected, duplicates: [] });
-    await journal.record(messageId, { rejected: Object.fromEntries(rejected.map((r) => [r.entry_index, r.reason])) });
+  if (todo.rejected.length > 0) {
+    await sink.write({ ...EMPTY_WRITE, rejected: todo.rejected });
+    await journal.record(messageId, { rejected: Object.fromEntries(todo.rejected.map((r) => [r.entry_index, r.reason])) });
   }
-  const duplicates = write.duplicates.filter((r) => !stored.has(r.entry_index));
-  if (duplicates.length > 0) {
-    await sink.write({ accepted: [], orderLines: [], arrivals: [], rejected: [], duplicates });
-    await journal.record(messageId, { duplicates: duplicates.map((r) => r.entry_index) });
+  if (todo.duplicates.length > 0) {
+    await sink.write({ ...EMPTY_WRITE, duplicates: todo.duplicates });
+    await journal.record(messageId, { duplicates: todo.duplicates.map((r) => r.entry_index) });
   }
+}
+
+const EMPTY_WRITE: IngestWrite = { accepted: [], orderLines: [], rejected: [], duplicates: [], arrivals: [] };
+
+/** The part of a write whose entries are not stored yet: their rows, the accepted ones' order lines, and the arrivals. */
+function unstored(write: IngestWrite, stored: ReadonlySet<number>): IngestWrite {
+  const accepted = write.accepted.filter((r) => !stored.has(r.entry_index));
+  const events = new Set(accepted.map((r) => `${r.merchant_id}\u0000${r.event_id}`));
+  return {
+    accepted,
+    orderLines: write.orderLines.filter((l) => events.has(`${String(l.merchant_id)}\u0000${String(l.event_id)}`)),
+    rejected: write.rejected.filter((r) => !stored.has(r.entry_index)),
+    duplicates: write.duplicates.filter((r) => !stored.has(r.entry_index)),
+    arrivals: accepted.length > 0 ? write.arrivals : [],
+  };
 }
 
 /** A message's counts as its journal records them (the write is empty: nothing is written again). */
@@ -349,9 +363,11 @@ export function processingFailedWrite(
   config?: Partial<IngestConfig>,
   /** Entries already stored in an end state, left as they are. */
   stored: ReadonlySet<number> = new Set(),
+  /** The rows' detail when an earlier settlement fixed it. */
+  fixedDetail?: string,
 ): IngestWrite {
   const resolved = resolveIngestConfig(config);
-  const detail = `failed after ${msg.deliveryAttempt} delivery attempts: ${errorDetail(error)}`;
+  const detail = fixedDetail ?? `failed after ${msg.deliveryAttempt} delivery attempts: ${errorDetail(error)}`;
   const rejected: RejectedRow[] = [];
   msg.entries.forEach((text, i) => {
     if (!stored.has(i)) rejected.push(rejectedRow(msg, i, { kind: 'rejected', reason: 'processing_failed', detail, ...readEnvelopeIds(text) }, now, resolved));
@@ -375,12 +391,31 @@ export interface SettleDeps {
  * event that was never stored. Idempotent: running it again writes the same rows.
  */
 export async function settleFailedMessage(deps: SettleDeps, msg: InboundMessage, error: unknown): Promise<IngestResult> {
-  const before = deps.journal ? await deps.journal.read(msg.id) : {};
+  let before = deps.journal ? await deps.journal.read(msg.id) : {};
+  if (deps.journal && before.planned && !before.processing_failed) {
+    // Rows an attempt planned but never recorded as stored may be stored (a write whose answer was
+    // lost): write them again (idempotent), so that no stored entry is also rejected. If this write
+    // fails too, so does the settlement, and the message stays with the subscription.
+    const salvage = unstored(before.planned, storedEntries(before));
+    if (salvage.accepted.length + salvage.rejected.length + salvage.duplicates.length > 0) {
+      await deps.sink.write(salvage);
+      const part: JournalRecord = {
+        accepted: salvage.accepted.map((r) => r.entry_index),
+        rejected: Object.fromEntries(salvage.rejected.map((r) => [r.entry_index, r.reason])),
+        duplicates: salvage.duplicates.map((r) => r.entry_index),
+      };
+      await deps.journal.record(msg.id, part);
+      if (deps.dedupe) await confirmOwners(deps.dedupe, msg.id, salvage);
+      before = await deps.journal.read(msg.id);
+    }
+  }
   const failed = new Set(before.processing_failed ?? []);
   const kept = new Set([...storedEntries(before)].filter((i) => !failed.has(i)));
-  const write = processingFailedWrite(msg, error, deps.clock.now(), deps.config, kept);
+  const write = processingFailedWrite(msg, error, deps.clock.now(), deps.config, kept, before.failure);
   const giveUp = write.rejected.map((r) => r.entry_index);
-  if (deps.journal && !before.processing_failed) await deps.journal.record(msg.id, { processing_failed: giveUp });
+  if (deps.journal && !before.processing_failed) {
+    await deps.journal.record(msg.id, { processing_failed: giveUp, failure: write.rejected[0]?.detail ?? undefined });
+  }
   if (deps.dedupe?.release) {
     const claims = write.rejected
       .filter((r) => r.merchant_id !== null && r.event_id !== null)

@@ -1,6 +1,8 @@
 // The shape of bench/results/latest.json and the table printed at the end of a run. Pure: the runner
 // hands in the measured figures, this module derives ratios, rounds, and lays out the nested object
-// the benchmark issue fixes (ingest, load, marts, api, freshness, reprocess, machine, date).
+// the benchmark issue fixes (ingest, load, marts, api, freshness, reprocess, machine, date), plus
+// api_reads_per_request.
+import type { ApiReadsFigures } from './api-reads.js';
 
 export interface MartSize {
   events: number;
@@ -18,6 +20,8 @@ export interface Figures {
   marts: { sizes: MartSize[] };
   api: { seconds: number; connections: number; distinct_requests: number; response_bytes_avg: number; rps: number; p50_ms: number; p99_ms: number; baseline_rps: number; baseline_p50_ms: number; baseline_p99_ms: number; non_2xx: number; errors: number };
   freshness: { p95_s: number | null; samples: number; method: string };
+  /** Bigtable ReadRows calls per metrics request on the gcp runtime (bench/api-reads.ts). */
+  api_reads?: ApiReadsFigures;
   reprocess: { days: { days: number; seconds: number }[] };
   machine: { cores: number; memory_gb: number; node: string; /** 1-minute load average at the end: other work on the machine depresses every figure. */ load_avg_1m?: number };
   date: string;
@@ -50,6 +54,9 @@ export interface LatestResult {
   load: { rows: number; rows_per_s: number; baseline_appender_rows_per_s: number; ratio: number };
   marts: { sizes: MartSize[]; events_per_s: number; baseline_groupby_events_per_s: number; ratio: number; linearity: number | null };
   api: Figures['api'] & { ratio: number };
+  /** ReadRows calls per warm metrics request on gcp, counted at the Bigtable client (target 1). */
+  api_reads_per_request?: number;
+  api_reads?: ApiReadsFigures;
   freshness: { p95_s: number | null; samples: number; method: string };
   reprocess: { days: { days: number; seconds: number; days_per_s: number }[]; days_per_s: number; linearity: number };
   machine: Figures['machine'];
@@ -85,6 +92,7 @@ export function buildResult(f: Figures): LatestResult {
       linearity: sizes.length > 1 ? round(perEvent(largest) / perEvent(smallest), 2) : null,
     },
     api: { ...f.api, ratio: ratio(f.api.rps, f.api.baseline_rps) },
+    ...(f.api_reads ? { api_reads_per_request: f.api_reads.reads_per_request, api_reads: f.api_reads } : {}),
     freshness: f.freshness,
     reprocess: {
       days: spans.map((s) => ({ ...s, seconds: round(s.seconds, 2), days_per_s: round(s.days / s.seconds, 2) })),
@@ -117,6 +125,7 @@ export function formatTable(r: LatestResult): string {
     ['marts linearity (s/event)', fmt(r.marts.linearity), '', '', '≈ 1'],
     ['api rps', fmt(r.api.rps), `node:http ${fmt(r.api.baseline_rps)}`, fmt(r.api.ratio), '≥ 0.6'],
     ['api p50 / p99 ms', `${r.api.p50_ms} / ${r.api.p99_ms}`, `${r.api.baseline_p50_ms} / ${r.api.baseline_p99_ms}`, '', 'p99 ≤ 5 at 5k rps'],
+    ...(r.api_reads ? [['api Bigtable reads/request', fmt(r.api_reads.reads_per_request), `cold ${fmt(r.api_reads.cold_reads_per_request)}`, '', '1'] as [string, string, string, string, string]] : []),
     ['freshness p95 s', fmt(r.freshness.p95_s), `${r.freshness.samples} samples`, '', '≤ 60'],
     ...r.reprocess.days.map((d): [string, string, string, string, string] => [`reprocess ${d.days} days`, `${d.seconds} s (${d.days_per_s} days/s)`, '', '', '']),
     ['reprocess linearity', fmt(r.reprocess.linearity), '', '', '≤ 1.1'],

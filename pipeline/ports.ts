@@ -269,6 +269,12 @@ export interface SeriesStore {
   /** Rows with start ≤ key < end, in key order: one contiguous range read. */
   readRange(range: { start: string; end: string }): Promise<SeriesRow[]>;
   /**
+   * The rows of a range and some documents, together in one read (one ReadRows on Bigtable, whose row set
+   * takes keys and ranges at once), so a query API request costs one round trip. An empty range
+   * (start ≥ end) reads the documents alone; a missing document is absent from the map.
+   */
+  readRangeWithDocuments(range: { start: string; end: string }, documentKeys: readonly string[]): Promise<{ rows: SeriesRow[]; documents: Map<string, unknown> }>;
+  /**
    * Applies each entry's mutations only if its condition holds, atomically per row; answers which were
    * applied. Optional (the speed layer needs it); entries of different rows are independent.
    */

@@ -59,27 +59,11 @@ export function createBigtableSeriesStore(table: Table): SeriesStore {
       }
     },
 
-    async readRange({ start, end }): Promise<SeriesRow[]> {
-      if (Buffer.compare(Buffer.from(start), Buffer.from(end)) >= 0) return [];
-      const [rows] = await table.getRows({
-        ranges: [{ start: { value: start, inclusive: true }, end: { value: end, inclusive: false } }],
-        filter: [{ family: /^(m|p)$/ }, { column: /[^~][\s\S]*/ }, { column: { cellLimit: 1 } }],
-        decode: false,
-      });
-      return rows.map((row) => {
-        const cells: SeriesRow['cells'] = {};
-        const data = row.data as Record<string, Record<string, { value: Buffer }[]>>;
-        for (const [family, columns] of Object.entries(data)) {
-          const out: Record<string, CellValue> = {};
-          for (const [q, versions] of Object.entries(columns)) {
-            const latest = versions[0];
-            if (latest) out[q] = decodeCellValue(Buffer.from(latest.value));
-          }
-          if (Object.keys(out).length > 0) cells[family] = out;
-        }
-        return { key: Buffer.isBuffer(row.id) ? (row.id as Buffer).toString('utf8') : String(row.id), cells };
-      });
+    async readRange(range): Promise<SeriesRow[]> {
+      return (await readRows(table, range, [])).rows;
     },
+
+    readRangeWithDocuments: (range, documentKeys) => readRows(table, range, documentKeys),
 
     async checkAndMutate(entries: ConditionalMutation[]): Promise<boolean[]> {
       // One CheckAndMutateRow per entry. Entries of one row run in their order; rows run in parallel.
@@ -101,9 +85,7 @@ export function createBigtableSeriesStore(table: Table): SeriesStore {
     },
 
     async getDocument<T>(key: string): Promise<T | undefined> {
-      const [rows] = await table.getRows({ keys: [key], filter: [{ family: /^d$/ }, { column: { cellLimit: 1 } }], decode: false });
-      const cell = (rows[0]?.data as Record<string, Record<string, { value: Buffer }[]>> | undefined)?.[DOC_FAMILY]?.[DOC_COLUMN]?.[0];
-      return cell ? (JSON.parse(Buffer.from(cell.value).toString('utf8')) as T) : undefined;
+      return (await readRows(table, { start: '', end: '' }, [key])).documents.get(key) as T | undefined;
     },
 
     async putDocument(key: string, value: unknown): Promise<void> {
@@ -120,6 +102,49 @@ export function createBigtableSeriesStore(table: Table): SeriesStore {
       );
     },
   };
+}
+
+type RowData = Record<string, Record<string, { value: Buffer }[]>>;
+
+/**
+ * One ReadRows call: the series rows of [start, end) and the document rows named, in one row set (a
+ * RowSet holds row keys and row ranges together: https://cloud.google.com/bigtable/docs/reference/data/rpc/google.bigtable.v2#rowset).
+ * Document rows hold only family 'd', series rows only 'm' and 'p', so one filter serves both.
+ */
+async function readRows(table: Table, { start, end }: { start: string; end: string }, documentKeys: readonly string[]): Promise<{ rows: SeriesRow[]; documents: Map<string, unknown> }> {
+  const hasRange = Buffer.compare(Buffer.from(start), Buffer.from(end)) < 0;
+  const documents = new Map<string, unknown>();
+  if (!hasRange && documentKeys.length === 0) return { rows: [], documents };
+  const [found] = await table.getRows({
+    ...(documentKeys.length > 0 ? { keys: [...documentKeys] } : {}),
+    ...(hasRange ? { ranges: [{ start: { value: start, inclusive: true }, end: { value: end, inclusive: false } }] } : {}),
+    filter: [{ family: /^(m|p|d)$/ }, { column: /[^~][\s\S]*/ }, { column: { cellLimit: 1 } }],
+    decode: false,
+  });
+  const docKeys = new Set(documentKeys);
+  const rows: SeriesRow[] = [];
+  for (const row of found) {
+    const key = Buffer.isBuffer(row.id) ? (row.id as Buffer).toString('utf8') : String(row.id);
+    const data = row.data as RowData;
+    if (docKeys.has(key)) {
+      const cell = data[DOC_FAMILY]?.[DOC_COLUMN]?.[0];
+      if (cell) documents.set(key, JSON.parse(Buffer.from(cell.value).toString('utf8')));
+      continue;
+    }
+    const cells: SeriesRow['cells'] = {};
+    for (const [family, columns] of Object.entries(data)) {
+      if (family === DOC_FAMILY) continue;
+      const out: Record<string, CellValue> = {};
+      for (const [q, versions] of Object.entries(columns)) {
+        const latest = versions[0];
+        if (latest) out[q] = decodeCellValue(Buffer.from(latest.value));
+      }
+      if (Object.keys(out).length > 0) cells[family] = out;
+    }
+    // A document row inside the range (not asked for) is no series row, as the local store's separate documents are not.
+    if (Object.keys(cells).length > 0) rows.push({ key, cells });
+  }
+  return { rows, documents };
 }
 
 /** Parallel CheckAndMutateRow calls per checkAndMutate batch. */

@@ -61,6 +61,17 @@ export function openLmdbSeriesStore(opts: { dataDir: string } | { path: string }
     }
   };
 
+  const readRange = ({ start, end }: { start: string; end: string }): SeriesRow[] => {
+    const out: SeriesRow[] = [];
+    const [from, to] = [toKey(start), toKey(end)];
+    if (Buffer.compare(from, to) >= 0) return out;
+    for (const { key, value } of rows.getRange({ start: from, end: to })) {
+      if (key.equals(STRUCTURES_KEY)) continue;
+      out.push({ key: key.toString('utf8'), cells: value });
+    }
+    return out;
+  };
+
   return {
     async mutate(mutations: SeriesMutation[]): Promise<void> {
       if (mutations.length === 0) return;
@@ -87,15 +98,17 @@ export function openLmdbSeriesStore(opts: { dataDir: string } | { path: string }
       });
     },
 
-    async readRange({ start, end }): Promise<SeriesRow[]> {
-      const out: SeriesRow[] = [];
-      const [from, to] = [toKey(start), toKey(end)];
-      if (Buffer.compare(from, to) >= 0) return out;
-      for (const { key, value } of rows.getRange({ start: from, end: to })) {
-        if (key.equals(STRUCTURES_KEY)) continue;
-        out.push({ key: key.toString('utf8'), cells: value });
+    async readRange(range): Promise<SeriesRow[]> {
+      return readRange(range);
+    },
+
+    async readRangeWithDocuments(range, documentKeys) {
+      const documents = new Map<string, unknown>();
+      for (const key of documentKeys) {
+        const value = docs.get(toKey(key));
+        if (value !== undefined) documents.set(key, value);
       }
-      return out;
+      return { rows: readRange(range), documents };
     },
 
     async getDocument<T>(key: string): Promise<T | undefined> {

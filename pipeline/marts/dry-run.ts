@@ -123,6 +123,9 @@ export const discardingSeriesStore: SeriesStore = {
   async readRange(): Promise<SeriesRow[]> {
     return [];
   },
+  async readRangeWithDocuments() {
+    return { rows: [], documents: new Map() };
+  },
   async checkAndMutate(entries: { key: string }[]) {
     return entries.map(() => false);
   },

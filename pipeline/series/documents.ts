@@ -24,6 +24,12 @@ export const StoresDocument = z.object({
 });
 
 /**
+ * documentKey(m, 'dimensions'): a digest of the merchant and stores documents, written after them. Readers
+ * that cache those two documents read this small one with each request and refetch when it changes.
+ */
+export const DimensionsVersionDocument = z.object({ version: z.string() });
+
+/**
  * documentKey(m, 'freshness'): ISO instants.
  * newest_event_at — newest event_ts accepted for the merchant; finalized_through — end (exclusive) of the last
  * hour a mart run has finalized: hours starting before it are final, later ones provisional.
@@ -36,3 +42,4 @@ export const FreshnessDocument = z.object({
 export type MerchantDocument = z.infer<typeof MerchantDocument>;
 export type StoresDocument = z.infer<typeof StoresDocument>;
 export type FreshnessDocument = z.infer<typeof FreshnessDocument>;
+export type DimensionsVersionDocument = z.infer<typeof DimensionsVersionDocument>;

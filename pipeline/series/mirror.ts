@@ -1,8 +1,10 @@
 // Mirrors each merchant's dimension rows into the series store (documentKey(m, 'merchant' | 'stores')),
-// so the query API reads nothing but the series store.
+// so the query API reads nothing but the series store, then their digest (documentKey(m, 'dimensions')),
+// last, so a reader that sees a new version finds the documents it names.
+import { hash } from 'node:crypto';
 import type { Dimensions } from '../contracts/dimensions.js';
 import type { SeriesStore } from '../ports.js';
-import type { MerchantDocument, StoresDocument } from './documents.js';
+import type { DimensionsVersionDocument, MerchantDocument, StoresDocument } from './documents.js';
 import { documentKey } from './row-key.js';
 
 export async function mirrorDimensionDocuments(series: SeriesStore, dims: Dimensions): Promise<void> {
@@ -17,5 +19,7 @@ export async function mirrorDimensionDocuments(series: SeriesStore, dims: Dimens
     const stores: StoresDocument = { stores: (storesByMerchant.get(m.id) ?? []).sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)) };
     await series.putDocument(documentKey(m.id, 'merchant'), merchant);
     await series.putDocument(documentKey(m.id, 'stores'), stores);
+    const version: DimensionsVersionDocument = { version: hash('sha256', JSON.stringify([merchant, stores]), 'base64url').slice(0, 22) };
+    await series.putDocument(documentKey(m.id, 'dimensions'), version);
   }
 }

@@ -1,5 +1,5 @@
 // The query API: merchants read their metric series, stores and freshness, reading only the series store
-// (LMDB locally, Bigtable on Cloud Run) — one range read per metrics request — plus the dashboard page,
+// (LMDB locally, Bigtable on Cloud Run) — one read per request, documents included (documents.ts) — plus the dashboard page,
 // /health, /ready and the OpenAPI document. createQueryApiRouter() gives the routes alone for composing
 // one process with the collector; createQueryApi() is the complete app (headers, logs, 404, errors).
 import { createRequire } from 'node:module';
@@ -10,8 +10,7 @@ import { rateLimit } from 'express-rate-limit';
 import type { Logger } from 'pino';
 import { CATALOG } from '../../pipeline/metrics/catalog.js';
 import { systemClock, type Clock, type KeyStore, type SeriesStore } from '../../pipeline/ports.js';
-import { FreshnessDocument, MerchantDocument, StoresDocument } from '../../pipeline/series/documents.js';
-import { documentKey, rowRange } from '../../pipeline/series/row-key.js';
+import { rowRange } from '../../pipeline/series/row-key.js';
 import { HttpError, errorHandler, notFound, notFoundHandler } from '../http/errors.js';
 import { defaultLogger, requestLogger } from '../http/logging.js';
 import { securityHeaders } from '../http/security-headers.js';
@@ -19,7 +18,8 @@ import { assertMerchantAccess, readerOf, requireReader } from './auth.js';
 import { PROVISIONAL_MAX_AGE_S, secondsUntilNextMartRun, sendJson, sendJsonText } from './cache.js';
 import { openApiDocument } from './openapi.js';
 import { MerchantIdParam, parseMetricsQuery } from './params.js';
-import { bucketSlots, pointsJson } from './points.js';
+import { bucketRange, bucketSlots, pointsJson } from './points.js';
+import { merchantDocuments, type MerchantRead } from './documents.js';
 
 export interface QueryApiDeps {
   series: SeriesStore;
@@ -33,6 +33,8 @@ export interface QueryApiDeps {
   cache?: boolean;
   /** Readiness beyond "the series store answers" (e.g. the local runner's stores are open). */
   ready?: () => boolean | Promise<boolean>;
+  /** How long merchant and stores documents are cached without a dimensions version change (default 60 s). */
+  documentsTtlMs?: number;
   /** Serve the dashboard at `/` (default true). */
   dashboard?: boolean;
   /** Other routers served by the same app ahead of the 404 (the collector, in one local process). */
@@ -42,11 +44,6 @@ export interface QueryApiDeps {
 const MAX_URL_LENGTH = 4096;
 const DASHBOARD_DIR = fileURLToPath(new URL('./dashboard/', import.meta.url));
 const UPLOT_DIR = dirname(createRequire(import.meta.url).resolve('uplot'));
-
-interface MerchantContext {
-  id: string;
-  timeZone: string;
-}
 
 export function createQueryApiRouter(deps: QueryApiDeps): Router {
   const clock = deps.clock ?? systemClock;
@@ -69,23 +66,20 @@ export function createQueryApiRouter(deps: QueryApiDeps): Router {
   const finalizedCache = (): { maxAgeSeconds: number } | false => (cacheOn ? { maxAgeSeconds: secondsUntilNextMartRun(clock.now()) } : false);
   const shortCache = (): { maxAgeSeconds: number } | false => (cacheOn ? { maxAgeSeconds: PROVISIONAL_MAX_AGE_S } : false);
 
-  const doc = async <T>(schema: { parse(v: unknown): T }, merchantId: string, name: 'merchant' | 'stores' | 'freshness'): Promise<T | undefined> => {
-    const value = await deps.series.getDocument<unknown>(documentKey(merchantId, name));
-    return value === undefined ? undefined : schema.parse(value);
-  };
+  const documents = merchantDocuments({ series: deps.series, now: () => clock.now().getTime(), ttlMs: deps.documentsTtlMs });
 
-  /** Access check, then the merchant's documents; a merchant nobody exported answers 404 to admins. */
-  async function merchantContext(res: express.Response, rawId: string): Promise<MerchantContext> {
+  /**
+   * Access check, then the one read of the request: `range`'s rows with the merchant's documents. A read
+   * key's own merchant exists even before its first export (empty series in UTC); an admin asking for a
+   * merchant nobody exported gets 404.
+   */
+  async function readMerchant(res: express.Response, rawId: string, range?: { start: string; end: string }): Promise<MerchantRead> {
     const record = readerOf(res);
     assertMerchantAccess(record, rawId);
     if (!MerchantIdParam.safeParse(rawId).success) throw notFound('no such merchant');
-    const merchant = await doc(MerchantDocument, rawId, 'merchant');
-    if (!merchant && record.kind === 'admin') {
-      const known = (await deps.series.getDocument(documentKey(rawId, 'stores'))) ?? (await deps.series.getDocument(documentKey(rawId, 'freshness')));
-      if (known === undefined) throw notFound('no such merchant');
-    }
-    // A read key's own merchant exists even before its first export: it answers empty series in UTC.
-    return { id: rawId, timeZone: merchant?.time_zone ?? 'UTC' };
+    const read = await documents.read(rawId, range);
+    if (record.kind === 'admin' && !read.merchant && !read.stores && !read.freshness) throw notFound('no such merchant');
+    return read;
   }
 
   router.use((req, _res, next) => {
@@ -134,24 +128,23 @@ export function createQueryApiRouter(deps: QueryApiDeps): Router {
   });
 
   router.get('/v1/merchants/:merchantId/metrics', reader, limiter, async (req, res) => {
-    const merchant = await merchantContext(res, req.params.merchantId as string);
+    const merchantId = req.params.merchantId as string;
+    assertMerchantAccess(readerOf(res), merchantId);
     const q = parseMetricsQuery(req.query as Record<string, unknown>);
-    let timeZone = merchant.timeZone;
+    const range = rowRange({ merchantId, series: q.series.name, dims: q.dims, grain: q.grain }, ...bucketRange(q));
+    const { rows, merchant, stores, freshness } = await readMerchant(res, merchantId, range);
+    let timeZone = merchant?.time_zone ?? 'UTC';
     if (q.dims.store !== undefined) {
-      const stores = await doc(StoresDocument, merchant.id, 'stores');
       const store = stores?.stores.find((s) => s.id === q.dims.store);
       if (stores && !store) throw notFound('no such store');
       // A store's days are its own local days.
       if (store && q.grain === 'd') timeZone = store.time_zone;
     }
     const slots = bucketSlots(q, timeZone);
-    const freshness = await doc(FreshnessDocument, merchant.id, 'freshness');
-    const range = rowRange({ merchantId: merchant.id, series: q.series.name, dims: q.dims, grain: q.grain }, slots[0]!.bucket, nextBucket(slots.at(-1)!.bucket));
-    const rows = await deps.series.readRange(range);
     const finalizedThroughMs = freshness?.finalized_through ? Date.parse(freshness.finalized_through) : null;
     // The answer is written as JSON text directly (the same bytes JSON.stringify would give, key order included).
     const points = pointsJson({ slots, rows, metrics: q.metrics, finalizedThroughMs });
-    const head = { merchant_id: merchant.id, series: q.series.name, granularity: q.grain === 'h' ? 'hour' : 'day', time_zone: q.grain === 'h' ? 'UTC' : timeZone };
+    const head = { merchant_id: merchantId, series: q.series.name, granularity: q.grain === 'h' ? 'hour' : 'day', time_zone: q.grain === 'h' ? 'UTC' : timeZone };
     const body = JSON.stringify(head).slice(0, -1) + ',"points":' + points + '}';
     // Slots end in ascending order, so some bucket is provisional exactly when the last one is.
     const anyProvisional = finalizedThroughMs === null || slots.at(-1)!.endMs > finalizedThroughMs;
@@ -159,9 +152,9 @@ export function createQueryApiRouter(deps: QueryApiDeps): Router {
   });
 
   router.get('/v1/merchants/:merchantId/stores', reader, limiter, async (req, res) => {
-    const merchant = await merchantContext(res, req.params.merchantId as string);
+    const { stores: doc } = await readMerchant(res, req.params.merchantId as string);
     noQuery(req, res, () => undefined);
-    const stores = (await doc(StoresDocument, merchant.id, 'stores'))?.stores ?? [];
+    const stores = doc?.stores ?? [];
     const body = {
       stores: stores.map((s) => ({ id: s.id, name: s.name, city: s.city ?? null, region: s.region ?? null, time_zone: s.time_zone })),
     };
@@ -169,9 +162,8 @@ export function createQueryApiRouter(deps: QueryApiDeps): Router {
   });
 
   router.get('/v1/merchants/:merchantId/freshness', reader, limiter, async (req, res) => {
-    const merchant = await merchantContext(res, req.params.merchantId as string);
+    const { freshness: f } = await readMerchant(res, req.params.merchantId as string);
     noQuery(req, res, () => undefined);
-    const f = await doc(FreshnessDocument, merchant.id, 'freshness');
     const finalized = f?.finalized_through ?? null;
     const lag = finalized === null ? null : Math.max(0, Math.round((clock.now().getTime() - Date.parse(finalized)) / 1000));
     sendJson(res, { newest_event_at: f?.newest_event_at ?? null, finalized_through: finalized, lag_seconds: lag }, shortCache());
@@ -216,7 +208,3 @@ export function catalogBody(): object {
   };
 }
 
-/** The bucket after the last one, as the exclusive end of the range read (buckets are fixed-width digits). */
-function nextBucket(bucket: string): string {
-  return bucket.slice(0, -1) + String.fromCharCode(bucket.charCodeAt(bucket.length - 1) + 1);
-}

@@ -5,7 +5,7 @@
 // holds message cells and compacted sums (pipeline/speed/cells.ts); provisionalValues() adds them up.
 import { FAMILY_MART, FAMILY_PARTIAL, type CellValue, type SeriesRow } from '../../pipeline/ports.js';
 import type { MetricDef } from '../../pipeline/metrics/catalog.js';
-import { dayBucket, hourBucketOfIso } from '../../pipeline/series/row-key.js';
+import { dayBucket, hourBucket, hourBucketOfIso } from '../../pipeline/series/row-key.js';
 import { provisionalValues } from '../../pipeline/speed/cells.js';
 import type { MetricsRequest } from './params.js';
 import { HOUR_MS, addDays, daysBetween, startOfLocalDay } from '../../pipeline/time.js';
@@ -52,6 +52,12 @@ export function bucketSlots(req: Pick<MetricsRequest, 'grain' | 'from' | 'to' | 
     slots.push({ bucket: dayBucket(date), start: date, endMs: startOfLocalDay(addDays(date, 1), timeZone).getTime() });
   }
   return slots;
+}
+
+/** The first bucket of the range and the bucket just after it (exclusive): buckets are fixed-width, so key order is time order. */
+export function bucketRange(req: Pick<MetricsRequest, 'grain' | 'from' | 'to' | 'fromMs' | 'toMs'>): [string, string] {
+  if (req.grain === 'h') return [hourBucket(new Date(req.fromMs!)), hourBucket(new Date(req.toMs!))];
+  return [dayBucket(req.from), dayBucket(req.to)];
 }
 
 const DAY_MS = 24 * HOUR_MS;

@@ -79,6 +79,7 @@ function faultySeries(series: SeriesStore, f: FaultInjector): SeriesStore {
   return {
     mutate: (m) => f.call('SeriesStore.mutate', () => series.mutate(m)),
     readRange: (r) => f.call('SeriesStore.readRange', () => series.readRange(r)),
+    readRangeWithDocuments: (r, k) => f.call('SeriesStore.readRangeWithDocuments', () => series.readRangeWithDocuments(r, k)),
     checkAndMutate: (e) => f.call('SeriesStore.checkAndMutate', () => series.checkAndMutate!(e)),
     getDocument: <T>(k: string) => f.call('SeriesStore.getDocument', () => series.getDocument<T>(k)),
     putDocument: (k, v) => f.call('SeriesStore.putDocument', () => series.putDocument(k, v)),

@@ -86,4 +86,31 @@ export function seriesStoreContract(store: () => SeriesStore): void {
     assert.deepEqual(await store().getDocument(key), { newest_event_at: '2026-11-21T11:59:00.000Z', finalized_through: null });
     assert.equal(await store().getDocument(documentKey('m2', 'freshness')), undefined);
   });
+
+  it('reads a range and documents together, a missing document absent and no document among the rows', async () => {
+    const freshness = documentKey('m1', 'freshness');
+    const merchant = documentKey('m1', 'merchant');
+    await store().putDocument(freshness, { newest_event_at: null, finalized_through: '2026-11-21T10:00:00.000Z' });
+    await store().putDocument(documentKey('m2', 'merchant'), { id: 'm2' });
+    await store().mutate([
+      { kind: 'set', key: encodeRowKey(total, '2026112110'), family: 'm', cells: { orders: 1 } },
+      { kind: 'set', key: encodeRowKey(total, '2026112111'), family: 'p', cells: { orders: 2 } },
+      { kind: 'set', key: encodeRowKey(total, '2026112112'), family: 'm', cells: { orders: 3 } },
+    ]);
+    const got = await store().readRangeWithDocuments(rowRange(total, '2026112110', '2026112112'), [freshness, merchant]);
+    assert.deepEqual(got.rows, [
+      { key: 'm1#sales#h#2026112110', cells: { m: { orders: 1 } } },
+      { key: 'm1#sales#h#2026112111', cells: { p: { orders: 2 } } },
+    ]);
+    assert.deepEqual([...got.documents], [[freshness, { newest_event_at: null, finalized_through: '2026-11-21T10:00:00.000Z' }]]);
+    // An empty range reads the documents alone; a range over the merchant's documents returns no rows.
+    const docsOnly = await store().readRangeWithDocuments({ start: '', end: '' }, [freshness]);
+    assert.deepEqual(docsOnly.rows, []);
+    assert.equal(docsOnly.documents.size, 1);
+    assert.deepEqual((await store().readRangeWithDocuments({ start: 'm1#', end: 'm1$' }, [])).rows.map((r) => r.key), [
+      'm1#sales#h#2026112110',
+      'm1#sales#h#2026112111',
+      'm1#sales#h#2026112112',
+    ]);
+  });
 }

@@ -9,6 +9,8 @@ import request from 'supertest';
 import type { Express } from 'express';
 import { openLmdbSeriesStore, type LmdbSeriesStore } from '../../../adapters/local/series-store.js';
 import type { SeriesStore } from '../../../pipeline/ports.js';
+import type { StoresDocument } from '../../../pipeline/series/documents.js';
+import { documentKey } from '../../../pipeline/series/row-key.js';
 import { createQueryApi, type QueryApiDeps } from '../../../services/query-api/app.js';
 import { FINALIZED_THROUGH, MemoryKeyStore, NOW, PEPPER, addKey, m1Orders, salesCells, seedSeries, trafficCells } from './fixtures.js';
 
@@ -131,15 +133,61 @@ describe('query API', () => {
       assert.deepEqual(res.body.points, [{ start: '2026-11-21T02:00:00Z', values: { orders: 3 }, provisional: false }]);
     });
 
-    it('reads the store with exactly one range read per request', async () => {
-      let ranges = 0;
-      const counting: SeriesStore = { ...series, readRange: (r) => (ranges++, series.readRange(r)), getDocument: (k) => series.getDocument(k), putDocument: (k, v) => series.putDocument(k, v), mutate: (m) => series.mutate(m) };
-      const res = await request(make({ series: counting }))
-        .get(metricsUrl('m1', 'series=sales&granularity=hour&from=2026-11-14T12:00:00Z&to=2026-11-21T12:00:00Z'))
-        .set('Authorization', `Bearer ${readKey}`);
+    /** A merchant of its own (the shared app's cache never sees it), with versioned dimensions and a read key. */
+    async function versionedMerchant(id: string): Promise<{ key: string; moveStore(zone: string, version: string | null): Promise<void> }> {
+      await series.putDocument(documentKey(id, 'merchant'), { id, name: 'Versioned', time_zone: 'Europe/Berlin', currency: 'EUR' });
+      const storesOf = (zone: string): StoresDocument => ({ stores: [{ id: 's1', name: 'One', city: null, region: null, time_zone: zone }] });
+      await series.putDocument(documentKey(id, 'stores'), storesOf('Europe/Berlin'));
+      await series.putDocument(documentKey(id, 'dimensions'), { version: 'v1' });
+      return {
+        key: (await addKey(keys, 'read', id)).key,
+        async moveStore(zone, version) {
+          await series.putDocument(documentKey(id, 'stores'), storesOf(zone));
+          if (version !== null) await series.putDocument(documentKey(id, 'dimensions'), { version });
+        },
+      };
+    }
+
+    it('reads the store once per request, documents included, and once more only when the dimensions version changes', async () => {
+      const calls: string[] = [];
+      const counting: SeriesStore = {
+        ...series,
+        readRange: (r) => (calls.push('readRange'), series.readRange(r)),
+        readRangeWithDocuments: (r, k) => (calls.push('readRangeWithDocuments'), series.readRangeWithDocuments(r, k)),
+        getDocument: (k) => (calls.push('getDocument'), series.getDocument(k)),
+        putDocument: (k, v) => series.putDocument(k, v),
+        mutate: (m) => series.mutate(m),
+      };
+      const api = make({ series: counting });
+      // Unversioned documents (as seeded for m1) travel in the same read.
+      const res = await request(api).get(metricsUrl('m1', 'series=sales&granularity=hour&from=2026-11-14T12:00:00Z&to=2026-11-21T12:00:00Z')).set('Authorization', `Bearer ${readKey}`);
       assert.equal(res.status, 200);
       assert.equal(res.body.points.length, 168);
-      assert.equal(ranges, 1);
+      assert.deepEqual(calls, ['readRangeWithDocuments']);
+      // Versioned dimensions are cached: every request still reads once, the store check included.
+      const m = await versionedMerchant('mv1');
+      const day = async () => (await request(api).get(metricsUrl('mv1', 'series=sales&metrics=orders&granularity=day&from=2026-11-20&to=2026-11-22&store=s1')).set('Authorization', `Bearer ${m.key}`)).body.time_zone as string;
+      calls.length = 0;
+      assert.deepEqual([await day(), await day()], ['Europe/Berlin', 'Europe/Berlin']);
+      assert.deepEqual(calls, ['readRangeWithDocuments', 'readRangeWithDocuments']);
+      // New dimensions under a new version are answered at once, at the cost of one more read.
+      await m.moveStore('Asia/Tokyo', 'v2');
+      calls.length = 0;
+      assert.equal(await day(), 'Asia/Tokyo');
+      assert.deepEqual(calls, ['readRangeWithDocuments', 'readRangeWithDocuments']);
+    });
+
+    it('trusts cached dimensions for the TTL only while their version stays the same', async () => {
+      let now = NOW.getTime();
+      const api = make({ clock: { now: () => new Date(now) }, documentsTtlMs: 60_000 });
+      const m = await versionedMerchant('mv2');
+      const day = async () => (await request(api).get(metricsUrl('mv2', 'series=sales&metrics=orders&granularity=day&from=2026-11-20&to=2026-11-22&store=s1')).set('Authorization', `Bearer ${m.key}`)).body.time_zone as string;
+      assert.equal(await day(), 'Europe/Berlin');
+      await m.moveStore('Asia/Tokyo', null);
+      now += 59_000;
+      assert.equal(await day(), 'Europe/Berlin');
+      now += 1_000;
+      assert.equal(await day(), 'Asia/Tokyo');
     });
 
     it('sends a strong ETag, answers 304 to it, and caches finalized ranges until the next mart run', async () => {
@@ -398,7 +446,8 @@ describe('query API', () => {
     it('answers 500 without internals when the store fails, and logs the cause', async () => {
       const lines: string[] = [];
       const logger = pino({ level: 'info' }, new Writable({ write: (chunk, _enc, cb) => (lines.push(String(chunk)), cb()) }));
-      const broken: SeriesStore = { ...series, readRange: async () => { throw new Error('disk on fire at /secret/path'); }, getDocument: (k) => series.getDocument(k), putDocument: (k, v) => series.putDocument(k, v), mutate: (m) => series.mutate(m) };
+      const fire = async (): Promise<never> => { throw new Error('disk on fire at /secret/path'); };
+      const broken: SeriesStore = { ...series, readRange: fire, readRangeWithDocuments: fire, getDocument: (k) => series.getDocument(k), putDocument: (k, v) => series.putDocument(k, v), mutate: (m) => series.mutate(m) };
       const res = await request(make({ series: broken, logger })).get(url).set('Authorization', `Bearer ${readKey}`);
       assert.deepEqual([res.status, res.body], [500, { error: { code: 'internal', message: 'internal error' } }]);
       assert.doesNotMatch(res.text, /secret|fire|at /);

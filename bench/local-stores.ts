@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DuckDBInstance, LIST, VARCHAR, listValue, timestampTZValue } from '@duckdb/node-api';
 import { LocalArchive } from '../adapters/local/archive.js';
-import { openLocalRuntime } from '../adapters/local/runtime.js';
+import { openLocalRuntime } from '../runtime/local-stores.js';
 import { generateWorkload } from '../demo/generator.js';
 import { batchEntries } from '../pipeline/ingest/entries.js';
 import { createIngestStage, processingFailedWrite } from '../pipeline/ingest/stage.js';

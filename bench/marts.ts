@@ -2,7 +2,7 @@
 // the runner does it) rebuilt over all raw events at each size, against one bare DuckDB GROUP BY by
 // merchant, store and hour over the same raw events, same run. Sizes grow in one warehouse: copies
 // are added between sizes and the hourly marts emptied, so each size is a rebuild from scratch.
-import type { LocalPipeline } from '../cli/local-pipeline.js';
+import type { LocalPipeline } from '../runtime/local-writer.js';
 import { MARTS } from '../pipeline/marts/manifest.js';
 import { buildMarts, prepareMarts } from '../pipeline/marts/runner.js';
 import { rawCount, rawSpan, replicate } from './raw-fill.js';

@@ -3,7 +3,7 @@
 // each copy shifted back by the workload's span with its own event ids, so every copy is new data
 // at the demo density (not a denser pile on the same hours).
 import { appendRows } from '../adapters/local/warehouse.js';
-import { openLocalPipeline, type LocalPipeline } from '../cli/local-pipeline.js';
+import { openLocalPipeline, type LocalPipeline } from '../runtime/local-writer.js';
 import type { IngestWrite } from '../pipeline/ports.js';
 import { rawEvents, rawOrderLines } from '../pipeline/schema/raw.js';
 import { ANCHOR, SPAN_DAYS, type BenchWorkload } from './workload.js';

@@ -3,7 +3,7 @@
 // the 7 and the 30 days before the anchor. The marts are built and exported over the whole raw span
 // first, so each timed run replaces existing rows as a real reprocess does. Linearity = seconds per
 // day at 30 days over seconds per day at 7 days.
-import type { LocalPipeline } from '../cli/local-pipeline.js';
+import type { LocalPipeline } from '../runtime/local-writer.js';
 import { reprocess } from '../pipeline/marts/reprocess.js';
 import { median } from './result.js';
 import { ANCHOR } from './workload.js';

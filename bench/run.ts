@@ -6,7 +6,7 @@ import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { DATA_FILES } from '../adapters/local/runtime.js';
+import { DATA_FILES } from '../runtime/local-stores.js';
 import { measureApi, requestPaths, type StoreRef } from './api.js';
 import { measureApiReads } from './api-reads.js';
 import { measureFreshness } from './freshness.js';

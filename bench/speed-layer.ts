@@ -6,7 +6,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { DATA_FILES, openLocalRuntime } from '../adapters/local/runtime.js';
+import { DATA_FILES, openLocalRuntime } from '../runtime/local-stores.js';
 import { openLmdbSeriesStore } from '../adapters/local/series-store.js';
 import { createIngestStage, type IngestStage } from '../pipeline/ingest/stage.js';
 import { createPartialWriter, withSpeedLayer } from '../pipeline/speed/writer.js';

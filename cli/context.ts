@@ -1,8 +1,8 @@
 // What a command gets: the local runtime (opened on demand) and where to print.
 // stdout carries results (the last line of `start --once` and `keys create` is machine-read);
 // stderr carries progress and logs.
-import type { GcpRuntime } from '../adapters/gcp/runtime.js';
-import type { LocalPipeline } from './local-pipeline.js';
+import type { GcpRuntime } from '../runtime/gcp.js';
+import type { LocalPipeline } from '../runtime/local-writer.js';
 import type { CommandStores } from './runtime-select.js';
 
 export interface CommandContext {

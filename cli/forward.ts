@@ -8,7 +8,7 @@ import { errorDetail } from '../pipeline/errors.js';
 import { HttpError } from '../services/http/errors.js';
 import { COMMANDS } from './commands/index.js';
 import { UsageError, type CommandContext } from './context.js';
-import type { LocalPipeline } from './local-pipeline.js';
+import type { LocalPipeline } from '../runtime/local-writer.js';
 
 const PATH = '/_local/command';
 const proof = (pepper: Buffer): string => createHmac('sha256', pepper).update('tillstream local command').digest('hex');

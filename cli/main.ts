@@ -7,7 +7,7 @@ import { COMMANDS } from './commands/index.js';
 import { UsageError } from './context.js';
 import { errorDetail } from '../pipeline/errors.js';
 import { forwardCommand } from './forward.js';
-import { openLocalPipeline } from './local-pipeline.js';
+import { openLocalPipeline } from '../runtime/local-writer.js';
 import { createCommandContext } from './runtime-select.js';
 
 function usage(): string {

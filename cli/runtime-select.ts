@@ -6,14 +6,14 @@
 // only fork is here, in picking adapters. Commands without a gcp variant refuse to run under gcp
 // rather than quietly writing a local data directory.
 import { selectedRuntime, type RuntimeName } from '../adapters/gcp/config.js';
-import type { GcpRuntime } from '../adapters/gcp/runtime.js';
+import type { GcpRuntime } from '../runtime/gcp.js';
 import { createIngestStage } from '../pipeline/ingest/stage.js';
 import { replacingSink } from '../pipeline/marts/replacing-sink.js';
 import type { ReprocessDeps } from '../pipeline/marts/reprocess.js';
 import { systemClock, type Clock, type DimensionsStore, type KeyStore, type Logger, type SeriesStore } from '../pipeline/ports.js';
 import { createPartialWriter, withSpeedLayer } from '../pipeline/speed/writer.js';
 import { UsageError, type CommandContext } from './context.js';
-import type { LocalPipeline } from './local-pipeline.js';
+import type { LocalPipeline } from '../runtime/local-writer.js';
 
 /** What the dimensions and keys commands read and write, from whichever runtime is selected. */
 export interface CommandStores {
@@ -77,7 +77,7 @@ export interface CommandContextOptions {
 
 async function gcpRuntimeFrom(env: NodeJS.ProcessEnv): Promise<GcpRuntime> {
   // Loaded only when selected: the local CLI never loads the cloud clients.
-  const [{ createGcpRuntime }, { parseGcpConfig }] = await Promise.all([import('../adapters/gcp/runtime.js'), import('../adapters/gcp/config.js')]);
+  const [{ createGcpRuntime }, { parseGcpConfig }] = await Promise.all([import('../runtime/gcp.js'), import('../adapters/gcp/config.js')]);
   return createGcpRuntime(parseGcpConfig(env));
 }
 

@@ -1,12 +1,12 @@
 // Cloud Functions entry points of the gcp runtime (the deployed source's main module). Each is a thin
-// wrapper: it takes the adapters of adapters/gcp/runtime.ts, built once per instance on first use,
+// wrapper: it takes the adapters of runtime/gcp.ts, built once per instance on first use,
 // and hands them to a stage. A missing configuration value answers 500 with the variable's name in
 // the log, so the subscription keeps the messages until the deployment is fixed.
 import * as functions from '@google-cloud/functions-framework';
 import type { HttpFunction } from '@google-cloud/functions-framework';
 import pino from 'pino';
 import { readPosBatch } from '../adapters/gcp/pos-batch-reader.js';
-import { gcpRuntime } from '../adapters/gcp/runtime.js';
+import { gcpRuntime } from '../runtime/gcp.js';
 import { createIngestStage } from '../pipeline/ingest/stage.js';
 import { createPartialWriter, withSpeedLayer } from '../pipeline/speed/writer.js';
 import { systemClock, type Logger } from '../pipeline/ports.js';

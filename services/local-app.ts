@@ -2,7 +2,7 @@
 // endpoint through which other `tillstream` commands reach the running process (it is the only writer
 // of the data directory). The query API and collector are the same code that runs on Cloud Run/Functions.
 import type { Express } from 'express';
-import type { LocalPipeline } from '../cli/local-pipeline.js';
+import type { LocalPipeline } from '../runtime/local-writer.js';
 import { createLocalCommandRouter } from '../cli/forward.js';
 import { createCollector } from './collector/router.js';
 import { createSdkRouter } from './collector/sdk-route.js';

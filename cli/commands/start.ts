@@ -14,7 +14,7 @@ import type { InboundMessage } from '../../pipeline/ports.js';
 import { mirrorDimensionDocuments } from '../../pipeline/series/mirror.js';
 import { createLocalApp } from '../../services/local-app.js';
 import { UsageError, type Command, type CommandContext } from '../context.js';
-import type { LocalPipeline } from '../local-pipeline.js';
+import type { LocalPipeline } from '../../runtime/local-writer.js';
 import { martRowCounts, runMartCycle } from '../../pipeline/marts/hourly.js';
 import { startHourlySchedule } from '../schedule.js';
 

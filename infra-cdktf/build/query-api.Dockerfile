@@ -8,6 +8,7 @@ COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --no-audit --no-fund --ignore-scripts
 COPY pipeline ./pipeline
 COPY adapters ./adapters
+COPY runtime ./runtime
 COPY services ./services
 ARG API_ENTRY=services/query-api/server.ts
 ENV API_ENTRY=${API_ENTRY}

@@ -29,14 +29,14 @@ export interface QueryApiStores {
 export async function openQueryApiStores(env: NodeJS.ProcessEnv = process.env): Promise<QueryApiStores> {
   const runtime = selectedRuntime(env);
   if (runtime === 'gcp') {
-    const [{ createGcpRuntime }, { parseGcpConfig }] = await Promise.all([import('../../adapters/gcp/runtime.js'), import('../../adapters/gcp/config.js')]);
+    const [{ createGcpRuntime }, { parseGcpConfig }] = await Promise.all([import('../../runtime/gcp.js'), import('../../adapters/gcp/config.js')]);
     const rt = createGcpRuntime(parseGcpConfig(env));
     // pepper() throws naming TILLSTREAM_KEY_PEPPER: a container without its secret fails at start-up.
     return { runtime, series: rt.seriesStore, keys: rt.cachedKeys, pepper: rt.pepper(), close: async () => undefined };
   }
   const [{ openDataDir }, { DATA_FILES }, { LocalKeyStore, loadOrCreatePepper }, { openLmdbSeriesStore }] = await Promise.all([
     import('../../adapters/local/data-dir.js'),
-    import('../../adapters/local/runtime.js'),
+    import('../../runtime/local-stores.js'),
     import('../../adapters/local/key-store.js'),
     import('../../adapters/local/series-store.js'),
   ]);

@@ -19,7 +19,7 @@ import { documentKey } from '../../pipeline/series/row-key.js';
 import { dimensionsCommand } from '../../cli/commands/dimensions.js';
 import { keysCommand } from '../../cli/commands/keys.js';
 import { UsageError } from '../../cli/context.js';
-import { openLocalPipeline } from '../../cli/local-pipeline.js';
+import { openLocalPipeline } from '../../runtime/local-writer.js';
 import { LocalKeyStore } from '../../adapters/local/key-store.js';
 import { createCommandContext } from '../../cli/runtime-select.js';
 import { TEST_INSTANCE, TEST_PROJECT, useEmulators } from '../adapters/gcp/support/emulators.js';

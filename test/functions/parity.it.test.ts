@@ -15,7 +15,7 @@ import { createPubSubPublisher } from '../../adapters/gcp/pubsub-bus.js';
 import { LocalDimensionsStore } from '../../adapters/local/dimensions-store.js';
 import { LocalWarehouse } from '../../adapters/local/warehouse.js';
 import { martRowCounts, runMartCycle } from '../../pipeline/marts/hourly.js';
-import { openLocalPipeline } from '../../cli/local-pipeline.js';
+import { openLocalPipeline } from '../../runtime/local-writer.js';
 import { generateWorkload, type Workload } from '../../demo/generator.js';
 import { createIngestEventsHandler } from '../../functions/ingest-events.js';
 import type { EntryCounts } from '../../pipeline/contracts/outcomes.js';

@@ -11,7 +11,7 @@ import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
-import { openLocalPipeline, type LocalPipeline } from '../../cli/local-pipeline.js';
+import { openLocalPipeline, type LocalPipeline } from '../../runtime/local-writer.js';
 import { createLocalCommandRouter } from '../../cli/forward.js';
 import { createKey } from '../../pipeline/auth/keys.js';
 import type { KeyKind } from '../../pipeline/ports.js';

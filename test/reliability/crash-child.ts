@@ -5,7 +5,7 @@
 // Prints `phase:<name>` lines as it goes (the parent kills it inside a chosen phase) and, when all is
 // done, one JSON line with the counts, the mart digests and the series digest.
 //   argv: dataDir anchorIso shiftMs events seed
-import { openLocalPipeline } from '../../cli/local-pipeline.js';
+import { openLocalPipeline } from '../../runtime/local-writer.js';
 import { runMartCycle } from '../../pipeline/marts/hourly.js';
 import { mirrorDimensionDocuments } from '../../pipeline/series/mirror.js';
 import { martDigest, seriesDigest, shiftedClock, totalCounts, workloadMessages } from './support.js';

@@ -13,7 +13,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { openLocalPipeline, type LocalPipeline } from '../../cli/local-pipeline.js';
+import { openLocalPipeline, type LocalPipeline } from '../../runtime/local-writer.js';
 import type { EntryCounts } from '../../pipeline/contracts/outcomes.js';
 import { createIngestStage, processingFailedWrite } from '../../pipeline/ingest/stage.js';
 import { runMartCycle } from '../../pipeline/marts/hourly.js';

@@ -10,7 +10,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import express from 'express';
-import { openLocalPipeline, type LocalPipeline } from '../../cli/local-pipeline.js';
+import { openLocalPipeline, type LocalPipeline } from '../../runtime/local-writer.js';
 import { createKey } from '../../pipeline/auth/keys.js';
 import { totalRejected } from '../../pipeline/contracts/outcomes.js';
 import { batchEntries, PosCsvError, POS_CSV_REQUIRED_COLUMNS, posCsvToEntries, splitNdjson } from '../../pipeline/ingest/entries.js';

@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
-import { openLocalPipeline } from '../../cli/local-pipeline.js';
+import { openLocalPipeline } from '../../runtime/local-writer.js';
 import { createKey } from '../../pipeline/auth/keys.js';
 import type { EntryCounts } from '../../pipeline/contracts/outcomes.js';
 import { createCollector } from '../../services/collector/router.js';

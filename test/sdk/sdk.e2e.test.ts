@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import express from 'express';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
-import { openLocalPipeline, type LocalPipeline } from '../../cli/local-pipeline.js';
+import { openLocalPipeline, type LocalPipeline } from '../../runtime/local-writer.js';
 import { runMartCycle } from '../../pipeline/marts/hourly.js';
 import { createKey } from '../../pipeline/auth/keys.js';
 import { createSdkRouter } from '../../services/collector/sdk-route.js';

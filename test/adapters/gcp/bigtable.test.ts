@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import sinon from 'sinon';
 import { bigtableClient } from '../../../adapters/gcp/bigtable.js';
 import { parseGcpConfig } from '../../../adapters/gcp/config.js';
-import { createGcpRuntime } from '../../../adapters/gcp/runtime.js';
+import { createGcpRuntime } from '../../../runtime/gcp.js';
 
 const env = {
   TILLSTREAM_GCP_PROJECT: 'acme-prod',

@@ -1,7 +1,7 @@
 // Child process of the SIGKILL test: opens the local runtime and publishes and consumes in a loop
 // (with injected transient sink faults) until it is killed; `finish` drains and prints the counts.
 // Usage: tsx crash-child.ts <dataDir> loop|finish <seed>
-import { openLocalRuntime } from '../../../adapters/local/runtime.js';
+import { openLocalRuntime } from '../../../runtime/local-stores.js';
 import { createRunner } from '../../../pipeline/runner/consume.js';
 import type { RawSink } from '../../../pipeline/ports.js';
 import { fakeProcessingFailedWrite, fakeStage } from '../../pipeline/runner/fake-stage.js';

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { openLocalRuntime, type LocalRuntime } from '../../../adapters/local/runtime.js';
+import { openLocalRuntime, type LocalRuntime } from '../../../runtime/local-stores.js';
 import { generateWorkload } from '../../../demo/generator.js';
 import { createIngestStage, processingFailedWrite } from '../../../pipeline/ingest/stage.js';
 import { batchEntries } from '../../../pipeline/ingest/entries.js';

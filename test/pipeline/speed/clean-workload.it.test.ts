@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { pino } from 'pino';
 import request from 'supertest';
 import { runMartCycle } from '../../../pipeline/marts/hourly.js';
-import { openLocalPipeline, type LocalPipeline } from '../../../cli/local-pipeline.js';
+import { openLocalPipeline, type LocalPipeline } from '../../../runtime/local-writer.js';
 import { generateWorkload } from '../../../demo/generator.js';
 import { batchEntries } from '../../../pipeline/ingest/entries.js';
 import { exportDocuments } from '../../../pipeline/marts/exporter.js';

@@ -13,7 +13,7 @@ import { createBigtableKeyStore } from '../../../adapters/gcp/bigtable-key-store
 import { createBigtableSeriesStore } from '../../../adapters/gcp/bigtable-series-store.js';
 import { openDataDir } from '../../../adapters/local/data-dir.js';
 import { LocalKeyStore, loadOrCreatePepper } from '../../../adapters/local/key-store.js';
-import { DATA_FILES } from '../../../adapters/local/runtime.js';
+import { DATA_FILES } from '../../../runtime/local-stores.js';
 import { openLmdbSeriesStore } from '../../../adapters/local/series-store.js';
 import { createKey } from '../../../pipeline/auth/keys.js';
 import type { KeyStore, SeriesStore } from '../../../pipeline/ports.js';

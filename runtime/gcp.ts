@@ -2,16 +2,16 @@
 // (adapters/gcp/config.ts), clients created once per process. Entry points (functions/, the query API
 // and the CLI with TILLSTREAM_RUNTIME=gcp) take what they need from here and nothing else.
 import { Storage } from '@google-cloud/storage';
-import { systemClock, type ArchiveReader, type DimensionsStore, type KeyStore, type Publisher, type SeriesStore } from '../../pipeline/ports.js';
-import { bigqueryClient, createBigQueryWarehouse, type BigQueryWarehouse } from './bigquery-warehouse.js';
-import { bigtableClient } from './bigtable.js';
-import { createBigtableDedupeIndex, type BigtableDedupeIndex } from './bigtable-dedupe.js';
-import { cachedKeyStore, createBigtableKeyStore } from './bigtable-key-store.js';
-import { createBigtableSeriesStore } from './bigtable-series-store.js';
-import { gcpConfig, GcpConfigError, type GcpConfig } from './config.js';
-import { createGcsArchiveReader } from './gcs-archive.js';
-import { createGcsDimensionsStore } from './gcs-dimensions-store.js';
-import { createPubSubPublisher, pubsubClient } from './pubsub-bus.js';
+import { systemClock, type ArchiveReader, type DimensionsStore, type KeyStore, type Publisher, type SeriesStore } from '../pipeline/ports.js';
+import { bigqueryClient, createBigQueryWarehouse, type BigQueryWarehouse } from '../adapters/gcp/bigquery-warehouse.js';
+import { bigtableClient } from '../adapters/gcp/bigtable.js';
+import { createBigtableDedupeIndex, type BigtableDedupeIndex } from '../adapters/gcp/bigtable-dedupe.js';
+import { cachedKeyStore, createBigtableKeyStore } from '../adapters/gcp/bigtable-key-store.js';
+import { createBigtableSeriesStore } from '../adapters/gcp/bigtable-series-store.js';
+import { gcpConfig, GcpConfigError, type GcpConfig } from '../adapters/gcp/config.js';
+import { createGcsArchiveReader } from '../adapters/gcp/gcs-archive.js';
+import { createGcsDimensionsStore } from '../adapters/gcp/gcs-dimensions-store.js';
+import { createPubSubPublisher, pubsubClient } from '../adapters/gcp/pubsub-bus.js';
 
 export interface GcpRuntime {
   config: GcpConfig;

@@ -2,13 +2,13 @@
 // the directory (version check, writer lock), the archive and the bus (which repairs the archive
 // before anything can be delivered), the warehouse, then dimensions and keys. The CLI and the local
 // server wire stages to what this returns.
-import { LocalArchive } from './archive.js';
-import { LocalBus } from './bus.js';
-import { openDataDir, type DataDir, type OpenDataDirOptions } from './data-dir.js';
-import { LocalDimensionsStore } from './dimensions-store.js';
-import { LocalKeyStore, loadOrCreatePepper } from './key-store.js';
-import { LocalWarehouse, type TranslateSql } from './warehouse.js';
-import type { Clock } from '../../pipeline/ports.js';
+import { LocalArchive } from '../adapters/local/archive.js';
+import { LocalBus } from '../adapters/local/bus.js';
+import { openDataDir, type DataDir, type OpenDataDirOptions } from '../adapters/local/data-dir.js';
+import { LocalDimensionsStore } from '../adapters/local/dimensions-store.js';
+import { LocalKeyStore, loadOrCreatePepper } from '../adapters/local/key-store.js';
+import { LocalWarehouse, type TranslateSql } from '../adapters/local/warehouse.js';
+import type { Clock } from '../pipeline/ports.js';
 
 /** File names inside the data directory. */
 export const DATA_FILES = {

@@ -2,7 +2,7 @@
 // `tillstream start` holds one for its lifetime; the other commands open one for a single run when no
 // `tillstream start` is running (and otherwise go through it, see cli/forward.ts).
 import { randomUUID } from 'node:crypto';
-import { DATA_FILES, openLocalRuntime as openLocalStores, type LocalRuntime as LocalStores } from '../adapters/local/runtime.js';
+import { DATA_FILES, openLocalRuntime as openLocalStores, type LocalRuntime as LocalStores } from './local-stores.js';
 import { openLmdbSeriesStore, type LmdbSeriesStore } from '../adapters/local/series-store.js';
 import type { EntryCounts } from '../pipeline/contracts/outcomes.js';
 import { createIngestStage, processingFailedWrite, type IngestConfig, type IngestStage } from '../pipeline/ingest/stage.js';

@@ -100,6 +100,14 @@ export interface RawSink {
   write(batch: IngestWrite): Promise<void>;
 }
 
+/**
+ * A sink's answer that it stored none of a write's rows because it refuses them (a row the table
+ * will never take), as opposed to a failure whose outcome is unknown. Retrying cannot help.
+ */
+export class RowsRefusedError extends Error {
+  override readonly name = 'RowsRefusedError';
+}
+
 // ---------------------------------------------------------------- dedupe
 
 export interface DedupeClaim {

@@ -5,7 +5,7 @@
 // (table-wide, as DESIGN.md fixes), message_id:entry_index for rejected and duplicate entries; the
 // staging view that keeps the earliest received_at per (merchant_id, event_id) is the safety net.
 import { BigQuery, BigQueryDate, BigQueryInt, BigQueryTimestamp, type Query } from '@google-cloud/bigquery';
-import type { IngestWrite, RawSink, SqlParams, Warehouse } from '../../pipeline/ports.js';
+import { RowsRefusedError, type IngestWrite, type RawSink, type SqlParams, type Warehouse } from '../../pipeline/ports.js';
 import { rawArrivals, rawDuplicates, rawEvents, rawOrderLines, rawRejectedEvents } from '../../pipeline/schema/raw.js';
 import type { TableDef } from '../../pipeline/schema/types.js';
 
@@ -119,15 +119,23 @@ export function createBigQueryWarehouse(opts: BigQueryWarehouseOptions): BigQuer
 
   return {
     async write(batch: IngestWrite): Promise<void> {
+      let first = true;
       for (const { table, rows } of insertRows(batch)) {
         const target = dataset.table(table.id.split('.')[1]!);
         for (let i = 0; i < rows.length; i += batchSize) {
           try {
             await target.insert(rows.slice(i, i + batchSize), { raw: true, skipInvalidRows: false, ignoreUnknownValues: false });
           } catch (err) {
-            // A PartialFailureError lists the failing rows; keep it as the cause for the logs.
-            throw new Error(`streaming insert of ${rows.length} rows into ${table.id} failed`, { cause: err });
+            const what = `streaming insert of ${rows.length} rows into ${table.id} failed`;
+            // With skipInvalidRows false an invalid row fails the whole request, and the answer lists
+            // the row errors (a PartialFailureError): then nothing of the request was stored, and if
+            // it was the write's first request, nothing of the write.
+            // https://cloud.google.com/bigquery/docs/reference/rest/v2/tabledata/insertAll
+            if (first && (err as Error | undefined)?.name === 'PartialFailureError') throw new RowsRefusedError(what, { cause: err });
+            // Anything else (a timeout, a 5xx) may have stored the rows; keep the cause for the logs.
+            throw new Error(what, { cause: err });
           }
+          first = false;
         }
       }
     },

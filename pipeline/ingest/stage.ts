@@ -21,6 +21,7 @@ import type {
   RawSink,
   RejectedRow,
 } from '../ports.js';
+import { RowsRefusedError } from '../ports.js';
 import { resolveIngestConfig, type IngestConfig, type ResolvedIngestConfig } from './config.js';
 import { canonicalBodyJson, contentHash, normalizeEvent, utcHourStart } from './normalize.js';
 import { readEnvelopeIds, validateEntry, type ValidEntry, type ValidationContext } from './validate.js';
@@ -203,6 +204,11 @@ function throwIfPending(verdicts: DedupeVerdict[], msg: InboundMessage): void {
       `an event of message ${msg.id} is claimed by message ${pending.first.messageId}, entry ${pending.first.index}, which has not stored it yet; retrying`,
     );
   }
+}
+
+function refused(err: unknown): boolean {
+  for (let e = err; e instanceof Error; e = e.cause) if (e instanceof RowsRefusedError) return true;
+  return false;
 }
 
 /** Tells the dedupe index that this message's accepted entries, the owners of their events, are stored. */
@@ -395,19 +401,29 @@ export async function settleFailedMessage(deps: SettleDeps, msg: InboundMessage,
   if (deps.journal && before.planned && !before.processing_failed) {
     // Rows an attempt planned but never recorded as stored may be stored (a write whose answer was
     // lost): write them again (idempotent), so that no stored entry is also rejected. If this write
-    // fails too, so does the settlement, and the message stays with the subscription.
+    // fails too with an unknown outcome, so does the settlement, and the message stays with the
+    // subscription; rows the sink refuses were never stored and become processing_failed.
+    // Rows the sink refuses outright were never stored: those entries are processing_failed below.
     const salvage = unstored(before.planned, storedEntries(before));
-    if (salvage.accepted.length + salvage.rejected.length + salvage.duplicates.length > 0) {
-      await deps.sink.write(salvage);
-      const part: JournalRecord = {
-        accepted: salvage.accepted.map((r) => r.entry_index),
-        rejected: Object.fromEntries(salvage.rejected.map((r) => [r.entry_index, r.reason])),
-        duplicates: salvage.duplicates.map((r) => r.entry_index),
-      };
-      await deps.journal.record(msg.id, part);
-      if (deps.dedupe) await confirmOwners(deps.dedupe, msg.id, salvage);
-      before = await deps.journal.read(msg.id);
+    const parts: [IngestWrite, JournalRecord][] = [
+      [{ ...EMPTY_WRITE, accepted: salvage.accepted, orderLines: salvage.orderLines, arrivals: salvage.arrivals }, { accepted: salvage.accepted.map((r) => r.entry_index) }],
+      [{ ...EMPTY_WRITE, rejected: salvage.rejected }, { rejected: Object.fromEntries(salvage.rejected.map((r) => [r.entry_index, r.reason])) }],
+      [{ ...EMPTY_WRITE, duplicates: salvage.duplicates }, { duplicates: salvage.duplicates.map((r) => r.entry_index) }],
+    ];
+    let salvaged = false;
+    for (const [part, record] of parts) {
+      if (part.accepted.length + part.rejected.length + part.duplicates.length === 0) continue;
+      try {
+        await deps.sink.write(part);
+      } catch (err) {
+        if (refused(err)) continue;
+        throw err;
+      }
+      await deps.journal.record(msg.id, record);
+      if (deps.dedupe) await confirmOwners(deps.dedupe, msg.id, part);
+      salvaged = true;
     }
+    if (salvaged) before = await deps.journal.read(msg.id);
   }
   const failed = new Set(before.processing_failed ?? []);
   const kept = new Set([...storedEntries(before)].filter((i) => !failed.has(i)));

@@ -2,6 +2,7 @@
 // (LMDB locally, Bigtable on Cloud Run) — one read per request, documents included (documents.ts) — plus the dashboard page,
 // /health, /ready and the OpenAPI document. createQueryApiRouter() gives the routes alone for composing
 // one process with the collector; createQueryApi() is the complete app (headers, logs, 404, errors).
+import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -43,7 +44,9 @@ export interface QueryApiDeps {
 
 const MAX_URL_LENGTH = 4096;
 const DASHBOARD_DIR = fileURLToPath(new URL('./dashboard/', import.meta.url));
-const UPLOT_DIR = dirname(createRequire(import.meta.url).resolve('uplot'));
+// The bundle (scripts/build-query-api.mjs) carries uPlot's files beside it; the sources take the package's.
+const BUNDLED_UPLOT_DIR = fileURLToPath(new URL('./uplot/', import.meta.url));
+const UPLOT_DIR = existsSync(BUNDLED_UPLOT_DIR) ? BUNDLED_UPLOT_DIR : dirname(createRequire(import.meta.url).resolve('uplot'));
 
 export function createQueryApiRouter(deps: QueryApiDeps): Router {
   const clock = deps.clock ?? systemClock;

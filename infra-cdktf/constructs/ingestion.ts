@@ -247,8 +247,8 @@ export class Ingestion extends Construct {
     }
     const bucketRoles: { bucket: keyof Ingestion['buckets']; role: string; workload: Workload }[] = [
       { bucket: 'pos', role: 'roles/storage.objectViewer', workload: 'ingestPosBatch' },
+      // ingest reads the dimensions file; the exporter reads dimensions from the dims dataset instead.
       { bucket: 'config', role: 'roles/storage.objectViewer', workload: 'ingestEvents' },
-      { bucket: 'config', role: 'roles/storage.objectViewer', workload: 'exportMarts' },
     ];
     for (const g of bucketRoles) {
       new StorageBucketIamMember(this, `bucket-${g.bucket}-${g.workload}`, { bucket: this.buckets[g.bucket].name, role: g.role, member: identities.member(g.workload) });

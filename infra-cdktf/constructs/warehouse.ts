@@ -50,7 +50,8 @@ const DATASET_ROLES: { dataset: DatasetKey; role: 'READER' | 'WRITER'; workload:
   { dataset: 'raw', role: 'READER', workload: 'martsRunner' },
   { dataset: 'dims', role: 'READER', workload: 'martsRunner' },
   { dataset: 'dims', role: 'READER', workload: 'exportMarts' },
-  { dataset: 'staging', role: 'WRITER', workload: 'martsRunner' },
+  // The script reads the staging views; Terraform, not the run, creates and replaces them.
+  { dataset: 'staging', role: 'READER', workload: 'martsRunner' },
   { dataset: 'marts', role: 'WRITER', workload: 'martsRunner' },
   { dataset: 'marts', role: 'READER', workload: 'exportMarts' },
 ];

@@ -108,7 +108,6 @@ describe('infra-cdktf TillstreamStack (prod)', () => {
           ingestPosBatch: [`bucket:${p}-tillstream-pos roles/storage.objectViewer`, 'topic:tillstream-pos roles/pubsub.publisher'],
           exportMarts: [
             'bigtable:series roles/bigtable.user',
-            `bucket:${p}-tillstream-config roles/storage.objectViewer`,
             'dataset:dims READER',
             'dataset:marts READER',
             `project:${p} roles/bigquery.jobUser`,
@@ -124,7 +123,7 @@ describe('infra-cdktf TillstreamStack (prod)', () => {
             'dataset:dims READER',
             'dataset:marts WRITER',
             'dataset:raw READER',
-            'dataset:staging WRITER',
+            'dataset:staging READER',
             `project:${p} roles/bigquery.jobUser`,
           ],
         },

@@ -1,0 +1,183 @@
+// Permissions from code: every deployed workload runs its real entry point with the environment the
+// synthesized stack gives it and the Google clients recorded (support/record-workloads.ts); the
+// datasets its statements read or write (ZetaSQL's ExtractTableNamesFromStatement, staging views
+// expanded to what they read), the topics it publishes to, the buckets, Bigtable tables and secrets
+// it touches become the grants it needs — and the stack must grant its service account exactly those:
+// a missing grant fails in production, an extra one is access nobody uses. The hourly marts run the
+// scheduled script, analyzed statement by statement the same way.
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { STAGING, readSql } from '../../pipeline/marts/manifest.js';
+import { scheduledScript } from '../../pipeline/marts/scheduled-script.js';
+import { tableNames } from '../support/zetasql/analyze.js';
+import { rolesOf, synthesize, type Synthesized } from './synth.js';
+import type { Touch, Workload } from './support/record-workloads.js';
+
+const run = promisify(execFile);
+const recorder = fileURLToPath(new URL('./support/record-workloads.ts', import.meta.url));
+
+/** `dataset.table`, whatever the qualification (`project.dataset.table`, backticks). */
+const tableId = (name: string) => name.replaceAll('`', '').split('.').slice(-2).join('.');
+
+/** The table a statement writes (MERGE, INSERT, UPDATE, DELETE, CREATE), if any. */
+function writtenTable(sql: string): string | undefined {
+  const body = sql.replace(/^(\s*--[^\n]*\n)*/, '');
+  const m = /^\s*(?:merge\s+(?:into\s+)?|insert\s+(?:into\s+)?|update\s+|delete\s+(?:from\s+)?|create\s+(?:or\s+replace\s+)?(?:table|view)\s+)(`[^`]+`|[\w.-]+)/i.exec(body);
+  return m ? tableId(m[1]!) : undefined;
+}
+
+/** What each staging view reads: querying a view that is not authorized needs access to its tables too. */
+async function viewReads(): Promise<Map<string, string[]>> {
+  const out = new Map<string, string[]>();
+  for (const f of STAGING) {
+    const sql = readSql(f.file);
+    const view = writtenTable(sql)!;
+    out.set(view, (await tableNames(sql)).map(tableId).filter((t) => t !== view));
+  }
+  return out;
+}
+
+/** Tables a statement reads and writes, views expanded. */
+async function statementTables(sql: string, views: Map<string, string[]>): Promise<{ reads: string[]; writes: string[] }> {
+  const written = writtenTable(sql);
+  const reads = new Set<string>();
+  const pending = (await tableNames(sql)).map(tableId).filter((t) => t !== written);
+  while (pending.length) {
+    const t = pending.pop()!;
+    if (reads.has(t)) continue;
+    reads.add(t);
+    pending.push(...(views.get(t) ?? []));
+  }
+  return { reads: [...reads], writes: written ? [written] : [] };
+}
+
+/**
+ * The statements of the scheduled script: each EXECUTE IMMEDIATE body on its own, and the script's
+ * own statements (DECLARE … DEFAULT expressions as a SELECT of the expression, IF conditions and
+ * bodies, INSERTs). A statement of another shape is analyzed as it is, and fails the test if ZetaSQL
+ * cannot read it, so nothing the script touches goes unseen.
+ */
+export function scriptStatements(script: string): string[] {
+  const out: string[] = [];
+  const rest = script.replace(/execute immediate """([\s\S]*?)"""/g, (_all, inner: string) => {
+    out.push(inner);
+    return 'execute immediate __inner__';
+  });
+  const text = rest.replace(/^\s*--[^\n]*$/gm, '');
+  // IF … END IF blocks: the condition, then each statement of the body.
+  const flat = text.replace(/\bif\s+([\s\S]*?)\s+then\s+([\s\S]*?)\s*end if\s*;/gi, (_all, cond: string, body: string) => {
+    out.push(`select ${cond}`);
+    return `${body}\n`;
+  });
+  for (const raw of flat.split(';')) {
+    const st = raw.trim();
+    if (!st) continue;
+    if (/^execute immediate __inner__\b/i.test(st)) continue;
+    if (/^raise\b/i.test(st)) continue;
+    const declared = /^declare\s+[\w, ]+?\s+[\w<>]+(?:\s+default\s+([\s\S]+))?$/i.exec(st);
+    if (declared) {
+      if (declared[1]) out.push(`select ${declared[1]}`);
+      continue;
+    }
+    out.push(st);
+  }
+  return out;
+}
+
+type Needs = Map<string, string>;
+
+/** The grants (`<on> <role>`, as rolesOf spells them) a workload's touches need. */
+async function neededGrants(s: Synthesized, touches: Touch[], views: Map<string, string[]>): Promise<string[]> {
+  const datasets: Needs = new Map();
+  const bigtable: Needs = new Map();
+  const buckets: Needs = new Map();
+  const grants = new Set<string>();
+  const dataset = (table: string, access: 'READER' | 'WRITER') => {
+    const ds = table.split('.')[0]!;
+    if (datasets.get(ds) !== 'WRITER') datasets.set(ds, access);
+  };
+  for (const t of touches) {
+    switch (t.service) {
+      case 'bigquery-job': {
+        grants.add(`project:${s.config.projectId} roles/bigquery.jobUser`);
+        const { reads, writes } = await statementTables(t.resource, views);
+        for (const r of reads) dataset(r, 'READER');
+        for (const w of writes) dataset(w, 'WRITER');
+        break;
+      }
+      case 'bigquery':
+        dataset(t.resource, t.access === 'write' ? 'WRITER' : 'READER');
+        break;
+      case 'bigtable':
+        if (bigtable.get(t.resource) !== 'roles/bigtable.user') bigtable.set(t.resource, t.access === 'write' ? 'roles/bigtable.user' : 'roles/bigtable.reader');
+        break;
+      case 'storage':
+        if (buckets.get(t.resource) !== 'write') buckets.set(t.resource, t.access);
+        break;
+      case 'pubsub':
+        grants.add(`topic:${t.resource} roles/pubsub.publisher`);
+        break;
+      case 'secret':
+        grants.add(`secret:${t.resource} roles/secretmanager.secretAccessor`);
+        break;
+    }
+  }
+  for (const [ds, access] of datasets) grants.add(`dataset:${ds} ${access}`);
+  for (const [table, role] of bigtable) grants.add(`bigtable:${table} ${role}`);
+  for (const [bucket, access] of buckets) grants.add(`bucket:${bucket} ${access === 'write' ? 'roles/storage.objectUser' : 'roles/storage.objectViewer'}`);
+  return [...grants].sort();
+}
+
+const ACCOUNT: Record<Workload | 'martsRunner', string> = {
+  ingestEvents: 'ts-ingest-events',
+  ingestPosBatch: 'ts-ingest-pos-batch',
+  exportMarts: 'ts-export-marts',
+  collect: 'ts-collect',
+  queryApi: 'ts-query-api',
+  martsRunner: 'ts-marts-runner',
+};
+
+describe('infra-cdktf permissions from code', function () {
+  this.timeout(180_000);
+  let s: Synthesized;
+  let touches: Touch[];
+  let views: Map<string, string[]>;
+  before(async () => {
+    s = synthesize('prod');
+    const dir = mkdtempSync(join(tmpdir(), 'tillstream-touches-'));
+    try {
+      const out = join(dir, 'touches.json');
+      await run(process.execPath, ['--import', 'tsx', recorder, out], { maxBuffer: 64 * 1024 * 1024 });
+      touches = (JSON.parse(readFileSync(out, 'utf8')) as { touches: Touch[] }).touches;
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+    views = await viewReads();
+  });
+
+  const granted = (w: Workload | 'martsRunner') => rolesOf(s, ACCOUNT[w]);
+  const needed = (w: Workload) => neededGrants(s, touches.filter((t) => t.workload === w), views);
+
+  it('records every workload doing its work (no workload touched nothing)', () => {
+    assert.deepEqual([...new Set(touches.map((t) => t.workload))].sort(), ['collect', 'exportMarts', 'ingestEvents', 'ingestPosBatch', 'queryApi']);
+  });
+
+  for (const w of ['ingestEvents', 'ingestPosBatch', 'collect', 'queryApi'] as const) {
+    it(`grants ${w} exactly what its code touches`, async () => {
+      assert.deepEqual(granted(w), await needed(w));
+    });
+  }
+
+  it('grants the hourly marts runner exactly what the scheduled script touches', async () => {
+    const script = scheduledScript();
+    const statements = scriptStatements(script);
+    assert.ok(statements.length > 10, 'the script has its statements');
+    const fake: Touch[] = statements.map((sql) => ({ workload: 'exportMarts', service: 'bigquery-job', resource: sql, access: 'read', op: 'script' }));
+    assert.deepEqual(granted('martsRunner'), await neededGrants(s, fake, views));
+  });
+});

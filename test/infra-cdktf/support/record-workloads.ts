@@ -1,0 +1,209 @@
+// Runs each deployed workload's real entry point — the four functions of functions/index.ts and the
+// query API server — on the gcp runtime, configured with the environment the synthesized stack gives
+// it, with the Google clients' calls recorded instead of sent: which BigQuery statements and inserts,
+// Pub/Sub topics, Cloud Storage buckets, Bigtable tables and secrets each workload's code touches.
+// Writes one JSON document, { touches: Touch[] }, to the file named by its argument (stdout carries
+// the functions' own logs). A child process of permissions.it.test.ts, so the
+// process-wide runtime and environment it sets never reach other tests.
+import { BigQuery, Table as BigQueryTable } from '@google-cloud/bigquery';
+import { Bigtable, type Row, type Table as BigtableTable } from '@google-cloud/bigtable';
+import { Topic } from '@google-cloud/pubsub';
+import { File } from '@google-cloud/storage';
+import { getTestServer } from '@google-cloud/functions-framework/testing';
+import { writeFileSync } from 'node:fs';
+import pino from 'pino';
+import sinon from 'sinon';
+import request from 'supertest';
+import { encodeMessage } from '../../../adapters/gcp/bus-codec.js';
+import { createKey } from '../../../pipeline/auth/keys.js';
+import type { KeyRecord } from '../../../pipeline/ports.js';
+import { inventory, order, RECEIVED_AT } from '../../pipeline/ingest/fixtures.js';
+import { synthesize, type Block } from '../synth.js';
+
+export type Workload = 'ingestEvents' | 'ingestPosBatch' | 'exportMarts' | 'collect' | 'queryApi';
+export interface Touch {
+  workload: Workload;
+  service: 'bigquery' | 'bigquery-job' | 'bigtable' | 'pubsub' | 'storage' | 'secret';
+  /** dataset.table, table id, topic, bucket or secret; the statement text for bigquery-job. */
+  resource: string;
+  access: 'read' | 'write';
+  op: string;
+}
+
+const touches: Touch[] = [];
+let current: Workload | undefined;
+const touch = (t: Omit<Touch, 'workload'>) => {
+  if (!current) throw new Error(`a ${t.service} call outside any workload: ${t.resource}`);
+  touches.push({ workload: current, ...t });
+};
+const last = (name: string) => name.split('/').at(-1)!;
+
+const s = synthesize('prod');
+const fn = (name: string) => s.find('google_cloudfunctions2_function', 'name', name);
+const functionEnv = (name: string) => ({ ...(fn(name).service_config.environment_variables as Record<string, string>) });
+const api = s.find('google_cloud_run_v2_service', 'name', 'tillstream-query-api');
+const apiEnv = Object.fromEntries((api.template.containers[0].env as Block[]).filter((e) => e.value !== undefined).map((e) => [e.name, e.value as string]));
+
+// The pepper is a mounted secret: a workload gets it when the stack mounts it.
+const pepper = Buffer.alloc(32, 7);
+const mountsPepper = (b: Block) =>
+  (b.service_config?.secret_environment_variables as Block[] | undefined)?.some((v) => v.key === 'TILLSTREAM_KEY_PEPPER') ??
+  (b.template?.containers[0].env as Block[]).some((e) => e.name === 'TILLSTREAM_KEY_PEPPER' && e.value_source);
+
+// Keys the collector and the API look up: what `tillstream keys create` would have stored.
+const ingestKey = createKey(pepper, { kind: 'ingest', merchantId: 'pizzaco', now: new Date('2026-11-01T00:00:00Z') });
+const readKey = createKey(pepper, { kind: 'read', merchantId: 'pizzaco', now: new Date('2026-11-01T00:00:00Z') });
+const keyRows = new Map<string, KeyRecord>([ingestKey, readKey].map((k) => [`h#${k.record.hash}`, k.record]));
+
+const dimensionsFile = JSON.stringify({
+  merchants: [{ id: 'pizzaco', name: 'Pizza Co', time_zone: 'Europe/Berlin', currency: 'EUR' }],
+  stores: [
+    { id: 's001', merchant_id: 'pizzaco', name: 'Mitte', city: 'Berlin', region: 'BE' },
+    { id: 's002', merchant_id: 'pizzaco', name: 'Soho', city: 'London', region: 'ENG', time_zone: 'Europe/London' },
+  ],
+  fraud_ips: [],
+});
+
+// ---- Bigtable: reads, mutations, conditional mutations. The classes that hold these methods are not
+// exported; their prototypes are those of a table and a row.
+const sampleTable = new Bigtable({ projectId: 'p', metricsEnabled: false }).instance('i').table('t');
+const tableMethods = Object.getPrototypeOf(Object.getPrototypeOf(sampleTable)) as BigtableTable;
+const rowMethods = Object.getPrototypeOf(sampleTable.row('r')) as Row;
+sinon.stub(tableMethods, 'getRows').callsFake((async function (this: BigtableTable, opts?: { keys?: string[] }) {
+  touch({ service: 'bigtable', resource: last(this.name), access: 'read', op: 'ReadRows' });
+  const rows = (opts?.keys ?? [])
+    .filter((k) => keyRows.has(String(k)))
+    .map((k) => ({ id: String(k), data: { k: { record: [{ value: Buffer.from(JSON.stringify(keyRows.get(String(k)))) }] } } }));
+  return [rows];
+}) as never);
+sinon.stub(tableMethods, 'mutate').callsFake((async function (this: BigtableTable) {
+  touch({ service: 'bigtable', resource: last(this.name), access: 'write', op: 'MutateRows' });
+  return [];
+}) as never);
+sinon.stub(rowMethods, 'filter').callsFake((async function (this: Row) {
+  touch({ service: 'bigtable', resource: last(this.table.name), access: 'write', op: 'CheckAndMutateRow' });
+  return [false];
+}) as never);
+sinon.stub(rowMethods, 'createRules').callsFake((async function (this: Row) {
+  touch({ service: 'bigtable', resource: last(this.table.name), access: 'write', op: 'ReadModifyWriteRow' });
+  return [{}];
+}) as never);
+
+// ---- BigQuery: query jobs (the statement is kept for analysis) and streaming inserts.
+const MART_STEMS = ['mart_hourly_store_sales', 'mart_daily_merchant_sales'];
+function answer(sql: string): Record<string, unknown>[] {
+  if (/from marts\.mart_runs\s+where kind = 'scheduled' and started_at/.test(sql)) {
+    return MART_STEMS.map((mart) => ({ mart, window_start: new Date('2026-11-21T10:00:00Z'), window_end: new Date('2026-11-21T12:00:00Z') }));
+  }
+  if (/from dims\.merchants/.test(sql)) return [{ merchant_id: 'pizzaco', name: 'Pizza Co', time_zone: 'Europe/Berlin', currency: 'EUR' }];
+  return [];
+}
+sinon.stub(BigQuery.prototype, 'createQueryJob').callsFake(async function (opts: { query: string }) {
+  touch({ service: 'bigquery-job', resource: opts.query, access: 'read', op: 'jobs.insert' });
+  return [{ getQueryResults: async () => [answer(opts.query)], metadata: {} }] as never;
+} as never);
+sinon.stub(BigQueryTable.prototype, 'insert').callsFake(async function (this: BigQueryTable) {
+  touch({ service: 'bigquery', resource: `${this.dataset.id}.${this.id}`, access: 'write', op: 'tabledata.insertAll' });
+  return [{}] as never;
+});
+sinon.stub(BigQueryTable.prototype, 'load').callsFake(async function (this: BigQueryTable) {
+  touch({ service: 'bigquery', resource: `${this.dataset.id}.${this.id}`, access: 'write', op: 'jobs.insert(load)' });
+  return [{}] as never;
+} as never);
+
+// ---- Pub/Sub publishes and Cloud Storage object reads and writes.
+let published = 0;
+sinon.stub(Topic.prototype, 'publishMessage').callsFake(async function (this: Topic) {
+  touch({ service: 'pubsub', resource: last(this.name), access: 'write', op: 'Publish' });
+  return `m-${++published}` as never;
+} as never);
+const objects: Record<string, string> = {
+  'dimensions/current.json': dimensionsFile,
+  'pos/2026-11-21/s001.ndjson': [JSON.stringify({ ...order(), source: 'pos', event_id: 'pos-1' })].join('\n') + '\n',
+};
+sinon.stub(File.prototype, 'download').callsFake(async function (this: File) {
+  touch({ service: 'storage', resource: this.bucket.name, access: 'read', op: 'objects.get' });
+  const body = objects[this.name];
+  if (body === undefined) throw Object.assign(new Error(`no object ${this.name}`), { code: 404 });
+  return [Buffer.from(body)] as never;
+} as never);
+sinon.stub(File.prototype, 'getMetadata').callsFake(async function (this: File) {
+  touch({ service: 'storage', resource: this.bucket.name, access: 'read', op: 'objects.get' });
+  return [{ generation: '1' }] as never;
+} as never);
+sinon.stub(File.prototype, 'save').callsFake(async function (this: File) {
+  touch({ service: 'storage', resource: this.bucket.name, access: 'write', op: 'objects.insert' });
+} as never);
+
+/** Runs one workload's request and checks it succeeded (a workload that fails touches too little). */
+async function run(workload: Workload, drive: () => Promise<{ status: number; body: unknown }>, ok: (status: number) => boolean): Promise<void> {
+  current = workload;
+  const res = await drive();
+  current = undefined;
+  if (!ok(res.status)) throw new Error(`${workload} answered ${res.status}: ${JSON.stringify(res.body)}`);
+}
+
+const push = (data: string | Buffer, attributes: Record<string, string> = {}, messageId = '1') => ({
+  message: { data: Buffer.from(data).toString('base64'), attributes, messageId, publishTime: '2026-11-21T13:00:01.000Z' },
+  subscription: 'projects/tillstream-prod/subscriptions/any',
+});
+
+async function main(): Promise<void> {
+  // One process-wide environment for the functions: they share every name; only the app profile
+  // differs per function, and no resource the code touches depends on it.
+  for (const k of Object.keys(process.env)) if (k.startsWith('TILLSTREAM_')) delete process.env[k];
+  Object.assign(process.env, functionEnv('tillstream-ingest-events'), { TILLSTREAM_KEY_PEPPER: pepper.toString('hex') });
+  const { gcpRuntime } = await import('../../../runtime/gcp.js');
+  // Which function reads the pepper: the runtime hands it out through pepper().
+  const rt = gcpRuntime();
+  const givePepper = rt.pepper.bind(rt);
+  rt.pepper = () => {
+    touch({ service: 'secret', resource: 'TILLSTREAM_KEY_PEPPER', access: 'read', op: 'env' });
+    return givePepper();
+  };
+  await import('../../../functions/index.js');
+
+  const message = encodeMessage({ receivedAt: RECEIVED_AT, attributes: { source: 'online', key_merchant_id: 'pizzaco' }, entries: [JSON.stringify(order()), JSON.stringify(inventory())] });
+  await run('ingestEvents', () => request(getTestServer('ingestEvents')).post('/').send(push(message.data, message.attributes)), (st) => st === 200);
+
+  const notification = { bucket: functionEnv('tillstream-ingest-pos-batch').TILLSTREAM_POS_BUCKET, name: 'pos/2026-11-21/s001.ndjson', generation: '1', timeCreated: '2026-11-21T13:00:00Z' };
+  await run('ingestPosBatch', () => request(getTestServer('ingestPosBatch')).post('/').send(push(JSON.stringify(notification), { eventType: 'OBJECT_FINALIZE' })), (st) => st === 200);
+
+  const transferRun = { name: 'projects/1/locations/eu/transferConfigs/c/runs/r', state: 'SUCCEEDED', runTime: '2026-11-21T13:05:00Z', endTime: '2026-11-21T13:09:00Z' };
+  await run('exportMarts', () => request(getTestServer('exportMarts')).post('/').send(push(JSON.stringify(transferRun))), (st) => st === 200);
+
+  await run(
+    'collect',
+    () => request(getTestServer('collect')).post('/v1/events').set('authorization', `Bearer ${ingestKey.key}`).set('content-type', 'application/json').send([order()]),
+    (st) => st === 202,
+  );
+
+  // The query API: its own process in production, with its own environment.
+  const { openQueryApiStores, startQueryApiServer } = await import('../../../services/query-api/server.js');
+  current = 'queryApi';
+  const env = { ...apiEnv, ...(mountsPepper(api) ? { TILLSTREAM_KEY_PEPPER: pepper.toString('hex') } : {}) };
+  // It reads the pepper at start-up: without the secret it must refuse to start.
+  const { TILLSTREAM_KEY_PEPPER: _mounted, ...withoutPepper } = env;
+  if (await openQueryApiStores(withoutPepper).then(() => false, (err: Error) => /TILLSTREAM_KEY_PEPPER/.test(err.message))) {
+    touch({ service: 'secret', resource: 'TILLSTREAM_KEY_PEPPER', access: 'read', op: 'env' });
+  }
+  const server = await startQueryApiServer({ env, port: 0, host: '127.0.0.1', logger: pino({ level: 'silent' }) });
+  try {
+    await run('queryApi', () => request(server.url).get('/v1/merchants/pizzaco/freshness').set('authorization', `Bearer ${readKey.key}`), (st) => st === 200 || st === 404);
+  } finally {
+    await server.close();
+  }
+
+  // The pepper is a secret mounted per workload: name it by the stack's secret.
+  const secretId = s.resources('google_secret_manager_secret') && Object.values(s.resources('google_secret_manager_secret'))[0]!.secret_id;
+  const out = touches.map((t) => (t.service === 'secret' ? { ...t, resource: secretId as string } : t));
+  writeFileSync(process.argv[2]!, JSON.stringify({ touches: out }) + '\n');
+}
+
+main().then(
+  () => process.exit(0),
+  (err: unknown) => {
+    console.error(err);
+    process.exit(1);
+  },
+);

@@ -10,7 +10,8 @@ import { resolveDimensions } from '../contracts/dimensions.js';
 import type { FreshnessDocument } from '../series/documents.js';
 import { mirrorDimensionDocuments } from '../series/mirror.js';
 import { martSpec, type MartSpec } from './manifest.js';
-import { windowCondition, windowParams, type MartWindow } from './runner.js';
+import { martParams } from './statements.js';
+import { sqlParams, windowCondition, type MartWindow } from './windows.js';
 import { HOUR_MS } from '../time.js';
 
 type Row = Record<string, unknown>;
@@ -95,7 +96,8 @@ export function seriesCellsOf(spec: Pick<MartSpec, 'stem'>, rows: Row[]): Series
 export async function martRows(warehouse: Warehouse, w: MartWindow): Promise<Row[]> {
   const spec = martSpec(w.mart);
   const columns = spec.table.columns.map((c) => (c.type === 'DATE' ? `cast(${c.name} as string) as ${c.name}` : c.name));
-  return warehouse.query<Row>(`select ${columns.join(', ')} from ${spec.table.id} where ${windowCondition(spec)}`, windowParams(w));
+  const sql = `select ${columns.join(', ')} from ${spec.table.id} where ${windowCondition(spec)}`;
+  return warehouse.query<Row>(sql, sqlParams(sql, martParams(w)));
 }
 
 /** Series keys the window's rows map to now; collected before a rebuild to find buckets that vanish. */

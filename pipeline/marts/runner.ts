@@ -1,20 +1,18 @@
 // The mart runner: rebuilds mart windows with the statements of sql/ (one MERGE per mart and window,
 // idempotent: a window run twice leaves the same rows), runs the assertions of each rebuilt window,
-// and records the windows in marts.mart_runs. `scheduledRun` is the hourly run: it finds the hours
-// touched by events received since the previous run (raw.arrivals) and rebuilds them, the two
-// latest hours and everything that depends on them, never the hour in progress.
+// and records the windows in marts.mart_runs. `scheduledRun` is the hourly run: it reads the cells
+// touched by arrivals since each mart's watermark (re-reading an overlap, so a row committed after a
+// run read arrivals but stamped before it is built by the next run) and rebuilds those cells and
+// what depends on them (windows.ts), never the hour in progress.
 import { randomUUID } from 'node:crypto';
 import { systemClock, type Clock, type SqlParams, type Warehouse } from '../ports.js';
-import { ASSERTIONS, MARTS, REPORTING, STAGING, martSpec, readSql, type MartSpec } from './manifest.js';
-import { HOUR_MS, ceilHour, floorHour } from '../time.js';
-import { hoursToRanges, mergeRanges, windowsForRule, type TimeRange } from './windows.js';
+import { DEFAULT_MART_CONFIG, type MartConfig } from './config.js';
+import { MARTS, REPORTING, STAGING, martSpec, readSql, type MartSpec } from './manifest.js';
+import { BOOKKEEPING, martParams, planScheduledWindows, sortWindows, windowStatements } from './statements.js';
+import { HOUR_MS, floorHour } from '../time.js';
+import { hourRange, sqlParams, windowCondition, type MartWindow, type TouchedCell } from './windows.js';
 
-export interface MartWindow {
-  /** Mart file stem, e.g. `mart_hourly_store_sales`. */
-  mart: string;
-  windowStart: Date;
-  windowEnd: Date;
-}
+export type { MartWindow } from './windows.js';
 
 export interface WindowBuild extends MartWindow {
   /** Rows of the mart inside the window before and after the rebuild. */
@@ -33,7 +31,8 @@ export interface BuildOptions {
   runId?: string;
   kind?: RunKind;
   clock?: Clock;
-  /** Called with each window just before it is rebuilt (the exporter collects the keys it replaces). */
+  config?: MartConfig;
+  /** Called with each window just before it is rebuilt (the cycle collects the rows and keys it replaces). */
   beforeWindow?: (w: MartWindow) => Promise<void>;
   /** Recorded with scheduled runs. */
   arrivalsThrough?: Date;
@@ -62,31 +61,21 @@ export async function prepareMarts(warehouse: Warehouse): Promise<void> {
   prepared.add(warehouse);
 }
 
-/** The rows of a mart inside a window: the same condition the MERGE deletes by. */
-export function windowCondition(spec: MartSpec): string {
-  if (spec.grain === 'hour') return 'hour_start >= @window_start and hour_start < @window_end';
-  return [
-    'local_date >= date_sub(date(@window_start), interval 1 day)',
-    'local_date <= date_add(date(@window_end), interval 1 day)',
-    'local_date >= date(@window_start, time_zone)',
-    'local_date <= date(timestamp_sub(@window_end, interval 1 microsecond), time_zone)',
-  ].join(' and ');
-}
+export { windowCondition } from './windows.js';
 
-export const windowParams = (w: { windowStart: Date; windowEnd: Date }): SqlParams => ({ window_start: w.windowStart, window_end: w.windowEnd });
+/** The parameters of a window that `sql` names. */
+export const windowParams = (w: MartWindow, sql: string, config?: MartConfig): SqlParams => sqlParams(sql, martParams(w, config));
 
-async function countRows(warehouse: Warehouse, spec: MartSpec, w: MartWindow): Promise<number> {
-  const [row] = await warehouse.query<{ row_count: number | bigint }>(
-    `select count(*) as row_count from ${spec.table.id} where ${windowCondition(spec)}`,
-    windowParams(w),
-  );
+async function countRows(warehouse: Warehouse, spec: MartSpec, w: MartWindow, config?: MartConfig): Promise<number> {
+  const sql = `select count(*) as row_count from ${spec.table.id} where ${windowCondition(spec)}`;
+  const [row] = await warehouse.query<{ row_count: number | bigint }>(sql, windowParams(w, sql, config));
   return Number(row?.row_count ?? 0);
 }
 
 /** Runs the assertions of a mart for one window; throws AssertionFailed with the bad rows. */
-export async function runAssertions(warehouse: Warehouse, w: MartWindow): Promise<void> {
-  for (const a of ASSERTIONS.filter((x) => x.mart === w.mart)) {
-    const bad = await warehouse.query(readSql(a.file), windowParams(w));
+export async function runAssertions(warehouse: Warehouse, w: MartWindow, config?: MartConfig): Promise<void> {
+  for (const a of windowStatements(w, config).filter((s) => s.role === 'assertion')) {
+    const bad = await warehouse.query(a.sql, a.params);
     if (bad.length > 0) throw new AssertionFailed(a.stem, w, bad);
   }
 }
@@ -97,24 +86,26 @@ export async function buildWindows(warehouse: Warehouse, windows: MartWindow[], 
   const clock = opts.clock ?? systemClock;
   const runId = opts.runId ?? randomUUID();
   const startedAt = clock.now();
-  const order = new Map(MARTS.map((m, i) => [m.stem, i]));
-  const sorted = [...windows].sort((a, b) => order.get(a.mart)! - order.get(b.mart)! || a.windowStart.getTime() - b.windowStart.getTime());
   const built: WindowBuild[] = [];
-  for (const w of sorted) {
+  for (const w of sortWindows(windows)) {
     const spec = martSpec(w.mart);
     if (spec.grain === 'hour' && (w.windowStart.getTime() % HOUR_MS !== 0 || w.windowEnd.getTime() % HOUR_MS !== 0)) {
       throw new Error(`${w.mart}: hourly windows must be whole hours, got ${w.windowStart.toISOString()}..${w.windowEnd.toISOString()}`);
     }
     if (w.windowEnd <= w.windowStart) continue;
     await opts.beforeWindow?.(w);
-    const rowsBefore = await countRows(warehouse, spec, w);
+    const rowsBefore = await countRows(warehouse, spec, w, opts.config);
+    const [statement, ...assertions] = windowStatements(w, opts.config);
     try {
-      await warehouse.run(readSql(spec.file), windowParams(w));
+      await warehouse.run(statement!.sql, statement!.params);
     } catch (err) {
       throw new Error(`rebuilding ${w.mart} for ${w.windowStart.toISOString()}..${w.windowEnd.toISOString()}`, { cause: err });
     }
-    await runAssertions(warehouse, w);
-    const rowsAfter = await countRows(warehouse, spec, w);
+    for (const a of assertions) {
+      const bad = await warehouse.query(a.sql, a.params);
+      if (bad.length > 0) throw new AssertionFailed(a.stem, w, bad);
+    }
+    const rowsAfter = await countRows(warehouse, spec, w, opts.config);
     await recordWindow(warehouse, { runId, kind: opts.kind ?? 'build', startedAt, finishedAt: clock.now(), window: w, arrivalsThrough: opts.arrivalsThrough, finalizedThrough: opts.finalizedThrough });
     built.push({ ...w, rowsBefore, rowsAfter });
   }
@@ -125,6 +116,7 @@ async function recordWindow(
   warehouse: Warehouse,
   r: { runId: string; kind: RunKind; startedAt: Date; finishedAt: Date; window: MartWindow; arrivalsThrough?: Date; finalizedThrough?: Date },
 ): Promise<void> {
+  const scope = martParams(r.window);
   const params: SqlParams = {
     run_id: r.runId,
     kind: r.kind,
@@ -133,6 +125,9 @@ async function recordWindow(
     window_end: r.window.windowEnd,
     started_at: r.startedAt,
     finished_at: r.finishedAt,
+    all_from: scope.all_from!,
+    merchants: scope.merchants!,
+    cells: scope.cells!,
   };
   // Absent instants are written as literal nulls: an untyped null parameter has no type to bind.
   const optional = (name: 'arrivals_through' | 'finalized_through', v?: Date): string => {
@@ -141,10 +136,19 @@ async function recordWindow(
     return `@${name}`;
   };
   await warehouse.run(
-    `insert into marts.mart_runs (run_id, kind, mart, window_start, window_end, started_at, finished_at, arrivals_through, finalized_through)
-     values (@run_id, @kind, @mart, @window_start, @window_end, @started_at, @finished_at, ${optional('arrivals_through', r.arrivalsThrough)}, ${optional('finalized_through', r.finalizedThrough)})`,
+    `insert into marts.mart_runs (run_id, kind, mart, window_start, window_end, started_at, finished_at, arrivals_through, finalized_through, all_from, merchants, cells)
+     values (@run_id, @kind, @mart, @window_start, @window_end, @started_at, @finished_at, ${optional('arrivals_through', r.arrivalsThrough)}, ${optional('finalized_through', r.finalizedThrough)}, @all_from, @merchants, @cells)`,
     params,
   );
+}
+
+/** A window as mart_runs recorded it: a range build when every merchant was rebuilt from its start. */
+export function recordedWindow(r: { mart: string; window_start: Date; window_end: Date; all_from: Date | null; merchants: string[] | null; cells: string[] | null }): MartWindow {
+  const w = { mart: r.mart, windowStart: new Date(r.window_start), windowEnd: new Date(r.window_end) };
+  if (r.all_from === null || new Date(r.all_from) <= w.windowStart) return w;
+  const allFrom = new Date(r.all_from);
+  const real = (xs: string[] | null) => (xs ?? []).filter((x) => x !== '');
+  return { ...w, scope: { merchants: real(r.merchants), cells: real(r.cells), ...(allFrom < w.windowEnd ? { allFrom } : {}) } };
 }
 
 /**
@@ -157,55 +161,94 @@ export async function buildMarts(
   opts: BuildOptions = {},
 ): Promise<BuildResult> {
   const specs = range.marts ? range.marts.map(martSpec) : MARTS;
-  const windowStart = floorHour(range.windowStart);
-  const windowEnd = ceilHour(range.windowEnd);
+  const { start, end } = hourRange(range.windowStart, range.windowEnd);
   return buildWindows(
     warehouse,
-    specs.map((s) => ({ mart: s.stem, windowStart, windowEnd })),
+    specs.map((s) => ({ mart: s.stem, windowStart: start, windowEnd: end })),
     opts,
   );
 }
 
 export interface ScheduledRunResult extends BuildResult {
   startedAt: Date;
-  /** Arrivals received before this instant are covered; the next run starts from here. */
+  /** Arrivals received before this instant are covered; the next run starts from here (less the overlap). */
   arrivalsThrough: Date;
   /** Start of the hour in progress: every hour before it is final after this run. */
   finalizedThrough: Date;
-  /** Distinct UTC hours touched by arrivals since the previous run. */
+  /** Distinct UTC hours touched by the arrivals this run read. */
   touchedHours: Date[];
+  /** The (merchant, hour) cells those arrivals touched. */
+  touchedCells: TouchedCell[];
 }
 
-interface PreviousRun {
+interface Watermark {
+  mart: string;
   arrivals_through: Date | null;
   finalized_through: Date | null;
 }
 
-/** Promotions announced in the touched hours: their own days (and baselines) must be rebuilt too. */
-async function touchedPromotionRanges(warehouse: Warehouse, touched: TimeRange[]): Promise<TimeRange[]> {
-  if (touched.length === 0) return [];
-  const rows = await warehouse.query<{ promo_starts_at: Date; promo_ends_at: Date; event_ts: Date }>(
-    `select promo_starts_at, promo_ends_at, event_ts
-     from staging.stg_events
-     where event_type = 'promotion' and event_ts >= @window_start and event_ts < @window_end`,
-    { window_start: touched[0]!.start, window_end: touched[touched.length - 1]!.end },
-  );
-  const inTouched = (t: Date) => touched.some((r) => t >= r.start && t < r.end);
-  return rows
-    .filter((r) => inTouched(new Date(r.event_ts)))
-    .map((r) => ({ start: floorHour(new Date(r.promo_starts_at)), end: ceilHour(new Date(r.promo_ends_at)) }));
+/**
+ * What a scheduled run reads before it builds: each mart's watermark, the cells touched by arrivals
+ * since then (re-reading `arrivalsOverlapMs` before it), the merchants' zones and the promotions
+ * announced in touched cells. Bookkeeping reads raw.arrivals, mart_runs and dims only — and the
+ * promotion events of the touched merchants and hours.
+ */
+export async function readRunInput(warehouse: Warehouse, startedAt: Date, config: MartConfig = DEFAULT_MART_CONFIG) {
+  const runsSince = new Date(startedAt.getTime() - config.horizonDays * 24 * HOUR_MS);
+  const marks = await warehouse.query<Watermark>(BOOKKEEPING.watermarks, { runs_since: runsSince });
+  const byMart = new Map(marks.map((m) => [m.mart, m]));
+  // A mart never run reads every arrival of the horizon; each other from its own watermark less the overlap.
+  const sinceOf = (mart: string): Date => {
+    const through = byMart.get(mart)?.arrivals_through;
+    return through ? new Date(new Date(through).getTime() - config.arrivalsOverlapMs) : runsSince;
+  };
+  const arrivalsFrom = new Date(Math.min(...MARTS.map((m) => sinceOf(m.stem).getTime())));
+  const arrivals = await warehouse.query<{ merchant_id: string; event_hour: Date; received_at: Date }>(BOOKKEEPING.arrivals, {
+    arrivals_from: arrivalsFrom,
+    arrivals_to: startedAt,
+  });
+  const cellsByMart = new Map<string, TouchedCell[]>();
+  for (const m of MARTS) {
+    const since = sinceOf(m.stem).getTime();
+    cellsByMart.set(
+      m.stem,
+      arrivals.filter((a) => new Date(a.received_at).getTime() >= since).map((a) => ({ merchantId: a.merchant_id, hour: new Date(a.event_hour) })),
+    );
+  }
+  const zones = new Map<string, string[]>();
+  for (const z of await warehouse.query<{ merchant_id: string; time_zone: string }>(BOOKKEEPING.zones)) {
+    const list = zones.get(z.merchant_id) ?? zones.set(z.merchant_id, []).get(z.merchant_id)!;
+    if (!list.includes(z.time_zone)) list.push(z.time_zone);
+  }
+  const touched = arrivals.map((a) => ({ merchantId: a.merchant_id, hour: new Date(a.event_hour) }));
+  let promotions: { merchantId: string; startsAt: Date; endsAt: Date }[] = [];
+  if (touched.length > 0) {
+    const hours = touched.map((c) => c.hour.getTime());
+    const keys = new Set(touched.map((c) => `${c.merchantId}|${c.hour.getTime()}`));
+    const rows = await warehouse.query<{ merchant_id: string; promo_starts_at: Date; promo_ends_at: Date; event_ts: Date }>(BOOKKEEPING.promotions, {
+      window_start: new Date(Math.min(...hours)),
+      window_end: new Date(Math.max(...hours) + HOUR_MS),
+      merchants: [...new Set(touched.map((c) => c.merchantId))].sort(),
+    });
+    promotions = rows
+      .filter((r) => keys.has(`${r.merchant_id}|${floorHour(new Date(r.event_ts)).getTime()}`))
+      .map((r) => ({ merchantId: r.merchant_id, startsAt: new Date(r.promo_starts_at), endsAt: new Date(r.promo_ends_at) }));
+  }
+  const finalized = marks.map((m) => m.finalized_through).filter((d): d is Date => d !== null).map((d) => new Date(d).getTime());
+  const finalizedThrough = finalized.length === MARTS.length ? new Date(Math.min(...finalized)) : undefined;
+  return { arrivalsFrom, cellsByMart, touched, zones, promotions, finalizedThrough };
 }
 
 /**
- * The hourly run. Rebuilds exactly the hours touched by arrivals received since the previous
- * scheduled run, plus the two latest complete hours (and any hour a skipped run left provisional),
- * then the dependants per mart (later inventory hours, local days, promotion baselines). The hour
- * in progress is never built, so it is never finalized.
+ * The hourly run. Rebuilds the cells touched by arrivals received since each mart's watermark (less
+ * the overlap) and their dependants per mart (later inventory hours, local days, promotion
+ * baselines). The hour in progress is never built, so it is never finalized.
  */
 export async function scheduledRun(deps: {
   warehouse: Warehouse;
   clock?: Clock;
   runId?: string;
+  config?: MartConfig;
   beforeWindow?: BuildOptions['beforeWindow'];
   /**
    * Runs after every window is built and before the run's watermarks are recorded (the export). A run
@@ -216,41 +259,23 @@ export async function scheduledRun(deps: {
 }): Promise<ScheduledRunResult> {
   const { warehouse } = deps;
   const clock = deps.clock ?? systemClock;
+  const config = deps.config ?? DEFAULT_MART_CONFIG;
   await prepareMarts(warehouse);
   const startedAt = clock.now();
   const current = floorHour(startedAt);
-  const [previous] = await warehouse.query<PreviousRun>(
-    `select max(arrivals_through) as arrivals_through, max(finalized_through) as finalized_through
-     from marts.mart_runs
-     where kind = 'scheduled'`,
-  );
-  const since = previous?.arrivals_through ? new Date(previous.arrivals_through) : new Date(0);
-  const arrivals = await warehouse.query<{ event_hour: Date }>(
-    `select distinct event_hour
-     from raw.arrivals
-     where received_at >= @since and received_at < @until`,
-    { since, until: startedAt },
-  );
-  const touchedHours = arrivals.map((a) => new Date(a.event_hour)).sort((a, b) => a.getTime() - b.getTime());
-
-  const pending: TimeRange[] = [];
-  // The two latest complete hours, and every hour a late or skipped run left unfinalized.
-  const provisionalFrom = new Date(
-    Math.min(current.getTime() - 2 * HOUR_MS, previous?.finalized_through ? new Date(previous.finalized_through).getTime() : Infinity),
-  );
-  pending.push({ start: provisionalFrom, end: current });
-  const touched = mergeRanges([...hoursToRanges(touchedHours), ...pending]);
-  const promotions = await touchedPromotionRanges(warehouse, touched);
-
-  const windows: MartWindow[] = [];
-  for (const spec of MARTS) {
-    const base = spec.rebuild === 'baseline_days' ? mergeRanges([...touched, ...promotions]) : touched;
-    for (const r of windowsForRule(spec, base, current)) windows.push({ mart: spec.stem, windowStart: r.start, windowEnd: r.end });
-  }
-  const result = await buildWindows(warehouse, windows, { runId: deps.runId, kind: 'scheduled', clock, beforeWindow: deps.beforeWindow });
-  const run: ScheduledRunResult = { ...result, startedAt, arrivalsThrough: startedAt, finalizedThrough: current, touchedHours };
+  const input = await readRunInput(warehouse, startedAt, config);
+  const windows = planScheduledWindows({ startedAt, finalizedThrough: input.finalizedThrough, cells: input.cellsByMart, zones: input.zones, promotions: input.promotions });
+  const result = await buildWindows(warehouse, windows, { runId: deps.runId, kind: 'scheduled', clock, config, beforeWindow: deps.beforeWindow });
+  const touchedHours = [...new Set(input.touched.map((c) => c.hour.getTime()))].sort((a, b) => a - b).map((t) => new Date(t));
+  const run: ScheduledRunResult = { ...result, startedAt, arrivalsThrough: startedAt, finalizedThrough: current, touchedHours, touchedCells: input.touched };
   await deps.beforeComplete?.(run);
-  // The watermarks go on the run's rows only now that it is complete: max() over them ignores an interrupted run.
+  // The watermarks go on the run's rows only now that it is complete: max() over them ignores an
+  // interrupted run, whose arrivals the next run reads again. A mart without a window this run gets
+  // a row of its own, so its watermark moves too.
+  for (const m of MARTS) {
+    if (result.windows.some((w) => w.mart === m.stem)) continue;
+    await recordWindow(warehouse, { runId: result.runId, kind: 'scheduled', startedAt, finishedAt: clock.now(), window: { mart: m.stem, windowStart: current, windowEnd: current } });
+  }
   await warehouse.run(
     `update marts.mart_runs set arrivals_through = @arrivals_through, finalized_through = @finalized_through where run_id = @run_id`,
     { arrivals_through: startedAt, finalized_through: current, run_id: result.runId },

@@ -1,15 +1,47 @@
-// Window arithmetic for mart rebuilds: whole UTC hours, merged ranges, and the rule of each mart
-// that turns touched hours into the windows it must rebuild (see RebuildRule in manifest.ts).
-import { DAY_MS, HOUR_MS, ceilHour, floorHour } from '../time.js';
+// Mart windows: which rows of which mart a run rebuilds, and the SQL predicates and parameters that
+// select them. A scheduled run rebuilds the touched cells — (merchant, UTC hour) and (merchant, local
+// day) pairs from raw.arrivals — not one range for every merchant; a range build (`marts`,
+// `reprocess`) rebuilds every merchant in its range. Both are one shape: bounds [start, end) for
+// partition pruning, plus a scope — the merchants and cells rebuilt, and an instant from which every
+// merchant's rows are rebuilt (`all_from`; the window's start for a range build, its end when only
+// cells are rebuilt). The exporter and the runner both read windows through this module.
+import type { SqlParams } from '../ports.js';
+import { DAY_MS, HOUR_MS, addDays, ceilHour, floorHour, localDate } from '../time.js';
 import type { MartSpec } from './manifest.js';
+
 /** A late order changes the baselines of the eight following weeks: 56 days, plus one for the widest local day. */
 export const BASELINE_REACH_MS = 57 * DAY_MS;
+/** A touched local day changes the promotion days of the same weekday in the eight weeks after it. */
+export const BASELINE_WEEKS = 8;
 
 export interface TimeRange {
   start: Date;
   end: Date;
 }
 
+/** The cells a window is limited to (a scheduled run's touched cells). */
+export interface WindowScope {
+  /** Merchants with a cell in the window (the clustering filter). */
+  merchants: string[];
+  /** `merchant|YYYY-MM-DDTHH` (UTC hour) for hourly marts, `merchant|YYYY-MM-DD` (local date) for daily marts. */
+  cells: string[];
+  /** Every merchant's rows from this instant on are rebuilt too (inventory's latest hours); default the window end. */
+  allFrom?: Date;
+}
+
+export interface MartWindow {
+  /** Mart file stem, e.g. `mart_hourly_store_sales`. */
+  mart: string;
+  /** Bounds: every rebuilt hour (or every hour of a rebuilt local day) lies in [windowStart, windowEnd). */
+  windowStart: Date;
+  windowEnd: Date;
+  /** Absent: every merchant's rows in the bounds. */
+  scope?: WindowScope;
+}
+
+/** `YYYY-MM-DDTHH` of a UTC hour: the text `format_timestamp('%Y-%m-%dT%H', ts)` gives in BigQuery and DuckDB (UTC sessions). */
+export const hourKey = (d: Date): string => d.toISOString().slice(0, 13);
+export const cellKey = (merchantId: string, bucket: string): string => `${merchantId}|${bucket}`;
 
 /** Sorted, merged ranges; ranges closer than `gapMs` are joined (rebuilding the gap is harmless). */
 export function mergeRanges(ranges: TimeRange[], gapMs = 0): TimeRange[] {
@@ -30,8 +62,8 @@ export function hoursToRanges(hours: Date[]): TimeRange[] {
 }
 
 /**
- * The windows a mart rebuilds when `touched` hours changed; nothing at or after `limit` (the start
- * of the hour in progress) is rebuilt, so a run never finalizes the hour in progress.
+ * The ranges a mart rebuilds when `touched` hours changed, for every merchant (reprocess
+ * --revalidate); nothing at or after `limit` (the start of the hour in progress) is rebuilt.
  */
 export function windowsForRule(spec: Pick<MartSpec, 'rebuild'>, touched: TimeRange[], limit: Date): TimeRange[] {
   const clip = (rs: TimeRange[]) =>
@@ -49,4 +81,161 @@ export function windowsForRule(spec: Pick<MartSpec, 'rebuild'>, touched: TimeRan
     case 'baseline_days':
       return clip(mergeRanges(touched.map((r) => ({ start: r.start, end: new Date(r.end.getTime() + BASELINE_REACH_MS) })), DAY_MS));
   }
+}
+
+// ------------------------------------------------------------------------------------------------
+// Touched cells → windows (the scheduled run's rule; scheduled-script.ts states the same in SQL)
+
+/** One (merchant, UTC hour) an arrival touched. */
+export interface TouchedCell {
+  merchantId: string;
+  hour: Date;
+}
+
+export interface CellPlanInput {
+  cells: TouchedCell[];
+  /** Start of the hour in progress: nothing at or after it is built. */
+  limit: Date;
+  /** Inventory rebuilds every merchant's hours from here (the previous run's finalized_through) so every item has a row each hour. */
+  allFrom: Date;
+  /** Time zones of each merchant: its own and its stores' (local days are taken in each). */
+  zones: Map<string, string[]>;
+  /** Promotions announced in the touched cells: their days (and baselines) are rebuilt too. */
+  promotions?: { merchantId: string; startsAt: Date; endsAt: Date }[];
+}
+
+/** Local dates an hour overlaps in a zone: one, or two where the zone's offset is not whole hours. */
+function localDatesOfHour(hour: Date, zone: string): string[] {
+  const first = localDate(hour, zone);
+  const last = localDate(new Date(hour.getTime() + HOUR_MS - 1), zone);
+  return first === last ? [first] : [first, last];
+}
+
+/** Bounds covering the hours of local `dates` in any zone (offsets are at most ±14 h, so a day and a half either side). */
+function boundsOfDates(dates: string[]): TimeRange[] {
+  return dates.map((d) => {
+    const midnight = Date.parse(`${d}T00:00:00Z`);
+    return { start: new Date(midnight - DAY_MS), end: new Date(midnight + 2 * DAY_MS) };
+  });
+}
+
+/** Cells grouped into windows of nearby hours (a window per stretch of partitions, so each statement prunes to its own). */
+function groupCells(mart: string, cells: { merchantId: string; key: string; range: TimeRange }[], allFrom?: TimeRange): MartWindow[] {
+  const ranges = mergeRanges([...cells.map((c) => c.range), ...(allFrom ? [allFrom] : [])], DAY_MS);
+  return ranges.map((r) => {
+    const inside = cells.filter((c) => c.range.start >= r.start && c.range.end <= r.end);
+    const merchants = [...new Set(inside.map((c) => c.merchantId))].sort();
+    const keys = [...new Set(inside.map((c) => cellKey(c.merchantId, c.key)))].sort();
+    const all = allFrom && allFrom.start >= r.start && allFrom.end <= r.end ? allFrom.start : undefined;
+    return { mart, windowStart: r.start, windowEnd: r.end, scope: { merchants, cells: keys, ...(all ? { allFrom: all } : {}) } };
+  });
+}
+
+/**
+ * The windows each mart rebuilds for a run's touched cells:
+ * - hourly marts: the touched (merchant, hour) cells;
+ * - inventory: each touched merchant's hours from its first touched hour on, and every merchant's
+ *   hours from `allFrom` (closing stock carries forward, from the mart's own previous rows);
+ * - daily marts: the local days (in every zone of the merchant) the touched hours overlap;
+ * - promotion performance: those days, the same weekdays of the eight weeks after them (their
+ *   baselines include the touched day) and the days of promotions announced in the touched cells.
+ * Nothing at or after `limit` is built.
+ */
+export function planCellWindows(spec: Pick<MartSpec, 'stem' | 'rebuild'>, input: CellPlanInput): MartWindow[] {
+  const limitMs = input.limit.getTime();
+  const touched = input.cells.filter((c) => c.hour.getTime() < limitMs);
+  const hourCell = (merchantId: string, hour: Date) => ({ merchantId, key: hourKey(hour), range: { start: hour, end: new Date(hour.getTime() + HOUR_MS) } });
+  const zonesOf = (m: string) => input.zones.get(m) ?? ['UTC'];
+  switch (spec.rebuild) {
+    case 'hours':
+      return groupCells(spec.stem, touched.map((c) => hourCell(c.merchantId, floorHour(c.hour))));
+    case 'later_hours': {
+      const first = new Map<string, number>();
+      for (const c of touched) first.set(c.merchantId, Math.min(first.get(c.merchantId) ?? Infinity, floorHour(c.hour).getTime()));
+      const allFromMs = Math.min(input.allFrom.getTime(), limitMs);
+      const cells = [...first].flatMap(([m, from]) => {
+        const out = [];
+        for (let t = from; t < allFromMs; t += HOUR_MS) out.push(hourCell(m, new Date(t)));
+        return out;
+      });
+      const all = allFromMs < limitMs ? { start: new Date(allFromMs), end: input.limit } : undefined;
+      // One window: a later window's carry-in reads the hours an earlier one would rebuild.
+      if (cells.length === 0 && !all) return [];
+      const start = new Date(Math.min(...cells.map((c) => c.range.start.getTime()), all?.start.getTime() ?? Infinity));
+      const merchants = [...new Set(cells.map((c) => c.merchantId))].sort();
+      return [{ mart: spec.stem, windowStart: start, windowEnd: input.limit, scope: { merchants, cells: [...new Set(cells.map((c) => cellKey(c.merchantId, c.key)))].sort(), allFrom: all?.start ?? input.limit } }];
+    }
+    case 'local_days':
+    case 'baseline_days': {
+      const days = new Map<string, Set<string>>();
+      const add = (m: string, d: string) => (days.get(m) ?? days.set(m, new Set()).get(m)!).add(d);
+      for (const c of touched) for (const z of zonesOf(c.merchantId)) for (const d of localDatesOfHour(floorHour(c.hour), z)) add(c.merchantId, d);
+      if (spec.rebuild === 'baseline_days') {
+        for (const [m, ds] of days) for (const d of [...ds]) for (let w = 1; w <= BASELINE_WEEKS; w++) ds.add(addDays(d, 7 * w));
+        for (const p of input.promotions ?? []) {
+          for (const z of zonesOf(p.merchantId)) {
+            const last = localDate(new Date(p.endsAt.getTime() - 1), z);
+            for (let d = localDate(p.startsAt, z); d <= last; d = addDays(d, 1)) add(p.merchantId, d);
+          }
+        }
+      }
+      // A local day is built once the hour in progress is past its start in some zone; the statement clips nothing, so keep days that began.
+      const cells = [...days].flatMap(([m, ds]) =>
+        [...ds].flatMap((d) => {
+          const [range] = boundsOfDates([d]);
+          if (Date.parse(`${d}T00:00:00Z`) - 14 * HOUR_MS >= limitMs) return [];
+          return [{ merchantId: m, key: d, range: { start: range!.start, end: new Date(Math.min(range!.end.getTime(), limitMs)) } }];
+        }),
+      );
+      return groupCells(spec.stem, cells);
+    }
+  }
+}
+
+// ------------------------------------------------------------------------------------------------
+// Predicates and parameters
+
+const FORMAT_HOUR = `'%Y-%m-%dT%H'`;
+
+/** The scope test of a row, given the SQL expressions of its merchant and bucket. */
+export function scopeCondition(grain: 'hour' | 'day', merchant: string, bucket: string, zone = 'time_zone'): string {
+  const key = grain === 'hour' ? `format_timestamp(${FORMAT_HOUR}, ${bucket})` : `cast(${bucket} as string)`;
+  const from = grain === 'hour' ? `${bucket} >= @all_from` : `${bucket} >= date(@all_from, ${zone})`;
+  return `(${from} or (${merchant} in unnest(@merchants) and concat(${merchant}, '|', ${key}) in unnest(@cells)))`;
+}
+
+/** The rows of a mart inside a window: the same condition the MERGE deletes by. */
+export function windowCondition(spec: Pick<MartSpec, 'grain'>): string {
+  if (spec.grain === 'hour') return `hour_start >= @window_start and hour_start < @window_end and ${scopeCondition('hour', 'merchant_id', 'hour_start')}`;
+  return [
+    'local_date >= date_sub(date(@window_start), interval 1 day)',
+    'local_date <= date_add(date(@window_end), interval 1 day)',
+    'local_date >= date(@window_start, time_zone)',
+    'local_date <= date(timestamp_sub(@window_end, interval 1 microsecond), time_zone)',
+    scopeCondition('day', 'merchant_id', 'local_date'),
+  ].join(' and ');
+}
+
+/** Every parameter a window binds; statements take the ones they name (sqlParams). */
+export function windowParams(w: Pick<MartWindow, 'windowStart' | 'windowEnd' | 'scope'>): SqlParams {
+  return {
+    window_start: w.windowStart,
+    window_end: w.windowEnd,
+    // A range build rebuilds every merchant from its start; a cell window only its cells (+ allFrom).
+    // (two days past the end: no local day of the window starts after it in any zone)
+    all_from: w.scope ? (w.scope.allFrom ?? new Date(w.windowEnd.getTime() + 2 * DAY_MS)) : w.windowStart,
+    // Never empty: an empty list has no element type to bind in DuckDB. '' is no merchant id (ids are non-empty).
+    merchants: w.scope?.merchants.length ? w.scope.merchants : [''],
+    cells: w.scope?.cells.length ? w.scope.cells : [''],
+  };
+}
+
+/** The parameters of `params` that `sql` names: DuckDB refuses values for absent ones, and the listing shows what binds. */
+export function sqlParams(sql: string, params: SqlParams): SqlParams {
+  return Object.fromEntries(Object.entries(params).filter(([name]) => new RegExp(`@${name}(?![A-Za-z0-9_])`).test(sql)));
+}
+
+/** Whole hours of a range: [floor(from), ceil(to)). */
+export function hourRange(from: Date, to: Date): TimeRange {
+  return { start: floorHour(from), end: ceilHour(to) };
 }

@@ -4,7 +4,7 @@
 // of pipeline/metrics/catalog.ts so the exporter maps them one to one.
 import { DIM_TABLES } from './dims.js';
 import { RAW_TABLES } from './raw.js';
-import { opt, req, type Column, type TableDef } from './types.js';
+import { opt, rep, req, type Column, type TableDef } from './types.js';
 
 const salesColumns: Column[] = [
   req('orders', 'INT64', 'Completed orders'),
@@ -189,6 +189,9 @@ export const martRuns: TableDef = {
     req('finished_at', 'TIMESTAMP', 'When the window was rebuilt'),
     opt('arrivals_through', 'TIMESTAMP', 'Scheduled runs: arrivals received before this instant are covered'),
     opt('finalized_through', 'TIMESTAMP', 'Hours ending at or before this instant are final after this run'),
+    opt('all_from', 'TIMESTAMP', 'Every merchant\'s rows of the window from this instant on were rebuilt (the window start for a range build)'),
+    rep('merchants', 'STRING', 'Merchants whose cells the window rebuilt (empty for a range build)'),
+    rep('cells', 'STRING', 'Cells the window rebuilt: merchant|YYYY-MM-DDTHH (hourly marts) or merchant|YYYY-MM-DD (daily marts)'),
   ],
 };
 

@@ -200,6 +200,13 @@ export function toDuckDb(sql: string): string {
         i = end;
         continue;
       }
+      if (lower === 'unnest' && sql[k] === '(' && !qualified && /\bin\s*$/i.test(out)) {
+        // BigQuery `x in unnest(@list)` (a filter BigQuery can prune clusters by); DuckDB's unnest there would return rows.
+        const { end } = readArgs(sql, k);
+        out += `(SELECT unnest${toDuckDb(sql.slice(k, end))})`;
+        i = end;
+        continue;
+      }
       if (lower === 'unnest' && sql[k] === '(' && !qualified) {
         const { end } = readArgs(sql, k);
         out += word + toDuckDb(sql.slice(k, end));

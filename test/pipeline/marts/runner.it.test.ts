@@ -29,6 +29,7 @@ const DIMS = {
 const at = (iso: string): Clock => ({ now: () => new Date(iso) });
 const iso = (d: Date) => d.toISOString();
 const windowsOf = (ws: MartWindow[], mart: string) => ws.filter((w) => w.mart === mart).map((w) => [iso(w.windowStart), iso(w.windowEnd)]);
+const cellsOf = (ws: MartWindow[], mart: string) => ws.filter((w) => w.mart === mart).map((w) => w.scope?.cells);
 const sale = (t: string, price = 1000, store = 's1'): FixtureEvent => ({ event: order({ merchant: 'm_ny', store, at: t, currency: 'USD', lines: [{ sku: 'pz', quantity: 1, unit_price_minor: price }] }) });
 
 describe('mart runner, exporter and reprocessing', function () {
@@ -49,17 +50,21 @@ describe('mart runner, exporter and reprocessing', function () {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  it('rebuilds the touched hours and the two latest, never the hour in progress, and records its windows', async () => {
+  it('rebuilds the touched cells and every merchant\'s latest inventory hours, never the hour in progress, and records its windows', async () => {
     await loadEvents(wh, dims, [sale('2026-03-06T10:05:00Z'), sale('2026-03-06T14:05:00Z')]);
     const run = await scheduledRun({ warehouse: wh, clock: at('2026-03-06T14:20:00Z'), runId: 'run-1' });
     assert.equal(iso(run.finalizedThrough), '2026-03-06T14:00:00.000Z');
     assert.deepStrictEqual(run.touchedHours.map(iso), ['2026-03-06T10:00:00.000Z', '2026-03-06T14:00:00.000Z']);
-    assert.deepStrictEqual(windowsOf(run.windows, 'mart_hourly_store_sales'), [
-      ['2026-03-06T10:00:00.000Z', '2026-03-06T11:00:00.000Z'],
-      ['2026-03-06T12:00:00.000Z', '2026-03-06T14:00:00.000Z'],
-    ]);
+    assert.deepStrictEqual(windowsOf(run.windows, 'mart_hourly_store_sales'), [['2026-03-06T10:00:00.000Z', '2026-03-06T11:00:00.000Z']]);
+    assert.deepStrictEqual(cellsOf(run.windows, 'mart_hourly_store_sales'), [['m_ny|2026-03-06T10']]);
+    // inventory: the merchant's touched hours on, and every merchant's two latest complete hours
     assert.deepStrictEqual(windowsOf(run.windows, 'mart_hourly_store_inventory'), [['2026-03-06T10:00:00.000Z', '2026-03-06T14:00:00.000Z']]);
-    assert.deepStrictEqual(windowsOf(run.windows, 'mart_daily_merchant_sales'), [['2026-03-06T10:00:00.000Z', '2026-03-06T14:00:00.000Z']]);
+    assert.deepStrictEqual(run.windows.filter((w) => w.mart === 'mart_hourly_store_inventory').map((w) => [w.scope?.cells, iso(w.scope!.allFrom!)]), [
+      [['m_ny|2026-03-06T10', 'm_ny|2026-03-06T11'], '2026-03-06T12:00:00.000Z'],
+    ]);
+    // daily: the merchant's local day (New York) of the touched hour; bounds cover it in any zone
+    assert.deepStrictEqual(cellsOf(run.windows, 'mart_daily_merchant_sales'), [['m_ny|2026-03-06']]);
+    assert.deepStrictEqual(windowsOf(run.windows, 'mart_daily_merchant_sales'), [['2026-03-05T00:00:00.000Z', '2026-03-06T14:00:00.000Z']]);
     // the 14:05 order is in the hour in progress: not built yet
     assert.deepStrictEqual((await martTable(wh, 'mart_hourly_store_sales')).map((r) => r.hour_start), ['2026-03-06T10:00:00.000Z']);
     const recorded = await wh.query<{ n: number; kinds: string; finalized: Date }>(
@@ -79,11 +84,9 @@ describe('mart runner, exporter and reprocessing', function () {
       { ...sale('2026-03-06T16:05:00Z', 900), receivedAt: '2026-03-06T16:10:00Z', messageId: 'pos-batch' },
     ]);
     const run = await scheduledRun({ warehouse: wh, clock: at('2026-03-06T16:20:00Z') });
-    assert.deepStrictEqual(windowsOf(run.windows, 'mart_hourly_store_sales'), [
-      ['2026-03-06T09:00:00.000Z', '2026-03-06T10:00:00.000Z'],
-      ['2026-03-06T11:00:00.000Z', '2026-03-06T12:00:00.000Z'],
-      ['2026-03-06T14:00:00.000Z', '2026-03-06T16:00:00.000Z'],
-    ]);
+    // the batch's cells only (its 16:00 hour is in progress); the earlier run's arrivals are past the overlap
+    assert.deepStrictEqual(windowsOf(run.windows, 'mart_hourly_store_sales'), [['2026-03-06T09:00:00.000Z', '2026-03-06T12:00:00.000Z']]);
+    assert.deepStrictEqual(cellsOf(run.windows, 'mart_hourly_store_sales'), [['m_ny|2026-03-06T09', 'm_ny|2026-03-06T11']]);
     const after = await martTable(wh, 'mart_hourly_store_sales');
     const json = (rows: typeof after) => new Set(rows.map((r) => JSON.stringify(r)));
     const changedHours = [...new Set([...after.filter((r) => !json(before).has(JSON.stringify(r))), ...before.filter((r) => !json(after).has(JSON.stringify(r)))].map((r) => r.hour_start))].sort();

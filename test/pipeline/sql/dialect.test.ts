@@ -55,6 +55,7 @@ describe('toDuckDb', () => {
   it('names the column of an aliased UNNEST, as BigQuery does', () => {
     assert.equal(toDuckDb('from unnest(xs) as x where x = 1'), 'from unnest(xs) as x(x) where x = 1');
     assert.equal(toDuckDb('from unnest(xs) as t(x)'), 'from unnest(xs) as t(x)');
+    assert.equal(toDuckDb('where m in unnest(@ms) and c not in unnest(@cs)'), 'where m in (SELECT unnest($ms)) and c not in (SELECT unnest($cs))');
   });
 
   it('rewrites GENERATE_TIMESTAMP_ARRAY and GENERATE_DATE_ARRAY to generate_series', () => {

@@ -4,6 +4,8 @@
 import { Storage } from '@google-cloud/storage';
 import { systemClock, type ArchiveReader, type DimensionsStore, type KeyStore, type Publisher, type SeriesStore } from '../pipeline/ports.js';
 import { bigqueryClient, createBigQueryWarehouse, type BigQueryWarehouse } from '../adapters/gcp/bigquery-warehouse.js';
+import { managedwriter } from '@google-cloud/bigquery-storage';
+import { createStorageWriteSink } from '../adapters/gcp/bigquery-storage-sink.js';
 import { bigtableClient } from '../adapters/gcp/bigtable.js';
 import { createBigtableDedupeIndex, type BigtableDedupeIndex } from '../adapters/gcp/bigtable-dedupe.js';
 import { cachedKeyStore, createBigtableKeyStore } from '../adapters/gcp/bigtable-key-store.js';
@@ -41,7 +43,13 @@ export function createGcpRuntime(config: GcpConfig): GcpRuntime {
   const bigquery = () => bigqueryClient(config.projectId, config.bigquery.location);
   const instance = () => bigtableClient(config.projectId, config.bigtable.appProfileId).instance(config.bigtable.instanceId);
   const limits = { maxEntries: config.batch.maxEntries, maxBytes: config.batch.maxBytes };
-  const warehouse = lazy(() => createBigQueryWarehouse({ bigquery: bigquery(), location: config.bigquery.location, rawDataset: config.bigquery.rawDataset }));
+  // Raw rows through the Storage Write API's default stream (adapters/gcp/bigquery-storage-sink.ts).
+  const rawSink = lazy(() =>
+    createStorageWriteSink({ writeClient: new managedwriter.WriterClient({ projectId: config.projectId }), projectId: config.projectId, rawDataset: config.bigquery.rawDataset }),
+  );
+  const warehouse = lazy(() =>
+    createBigQueryWarehouse({ bigquery: bigquery(), location: config.bigquery.location, rawDataset: config.bigquery.rawDataset, rawSink: rawSink() }),
+  );
   const seriesStore = lazy(() => createBigtableSeriesStore(instance().table(config.bigtable.seriesTable)));
   const dedupe = lazy(() => createBigtableDedupeIndex(instance().table(config.bigtable.dedupeTable)));
   const keys = lazy(() => createBigtableKeyStore(instance().table(config.bigtable.keysTable)));

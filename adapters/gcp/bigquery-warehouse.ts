@@ -1,5 +1,5 @@
-// BigQuery in the gcp runtime: the RawSink (streaming inserts) and the Warehouse port (parameterized
-// query jobs), plus a dry run that reports the bytes a statement would scan before a reprocess.
+// BigQuery in the gcp runtime: the RawSink (the Storage Write API sink when given, else legacy
+// streaming inserts) and the Warehouse port (parameterized query jobs), plus a dry run that reports the bytes a statement would scan before a reprocess.
 // Rows are serialized from the one schema source (pipeline/schema/raw.ts), column by column.
 // insertId makes streaming inserts best-effort idempotent: merchant_id:event_id for accepted events
 // (table-wide, as DESIGN.md fixes), message_id:entry_index for rejected and duplicate entries; the
@@ -16,6 +16,11 @@ export interface BigQueryWarehouseOptions {
   rawDataset: string;
   /** Rows per insertAll request; BigQuery recommends at most 500. */
   insertBatchSize?: number;
+  /**
+   * Where raw rows go instead of streaming inserts: the Storage Write API sink
+   * (bigquery-storage-sink.ts), so that DML can reach them at once.
+   */
+  rawSink?: RawSink;
 }
 
 export interface BigQueryWarehouse extends Warehouse, RawSink {
@@ -119,6 +124,7 @@ export function createBigQueryWarehouse(opts: BigQueryWarehouseOptions): BigQuer
 
   return {
     async write(batch: IngestWrite): Promise<void> {
+      if (opts.rawSink) return opts.rawSink.write(batch);
       let first = true;
       for (const { table, rows } of insertRows(batch)) {
         const target = dataset.table(table.id.split('.')[1]!);

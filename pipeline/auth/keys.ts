@@ -78,7 +78,9 @@ export async function authenticate(
 /** `Authorization: Bearer <key>` → key; anything else → undefined. */
 export function bearerToken(header: string | undefined): string | undefined {
   if (!header) return undefined;
-  const m = /^Bearer ([^\s,]+)$/.exec(header.trim());
+  // The scheme name is case-insensitive and may be followed by more than one space
+  // (https://www.rfc-editor.org/rfc/rfc9110#section-11.1, #section-11.4): `bearer <key>` is as good.
+  const m = /^Bearer +([^\s,]+)$/i.exec(header.trim());
   return m?.[1];
 }
 

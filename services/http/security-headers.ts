@@ -1,8 +1,14 @@
-// Helmet's security headers as one precomputed set. With static options every helmet header is a constant,
+// Helmet's security headers as precomputed sets. With static options every helmet header is a constant,
 // yet helmet() runs a dozen middlewares in a chain per request; this asks helmet once, at start-up, which
 // headers it sets and removes, and replays them with one middleware — the same headers, by construction.
+// Two sets: over https, helmet's; over plain http, without Strict-Transport-Security and without the CSP
+// directive upgrade-insecure-requests. Sent over http (a dashboard at http://<LAN address>:8080/), the
+// latter makes the browser fetch every asset over https, which nothing answers, so the page stays blank;
+// and an HSTS header over http is to be ignored anyway (https://www.rfc-editor.org/rfc/rfc6797#section-7.2,
+// https://www.w3.org/TR/upgrade-insecure-requests/#delivery). "https" is express's req.secure: a TLS socket,
+// or X-Forwarded-Proto from a proxy the app's 'trust proxy' setting trusts (Cloud Run's front end).
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { RequestHandler } from 'express';
+import type { Request, RequestHandler } from 'express';
 import helmet, { type HelmetOptions } from 'helmet';
 
 export interface SecurityHeaders {
@@ -31,10 +37,25 @@ export function helmetHeaders(options?: Readonly<HelmetOptions>): SecurityHeader
   return out;
 }
 
-/** Middleware setting helmet(options)'s headers from the set recorded once. */
+/** helmet(options) for a response over plain http: no HSTS, no upgrade-insecure-requests. */
+export function plainHttpOptions(options: Readonly<HelmetOptions> = {}): HelmetOptions {
+  const csp = options.contentSecurityPolicy;
+  // (HelmetOptions types its aliases, hsts and strictTransportSecurity, as exclusive: one is set here.)
+  const { hsts: _hsts, ...rest } = options as HelmetOptions & { hsts?: unknown };
+  return {
+    ...rest,
+    strictTransportSecurity: false,
+    // helmet drops a default directive set to null.
+    contentSecurityPolicy: csp === false ? false : { ...(typeof csp === 'object' ? csp : {}), directives: { ...(typeof csp === 'object' ? csp.directives : {}), upgradeInsecureRequests: null } },
+  } as HelmetOptions;
+}
+
+/** Middleware setting helmet(options)'s headers from the sets recorded once, by the request's protocol. */
 export function securityHeaders(options?: Readonly<HelmetOptions>): RequestHandler {
-  const { set, removed } = helmetHeaders(options);
-  return (_req, res, next) => {
+  const secure = helmetHeaders(options);
+  const plain = helmetHeaders(plainHttpOptions(options));
+  return (req, res, next) => {
+    const { set, removed } = (req as Request).secure === true ? secure : plain;
     for (const name of removed) res.removeHeader(name);
     for (const [name, value] of set) res.setHeader(name, value);
     next();

@@ -36,6 +36,11 @@ export interface QueryApiDeps {
   ready?: () => boolean | Promise<boolean>;
   /** How long merchant and stores documents are cached without a dimensions version change (default 60 s). */
   documentsTtlMs?: number;
+  /**
+   * express's 'trust proxy': which peers' X-Forwarded-Proto (and -For) to believe, so that requests a TLS
+   * front end forwarded count as https (security-headers.ts). Default: none.
+   */
+  trustProxy?: boolean | number | string;
   /** Serve the dashboard at `/` (default true). */
   dashboard?: boolean;
   /** Other routers served by the same app ahead of the 404 (the collector, in one local process). */
@@ -190,6 +195,7 @@ export function createQueryApi(deps: QueryApiDeps): Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false); // ETags are computed over the exact body in cache.ts
+  if (deps.trustProxy !== undefined) app.set('trust proxy', deps.trustProxy);
   app.use(securityHeaders()); // helmet's defaults, precomputed
   app.use(requestLogger(logger));
   for (const handler of deps.mount ?? []) app.use(handler);

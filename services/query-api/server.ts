@@ -95,6 +95,9 @@ export async function startQueryApiServer(opts: StartQueryApiOptions = {}): Prom
     logger,
     // The local data directory is a developer's: nothing cached in between.
     cache: stores.runtime === 'gcp',
+    // Cloud Run's front end terminates TLS and forwards plain http with X-Forwarded-Proto; the container
+    // receives nothing but what it forwards (https://cloud.google.com/run/docs/container-contract).
+    ...(stores.runtime === 'gcp' ? { trustProxy: 1 } : {}),
     // Once stopping, the load balancer should send no more traffic here.
     ready: () => !stopping,
   });

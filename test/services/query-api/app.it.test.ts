@@ -315,6 +315,20 @@ describe('query API', () => {
       assert.match(res.headers['content-security-policy']!, /script-src 'self'/);
       assert.equal(res.headers['x-powered-by'], undefined);
     });
+
+    it('sends HSTS and upgrade-insecure-requests only over https, as a trusted proxy reports it', async () => {
+      const plain = await request(app).get('/health');
+      assert.equal(plain.headers['strict-transport-security'], undefined);
+      assert.doesNotMatch(plain.headers['content-security-policy']!, /upgrade-insecure-requests/);
+      // Without 'trust proxy' anybody could send the header: it is ignored.
+      const spoofed = await request(app).get('/health').set('X-Forwarded-Proto', 'https');
+      assert.equal(spoofed.headers['strict-transport-security'], undefined);
+      const proxied = await request(make({ trustProxy: 1 })).get('/health').set('X-Forwarded-Proto', 'https');
+      assert.equal(proxied.headers['strict-transport-security'], 'max-age=31536000; includeSubDomains');
+      assert.match(proxied.headers['content-security-policy']!, /upgrade-insecure-requests/);
+      const proxiedHttp = await request(make({ trustProxy: 1 })).get('/').set('X-Forwarded-Proto', 'http');
+      assert.equal(proxiedHttp.headers['strict-transport-security'], undefined);
+    });
   });
 
   describe('statuses and errors', () => {
@@ -338,6 +352,15 @@ describe('query API', () => {
       await keys.revoke(revoked.record.id, NOW);
       const rev = await get(url, revoked.key);
       assert.deepEqual([rev.status, rev.body], [401, unauthorized('the key has been revoked')]);
+    });
+
+    it('takes the Authorization scheme in any case (RFC 9110): bearer, BEARER', async () => {
+      for (const scheme of ['bearer', 'BEARER', 'BeArEr', 'Bearer  ']) {
+        const res = await request(app).get(url).set('Authorization', `${scheme} ${readKey}`);
+        assert.equal(res.status, 200, scheme);
+      }
+      const other = await request(app).get(url).set('Authorization', `Bearerx ${readKey}`);
+      assert.deepEqual([other.status, other.body], [401, unauthorized('the Authorization header must be "Bearer <key>"')]);
     });
 
     it('answers 403 to ingest and browser keys', async () => {

@@ -11,8 +11,9 @@
 //
 // The delete and the insert are two steps: a run stopped between them leaves the messages without
 // rows until reprocess is run again over their range, which restores them from the archive. BigQuery
-// refuses DML on rows still in the streaming buffer (about the first half hour after an insert), so
-// re-validating the same range twice within that time fails and is retried later.
+// refuses DML on rows recently written by legacy streaming inserts (about half an hour); the gcp
+// runtime writes raw rows through the Storage Write API (adapters/gcp/bigquery-storage-sink.ts),
+// whose rows DML reaches at once, so a re-validation right after ingest works.
 import type { IngestWrite, RawSink, Warehouse } from '../ports.js';
 
 export interface MessageRef {

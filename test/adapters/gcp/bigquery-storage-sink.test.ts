@@ -7,7 +7,10 @@ import { Duplex } from 'node:stream';
 import { managedwriter } from '@google-cloud/bigquery-storage';
 import protobuf from 'protobufjs';
 import descriptor from 'protobufjs/ext/descriptor/index.js';
+import type { BigQuery } from '@google-cloud/bigquery';
+import { createBigQueryWarehouse } from '../../../adapters/gcp/bigquery-warehouse.js';
 import { createStorageWriteSink, protoDescriptorOf } from '../../../adapters/gcp/bigquery-storage-sink.js';
+import { replacingSink } from '../../../pipeline/marts/replacing-sink.js';
 import { RowsRefusedError, type IngestWrite } from '../../../pipeline/ports.js';
 import { rawEvents } from '../../../pipeline/schema/raw.js';
 import { createIngestStage } from '../../../pipeline/ingest/stage.js';
@@ -140,5 +143,68 @@ describe('gcp BigQuery Storage Write API sink (fake BigQueryWrite client)', () =
     await assert.rejects(sink.write(only(w, { accepted: [noId as never] })), /raw\.events\.event_id is required/);
     sink.close();
     assert.equal(requests.length, 0);
+  });
+});
+
+/**
+ * BigQuery's query jobs and legacy streaming inserts, with the documented DML rule: a DELETE that
+ * would touch rows streamed by tabledata.insertAll in the last 30 minutes fails.
+ * https://cloud.google.com/bigquery/docs/data-manipulation-language#limitations
+ */
+function fakeBigQueryWithStreamingBuffer() {
+  /** table → message ids of rows still in the streaming buffer (order lines: through their event's message). */
+  const buffered = new Map<string, Set<string>>();
+  const eventMessage = new Map<string, string>();
+  const statements: string[] = [];
+  const bigquery = {
+    dataset: () => ({
+      table: (id: string) => ({
+        insert: async (rows: { json: Record<string, unknown> }[]) => {
+          const set = buffered.get(id) ?? new Set<string>();
+          for (const { json } of rows) {
+            const key = `${String(json.merchant_id)}|${String(json.event_id)}`;
+            if (id === 'events') eventMessage.set(key, String(json.message_id));
+            set.add(id === 'order_lines' ? (eventMessage.get(key) ?? '?') : String(json.message_id));
+          }
+          buffered.set(id, set);
+          return [{}];
+        },
+      }),
+    }),
+    createQueryJob: async (q: { query: string; params?: Record<string, unknown> }) => {
+      statements.push(q.query.trim().split('\n')[0]!);
+      const table = /^\s*delete from raw\.(\w+)/.exec(q.query)?.[1];
+      const ids = [q.params?.message_id, ...((q.params?.ids as string[] | undefined) ?? [])].filter((x) => x !== undefined).map(String);
+      if (table && ids.some((m) => buffered.get(table)?.has(m))) {
+        throw new Error(`UPDATE or DELETE statement over table raw.${table} would affect rows in the streaming buffer, which is not supported`);
+      }
+      return [{ getQueryResults: async () => [[]], metadata: {} }];
+    },
+  } as unknown as BigQuery;
+  return { bigquery, statements };
+}
+
+describe('re-validation right after ingest on gcp (fake BigQuery with the streaming-buffer DML rule)', () => {
+  it('replaces a message\'s rows at once when raw rows went through the Storage Write API', async () => {
+    const { bigquery, statements } = fakeBigQueryWithStreamingBuffer();
+    const { writeClient, requests } = fakeWriteClient({ current: ok });
+    const rawSink = createStorageWriteSink({ writeClient, projectId: 'tillstream-test', rawDataset: 'raw' });
+    const warehouse = createBigQueryWarehouse({ bigquery, location: 'EU', rawDataset: 'raw', rawSink });
+    const w = await stageWrite();
+    await warehouse.write(w);
+    // The re-validation's sink: DML deletes of the message's rows, then the new rows, twice in a row.
+    await replacingSink(warehouse, warehouse).write(w);
+    await replacingSink(warehouse, warehouse).write(w);
+    rawSink.close();
+    assert.equal(statements.filter((s) => s.startsWith('delete from raw.')).length, 10);
+    assert.equal(requests.length, 15);
+  });
+
+  it('fails the same re-validation when raw rows went through legacy streaming inserts (the defect)', async () => {
+    const { bigquery } = fakeBigQueryWithStreamingBuffer();
+    const warehouse = createBigQueryWarehouse({ bigquery, location: 'EU', rawDataset: 'raw' });
+    const w = await stageWrite();
+    await warehouse.write(w);
+    await assert.rejects(replacingSink(warehouse, warehouse).write(w), (err: Error) => /streaming buffer/.test(String((err.cause as Error | undefined)?.message)));
   });
 });

@@ -9,7 +9,8 @@ import { LocalArchive } from '../adapters/local/archive.js';
 import { openLocalRuntime } from '../runtime/local-stores.js';
 import { generateWorkload } from '../demo/generator.js';
 import { batchEntries } from '../pipeline/ingest/entries.js';
-import { createIngestStage, processingFailedWrite } from '../pipeline/ingest/stage.js';
+import { processingFailedWrite } from '../pipeline/ingest/stage.js';
+import { createIngestPipeline } from '../runtime/ingest-pipeline.js';
 import { systemClock } from '../pipeline/ports.js';
 import { createRunner } from '../pipeline/runner/consume.js';
 import { LocalBus } from '../adapters/local/bus.js';
@@ -172,7 +173,8 @@ try {
     const rt = await openLocalRuntime({ path: join(dir, `e2e-${perMessage}`) });
     const workload = generateWorkload({ events, seed: 'bench', anchor: new Date() });
     await rt.dimensions.load(workload.dimensions);
-    const stage = createIngestStage({ dimensions: () => rt.dimensions.get(), dedupe: rt.warehouse, sink: rt.warehouse, clock: systemClock });
+    // The bare stage: this figure is the bus and the warehouse; the speed layer has its own (speed-layer.ts).
+    const stage = createIngestPipeline({ dimensions: () => rt.dimensions.get(), dedupe: rt.warehouse, sink: rt.warehouse, clock: systemClock });
     const runner = createRunner({ bus: rt.bus, stage, sink: rt.warehouse, processingFailedWrite });
     const t0 = process.hrtime.bigint();
     const batches = batchEntries(workload.entries, { maxEntries: perMessage });

@@ -8,8 +8,8 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { DATA_FILES, openLocalRuntime } from '../runtime/local-stores.js';
 import { openLmdbSeriesStore } from '../adapters/local/series-store.js';
-import { createIngestStage, type IngestStage } from '../pipeline/ingest/stage.js';
-import { createPartialWriter, withSpeedLayer } from '../pipeline/speed/writer.js';
+import { createPartialWriter } from '../pipeline/speed/writer.js';
+import { createIngestPipeline } from '../runtime/ingest-pipeline.js';
 import { toDuckDb } from '../pipeline/sql/dialect.js';
 import { median } from './result.js';
 import { ANCHOR, benchWorkload, stageWrites, type BenchWorkload } from './workload.js';
@@ -49,8 +49,10 @@ async function oneRound(w: BenchWorkload, speed: boolean): Promise<number> {
   const series = openLmdbSeriesStore({ path: stores.dataDir.file(DATA_FILES.series) });
   try {
     await stores.dimensions.load(w.dimensionsFile);
-    let stage: IngestStage = createIngestStage({ dimensions: () => stores.dimensions.get(), dedupe: stores.warehouse, sink: stores.warehouse, clock });
-    if (speed) stage = withSpeedLayer(stage, createPartialWriter({ series, clock, finalizedThrough: async () => null }), { maxAttempts: 5 });
+    const stage = createIngestPipeline(
+      { dimensions: () => stores.dimensions.get(), dedupe: stores.warehouse, sink: stores.warehouse, clock, ...(speed ? { series } : {}) },
+      { speed: { finalizedThrough: async () => null } },
+    );
     const t0 = performance.now();
     let entries = 0;
     for (const m of w.messages) entries += (await stage(m)).entries;

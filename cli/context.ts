@@ -3,7 +3,8 @@
 // stderr carries progress and logs.
 import type { GcpRuntime } from '../runtime/gcp.js';
 import type { LocalPipeline } from '../runtime/local-writer.js';
-import type { CommandStores } from './runtime-select.js';
+import type { Clock, DimensionsStore, KeyStore, SeriesStore } from '../pipeline/ports.js';
+import type { RuntimeName } from '../runtime/select.js';
 
 export interface CommandContext {
   runtime(): Promise<LocalPipeline>;
@@ -24,3 +25,13 @@ export class UsageError extends Error {
 }
 
 export type Command = (argv: string[], ctx: CommandContext) => Promise<number>;
+
+/** What the dimensions and keys commands read and write, from whichever runtime is selected. */
+export interface CommandStores {
+  runtime: RuntimeName;
+  dimensions: DimensionsStore;
+  keys: KeyStore;
+  pepper: Buffer;
+  series: SeriesStore;
+  clock: Clock;
+}

@@ -1,56 +1,67 @@
-// Other `tillstream` commands reach a running `tillstream start` (the only writer of the data
-// directory) through a loopback-only endpoint. The caller proves it may write the directory by
-// presenting an HMAC made with the directory's pepper, a file only its owner can read.
-import { createHmac, timingSafeEqual } from 'node:crypto';
+// Other `tillstream` commands reach a running `tillstream start` through its loopback command endpoint
+// (services/local-command.ts). This side runs a forwarded command line in the server's process
+// (runForwarded, the endpoint's dispatch) and sends one from another process (forwardCommand), with
+// every path argument made absolute first: the two processes need not share a working directory.
 import { readFile } from 'node:fs/promises';
-import express, { type Router } from 'express';
+import { isAbsolute, resolve } from 'node:path';
 import { errorDetail } from '../pipeline/errors.js';
-import { HttpError } from '../services/http/errors.js';
-import { COMMANDS } from './commands/index.js';
-import { UsageError, type CommandContext } from './context.js';
 import type { LocalPipeline } from '../runtime/local-writer.js';
+import { LOCAL_COMMAND_PATH, localCommandProof, type ForwardedResult } from '../services/local-command.js';
+import { UsageError, type Command, type CommandContext } from './context.js';
 
-const PATH = '/_local/command';
-const proof = (pepper: Buffer): string => createHmac('sha256', pepper).update('tillstream local command').digest('hex');
-
-export interface ForwardedResult {
-  exit: number;
-  stdout: string[];
-  stderr: string[];
+export interface ForwardableCommand {
+  run: Command;
+  /** Needs the data directory (and goes through a running `tillstream start` when there is one). */
+  usesDataDir: boolean;
+  /** Which arguments name files: options taking a path (`--file`), and positions of path operands. */
+  paths?: { options?: string[]; positions?: number[] };
 }
 
-export function createLocalCommandRouter(rt: LocalPipeline): Router {
-  const router = express.Router();
-  const expected = Buffer.from(proof(rt.pepper));
-  router.post(PATH, express.json({ limit: '64kb' }), async (req, res, next) => {
-    const remote = req.socket.remoteAddress ?? '';
-    const presented = Buffer.from(String(req.headers['x-tillstream-local'] ?? ''));
-    if (!['127.0.0.1', '::1', '::ffff:127.0.0.1'].includes(remote) || presented.length !== expected.length || !timingSafeEqual(presented, expected)) {
-      return next(new HttpError(404, 'not_found', 'no such route'));
+/** The command line (name first) with each path argument of the command resolved against `cwd`. */
+export function withAbsolutePaths(spec: ForwardableCommand, argv: readonly string[], cwd: string): string[] {
+  const [name, ...rest] = argv;
+  const options = spec.paths?.options ?? [];
+  const positions = new Set(spec.paths?.positions ?? []);
+  const abs = (p: string) => (p === '' || isAbsolute(p) ? p : resolve(cwd, p));
+  const out: string[] = [];
+  let operand = 0;
+  for (let i = 0; i < rest.length; i++) {
+    const arg = rest[i]!;
+    const option = options.find((o) => arg === o || arg.startsWith(`${o}=`));
+    if (option && arg === option && i + 1 < rest.length) {
+      out.push(arg, abs(rest[++i]!));
+    } else if (option && arg !== option) {
+      out.push(`${option}=${abs(arg.slice(option.length + 1))}`);
+    } else if (arg.startsWith('-')) {
+      out.push(arg);
+    } else {
+      out.push(positions.has(operand++) ? abs(arg) : arg);
     }
-    const argv = (req.body as { argv?: unknown }).argv;
-    if (!Array.isArray(argv) || !argv.every((a) => typeof a === 'string') || argv.length === 0) return next(new HttpError(400, 'invalid_body', 'argv must be a non-empty string array'));
-    const [name, ...rest] = argv as string[];
-    const spec = COMMANDS[name!];
-    if (!spec || !spec.usesDataDir || name === 'start') return next(new HttpError(400, 'invalid_body', `command ${name} cannot go through the running process`));
-    const result: ForwardedResult = { exit: 0, stdout: [], stderr: [] };
-    const ctx: CommandContext = { runtime: async () => rt, out: (l) => result.stdout.push(l), err: (l) => result.stderr.push(l) };
-    try {
-      result.exit = await spec.run(rest, ctx);
-    } catch (err) {
-      result.stderr.push(err instanceof UsageError ? err.message : errorDetail(err));
-      result.exit = err instanceof UsageError ? 2 : 1;
-    }
-    res.json(result);
-  });
-  return router;
+  }
+  return [name!, ...out];
+}
+
+/** Runs a forwarded command line against the running process's pipeline; undefined if it may not be forwarded. */
+export async function runForwarded(commands: Readonly<Record<string, ForwardableCommand>>, rt: LocalPipeline, argv: readonly string[]): Promise<ForwardedResult | undefined> {
+  const [name, ...rest] = argv;
+  const spec = commands[name!];
+  if (!spec || !spec.usesDataDir || name === 'start') return undefined;
+  const result: ForwardedResult = { exit: 0, stdout: [], stderr: [] };
+  const ctx: CommandContext = { runtime: async () => rt, out: (l) => result.stdout.push(l), err: (l) => result.stderr.push(l) };
+  try {
+    result.exit = await spec.run(rest, ctx);
+  } catch (err) {
+    result.stderr.push(err instanceof UsageError ? err.message : errorDetail(err));
+    result.exit = err instanceof UsageError ? 2 : 1;
+  }
+  return result;
 }
 
 export async function forwardCommand(url: string, pepperFile: string, argv: string[]): Promise<ForwardedResult> {
   const pepper = await readFile(pepperFile);
-  const res = await fetch(new URL(PATH, url), {
+  const res = await fetch(new URL(LOCAL_COMMAND_PATH, url), {
     method: 'POST',
-    headers: { 'content-type': 'application/json', 'x-tillstream-local': proof(pepper) },
+    headers: { 'content-type': 'application/json', 'x-tillstream-local': localCommandProof(pepper) },
     body: JSON.stringify({ argv }),
   });
   if (!res.ok) throw new Error(`the running tillstream at ${url} refused the command (HTTP ${res.status})`);

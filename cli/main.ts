@@ -6,8 +6,9 @@ import { readLiveLock, resolveDataDir } from '../adapters/local/data-dir.js';
 import { COMMANDS } from './commands/index.js';
 import { UsageError } from './context.js';
 import { errorDetail } from '../pipeline/errors.js';
-import { forwardCommand } from './forward.js';
+import { forwardCommand, withAbsolutePaths } from './forward.js';
 import { openLocalPipeline } from '../runtime/local-writer.js';
+import { DATA_FILES } from '../runtime/local-stores.js';
 import { createCommandContext } from './runtime-select.js';
 
 function usage(): string {
@@ -29,7 +30,7 @@ export async function main(argv: string[]): Promise<number> {
       const dataDir = resolveDataDir();
       const live = await readLiveLock(dataDir).catch(() => undefined);
       if (live?.url && live.pid !== process.pid) {
-        const result = await forwardCommand(live.url, join(dataDir, 'pepper'), argv);
+        const result = await forwardCommand(live.url, join(dataDir, DATA_FILES.pepper), withAbsolutePaths(spec, argv, process.cwd()));
         result.stderr.forEach(err);
         result.stdout.forEach(out);
         return result.exit;

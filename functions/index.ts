@@ -6,9 +6,7 @@ import * as functions from '@google-cloud/functions-framework';
 import type { HttpFunction } from '@google-cloud/functions-framework';
 import pino from 'pino';
 import { readPosBatch } from '../adapters/gcp/pos-batch-reader.js';
-import { gcpRuntime } from '../runtime/gcp.js';
-import { createIngestStage } from '../pipeline/ingest/stage.js';
-import { createPartialWriter, withSpeedLayer } from '../pipeline/speed/writer.js';
+import { gcpIngestPipeline, gcpRuntime } from '../runtime/gcp.js';
 import { systemClock, type Logger } from '../pipeline/ports.js';
 import { createCollectHandler } from './collect.js';
 import { createExportMartsHandler } from './export-marts.js';
@@ -45,15 +43,8 @@ function lazyHandler(name: string, build: () => HttpFunction): HttpFunction {
 
 export const ingestEvents = lazyHandler('ingestEvents', () => {
   const rt = gcpRuntime();
-  // The speed layer writes each message's partial aggregates to Bigtable before the push is acknowledged.
-  const stage = withSpeedLayer(
-    // The BigQuery sink writes one table after another: the journal records each part it stored.
-    createIngestStage({ dimensions: () => rt.dimensions.get(), dedupe: rt.dedupe, journal: rt.dedupe, sink: rt.warehouse, clock: systemClock }),
-    createPartialWriter({ series: rt.seriesStore }),
-    { maxAttempts: rt.config.pubsub.maxDeliveryAttempts, logger },
-  );
   return createIngestEventsHandler({
-    stage,
+    stage: gcpIngestPipeline(rt, { logger }),
     sink: rt.warehouse,
     clock: systemClock,
     maxDeliveryAttempts: rt.config.pubsub.maxDeliveryAttempts,

@@ -1,8 +1,13 @@
 // The gcp runtime: every port implemented on Google Cloud, built lazily from the configuration
-// (adapters/gcp/config.ts), clients created once per process. Entry points (functions/, the query API
-// and the CLI with TILLSTREAM_RUNTIME=gcp) take what they need from here and nothing else.
+// (adapters/gcp/config.ts), clients created once per process, and the stages they are wired to.
+// Entry points (functions/, the query API and the CLI with TILLSTREAM_RUNTIME=gcp) take what they
+// need from here and nothing else.
 import { Storage } from '@google-cloud/storage';
-import { systemClock, type ArchiveReader, type DimensionsStore, type KeyStore, type Publisher, type SeriesStore } from '../pipeline/ports.js';
+import type { IngestStage } from '../pipeline/ingest/stage.js';
+import { replacingSink } from '../pipeline/marts/replacing-sink.js';
+import type { ReprocessDeps } from '../pipeline/marts/reprocess.js';
+import { systemClock, type ArchiveReader, type Clock, type DimensionsStore, type KeyStore, type Logger, type Publisher, type SeriesStore } from '../pipeline/ports.js';
+import { createIngestPipeline } from './ingest-pipeline.js';
 import { bigqueryClient, createBigQueryWarehouse, type BigQueryWarehouse } from '../adapters/gcp/bigquery-warehouse.js';
 import { managedwriter } from '@google-cloud/bigquery-storage';
 import { createStorageWriteSink } from '../adapters/gcp/bigquery-storage-sink.js';
@@ -113,4 +118,38 @@ let runtime: GcpRuntime | undefined;
 /** The process's runtime, from the environment, built on first use. */
 export function gcpRuntime(): GcpRuntime {
   return (runtime ??= createGcpRuntime(gcpConfig()));
+}
+
+/**
+ * The ingestEvents function's stage: validation against the deployment's dimensions, the Bigtable
+ * dedupe index (also the journal of the parts the BigQuery sink stored, which writes one table after
+ * another), the BigQuery sink and the speed layer's partials in Bigtable before the push is acknowledged.
+ */
+export function gcpIngestPipeline(rt: GcpRuntime, opts: { clock?: Clock; logger?: Logger } = {}): IngestStage {
+  return createIngestPipeline(
+    { dimensions: () => rt.dimensions.get(), dedupe: rt.dedupe, journal: rt.dedupe, sink: rt.warehouse, series: rt.seriesStore, clock: opts.clock ?? systemClock, logger: opts.logger },
+    { maxAttempts: rt.config.pubsub.maxDeliveryAttempts },
+  );
+}
+
+/** What `marts` and `reprocess` run with on gcp: the BigQuery warehouse with its dry run, and every reprocess port. */
+export interface GcpMartDeps extends Required<Omit<ReprocessDeps, 'clock'>> {
+  clock: Clock;
+  warehouse: GcpRuntime['warehouse'];
+}
+
+/**
+ * The gcp ports of a reprocess: BigQuery (warehouse and raw sink), the Bigtable series and dedupe
+ * tables, the Cloud Storage payload archive, and the ingest pipeline as ingestEvents has it, so a
+ * re-validated message is processed as a delivery would be, except that its new rows replace its old
+ * ones (pipeline/marts/replacing-sink.ts; a chunk of messages at a time).
+ */
+export function gcpMartDeps(rt: GcpRuntime, opts: { clock?: Clock; logger?: Logger } = {}): GcpMartDeps {
+  const clock = opts.clock ?? systemClock;
+  const sink = replacingSink(rt.warehouse, rt.warehouse);
+  const stage = createIngestPipeline(
+    { dimensions: () => rt.dimensions.get(), dedupe: rt.dedupe, sink, series: rt.seriesStore, clock, logger: opts.logger },
+    { maxAttempts: rt.config.pubsub.maxDeliveryAttempts },
+  );
+  return { warehouse: rt.warehouse, series: rt.seriesStore, archive: rt.archive, dedupe: rt.dedupe, stage, clearAhead: (chunk) => sink.clearAhead(chunk), clock };
 }

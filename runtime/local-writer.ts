@@ -1,15 +1,16 @@
-// The local pipeline, assembled: the local stores of the data directory wired to the stages.
-// `tillstream start` holds one for its lifetime; the other commands open one for a single run when no
-// `tillstream start` is running (and otherwise go through it, see cli/forward.ts).
+// The local writer: the stores of the data directory (runtime/local-stores.ts) wired to the ingest
+// pipeline and the bus runner. `tillstream start` holds one for its lifetime; the other commands open
+// one for a single run when no `tillstream start` is running (and otherwise go through it, see
+// services/local-command.ts). Readers that must not take the writer lock use runtime/local-reader.ts.
 import { randomUUID } from 'node:crypto';
 import { DATA_FILES, openLocalRuntime as openLocalStores, type LocalRuntime as LocalStores } from './local-stores.js';
 import { openLmdbSeriesStore, type LmdbSeriesStore } from '../adapters/local/series-store.js';
 import type { EntryCounts } from '../pipeline/contracts/outcomes.js';
-import { createIngestStage, processingFailedWrite, type IngestConfig, type IngestStage } from '../pipeline/ingest/stage.js';
+import { processingFailedWrite, type IngestConfig, type IngestStage } from '../pipeline/ingest/stage.js';
 import { systemClock, type Clock, type Logger } from '../pipeline/ports.js';
 import { createRunner, DEFAULT_MAX_ATTEMPTS, type Runner } from '../pipeline/runner/consume.js';
-import { createPartialWriter, withSpeedLayer } from '../pipeline/speed/writer.js';
 import { toDuckDb } from '../pipeline/sql/dialect.js';
+import { createIngestPipeline } from './ingest-pipeline.js';
 
 /** The local stores plus the series store, the ingest stage and the bus runner wired to them. */
 export interface LocalPipeline extends LocalStores {
@@ -45,11 +46,10 @@ export async function openLocalPipeline(opts: OpenLocalPipelineOptions): Promise
     throw err;
   }
   const { bus, warehouse, dimensions } = stores;
-  // The speed layer writes each message's partial aggregates to the series store before the runner acks it.
-  const stage = withSpeedLayer(
-    createIngestStage({ dimensions: () => dimensions.get(), dedupe: warehouse, sink: warehouse, clock, config: opts.ingest }),
-    createPartialWriter({ series, clock }),
-    { maxAttempts: opts.maxAttempts ?? DEFAULT_MAX_ATTEMPTS, logger: opts.logger },
+  const maxAttempts = opts.maxAttempts ?? DEFAULT_MAX_ATTEMPTS;
+  const stage = createIngestPipeline(
+    { dimensions: () => dimensions.get(), dedupe: warehouse, sink: warehouse, series, clock, logger: opts.logger },
+    { ingest: opts.ingest, maxAttempts },
   );
   const runner = createRunner({
     bus,
@@ -57,7 +57,7 @@ export async function openLocalPipeline(opts: OpenLocalPipelineOptions): Promise
     sink: warehouse,
     processingFailedWrite: (msg, error, now) => processingFailedWrite(msg, error, now, opts.ingest),
     clock,
-    maxAttempts: opts.maxAttempts,
+    maxAttempts,
     logger: opts.logger,
   });
   const newRunId = () => `run_${clock.now().toISOString().replace(/[-:.]/g, '')}_${randomUUID().slice(0, 8)}`;

@@ -3,12 +3,13 @@
 // of the data directory). The query API and collector are the same code that runs on Cloud Run/Functions.
 import type { Express } from 'express';
 import type { LocalPipeline } from '../runtime/local-writer.js';
-import { createLocalCommandRouter } from '../cli/forward.js';
 import { createCollector } from './collector/router.js';
 import { createSdkRouter } from './collector/sdk-route.js';
+import { createLocalCommandRouter, type LocalDispatch } from './local-command.js';
 import { createQueryApi } from './query-api/app.js';
 
-export function createLocalApp(rt: LocalPipeline, opts: { rateLimit?: boolean } = {}): Express {
+/** `dispatch` runs commands forwarded by other `tillstream` processes; without it the endpoint is absent. */
+export function createLocalApp(rt: LocalPipeline, opts: { rateLimit?: boolean; dispatch?: LocalDispatch } = {}): Express {
   const collector = createCollector({
     publisher: rt.bus,
     keys: rt.keys,
@@ -23,6 +24,6 @@ export function createLocalApp(rt: LocalPipeline, opts: { rateLimit?: boolean } 
     pepper: rt.pepper,
     clock: rt.clock,
     rateLimit: opts.rateLimit === false ? false : undefined,
-    mount: [createSdkRouter(), collector, createLocalCommandRouter(rt)],
+    mount: [createSdkRouter(), collector, ...(opts.dispatch ? [createLocalCommandRouter({ pepper: rt.pepper, dispatch: opts.dispatch })] : [])],
   });
 }

@@ -17,7 +17,7 @@ import { buildMarts, type BuildResult } from '../../pipeline/marts/runner.js';
 import { ceilHour, floorHour, HOUR_MS } from '../../pipeline/time.js';
 import type { ArrivalRow, Clock, InboundMessage, IngestWrite, SeriesStore, Warehouse } from '../../pipeline/ports.js';
 import { UsageError, type Command, type CommandContext } from '../context.js';
-import { gcpMartDeps } from '../runtime-select.js';
+import { gcpMartDeps } from '../../runtime/gcp.js';
 
 /** Exit code when a gcp run was estimated but not confirmed (no --yes, or over --max-bytes). */
 export const EXIT_NOT_CONFIRMED = 3;

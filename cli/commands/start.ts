@@ -13,6 +13,7 @@ import { batchEntries } from '../../pipeline/ingest/entries.js';
 import type { InboundMessage } from '../../pipeline/ports.js';
 import { mirrorDimensionDocuments } from '../../pipeline/series/mirror.js';
 import { createLocalApp } from '../../services/local-app.js';
+import type { ForwardedResult } from '../../services/local-command.js';
 import { UsageError, type Command, type CommandContext } from '../context.js';
 import type { LocalPipeline } from '../../runtime/local-writer.js';
 import { martRowCounts, runMartCycle } from '../../pipeline/marts/hourly.js';
@@ -28,6 +29,8 @@ export interface StartOptions {
   signal?: AbortSignal;
   /** Turns off rate limits and caches (benchmarks). */
   rateLimit?: boolean;
+  /** Runs a command forwarded by another `tillstream` process (cli/forward.ts); without it none is taken. */
+  dispatch?: (rt: LocalPipeline, argv: string[]) => Promise<ForwardedResult | undefined>;
 }
 
 export function createStartCommand(startOpts: StartOptions = {}): Command {
@@ -97,10 +100,9 @@ export function createStartCommand(startOpts: StartOptions = {}): Command {
   };
 }
 
-export const startCommand: Command = createStartCommand();
-
 async function listen(rt: LocalPipeline, port: number, opts: StartOptions): Promise<Server> {
-  const app = createLocalApp(rt, { rateLimit: opts.rateLimit !== false });
+  const { dispatch } = opts;
+  const app = createLocalApp(rt, { rateLimit: opts.rateLimit !== false, ...(dispatch ? { dispatch: (argv: string[]) => dispatch(rt, argv) } : {}) });
   return new Promise((resolve, reject) => {
     const server = app.listen(port, () => resolve(server));
     server.once('error', (err) => reject(new Error(`cannot listen on port ${port} (set PORT to another port)`, { cause: err })));

@@ -1,60 +1,16 @@
 // The query API as a process: the Cloud Run container's entry (infra-cdktf/build/query-api.Dockerfile)
 // and a stand-alone local server. The only difference between runtimes is which adapters serve the
-// app of app.ts: TILLSTREAM_RUNTIME=gcp reads the Bigtable series table, authenticates against the
-// Bigtable keys table through a cache with a bounded refresh interval, and hashes keys with the pepper
-// mounted as TILLSTREAM_KEY_PEPPER; the default (local) reads the LMDB series store, keys and pepper of
-// the data directory (TILLSTREAM_DATA_DIR) without taking its writer lock, so it can run beside
-// `tillstream start`. Listens on PORT; /health says the process is up, /ready that the series store
-// answers; SIGTERM stops taking connections, lets requests in flight finish, then exits.
+// app of app.ts, picked by runtime/select.ts: Bigtable on gcp, the data directory's reader locally
+// (without its writer lock, so it can run beside `tillstream start`). Listens on PORT; /health says
+// the process is up, /ready that the series store answers; SIGTERM stops taking connections, lets requests in flight finish, then exits.
 import { once } from 'node:events';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { pathToFileURL } from 'node:url';
 import type { Logger } from 'pino';
-import { selectedRuntime, type RuntimeName } from '../../adapters/gcp/config.js';
-import type { KeyStore, SeriesStore } from '../../pipeline/ports.js';
+import { openReadStores, type RuntimeName } from '../../runtime/select.js';
 import { defaultLogger } from '../http/logging.js';
 import { createQueryApi } from './app.js';
-
-/** What the API reads, from the selected runtime's adapters. */
-export interface QueryApiStores {
-  runtime: RuntimeName;
-  series: SeriesStore;
-  keys: KeyStore;
-  pepper: Buffer;
-  close(): Promise<void>;
-}
-
-/** Opens the stores of the runtime TILLSTREAM_RUNTIME names; each runtime's clients load only when chosen. */
-export async function openQueryApiStores(env: NodeJS.ProcessEnv = process.env): Promise<QueryApiStores> {
-  const runtime = selectedRuntime(env);
-  if (runtime === 'gcp') {
-    const [{ createGcpRuntime }, { parseGcpConfig }] = await Promise.all([import('../../runtime/gcp.js'), import('../../adapters/gcp/config.js')]);
-    const rt = createGcpRuntime(parseGcpConfig(env));
-    // pepper() throws naming TILLSTREAM_KEY_PEPPER: a container without its secret fails at start-up.
-    return { runtime, series: rt.seriesStore, keys: rt.cachedKeys, pepper: rt.pepper(), close: async () => undefined };
-  }
-  const [{ openDataDir }, { DATA_FILES }, { LocalKeyStore, loadOrCreatePepper }, { openLmdbSeriesStore }] = await Promise.all([
-    import('../../adapters/local/data-dir.js'),
-    import('../../runtime/local-stores.js'),
-    import('../../adapters/local/key-store.js'),
-    import('../../adapters/local/series-store.js'),
-  ]);
-  // A reader: the writer lock stays with whoever ingests (LMDB and the keys file allow other readers).
-  const dataDir = await openDataDir({ env, write: false });
-  const pepper = await loadOrCreatePepper(dataDir.file(DATA_FILES.pepper));
-  const series = openLmdbSeriesStore({ path: dataDir.file(DATA_FILES.series) });
-  return {
-    runtime,
-    series,
-    keys: new LocalKeyStore(dataDir.file(DATA_FILES.keys)),
-    pepper,
-    async close() {
-      await series.close();
-      await dataDir.close();
-    },
-  };
-}
 
 export interface QueryApiServer {
   runtime: RuntimeName;
@@ -86,7 +42,7 @@ export async function startQueryApiServer(opts: StartQueryApiOptions = {}): Prom
   const env = opts.env ?? process.env;
   const port = opts.port ?? portFrom(env);
   const logger = opts.logger ?? defaultLogger();
-  const stores = await openQueryApiStores(env);
+  const stores = await openReadStores(env);
   let stopping = false;
   const app = createQueryApi({
     series: stores.series,

@@ -12,7 +12,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { openLocalPipeline, type LocalPipeline } from '../../runtime/local-writer.js';
-import { createLocalCommandRouter } from '../../cli/forward.js';
+import { COMMANDS } from '../../cli/commands/index.js';
+import { runForwarded } from '../../cli/forward.js';
+import { createLocalCommandRouter } from '../../services/local-command.js';
 import { createKey } from '../../pipeline/auth/keys.js';
 import type { KeyKind } from '../../pipeline/ports.js';
 import { createCollector } from '../../services/collector/router.js';
@@ -96,7 +98,7 @@ describe('access across merchants on every route', function () {
     await add('expiredAdmin', 'admin', undefined, { expiresInMs: 3_600_000 });
     const logger = pino({ level: 'trace' }, { write: (line: string) => void logs.push(line) });
     const collector = createCollector({ publisher: rt.bus, keys: rt.keys, pepper: rt.pepper, clock: rt.clock, rateLimitPerMinute: false });
-    const app = createQueryApi({ series: rt.series, keys: rt.keys, pepper: rt.pepper, clock: rt.clock, logger, rateLimit: false, mount: [createSdkRouter(), collector, createLocalCommandRouter(rt)] });
+    const app = createQueryApi({ series: rt.series, keys: rt.keys, pepper: rt.pepper, clock: rt.clock, logger, rateLimit: false, mount: [createSdkRouter(), collector, createLocalCommandRouter({ pepper: rt.pepper, dispatch: (argv) => runForwarded(COMMANDS, rt, argv) })] });
     server = await new Promise<Server>((resolve) => {
       const s = app.listen(0, '127.0.0.1', () => resolve(s));
     });

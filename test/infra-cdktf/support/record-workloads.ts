@@ -179,12 +179,13 @@ async function main(): Promise<void> {
   );
 
   // The query API: its own process in production, with its own environment.
-  const { openQueryApiStores, startQueryApiServer } = await import('../../../services/query-api/server.js');
+  const { startQueryApiServer } = await import('../../../services/query-api/server.js');
+  const { openReadStores } = await import('../../../runtime/select.js');
   current = 'queryApi';
   const env = { ...apiEnv, ...(mountsPepper(api) ? { TILLSTREAM_KEY_PEPPER: pepper.toString('hex') } : {}) };
   // It reads the pepper at start-up: without the secret it must refuse to start.
   const { TILLSTREAM_KEY_PEPPER: _mounted, ...withoutPepper } = env;
-  if (await openQueryApiStores(withoutPepper).then(() => false, (err: Error) => /TILLSTREAM_KEY_PEPPER/.test(err.message))) {
+  if (await openReadStores(withoutPepper).then(() => false, (err: Error) => /TILLSTREAM_KEY_PEPPER/.test(err.message))) {
     touch({ service: 'secret', resource: 'TILLSTREAM_KEY_PEPPER', access: 'read', op: 'env' });
   }
   const server = await startQueryApiServer({ env, port: 0, host: '127.0.0.1', logger: pino({ level: 'silent' }) });

@@ -12,7 +12,7 @@ import { StorageBucket } from '@cdktf/provider-google/lib/storage-bucket/index.j
 import { StorageBucketIamMember } from '@cdktf/provider-google/lib/storage-bucket-iam-member/index.js';
 import { NAMES, type StackConfig } from '../config.js';
 import type { Identities, Workload } from './identities.js';
-import { PEPPER_ENV, type PepperMount } from './operations.js';
+import { PEPPER_ENV, type PepperMount } from './pepper-mount.js';
 import { appProfileEnvironment, runtimeEnvironment } from './runtime-env.js';
 import { APP_PROFILE_OF, type Serving } from './serving.js';
 

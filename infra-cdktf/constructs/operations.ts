@@ -10,19 +10,12 @@ import { SecretManagerSecretIamMember } from '@cdktf/provider-google/lib/secret-
 import { NAMES, type StackConfig } from '../config.js';
 import { FUNCTIONS } from './functions.js';
 import type { Identities, Workload } from './identities.js';
+import type { PepperMount } from './pepper-mount.js';
 
 /** Workloads that hash API keys with the pepper. */
 export const PEPPER_READERS = ['collect', 'queryApi'] as const satisfies readonly Workload[];
 export type PepperReader = (typeof PEPPER_READERS)[number];
 
-/** The environment variable the pepper secret is mounted as (adapters/gcp/config.ts reads it). */
-export const PEPPER_ENV = 'TILLSTREAM_KEY_PEPPER';
-
-/** What a pepper reader needs to mount the secret: its id, and the grant the mount must wait for. */
-export interface PepperMount {
-  secretId: string;
-  grant: SecretManagerSecretIamMember;
-}
 
 /** The one-hour freshness promise of the design, in seconds. */
 export const FRESHNESS_LIMIT_SECONDS = 3600;

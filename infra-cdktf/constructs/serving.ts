@@ -12,7 +12,7 @@ import { CloudRunV2Service } from '@cdktf/provider-google/lib/cloud-run-v2-servi
 import { CloudRunV2ServiceIamMember } from '@cdktf/provider-google/lib/cloud-run-v2-service-iam-member/index.js';
 import { NAMES, type StackConfig } from '../config.js';
 import type { Identities, Workload } from './identities.js';
-import { PEPPER_ENV, type PepperMount } from './operations.js';
+import { PEPPER_ENV, type PepperMount } from './pepper-mount.js';
 import { appProfileEnvironment, runtimeEnvironment } from './runtime-env.js';
 
 type TableKey = 'series' | 'dedupe' | 'keys';

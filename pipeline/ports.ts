@@ -183,8 +183,13 @@ export interface JournalRecord {
  */
 export interface IngestJournal {
   read(messageId: string): Promise<JournalRecord>;
-  /** Records that the part's rows (given by entry index) are stored; re-recording is harmless. */
+  /**
+   * Records that the part's rows (given by entry index) are stored; re-recording is harmless. A
+   * record with `planned` replaces the message's earlier plan.
+   */
   record(messageId: string, part: JournalRecord): Promise<void>;
+  /** Drops the plan once every planned row is recorded as stored: it is only needed until then. */
+  forgetPlan(messageId: string): Promise<void>;
 }
 
 // ---------------------------------------------------------------- archive

@@ -252,6 +252,8 @@ async function writeInParts(
     await sink.write({ ...EMPTY_WRITE, duplicates: todo.duplicates });
     await journal.record(messageId, { duplicates: todo.duplicates.map((r) => r.entry_index) });
   }
+  // The plan holds whole rows; kept beyond this point it would only cost storage until the GC age.
+  if (before.planned || todo.accepted.length + todo.rejected.length + todo.duplicates.length > 0) await journal.forgetPlan(messageId);
 }
 
 const EMPTY_WRITE: IngestWrite = { accepted: [], orderLines: [], rejected: [], duplicates: [], arrivals: [] };
@@ -440,5 +442,6 @@ export async function settleFailedMessage(deps: SettleDeps, msg: InboundMessage,
     if (claims.length > 0) await deps.dedupe.release(claims);
   }
   if (write.rejected.length > 0) await deps.sink.write(write);
+  if (deps.journal && before.planned) await deps.journal.forgetPlan(msg.id);
   return { ...resultOf(msg.entries.length, { ...before, processing_failed: giveUp }), write };
 }

@@ -93,6 +93,15 @@ describe('gcp Bigtable dedupe index (emulator)', function () {
     assert.deepEqual(await index.read('77'), { accepted: [0, 2], rejected: { 1: 'schema_mismatch' }, processing_failed: [3] });
   });
 
+  it('keeps one plan per message, replaced by the next and dropped once stored', async () => {
+    const plan = (ids: number[]) => ({ accepted: [], orderLines: [], rejected: [], duplicates: ids.map((i) => ({ message_id: '88', entry_index: i })), arrivals: [] }) as never;
+    await index.record('88', { planned: plan([0, 1]) });
+    await index.record('88', { planned: plan([1]), duplicates: [0] });
+    assert.deepEqual(await index.read('88'), { duplicates: [0], planned: plan([1]) });
+    await index.forgetPlan('88');
+    assert.deepEqual(await index.read('88'), { duplicates: [0] });
+  });
+
   it('keeps 8-byte values as text', async () => {
     // '123456' + NUL + '0' is 8 bytes: the client would read it as a 64-bit number unless told not to.
     await index.claim([claim('e8', 'abcdefgh', '123456', 0)]);

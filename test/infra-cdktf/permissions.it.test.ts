@@ -173,6 +173,31 @@ describe('infra-cdktf permissions from code', function () {
     });
   }
 
+  it('sends every workload whose code writes conditionally, and every other writer of those tables, through one single-cluster profile that allows transactional writes', () => {
+    const CONDITIONAL = ['CheckAndMutateRow', 'ReadModifyWriteRow'];
+    const bigtable = touches.filter((t) => t.service === 'bigtable');
+    const conditionalTables = new Set(bigtable.filter((t) => CONDITIONAL.includes(t.op)).map((t) => t.resource));
+    const writers = [...new Set(bigtable.filter((t) => t.access === 'write' && conditionalTables.has(t.resource)).map((t) => t.workload))].sort();
+    assert.ok(writers.includes('ingestEvents'), 'ingest claims dedupe keys with CheckAndMutateRow');
+    const envOf = (w: Workload): Record<string, string> => {
+      if (w === 'queryApi') return Object.fromEntries((s.find('google_cloud_run_v2_service', 'name', 'tillstream-query-api').template.containers[0].env as { name: string; value: string }[]).map((e) => [e.name, e.value]));
+      const fn = Object.values(s.resources('google_cloudfunctions2_function')).find((f) => f.build_config.entry_point === w)!;
+      return fn.service_config.environment_variables as Record<string, string>;
+    };
+    const profileOf = (id: string | undefined) => Object.values(s.resources('google_bigtable_app_profile')).find((p) => p.app_profile_id === id);
+    const routes = writers.map((w) => {
+      const id = envOf(w).TILLSTREAM_BIGTABLE_APP_PROFILE;
+      const p = profileOf(id);
+      return { workload: w, profile: id, cluster: p?.single_cluster_routing?.cluster_id, transactional: p?.single_cluster_routing?.allow_transactional_writes };
+    });
+    const one = routes[0]!;
+    assert.ok(one.cluster && one.transactional, `${one.workload} writes a table that is written conditionally, through ${one.profile ?? 'the default profile'}`);
+    assert.deepEqual(
+      routes,
+      writers.map((w) => ({ workload: w, profile: one.profile, cluster: one.cluster, transactional: true })),
+    );
+  });
+
   it('grants the hourly marts runner exactly what the scheduled script touches', async () => {
     const script = scheduledScript();
     const statements = scriptStatements(script);

@@ -7,6 +7,7 @@
 // process-wide runtime and environment it sets never reach other tests.
 import { BigQuery, Table as BigQueryTable } from '@google-cloud/bigquery';
 import { Bigtable, type Row, type Table as BigtableTable } from '@google-cloud/bigtable';
+import { managedwriter } from '@google-cloud/bigquery-storage';
 import { Topic } from '@google-cloud/pubsub';
 import { File } from '@google-cloud/storage';
 import { getTestServer } from '@google-cloud/functions-framework/testing';
@@ -102,6 +103,16 @@ sinon.stub(BigQuery.prototype, 'createQueryJob').callsFake(async function (opts:
   touch({ service: 'bigquery-job', resource: opts.query, access: 'read', op: 'jobs.insert' });
   return [{ getQueryResults: async () => [answer(opts.query)], metadata: {} }] as never;
 } as never);
+// Raw rows go through the Storage Write API's default stream: one connection per table, rows appended.
+sinon.stub(managedwriter.WriterClient.prototype, 'createStreamConnection').callsFake((async (req: { destinationTable: string }) => {
+  const [, , , dataset, , table] = req.destinationTable.split('/');
+  return { destination: `${dataset}.${table}`, onSchemaUpdated: () => ({ off() {} }), close() {} };
+}) as never);
+sinon.stub(managedwriter.JSONWriter.prototype, 'appendRows').callsFake(function (this: { _writer: { _streamConnection: { destination: string } } }) {
+  touch({ service: 'bigquery', resource: this._writer._streamConnection.destination, access: 'write', op: 'AppendRows' });
+  return { getResult: async () => ({}) } as never;
+} as never);
+sinon.stub(managedwriter.JSONWriter.prototype, 'close').callsFake(() => undefined);
 sinon.stub(BigQueryTable.prototype, 'insert').callsFake(async function (this: BigQueryTable) {
   touch({ service: 'bigquery', resource: `${this.dataset.id}.${this.id}`, access: 'write', op: 'tabledata.insertAll' });
   return [{}] as never;

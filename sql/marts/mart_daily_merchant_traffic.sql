@@ -3,7 +3,8 @@
 -- partition: local_date
 -- clustering: merchant_id
 -- unique key: merchant_id, local_date
--- rebuild window: every local day overlapping [@window_start, @window_end), each in its own time zone
+-- rebuild window: every local day overlapping [@window_start, @window_end), each in its own time zone,
+--   that is a cell of @cells (merchant|YYYY-MM-DD) or begins after @all_from
 --
 -- Visitors and sessions are exact distinct counts over the whole local day, computed from raw
 -- events, never added up from hours.
@@ -24,6 +25,8 @@ with source as (
     -- every local day overlapping the window lies within 48 hours of it (offsets are at most ±14 h)
     and event_ts >= timestamp_sub(@window_start, interval 48 hour)
     and event_ts < timestamp_add(@window_end, interval 48 hour)
+    -- a scheduled run's window reads the merchants of its cells only
+    and (@all_from <= @window_start or merchant_id in unnest(@merchants))
 ),
 
 relevant as (
@@ -32,6 +35,8 @@ relevant as (
   where (is_web_event or is_order_with_session)
     and local_date >= date(@window_start, time_zone)
     and local_date <= date(timestamp_sub(@window_end, interval 1 microsecond), time_zone)
+    -- the window's cells (merchant|local date), or every merchant's days from @all_from (a range build)
+    and (local_date >= date(@all_from, time_zone) or (merchant_id in unnest(@merchants) and concat(merchant_id, '|', cast(local_date as string)) in unnest(@cells)))
 ),
 
 aggregated as (
@@ -68,6 +73,7 @@ when not matched by source
   and target.local_date <= date_add(date(@window_end), interval 1 day)
   and target.local_date >= date(@window_start, target.time_zone)
   and target.local_date <= date(timestamp_sub(@window_end, interval 1 microsecond), target.time_zone)
+  and (target.local_date >= date(@all_from, target.time_zone) or (target.merchant_id in unnest(@merchants) and concat(target.merchant_id, '|', cast(target.local_date as string)) in unnest(@cells)))
   then delete
 when not matched then insert (
   merchant_id, local_date, time_zone, page_views, visitors, sessions, orders_with_session, orders_per_session

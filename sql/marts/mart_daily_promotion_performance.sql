@@ -4,13 +4,14 @@
 -- clustering: merchant_id, promo_id, store_id
 -- unique key: merchant_id, promo_id, store_id, local_date
 -- rebuild window: every store-local day overlapping [@window_start, @window_end). A late order changes
---   the baselines of the eight following weeks, so scheduled runs extend this window by 57 days.
+--   the baselines of the eight following weeks, so scheduled runs also rebuild the same weekdays of
+--   those weeks. A scheduled run's window holds only the days in @cells (merchant|YYYY-MM-DD).
 --
 -- Promo sales are the store's sales in the part of the day the promotion ran. The baseline is the
 -- same store, weekday and local hours, averaged over the four most recent earlier weeks (looking up
 -- to eight weeks back) in which that promotion did not run. Sales: completed orders, and net revenue
 -- = completed net − refunds, as in the sales marts. The latest definition of a promotion wins;
--- promotions announced more than 400 days (the reprocessing horizon) before the window are not read.
+-- promotions announced before @horizon_start (the reprocessing horizon before the window) are not read.
 merge into marts.mart_daily_promotion_performance as target
 using (
 with source as (
@@ -27,7 +28,8 @@ with source as (
     ) as definition_rank
   from staging.stg_events
   where event_type = 'promotion'
-    and event_ts >= timestamp_sub(@window_start, interval 400 day)
+    and event_ts >= @horizon_start
+    and (@all_from <= @window_start or merchant_id in unnest(@merchants))
 ),
 
 promotions as (
@@ -73,6 +75,7 @@ promotion_days as (
   )) as local_date
   where local_date >= date(@window_start, promotion_stores.time_zone)
     and local_date <= date(timestamp_sub(@window_end, interval 1 microsecond), promotion_stores.time_zone)
+    and (local_date >= date(@all_from, promotion_stores.time_zone) or (promotion_stores.merchant_id in unnest(@merchants) and concat(promotion_stores.merchant_id, '|', cast(local_date as string)) in unnest(@cells)))
 ),
 
 segments as (
@@ -151,6 +154,7 @@ store_orders as (
     -- eight weeks of baseline before the window's days, plus the widest day
     and event_ts >= timestamp_sub(@window_start, interval 59 day)
     and event_ts < timestamp_add(@window_end, interval 2 day)
+    and (@all_from <= @window_start or merchant_id in unnest(@merchants))
 ),
 
 promo_sales as (
@@ -245,6 +249,7 @@ when not matched by source
   and target.local_date <= date_add(date(@window_end), interval 1 day)
   and target.local_date >= date(@window_start, target.time_zone)
   and target.local_date <= date(timestamp_sub(@window_end, interval 1 microsecond), target.time_zone)
+  and (target.local_date >= date(@all_from, target.time_zone) or (target.merchant_id in unnest(@merchants) and concat(target.merchant_id, '|', cast(target.local_date as string)) in unnest(@cells)))
   then delete
 when not matched then insert (
   merchant_id, promo_id, store_id, local_date, time_zone, promo_kind, window_start_at, window_end_at,

@@ -3,7 +3,8 @@
 -- partition: local_date
 -- clustering: merchant_id, store_id
 -- unique key: merchant_id, store_id, local_date
--- rebuild window: every local day overlapping [@window_start, @window_end), each in its own time zone
+-- rebuild window: every local day overlapping [@window_start, @window_end), each in its own time zone,
+--   that is a cell of @cells (merchant|YYYY-MM-DD) or begins after @all_from
 --
 -- Days are taken in the store's time zone (the merchant's when the store has none), as recorded at ingest.
 -- Daily totals are computed from raw events in the local day, never summed from hours (a +05:30
@@ -37,6 +38,8 @@ with source as (
     -- every local day overlapping the window lies within 48 hours of it (offsets are at most ±14 h)
     and event_ts >= timestamp_sub(@window_start, interval 48 hour)
     and event_ts < timestamp_add(@window_end, interval 48 hour)
+    -- a scheduled run's window reads the merchants of its cells only
+    and (@all_from <= @window_start or merchant_id in unnest(@merchants))
 ),
 
 in_window as (
@@ -44,6 +47,8 @@ in_window as (
   from source
   where local_date >= date(@window_start, time_zone)
     and local_date <= date(timestamp_sub(@window_end, interval 1 microsecond), time_zone)
+    -- the window's cells (merchant|local date), or every merchant's days from @all_from (a range build)
+    and (local_date >= date(@all_from, time_zone) or (merchant_id in unnest(@merchants) and concat(merchant_id, '|', cast(local_date as string)) in unnest(@cells)))
 ),
 
 ranked as (
@@ -110,6 +115,7 @@ when not matched by source
   and target.local_date <= date_add(date(@window_end), interval 1 day)
   and target.local_date >= date(@window_start, target.time_zone)
   and target.local_date <= date(timestamp_sub(@window_end, interval 1 microsecond), target.time_zone)
+  and (target.local_date >= date(@all_from, target.time_zone) or (target.merchant_id in unnest(@merchants) and concat(target.merchant_id, '|', cast(target.local_date as string)) in unnest(@cells)))
   then delete
 when not matched then insert (
   merchant_id, store_id, local_date, time_zone, orders, items, gross_revenue_minor, discount_minor, refund_minor,

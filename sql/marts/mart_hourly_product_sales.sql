@@ -3,7 +3,8 @@
 -- partition: hour_start (day)
 -- clustering: merchant_id, sku, store_id
 -- unique key: merchant_id, store_id, sku, hour_start
--- rebuild window: the UTC hours in [@window_start, @window_end); both are whole hours
+-- rebuild window: the UTC hours in [@window_start, @window_end) — whole hours — of the cells in @cells
+--   (merchant|YYYY-MM-DDTHH) and of every merchant from @all_from on
 --
 -- Lines of completed orders only: refunds carry an amount, not lines, and show in the sales marts.
 merge into marts.mart_hourly_product_sales as target
@@ -23,6 +24,8 @@ with source as (
   where order_status = 'completed'
     and event_ts >= @window_start
     and event_ts < @window_end
+    -- the window's cells (a scheduled run), or every merchant from @all_from (a range build)
+    and (event_ts >= @all_from or (merchant_id in unnest(@merchants) and concat(merchant_id, '|', format_timestamp('%Y-%m-%dT%H', event_ts)) in unnest(@cells)))
 ),
 
 aggregated as (
@@ -61,6 +64,7 @@ on false
 when not matched by source
   and target.hour_start >= @window_start
   and target.hour_start < @window_end
+  and (target.hour_start >= @all_from or (target.merchant_id in unnest(@merchants) and concat(target.merchant_id, '|', format_timestamp('%Y-%m-%dT%H', target.hour_start)) in unnest(@cells)))
   then delete
 when not matched then insert (
   merchant_id, store_id, sku, hour_start, category, units, orders, gross_revenue_minor, discount_minor,

@@ -3,20 +3,21 @@
 -- partition: hour_start (day)
 -- clustering: merchant_id, store_id, sku
 -- unique key: merchant_id, store_id, sku, hour_start
--- rebuild window: the UTC hours in [@window_start, @window_end); both are whole hours. A late event
---   changes every later hour of its store and sku, so scheduled runs extend this window to the newest hour.
+-- rebuild window: the UTC hours in [@window_start, @window_end) — whole hours — of the cells in @cells
+--   (merchant|YYYY-MM-DDTHH) and of every merchant from @all_from on. A late event changes every
+--   later hour of its store and sku, so a scheduled run's cells run from a merchant's first touched
+--   hour to @all_from, and every merchant is extended from @all_from to the hour in progress.
 --
 -- closing_quantity is the quantity on hand of the last inventory event at or before the end of the
 -- hour, ties broken by (event_ts, event_id), carried forward from before the window. Inventory
 -- events without a store are ignored.
 --
--- The read is bounded: raw events of the window only, plus a carry-in per store and sku at
--- @window_start - 1 hour. The carry-in is this mart's own row for that hour where it has one
--- (closing_quantity and last_event_at are exactly the closing of everything before the window);
--- only a store and sku without such a row reads its last event of the 400 days before the window
--- (the reprocessing horizon, which also bounds the raw partitions read). Without the bound every
--- hourly run would read all inventory history. The fallback's partitions are still scanned when no
--- item needs it (BigQuery prunes only on constant filters), so its read is capped, not removed.
+-- The read is bounded: raw events of the rebuilt hours only, plus a carry-in per store and sku: this
+-- mart's own row for the hour before each merchant's first rebuilt hour (closing_quantity and
+-- last_event_at are exactly the closing of everything before it). Only a range build (@carry_from
+-- before the window: the reprocessing horizon) reads raw for a store and sku without such a row; a
+-- scheduled run passes @carry_from = @window_start, so that read is empty and BigQuery prunes it to
+-- no partition (a constant filter). Without the bound every hourly run would read all history.
 --
 -- Why the row of the previous hour is right when a window is built:
 --   - the previous hour's row was correct when it was built, and it only goes stale when an event at
@@ -24,14 +25,15 @@
 --     after a raw change (the scheduled run from raw.arrivals, reprocess --revalidate) rebuilds this
 --     mart from the first touched hour up to the hour in progress ('later_hours'), so no window starts
 --     after a changed hour while leaving it behind;
---   - a scheduled run's window starts at or before the previous run's finalized_through, so the hour
---     before it was built by an earlier run (an interrupted run leaves its arrivals to the next one);
+--   - every scheduled run extends every merchant's stores and skus from @all_from (at or before the
+--     previous run's finalized_through) to the hour in progress, so each has a row in every hour
+--     before a later run's window (an interrupted run leaves its arrivals to the next one);
 --   - the runner builds a mart's windows in time order (buildWindows sorts by start), so a later
 --     window reads the hours an earlier window of the same run has just rebuilt;
 --   - reprocess without --revalidate leaves raw unchanged, so the hour before its range is current;
 --   - a mart never built before the window (a first build, or a range started later than the mart's
---     history) has no row there, and the 400-day fallback carries in from raw instead.
--- A store and sku whose last event is older than 400 days and that has no row in the previous hour
+--     history) has no row there, and a range build's fallback carries in from raw instead.
+-- A store and sku whose last event is before the horizon and that has no row in the previous hour
 -- is not carried in: no rebuild reaches further back than the horizon.
 merge into marts.mart_hourly_store_inventory as target
 using (
@@ -49,6 +51,7 @@ with source as (
     and store_id is not null
     and event_ts >= @window_start
     and event_ts < @window_end
+    and (event_ts >= @all_from or (merchant_id in unnest(@merchants) and concat(merchant_id, '|', format_timestamp('%Y-%m-%dT%H', event_ts)) in unnest(@cells)))
 ),
 
 settings as (
@@ -57,19 +60,26 @@ settings as (
   from dims.settings
 ),
 
--- The closing of the hour before the window, as this mart stored it.
+-- The closing of the hour before each merchant's first rebuilt hour, as this mart stored it: the
+-- hour that is not rebuilt while the next one is.
 previous_closings as (
   select
     merchant_id,
     store_id,
     sku,
+    hour_start as bucket_hour,
     closing_quantity as quantity_on_hand,
     last_event_at as event_ts
   from marts.mart_hourly_store_inventory
-  where hour_start = timestamp_sub(@window_start, interval 1 hour)
+  where hour_start >= timestamp_sub(@window_start, interval 1 hour)
+    and hour_start < @window_end
+    and not (hour_start >= @all_from or (merchant_id in unnest(@merchants) and concat(merchant_id, '|', format_timestamp('%Y-%m-%dT%H', hour_start)) in unnest(@cells)))
+    and (timestamp_add(hour_start, interval 1 hour) >= @all_from or (merchant_id in unnest(@merchants) and concat(merchant_id, '|', format_timestamp('%Y-%m-%dT%H', timestamp_add(hour_start, interval 1 hour))) in unnest(@cells)))
 ),
 
--- Stores and skus the mart has no row for before the window: their last event within the horizon.
+-- Stores and skus the mart has no row for before the window: their last event since @carry_from
+-- (a range build: the reprocessing horizon before the window; a scheduled run: the window start,
+-- so nothing — it carries in from the mart's own rows only).
 earlier as (
   select
     merchant_id,
@@ -81,7 +91,7 @@ earlier as (
   from staging.stg_events
   where event_type = 'inventory'
     and store_id is not null
-    and event_ts >= timestamp_sub(@window_start, interval 400 day)
+    and event_ts >= @carry_from
     and event_ts < @window_start
 ),
 
@@ -106,7 +116,7 @@ carry_in as (
     merchant_id,
     store_id,
     sku,
-    timestamp_sub(@window_start, interval 1 hour) as bucket_hour,
+    bucket_hour,
     quantity_on_hand,
     event_ts
   from previous_closings
@@ -203,6 +213,7 @@ final as (
   from carried
   cross join settings
   where carried.hour_start >= @window_start
+    and (carried.hour_start >= @all_from or (carried.merchant_id in unnest(@merchants) and concat(carried.merchant_id, '|', format_timestamp('%Y-%m-%dT%H', carried.hour_start)) in unnest(@cells)))
     and carried.closing_quantity is not null
 )
 
@@ -212,6 +223,7 @@ on false
 when not matched by source
   and target.hour_start >= @window_start
   and target.hour_start < @window_end
+  and (target.hour_start >= @all_from or (target.merchant_id in unnest(@merchants) and concat(target.merchant_id, '|', format_timestamp('%Y-%m-%dT%H', target.hour_start)) in unnest(@cells)))
   then delete
 when not matched then insert (
   merchant_id, store_id, sku, hour_start, closing_quantity, low_stock, last_event_at

@@ -3,7 +3,8 @@
 -- partition: hour_start (day)
 -- clustering: merchant_id, store_id
 -- unique key: merchant_id, store_id, hour_start
--- rebuild window: the UTC hours in [@window_start, @window_end); both are whole hours
+-- rebuild window: the UTC hours in [@window_start, @window_end) — whole hours — of the cells in @cells
+--   (merchant|YYYY-MM-DDTHH) and of every merchant from @all_from on
 --
 -- A completed order counts in the hour it happens. A refund or cancellation is a later order event
 -- for the same order id, counted in its own hour with negative revenue:
@@ -32,6 +33,8 @@ with source as (
   where event_type = 'order'
     and event_ts >= @window_start
     and event_ts < @window_end
+    -- the window's cells (a scheduled run), or every merchant from @all_from (a range build)
+    and (event_ts >= @all_from or (merchant_id in unnest(@merchants) and concat(merchant_id, '|', format_timestamp('%Y-%m-%dT%H', event_ts)) in unnest(@cells)))
 ),
 
 ranked as (
@@ -94,6 +97,7 @@ on false
 when not matched by source
   and target.hour_start >= @window_start
   and target.hour_start < @window_end
+  and (target.hour_start >= @all_from or (target.merchant_id in unnest(@merchants) and concat(target.merchant_id, '|', format_timestamp('%Y-%m-%dT%H', target.hour_start)) in unnest(@cells)))
   then delete
 when not matched then insert (
   merchant_id, store_id, hour_start, orders, items, gross_revenue_minor, discount_minor, refund_minor,

@@ -11,6 +11,7 @@ import {
   TIMESTAMPTZ,
   VARCHAR,
   dateValue,
+  listValue,
   decimalValue,
   timestampTZValue,
   type DuckDBAppender,
@@ -111,9 +112,9 @@ export async function openFixtureDb(tables: TableDef[], rows: Record<string, Fix
   };
 }
 
-/** Query parameters as DuckDB values: ISO instants become TIMESTAMPTZ. */
-export function duckParams(params: Record<string, string>): Record<string, DuckDBValue> {
-  return Object.fromEntries(Object.entries(params).map(([k, v]) => [k, timestampTZValue(isoToMicros(v))]));
+/** Query parameters as DuckDB values: ISO instants become TIMESTAMPTZ, lists lists of text. */
+export function duckParams(params: Record<string, string | string[]>): Record<string, DuckDBValue> {
+  return Object.fromEntries(Object.entries(params).map(([k, v]) => [k, Array.isArray(v) ? listValue(v) : timestampTZValue(isoToMicros(v))]));
 }
 
 export async function runDuckQuery(db: DuckFixtureDb, sql: string, params: Record<string, DuckDBValue> = {}): Promise<ResultSet> {

@@ -49,7 +49,8 @@ export async function registerEvaluationCatalog(
   return { id: await registerCatalog(tables, content), tables };
 }
 
-function paramValue(value: string): ValueProto {
+function paramValue(value: string | string[]): ValueProto {
+  if (Array.isArray(value)) return { arrayValue: { element: value.map((v) => ({ stringValue: v })) } };
   const micros = isoToMicros(value);
   const seconds = micros / 1_000_000n - (micros % 1_000_000n < 0n ? 1n : 0n);
   return { timestampValue: { seconds: seconds.toString(), nanos: Number(micros - seconds * 1_000_000n) * 1000 } };
@@ -62,7 +63,7 @@ function paramValue(value: string): ValueProto {
 export async function evaluateZeta(
   catalog: EvaluationCatalog,
   sql: string,
-  params: Record<string, string>,
+  params: Record<string, string | string[]>,
   resultId = 'result.query',
 ): Promise<ZetaResult> {
   const zs = await zetaSql();

@@ -15,14 +15,24 @@
 //   - promotions (one store, all stores) with four earlier weeks of baseline traffic;
 //   - page views and track events with repeated visitors and sessions, orders carrying sessions;
 //   - orders without a store (a web shop), and stores with no events at all.
+import { martParams } from '../../../pipeline/marts/statements.js';
+import type { WindowScope } from '../../../pipeline/marts/windows.js';
 import { mulberry32 } from '../random.js';
 import type { FixtureRow } from './values.js';
 
-/** Query parameter values; a type alias (not an interface) so it is a Record<string, string>. */
+/** Query parameter values (instants as ISO text); a type alias (not an interface) so it is a Record. */
 export type Window = {
   window_start: string;
   window_end: string;
+  [name: string]: string | string[];
 };
+
+/** Every parameter a mart statement binds for a window, as the runner binds them (martParams). */
+export function windowBindings(start: string, end: string, scope?: WindowScope): Window {
+  const params = martParams({ mart: 'mart_hourly_store_sales', windowStart: new Date(start), windowEnd: new Date(end), scope });
+  const text = (v: unknown): string | string[] => (v instanceof Date ? v.toISOString() : (v as string[]));
+  return { ...Object.fromEntries(Object.entries(params).map(([k, v]) => [k, text(v)])), window_start: start, window_end: end };
+}
 
 export interface FixtureSet {
   /** The window the marts are rebuilt for (`@window_start`, `@window_end`), ISO instants. */
@@ -301,11 +311,18 @@ export function buildFixtures(seed = 20260308): FixtureSet {
   events.push({ ...original, received_at: '2026-03-08T09:00:00Z', message_id: 'msg-redelivered', entry_index: 0 });
 
   return {
-    window: { window_start: '2026-03-06T00:00:00Z', window_end: '2026-03-10T00:00:00Z' },
+    window: windowBindings('2026-03-06T00:00:00Z', '2026-03-10T00:00:00Z'),
     extraWindows: [
-      { window_start: '2026-03-08T06:00:00Z', window_end: '2026-03-08T08:00:00Z' },
-      { window_start: '2026-03-07T18:00:00Z', window_end: '2026-03-07T19:00:00Z' },
-      { window_start: '2026-10-24T00:00:00Z', window_end: '2026-11-03T00:00:00Z' },
+      windowBindings('2026-03-08T06:00:00Z', '2026-03-08T08:00:00Z'),
+      windowBindings('2026-03-07T18:00:00Z', '2026-03-07T19:00:00Z'),
+      windowBindings('2026-10-24T00:00:00Z', '2026-11-03T00:00:00Z'),
+      // A scheduled run's cells: two hours and a local day of one merchant (hourly marts match the
+      // hour cells, daily marts the day cell), and every merchant's hours from 2026-03-09T20.
+      windowBindings('2026-03-07T00:00:00Z', '2026-03-10T00:00:00Z', {
+        merchants: ['m_pizza'],
+        cells: ['m_pizza|2026-03-08T06', 'm_pizza|2026-03-08T07', 'm_pizza|2026-03-08'],
+        allFrom: new Date('2026-03-09T20:00:00Z'),
+      }),
     ],
     tables: {
       'raw.events': events,

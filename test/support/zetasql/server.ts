@@ -132,9 +132,17 @@ const timestamp: TypeProto = { typeKind: 'TYPE_TIMESTAMP' };
  * Query parameters the SQL files may use. BigQuery would fail on an undeclared one at run time,
  * so an unknown `@name` fails analysis here.
  */
+const strings: TypeProto = { typeKind: 'TYPE_ARRAY', arrayType: { elementType: { typeKind: 'TYPE_STRING' } } };
+
 export const QUERY_PARAMETERS: Record<string, TypeProto> = {
   window_start: timestamp,
   window_end: timestamp,
+  // the window's scope (pipeline/marts/windows.ts) and horizon (pipeline/marts/statements.ts)
+  all_from: timestamp,
+  carry_from: timestamp,
+  horizon_start: timestamp,
+  merchants: strings,
+  cells: strings,
 };
 
 export function analyzerOptions(): AnalyzerOptionsProto {

@@ -1,13 +1,14 @@
 // `npm run bench [-- --quick]`: every benchmark figure with its baseline measured in the same run,
 // progress on stderr, a readable table on stdout, and bench/results/latest.json (shape: result.ts).
 // --quick: smaller workloads, the 1M marts size only, 10 s API runs; under five minutes on 2 cores.
-// --only api-reads: measures that figure alone and updates it in the existing latest.json.
+// --only api-reads | bq_hourly_scan: measures that figure alone and updates it in the existing latest.json.
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { DATA_FILES } from '../runtime/local-stores.js';
 import { measureApi, requestPaths, type StoreRef } from './api.js';
+import { formatHourlyScan, measureHourlyScan } from './bq-scan/hourly-scan.js';
 import { measureApiReads } from './api-reads.js';
 import { measureFreshness } from './freshness.js';
 import { measureIngest } from './ingest.js';
@@ -17,13 +18,23 @@ import { appendSeed, openBenchPipeline, rawSpan, replicate } from './raw-fill.js
 import { initialBuild, measureReprocess } from './reprocess.js';
 import { buildResult, formatTable, type Figures } from './result.js';
 import { benchWorkload, stageWrites } from './workload.js';
+import { stopZetaSql } from '../test/support/zetasql/server.js';
 
 const { values } = parseArgs({ options: { quick: { type: 'boolean', default: false }, only: { type: 'string' } }, strict: true });
 const quick = values.quick;
 const latestPath = join(import.meta.dirname, 'results', 'latest.json');
 const API_READ_REQUESTS = 200;
+if (values.only === 'bq_hourly_scan') {
+  // Offline (ZetaSQL and arithmetic, no warehouse): seconds, so it can be refreshed on its own.
+  const scan = await measureHourlyScan();
+  stopZetaSql();
+  const latest = JSON.parse(await readFile(latestPath, 'utf8')) as Record<string, unknown>;
+  await writeFile(latestPath, JSON.stringify({ ...latest, bq_hourly_scan: scan }, null, 2) + '\n');
+  process.stdout.write(`${formatHourlyScan(scan)}\n`);
+  process.exit(0);
+}
 if (values.only !== undefined) {
-  if (values.only !== 'api-reads') throw new Error(`--only: the one figure measured alone is api-reads, got "${values.only}"`);
+  if (values.only !== 'api-reads') throw new Error(`--only: the figures measured alone are api-reads and bq_hourly_scan, got "${values.only}"`);
   const apiReads = await measureApiReads({ requests: API_READ_REQUESTS, log: (s) => process.stderr.write(`${s}\n`) });
   const latest = JSON.parse(await readFile(latestPath, 'utf8')) as Record<string, unknown>;
   const { api_reads_per_request: _a, api_reads: _b, ...rest } = latest;
@@ -102,6 +113,10 @@ try {
   log(`  p50 ${f.p50_s} s, p95 ${f.p95_s} s, max ${f.max_s} s`);
   const freshness: Figures['freshness'] = { p95_s: f.p95_s, samples: f.samples, method: 'collector POST → visible through the query API of a running tillstream start (bench/freshness.ts)' };
 
+  step('bq_hourly_scan: BigQuery bytes of an hourly run at 1 B events/day (offline estimator)');
+  const bqHourlyScan = await measureHourlyScan();
+  stopZetaSql();
+
   const result = buildResult({
     ingest,
     load,
@@ -114,10 +129,11 @@ try {
     date: new Date().toISOString(),
     quick,
   });
+  const withScan = { ...result, bq_hourly_scan: bqHourlyScan };
   await mkdir(join(import.meta.dirname, 'results'), { recursive: true });
-  await writeFile(latestPath, JSON.stringify(result, null, 2) + '\n');
+  await writeFile(latestPath, JSON.stringify(withScan, null, 2) + '\n');
   step('done: bench/results/latest.json');
-  process.stdout.write(`\n${formatTable(result)}\n`);
+  process.stdout.write(`\n${formatTable(result)}\n\n${formatHourlyScan(bqHourlyScan)}\n`);
 } finally {
   await rm(dir, { recursive: true, force: true });
 }

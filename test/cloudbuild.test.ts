@@ -2,6 +2,7 @@
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import { parse } from 'yaml';
+import { FUNCTION_RUNTIME } from '../infra-cdktf/constructs/functions.js';
 
 const root = new URL('../', import.meta.url);
 const read = (path: string) => readFileSync(new URL(path, root), 'utf8');
@@ -84,5 +85,24 @@ describe('cloudbuild.yaml', () => {
     const used = new Set([...read('cloudbuild.yaml').matchAll(/\$\{?([A-Z_]+)\}?/g)].map((m) => m[1]!));
     const builtIn = ['PROJECT_ID', 'BUILD_ID'];
     assert.deepEqual([...used].filter((u) => !builtIn.includes(u) && !(u in build.substitutions)), []);
+  });
+
+  it('builds, tests and serves on the Node.js major the functions deploy on, and CI runs the suites on it too', () => {
+    const major = Number(/^nodejs(\d+)$/.exec(FUNCTION_RUNTIME)![1]);
+    const images = [
+      build.substitutions._NODE_IMAGE!,
+      ...[...read('infra-cdktf/build/query-api.Dockerfile').matchAll(/^FROM (\S+)/gm)].map((m) => m[1]!),
+    ];
+    assert.deepEqual(
+      images.map((i) => Number(/^node:(\d+)/.exec(i)?.[1])),
+      images.map(() => major),
+      images.join(', '),
+    );
+    const ci = read('.ci/run');
+    const pinned = /^NODE\d+=node@(\d+)\.\d+\.\d+$/m.exec(ci);
+    assert.ok(pinned, '.ci/run pins an exact node@<major>.<minor>.<patch>');
+    assert.equal(Number(pinned[1]), major);
+    assert.match(ci, /npm run test:unit/);
+    assert.match(ci, /npm run test:integration/);
   });
 });

@@ -16,10 +16,13 @@ import { HttpError, errorHandler, notFound, notFoundHandler } from '../http/erro
 import { defaultLogger, requestLogger } from '../http/logging.js';
 import { securityHeaders } from '../http/security-headers.js';
 import { assertMerchantAccess, readerOf, requireReader } from './auth.js';
-import { PROVISIONAL_MAX_AGE_S, secondsUntilNextMartRun, sendJson, sendJsonText } from './cache.js';
+import { PROVISIONAL_MAX_AGE_S, secondsUntilNextMartRun, sendJson, sendJsonText, sendText } from './cache.js';
+import { CSV_TYPE, toCsv, wantsCsv } from './csv.js';
+import { candidateSpan, previousPeriod, resolveRange } from './ranges.js';
+import { parseTopQuery, rankTop, topHours, topKeyRange } from './top.js';
 import { openApiDocument } from './openapi.js';
 import { MerchantIdParam, parseMetricsQuery } from './params.js';
-import { bucketRange, bucketSlots, pointsJson } from './points.js';
+import { bucketRange, bucketSlots, buildPoints, changePct, pointsJson, totalsOf } from './points.js';
 import { merchantDocuments, type MerchantRead } from './documents.js';
 
 export interface QueryApiDeps {
@@ -139,7 +142,11 @@ export function createQueryApiRouter(deps: QueryApiDeps): Router {
     const merchantId = req.params.merchantId as string;
     assertMerchantAccess(readerOf(res), merchantId);
     const q = parseMetricsQuery(req.query as Record<string, unknown>);
-    const range = rowRange({ merchantId, series: q.series.name, dims: q.dims, grain: q.grain }, ...bucketRange(q));
+    const now = clock.now();
+    // A preset's days and the previous period depend on the merchant's zone, which the read itself brings:
+    // the one read covers them for any zone (and the previous period lies just before the range).
+    const span = candidateSpan(q, now);
+    const range = rowRange({ merchantId, series: q.series.name, dims: q.dims, grain: q.grain }, ...bucketRange(span));
     const { rows, merchant, stores, freshness } = await readMerchant(res, merchantId, range);
     let timeZone = merchant?.time_zone ?? 'UTC';
     if (q.dims.store !== undefined) {
@@ -148,15 +155,86 @@ export function createQueryApiRouter(deps: QueryApiDeps): Router {
       // A store's days are its own local days.
       if (store && q.grain === 'd') timeZone = store.time_zone;
     }
-    const slots = bucketSlots(q, timeZone);
+    const current = resolveRange(q, timeZone, now);
+    const slots = bucketSlots(current, timeZone);
     const finalizedThroughMs = freshness?.finalized_through ? Date.parse(freshness.finalized_through) : null;
-    // The answer is written as JSON text directly (the same bytes JSON.stringify would give, key order included).
-    const points = pointsJson({ slots, rows, metrics: q.metrics, finalizedThroughMs });
-    const head = { merchant_id: merchantId, series: q.series.name, granularity: q.grain === 'h' ? 'hour' : 'day', time_zone: q.grain === 'h' ? 'UTC' : timeZone };
-    const body = JSON.stringify(head).slice(0, -1) + ',"points":' + points + '}';
     // Slots end in ascending order, so some bucket is provisional exactly when the last one is.
     const anyProvisional = finalizedThroughMs === null || slots.at(-1)!.endMs > finalizedThroughMs;
-    sendJsonText(res, body, anyProvisional ? shortCache() : finalizedCache());
+    const cache = anyProvisional ? shortCache() : finalizedCache();
+    const granularity = q.grain === 'h' ? 'hour' : 'day';
+    const head = { merchant_id: merchantId, series: q.series.name, granularity, time_zone: q.grain === 'h' ? 'UTC' : timeZone };
+    const input = { rows, metrics: q.metrics, finalizedThroughMs };
+    const previous = q.compare ? previousPeriod(current) : undefined;
+    const previousSlots = previous ? bucketSlots(previous, timeZone) : undefined;
+
+    if (wantsCsv(req, q.format)) {
+      const names = q.metrics.map((m) => m.name);
+      const lines = (period: string, ps: ReturnType<typeof buildPoints>) => ps.map((p) => [...(previous ? [period] : []), p.start, p.provisional, ...names.map((n) => p.values[n])]);
+      const body = toCsv(
+        [...(previous ? ['period'] : []), 'start', 'provisional', ...names],
+        [...lines('current', buildPoints({ slots, ...input })), ...(previousSlots ? lines('previous', buildPoints({ slots: previousSlots, ...input })) : [])],
+      );
+      res.setHeader('Content-Disposition', `attachment; filename="${merchantId}-${q.series.name}-${granularity}-${current.from.slice(0, 13)}.csv"`);
+      sendText(res, body, CSV_TYPE, cache, 'Authorization, Accept');
+      return;
+    }
+    if (!previousSlots && q.range === undefined) {
+      // The common answer is written as JSON text directly (the same bytes JSON.stringify would give, key order included).
+      const body = JSON.stringify(head).slice(0, -1) + ',"points":' + pointsJson({ slots, ...input }) + '}';
+      sendJsonText(res, body, cache, 'Authorization, Accept');
+      return;
+    }
+    const answer: Record<string, unknown> = { ...head, from: current.from, to: current.to, points: buildPoints({ slots, ...input }) };
+    if (previous && previousSlots) {
+      const totals = totalsOf({ slots, ...input });
+      const previousTotals = totalsOf({ slots: previousSlots, ...input });
+      answer.totals = totals;
+      answer.comparison = {
+        from: previous.from,
+        to: previous.to,
+        totals: previousTotals,
+        change_pct: Object.fromEntries(q.metrics.map((m) => [m.name, changePct(totals[m.name] ?? null, previousTotals[m.name] ?? null)])),
+        points: buildPoints({ slots: previousSlots, ...input }),
+      };
+    }
+    sendJsonText(res, JSON.stringify(answer), cache, 'Authorization, Accept');
+  });
+
+  router.get('/v1/merchants/:merchantId/top', reader, limiter, async (req, res) => {
+    const merchantId = req.params.merchantId as string;
+    assertMerchantAccess(readerOf(res), merchantId);
+    const t = parseTopQuery(req.query as Record<string, unknown>);
+    const { rows, merchant, freshness } = await readMerchant(res, merchantId, topKeyRange(merchantId, t));
+    const timeZone = merchant?.time_zone ?? 'UTC';
+    const { hours, days } = topHours(t, timeZone, clock.now());
+    const finalizedThroughMs = freshness?.finalized_through ? Date.parse(freshness.finalized_through) : null;
+    const ranked = rankTop(t, rows, hours, finalizedThroughMs);
+    const anyProvisional = finalizedThroughMs === null || hours.toMs! > finalizedThroughMs;
+    const cache = anyProvisional ? shortCache() : finalizedCache();
+    if (wantsCsv(req, t.format)) {
+      const names = t.metrics.map((m) => m.name);
+      const body = toCsv(['rank', t.dimension, ...names], [
+        ...ranked.items.map((i) => [i.rank, i.key, ...names.map((n) => i.values[n])]),
+        ...(ranked.other.count > 0 ? [['', `other (${ranked.other.count})`, ...names.map((n) => ranked.other.values[n])]] : []),
+        ['', 'total', ...names.map((n) => ranked.totals[n])],
+      ]);
+      res.setHeader('Content-Disposition', `attachment; filename="${merchantId}-top-${t.series}-${t.by.name}.csv"`);
+      sendText(res, body, CSV_TYPE, cache, 'Authorization, Accept');
+      return;
+    }
+    const answer = {
+      merchant_id: merchantId,
+      series: t.series,
+      dimension: t.dimension,
+      by: t.by.name,
+      // The merchant's local days when asked in days; always the UTC hours summed.
+      ...(days ? { from: days.from, to: days.to, time_zone: timeZone } : { from: hours.from, to: hours.to, time_zone: 'UTC' }),
+      hours: { from: hours.from, to: hours.to },
+      items: ranked.items,
+      other: ranked.other,
+      totals: ranked.totals,
+    };
+    sendJsonText(res, JSON.stringify(answer), cache, 'Authorization, Accept');
   });
 
   router.get('/v1/merchants/:merchantId/stores', reader, limiter, async (req, res) => {

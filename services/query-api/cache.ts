@@ -26,18 +26,25 @@ export function sendJson(res: Response, payload: unknown, cache: { maxAgeSeconds
 }
 
 /** sendJson for a body that is already JSON text (answers written directly as text, see points.ts). */
-export function sendJsonText(res: Response, body: string, cache: { maxAgeSeconds: number } | false): void {
-  res.setHeader('Vary', 'Authorization');
+export function sendJsonText(res: Response, body: string, cache: { maxAgeSeconds: number } | false, vary = 'Authorization'): void {
+  sendText(res, body, 'application/json; charset=utf-8', cache, vary);
+}
+
+/** A text answer (JSON or CSV) with ETag and Cache-Control (or no-store when caching is off). */
+export function sendText(res: Response, body: string, contentType: string, cache: { maxAgeSeconds: number } | false, vary = 'Authorization'): void {
+  // Answers depend on the key, and on Accept where a route also answers CSV.
+  res.setHeader('Vary', vary);
   if (cache === false) {
     // Without an ETag there is nothing to revalidate, so express's send() would only re-encode the text
     // into a Buffer first; node writes the string itself (and no body for HEAD).
     res.setHeader('Cache-Control', 'no-store');
-    res.setHeader('Content-Type', 'application/json; charset=utf-8');
+    res.setHeader('Content-Type', contentType);
     res.setHeader('Content-Length', Buffer.byteLength(body));
     res.end(body);
     return;
   }
   res.setHeader('Cache-Control', `private, max-age=${cache.maxAgeSeconds}`);
   res.setHeader('ETag', strongEtag(body));
-  res.type('application/json').send(body);
+  res.setHeader('Content-Type', contentType);
+  res.send(body);
 }

@@ -6,6 +6,7 @@ import { Event } from '../../pipeline/contracts/events.js';
 import { CATALOG } from '../../pipeline/metrics/catalog.js';
 import { ERROR_CODES } from '../http/errors.js';
 import { MAX_DAYS, MAX_HOURS, MerchantIdParam, MetricsQuery } from './params.js';
+import { TopQuery } from './top.js';
 
 const Nullable = <T extends z.ZodType>(t: T) => t.nullable();
 
@@ -24,6 +25,34 @@ export const MetricsResponseSchema = z.object({
       provisional: z.boolean().describe('true until a mart run has finalized the bucket'),
     }),
   ),
+});
+const Totals = z.record(z.string(), Nullable(z.number()));
+/** With compare=previous_period (and from/to also with range=). */
+export const MetricsComparisonSchema = z.object({
+  from: z.string().describe('The range answered, resolved (a preset in the merchant\'s days)'),
+  to: z.string(),
+  totals: Totals.describe('Additive metrics summed; ratios from the summed cells; distinct counts only for a single bucket (null otherwise); gauges the last value'),
+  comparison: z.object({
+    from: z.string().describe('The previous period of the same length, just before from'),
+    to: z.string(),
+    totals: Totals,
+    change_pct: Totals.describe('(current − previous) / |previous| × 100; null when previous is 0 or null'),
+    points: MetricsResponseSchema.shape.points,
+  }),
+});
+const TopValues = z.record(z.string(), z.number()).describe('Every additive metric of the series, summed');
+export const TopResponseSchema = z.object({
+  merchant_id: z.string(),
+  series: z.enum(['products', 'sales']),
+  dimension: z.enum(['sku', 'store']),
+  by: z.string(),
+  from: z.string(),
+  to: z.string(),
+  time_zone: z.string().describe("The merchant's zone when from and to are local days, else UTC"),
+  hours: z.object({ from: z.string(), to: z.string() }).describe('The UTC hours summed'),
+  items: z.array(z.object({ rank: z.int(), key: z.string().describe('The sku or store id'), values: TopValues })),
+  other: z.object({ count: z.int().describe('How many more were summed into other'), values: TopValues }),
+  totals: TopValues,
 });
 export const StoresResponseSchema = z.object({
   stores: z.array(z.object({ id: z.string(), name: z.string(), city: Nullable(z.string()), region: Nullable(z.string()), time_zone: z.string() })),
@@ -75,13 +104,16 @@ const merchantParam = { name: 'merchantId', in: 'path', required: true, schema: 
 const security = [{ bearer: [] }];
 
 export function openApiDocument(): object {
-  const queryParams = Object.entries(MetricsQuery.shape).map(([name, schema]) => ({
-    name,
-    in: 'query',
-    required: !schema.safeParse(undefined).success,
-    description: schema.description,
-    schema: json(schema, 'input'),
-  }));
+  const paramsOf = (shape: Record<string, z.ZodType>) =>
+    Object.entries(shape).map(([name, schema]) => ({
+      name,
+      in: 'query',
+      required: !schema.safeParse(undefined).success,
+      description: schema.description,
+      schema: json(schema, 'input'),
+    }));
+  const queryParams = paramsOf(MetricsQuery.shape);
+  const topParams = paramsOf(TopQuery.shape);
   const catalogText = CATALOG.map((s) => `- **${s.name}** (${s.grains.map((g) => (g === 'h' ? 'hour' : 'day')).join(', ')}): ${s.metrics.map((m) => `\`${m.name}\` (${m.kind})`).join(', ')}`).join('\n');
 
   return {
@@ -98,6 +130,8 @@ export function openApiDocument(): object {
         Metrics: json(MetricsResponseSchema),
         Stores: json(StoresResponseSchema),
         Freshness: json(FreshnessResponseSchema),
+        MetricsComparison: json(MetricsComparisonSchema),
+        Top: json(TopResponseSchema),
         Me: json(MeResponseSchema),
         Catalog: json(CatalogResponseSchema),
         Event: json(Event, 'input'),
@@ -112,7 +146,27 @@ export function openApiDocument(): object {
           description: `Every bucket of the half-open range [from, to) is present. Hours are UTC hours (ranges up to ${MAX_HOURS} hours); days are local days of the merchant, or of the store with \`store=\` (ranges up to ${MAX_DAYS} days).`,
           security,
           parameters: [merchantParam, ...queryParams],
-          responses: { '200': ok('The series', 'Metrics'), ...READ_ERRORS },
+          responses: {
+            '200': {
+              description: 'The series; with compare=previous_period (or range) also the fields of MetricsComparison. `format=csv` or `Accept: text/csv` answers CSV (start, provisional, one column per metric; with a period column when compared).',
+              content: {
+                'application/json': { schema: { allOf: [{ $ref: '#/components/schemas/Metrics' }, { $ref: '#/components/schemas/MetricsComparison' }] } },
+                'text/csv': { schema: { type: 'string' } },
+              },
+            },
+            ...READ_ERRORS,
+          },
+        },
+      },
+      '/v1/merchants/{merchantId}/top': {
+        get: {
+          operationId: 'getTop',
+          summary: 'Top products or stores of a range, with the rest as "other"',
+          description:
+            'Exact sums of the hourly series (products by sku, sales by store) over the range, ranked by `by` (descending, then by key), the first `limit` listed and the rest summed into `other`. Local days are the merchant\'s, covered by the UTC hours that start in them. `format=csv` or `Accept: text/csv` answers CSV.',
+          security,
+          parameters: [merchantParam, ...topParams],
+          responses: { '200': { description: 'The ranking', content: { 'application/json': { schema: { $ref: '#/components/schemas/Top' } }, 'text/csv': { schema: { type: 'string' } } } }, ...READ_ERRORS },
         },
       },
       '/v1/merchants/{merchantId}/stores': {

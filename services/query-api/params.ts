@@ -16,6 +16,14 @@ export const Granularity = z.enum(['hour', 'day']);
 
 export const MerchantIdParam = Id.describe('Merchant id');
 
+export const RANGE_PRESETS = ['today', 'yesterday', 'last_7_days', 'last_30_days', 'month_to_date'] as const;
+export type RangePreset = (typeof RANGE_PRESETS)[number];
+const RangeParam = z
+  .enum(RANGE_PRESETS)
+  .describe("A range of the merchant's local days instead of from and to (last_7_days and last_30_days end with today); granularity defaults to hour for today and yesterday, day otherwise");
+const CompareParam = z.enum(['previous_period']).describe('Adds totals and the previous period of the same length just before the range: its points, totals and the change in %');
+export const FormatParam = z.enum(['json', 'csv']).describe('csv answers text/csv (so does Accept: text/csv)');
+
 /** The query string of GET /v1/merchants/{merchantId}/metrics, as documented. */
 export const MetricsQuery = z.strictObject({
   series: z.enum(SERIES_NAMES).describe('Series name; see GET /v1/metrics'),
@@ -23,11 +31,14 @@ export const MetricsQuery = z.strictObject({
     .string()
     .optional()
     .describe('Comma-separated metric names of the series; all of its metrics when omitted'),
-  granularity: Granularity.describe('hour: UTC hours; day: local days (the merchant\'s zone, or the store\'s with store=)'),
-  from: z.string().describe('Start, inclusive: an ISO 8601 instant on a whole hour for hours, a local date YYYY-MM-DD for days'),
-  to: z.string().describe('End, exclusive: same form as from'),
+  granularity: Granularity.optional().describe("hour: UTC hours; day: local days (the merchant's zone, or the store's with store=). Required unless range is given"),
+  from: z.string().optional().describe('Start, inclusive: an ISO 8601 instant on a whole hour for hours, a local date YYYY-MM-DD for days. Required unless range is given'),
+  to: z.string().optional().describe('End, exclusive: same form as from'),
+  range: RangeParam.optional(),
+  compare: CompareParam.optional(),
   store: Id.optional().describe('Store id, for series with a store dimension'),
   sku: CatalogCode.optional().describe('SKU, for series with a sku dimension'),
+  format: FormatParam.optional(),
 });
 
 export interface MetricsRequest {
@@ -40,6 +51,11 @@ export interface MetricsRequest {
   to: string;
   fromMs?: number;
   toMs?: number;
+  /** A preset range, resolved in the merchant's zone once it is known (resolveRange in ranges.ts). */
+  range?: RangePreset;
+  compare: boolean;
+  /** As asked; absent, the Accept header decides. */
+  format?: 'json' | 'csv';
 }
 
 /** Validates the query string; throws HttpError 400 naming the first bad parameter. */
@@ -56,8 +72,16 @@ export function parseMetricsQuery(query: Record<string, unknown>): MetricsReques
   }
   const q = parsed.data;
   const series = seriesDef(q.series)!;
-  const grain: Grain = q.granularity === 'hour' ? 'h' : 'd';
-  if (!series.grains.includes(grain)) throw badParameter('granularity', `series ${series.name} has no granularity "${q.granularity}"`);
+  if (q.range !== undefined) {
+    const given = (['from', 'to'] as const).find((p) => q[p] !== undefined);
+    if (given) throw badParameter(given, `give either range or from and to, not both`);
+  } else {
+    for (const param of ['granularity', 'from', 'to'] as const) if (q[param] === undefined) throw badParameter(param, `${param} is required unless range is given`);
+  }
+  const granularity = q.granularity ?? (q.range === 'today' || q.range === 'yesterday' ? 'hour' : 'day');
+  const grain: Grain = granularity === 'hour' ? 'h' : 'd';
+  if (!series.grains.includes(grain)) throw badParameter('granularity', `series ${series.name} has no granularity "${granularity}"`);
+  const options = { compare: q.compare === 'previous_period', format: q.format } as const;
 
   let metrics = series.metrics;
   if (q.metrics !== undefined) {
@@ -84,20 +108,26 @@ export function parseMetricsQuery(query: Record<string, unknown>): MetricsReques
     throw badParameter(param, `series ${series.name} takes these dimensions: ${allowed}`);
   }
 
+  if (q.range !== undefined) return { series, metrics, grain, dims, from: '', to: '', range: q.range, ...options };
+  return { series, metrics, grain, dims, ...explicitRange(grain, q.from!, q.to!), ...options };
+}
+
+/** from and to of a request that names them, checked and bounded. */
+export function explicitRange(grain: Grain, from: string, to: string): { from: string; to: string; fromMs?: number; toMs?: number } {
   if (grain === 'h') {
-    const fromMs = parseHour('from', q.from);
-    const toMs = parseHour('to', q.to);
+    const fromMs = parseHour('from', from);
+    const toMs = parseHour('to', to);
     if (toMs <= fromMs) throw badParameter('to', 'to must be after from');
     if ((toMs - fromMs) / HOUR_MS > MAX_HOURS) throw badParameter('to', `a range of hours may span at most ${MAX_HOURS} hours (31 days)`);
-    return { series, metrics, grain, dims, from: q.from, to: q.to, fromMs, toMs };
+    return { from, to, fromMs, toMs };
   }
-  for (const param of ['from', 'to'] as const) {
-    if (!isCalendarDate(q[param])) throw badParameter(param, `${param} must be a local date YYYY-MM-DD for granularity day`);
+  for (const [param, value] of [['from', from], ['to', to]] as const) {
+    if (!isCalendarDate(value)) throw badParameter(param, `${param} must be a local date YYYY-MM-DD for granularity day`);
   }
-  const days = daysBetween(q.from, q.to);
+  const days = daysBetween(from, to);
   if (days <= 0) throw badParameter('to', 'to must be after from');
   if (days > MAX_DAYS) throw badParameter('to', `a range of days may span at most ${MAX_DAYS} days (3 years)`);
-  return { series, metrics, grain, dims, from: q.from, to: q.to };
+  return { from, to };
 }
 
 const Instant = z.iso.datetime({ offset: true });

@@ -150,3 +150,42 @@ export function pointsJson(opts: { slots: BucketSlot[]; rows: SeriesRow[]; metri
   }
   return '[' + parts.join(',') + ']';
 }
+
+/**
+ * Totals over the buckets of a range: additive metrics summed; ratios from the summed cells they derive
+ * from (average order value = summed net of completed orders / summed orders); distinct counts only for a
+ * single bucket, since visitors of two hours do not add up (null otherwise); gauges the last bucket's value.
+ */
+export function totalsOf(opts: { slots: BucketSlot[]; rows: SeriesRow[]; metrics: MetricDef[]; finalizedThroughMs: number | null }): Record<string, number | null> {
+  const byBucket = new Map<string, SeriesRow>();
+  for (const row of opts.rows) byBucket.set(row.key.slice(row.key.lastIndexOf('#') + 1), row);
+  const sums: Cells = {};
+  let last: { family: string; cells: Cells } = cellsFor(undefined, false);
+  for (const slot of opts.slots) {
+    const provisional = opts.finalizedThroughMs === null || slot.endMs > opts.finalizedThroughMs;
+    last = cellsFor(byBucket.get(slot.bucket), provisional);
+    for (const [name, v] of Object.entries(last.cells)) if (typeof v === 'number') sums[name] = (sums[name] ?? 0) + v;
+  }
+  const out: Record<string, number | null> = {};
+  for (const def of opts.metrics) {
+    if (def.kind === 'additive') out[def.name] = sums[def.name] ?? 0;
+    else if (def.kind === 'gauge') out[def.name] = metricValue(def, last.cells, last.family);
+    else if (def.kind === 'distinct') out[def.name] = opts.slots.length === 1 ? metricValue(def, last.cells, last.family) : null;
+    else if (opts.slots.length > 1 && RATIOS_OF_DISTINCT.has(def.name)) out[def.name] = null;
+    else {
+      const formula = RATIOS[def.name];
+      const [num, den] = formula ? formula(sums) : [null, null];
+      out[def.name] = num === null || den === null || den === 0 ? null : num / den;
+    }
+  }
+  return out;
+}
+
+/** Ratios over a distinct count (sessions): no total over several buckets, like the count itself. */
+const RATIOS_OF_DISTINCT = new Set(['orders_per_session']);
+
+/** Change from `previous` to `current` in % of |previous|; null without a previous value to compare with. */
+export function changePct(current: number | null, previous: number | null): number | null {
+  if (current === null || previous === null || previous === 0) return null;
+  return ((current - previous) / Math.abs(previous)) * 100;
+}

@@ -195,7 +195,8 @@ describe('query API', () => {
       const first = await get(url);
       // NOW is 12:03; the next mart run starts at 12:05.
       assert.equal(first.headers['cache-control'], 'private, max-age=120');
-      assert.equal(first.headers.vary, 'Authorization');
+      // Answers depend on the key, and on Accept (CSV).
+      assert.equal(first.headers.vary, 'Authorization, Accept');
       assert.match(first.headers.etag!, /^"[A-Za-z0-9_-]{32}"$/);
       const again = await get(url).set('If-None-Match', first.headers.etag!);
       assert.equal(again.status, 304);
@@ -301,10 +302,15 @@ describe('query API', () => {
         '/v1/merchants/{merchantId}/freshness',
         '/v1/merchants/{merchantId}/metrics',
         '/v1/merchants/{merchantId}/stores',
+        '/v1/merchants/{merchantId}/top',
         '/v1/metrics',
       ]);
       const params = res.body.paths['/v1/merchants/{merchantId}/metrics'].get.parameters.map((p: { name: string; required: boolean }) => `${p.name}:${p.required}`);
-      assert.deepEqual(params, ['merchantId:true', 'series:true', 'metrics:false', 'granularity:true', 'from:true', 'to:true', 'store:false', 'sku:false']);
+      // granularity, from and to are required unless range is given (checked by the handler).
+      assert.deepEqual(params, ['merchantId:true', 'series:true', 'metrics:false', 'granularity:false', 'from:false', 'to:false', 'range:false', 'compare:false', 'store:false', 'sku:false', 'format:false']);
+      const top = res.body.paths['/v1/merchants/{merchantId}/top'].get.parameters.map((p: { name: string; required: boolean }) => `${p.name}:${p.required}`);
+      assert.deepEqual(top, ['merchantId:true', 'series:true', 'by:true', 'limit:false', 'from:false', 'to:false', 'range:false', 'format:false']);
+      assert.deepEqual(Object.keys(res.body.components.schemas.Top.properties), ['merchant_id', 'series', 'dimension', 'by', 'from', 'to', 'time_zone', 'hours', 'items', 'other', 'totals']);
       assert.deepEqual(res.body.components.schemas.Event.oneOf?.length ?? res.body.components.schemas.Event.anyOf?.length, 5);
       assert.match(res.body.info.description, /\*\*sales\*\* \(hour, day\): `orders` \(additive\)/);
     });
@@ -429,7 +435,10 @@ describe('query API', () => {
         ['series=sales&granularity=day&from=2026-02-28&to=2026-02-30', 'to', 'to must be a local date YYYY-MM-DD for granularity day'],
         ['series=sales&granularity=day&from=2020-01-01&to=2026-01-01', 'to', 'a range of days may span at most 1098 days (3 years)'],
         ['series=sales&granularity=day&from=2026-11-21&to=2026-11-20', 'to', 'to must be after from'],
-        ['series=sales&granularity=day&to=2026-11-20', 'from', 'from: Invalid input: expected string, received undefined'],
+        ['series=sales&granularity=day&to=2026-11-20', 'from', 'from is required unless range is given'],
+        ['series=sales&range=today&from=2026-11-20', 'from', 'give either range or from and to, not both'],
+        ['series=sales&range=last_week', 'range', 'range: Invalid option: expected one of "today"|"yesterday"|"last_7_days"|"last_30_days"|"month_to_date"'],
+        ['series=sales&granularity=hour&from=2026-11-20T00:00:00Z&to=2026-11-20T01:00:00Z&compare=last_year', 'compare', 'compare: Invalid input: expected "previous_period"'],
         ['series=traffic&store=s1&granularity=hour&from=2026-11-21T00:00:00Z&to=2026-11-21T01:00:00Z', 'store', 'series traffic takes these dimensions: none'],
         ['series=products&granularity=hour&from=2026-11-21T00:00:00Z&to=2026-11-21T01:00:00Z', 'sku', 'series products takes these dimensions: sku; or sku and store'],
         ['series=sales&store=bad%20id&granularity=hour&from=2026-11-21T00:00:00Z&to=2026-11-21T01:00:00Z', 'store', 'store: must be 1-128 of A-Z a-z 0-9 _ . : - starting with a letter or digit'],

@@ -210,7 +210,7 @@ export interface DimensionsStore {
   get(): Promise<Dimensions>;
 }
 
-export const KEY_KINDS = ['ingest', 'read', 'browser', 'admin'] as const;
+export const KEY_KINDS = ['ingest', 'read', 'manage', 'browser', 'admin'] as const;
 export type KeyKind = (typeof KEY_KINDS)[number];
 
 export interface KeyRecord {

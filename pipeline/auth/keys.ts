@@ -1,11 +1,12 @@
 // API keys: random 32-byte secrets shown once, stored only as HMAC-SHA256(pepper, key).
-// Kinds (DESIGN.md): ingest (one merchant, write), read (one merchant, read), browser (one merchant,
-// write, bound to origins), admin (no merchant, reads all).
+// Kinds (DESIGN.md): ingest (one merchant, write), read (one merchant, read), manage (one merchant:
+// read plus that merchant's own settings, such as alert rules), browser (one merchant, write, bound
+// to origins), admin (no merchant, reads all).
 import { createHmac, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
 import type { KeyKind, KeyRecord, KeyStore } from '../ports.js';
 
-const PREFIX: Record<KeyKind, string> = { ingest: 'tsi', read: 'tsr', browser: 'tsb', admin: 'tsa' };
-const KEY_PATTERN = /^ts[irba]_[A-Za-z0-9_-]{43}$/;
+const PREFIX: Record<KeyKind, string> = { ingest: 'tsi', read: 'tsr', manage: 'tsm', browser: 'tsb', admin: 'tsa' };
+const KEY_PATTERN = /^ts[irmba]_[A-Za-z0-9_-]{43}$/;
 
 export function hashKey(pepper: Buffer, key: string): string {
   return createHmac('sha256', pepper).update(key).digest('hex');
@@ -86,5 +87,5 @@ export function bearerToken(header: string | undefined): string | undefined {
 
 /** For logs: never print a key. */
 export function redactKey(text: string): string {
-  return text.replace(/ts[irba]_[A-Za-z0-9_-]{10,}/g, (k) => `${k.slice(0, 4)}…redacted`).replace(/([?&]key=)[^&\s]+/g, '$1redacted');
+  return text.replace(/ts[irmba]_[A-Za-z0-9_-]{10,}/g, (k) => `${k.slice(0, 4)}…redacted`).replace(/([?&]key=)[^&\s]+/g, '$1redacted');
 }

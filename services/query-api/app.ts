@@ -15,6 +15,7 @@ import { rowRange } from '../../pipeline/series/row-key.js';
 import { HttpError, errorHandler, notFound, notFoundHandler } from '../http/errors.js';
 import { defaultLogger, requestLogger } from '../http/logging.js';
 import { securityHeaders } from '../http/security-headers.js';
+import { createAlertsRouter } from './alerts-router.js';
 import { assertMerchantAccess, readerOf, requireReader } from './auth.js';
 import { PROVISIONAL_MAX_AGE_S, secondsUntilNextMartRun, sendJson, sendJsonText, sendText } from './cache.js';
 import { CSV_TYPE, toCsv, wantsCsv } from './csv.js';
@@ -254,6 +255,7 @@ export function createQueryApiRouter(deps: QueryApiDeps): Router {
     const lag = finalized === null ? null : Math.max(0, Math.round((clock.now().getTime() - Date.parse(finalized)) / 1000));
     sendJson(res, { newest_event_at: f?.newest_event_at ?? null, finalized_through: finalized, lag_seconds: lag }, shortCache());
   });
+  router.use(createAlertsRouter({ series: deps.series, keys: deps.keys, pepper: deps.pepper, clock, rateLimit: deps.rateLimit }));
 
   if (deps.dashboard !== false) {
     router.use('/vendor/uplot', express.static(UPLOT_DIR, { index: false, maxAge: '1h' }));

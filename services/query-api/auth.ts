@@ -26,7 +26,8 @@ export function requireReader(deps: { keys: KeyStore; pepper: Buffer; clock: Clo
       throw unauthorized(result.failure === 'expired' ? 'the key has expired' : result.failure === 'revoked' ? 'the key has been revoked' : 'the key is not valid');
     }
     const { record } = result;
-    if (record.kind !== 'read' && record.kind !== 'admin') throw new HttpError(403, 'forbidden', `a ${record.kind} key cannot read; use a read key`);
+    // A manage key may do what a read key may (DESIGN.md keys).
+    if (record.kind !== 'read' && record.kind !== 'manage' && record.kind !== 'admin') throw new HttpError(403, 'forbidden', `a ${record.kind} key cannot read; use a read key`);
     res.locals.reader = record;
     next();
   };

@@ -5,6 +5,7 @@ import { z } from 'zod';
 import { Event } from '../../pipeline/contracts/events.js';
 import { CATALOG } from '../../pipeline/metrics/catalog.js';
 import { ERROR_CODES } from '../http/errors.js';
+import { alertsOpenApi } from './alerts-router.js';
 import { MAX_DAYS, MAX_HOURS, MerchantIdParam, MetricsQuery } from './params.js';
 import { TopQuery } from './top.js';
 
@@ -62,7 +63,7 @@ export const FreshnessResponseSchema = z.object({
   finalized_through: Nullable(z.string()).describe('Hours starting before this instant are final (the mart watermark)'),
   lag_seconds: Nullable(z.int()).describe('Seconds from finalized_through to now'),
 });
-export const MeResponseSchema = z.object({ kind: z.enum(['read', 'admin']), merchant_id: Nullable(z.string()) });
+export const MeResponseSchema = z.object({ kind: z.enum(['read', 'manage', 'admin']), merchant_id: Nullable(z.string()) });
 export const CatalogResponseSchema = z.object({
   series: z.array(
     z.object({
@@ -116,6 +117,7 @@ export function openApiDocument(): object {
   const topParams = paramsOf(TopQuery.shape);
   const catalogText = CATALOG.map((s) => `- **${s.name}** (${s.grains.map((g) => (g === 'h' ? 'hour' : 'day')).join(', ')}): ${s.metrics.map((m) => `\`${m.name}\` (${m.kind})`).join(', ')}`).join('\n');
 
+  const alerts = alertsOpenApi(json, errorResponse);
   return {
     openapi: '3.1.0',
     info: {
@@ -136,6 +138,7 @@ export function openApiDocument(): object {
         Catalog: json(CatalogResponseSchema),
         Event: json(Event, 'input'),
         CollectorAccepted: json(CollectorAcceptedSchema),
+        ...alerts.schemas,
       },
     },
     paths: {
@@ -227,6 +230,7 @@ export function openApiDocument(): object {
       '/ready': {
         get: { operationId: 'ready', summary: 'Readiness: 200 once the stores are open', responses: { '200': { description: '{"status":"ready"}' }, '503': { description: 'Not ready' } } },
       },
+      ...alerts.paths,
       '/openapi.json': { get: { operationId: 'openapi', summary: 'This document', responses: { '200': { description: 'OpenAPI 3.1' } } } },
     },
   };

@@ -1,14 +1,24 @@
 // `tillstream ingest --file F --source pos [--format ndjson|csv] [--backfill]`: a POS batch file (or any
 // NDJSON/CSV export) enters like a collector body: split into entries, published to the bus in bounded
-// messages, ingested, then the marts of the touched hours are rebuilt. Loading the same file twice adds
-// its entries to `published` and to `duplicates` and changes no metric.
-import { readFile } from 'node:fs/promises';
+// messages, ingested, then the marts of the touched hours are rebuilt. The file is streamed
+// (runtime/file-ingest.ts), so its size is bounded by the disk, not by memory. Loading the same file
+// twice adds its entries to `published` and to `duplicates` and changes no metric.
+// Exit codes: 0 when at least one entry was accepted or was a duplicate (or the file had none);
+// 4 when every entry was rejected; 1 when the counts break the invariant; 2 for a usage error.
+import { access, constants } from 'node:fs/promises';
 import { extname } from 'node:path';
 import { parseArgs } from 'node:util';
 import { SOURCES, type SourceName } from '../../pipeline/contracts/events.js';
-import { batchEntries, PosCsvError, posCsvToEntries, splitNdjson } from '../../pipeline/ingest/entries.js';
+import { invariantHolds, totalRejected } from '../../pipeline/contracts/outcomes.js';
+import { PosCsvError } from '../../pipeline/ingest/entries.js';
 import { UsageError, type Command } from '../context.js';
 import { runMartCycle } from '../../pipeline/marts/hourly.js';
+import { firstRejections, publishFile } from '../../runtime/file-ingest.js';
+
+/** Exit code when a file's entries were all rejected (README, "Exit codes"). */
+export const EXIT_ALL_REJECTED = 4;
+/** Rejections printed with their lines; the rest are counted (tillstream rejections lists them). */
+const SHOWN_REJECTIONS = 10;
 
 export const ingestCommand: Command = async (argv, ctx) => {
   const { values } = parseArgs({
@@ -21,30 +31,47 @@ export const ingestCommand: Command = async (argv, ctx) => {
   if (!SOURCES.includes(source)) throw new UsageError(`--source must be one of ${SOURCES.join(', ')}`);
   const format = values.format ?? (extname(values.file).toLowerCase() === '.csv' ? 'csv' : 'ndjson');
   if (format !== 'csv' && format !== 'ndjson') throw new UsageError('--format must be ndjson or csv');
-
-  let text: string;
   try {
-    text = await readFile(values.file, 'utf8');
+    await access(values.file, constants.R_OK);
   } catch (err) {
     throw new UsageError(`cannot read ${values.file}: ${(err as Error).message}`);
-  }
-  let entries: string[];
-  try {
-    entries = format === 'csv' ? posCsvToEntries(text) : splitNdjson(text);
-  } catch (err) {
-    if (err instanceof PosCsvError) throw new UsageError(`${values.file}: ${err.message}`);
-    throw err;
   }
 
   const rt = await ctx.runtime();
   const runId = rt.newRunId();
   const receivedAt = rt.clock.now();
   const attributes = { source, run_id: runId, ...(values.backfill ? { backfill: '1' as const } : {}) };
-  const ids = await rt.bus.publish(batchEntries(entries).map((batch) => ({ receivedAt, attributes, entries: batch })));
-  ctx.err(`published ${entries.length} entries from ${values.file} in ${ids.length} messages; ingesting`);
+  let published;
+  try {
+    published = await publishFile(rt, {
+      file: values.file,
+      format,
+      receivedAt,
+      attributes,
+      onProgress: (p) => ctx.err(`  published ${p.entries} entries in ${p.messages} messages, ingested so far`),
+    });
+  } catch (err) {
+    if (err instanceof PosCsvError) throw new UsageError(`${values.file}: ${err.message}`);
+    throw err;
+  }
+  ctx.err(`published ${published.entries} entries from ${values.file} in ${published.messages} messages; ingesting`);
   await rt.runner.drain();
   const marts = await runMartCycle(rt);
   const counts = await rt.runCounts(runId);
+  const rejected = totalRejected(counts);
+  if (rejected > 0) {
+    const shown = await firstRejections(rt, runId, published, SHOWN_REJECTIONS);
+    ctx.err(`${rejected} of ${counts.published} entries rejected${rejected > shown.length ? ` (the first ${shown.length}; tillstream rejections lists them all)` : ''}:`);
+    for (const r of shown) ctx.err(`  ${r.line === undefined ? '' : `line ${r.line}: `}${r.reason}${r.detail ? `: ${r.detail}` : ''}`);
+  }
   ctx.out(JSON.stringify({ ...counts, series_cells: marts.cells }));
+  if (!invariantHolds(counts)) {
+    ctx.err(`INVARIANT BROKEN: published ${counts.published} ≠ accepted ${counts.accepted} + rejected ${rejected} + duplicates ${counts.duplicates}`);
+    return 1;
+  }
+  if (counts.published > 0 && counts.accepted === 0 && counts.duplicates === 0) {
+    ctx.err(`nothing from ${values.file} was accepted (exit ${EXIT_ALL_REJECTED})`);
+    return EXIT_ALL_REJECTED;
+  }
   return 0;
 };

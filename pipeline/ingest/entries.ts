@@ -164,28 +164,24 @@ interface CsvRow {
   lengthError?: string;
 }
 
-/**
- * Converts a POS CSV (one row per line item) into entries: one order event JSON per order, in the
- * order orders first appear. Rows that cannot form a valid event still become an entry, carrying
- * `pos_csv_errors`, so the stage rejects them with a clear reason instead of dropping them.
- * Throws PosCsvError only when the file itself cannot be read.
- */
-export function posCsvToEntries(csvText: string): string[] {
-  let records: { record: string[]; info: { lines: number } }[];
-  try {
-    records = parseCsv(csvText, {
-      bom: true,
-      info: true,
-      relax_column_count: true,
-      relax_quotes: true,
-      skip_empty_lines: true,
-      trim: true,
-    }) as unknown as { record: string[]; info: { lines: number } }[];
-  } catch (err) {
-    throw new PosCsvError(`POS CSV cannot be parsed: ${(err as Error).message}`, { cause: err });
-  }
-  const header = records[0]?.record;
-  if (!header) return [];
+/** csv-parse options shared by the whole-text and the streaming readers. */
+export const POS_CSV_PARSE_OPTIONS = {
+  bom: true,
+  info: true,
+  relax_column_count: true,
+  relax_quotes: true,
+  skip_empty_lines: true,
+  trim: true,
+} as const;
+
+/** A parsed CSV record with csv-parse's `info` (its line number). */
+export interface PosCsvRecord {
+  record: string[];
+  info: { lines: number };
+}
+
+/** Checks the header row; throws PosCsvError when it lacks required columns or has unknown ones. */
+export function checkPosCsvHeader(header: readonly string[]): void {
   const missing = POS_CSV_REQUIRED_COLUMNS.filter((c) => !header.includes(c));
   const unknown = header.filter((c) => !POS_CSV_COLUMNS.has(c));
   if (missing.length > 0 || unknown.length > 0) {
@@ -194,24 +190,81 @@ export function posCsvToEntries(csvText: string): string[] {
     if (unknown.length > 0) parts.push(`unknown columns: ${unknown.join(', ')}`);
     throw new PosCsvError(`POS CSV header is not usable (${parts.join('; ')})`);
   }
+}
 
-  // Group rows by (merchant_id, event_id) in first-appearance order; a row without an event id is its own entry.
-  const groups = new Map<string, CsvRow[]>();
-  for (let r = 1; r < records.length; r++) {
-    const { record, info } = records[r]!;
+/** An order entry and the file line of its first row. */
+export interface PosCsvEntry {
+  entry: string;
+  line: number;
+}
+
+/**
+ * Groups the data rows of a POS CSV into order entries, by (merchant_id, event_id) in first-appearance
+ * order; a row without an event id is its own entry. With `maxOpenOrders`, at most that many orders
+ * are held at once: when one more opens, the oldest is emitted (so a streamed file of any size needs
+ * bounded memory). Rows of one order further apart than that many other orders then form two
+ * entries with the same event id (a `duplicate` or `conflicting_duplicate`), never a lost row.
+ */
+export class PosCsvGrouper {
+  private readonly groups = new Map<string, CsvRow[]>();
+
+  constructor(
+    private readonly header: readonly string[],
+    private readonly maxOpenOrders = Infinity,
+  ) {}
+
+  /** Adds a data row; returns the entries it closed (oldest first). */
+  push({ record, info }: PosCsvRecord): PosCsvEntry[] {
+    const header = this.header;
     const values: Record<string, string> = {};
     for (let c = 0; c < header.length; c++) values[header[c]!] = record[c] ?? '';
     const row: CsvRow = { line: info.lines, values };
     if (record.length !== header.length) row.lengthError = `line ${info.lines}: has ${record.length} fields, the header has ${header.length}`;
     // A row that cannot be placed in an order reliably stands alone, so its error names only itself.
     const key = values.event_id && !row.lengthError ? `${values.merchant_id}\u0000${values.event_id}` : `\u0001line ${info.lines}`;
-    const group = groups.get(key);
-    if (group) group.push(row);
-    else groups.set(key, [row]);
+    const group = this.groups.get(key);
+    if (group) {
+      group.push(row);
+      return [];
+    }
+    this.groups.set(key, [row]);
+    const closed: PosCsvEntry[] = [];
+    while (this.groups.size > this.maxOpenOrders) {
+      const [oldest, rows] = this.groups.entries().next().value as [string, CsvRow[]];
+      this.groups.delete(oldest);
+      closed.push({ entry: orderEntry(rows), line: rows[0]!.line });
+    }
+    return closed;
   }
-  const out: string[] = [];
-  for (const rows of groups.values()) out.push(orderEntry(rows));
-  return out;
+
+  /** The orders still open, in first-appearance order. */
+  end(): PosCsvEntry[] {
+    const out = [...this.groups.values()].map((rows) => ({ entry: orderEntry(rows), line: rows[0]!.line }));
+    this.groups.clear();
+    return out;
+  }
+}
+
+/**
+ * Converts a POS CSV (one row per line item) into entries: one order event JSON per order, in the
+ * order orders first appear. Rows that cannot form a valid event still become an entry, carrying
+ * `pos_csv_errors`, so the stage rejects them with a clear reason instead of dropping them.
+ * Throws PosCsvError only when the file itself cannot be read. (A file too large for one string is
+ * read with posCsvFileEntries, pipeline/ingest/file-entries.ts.)
+ */
+export function posCsvToEntries(csvText: string): string[] {
+  let records: PosCsvRecord[];
+  try {
+    records = parseCsv(csvText, POS_CSV_PARSE_OPTIONS) as unknown as PosCsvRecord[];
+  } catch (err) {
+    throw new PosCsvError(`POS CSV cannot be parsed: ${(err as Error).message}`, { cause: err });
+  }
+  const header = records[0]?.record;
+  if (!header) return [];
+  checkPosCsvHeader(header);
+  const grouper = new PosCsvGrouper(header);
+  for (let r = 1; r < records.length; r++) grouper.push(records[r]!);
+  return grouper.end().map((e) => e.entry);
 }
 
 function orderEntry(rows: CsvRow[]): string {

@@ -35,3 +35,8 @@ export interface CommandStores {
   series: SeriesStore;
   clock: Clock;
 }
+
+/** A mistake in the command line: ours (UsageError) or node:util parseArgs's (unknown option, missing value). */
+export function isUsageError(e: unknown): e is Error {
+  return e instanceof UsageError || (e instanceof Error && e.name === 'TypeError' && 'code' in e && String(e.code).startsWith('ERR_PARSE_ARGS'));
+}

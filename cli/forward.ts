@@ -7,7 +7,7 @@ import { isAbsolute, resolve } from 'node:path';
 import { errorDetail } from '../pipeline/errors.js';
 import type { LocalPipeline } from '../runtime/local-writer.js';
 import { LOCAL_COMMAND_PATH, localCommandProof, type ForwardedResult } from '../services/local-command.js';
-import { UsageError, type Command, type CommandContext } from './context.js';
+import { isUsageError, type Command, type CommandContext } from './context.js';
 
 export interface ForwardableCommand {
   run: Command;
@@ -51,8 +51,9 @@ export async function runForwarded(commands: Readonly<Record<string, Forwardable
   try {
     result.exit = await spec.run(rest, ctx);
   } catch (err) {
-    result.stderr.push(err instanceof UsageError ? err.message : errorDetail(err));
-    result.exit = err instanceof UsageError ? 2 : 1;
+    // The same line and exit code as the command run in its own process (cli/main.ts).
+    result.stderr.push(`tillstream ${name}: ${isUsageError(err) ? err.message : errorDetail(err)}`);
+    result.exit = isUsageError(err) ? 2 : 1;
   }
   return result;
 }

@@ -4,7 +4,7 @@
 import { join } from 'node:path';
 import { readLiveLock, resolveDataDir } from '../adapters/local/data-dir.js';
 import { COMMANDS } from './commands/index.js';
-import { UsageError } from './context.js';
+import { isUsageError } from './context.js';
 import { errorDetail } from '../pipeline/errors.js';
 import { forwardCommand, withAbsolutePaths } from './forward.js';
 import { openLocalPipeline } from '../runtime/local-writer.js';
@@ -42,7 +42,7 @@ export async function main(argv: string[]): Promise<number> {
       await ctx.close();
     }
   } catch (e) {
-    if (e instanceof UsageError || (e instanceof Error && e.name === 'TypeError' && 'code' in e && String(e.code).startsWith('ERR_PARSE_ARGS'))) {
+    if (isUsageError(e)) {
       err(`tillstream ${name}: ${e.message}`);
       return 2;
     }

@@ -48,8 +48,9 @@ export async function publishFile(rt: Pick<LocalPipeline, 'bus' | 'runner'>, opt
 export async function publishEntries(rt: Pick<LocalPipeline, 'bus' | 'runner'>, entries: AsyncIterable<FileEntry>, opts: Omit<PublishFileOptions, 'file' | 'format'>): Promise<PublishedFile> {
   const perPublish = opts.messagesPerPublish ?? 16;
   const settleEvery = opts.settleEveryBytes ?? 64 * 1024 * 1024;
-  // Per message, the line of its first entry, and every entry's line only when they are not consecutive.
-  const lines = new Map<string, { first: number; all?: Int32Array }>();
+  // Per message, its runs of consecutive lines as [entry index, line] pairs: one pair for a message
+  // without blank lines, one more per blank line inside it (a few bytes a message, however big the file).
+  const lines = new Map<string, number[]>();
   let pending: { entries: string[]; lines: number[] }[] = [];
   let pendingBytes = 0;
   let sinceSettle = 0;
@@ -63,8 +64,11 @@ export async function publishEntries(rt: Pick<LocalPipeline, 'bus' | 'runner'>, 
     const ids = await rt.bus.publish(batch.map((b) => ({ receivedAt: opts.receivedAt, attributes: opts.attributes, entries: b.entries })));
     ids.forEach((id, i) => {
       const ls = batch[i]!.lines;
-      const consecutive = ls.every((l, j) => l === ls[0]! + j);
-      lines.set(id, consecutive ? { first: ls[0]! } : { first: ls[0]!, all: Int32Array.from(ls) });
+      const runs: number[] = [];
+      ls.forEach((l, j) => {
+        if (j === 0 || l !== ls[j - 1]! + 1) runs.push(j, l);
+      });
+      lines.set(id, runs);
     });
     messages += ids.length;
     sinceSettle += pendingBytes;
@@ -87,9 +91,11 @@ export async function publishEntries(rt: Pick<LocalPipeline, 'bus' | 'runner'>, 
     entries: total,
     messages,
     lineOf(messageId, index) {
-      const l = lines.get(messageId);
-      if (!l) return undefined;
-      return l.all ? l.all[index] : l.first + index;
+      const runs = lines.get(messageId);
+      if (!runs) return undefined;
+      let r = 0;
+      while (r + 2 < runs.length && runs[r + 2]! <= index) r += 2;
+      return runs[r + 1]! + (index - runs[r]!);
     },
   };
 }

@@ -5,6 +5,7 @@
 // `--once` prints one JSON summary as its last stdout line and exits 0 only if
 // published = accepted + Σ rejected + duplicates.
 import type { Server } from 'node:http';
+import { reservePort, type ReservedPort } from '../listen.js';
 import { parseArgs } from 'node:util';
 import { generateWorkload } from '../../demo/generator.js';
 import { createKey } from '../../pipeline/auth/keys.js';
@@ -45,10 +46,20 @@ export function createStartCommand(startOpts: StartOptions = {}): Command {
     const port = Number(values.port ?? process.env.PORT ?? 8080);
     if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError('PORT must be a port number');
 
-    const rt = await ctx.runtime();
+    // The port first: a busy one is said before any work is done (cli/listen.ts).
+    const reserved = values.once ? undefined : await reservePort(port);
+    let rt: LocalPipeline;
+    try {
+      rt = await ctx.runtime();
+    } catch (err) {
+      reserved?.server.close();
+      throw err;
+    }
     const runId = rt.runId;
     let readKey: { merchant: string; key: string } | undefined;
-    if (rt.bus.publishedEntries() === 0) readKey = await seedDemo(rt, ctx, runId, events);
+    const restart = rt.bus.publishedEntries() > 0;
+    if (restart) await describeDataDir(rt, ctx);
+    else readKey = await seedDemo(rt, ctx, runId, events);
 
     ctx.err('ingesting…');
     const t0 = performance.now();
@@ -68,15 +79,16 @@ export function createStartCommand(startOpts: StartOptions = {}): Command {
       return ok ? 0 : 1;
     }
 
-    printHuman(ctx, counts, summary.mart_rows);
+    printHuman(ctx, counts, summary.mart_rows, restart);
     const stop = new AbortController();
     startOpts.signal?.addEventListener('abort', () => stop.abort(), { once: true });
-    const server = await listen(rt, port, startOpts);
-    const url = `http://localhost:${(server.address() as { port: number }).port}`;
+    const server = serve(rt, reserved!, startOpts);
+    const url = `http://localhost:${reserved!.port}`;
     await rt.dataDir.updateLock({ url });
     ctx.out(`dashboard: ${url}/`);
     ctx.out(`collector: POST ${url}/v1/events   query API: ${url}/v1/merchants/{id}/metrics   OpenAPI: ${url}/openapi.json`);
     if (readKey) ctx.out(`read key for demo merchant ${readKey.merchant} (shown once, paste it into the dashboard): ${readKey.key}`);
+    else ctx.out(`read keys are shown only when made; make one for the dashboard with: npx tillstream keys create --kind read --merchant ${await firstMerchant(rt) ?? 'ID'}`);
     startOpts.onListening?.(url);
 
     const schedule = startHourlySchedule({
@@ -100,13 +112,26 @@ export function createStartCommand(startOpts: StartOptions = {}): Command {
   };
 }
 
-async function listen(rt: LocalPipeline, port: number, opts: StartOptions): Promise<Server> {
+function serve(rt: LocalPipeline, reserved: ReservedPort, opts: StartOptions): Server {
   const { dispatch } = opts;
-  const app = createLocalApp(rt, { rateLimit: opts.rateLimit !== false, ...(dispatch ? { dispatch: (argv: string[]) => dispatch(rt, argv) } : {}) });
-  return new Promise((resolve, reject) => {
-    const server = app.listen(port, () => resolve(server));
-    server.once('error', (err) => reject(new Error(`cannot listen on port ${port} (set PORT to another port)`, { cause: err })));
-  });
+  reserved.serve(createLocalApp(rt, { rateLimit: opts.rateLimit !== false, ...(dispatch ? { dispatch: (argv: string[]) => dispatch(rt, argv) } : {}) }));
+  return reserved.server;
+}
+
+async function firstMerchant(rt: LocalPipeline): Promise<string | undefined> {
+  return [...(await rt.dimensions.get()).merchants.keys()][0];
+}
+
+/** On a restart: what the directory already holds, so `published 0` of this run does not read like lost data. */
+async function describeDataDir(rt: LocalPipeline, ctx: CommandContext): Promise<void> {
+  const all = await rt.warehouse.entryCounts();
+  const dims = await rt.dimensions.get();
+  const keys = (await rt.keys.list()).filter((k) => !k.revoked_at);
+  ctx.err(
+    `data directory ${rt.dataDir.path} already holds ${rt.bus.publishedEntries()} published entries ` +
+      `(accepted ${all.accepted}, rejected ${Object.values(all.rejected).reduce((a, b) => a + (b ?? 0), 0)}, duplicates ${all.duplicates}), ` +
+      `${dims.merchants.size} merchants and ${keys.length} active keys; no demo is generated (delete the directory for a fresh one)`,
+  );
 }
 
 /**
@@ -148,8 +173,11 @@ async function seedDemo(rt: LocalPipeline, ctx: CommandContext, runId: string, e
   return { merchant, key };
 }
 
-function printHuman(ctx: CommandContext, counts: EntryCounts, martRows: Record<string, number>): void {
-  ctx.out(`published ${counts.published}  accepted ${counts.accepted}  duplicates ${counts.duplicates}  rejected ${totalRejected(counts)}`);
+function printHuman(ctx: CommandContext, counts: EntryCounts, martRows: Record<string, number>, restart: boolean): void {
+  ctx.out(`${restart ? 'this run: ' : ''}published ${counts.published}  accepted ${counts.accepted}  duplicates ${counts.duplicates}  rejected ${totalRejected(counts)}`);
   for (const [reason, n] of Object.entries(counts.rejected)) ctx.out(`  rejected ${reason}: ${n}`);
   for (const [mart, n] of Object.entries(martRows)) ctx.out(`  ${mart}: ${n} rows`);
+  if (!restart && totalRejected(counts) > 0) {
+    ctx.out('  (the demo workload carries bad entries on purpose — every reason code shows up; list them with: npx tillstream rejections)');
+  }
 }

@@ -5,13 +5,13 @@ import { runStreamProof } from './stream-proof.js';
 const MB = 1024 * 1024;
 
 describe('publishing a 5 GB file as a stream', () => {
-  it('publishes every entry of a 5 GB NDJSON stream with resident memory growing by less than 120 MB', async () => {
+  it('publishes every entry of a 5 GB NDJSON stream with resident memory growing by less than 160 MB', async () => {
     const p = await runStreamProof(5 * 1024 * MB);
     assert.ok(p.bytes >= 5 * 1024 * MB);
     assert.equal(p.published, p.lines);
     assert.ok(p.linesChecked > 8000);
     const growth = p.rssPeak - p.rssBefore;
     process.stderr.write(`  5 GB stream: ${p.published} entries in ${p.messages} messages, resident memory ${(p.rssBefore / MB).toFixed(0)} → peak ${(p.rssPeak / MB).toFixed(0)} MB\n`);
-    assert.ok(growth < 120 * MB, `resident memory grew by ${(growth / MB).toFixed(0)} MB while streaming ${(p.bytes / MB).toFixed(0)} MB`);
+    assert.ok(growth < 160 * MB, `resident memory grew by ${(growth / MB).toFixed(0)} MB while streaming ${(p.bytes / MB).toFixed(0)} MB`);
   });
 });

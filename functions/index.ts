@@ -51,6 +51,7 @@ export const ingestEvents = lazyHandler('ingestEvents', () => {
     logger,
     journal: rt.dedupe,
     dedupe: rt.dedupe,
+    dimensions: () => rt.dimensions.get(),
   });
 });
 

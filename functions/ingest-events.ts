@@ -11,6 +11,7 @@
 //     acknowledged: a retry would fail the same way forever.
 import type { HttpFunction } from '@google-cloud/functions-framework';
 import { decodeMessage } from '../adapters/gcp/bus-codec.js';
+import type { Dimensions } from '../pipeline/contracts/dimensions.js';
 import type { IngestConfig } from '../pipeline/ingest/config.js';
 import { settleFailedMessage, type IngestStage } from '../pipeline/ingest/stage.js';
 import type { Clock, DedupeIndex, InboundMessage, IngestJournal, IngestWrite, Logger, RawSink } from '../pipeline/ports.js';
@@ -30,6 +31,8 @@ export interface IngestEventsDeps {
   journal?: IngestJournal;
   /** The stage's dedupe index: the last attempt gives back the claims of entries it fails. */
   dedupe?: DedupeIndex;
+  /** The stage's dimensions: with the journal, the last attempt builds again rows an attempt may have stored. */
+  dimensions?: () => Promise<Dimensions>;
 }
 
 /** The one rejected row of a message that is not a Tillstream batch. */
@@ -88,7 +91,7 @@ export function createIngestEventsHandler(deps: IngestEventsDeps): HttpFunction 
       let settled;
       try {
         settled = await settleFailedMessage(
-          { sink: deps.sink, clock: deps.clock, journal: deps.journal, dedupe: deps.dedupe, config: deps.ingestConfig },
+          { sink: deps.sink, clock: deps.clock, journal: deps.journal, dedupe: deps.dedupe, dimensions: deps.dimensions, config: deps.ingestConfig },
           msg,
           err,
         );

@@ -168,11 +168,11 @@ export interface JournalRecord {
   /** The detail of those processing_failed rows, so that whoever finishes the settlement writes the same rows. */
   failure?: string;
   /**
-   * Rows an attempt was about to write (recorded before the write): when a write's answer is
-   * lost, its rows may or may not be stored, so the last attempt writes them again (the sink is
-   * idempotent) instead of rejecting entries that may be stored. Timestamps come back as ISO text.
+   * What the dedupe index answered for the entries it was asked about, recorded before the first
+   * row is written. With the message and the dimensions it builds the same rows again, so the last
+   * attempt can write again rows whose earlier write may have been stored with its answer lost.
    */
-  planned?: IngestWrite;
+  verdicts?: Record<number, DedupeVerdict>;
 }
 
 /**
@@ -183,13 +183,8 @@ export interface JournalRecord {
  */
 export interface IngestJournal {
   read(messageId: string): Promise<JournalRecord>;
-  /**
-   * Records that the part's rows (given by entry index) are stored; re-recording is harmless. A
-   * record with `planned` replaces the message's earlier plan.
-   */
+  /** Records that the part's rows (given by entry index) are stored; re-recording is harmless. */
   record(messageId: string, part: JournalRecord): Promise<void>;
-  /** Drops the plan once every planned row is recorded as stored: it is only needed until then. */
-  forgetPlan(messageId: string): Promise<void>;
 }
 
 // ---------------------------------------------------------------- archive

@@ -13,8 +13,8 @@
 // the verdict is `pending` and the copy's message is retried, so a claim left by an attempt that
 // failed never turns a client's resend into a duplicate of an event that was not stored.
 //
-// Journal: one row per message, a cell per recorded part ('j.<random>' → JSON of the part), and the
-// rows an attempt is about to write ('p', dropped once all of them are recorded as stored).
+// Journal: one row per message, a cell per record ('j.<random>' → JSON): the dedupe answers an
+// attempt is about to write rows from, then each part stored.
 //
 // Row keys start with a short hash of the rest: a large merchant's sequential event ids (and
 // Pub/Sub's increasing message ids) would otherwise land on one tablet. Bigtable's schema guide
@@ -24,7 +24,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { Table } from '@google-cloud/bigtable';
 import type { EntryRef } from '../../pipeline/contracts/outcomes.js';
-import type { DedupeClaim, DedupeIndex, DedupeVerdict, IngestJournal, IngestWrite, JournalRecord } from '../../pipeline/ports.js';
+import type { DedupeClaim, DedupeIndex, DedupeVerdict, IngestJournal, JournalRecord } from '../../pipeline/ports.js';
 import { mapLimit } from './bigtable.js';
 
 const FAMILY = 'c';
@@ -32,8 +32,6 @@ const OWNER = 'o';
 const HASH = 'h';
 const STORED = 's';
 const JOURNAL_PREFIX = 'j.';
-/** The plan: one cell, replaced by each attempt that plans, deleted once everything planned is stored. */
-const PLAN = 'p';
 /** Parallel CheckAndMutateRow calls per claim batch. */
 const CONCURRENCY = 32;
 
@@ -66,6 +64,7 @@ function mergeRecord(into: JournalRecord, part: JournalRecord): JournalRecord {
   if (part.duplicates) into.duplicates = [...(into.duplicates ?? []), ...part.duplicates];
   if (part.processing_failed) into.processing_failed = [...(into.processing_failed ?? []), ...part.processing_failed];
   if (part.failure !== undefined) into.failure ??= part.failure;
+  if (part.verdicts) into.verdicts = { ...part.verdicts, ...into.verdicts };
   return into;
 }
 
@@ -78,8 +77,7 @@ export function createBigtableDedupeIndex(table: Table): BigtableDedupeIndex {
     const cells = (rows[0]?.data as Cells | undefined)?.[FAMILY] ?? {};
     const record: JournalRecord = {};
     for (const [qualifier, versions] of Object.entries(cells)) {
-      if (qualifier === PLAN) record.planned = JSON.parse(text(versions[0]?.value) ?? 'null') as IngestWrite;
-      else if (qualifier.startsWith(JOURNAL_PREFIX)) mergeRecord(record, JSON.parse(text(versions[0]?.value) ?? '{}') as JournalRecord);
+      if (qualifier.startsWith(JOURNAL_PREFIX)) mergeRecord(record, JSON.parse(text(versions[0]?.value) ?? '{}') as JournalRecord);
     }
     // A part recorded twice (a retry after the record call failed on the way back) lists its entries twice.
     for (const k of ['accepted', 'duplicates', 'processing_failed'] as const) if (record[k]) record[k] = [...new Set(record[k])].sort((a, b) => a - b);
@@ -167,22 +165,11 @@ export function createBigtableDedupeIndex(table: Table): BigtableDedupeIndex {
 
     async record(messageId, part) {
       // A cell of its own per record: no read-modify-write, and a repeated record only repeats indexes.
-      const { planned, ...rest } = part;
-      const data: Record<string, string> = {};
-      if (planned) data[PLAN] = JSON.stringify(planned);
-      if (Object.keys(rest).length > 0) data[`${JOURNAL_PREFIX}${randomBytes(6).toString('hex')}`] = JSON.stringify(rest);
+      const qualifier = `${JOURNAL_PREFIX}${randomBytes(6).toString('hex')}`;
       try {
-        await table.mutate({ key: journalRowKey(messageId), method: 'insert', data: { [FAMILY]: data } });
+        await table.mutate({ key: journalRowKey(messageId), method: 'insert', data: { [FAMILY]: { [qualifier]: JSON.stringify(part) } } });
       } catch (err) {
         throw new Error(`recording a part of message ${messageId} in the ingest journal failed`, { cause: err });
-      }
-    },
-
-    async forgetPlan(messageId) {
-      try {
-        await table.row(journalRowKey(messageId)).deleteCells([`${FAMILY}:${PLAN}`]);
-      } catch (err) {
-        throw new Error(`dropping the plan of message ${messageId} from the ingest journal failed`, { cause: err });
       }
     },
   };

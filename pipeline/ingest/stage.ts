@@ -72,7 +72,11 @@ export function createIngestStage(deps: IngestStageDeps): IngestStage {
     // The last attempt settled this message: its end states are final. A redelivery only finishes
     // that settlement (it may have stopped after recording it), writing the same rows again.
     if (journal.processing_failed) {
-      return settleFailedMessage({ sink: deps.sink, clock: deps.clock, journal: deps.journal, dedupe: deps.dedupe, config: deps.config }, msg, undefined);
+      return settleFailedMessage(
+        { sink: deps.sink, clock: deps.clock, journal: deps.journal, dedupe: deps.dedupe, dimensions: deps.dimensions, config: deps.config },
+        msg,
+        undefined,
+      );
     }
     const dimensions = await deps.dimensions();
     const ctx: ValidationContext = { dimensions, attributes: msg.attributes, receivedAtMs: msg.receivedAt.getTime(), config };
@@ -110,9 +114,12 @@ export function createIngestStage(deps: IngestStageDeps): IngestStage {
     if (verdicts.length !== claims.length) {
       throw new Error(`dedupe index answered ${verdicts.length} verdicts for ${claims.length} claims of message ${msg.id}`);
     }
+    // What the index answered, by entry: the journal keeps it so the rows can be built again without claiming.
+    const answered: Record<number, DedupeVerdict> = {};
     for (let k = 0; k < claimed.length; k++) {
       const c = claimed[k]!;
       c.verdict = verdicts[k]!;
+      answered[c.index] = c.verdict;
       outcomes[c.index] = fromVerdict(c, c.verdict, msg);
     }
     throwIfPending(verdicts, msg);
@@ -143,6 +150,7 @@ export function createIngestStage(deps: IngestStageDeps): IngestStage {
       }
       throwIfPending(again, msg);
       unknown.forEach((c, k) => {
+        answered[c.index] = again[k]!;
         outcomes[c.index] = fromVerdict(c, again[k]!, msg);
       });
     }
@@ -187,7 +195,7 @@ export function createIngestStage(deps: IngestStageDeps): IngestStage {
       }
     }
 
-    if (deps.journal) await writeInParts(deps.sink, deps.journal, deps.dedupe, msg.id, write, journal);
+    if (deps.journal) await writeInParts(deps.sink, deps.journal, deps.dedupe, msg.id, write, journal, answered);
     else {
       await deps.sink.write(write);
       await confirmOwners(deps.dedupe, msg.id, write);
@@ -235,9 +243,11 @@ async function writeInParts(
   messageId: string,
   write: IngestWrite,
   before: JournalRecord,
+  verdicts: Record<number, DedupeVerdict>,
 ): Promise<void> {
   const todo = unstored(write, storedEntries(before));
-  if (todo.accepted.length + todo.rejected.length + todo.duplicates.length > 0) await journal.record(messageId, { planned: todo });
+  // Before any row: the index's answers, from which the settlement can build the same rows again.
+  if (!before.verdicts && todo.accepted.length + todo.rejected.length + todo.duplicates.length > 0) await journal.record(messageId, { verdicts });
   if (todo.accepted.length > 0) {
     await sink.write({ ...EMPTY_WRITE, accepted: todo.accepted, orderLines: todo.orderLines, arrivals: todo.arrivals });
     await journal.record(messageId, { accepted: todo.accepted.map((r) => r.entry_index) });
@@ -252,8 +262,6 @@ async function writeInParts(
     await sink.write({ ...EMPTY_WRITE, duplicates: todo.duplicates });
     await journal.record(messageId, { duplicates: todo.duplicates.map((r) => r.entry_index) });
   }
-  // The plan holds whole rows; kept beyond this point it would only cost storage until the GC age.
-  if (before.planned || todo.accepted.length + todo.rejected.length + todo.duplicates.length > 0) await journal.forgetPlan(messageId);
 }
 
 const EMPTY_WRITE: IngestWrite = { accepted: [], orderLines: [], rejected: [], duplicates: [], arrivals: [] };
@@ -388,6 +396,8 @@ export interface SettleDeps {
   clock: Clock;
   journal?: IngestJournal;
   dedupe?: DedupeIndex;
+  /** With a journal: to build again the rows of entries an attempt may have stored. */
+  dimensions?: () => Promise<Dimensions>;
   config?: Partial<IngestConfig>;
 }
 
@@ -400,13 +410,30 @@ export interface SettleDeps {
  */
 export async function settleFailedMessage(deps: SettleDeps, msg: InboundMessage, error: unknown): Promise<IngestResult> {
   let before = deps.journal ? await deps.journal.read(msg.id) : {};
-  if (deps.journal && before.planned && !before.processing_failed) {
-    // Rows an attempt planned but never recorded as stored may be stored (a write whose answer was
-    // lost): write them again (idempotent), so that no stored entry is also rejected. If this write
-    // fails too with an unknown outcome, so does the settlement, and the message stays with the
-    // subscription; rows the sink refuses were never stored and become processing_failed.
-    // Rows the sink refuses outright were never stored: those entries are processing_failed below.
-    const salvage = unstored(before.planned, storedEntries(before));
+  if (deps.journal && before.verdicts && !before.processing_failed && storedEntries(before).size < msg.entries.length) {
+    // An attempt started writing, and some of its rows are not recorded as stored: they may be
+    // (a write whose answer was lost). Build them again from the entries and the index's recorded
+    // answers, without claiming, and write them again (idempotent), so that no stored entry is also
+    // rejected. If this fails with an unknown outcome, so does the settlement, and the message stays
+    // with the subscription; rows the sink refuses were never stored and become processing_failed.
+    if (!deps.dimensions) throw new Error(`settling message ${msg.id} needs the dimensions to build its planned rows again`);
+    const recorded = before.verdicts;
+    let rebuilt: IngestWrite = EMPTY_WRITE;
+    await createIngestStage({
+      dimensions: deps.dimensions,
+      dedupe: {
+        claim: async (cs) =>
+          cs.map((c) => {
+            const v = recorded[c.entry.index];
+            if (!v) throw new Error(`no recorded dedupe answer for entry ${c.entry.index} of message ${msg.id}`);
+            return v;
+          }),
+      },
+      sink: { write: async (w) => void (rebuilt = w) },
+      clock: deps.clock,
+      config: deps.config,
+    })(msg);
+    const salvage = unstored(rebuilt, storedEntries(before));
     const parts: [IngestWrite, JournalRecord][] = [
       [{ ...EMPTY_WRITE, accepted: salvage.accepted, orderLines: salvage.orderLines, arrivals: salvage.arrivals }, { accepted: salvage.accepted.map((r) => r.entry_index) }],
       [{ ...EMPTY_WRITE, rejected: salvage.rejected }, { rejected: Object.fromEntries(salvage.rejected.map((r) => [r.entry_index, r.reason])) }],
@@ -442,6 +469,5 @@ export async function settleFailedMessage(deps: SettleDeps, msg: InboundMessage,
     if (claims.length > 0) await deps.dedupe.release(claims);
   }
   if (write.rejected.length > 0) await deps.sink.write(write);
-  if (deps.journal && before.planned) await deps.journal.forgetPlan(msg.id);
   return { ...resultOf(msg.entries.length, { ...before, processing_failed: giveUp }), write };
 }

@@ -71,13 +71,14 @@ describe('ingestEvents on the gcp sink when a message fails part way (emulator, 
     const dedupe = createBigtableDedupeIndex(table);
     const { bigquery, tables } = fakeBigQuery(rule);
     const sink = createBigQueryWarehouse({ bigquery, location: 'EU', rawDataset: 'raw' });
+    const dims = async () => {
+      if (dimensionsDown) throw new Error('dimensions unavailable');
+      return dimensions;
+    };
     const stage = createIngestStage({
-      dimensions: async () => {
-        if (dimensionsDown) throw new Error('dimensions unavailable');
-        return dimensions;
-      },
+      dimensions: dims,
       dedupe, journal: dedupe, sink, clock });
-    const srv = testServer(createIngestEventsHandler({ stage, sink, clock, maxDeliveryAttempts: 5, logger: new MemoryLogger(), journal: dedupe, dedupe }));
+    const srv = testServer(createIngestEventsHandler({ stage, sink, clock, maxDeliveryAttempts: 5, logger: new MemoryLogger(), journal: dedupe, dedupe, dimensions: dims }));
     return { srv, tables };
   }
 

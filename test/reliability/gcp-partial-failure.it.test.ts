@@ -139,13 +139,14 @@ async function world(instance: Instance): Promise<World> {
   const series = injector.wrap('series', createBigtableSeriesStore(seriesTable));
   const { bigquery, tables } = fakeBigQuery(injector);
   const sink = createBigQueryWarehouse({ bigquery, location: 'EU', rawDataset: 'raw' });
+  const dims = () => injector.around('dimensions.get', async () => dimensions);
   const stage = withSpeedLayer(
-    createIngestStage({ dimensions: () => injector.around('dimensions.get', async () => dimensions), dedupe, journal: dedupe, sink, clock }),
+    createIngestStage({ dimensions: dims, dedupe, journal: dedupe, sink, clock }),
     createPartialWriter({ series, clock }),
     { maxAttempts: MAX_ATTEMPTS },
   );
   const srv = testServer(
-    createIngestEventsHandler({ stage, sink, clock, maxDeliveryAttempts: MAX_ATTEMPTS, logger: new MemoryLogger(), journal: dedupe, dedupe }),
+    createIngestEventsHandler({ stage, sink, clock, maxDeliveryAttempts: MAX_ATTEMPTS, logger: new MemoryLogger(), journal: dedupe, dedupe, dimensions: dims }),
   );
   return {
     injector,

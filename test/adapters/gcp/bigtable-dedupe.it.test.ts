@@ -93,13 +93,10 @@ describe('gcp Bigtable dedupe index (emulator)', function () {
     assert.deepEqual(await index.read('77'), { accepted: [0, 2], rejected: { 1: 'schema_mismatch' }, processing_failed: [3] });
   });
 
-  it('keeps one plan per message, replaced by the next and dropped once stored', async () => {
-    const plan = (ids: number[]) => ({ accepted: [], orderLines: [], rejected: [], duplicates: ids.map((i) => ({ message_id: '88', entry_index: i })), arrivals: [] }) as never;
-    await index.record('88', { planned: plan([0, 1]) });
-    await index.record('88', { planned: plan([1]), duplicates: [0] });
-    assert.deepEqual(await index.read('88'), { duplicates: [0], planned: plan([1]) });
-    await index.forgetPlan('88');
-    assert.deepEqual(await index.read('88'), { duplicates: [0] });
+  it('reads back the dedupe answers recorded for a message with its parts', async () => {
+    await index.record('88', { verdicts: { 0: { kind: 'new' }, 2: { kind: 'duplicate', first: { messageId: '80', index: 1 } } } });
+    await index.record('88', { duplicates: [2] });
+    assert.deepEqual(await index.read('88'), { duplicates: [2], verdicts: { 0: { kind: 'new' }, 2: { kind: 'duplicate', first: { messageId: '80', index: 1 } } } });
   });
 
   it('keeps 8-byte values as text', async () => {

@@ -4,7 +4,8 @@
 // Rows counted: accepted events (order lines, rejections, duplicates and arrivals ride along).
 import { join } from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
-import { LocalWarehouse, appendRows } from '../adapters/local/warehouse.js';
+import { appendRows } from '../adapters/local/duckdb-values.js';
+import { LocalWarehouse } from '../adapters/local/warehouse.js';
 import type { IngestWrite } from '../pipeline/ports.js';
 import { duckdbDdl } from '../pipeline/schema/ddl-duckdb.js';
 import { rawEvents, rawOrderLines } from '../pipeline/schema/raw.js';

@@ -2,7 +2,7 @@
 // rows of one demo workload are bulk-appended once, then replicated in DuckDB by INSERT … SELECT,
 // each copy shifted back by the workload's span with its own event ids, so every copy is new data
 // at the demo density (not a denser pile on the same hours).
-import { appendRows } from '../adapters/local/warehouse.js';
+import { appendRows } from '../adapters/local/duckdb-values.js';
 import { openLocalPipeline, type LocalPipeline } from '../runtime/local-writer.js';
 import type { IngestWrite } from '../pipeline/ports.js';
 import { rawEvents, rawOrderLines } from '../pipeline/schema/raw.js';

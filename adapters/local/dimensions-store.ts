@@ -8,7 +8,8 @@ import type { DimensionsStore } from '../../pipeline/ports.js';
 import { dimensionRows } from '../../pipeline/schema/dims.js';
 import { duckdbTableName } from '../../pipeline/schema/ddl-duckdb.js';
 import { writeAtomic } from './data-dir.js';
-import { appendRows, type LocalWarehouse } from './warehouse.js';
+import { appendRows } from './duckdb-values.js';
+import type { LocalWarehouse } from './warehouse.js';
 
 const EMPTY: DimensionsFile = { merchants: [], stores: [], fraud_ips: [] };
 

@@ -238,3 +238,25 @@ export function toDuckDb(sql: string): string {
   }
   return out;
 }
+
+/**
+ * The mart statements of sql/marts replace a window: `merge into T as target using (Q) as rebuilt on
+ * false when not matched by source and <window> then delete when not matched then insert (…) values
+ * (…)`. With a join condition of false every rebuilt row is inserted and every target row inside the
+ * window deleted, which is a DELETE of the window and an INSERT of Q in one transaction. DuckDB plans
+ * the MERGE as a nested-loop join of the whole target against Q (cost: mart size × window rows), so
+ * the local warehouse (adapters/local/warehouse.ts) runs the equivalent pair instead; BigQuery keeps
+ * the MERGE. Applied to SQL already translated by toDuckDb.
+ */
+const WINDOW_MERGE =
+  /^\s*((?:--[^\n]*\n\s*)*)merge\s+into\s+([\w.]+)\s+as\s+target\s+using\s+\(([\s\S]*)\)\s+as\s+rebuilt\s+on\s+false\s+when\s+not\s+matched\s+by\s+source\s+and\s+([\s\S]+?)\s+then\s+delete\s+when\s+not\s+matched\s+then\s+insert\s*\(([^()]*)\)\s*values\s*\(([^()]*)\)\s*;?\s*$/i;
+
+export function windowReplace(sql: string): { remove: string; insert: string } | undefined {
+  const m = WINDOW_MERGE.exec(sql);
+  if (!m) return undefined;
+  const [, , table, query, window, columns, values] = m as unknown as [string, string, string, string, string, string, string];
+  return {
+    remove: `DELETE FROM ${table} AS target WHERE ${window.trim()}`,
+    insert: `INSERT INTO ${table} (${columns.trim()}) SELECT ${values.trim()} FROM (${query.trim()}) AS rebuilt`,
+  };
+}

@@ -15,7 +15,8 @@ import { bigtableClient, dedupeFamilies, ensureTable, SERIES_FAMILIES } from '..
 import { parseGcpConfig } from '../../adapters/gcp/config.js';
 import { createGcpRuntime, type GcpRuntime } from '../../runtime/gcp.js';
 import { createBigtableSeriesStore } from '../../adapters/gcp/bigtable-series-store.js';
-import { appendRows, type LocalWarehouse } from '../../adapters/local/warehouse.js';
+import { appendRows } from '../../adapters/local/duckdb-values.js';
+import type { LocalWarehouse } from '../../adapters/local/warehouse.js';
 import { martsCommand, reprocessCommand } from '../../cli/commands/marts.js';
 import { UsageError } from '../../cli/context.js';
 import { openLocalPipeline } from '../../runtime/local-writer.js';

@@ -1,0 +1,120 @@
+// The local dedupe index: the exact (merchant_id, event_id) → first entry index, in a bookkeeping table
+// of the local warehouse (GCP keeps it in Bigtable), claimed in transactions so that the copy
+// received first wins. Claims that wait for the connection are decided together, in arrival order.
+import type { DuckDBConnection } from '@duckdb/node-api';
+import type { EntryRef } from '../../pipeline/contracts/outcomes.js';
+import type { DedupeClaim, DedupeIndex, DedupeVerdict } from '../../pipeline/ports.js';
+import { inTransaction, placeholders, type DuckDbSession, type Pending } from './duckdb-session.js';
+import { toTimestampTz } from './duckdb-values.js';
+
+/** Local bookkeeping tables, not part of the BigQuery schema (GCP keeps the dedupe index in Bigtable). */
+export const STATE_DDL = [
+  'CREATE SCHEMA IF NOT EXISTS state',
+  // One key column so that look-ups and the uniqueness check use DuckDB's ART index.
+  `CREATE TABLE IF NOT EXISTS state.dedupe_index (
+     dedupe_key VARCHAR PRIMARY KEY,
+     merchant_id VARCHAR NOT NULL,
+     event_id VARCHAR NOT NULL,
+     content_hash VARCHAR NOT NULL,
+     message_id VARCHAR NOT NULL,
+     entry_index BIGINT NOT NULL,
+     claimed_at TIMESTAMPTZ NOT NULL
+   )`,
+];
+
+const KEY_LOOKUP_CHUNK = 1000;
+
+/** The unit separator cannot occur in validated ids, so the joined key is unambiguous. */
+const dedupeKey = (merchantId: string, eventId: string): string => `${merchantId}\u001f${eventId}`;
+
+export class LocalDedupeIndex implements DedupeIndex {
+  private readonly enqueue: (claims: DedupeClaim[]) => Promise<DedupeVerdict[]>;
+
+  constructor(private readonly session: DuckDbSession) {
+    this.enqueue = session.groupCommit<DedupeClaim[], DedupeVerdict[]>((conn, pending) => this.flushClaims(conn, pending));
+  }
+
+  claim(claims: DedupeClaim[]): Promise<DedupeVerdict[]> {
+    if (claims.length === 0) return Promise.resolve([]);
+    return this.enqueue(claims);
+  }
+
+  private async flushClaims(conn: DuckDBConnection, pending: Pending<DedupeClaim[], DedupeVerdict[]>[]): Promise<void> {
+    try {
+      // Claims of all waiting callers in one transaction, in arrival order: the same verdicts as one by one.
+      const verdicts = await inTransaction(conn, (c) => this.claimAll(c, pending.flatMap((p) => p.input)));
+      let offset = 0;
+      for (const p of pending) {
+        p.resolve(verdicts.slice(offset, offset + p.input.length));
+        offset += p.input.length;
+      }
+    } catch (err) {
+      for (const p of pending) p.reject(err);
+    }
+  }
+
+  private async claimAll(conn: DuckDBConnection, claims: DedupeClaim[]): Promise<DedupeVerdict[]> {
+    const keys = [...new Set(claims.map((c) => dedupeKey(c.merchantId, c.eventId)))];
+    const owners = new Map<string, { contentHash: string; entry: EntryRef }>();
+    for (let i = 0; i < keys.length; i += KEY_LOOKUP_CHUNK) {
+      const chunk = keys.slice(i, i + KEY_LOOKUP_CHUNK);
+      const reader = await conn.runAndReadAll(
+        `SELECT dedupe_key, content_hash, message_id, entry_index FROM state.dedupe_index WHERE dedupe_key IN (${placeholders(chunk.length)})`,
+        chunk,
+      );
+      for (const [key, hash, messageId, index] of reader.getRows()) {
+        owners.set(String(key), { contentHash: String(hash), entry: { messageId: String(messageId), index: Number(index) } });
+      }
+    }
+    const verdicts: DedupeVerdict[] = [];
+    const fresh: DedupeClaim[] = [];
+    for (const c of claims) {
+      const key = dedupeKey(c.merchantId, c.eventId);
+      const owner = owners.get(key);
+      if (!owner) {
+        owners.set(key, { contentHash: c.contentHash, entry: c.entry });
+        fresh.push(c);
+        verdicts.push({ kind: 'new' });
+      } else if (owner.entry.messageId === c.entry.messageId && owner.entry.index === c.entry.index) {
+        verdicts.push({ kind: 'same_entry' });
+      } else if (owner.contentHash === c.contentHash) {
+        verdicts.push({ kind: 'duplicate', first: { ...owner.entry } });
+      } else {
+        verdicts.push({ kind: 'conflict', first: { ...owner.entry } });
+      }
+    }
+    if (fresh.length > 0) {
+      const appender = await conn.createAppender('dedupe_index', 'state');
+      const now = toTimestampTz(new Date());
+      try {
+        for (const c of fresh) {
+          appender.appendVarchar(dedupeKey(c.merchantId, c.eventId));
+          appender.appendVarchar(c.merchantId);
+          appender.appendVarchar(c.eventId);
+          appender.appendVarchar(c.contentHash);
+          appender.appendVarchar(c.entry.messageId);
+          appender.appendBigInt(BigInt(c.entry.index));
+          appender.appendTimestampTZ(now);
+          appender.endRow();
+        }
+        appender.flushSync();
+      } finally {
+        appender.closeSync();
+      }
+    }
+    return verdicts;
+  }
+
+  async release(keys: { merchantId: string; eventId: string; entry: EntryRef }[]): Promise<void> {
+    if (keys.length === 0) return;
+    await this.session.transaction(async (conn) => {
+      for (const k of keys) {
+        await conn.run('DELETE FROM state.dedupe_index WHERE dedupe_key = $1 AND message_id = $2 AND entry_index = $3', [
+          dedupeKey(k.merchantId, k.eventId),
+          k.entry.messageId,
+          BigInt(k.entry.index),
+        ]);
+      }
+    });
+  }
+}

@@ -2,6 +2,8 @@
 // takes one of these; a bad value fails synth with an error naming its key. Resource names default to
 // the names the gcp runtime expects (adapters/gcp/config.ts), so functions and infrastructure agree.
 import { z } from 'zod';
+import { describeIssues } from '../pipeline/errors.js';
+import { DEFAULT_MAX_ATTEMPTS } from '../pipeline/runner/consume.js';
 
 export const ENVIRONMENTS = ['dev', 'prod'] as const;
 export type Environment = (typeof ENVIRONMENTS)[number];
@@ -106,8 +108,7 @@ export class StackConfigError extends Error {
 export function parseStackConfig(input: unknown): StackConfig {
   const parsed = StackConfigSchema.safeParse(input);
   if (!parsed.success) {
-    const problems = parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`);
-    throw new StackConfigError(`stack configuration: ${problems.join('; ')}`);
+    throw new StackConfigError(`stack configuration: ${describeIssues(parsed.error.issues)}`);
   }
   return parsed.data;
 }
@@ -117,7 +118,7 @@ const common = {
   dataLocation: 'EU',
   reprocessingHorizonDays: 400,
   maxEventAgeDays: 7,
-  pubsub: { maxDeliveryAttempts: 5, minimumBackoff: '10s', maximumBackoff: '600s', ackDeadlineSeconds: 60, messageRetention: '604800s' },
+  pubsub: { maxDeliveryAttempts: DEFAULT_MAX_ATTEMPTS, minimumBackoff: '10s', maximumBackoff: '600s', ackDeadlineSeconds: 60, messageRetention: '604800s' },
   lookerTemplateReportId: 'tillstream-template-report',
 };
 

@@ -6,6 +6,7 @@
 import { z } from 'zod';
 import { SOURCES } from '../../pipeline/contracts/events.js';
 import type { InboundMessage, MessageAttributes } from '../../pipeline/ports.js';
+import { describeIssues } from '../../pipeline/errors.js';
 
 /** Pub/Sub allows 1024 bytes per attribute value; a longer user agent is cut, not refused. */
 const MAX_ATTRIBUTE_BYTES = 1024;
@@ -114,7 +115,7 @@ const PushBody = z.object({
  */
 export function readPushBody(body: unknown, fallbackId?: string): DeliveredMessage | string {
   const parsed = PushBody.safeParse(body);
-  if (!parsed.success) return `not a Pub/Sub push body: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`;
+  if (!parsed.success) return `not a Pub/Sub push body: ${describeIssues(parsed.error.issues)}`;
   const m = parsed.data.message;
   const id = m.messageId ?? m.message_id ?? fallbackId;
   if (!id) return 'not a Pub/Sub push body: message.messageId is missing';

@@ -2,6 +2,7 @@
 // adapters and functions touch comes from here; infra-cdktf sets the same variables on each function.
 // A missing or bad value fails at start-up with an error that names the variable.
 import { z } from 'zod';
+import { DEFAULT_MAX_ATTEMPTS } from '../../pipeline/runner/consume.js';
 
 const name = z.string().trim().min(1);
 const positiveInt = z.coerce.number().int().positive();
@@ -21,7 +22,9 @@ export const GCP_ENV = z.object({
   /** Push subscriptions owned by the pipeline (their max delivery attempts must match below). */
   TILLSTREAM_EVENTS_SUBSCRIPTION: name.default('tillstream-events-ingest'),
   TILLSTREAM_POS_SUBSCRIPTION: name.default('tillstream-pos-ingest'),
-  TILLSTREAM_MAX_DELIVERY_ATTEMPTS: positiveInt.min(5).max(100).default(5),
+  // 5..100 is Pub/Sub's range for a dead-letter policy's max delivery attempts
+  // (https://cloud.google.com/pubsub/docs/handling-failures#dead_letter_topic); the default is the pipeline's one threshold.
+  TILLSTREAM_MAX_DELIVERY_ATTEMPTS: positiveInt.min(5).max(100).default(DEFAULT_MAX_ATTEMPTS),
   TILLSTREAM_BIGTABLE_INSTANCE: name,
   TILLSTREAM_SERIES_TABLE: name.default('series'),
   TILLSTREAM_DEDUPE_TABLE: name.default('dedupe'),

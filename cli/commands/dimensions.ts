@@ -7,6 +7,7 @@ import { DimensionsFile } from '../../pipeline/contracts/dimensions.js';
 import { mirrorDimensionDocuments } from '../../pipeline/series/mirror.js';
 import { UsageError, type Command } from '../context.js';
 import { commandStores } from '../runtime-select.js';
+import { describeIssues } from '../../pipeline/errors.js';
 
 export const dimensionsCommand: Command = async (argv, ctx) => {
   const [sub, file, ...rest] = argv;
@@ -14,7 +15,7 @@ export const dimensionsCommand: Command = async (argv, ctx) => {
   let parsed: DimensionsFile;
   try {
     const result = DimensionsFile.safeParse(JSON.parse(await readFile(file, 'utf8')));
-    if (!result.success) throw new UsageError(`${file}: ${result.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')}`);
+    if (!result.success) throw new UsageError(`${file}: ${describeIssues(result.error.issues)}`);
     parsed = result.data;
   } catch (err) {
     if (err instanceof UsageError) throw err;

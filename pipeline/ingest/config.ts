@@ -1,6 +1,7 @@
 // Ingest configuration: limits of the clock rule, the per-event size limit and the bot rule.
 // Parsed once with zod at start-up; a bad value names its key.
 import { z } from 'zod';
+import { describeIssues } from '../errors.js';
 
 /**
  * The documented bot rule (docs/events.md, "Bot traffic"): a `page_view` or `track` event from
@@ -43,7 +44,7 @@ export interface ResolvedIngestConfig extends IngestConfig {
 export function resolveIngestConfig(config: Partial<IngestConfig> = {}): ResolvedIngestConfig {
   const parsed = IngestConfigSchema.safeParse(config);
   if (!parsed.success) {
-    const problems = parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ');
+    const problems = describeIssues(parsed.error.issues);
     throw new Error(`invalid ingest configuration: ${problems}`);
   }
   return { ...parsed.data, botRegex: new RegExp(parsed.data.botPattern, 'i') };

@@ -6,6 +6,7 @@ import type { Dimensions, MerchantDim, StoreDim } from '../contracts/dimensions.
 import { storeKey } from '../contracts/dimensions.js';
 import { Event } from '../contracts/events.js';
 import type { ReasonCode } from '../contracts/outcomes.js';
+import { describeIssues } from '../errors.js';
 import type { MessageAttributes } from '../ports.js';
 import { DEFAULT_INGEST_CONFIG, type ResolvedIngestConfig } from './config.js';
 import { POS_CSV_ERRORS_KEY } from './entries.js';
@@ -47,8 +48,6 @@ export type Validation = ValidEntry | InvalidEntry;
 const FORBIDDEN_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
 // A cheap text test decides whether the (slower) key walk is needed; `\u` covers escaped key names.
 const MAY_HOLD_FORBIDDEN_KEY = /__proto__|constructor|prototype|\\u/;
-/** More issues than this are summarized, so one broken order cannot make a megabyte of detail. */
-const MAX_ISSUES_IN_DETAIL = 50;
 const MAX_ID_LENGTH = 256;
 const WEB_TYPES = new Set(['page_view', 'track']);
 
@@ -209,13 +208,6 @@ function invalid(reason: ReasonCode, detail: string, parsed: unknown): InvalidEn
 
 function rejectEvent(reason: ReasonCode, detail: string, event: Event): InvalidEntry {
   return { ok: false, reason, detail, merchant_id: event.merchant_id, event_id: event.event_id, event_type: event.event_type };
-}
-
-/** Every failing path with its message, e.g. `body.line_items.0.quantity: Too small: expected number to be >=1`. */
-export function describeIssues(issues: readonly { path: readonly PropertyKey[]; message: string }[]): string {
-  const parts = issues.slice(0, MAX_ISSUES_IN_DETAIL).map((i) => `${i.path.map(String).join('.') || '(root)'}: ${i.message}`);
-  if (issues.length > MAX_ISSUES_IN_DETAIL) parts.push(`… and ${issues.length - MAX_ISSUES_IN_DETAIL} more`);
-  return parts.join('; ');
 }
 
 /** Walks the parsed value without recursion (nesting depth is attacker-chosen) and returns the path of a forbidden key. */

@@ -3,6 +3,7 @@
 // and the bytes ceiling every BigQuery job of the pipeline carries.
 import { z } from 'zod';
 import { HOUR_MS, MINUTE_MS } from '../time.js';
+import { describeIssues } from '../errors.js';
 
 export const MartConfig = z.object({
   /** How far back raw rows are kept and reprocessing reaches (infra's reprocessingHorizonDays). */
@@ -32,6 +33,6 @@ export function martConfigFromEnv(env: NodeJS.ProcessEnv = process.env): MartCon
     arrivalsOverlapMs: overlapMinutes === undefined ? DEFAULT_MART_CONFIG.arrivalsOverlapMs : overlapMinutes * MINUTE_MS,
     maximumBytesBilled: num('TILLSTREAM_MAX_BYTES_BILLED'),
   });
-  if (!parsed.success) throw new Error(`mart settings: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+  if (!parsed.success) throw new Error(`mart settings: ${describeIssues(parsed.error.issues)}`);
   return parsed.data;
 }

@@ -25,6 +25,11 @@ export interface BackoffOptions {
   multiplier: number;
 }
 export const DEFAULT_BACKOFF: BackoffOptions = { initialMs: 200, maxMs: 30_000, multiplier: 2 };
+/**
+ * The delivery attempt after which a message still failing is rejected as processing_failed: the
+ * pipeline's one retry threshold. The local runner, the speed layer's give-up rule and the gcp
+ * configuration's default (the push subscriptions' dead-letter policy) all take it from here.
+ */
 export const DEFAULT_MAX_ATTEMPTS = 5;
 
 export interface RunnerOptions<R = unknown> {

@@ -238,6 +238,14 @@ export function createQueryApiRouter(deps: QueryApiDeps): Router {
     sendJsonText(res, JSON.stringify(answer), cache, 'Authorization, Accept');
   });
 
+  router.get('/v1/merchants/:merchantId', reader, limiter, async (req, res) => {
+    const merchantId = req.params.merchantId as string;
+    const { merchant } = await readMerchant(res, merchantId);
+    noQuery(req, res, () => undefined);
+    // Before its first export a merchant has no document: its id alone, in UTC, currency unknown.
+    sendJson(res, { id: merchantId, name: merchant?.name ?? null, time_zone: merchant?.time_zone ?? 'UTC', currency: merchant?.currency ?? null }, finalizedCache());
+  });
+
   router.get('/v1/merchants/:merchantId/stores', reader, limiter, async (req, res) => {
     const { stores: doc } = await readMerchant(res, req.params.merchantId as string);
     noQuery(req, res, () => undefined);

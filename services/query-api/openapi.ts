@@ -55,6 +55,12 @@ export const TopResponseSchema = z.object({
   other: z.object({ count: z.int().describe('How many more were summed into other'), values: TopValues }),
   totals: TopValues,
 });
+export const MerchantResponseSchema = z.object({
+  id: z.string(),
+  name: Nullable(z.string()),
+  time_zone: z.string().describe('IANA zone of the merchant\'s local days'),
+  currency: Nullable(z.string()).describe('ISO 4217 code; amounts are in its minor units (none for JPY)'),
+});
 export const StoresResponseSchema = z.object({
   stores: z.array(z.object({ id: z.string(), name: z.string(), city: Nullable(z.string()), region: Nullable(z.string()), time_zone: z.string() })),
 });
@@ -131,6 +137,7 @@ export function openApiDocument(): object {
         Error: json(ErrorBodySchema),
         Metrics: json(MetricsResponseSchema),
         Stores: json(StoresResponseSchema),
+        Merchant: json(MerchantResponseSchema),
         Freshness: json(FreshnessResponseSchema),
         MetricsComparison: json(MetricsComparisonSchema),
         Top: json(TopResponseSchema),
@@ -160,6 +167,9 @@ export function openApiDocument(): object {
             ...READ_ERRORS,
           },
         },
+      },
+      '/v1/merchants/{merchantId}': {
+        get: { operationId: 'getMerchant', summary: "A merchant's name, time zone and currency", security, parameters: [merchantParam], responses: { '200': ok('The merchant', 'Merchant'), ...READ_ERRORS } },
       },
       '/v1/merchants/{merchantId}/top': {
         get: {

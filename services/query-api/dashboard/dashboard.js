@@ -1,12 +1,16 @@
-// The dashboard: a person pastes a read key and sees revenue, orders and traffic per hour or per day,
-// per store, with freshness. It talks only to the public API (GET /v1/me, /stores, /freshness, /metrics)
-// with the key in the Authorization header; the key is kept in this tab's sessionStorage only.
-// Ranges are anchored on the merchant's newest data, not the browser clock, so a historical demo data set
-// shows up as it is. Provisional buckets are drawn as a separate dashed series.
+// The dashboard: a person pastes a read key and sees revenue, orders, average order, refunds and traffic
+// for a range — recent hours or days, or a preset of the merchant's local days — compared with the
+// previous period, with the top products and stores, per store, with freshness. It talks only to the
+// public API (GET /v1/me, /merchants/{id}, /stores, /freshness, /metrics with compare=previous_period,
+// /top) with the key in the Authorization header; the key is kept in this tab's sessionStorage only.
+// Money is formatted in the merchant's currency (Intl.NumberFormat; minor units per currency, none for
+// JPY), hours in the merchant's time zone. "Recent" ranges are anchored on the merchant's newest data,
+// not the browser clock, so a historical demo data set shows up as it is. Provisional buckets are drawn
+// as a separate dashed series, the previous period faintly.
 /* global uPlot */
 
 const $ = (id) => document.getElementById(id);
-const state = { key: '', merchant: '', timeZone: 'UTC', charts: [] };
+const state = { key: '', merchant: '', timeZone: 'UTC', currency: null, charts: [], csvPath: '' };
 const HOUR = 3_600_000;
 
 function setStatus(text, isError = false) {
@@ -21,13 +25,31 @@ async function api(path) {
   return body;
 }
 
-const merchantPath = (suffix) => `/v1/merchants/${encodeURIComponent(state.merchant)}/${suffix}`;
+const merchantPath = (suffix) => `/v1/merchants/${encodeURIComponent(state.merchant)}${suffix ? `/${suffix}` : ''}`;
 const isoHour = (ms) => new Date(ms).toISOString().slice(0, 19) + 'Z';
 const utcDate = (ms) => new Date(ms).toISOString().slice(0, 10);
 const addDays = (date, n) => utcDate(Date.parse(`${date}T00:00:00Z`) + n * 86_400_000);
 const localDate = (ms, timeZone) => new Intl.DateTimeFormat('en-CA', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit' }).format(new Date(ms));
-const money = (minor) => (minor / 100).toLocaleString('en-US', { minimumFractionDigits: 2, maximumFractionDigits: 2 });
-const count = (n) => n.toLocaleString('en-US');
+
+/** Amounts in minor units, in the merchant's currency (2 decimals when it is unknown). */
+function money(minor) {
+  if (minor === null || minor === undefined) return '–';
+  if (!state.currency) return (minor / 100).toLocaleString(undefined, { minimumFractionDigits: 2, maximumFractionDigits: 2 });
+  const f = new Intl.NumberFormat(undefined, { style: 'currency', currency: state.currency });
+  const digits = f.resolvedOptions().maximumFractionDigits ?? 2;
+  return f.format(minor / 10 ** digits);
+}
+const count = (n) => (n === null || n === undefined ? '–' : n.toLocaleString());
+/** An hour's start in the merchant's zone, e.g. 2026-11-21 12:00; days as their local date. */
+function localStart(start, grain) {
+  if (grain !== 'hour') return start;
+  const parts = Object.fromEntries(
+    new Intl.DateTimeFormat('en-CA', { timeZone: state.timeZone, year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', hourCycle: 'h23' })
+      .formatToParts(new Date(start))
+      .map((p) => [p.type, p.value]),
+  );
+  return `${parts.year}-${parts.month}-${parts.day} ${parts.hour}:${parts.minute}`;
+}
 
 async function connect(event) {
   event?.preventDefault();
@@ -43,10 +65,14 @@ async function connect(event) {
       state.merchant = me.merchant_id;
     }
     sessionStorage.setItem('tillstream.key', state.key);
-    const { stores } = await api(merchantPath('stores'));
+    const [merchant, { stores }] = await Promise.all([api(merchantPath('')), api(merchantPath('stores'))]);
+    state.timeZone = merchant.time_zone;
+    state.currency = merchant.currency;
+    state.stores = new Map(stores.map((s) => [s.id, s.name]));
     const select = $('store');
     select.replaceChildren(new Option('All stores', ''), ...stores.map((s) => new Option(`${s.name}${s.city ? ` (${s.city})` : ''}`, s.id)));
-    $('merchant-name').textContent = state.merchant;
+    $('merchant-name').textContent = merchant.name ? `${merchant.name} (${state.merchant})` : state.merchant;
+    $('merchant-zone').textContent = `${merchant.time_zone}${merchant.currency ? `, ${merchant.currency}` : ''}`;
     $('view').hidden = false;
     await refresh();
   } catch (err) {
@@ -55,42 +81,58 @@ async function connect(event) {
   }
 }
 
+/** The range's query: a preset of local days, or the recent hours or days around the newest data. */
+function rangeQuery(preset, grain, anchor) {
+  if (preset) return `range=${preset}`;
+  if (grain === 'hour') {
+    const to = Math.floor(anchor / HOUR) * HOUR + HOUR;
+    return `granularity=hour&from=${encodeURIComponent(isoHour(to - 48 * HOUR))}&to=${encodeURIComponent(isoHour(to))}`;
+  }
+  const today = localDate(anchor, state.timeZone);
+  return `granularity=day&from=${addDays(today, -30)}&to=${addDays(today, 1)}`;
+}
+
+/** /top takes local dates or instants: the same range as the charts. */
+function topQuery(preset, sales) {
+  if (preset) return `range=${preset}`;
+  return `from=${encodeURIComponent(sales.from)}&to=${encodeURIComponent(sales.to)}`;
+}
+
 async function refresh() {
   setStatus('Loading…');
   try {
-    const grain = document.querySelector('input[name="grain"]:checked').value;
+    const preset = $('range').value;
+    for (const radio of document.querySelectorAll('input[name="grain"]')) radio.disabled = Boolean(preset);
+    const chosenGrain = document.querySelector('input[name="grain"]:checked').value;
     const store = $('store').value;
     const freshness = await api(merchantPath('freshness'));
     showFreshness(freshness);
     const anchor = Math.max(Date.parse(freshness.newest_event_at ?? '') || 0, Date.parse(freshness.finalized_through ?? '') || 0) || Date.now();
-    let query;
-    if (grain === 'hour') {
-      const to = Math.floor(anchor / HOUR) * HOUR + HOUR;
-      query = `granularity=hour&from=${encodeURIComponent(isoHour(to - 48 * HOUR))}&to=${encodeURIComponent(isoHour(to))}`;
-    } else {
-      // The merchant's zone is known from the answer; ask a little wide, then trim to its local today.
-      const to = addDays(utcDate(anchor), 2);
-      query = `granularity=day&from=${addDays(to, -33)}&to=${to}`;
-    }
+    const query = `${rangeQuery(preset, chosenGrain, anchor)}&compare=previous_period`;
     const storeQuery = store ? `&store=${encodeURIComponent(store)}` : '';
-    const [sales, traffic] = await Promise.all([
-      api(merchantPath(`metrics?series=sales&metrics=net_revenue_minor,orders&${query}${storeQuery}`)),
-      api(merchantPath(`metrics?series=traffic&metrics=page_views&${query}`)),
-    ]);
-    let salesPoints = sales.points;
-    let trafficPoints = traffic.points;
-    if (grain === 'day') {
-      const today = localDate(anchor, sales.time_zone);
-      salesPoints = salesPoints.filter((p) => p.start <= today).slice(-31);
-      trafficPoints = trafficPoints.filter((p) => p.start <= localDate(anchor, traffic.time_zone)).slice(-31);
-    }
-    state.timeZone = sales.time_zone;
+    const salesPath = merchantPath(`metrics?series=sales&metrics=net_revenue_minor,orders,refunds,refund_minor,average_order_value_minor&${query}${storeQuery}`);
+    const [sales, traffic] = await Promise.all([api(salesPath), api(merchantPath(`metrics?series=traffic&metrics=page_views&${query}`))]);
+    state.csvPath = salesPath;
+    const grain = sales.granularity;
     $('traffic-note').textContent = store ? '(all stores: traffic has no store dimension)' : '';
-    render(grain, salesPoints, trafficPoints);
-    setStatus(`Showing ${grain === 'hour' ? 'hours (UTC)' : `days (${sales.time_zone})`} for ${state.merchant}${store ? `, store ${store}` : ''}.`);
+    const [products, stores] = await Promise.all([
+      api(merchantPath(`top?series=products&by=net_revenue_minor&limit=5&${topQuery(preset, sales)}`)),
+      store ? null : api(merchantPath(`top?series=sales&by=net_revenue_minor&limit=5&${topQuery(preset, sales)}`)),
+    ]);
+    render(grain, sales, traffic);
+    renderTop('top-products', products, (key) => key, 'units');
+    if (stores) renderTop('top-stores', stores, (key) => state.stores?.get(key) ?? key, 'orders');
+    else document.querySelector('#top-stores tbody').replaceChildren();
+    $('period').textContent = `${periodText(sales.from, sales.to, grain)} compared with ${periodText(sales.comparison.from, sales.comparison.to, grain)}`;
+    setStatus(`Showing ${grain === 'hour' ? `hours (${state.timeZone})` : `days (${sales.time_zone})`} for ${state.merchant}${store ? `, store ${store}` : ''}.`);
   } catch (err) {
     setStatus(`Could not load: ${err.message}`, true);
   }
+}
+
+function periodText(from, to, grain) {
+  if (grain === 'hour') return `${localStart(from, 'hour')} – ${localStart(to, 'hour')}`;
+  return from === addDays(to, -1) ? from : `${from} – ${addDays(to, -1)}`;
 }
 
 function showFreshness(f) {
@@ -100,25 +142,33 @@ function showFreshness(f) {
   $('lag').dataset.value = f.lag_seconds ?? '';
 }
 
-function setTotal(id, value, format) {
-  $(id).textContent = format(value);
-  $(id).dataset.value = String(value);
+function setTotal(id, value, format, change) {
+  $(`total-${id}`).textContent = format(value);
+  $(`total-${id}`).dataset.value = value === null ? '' : String(value);
+  const el = $(`change-${id}`);
+  el.dataset.value = change === null || change === undefined ? '' : String(change);
+  el.textContent = change === null || change === undefined ? 'no previous value' : `${change > 0 ? '+' : ''}${change.toFixed(1)}% vs previous`;
+  el.classList.toggle('up', change > 0);
+  el.classList.toggle('down', change < 0);
 }
 
-function render(grain, salesPoints, trafficPoints) {
-  const sum = (points, metric) => points.reduce((s, p) => s + (p.values[metric] ?? 0), 0);
-  setTotal('total-revenue', sum(salesPoints, 'net_revenue_minor'), money);
-  setTotal('total-orders', sum(salesPoints, 'orders'), count);
-  setTotal('total-page-views', sum(trafficPoints, 'page_views'), count);
+function render(grain, sales, traffic) {
+  const t = sales.totals;
+  const c = sales.comparison.change_pct;
+  setTotal('revenue', t.net_revenue_minor, money, c.net_revenue_minor);
+  setTotal('orders', t.orders, count, c.orders);
+  setTotal('aov', t.average_order_value_minor === null ? null : Math.round(t.average_order_value_minor), money, c.average_order_value_minor);
+  setTotal('refunds', t.refund_minor, money, c.refund_minor);
+  setTotal('page-views', traffic.totals.page_views, count, traffic.comparison.change_pct.page_views);
 
-  const trafficByStart = new Map(trafficPoints.map((p) => [p.start, p]));
-  const rows = salesPoints.map((p) => {
+  const trafficByStart = new Map(traffic.points.map((p) => [p.start, p]));
+  const rows = sales.points.map((p) => {
     const tr = document.createElement('tr');
     tr.className = p.provisional ? 'provisional' : 'final';
     tr.dataset.start = p.start;
     const pv = trafficByStart.get(p.start)?.values.page_views ?? 0;
     const cells = [
-      [p.start, ''],
+      [localStart(p.start, grain), ''],
       [money(p.values.net_revenue_minor), p.values.net_revenue_minor],
       [count(p.values.orders), p.values.orders],
       [count(pv), pv],
@@ -135,42 +185,97 @@ function render(grain, salesPoints, trafficPoints) {
   document.querySelector('#data tbody').replaceChildren(...rows.reverse());
 
   for (const chart of state.charts) chart.destroy();
+  const digits = state.currency ? new Intl.NumberFormat('en', { style: 'currency', currency: state.currency }).resolvedOptions().maximumFractionDigits : 2;
   state.charts = [
-    chart('chart-revenue', grain, salesPoints, (p) => p.values.net_revenue_minor / 100),
-    chart('chart-orders', grain, salesPoints, (p) => p.values.orders),
-    chart('chart-traffic', grain, trafficPoints, (p) => p.values.page_views),
+    chart('chart-revenue', grain, sales, (p) => p.values.net_revenue_minor / 10 ** digits),
+    chart('chart-orders', grain, sales, (p) => p.values.orders),
+    chart('chart-traffic', grain, traffic, (p) => p.values.page_views),
   ];
 }
 
-/** One chart: the final buckets solid, the provisional ones dashed, joined at the boundary. */
-function chart(id, grain, points, value) {
+function renderTop(id, top, label, second) {
+  const row = (rank, name, values, cls) => {
+    const tr = document.createElement('tr');
+    if (cls) tr.className = cls;
+    tr.dataset.key = cls ? '' : name.key;
+    for (const [text, value] of [
+      [rank, ''],
+      [cls ? name : label(name.key), ''],
+      [count(values[second]), values[second]],
+      [money(values.net_revenue_minor), values.net_revenue_minor],
+    ]) {
+      const td = document.createElement('td');
+      td.textContent = String(text);
+      if (value !== '') td.dataset.value = String(value);
+      tr.append(td);
+    }
+    return tr;
+  };
+  const rows = top.items.map((i) => row(i.rank, i, i.values));
+  if (top.other.count > 0) rows.push(row('', `Other (${top.other.count})`, top.other.values, 'other'));
+  document.querySelector(`#${id} tbody`).replaceChildren(...rows);
+}
+
+/** One chart: the final buckets solid, the provisional ones dashed, the previous period faint. */
+function chart(id, grain, answer, value) {
+  const points = answer.points;
   const xs = points.map((p) => (grain === 'hour' ? Date.parse(p.start) : Date.parse(`${p.start}T00:00:00Z`)) / 1000);
   const finals = points.map((p) => (p.provisional ? null : value(p)));
   const provisional = points.map((p, i) => (p.provisional || points[i + 1]?.provisional ? value(p) : null));
+  // The previous period has as many buckets (a DST day aside): drawn at the same positions.
+  const previous = points.map((_, i) => (answer.comparison.points[i] ? value(answer.comparison.points[i]) : null));
   const el = $(id);
   el.replaceChildren();
   el.dataset.points = String(points.length);
   el.dataset.provisional = String(points.filter((p) => p.provisional).length);
   const styles = getComputedStyle(document.documentElement);
+  const color = (name, fallback) => styles.getPropertyValue(name).trim() || fallback;
   const opts = {
-    width: Math.min(1050, el.clientWidth || 1050),
+    width: Math.max(280, Math.min(1050, el.clientWidth || 1050)),
     height: 220,
-    // Hours read in UTC (as the API answers them); days are local dates, drawn as such.
-    tzDate: (ts) => uPlot.tzDate(new Date(ts * 1000), 'Etc/UTC'),
+    // Hours in the merchant's zone; days are local dates, drawn as such.
+    tzDate: (ts) => uPlot.tzDate(new Date(ts * 1000), grain === 'hour' ? state.timeZone : 'Etc/UTC'),
     scales: { x: { time: true } },
     legend: { show: false },
     series: [
       {},
-      { label: 'final', stroke: styles.getPropertyValue('--final').trim() || '#1f6feb', width: 2, spanGaps: false },
-      { label: 'provisional', stroke: styles.getPropertyValue('--provisional').trim() || '#d97706', width: 2, dash: [6, 4] },
+      { label: 'previous period', stroke: color('--previous', '#8c959f'), width: 1, alpha: 0.6 },
+      { label: 'final', stroke: color('--final', '#1f6feb'), width: 2, spanGaps: false },
+      { label: 'provisional', stroke: color('--provisional', '#b45309'), width: 2, dash: [6, 4] },
     ],
-    axes: [{}, { size: 70 }],
+    axes: [{ stroke: color('--muted', '#57606a') }, { size: 70, stroke: color('--muted', '#57606a') }],
   };
-  return new uPlot(opts, [xs, finals, provisional], el);
+  return new uPlot(opts, [xs, previous, finals, provisional], el);
 }
+
+async function download() {
+  if (!state.csvPath) return;
+  try {
+    const res = await fetch(`${state.csvPath}&format=csv`, { headers: { Authorization: `Bearer ${state.key}` } });
+    if (!res.ok) throw new Error(`HTTP ${res.status}`);
+    const name = /filename="([^"]+)"/.exec(res.headers.get('content-disposition') ?? '')?.[1] ?? 'tillstream.csv';
+    const a = document.createElement('a');
+    a.href = URL.createObjectURL(await res.blob());
+    a.download = name;
+    a.click();
+    URL.revokeObjectURL(a.href);
+  } catch (err) {
+    setStatus(`Could not download: ${err.message}`, true);
+  }
+}
+
+let resizeTimer;
+window.addEventListener('resize', () => {
+  clearTimeout(resizeTimer);
+  resizeTimer = setTimeout(() => {
+    for (const c of state.charts) c.setSize({ width: Math.max(280, Math.min(1050, c.root.parentElement.clientWidth)), height: 220 });
+  }, 100);
+});
 
 $('connect').addEventListener('submit', connect);
 $('store').addEventListener('change', refresh);
+$('range').addEventListener('change', refresh);
+$('download').addEventListener('click', download);
 for (const radio of document.querySelectorAll('input[name="grain"]')) radio.addEventListener('change', refresh);
 const saved = sessionStorage.getItem('tillstream.key');
 if (saved) {

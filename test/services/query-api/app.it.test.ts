@@ -232,6 +232,14 @@ describe('query API', () => {
   });
 
   describe('other routes', () => {
+    it("answers the merchant's name, zone and currency, and 404 for another merchant", async () => {
+      const res = await get('/v1/merchants/m1');
+      assert.deepEqual([res.status, res.body], [200, { id: 'm1', name: 'Pizza One', time_zone: 'Europe/Berlin', currency: 'EUR' }]);
+      assert.equal((await get('/v1/merchants/m2')).status, 404);
+      assert.deepEqual((await get('/v1/merchants/m2', adminKey)).body, { id: 'm2', name: 'Curry Two', time_zone: 'Asia/Kolkata', currency: 'INR' });
+      assert.equal((await get('/v1/merchants/m1?x=1')).status, 400);
+    });
+
     it('lists the stores of the merchant', async () => {
       const res = await get('/v1/merchants/m1/stores');
       assert.equal(res.status, 200);
@@ -299,6 +307,7 @@ describe('query API', () => {
         '/sdk/v1/{file}',
         '/v1/events',
         '/v1/me',
+        '/v1/merchants/{merchantId}',
         '/v1/merchants/{merchantId}/alerts',
         '/v1/merchants/{merchantId}/alerts/rules',
         '/v1/merchants/{merchantId}/alerts/rules/{ruleId}',
@@ -463,7 +472,7 @@ describe('query API', () => {
     });
 
     it('answers 404 in the error shape for unknown routes and methods', async () => {
-      for (const res of [await request(app).get('/v2/anything'), await request(app).delete('/v1/merchants/m1/stores'), await get('/v1/merchants/m1')]) {
+      for (const res of [await request(app).get('/v2/anything'), await request(app).delete('/v1/merchants/m1/stores'), await get('/v1/merchants/m1/nothing-here')]) {
         assert.deepEqual([res.status, res.body], [404, { error: { code: 'not_found', message: 'no such route' } }]);
       }
     });

@@ -106,15 +106,17 @@ describe('dashboard in headless Chromium', () => {
     const traffic = (await api(`/v1/merchants/m1/metrics?series=traffic&metrics=page_views&${q}`)).points;
     assert.deepEqual(view.rows.map(({ start, state, values }) => ({ start, state, values })), expectedRows(sales, traffic));
     assert.deepEqual(view.totals, [sum(sales, 'net_revenue_minor'), sum(sales, 'orders'), sum(traffic, 'page_views')]);
+    // m1 sells in EUR: amounts in its currency, with its two minor digits.
     assert.deepEqual(view.totalTexts, [
-      (sum(sales, 'net_revenue_minor') / 100).toLocaleString('en-US', { minimumFractionDigits: 2 }),
+      new Intl.NumberFormat('en-US', { style: 'currency', currency: 'EUR' }).format(sum(sales, 'net_revenue_minor') / 100),
       sum(sales, 'orders').toLocaleString('en-US'),
       sum(traffic, 'page_views').toLocaleString('en-US'),
     ]);
+    // Hours shown in the merchant's zone (Europe/Berlin, UTC+1 in November).
     assert.deepEqual(view.rows.slice(0, 3).map((r) => r.texts), [
-      ['2026-11-21T11:00:00Z', '90.00', '9', '20', 'provisional'],
-      ['2026-11-21T10:00:00Z', '90.00', '9', '10', 'provisional'],
-      ['2026-11-21T09:00:00Z', '60.00', '5', '50', 'final'],
+      ['2026-11-21 12:00', '€90.00', '9', '20', 'provisional'],
+      ['2026-11-21 11:00', '€90.00', '9', '10', 'provisional'],
+      ['2026-11-21 10:00', '€60.00', '5', '50', 'final'],
     ]);
     assert.deepEqual(view.freshness, ['2026-11-21T11:58:00.000Z', '2026-11-21T10:00:00.000Z', '123 min']);
     for (const c of view.charts) {
@@ -150,9 +152,9 @@ describe('dashboard in headless Chromium', () => {
     assert.equal(sales.length, 31);
     assert.deepEqual(view.rows.map(({ start, state, values }) => ({ start, state, values })), expectedRows(sales, traffic));
     assert.deepEqual(view.rows.slice(0, 3).map((r) => r.texts), [
-      ['2026-11-21', '240.00', '20', '400', 'provisional'],
-      ['2026-11-20', '600.00', '50', '1,000', 'final'],
-      ['2026-11-19', '480.00', '40', '800', 'final'],
+      ['2026-11-21', '€240.00', '20', '400', 'provisional'],
+      ['2026-11-20', '€600.00', '50', '1,000', 'final'],
+      ['2026-11-19', '€480.00', '40', '800', 'final'],
     ]);
     assert.deepEqual(view.charts.map((c) => [c.points, c.provisional]), [[31, 1], [31, 1], [31, 1]]);
     await page.screenshot({ path: join(ARTIFACTS, 'dashboard-daily.png'), fullPage: true });

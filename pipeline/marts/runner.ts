@@ -226,8 +226,8 @@ export async function readRunInput(warehouse: Warehouse, startedAt: Date, config
     const hours = touched.map((c) => c.hour.getTime());
     const keys = new Set(touched.map((c) => `${c.merchantId}|${c.hour.getTime()}`));
     const rows = await warehouse.query<{ merchant_id: string; promo_starts_at: Date; promo_ends_at: Date; event_ts: Date }>(BOOKKEEPING.promotions, {
-      window_start: new Date(Math.min(...hours)),
-      window_end: new Date(Math.max(...hours) + HOUR_MS),
+      window_start: new Date(hours.reduce((a, b) => Math.min(a, b))),
+      window_end: new Date(hours.reduce((a, b) => Math.max(a, b)) + HOUR_MS),
       merchants: [...new Set(touched.map((c) => c.merchantId))].sort(),
     });
     promotions = rows

@@ -126,7 +126,7 @@ export function scheduledRunStatements(input: ScheduledPlanInput & { arrivalsFro
       stem: 'promotions',
       role: 'bookkeeping',
       sql: BOOKKEEPING.promotions,
-      params: { window_start: new Date(Math.min(...hours)), window_end: new Date(Math.max(...hours) + HOUR_MS), merchants },
+      params: { window_start: new Date(hours.reduce((a, b) => Math.min(a, b))), window_end: new Date(hours.reduce((a, b) => Math.max(a, b)) + HOUR_MS), merchants },
     });
   }
   for (const w of windows) out.push(...windowStatements(w, config));

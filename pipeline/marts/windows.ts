@@ -161,7 +161,7 @@ export function planCellWindows(spec: Pick<MartSpec, 'stem' | 'rebuild'>, input:
       const all = allFromMs < limitMs ? { start: new Date(allFromMs), end: input.limit } : undefined;
       // One window: a later window's carry-in reads the hours an earlier one would rebuild.
       if (cells.length === 0 && !all) return [];
-      const start = new Date(Math.min(...cells.map((c) => c.range.start.getTime()), all?.start.getTime() ?? Infinity));
+      const start = new Date(cells.reduce((m, c) => Math.min(m, c.range.start.getTime()), all?.start.getTime() ?? Infinity));
       const merchants = [...new Set(cells.map((c) => c.merchantId))].sort();
       return [{ mart: spec.stem, windowStart: start, windowEnd: input.limit, scope: { merchants, cells: [...new Set(cells.map((c) => cellKey(c.merchantId, c.key)))].sort(), allFrom: all?.start ?? input.limit } }];
     }

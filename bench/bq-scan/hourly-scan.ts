@@ -12,7 +12,8 @@ import { loadSchemaTables } from '../../test/support/zetasql/catalog.js';
 import { stopZetaSql } from '../../test/support/zetasql/server.js';
 import { createEstimator, type Estimator } from './estimate.js';
 import { billionEventProfile, PROFILE_ASSUMPTIONS } from './profile.js';
-import { hourlyScan, scriptStatements, type HourlyScan, type PlannedStatement, type Scenario } from './workloads.js';
+import { scheduledRunStatements } from '../../pipeline/marts/statements.js';
+import { hourlyScan, type HourlyScan, type PlannedStatement, type Scenario } from './workloads.js';
 
 export const GOALS = { typical_bytes: 60e9, backfill_extra_bytes: 50e9, quiet_bytes: 15e9 } as const;
 const BEFORE_FILE = join(import.meta.dirname, 'bq-hourly-scan-before.json');
@@ -26,9 +27,17 @@ export async function openEstimator(): Promise<Estimator> {
   return createEstimator({ catalogId: analysis.catalogId, views, profile: billionEventProfile(await loadSchemaTables()) });
 }
 
-/** The statements an hourly run issues today, for a scenario. */
+/** Time zone of every merchant and store in the profile (daily marts take local days in it). */
+const PROFILE_ZONE = 'Europe/Berlin';
+
+/** The statements an hourly run issues, for a scenario: the runner's own plan (statements.ts). */
 export function plannedStatements(s: Scenario): PlannedStatement[] {
-  return scriptStatements(s);
+  const zones = new Map([...new Set(s.cells.map((c) => c.merchantId))].map((m) => [m, [PROFILE_ZONE]]));
+  return scheduledRunStatements({ startedAt: s.startedAt, cells: s.cells, zones, arrivalsFrom: new Date(s.startedAt.getTime() - 3_600_000) }).map((st) => ({
+    stem: st.stem,
+    sql: st.sql,
+    params: st.params,
+  }));
 }
 
 export interface BqHourlyScan extends HourlyScan {

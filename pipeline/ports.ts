@@ -84,6 +84,8 @@ export interface ArrivalRow {
   merchant_id: string;
   event_hour: Date;
   received_at: Date;
+  /** Newest event_ts of the message's events of that merchant and hour (the freshness document's newest_event_at). */
+  last_event_at?: Date | null;
 }
 
 /** Everything one message's processing writes. Writing it twice (a redelivery) must change nothing. */

@@ -9,11 +9,11 @@
 import { parseArgs } from 'node:util';
 import { DEFAULT_INGEST_CONFIG } from '../../pipeline/ingest/config.js';
 import { createDryRunWarehouse, discardingSeriesStore, formatBytes, type DryRunEstimate, type DryRunFn } from '../../pipeline/marts/dry-run.js';
-import { collectSeriesKeys, exportDocuments, exportWindows } from '../../pipeline/marts/exporter.js';
+import { runCycle, type CycleResult } from '../../pipeline/marts/hourly.js';
 import { MARTS } from '../../pipeline/marts/manifest.js';
 import { clearChunkRows, type ChunkRows } from '../../pipeline/marts/replacing-sink.js';
 import { reprocess, type ReprocessDeps, type ReprocessOptions, type ReprocessReport } from '../../pipeline/marts/reprocess.js';
-import { buildMarts, type BuildResult } from '../../pipeline/marts/runner.js';
+import { rangeWindows } from '../../pipeline/marts/statements.js';
 import { ceilHour, floorHour, HOUR_MS } from '../../pipeline/time.js';
 import type { ArrivalRow, Clock, InboundMessage, IngestWrite, SeriesStore, Warehouse } from '../../pipeline/ports.js';
 import { UsageError, type Command, type CommandContext } from '../context.js';
@@ -87,19 +87,9 @@ interface MartsDeps {
   clock: Clock;
 }
 
-/** One `marts` run: rebuild the range's windows, export them and the API's documents. */
-async function buildAndExport(deps: MartsDeps, range: { from: Date; to: Date; marts?: string[] }): Promise<{ build: BuildResult; cells: number }> {
-  const previousKeys = new Set<string>();
-  const build = await buildMarts(deps.warehouse, { windowStart: range.from, windowEnd: range.to, marts: range.marts }, {
-    kind: 'build',
-    clock: deps.clock,
-    beforeWindow: async (w) => {
-      await collectSeriesKeys(deps.warehouse, w, previousKeys);
-    },
-  });
-  const exported = await exportWindows({ warehouse: deps.warehouse, series: deps.series }, build.windows, { previousKeys });
-  await exportDocuments({ warehouse: deps.warehouse, series: deps.series });
-  return { build, cells: exported.cells };
+/** One `marts` run: the mart cycle over the range's windows (rebuild, export, documents). */
+async function buildAndExport(deps: MartsDeps, range: { from: Date; to: Date; marts?: string[] }): Promise<CycleResult> {
+  return runCycle(deps, { kind: 'build', windows: rangeWindows(range) });
 }
 
 export const martsCommand: Command = async (argv, ctx) => {
@@ -119,10 +109,10 @@ export const martsCommand: Command = async (argv, ctx) => {
     const rt = await ctx.runtime();
     deps = { warehouse: rt.warehouse, series: rt.series, clock: rt.clock };
   }
-  const { build, cells } = await buildAndExport(deps, { from, to, marts });
+  const cycle = await buildAndExport(deps, { from, to, marts });
   ctx.out(JSON.stringify({
-    windows: build.windows.map((w) => ({ mart: w.mart, from: w.windowStart.toISOString(), to: w.windowEnd.toISOString(), rows_before: w.rowsBefore, rows_after: w.rowsAfter })),
-    series_cells: cells,
+    windows: cycle.windows.map((w) => ({ mart: w.mart, from: w.windowStart.toISOString(), to: w.windowEnd.toISOString(), rows_before: w.rowsBefore, rows_after: w.rowsAfter })),
+    series_cells: cycle.cells,
   }));
   return 0;
 };

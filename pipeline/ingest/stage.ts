@@ -12,6 +12,7 @@ import type {
   Clock,
   DedupeClaim,
   DedupeIndex,
+  ArrivalRow,
   DedupeVerdict,
   DuplicateRow,
   InboundMessage,
@@ -158,7 +159,7 @@ export function createIngestStage(deps: IngestStageDeps): IngestStage {
     // 4. Build the write.
     const write: IngestWrite = { accepted: [], orderLines: [], rejected: [], duplicates: [], arrivals: [] };
     const result: IngestResult = { entries: n, accepted: 0, rejected: {}, duplicates: 0, write };
-    const arrivalHours = new Map<string, Set<number>>();
+    const arrivalHours = new Map<string, Map<number, ArrivalRow>>();
     let rejectedAt: Date | undefined;
     for (let i = 0; i < n; i++) {
       const o = outcomes[i]!;
@@ -179,11 +180,13 @@ export function createIngestStage(deps: IngestStageDeps): IngestStage {
         const ms = o.valid.eventTsMs;
         const hourMs = utcHourStartMs(ms);
         let hours = arrivalHours.get(row.merchant_id);
-        if (!hours) arrivalHours.set(row.merchant_id, (hours = new Set()));
-        if (!hours.has(hourMs)) {
-          hours.add(hourMs);
-          write.arrivals.push({ message_id: msg.id, merchant_id: row.merchant_id, event_hour: utcHourStart(ms), received_at: msg.receivedAt });
-        }
+        if (!hours) arrivalHours.set(row.merchant_id, (hours = new Map()));
+        const arrival = hours.get(hourMs);
+        if (!arrival) {
+          const added: ArrivalRow = { message_id: msg.id, merchant_id: row.merchant_id, event_hour: utcHourStart(ms), received_at: msg.receivedAt, last_event_at: new Date(ms) };
+          hours.set(hourMs, added);
+          write.arrivals.push(added);
+        } else if (arrival.last_event_at!.getTime() < ms) arrival.last_event_at = new Date(ms);
         result.accepted++;
       } else if (o.kind === 'duplicate') {
         write.duplicates.push(o.row);

@@ -2,7 +2,8 @@
 // the shared row-key codec, plus the documents the query API reads (merchant, stores, freshness).
 // Each bucket's mart cells are replaced (delete_family + set), so exporting a window twice writes
 // the same cells; buckets that lost all their rows in a rebuild are deleted when the caller passes
-// the keys the window held before (collectSeriesKeys, called from the runner's beforeWindow hook).
+// the keys the window held before (the mart cycle, hourly.ts, reads each window once before and
+// once after its rebuild). It reads marts, mart_runs, dims and raw.arrivals — never raw.events.
 import { CATALOG } from '../metrics/catalog.js';
 import { FAMILY_MART, FAMILY_PARTIAL, type CellValue, type SeriesMutation, type SeriesStore, type Warehouse } from '../ports.js';
 import { bucketToStart, dayBucket, decodeRowKey, documentKey, encodeRowKey, hourBucket, type Grain, type SeriesName } from '../series/row-key.js';
@@ -10,6 +11,7 @@ import { resolveDimensions } from '../contracts/dimensions.js';
 import type { FreshnessDocument } from '../series/documents.js';
 import { mirrorDimensionDocuments } from '../series/mirror.js';
 import { martSpec, type MartSpec } from './manifest.js';
+import { DEFAULT_MART_CONFIG } from './config.js';
 import { martParams } from './statements.js';
 import { sqlParams, windowCondition, type MartWindow } from './windows.js';
 import { HOUR_MS } from '../time.js';
@@ -130,13 +132,20 @@ function isFinalizedHour(key: string, finalizedBeforeMs: number): boolean {
 
 const BATCH = 2000;
 
+/** The series cells of each window's rows, by row key (a later window's bucket replaces an earlier one's). */
+export function seriesCellsByKey(windows: { mart: string; rows: Row[] }[]): Map<string, SeriesCells> {
+  const written = new Map<string, SeriesCells>();
+  for (const w of windows) for (const c of seriesCellsOf({ stem: w.mart }, w.rows)) written.set(c.key, c);
+  return written;
+}
+
 /**
- * Exports the windows' mart rows: each bucket's mart family is replaced. `previousKeys` (from
- * collectSeriesKeys before the rebuild) lets buckets that lost all rows be deleted.
+ * Writes series cells: each bucket's mart family is replaced; `previousKeys` (the keys the windows
+ * held before their rebuild) that are not written any more are deleted.
  */
-export async function exportWindows(
-  deps: { warehouse: Warehouse; series: SeriesStore },
-  windows: MartWindow[],
+export async function writeSeries(
+  series: SeriesStore,
+  written: Map<string, SeriesCells>,
   opts: {
     previousKeys?: Set<string>;
     /** Hours ending at or before it are final (a scheduled run's finalizedThrough); default the start of the current hour. */
@@ -150,10 +159,6 @@ export async function exportWindows(
     mutations.push({ kind: 'delete_family', key, family: FAMILY_PARTIAL });
     retiredPartials++;
   };
-  const written = new Map<string, SeriesCells>();
-  for (const w of windows) {
-    for (const c of seriesCellsOf({ stem: w.mart }, await martRows(deps.warehouse, w))) written.set(c.key, c);
-  }
   const mutations: SeriesMutation[] = [];
   let cells = 0;
   for (const c of written.values()) {
@@ -169,15 +174,37 @@ export async function exportWindows(
     retire(k, mutations);
     deletedRows++;
   }
-  for (let i = 0; i < mutations.length; i += BATCH) await deps.series.mutate(mutations.slice(i, i + BATCH));
+  for (let i = 0; i < mutations.length; i += BATCH) await series.mutate(mutations.slice(i, i + BATCH));
   return { cells, rows: written.size, deletedRows, retiredPartials };
 }
 
+/** Exports the windows' mart rows as they are now (each window read once); see writeSeries. */
+export async function exportWindows(
+  deps: { warehouse: Warehouse; series: SeriesStore },
+  windows: MartWindow[],
+  opts: Parameters<typeof writeSeries>[2] = {},
+): Promise<ExportResult> {
+  const rows = [];
+  for (const w of windows) rows.push({ mart: w.mart, rows: await martRows(deps.warehouse, w) });
+  return writeSeries(deps.series, seriesCellsByKey(rows), opts);
+}
+
+/** Newest event time per merchant among arrivals received in [from, to): raw.arrivals only (bounded by its receive-date partitions). */
+export const NEWEST_EVENTS_SQL = `select merchant_id, max(coalesce(last_event_at, event_hour)) as newest_event_at
+from raw.arrivals
+where received_at >= @arrivals_from and received_at < @arrivals_to
+group by merchant_id`;
+
 /**
  * Mirrors the documents the query API reads: each merchant's dimension row and stores list, and
- * its freshness (newest accepted event time; the end of the last finalized hour).
+ * its freshness — the newest event among the arrivals received in `arrivals` (kept when newer in
+ * the document already: a backfill never moves it back), and the end of the last finalized hour.
  */
-export async function exportDocuments(deps: { warehouse: Warehouse; series: SeriesStore }): Promise<number> {
+export async function exportDocuments(
+  deps: { warehouse: Warehouse; series: SeriesStore },
+  // default: every arrival within the reprocessing horizon
+  arrivals: { from: Date; to: Date } = { from: new Date(Date.now() - DEFAULT_MART_CONFIG.horizonDays * 24 * HOUR_MS), to: new Date(Date.now() + HOUR_MS) },
+): Promise<number> {
   const { warehouse, series } = deps;
   const merchants = await warehouse.query<{ merchant_id: string; name: string; time_zone: string; currency: string }>(
     'select merchant_id, name, time_zone, currency from dims.merchants order by merchant_id',
@@ -185,15 +212,12 @@ export async function exportDocuments(deps: { warehouse: Warehouse; series: Seri
   const stores = await warehouse.query<{ merchant_id: string; store_id: string; name: string; city: string | null; region: string | null; time_zone: string }>(
     'select merchant_id, store_id, name, city, region, time_zone from dims.stores order by merchant_id, store_id',
   );
-  const [run] = await warehouse.query<{ finalized_through: Date | null }>('select max(finalized_through) as finalized_through from marts.mart_runs');
-  const finalizedThrough = run?.finalized_through ? new Date(run.finalized_through).toISOString() : null;
-  const newest = await warehouse.query<{ merchant_id: string; newest_event_at: Date }>(
-    // 400 days is the reprocessing horizon; the filter also satisfies the raw partition filter.
-    `select merchant_id, max(event_ts) as newest_event_at
-     from raw.events
-     where event_ts >= timestamp_sub(current_timestamp(), interval 400 day)
-     group by merchant_id`,
+  const [run] = await warehouse.query<{ finalized_through: Date | null }>(
+    'select max(finalized_through) as finalized_through from marts.mart_runs where started_at >= @runs_since',
+    { runs_since: new Date(arrivals.from.getTime() - 7 * 24 * HOUR_MS) },
   );
+  const finalizedThrough = run?.finalized_through ? new Date(run.finalized_through).toISOString() : null;
+  const newest = await warehouse.query<{ merchant_id: string; newest_event_at: Date }>(NEWEST_EVENTS_SQL, { arrivals_from: arrivals.from, arrivals_to: arrivals.to });
   const newestBy = new Map(newest.map((r) => [r.merchant_id, new Date(r.newest_event_at).toISOString()]));
   // The same documents `tillstream dimensions load` mirrors, rebuilt from the dims tables the marts read.
   const dims = resolveDimensions({
@@ -203,9 +227,12 @@ export async function exportDocuments(deps: { warehouse: Warehouse; series: Seri
   });
   await mirrorDimensionDocuments(series, dims);
   for (const m of merchants) {
-    const freshness: FreshnessDocument = { newest_event_at: newestBy.get(m.merchant_id) ?? null, finalized_through: finalizedThrough };
-    await series.putDocument(documentKey(m.merchant_id, 'freshness'), freshness);
+    const key = documentKey(m.merchant_id, 'freshness');
+    const before = await series.getDocument<FreshnessDocument>(key);
+    const candidates = [before?.newest_event_at, newestBy.get(m.merchant_id)].filter((x): x is string => typeof x === 'string');
+    const newestAt = candidates.length ? candidates.reduce((a, b) => (Date.parse(a) >= Date.parse(b) ? a : b)) : null;
+    const freshness: FreshnessDocument = { newest_event_at: newestAt, finalized_through: finalizedThrough ?? before?.finalized_through ?? null };
+    await series.putDocument(key, freshness);
   }
-  const written = merchants.length * 3;
-  return written;
+  return merchants.length * 3;
 }

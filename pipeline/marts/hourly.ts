@@ -1,11 +1,156 @@
-// One complete mart cycle as the local scheduler (and `tillstream start --once`) runs it: the
-// scheduled run, the export of its windows (replacing the buckets it rebuilt, deleting the ones
-// that vanished) and the documents the query API reads. In GCP the same steps are the scheduled
-// query (scheduled-script.ts) and the exporter function triggered by its notification.
+// The mart cycle, once for every caller: windows in, rows rebuilt, changed keys exported, documents
+// written. The local hourly run (`tillstream start`, `--once`), `tillstream marts`, `reprocess` and
+// the gcp exporter (functions/export-run.ts, after the scheduled query built the windows) all call
+// `runCycle`. Each window is read once before its rebuild (the series keys it held, so buckets that
+// vanish are deleted, and the rows reprocess compares) and once after (the rows exported).
 import { systemClock, type Clock, type SeriesStore, type Warehouse } from '../ports.js';
-import { collectSeriesKeys, exportDocuments, exportWindows } from './exporter.js';
+import { HOUR_MS } from '../time.js';
+import { DEFAULT_MART_CONFIG, type MartConfig } from './config.js';
+import { exportDocuments, martRows, seriesCellsByKey, seriesCellsOf, writeSeries } from './exporter.js';
 import { MARTS } from './manifest.js';
-import { scheduledRun, type ScheduledRunResult } from './runner.js';
+import { buildWindows, scheduledRun, type RunKind, type ScheduledRunResult, type WindowBuild, type WindowObserver } from './runner.js';
+import type { MartWindow } from './windows.js';
+
+type Row = Record<string, unknown>;
+
+/** A window's identity across the copies the runner makes of it. */
+const windowKey = (w: MartWindow): string => `${w.mart}|${w.windowStart.getTime()}|${w.windowEnd.getTime()}|${w.scope?.cells.join(',') ?? '*'}|${w.scope?.allFrom?.getTime() ?? ''}`;
+
+export interface CycleDeps {
+  warehouse: Warehouse;
+  series: SeriesStore;
+  clock?: Clock;
+  config?: MartConfig;
+}
+
+export type CyclePlan =
+  /** The hourly run: touched cells from raw.arrivals (runner.ts). */
+  | { kind: 'scheduled'; runId?: string }
+  /** Given windows rebuilt now (`marts`, `reprocess`); `compare` keeps the rows on both sides for a report. */
+  | { kind: Exclude<RunKind, 'scheduled'>; windows: MartWindow[]; compare?: boolean }
+  /**
+   * Windows already rebuilt elsewhere (the scheduled query in BigQuery): only exported. `previousKeys`
+   * are the keys those windows held before their rebuild, where the caller knows them.
+   */
+  | { kind: 'export'; windows: MartWindow[]; arrivals: { from: Date; to: Date }; finalizedBefore?: Date; previousKeys?: Set<string> };
+
+export interface MartChange {
+  rowsBefore: number;
+  rowsAfter: number;
+  /** Rows present after and not before (by content), and the reverse; an updated row counts in both. */
+  rowsAdded: number;
+  rowsRemoved: number;
+}
+
+export interface CycleResult {
+  runId?: string;
+  /** The scheduled run, for a scheduled cycle. */
+  run?: ScheduledRunResult;
+  windows: (MartWindow & Partial<Pick<WindowBuild, 'rowsBefore' | 'rowsAfter'>>)[];
+  /** Cells written to the series store (the `series_cells` of the --once summary). */
+  cells: number;
+  /** Series rows deleted because their bucket lost all its mart rows. */
+  deletedRows: number;
+  documents: number;
+  /** With `compare`: per mart, rows before and after. */
+  changes?: Record<string, MartChange>;
+}
+
+/** Reads each window's rows on both sides of its rebuild, once, keeping what the cycle needs. */
+function observer(warehouse: Warehouse, keepBefore: boolean) {
+  const before = new Map<string, Row[]>();
+  const after = new Map<string, Row[]>();
+  const previousKeys = new Set<string>();
+  const observe: WindowObserver = {
+    async before(w) {
+      const rows = await martRows(warehouse, w);
+      for (const c of seriesCellsOf({ stem: w.mart }, rows)) previousKeys.add(c.key);
+      if (keepBefore) before.set(windowKey(w), rows);
+      return rows.length;
+    },
+    async after(w) {
+      const rows = await martRows(warehouse, w);
+      after.set(windowKey(w), rows);
+      return rows.length;
+    },
+  };
+  return { observe, before, after, previousKeys };
+}
+
+const rowSet = (rows: Row[]): Map<string, number> => {
+  const m = new Map<string, number>();
+  for (const r of rows) {
+    const k = JSON.stringify(r, (_, v: unknown) => (typeof v === 'bigint' ? v.toString() : v));
+    m.set(k, (m.get(k) ?? 0) + 1);
+  }
+  return m;
+};
+const missingFrom = (a: Map<string, number>, b: Map<string, number>): number => {
+  let n = 0;
+  for (const [k, c] of a) n += Math.max(0, c - (b.get(k) ?? 0));
+  return n;
+};
+
+function compareRows(windows: WindowBuild[], before: Map<string, Row[]>, after: Map<string, Row[]>): Record<string, MartChange> {
+  const out: Record<string, MartChange> = {};
+  for (const w of windows) {
+    const old = rowSet(before.get(windowKey(w)) ?? []);
+    const now = rowSet(after.get(windowKey(w)) ?? []);
+    const c = (out[w.mart] ??= { rowsBefore: 0, rowsAfter: 0, rowsAdded: 0, rowsRemoved: 0 });
+    c.rowsBefore += w.rowsBefore;
+    c.rowsAfter += w.rowsAfter;
+    c.rowsAdded += missingFrom(now, old);
+    c.rowsRemoved += missingFrom(old, now);
+  }
+  return out;
+}
+
+export async function runCycle(deps: CycleDeps, plan: CyclePlan): Promise<CycleResult> {
+  const { warehouse, series } = deps;
+  const clock = deps.clock ?? systemClock;
+  const config = deps.config ?? DEFAULT_MART_CONFIG;
+  if (plan.kind === 'export') {
+    const rows = [];
+    for (const w of plan.windows) rows.push({ mart: w.mart, rows: await martRows(warehouse, w) });
+    const exported = await writeSeries(series, seriesCellsByKey(rows), { previousKeys: plan.previousKeys, finalizedBefore: plan.finalizedBefore });
+    const documents = await exportDocuments({ warehouse, series }, plan.arrivals);
+    return { windows: plan.windows, cells: exported.cells, deletedRows: exported.deletedRows, documents };
+  }
+  if (plan.kind === 'scheduled') {
+    const seen = observer(warehouse, false);
+    let exported = { cells: 0, deletedRows: 0 };
+    const run = await scheduledRun({
+      warehouse,
+      clock,
+      config,
+      runId: plan.runId,
+      observe: seen.observe,
+      // The export is part of the run: a run killed before its export completes is not recorded as done.
+      beforeComplete: async (r) => {
+        const rows = r.windows.map((w) => ({ mart: w.mart, rows: seen.after.get(windowKey(w)) ?? [] }));
+        // finalizedBefore: the speed layer's partials of the hours this run finalized are retired.
+        exported = await writeSeries(series, seriesCellsByKey(rows), { previousKeys: seen.previousKeys, finalizedBefore: r.finalizedThrough });
+      },
+    });
+    const documents = await exportDocuments({ warehouse, series }, { from: run.arrivalsFrom, to: run.arrivalsThrough });
+    return { runId: run.runId, run, windows: run.windows, cells: exported.cells, deletedRows: exported.deletedRows, documents };
+  }
+  const seen = observer(warehouse, plan.compare ?? false);
+  const build = await buildWindows(warehouse, plan.windows, { kind: plan.kind, clock, config, observe: seen.observe });
+  const rows = build.windows.map((w) => ({ mart: w.mart, rows: seen.after.get(windowKey(w)) ?? [] }));
+  const exported = await writeSeries(series, seriesCellsByKey(rows), { previousKeys: seen.previousKeys });
+  // Raw is unchanged by a build: the freshness of every merchant is its newest arrival within the horizon.
+  const now = clock.now();
+  const documents = await exportDocuments({ warehouse, series }, { from: new Date(now.getTime() - config.horizonDays * 24 * HOUR_MS), to: new Date(now.getTime() + HOUR_MS) });
+  return {
+    runId: build.runId,
+    windows: build.windows,
+    cells: exported.cells,
+    deletedRows: exported.deletedRows,
+    documents,
+    ...(plan.compare ? { changes: compareRows(build.windows, seen.before, seen.after) } : {}),
+  };
+}
 
 export interface MartCycleResult {
   run: ScheduledRunResult;
@@ -14,24 +159,10 @@ export interface MartCycleResult {
   documents: number;
 }
 
-export async function runMartCycle(deps: { warehouse: Warehouse; series: SeriesStore; clock?: Clock; runId?: string }): Promise<MartCycleResult> {
-  const previousKeys = new Set<string>();
-  let exported = { cells: 0 };
-  const run = await scheduledRun({
-    warehouse: deps.warehouse,
-    clock: deps.clock ?? systemClock,
-    runId: deps.runId,
-    beforeWindow: async (w) => {
-      await collectSeriesKeys(deps.warehouse, w, previousKeys);
-    },
-    // The export is part of the run: a run killed before its export completes is not recorded as done.
-    beforeComplete: async (r) => {
-      // finalizedBefore: the speed layer's partials of the hours this run finalized are retired.
-      exported = await exportWindows({ warehouse: deps.warehouse, series: deps.series }, r.windows, { previousKeys, finalizedBefore: r.finalizedThrough });
-    },
-  });
-  const documents = await exportDocuments({ warehouse: deps.warehouse, series: deps.series });
-  return { run, cells: exported.cells, documents };
+/** One hourly cycle (the local scheduler, `tillstream start --once`). */
+export async function runMartCycle(deps: CycleDeps & { runId?: string }): Promise<MartCycleResult> {
+  const r = await runCycle(deps, { kind: 'scheduled', runId: deps.runId });
+  return { run: r.run!, cells: r.cells, documents: r.documents };
 }
 
 /** Rows in each mart (file stem → rows), for the `mart_rows` of the --once summary. */

@@ -7,10 +7,12 @@
 import type { EndState } from '../contracts/outcomes.js';
 import { DEFAULT_INGEST_CONFIG, type IngestConfig } from '../ingest/config.js';
 import { systemClock, type ArchiveReader, type Clock, type DedupeIndex, type InboundMessage, type IngestWrite, type SeriesStore, type Warehouse } from '../ports.js';
-import { collectSeriesKeys, exportDocuments, exportWindows, martRows } from './exporter.js';
+import { runCycle, type MartChange } from './hourly.js';
+import { DEFAULT_MART_CONFIG, type MartConfig } from './config.js';
 import { MARTS, martSpec } from './manifest.js';
 import type { ChunkRows } from './replacing-sink.js';
-import { buildWindows, type MartWindow } from './runner.js';
+import { rangeWindows } from './statements.js';
+import type { MartWindow } from './windows.js';
 import { ceilHour, floorHour, HOUR_MS } from '../time.js';
 import { hoursToRanges, mergeRanges, windowsForRule } from './windows.js';
 
@@ -21,6 +23,8 @@ export interface ReprocessOptions {
   /** Mart file stems; default all. */
   marts?: string[];
   revalidate?: boolean;
+  /** Mart settings (the reprocessing horizon); default DEFAULT_MART_CONFIG. */
+  config?: MartConfig;
 }
 
 /** The ingest stage core (pipeline/ingest/stage.ts): validates, claims, writes through its sink, returns the write. */
@@ -41,13 +45,7 @@ export interface ReprocessDeps {
   clearAhead?: (chunk: ChunkRows) => Promise<void>;
 }
 
-export interface MartChange {
-  rowsBefore: number;
-  rowsAfter: number;
-  /** Rows present after and not before (by content), and the reverse; an updated row counts in both. */
-  rowsAdded: number;
-  rowsRemoved: number;
-}
+export type { MartChange } from './hourly.js';
 
 export interface RevalidationReport {
   messages: number;
@@ -78,9 +76,6 @@ export type RevalidateLimits = Pick<IngestConfig, 'maxEventAgeMs' | 'futureSkewM
  */
 export const REVALIDATE_CHUNK = { messages: 500, entries: 50_000 };
 
-// How far back raw rows are kept for reprocessing; bounds the raw.events look-up of a backfill
-// message whose event hours raw.arrivals does not know.
-const HORIZON_MS = 400 * 24 * HOUR_MS;
 
 /**
  * The look-ups of one chunk, one per raw table. `@ids` is the chunk's message ids (an array; `in
@@ -110,7 +105,7 @@ const timeOf = (v: unknown): number => (v instanceof Date ? v.getTime() : new Da
  * received_at, future skew after the last), so rows written before a change of that rule are still
  * found; a backfill message raw.arrivals knows nothing of widens it to the reprocessing horizon.
  */
-async function storedStates(warehouse: Warehouse, chunk: InboundMessage[], limits: RevalidateLimits): Promise<{ states: Map<string, Map<number, StoredState>>; rows: ChunkRows }> {
+async function storedStates(warehouse: Warehouse, chunk: InboundMessage[], limits: RevalidateLimits, horizonMs: number): Promise<{ states: Map<string, Map<number, StoredState>>; rows: ChunkRows }> {
   const ids = chunk.map((m) => m.id);
   const receivedAt = new Map(chunk.map((m) => [m.id, m.receivedAt.getTime()]));
   let first = Infinity;
@@ -136,7 +131,7 @@ async function storedStates(warehouse: Warehouse, chunk: InboundMessage[], limit
     eventsFrom = Math.min(eventsFrom, timeOf(a.first_hour));
     eventsTo = Math.max(eventsTo, timeOf(a.last_hour) + HOUR_MS);
   }
-  if (chunk.some((m) => m.attributes.backfill === '1' && !known.has(m.id))) eventsFrom = Math.min(eventsFrom, first - HORIZON_MS);
+  if (chunk.some((m) => m.attributes.backfill === '1' && !known.has(m.id))) eventsFrom = Math.min(eventsFrom, first - horizonMs);
 
   const accepted = await warehouse.query<{ message_id: string; entry_index: number; event_ts: Date; merchant_id: string; event_id: string }>(
     REVALIDATE_LOOKUPS.events,
@@ -193,6 +188,8 @@ export async function revalidate(
   deps: Required<Pick<ReprocessDeps, 'warehouse' | 'archive' | 'stage'>> & Pick<ReprocessDeps, 'dedupe' | 'clearAhead'> & {
     /** The stage's clock rule (default DEFAULT_INGEST_CONFIG, as the stages of both runtimes use). */
     limits?: RevalidateLimits;
+    /** The reprocessing horizon: bounds the raw.events look-up of a backfill message raw.arrivals does not know. */
+    horizonDays?: number;
   },
   range: { from: Date; to: Date },
   chunkSize: typeof REVALIDATE_CHUNK = REVALIDATE_CHUNK,
@@ -203,7 +200,7 @@ export async function revalidate(
   const limits = deps.limits ?? DEFAULT_INGEST_CONFIG;
   for await (const chunk of chunksOf(deps.archive.read(range), chunkSize)) {
     // A message's write replaces only its own rows, so the chunk's states read up front are each message's state before its turn.
-    const { states: stored, rows } = await storedStates(deps.warehouse, chunk, limits);
+    const { states: stored, rows } = await storedStates(deps.warehouse, chunk, limits, (deps.horizonDays ?? DEFAULT_MART_CONFIG.horizonDays) * 24 * HOUR_MS);
     if (deps.clearAhead) await deps.clearAhead(rows);
     for (const msg of chunk) {
       report.messages++;
@@ -228,20 +225,6 @@ export async function revalidate(
   return { report, touchedHours: [...hours.values()].sort((a, b) => a.getTime() - b.getTime()) };
 }
 
-const rowSet = (rows: Record<string, unknown>[]): Map<string, number> => {
-  const m = new Map<string, number>();
-  for (const r of rows) {
-    const k = JSON.stringify(r, (_, v: unknown) => (typeof v === 'bigint' ? v.toString() : v));
-    m.set(k, (m.get(k) ?? 0) + 1);
-  }
-  return m;
-};
-const missingFrom = (a: Map<string, number>, b: Map<string, number>): number => {
-  let n = 0;
-  for (const [k, c] of a) n += Math.max(0, c - (b.get(k) ?? 0));
-  return n;
-};
-
 export async function reprocess(deps: ReprocessDeps, opts: ReprocessOptions): Promise<ReprocessReport> {
   if (!(opts.to > opts.from)) throw new Error(`reprocess: --to (${opts.to.toISOString()}) must be after --from (${opts.from.toISOString()})`);
   const clock = deps.clock ?? systemClock;
@@ -252,39 +235,23 @@ export async function reprocess(deps: ReprocessDeps, opts: ReprocessOptions): Pr
   let windows: MartWindow[];
   if (opts.revalidate) {
     if (!deps.archive || !deps.stage) throw new Error('reprocess --revalidate needs the payload archive and the ingest stage');
-    const result = await revalidate({ warehouse: deps.warehouse, archive: deps.archive, stage: deps.stage, dedupe: deps.dedupe, clearAhead: deps.clearAhead }, { from: opts.from, to: opts.to });
+    const result = await revalidate({ warehouse: deps.warehouse, archive: deps.archive, stage: deps.stage, dedupe: deps.dedupe, clearAhead: deps.clearAhead, horizonDays: opts.config?.horizonDays }, { from: opts.from, to: opts.to });
     revalidation = result.report;
     // Raw changed: rebuild the changed hours and what depends on them, as a scheduled run would.
     const touched = hoursToRanges(result.touchedHours);
     windows = specs.flatMap((s) => windowsForRule(s, touched, current).map((r) => ({ mart: s.stem, windowStart: r.start, windowEnd: r.end })));
   } else {
     // Raw is unchanged: rebuild the range itself (by event time), daily marts over the local days it overlaps.
-    const [range] = mergeRanges([{ start: floorHour(opts.from), end: ceilHour(opts.to) }]);
-    windows = range ? specs.map((s) => ({ mart: s.stem, windowStart: range.start, windowEnd: range.end })) : [];
+    windows = rangeWindows({ from: opts.from, to: opts.to, marts: opts.marts });
   }
 
-  const before = new Map<string, Record<string, unknown>[]>();
-  const previousKeys = new Set<string>();
-  const result = await buildWindows(deps.warehouse, windows, {
-    kind: 'reprocess',
-    clock,
-    beforeWindow: async (w) => {
-      const rows = await martRows(deps.warehouse, w);
-      before.set(`${w.mart}|${w.windowStart.toISOString()}`, rows);
-      await collectSeriesKeys(deps.warehouse, w, previousKeys);
-    },
-  });
-  const marts: Record<string, MartChange> = {};
-  for (const w of result.windows) {
-    const old = rowSet(before.get(`${w.mart}|${w.windowStart.toISOString()}`) ?? []);
-    const now = rowSet(await martRows(deps.warehouse, w));
-    const c = (marts[w.mart] ??= { rowsBefore: 0, rowsAfter: 0, rowsAdded: 0, rowsRemoved: 0 });
-    c.rowsBefore += w.rowsBefore;
-    c.rowsAfter += w.rowsAfter;
-    c.rowsAdded += missingFrom(now, old);
-    c.rowsRemoved += missingFrom(old, now);
-  }
-  const exported = await exportWindows({ warehouse: deps.warehouse, series: deps.series }, result.windows, { previousKeys });
-  await exportDocuments({ warehouse: deps.warehouse, series: deps.series });
-  return { runId: result.runId, windows: result.windows.map(({ mart, windowStart, windowEnd }) => ({ mart, windowStart, windowEnd })), marts, cells: exported.cells, deletedRows: exported.deletedRows, ...(revalidation ? { revalidation } : {}) };
+  const cycle = await runCycle({ warehouse: deps.warehouse, series: deps.series, clock, config: opts.config }, { kind: 'reprocess', windows, compare: true });
+  return {
+    runId: cycle.runId!,
+    windows: cycle.windows.map(({ mart, windowStart, windowEnd }) => ({ mart, windowStart, windowEnd })),
+    marts: cycle.changes!,
+    cells: cycle.cells,
+    deletedRows: cycle.deletedRows,
+    ...(revalidation ? { revalidation } : {}),
+  };
 }

@@ -133,9 +133,15 @@ export function scheduledRunStatements(input: ScheduledPlanInput & { arrivalsFro
   return out;
 }
 
+/** The windows of a range rebuild: every merchant, hourly marts over the range's whole hours, daily marts over the local days it overlaps. */
+export function rangeWindows(input: { from: Date; to: Date; marts?: string[] }): MartWindow[] {
+  const range = hourRange(input.from, input.to);
+  if (range.end <= range.start) return [];
+  const specs = input.marts ? input.marts.map(martSpec) : MARTS;
+  return specs.map((s) => ({ mart: s.stem, windowStart: range.start, windowEnd: range.end }));
+}
+
 /** Every statement a range rebuild issues (reprocess without --revalidate, `marts --from --to`). */
 export function reprocessStatements(input: { from: Date; to: Date; marts?: string[]; config?: MartConfig }): PlannedStatement[] {
-  const range = hourRange(input.from, input.to);
-  const specs = input.marts ? input.marts.map(martSpec) : MARTS;
-  return specs.flatMap((s) => windowStatements({ mart: s.stem, windowStart: range.start, windowEnd: range.end }, input.config));
+  return rangeWindows(input).flatMap((w) => windowStatements(w, input.config));
 }

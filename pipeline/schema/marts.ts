@@ -187,6 +187,7 @@ export const martRuns: TableDef = {
     req('window_end', 'TIMESTAMP', 'End of the rebuilt window (exclusive)'),
     req('started_at', 'TIMESTAMP', 'When the run started'),
     req('finished_at', 'TIMESTAMP', 'When the window was rebuilt'),
+    opt('arrivals_from', 'TIMESTAMP', 'Scheduled runs: the arrivals the run read were received at or after this instant'),
     opt('arrivals_through', 'TIMESTAMP', 'Scheduled runs: arrivals received before this instant are covered'),
     opt('finalized_through', 'TIMESTAMP', 'Hours ending at or before this instant are final after this run'),
     opt('all_from', 'TIMESTAMP', 'Every merchant\'s rows of the window from this instant on were rebuilt (the window start for a range build)'),

@@ -141,6 +141,7 @@ export const rawArrivals: TableDef = {
     req('merchant_id', 'STRING', 'Merchant'),
     req('event_hour', 'TIMESTAMP', 'UTC hour of the accepted events'),
     req('received_at', 'TIMESTAMP', 'When the message was received'),
+    opt('last_event_at', 'TIMESTAMP', 'Newest event_ts of the message\'s events of that merchant and hour (freshness, without reading raw.events)'),
   ],
 };
 

@@ -127,7 +127,13 @@ describe('tillstream reprocess and marts with TILLSTREAM_RUNTIME=gcp', function 
     // Every mart's rebuild is dry-run once, bound to the range's whole hours.
     const rebuilds = dryJobs().filter((j) => /^\s*(--[^\n]*\n\s*)*merge\b/im.test(j.query) || /\bmerge\s+into\b/i.test(j.query));
     assert.equal(rebuilds.length, MARTS.length);
-    for (const j of rebuilds) assert.deepEqual(j.params, { window_start: new Date('2026-11-20T10:00:00Z'), window_end: new Date('2026-11-20T12:00:00Z') });
+    // A range build rebuilds every merchant from the range start (all_from), so no cell list applies.
+    const range = { window_start: new Date('2026-11-20T10:00:00Z'), window_end: new Date('2026-11-20T12:00:00Z'), all_from: new Date('2026-11-20T10:00:00Z'), merchants: [''], cells: [''] };
+    const horizonStart = new Date(Date.parse('2026-11-20T10:00:00Z') - 400 * 86_400_000);
+    for (const j of rebuilds) {
+      const extra = /mart_hourly_store_inventory/.test(j.query) ? { carry_from: horizonStart } : /mart_daily_promotion_performance/.test(j.query) ? { horizon_start: horizonStart } : {};
+      assert.deepEqual(j.params, { ...range, ...extra });
+    }
     const printed = JSON.parse(r.out.at(-1)!) as { dry_run: { statements: number; bytes_processed: number; bytes_billed: number; estimated_cost_usd: number }; ran: boolean };
     assert.equal(printed.ran, false);
     assert.ok(printed.dry_run.bytes_processed > 0);

@@ -64,7 +64,10 @@ export async function loadEvents(wh: LocalWarehouse, dims: Dimensions, fixtures:
     m.accepted.push(row);
     m.orderLines.push(...orderLines);
     const hour = utcHourStart(eventTsMs);
-    m.arrivals.set(`${event.merchant_id}/${hour.toISOString()}`, { message_id: messageId, merchant_id: event.merchant_id, event_hour: hour, received_at: receivedAt });
+    const key = `${event.merchant_id}/${hour.toISOString()}`;
+    const last = m.arrivals.get(key)?.last_event_at;
+    const newest = last && last.getTime() > eventTsMs ? last : new Date(eventTsMs);
+    m.arrivals.set(key, { message_id: messageId, merchant_id: event.merchant_id, event_hour: hour, received_at: receivedAt, last_event_at: newest });
     out.push({ event, receivedAt });
   }
   for (const m of byMessage.values()) {

@@ -132,8 +132,13 @@ async function loadSettings(alerts: AlertStore, kinds: Set<string>): Promise<Sto
 
 /** Applies one merchant's evaluations to its open alerts; claims, queues and records the transitions. */
 async function settle(deps: EvaluationDeps, scope: EvaluationScope, merchantId: string, rules: AlertRule[], evaluations: RuleEvaluation[]): Promise<{ transitions: number; queued: number }> {
-  const open = await deps.alerts.getOpen(merchantId, scope);
-  const { open: next, transitions } = applyEvaluations(merchantId, open, evaluations, new Set(rules.map((r) => r.id)));
+  const state = await deps.alerts.getOpen(merchantId, scope);
+  // Instants already evaluated are decided: a re-run, an overlapping window or a redelivered trigger
+  // starts where the state stands instead of replaying the past against the present open set.
+  const through = state.through ? Date.parse(state.through) : -Infinity;
+  const pending = evaluations.filter((e) => e.at.getTime() > through);
+  if (pending.length === 0) return { transitions: 0, queued: 0 };
+  const { open: next, transitions } = applyEvaluations(merchantId, state.alerts, pending, new Set(rules.map((r) => r.id)));
   const claims = await deps.alerts.claim(merchantId, transitions.map((t) => t.id));
   // 'unqueued': claimed by an evaluation that stopped before queueing it; queue it now.
   const toQueue = transitions.filter((_, i) => claims[i] !== 'queued');
@@ -142,7 +147,8 @@ async function settle(deps: EvaluationDeps, scope: EvaluationScope, merchantId: 
     await deps.alerts.markQueued(merchantId, toQueue.map((t) => t.id));
   }
   await deps.alerts.appendHistory(merchantId, scope, transitions);
-  await deps.alerts.putOpen(merchantId, scope, next);
+  const last = Math.max(...pending.map((e) => e.at.getTime()));
+  await deps.alerts.putOpen(merchantId, scope, { through: new Date(last).toISOString(), alerts: next });
   return { transitions: transitions.length, queued: toQueue.length };
 }
 

@@ -11,6 +11,12 @@ import type { SeriesStore } from '../ports.js';
 import type { StoredAlertSettings } from './rules.js';
 import type { AlertPayload, OpenAlerts } from './state.js';
 
+/** The open alerts of one scope and the last instant evaluated: an evaluation never goes back before it. */
+export interface OpenState {
+  through: string | null;
+  alerts: OpenAlerts;
+}
+
 const FAMILY = 'a';
 const STATE = 'state';
 const CLAIMED = 1;
@@ -54,8 +60,8 @@ export interface AlertStore {
   putSettings(settings: StoredAlertSettings): Promise<void>;
   /** Merchants with settings (the evaluator's list). */
   merchants(): Promise<string[]>;
-  getOpen(merchantId: string, scope: EvaluationScope): Promise<OpenAlerts>;
-  putOpen(merchantId: string, scope: EvaluationScope, open: OpenAlerts): Promise<void>;
+  getOpen(merchantId: string, scope: EvaluationScope): Promise<OpenState>;
+  putOpen(merchantId: string, scope: EvaluationScope, open: OpenState): Promise<void>;
   claim(merchantId: string, ids: string[]): Promise<ClaimResult[]>;
   markQueued(merchantId: string, ids: string[]): Promise<void>;
   appendHistory(merchantId: string, scope: EvaluationScope, payloads: AlertPayload[]): Promise<void>;
@@ -78,7 +84,7 @@ export function createAlertStore(series: SeriesStore): AlertStore {
       return (await series.getDocument<string[]>(key.index())) ?? [];
     },
     async getOpen(m, scope) {
-      return (await series.getDocument<OpenAlerts>(key.open(m, scope))) ?? {};
+      return (await series.getDocument<OpenState>(key.open(m, scope))) ?? { through: null, alerts: {} };
     },
     putOpen: (m, scope, open) => series.putDocument(key.open(m, scope), open),
     async claim(m, ids) {

@@ -75,6 +75,18 @@ describe('query API reads on Bigtable (emulator)', function () {
     });
     assert.equal(store, 1);
     assert.equal(await readsOf(async () => assert.equal((await get('metrics?series=sales&granularity=hour&from=2026-11-21T00:00:00Z&to=2026-11-21T01:00:00Z&store=nope')).status, 404)), 1);
+    // A comparison and a ranking are one read too: the previous period lies just before the range, and a
+    // ranking reads the dimension's rows under the merchant.
+    const compared = await readsOf(async () => {
+      const res = await get('metrics?series=sales&metrics=orders&range=yesterday&compare=previous_period');
+      assert.deepEqual([res.status, res.body.from, res.body.comparison.from], [200, '2026-11-19T23:00:00Z', '2026-11-18T23:00:00Z']);
+    });
+    assert.equal(compared, 1);
+    const top = await readsOf(async () => {
+      const res = await get('top?series=products&by=units&from=2026-11-21T00:00:00Z&to=2026-11-21T12:00:00Z');
+      assert.deepEqual(res.body.items, [{ rank: 1, key: 'PIZZA/Margherita #1', values: { units: 4, orders: 3, gross_revenue_minor: 4000, net_revenue_minor: 3800 } }]);
+    });
+    assert.equal(top, 1);
     assert.equal(await readsOf(() => get('stores')), 1);
     assert.equal(await readsOf(() => get('freshness')), 1);
   });

@@ -70,7 +70,23 @@ function mergeRecord(into: JournalRecord, part: JournalRecord): JournalRecord {
 
 export type BigtableDedupeIndex = DedupeIndex & IngestJournal & Required<Pick<DedupeIndex, 'confirm' | 'release'>>;
 
-export function createBigtableDedupeIndex(table: Table): BigtableDedupeIndex {
+export interface BigtableDedupeOptions {
+  /**
+   * A claim still unconfirmed this long after it was made is abandoned: its message stopped for good
+   * without settling (killed on its last delivery attempt and dead-lettered), so a later copy takes
+   * the event over instead of waiting forever. Longer than a message's whole retry window: five
+   * attempts with the maximum 600 s ack deadline and 600 s backoff are about 90 minutes.
+   * https://cloud.google.com/pubsub/docs/handling-failures
+   */
+  abandonAfterMs?: number;
+  /** Wall clock in ms (tests); claims carry the writer's time as their cell timestamp. */
+  nowMs?: () => number;
+}
+export const DEFAULT_ABANDON_AFTER_MS = 2 * 3_600_000;
+
+export function createBigtableDedupeIndex(table: Table, opts: BigtableDedupeOptions = {}): BigtableDedupeIndex {
+  const abandonAfterMs = opts.abandonAfterMs ?? DEFAULT_ABANDON_AFTER_MS;
+  const nowMs = opts.nowMs ?? Date.now;
   async function readJournal(messageId: string): Promise<JournalRecord> {
     // decode: false, or the client would turn any 8-byte value into a number.
     const [rows] = await table.getRows({ keys: [journalRowKey(messageId)], decode: false });
@@ -89,9 +105,12 @@ export function createBigtableDedupeIndex(table: Table): BigtableDedupeIndex {
 
   async function claimOne(c: DedupeClaim, attempt = 0): Promise<DedupeVerdict> {
     const row = table.row(dedupeRowKey(c.merchantId, c.eventId));
+    // The owner cell's timestamp is when the claim was made (the writer's clock, as the client sets it).
+    const at = new Date(nowMs());
+    const claimCells = [{ method: 'insert', data: { [FAMILY]: { [OWNER]: { value: ownerValue(c.entry), timestamp: at }, [HASH]: { value: c.contentHash, timestamp: at } } } }];
     const [matched] = await row.filter([{ family: new RegExp(`^${FAMILY}$`) }, { column: { cellLimit: 1 } }], {
       onMatch: [],
-      onNoMatch: [{ method: 'insert', data: { [FAMILY]: { [OWNER]: ownerValue(c.entry), [HASH]: c.contentHash } } }],
+      onNoMatch: claimCells,
     });
     if (!matched) return { kind: 'new' };
     const [rows] = await table.getRows({ keys: [row.id], filter: [{ column: { cellLimit: 1 } }], decode: false });
@@ -105,7 +124,20 @@ export function createBigtableDedupeIndex(table: Table): BigtableDedupeIndex {
     }
     const first = parseOwner(owner);
     if (first.messageId === c.entry.messageId && first.index === c.entry.index) return { kind: 'same_entry' };
-    if (cells?.[STORED]?.[0] === undefined) return { kind: 'pending', first };
+    if (cells?.[STORED]?.[0] === undefined) {
+      const claimedAtMs = Number((cells?.[OWNER]?.[0] as { timestamp?: string | number } | undefined)?.timestamp ?? 0) / 1000;
+      if (nowMs() - claimedAtMs < abandonAfterMs) return { kind: 'pending', first };
+      // Abandoned: take the event over, atomically and only while the same owner is still unconfirmed
+      // (two copies taking over at once: one replaces the owner, the other then sees a fresh claim).
+      const [taken] = await row.filter(
+        [{ condition: { test: [{ family: new RegExp(`^${FAMILY}$`) }, { column: new RegExp(`^${STORED}$`) }], pass: [{ all: false }], fail: ownedBy(first) } }],
+        // The old owner's cells go first, in the same atomic mutation: no older version can match later.
+        { onMatch: [{ method: 'delete', data: [`${FAMILY}:${OWNER}`, `${FAMILY}:${HASH}`] }, ...claimCells], onNoMatch: [] },
+      );
+      if (taken) return { kind: 'new' };
+      if (attempt >= 3) throw new Error(`the claim of ${row.id} keeps changing under us`);
+      return claimOne(c, attempt + 1);
+    }
     return hash === c.contentHash ? { kind: 'duplicate', first } : { kind: 'conflict', first };
   }
 

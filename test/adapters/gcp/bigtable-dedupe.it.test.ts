@@ -73,6 +73,26 @@ describe('gcp Bigtable dedupe index (emulator)', function () {
     assert.deepEqual(await index.claim([claim('e5', 'h5', 'third', 0)]), [{ kind: 'pending', first: { messageId: 'resend', index: 0 } }]);
   });
 
+  it('lets a later copy take over a claim its owner left unconfirmed past the abandonment age, exactly once', async () => {
+    let now = Date.parse('2026-11-21T12:00:00Z');
+    const table = await ensureTable(instance, `dedupe-${++n}`, dedupeFamilies(8 * 86_400));
+    const aged = createBigtableDedupeIndex(table, { abandonAfterMs: 2 * 3_600_000, nowMs: () => now });
+    await aged.claim([claim('e7', 'h7', 'killed', 0)]);
+    now += 3_600_000;
+    assert.deepEqual(await aged.claim([claim('e7', 'h7', 'copy-1', 0)]), [{ kind: 'pending', first: { messageId: 'killed', index: 0 } }]);
+    now += 2 * 3_600_000;
+    // Two copies race for the abandoned event: one owns it, the other waits for that new owner.
+    const raced = (await Promise.all([aged.claim([claim('e7', 'h7', 'copy-2', 0)]), aged.claim([claim('e7', 'h7', 'copy-3', 0)])])).flat();
+    assert.deepEqual(raced.map((v) => v.kind).sort(), ['new', 'pending']);
+    // The old owner, should it come back, no longer owns the event; a confirmed claim is never taken over.
+    const owner = raced[0]!.kind === 'new' ? 'copy-2' : 'copy-3';
+    await aged.confirm([{ merchantId: 'm1', eventId: 'e7', entry: { messageId: 'killed', index: 0 } }]);
+    assert.equal((await aged.claim([claim('e7', 'h7', 'killed', 0)]))[0]!.kind, 'pending');
+    await aged.confirm([{ merchantId: 'm1', eventId: 'e7', entry: { messageId: owner, index: 0 } }]);
+    now += 30 * 3_600_000;
+    assert.deepEqual(await aged.claim([claim('e7', 'h7', 'killed', 0)]), [{ kind: 'duplicate', first: { messageId: owner, index: 0 } }]);
+  });
+
   it('spreads a merchant\'s sequential event ids over the key space with a stable hash prefix', () => {
     const keys = Array.from({ length: 64 }, (_, i) => dedupeRowKey('bigmerchant', `ord-${String(i).padStart(6, '0')}`));
     assert.match(keys[0]!, /^[0-9a-f]{4}#bigmerchant#ord-000000$/);

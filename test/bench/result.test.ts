@@ -111,6 +111,16 @@ describe('bench result', () => {
     assert.throws(() => median([]), RangeError);
   });
 
+  it('carries api_reads_per_request from the Bigtable read count, with a table line', () => {
+    const f = { ...figures(), api_reads: { requests: 200, read_rows_calls: 200, reads_per_request: 1, cold_reads_per_request: 2 } };
+    const r = buildResult(f);
+    assert.equal(r.api_reads_per_request, 1);
+    assert.deepStrictEqual(r.api_reads, f.api_reads);
+    assert.equal(buildResult(figures()).api_reads_per_request, undefined);
+    const line = formatTable(r).split('\n').find((l) => l.startsWith('api Bigtable reads/request'));
+    assert.deepStrictEqual(line?.split(/\s{2,}/), ['api Bigtable reads/request', '1', 'cold 2', '1']);
+  });
+
   it('prints one table line per figure with its baseline and target', () => {
     const lines = formatTable(buildResult(figures())).split('\n');
     assert.deepStrictEqual(

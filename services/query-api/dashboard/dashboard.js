@@ -12,6 +12,15 @@
 const $ = (id) => document.getElementById(id);
 const state = { key: '', merchant: '', timeZone: 'UTC', currency: null, charts: [], csvPath: '' };
 const HOUR = 3_600_000;
+/** Sales metrics shown as the order mix, with their labels. */
+const MIX = [
+  ['online_orders', 'Online'],
+  ['pos_orders', 'Point of sale'],
+  ['pickup_orders', 'Pickup'],
+  ['delivery_orders', 'Delivery'],
+  ['dine_in_orders', 'Dine-in'],
+  ['cancellations', 'Cancellations'],
+];
 
 function setStatus(text, isError = false) {
   $('status').textContent = text;
@@ -110,7 +119,7 @@ async function refresh() {
     const anchor = Math.max(Date.parse(freshness.newest_event_at ?? '') || 0, Date.parse(freshness.finalized_through ?? '') || 0) || Date.now();
     const query = `${rangeQuery(preset, chosenGrain, anchor)}&compare=previous_period`;
     const storeQuery = store ? `&store=${encodeURIComponent(store)}` : '';
-    const salesPath = merchantPath(`metrics?series=sales&metrics=net_revenue_minor,orders,refunds,refund_minor,average_order_value_minor&${query}${storeQuery}`);
+    const salesPath = merchantPath(`metrics?series=sales&metrics=net_revenue_minor,orders,refunds,refund_minor,average_order_value_minor,${MIX.map(([m]) => m).join(',')}&${query}${storeQuery}`);
     const [sales, traffic] = await Promise.all([api(salesPath), api(merchantPath(`metrics?series=traffic&metrics=page_views&${query}`))]);
     state.csvPath = salesPath;
     const grain = sales.granularity;
@@ -160,6 +169,26 @@ function render(grain, sales, traffic) {
   setTotal('aov', t.average_order_value_minor === null ? null : Math.round(t.average_order_value_minor), money, c.average_order_value_minor);
   setTotal('refunds', t.refund_minor, money, c.refund_minor);
   setTotal('page-views', traffic.totals.page_views, count, traffic.comparison.change_pct.page_views);
+
+  document.querySelector('#mix tbody').replaceChildren(
+    ...MIX.map(([metric, label]) => {
+      const tr = document.createElement('tr');
+      tr.dataset.key = metric;
+      const change = c[metric];
+      for (const [text, value] of [
+        [label, ''],
+        [count(t[metric]), t[metric]],
+        [count(sales.comparison.totals[metric]), sales.comparison.totals[metric]],
+        [change === null ? '–' : `${change > 0 ? '+' : ''}${change.toFixed(1)}%`, change ?? ''],
+      ]) {
+        const td = document.createElement('td');
+        td.textContent = text;
+        if (value !== '') td.dataset.value = String(value);
+        tr.append(td);
+      }
+      return tr;
+    }),
+  );
 
   const trafficByStart = new Map(traffic.points.map((p) => [p.start, p]));
   const rows = sales.points.map((p) => {

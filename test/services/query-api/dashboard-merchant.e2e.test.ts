@@ -54,6 +54,7 @@ interface Shown {
   products: { key: string; units: number; net: number; texts: string[] }[];
   stores: { key: string; orders: number; net: number; texts: string[] }[];
   firstRow: string[];
+  mix: (string | null)[][];
   status: string;
   scrollWidth: number;
 }
@@ -105,6 +106,7 @@ describe('dashboard: ranges, comparison, breakdowns, currency and zone (Chromium
       products: top('top-products').map(({ a, ...r }) => ({ ...r, units: a })),
       stores: top('top-stores').map(({ a, ...r }) => ({ ...r, orders: a })),
       firstRow: [...document.querySelectorAll('#data tbody tr:first-child td')].map((td) => td.textContent),
+      mix: [...document.querySelectorAll('#mix tbody tr')].map((tr) => [tr.dataset.key, ...[...tr.querySelectorAll('td')].slice(1).map((td) => td.dataset.value ?? null)]),
       status: document.getElementById('status').textContent,
       scrollWidth: document.documentElement.scrollWidth,
     };
@@ -135,7 +137,11 @@ describe('dashboard: ranges, comparison, breakdowns, currency and zone (Chromium
 
       type Metrics = { granularity: string; from: string; to: string; points: { start: string }[]; totals: Record<string, number | null>; comparison: { change_pct: Record<string, number | null> } };
       const q = `range=${c.range}&compare=previous_period`;
-      const sales = await api<Metrics>(readKey, `/v1/merchants/${c.merchant}/metrics?series=sales&metrics=net_revenue_minor,orders,refunds,refund_minor,average_order_value_minor&${q}`);
+      const MIX = ['online_orders', 'pos_orders', 'pickup_orders', 'delivery_orders', 'dine_in_orders', 'cancellations'];
+      const sales = await api<Metrics & { comparison: { totals: Record<string, number | null> } }>(
+        readKey,
+        `/v1/merchants/${c.merchant}/metrics?series=sales&metrics=net_revenue_minor,orders,refunds,refund_minor,average_order_value_minor,${MIX.join(',')}&${q}`,
+      );
       const traffic = await api<Metrics>(readKey, `/v1/merchants/${c.merchant}/metrics?series=traffic&metrics=page_views&${q}`);
       const fmt = new Intl.NumberFormat('en-US', { style: 'currency', currency: c.currency });
       const money = (minor: number) => fmt.format(minor / 10 ** c.digits);
@@ -149,6 +155,10 @@ describe('dashboard: ranges, comparison, breakdowns, currency and zone (Chromium
         'page-views': tile(traffic.totals.page_views!, traffic.comparison.change_pct.page_views!),
       });
       assert.ok(sales.totals.net_revenue_minor! > 0, 'the range has sales');
+      // The order mix: this period, the previous one and the change, as the API computed them.
+      const cell = (v: number | null | undefined) => (v === null || v === undefined ? null : String(v));
+      assert.deepEqual(view.mix, MIX.map((m) => [m, cell(sales.totals[m]), cell(sales.comparison.totals[m]), cell(sales.comparison.change_pct[m])]));
+      assert.ok(view.mix.some((r) => Number(r[1]) > 0));
       assert.equal(view.totals.revenue!.text, money(sales.totals.net_revenue_minor!));
       if (c.digits === 0) assert.match(view.totals.revenue!.text, /^¥[\d,]+$/);
       else assert.match(view.totals.revenue!.text, /^€[\d,]+\.\d\d$/);

@@ -18,10 +18,10 @@ export function newPepper(): Buffer {
 
 /** Parses `90d`, `12h`, `30m` into milliseconds. */
 export function parseDuration(text: string): number {
-  const m = /^(\d+)([dhm])$/.exec(text);
-  if (!m) throw new Error(`bad duration "${text}": use a number followed by d, h or m, e.g. 90d`);
+  const m = /^(\d+)([dhms])$/.exec(text);
+  if (!m) throw new Error(`bad duration "${text}": use a number followed by d, h, m or s, e.g. 90d or 30s`);
   const n = Number(m[1]);
-  return n * { d: 86_400_000, h: 3_600_000, m: 60_000 }[m[2] as 'd' | 'h' | 'm'];
+  return n * { d: 86_400_000, h: 3_600_000, m: 60_000, s: 1000 }[m[2] as 'd' | 'h' | 'm' | 's'];
 }
 
 export interface CreateKeyOptions {

@@ -4,6 +4,7 @@
 import { join } from 'node:path';
 import { readLiveLock, resolveDataDir } from '../adapters/local/data-dir.js';
 import { COMMANDS } from './commands/index.js';
+import { HELP, helpRequest, version } from './help.js';
 import { isUsageError } from './context.js';
 import { errorDetail } from '../pipeline/errors.js';
 import { forwardCommand, withAbsolutePaths } from './forward.js';
@@ -12,16 +13,26 @@ import { DATA_FILES } from '../runtime/local-stores.js';
 import { createCommandContext } from './runtime-select.js';
 
 function usage(): string {
-  return ['usage: tillstream <command>', ...Object.values(COMMANDS).map((c) => `  ${c.summary}`)].join('\n');
+  return [
+    'usage: tillstream <command> [options]   (tillstream <command> --help for its options and examples; --version)',
+    ...Object.values(COMMANDS).map((c) => `  ${c.summary}`),
+  ].join('\n');
 }
 
 export async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
+  if (name === '--version' || name === '-V') return process.stdout.write(version() + '\n'), 0;
+  if (name === 'help' && rest[0] && COMMANDS[rest[0]]) return main([rest[0], '--help']);
   const spec = name ? COMMANDS[name] : undefined;
   if (!spec) {
-    process.stderr.write((name && name !== 'help' && name !== '--help' ? `unknown command ${name}\n` : '') + usage() + '\n');
-    return name === 'help' || name === '--help' ? 0 : 2;
+    const asked = name === 'help' || name === '--help' || name === '-h';
+    (asked ? process.stdout : process.stderr).write((name && !asked ? `unknown command ${name}\n` : '') + usage() + '\n');
+    return asked ? 0 : 2;
   }
+  // Every command answers -h/--help and --version before parsing its options (cli/help.ts).
+  const asked = helpRequest(rest);
+  if (asked === 'version') return process.stdout.write(version() + '\n'), 0;
+  if (asked === 'help' && HELP[name!]) return process.stdout.write(HELP[name!] + '\n'), 0;
   const out = (line: string) => process.stdout.write(line + '\n');
   const err = (line: string) => process.stderr.write(line + '\n');
   try {

@@ -4,6 +4,7 @@ import { runForwarded, type ForwardableCommand } from '../forward.js';
 import { dimensionsCommand } from './dimensions.js';
 import { ingestCommand } from './ingest.js';
 import { keysCommand } from './keys.js';
+import { rejectionsCommand } from './rejections.js';
 import { martsCommand, reprocessCommand } from './marts.js';
 import { createStartCommand } from './start.js';
 
@@ -25,6 +26,7 @@ export const COMMANDS: Record<string, CommandSpec> = {
   ingest: { run: ingestCommand, usesDataDir: true, paths: { options: ['--file'] }, summary: 'ingest --file F --source pos [--format ndjson|csv] [--backfill]   load a batch file' },
   dimensions: { run: dimensionsCommand, usesDataDir: true, paths: { positions: [1] }, summary: 'dimensions load F   upsert merchants, stores, fraud IPs' },
   keys: { run: keysCommand, usesDataDir: true, summary: 'keys create --kind K [--merchant ID] [--origin O]… [--expires-in 90d] | keys list | keys revoke ID' },
+  rejections: { run: rejectionsCommand, usesDataDir: true, summary: 'rejections [--merchant ID] [--since 7d] [--samples N] [--json]   recent rejected entries: counts by reason and samples' },
   marts: { run: martsCommand, usesDataDir: true, summary: 'marts --from T1 --to T2 [--marts a,b] [--yes] [--max-bytes N]   build marts for a range and export them (gcp: dry run first)' },
   reprocess: { run: reprocessCommand, usesDataDir: true, summary: 'reprocess --from T1 --to T2 [--marts a,b] [--revalidate] [--yes] [--max-bytes N]   rebuild history (gcp: dry run first)' },
 };

@@ -53,6 +53,15 @@ describe('the first hour with tillstream', () => {
     const shown = lines.slice(lines.findIndex((l) => l === '3 of 3 entries rejected:') + 1, -2);
     assert.deepEqual(shown.map((l) => l.replace(/^(  line \d+: \w+).*$/, '$1')), ['  line 1: schema_mismatch', '  line 3: invalid_json', '  line 4: schema_mismatch']);
     assert.match(lines.at(-2)!, /^nothing from .*all-bad\.ndjson was accepted \(exit 4\)$/);
+
+    const report = tillstream({ TILLSTREAM_DATA_DIR: dataDir }, ['rejections', '--json', '--samples', '2']);
+    assert.equal(report.status, 0, report.stderr);
+    const parsed = JSON.parse(report.stdout) as { total: number; by_reason: Record<string, number>; samples: { reason: string; payload: string }[] };
+    assert.deepEqual([parsed.total, parsed.by_reason], [3, { schema_mismatch: 2, invalid_json: 1 }]);
+    assert.equal(parsed.samples.length, 2);
+    const human = tillstream({ TILLSTREAM_DATA_DIR: dataDir }, ['rejections', '--merchant', 'nobody']);
+    assert.equal(human.stdout.split('\n')[0], `1 entries rejected for merchant nobody since ${human.stdout.match(/since (\S+)/)![1]}`);
+    assert.match(human.stdout, /^ {4}\{"event_id":"e1","merchant_id":"nobody"\}$/m);
   });
 
   it('on a restart, says what the directory holds and how to make a read key', async () => {

@@ -2,6 +2,7 @@
 // pipeline and the bus runner. `tillstream start` holds one for its lifetime; the other commands open
 // one for a single run when no `tillstream start` is running (and otherwise go through it, see
 // services/local-command.ts). Readers that must not take the writer lock use runtime/local-reader.ts.
+import { ALERTS_FILE, openLocalAlerts, type LocalAlerts } from './local-alerts.js';
 import { randomUUID } from 'node:crypto';
 import { DATA_FILES, openLocalRuntime as openLocalStores, type LocalRuntime as LocalStores } from './local-stores.js';
 import { openLmdbSeriesStore, type LmdbSeriesStore } from '../adapters/local/series-store.js';
@@ -20,6 +21,10 @@ export interface LocalPipeline extends LocalStores {
   readonly series: LmdbSeriesStore;
   readonly stage: IngestStage;
   readonly runner: Runner;
+  /** Alert evaluation and delivery (runtime/local-alerts.ts). */
+  readonly alerts: LocalAlerts;
+  /** The mart cycle's hook (pipeline/marts/hourly.ts): evaluates alerts over the hours a run finalized. */
+  readonly onFinalized: (finalizedThrough: Date) => Promise<unknown>;
   /** A fresh run id: each command's entries are counted apart, even through a running server. */
   newRunId(): string;
   /** Counts of one run's entries: published where they entered, the rest from the stores. */
@@ -46,6 +51,14 @@ export async function openLocalPipeline(opts: OpenLocalPipelineOptions): Promise
     throw err;
   }
   const { bus, warehouse, dimensions } = stores;
+  let alerts: LocalAlerts;
+  try {
+    alerts = await openLocalAlerts({ path: stores.dataDir.file(ALERTS_FILE), warehouse, series, clock, logger: opts.logger });
+  } catch (err) {
+    await series.close();
+    await stores.close();
+    throw err;
+  }
   const maxAttempts = opts.maxAttempts ?? DEFAULT_MAX_ATTEMPTS;
   const stage = createIngestPipeline(
     { dimensions: () => dimensions.get(), dedupe: warehouse, sink: warehouse, series, clock, logger: opts.logger },
@@ -68,6 +81,8 @@ export async function openLocalPipeline(opts: OpenLocalPipelineOptions): Promise
     series,
     stage,
     runner,
+    alerts,
+    onFinalized: (finalizedThrough) => alerts.onFinalized(finalizedThrough),
     newRunId,
     async runCounts(runId) {
       const published = bus.publishedEntries({ runId });
@@ -75,6 +90,7 @@ export async function openLocalPipeline(opts: OpenLocalPipelineOptions): Promise
       return { published, ...stored };
     },
     async close() {
+      await alerts.close();
       await series.close();
       await stores.close();
     },

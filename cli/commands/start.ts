@@ -102,11 +102,13 @@ export function createStartCommand(startOpts: StartOptions = {}): Command {
       onError: (err) => ctx.err(`hourly mart run failed (retried next hour): ${String(err)}`),
     });
     const consuming = rt.runner.run(stop.signal);
+    const alerting = rt.alerts.run(stop.signal);
     for (const sig of ['SIGINT', 'SIGTERM'] as const) process.once(sig, () => stop.abort());
     await new Promise<void>((resolve) => stop.signal.addEventListener('abort', () => resolve(), { once: true }));
     ctx.err('stopping…');
     await new Promise<void>((resolve) => server.close(() => resolve()));
     await consuming;
+    await alerting;
     await schedule;
     return 0;
   };

@@ -21,6 +21,8 @@ export interface CycleDeps {
   series: SeriesStore;
   clock?: Clock;
   config?: MartConfig;
+  /** Called once a scheduled or exported run has finalized the hours before this instant (alert evaluation). */
+  onFinalized?: (finalizedThrough: Date) => Promise<unknown>;
 }
 
 export type CyclePlan =
@@ -114,6 +116,7 @@ export async function runCycle(deps: CycleDeps, plan: CyclePlan): Promise<CycleR
     for (const w of plan.windows) rows.push({ mart: w.mart, rows: await martRows(warehouse, w) });
     const exported = await writeSeries(series, seriesCellsByKey(rows), { previousKeys: plan.previousKeys, finalizedBefore: plan.finalizedBefore });
     const documents = await exportDocuments({ warehouse, series }, plan.arrivals);
+    if (plan.finalizedBefore) await deps.onFinalized?.(plan.finalizedBefore);
     return { windows: plan.windows, cells: exported.cells, deletedRows: exported.deletedRows, documents };
   }
   if (plan.kind === 'scheduled') {
@@ -133,6 +136,7 @@ export async function runCycle(deps: CycleDeps, plan: CyclePlan): Promise<CycleR
       },
     });
     const documents = await exportDocuments({ warehouse, series }, { from: run.arrivalsFrom, to: run.arrivalsThrough });
+    await deps.onFinalized?.(run.finalizedThrough);
     return { runId: run.runId, run, windows: run.windows, cells: exported.cells, deletedRows: exported.deletedRows, documents };
   }
   const seen = observer(warehouse, plan.compare ?? false);

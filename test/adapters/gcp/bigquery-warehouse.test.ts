@@ -99,6 +99,8 @@ describe('gcp BigQuery warehouse', () => {
       merchant_id: 'm1',
       event_hour: '2026-11-21T09:00:00.000Z',
       received_at: '2026-11-21T10:00:05.000Z',
+      // Every column present: an arrival written without its newest event time carries null.
+      last_event_at: null,
     });
   });
 

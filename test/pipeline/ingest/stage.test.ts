@@ -68,9 +68,9 @@ describe('createIngestStage', () => {
         ],
         duplicates: [],
         arrivals: [
-          // ord-1 (11:55Z) and inv-1 (11:30Z) share an hour; the page view is another merchant's.
-          { message_id: 'm-1', merchant_id: 'pizzaco', event_hour: new Date('2026-11-21T11:00:00Z'), received_at: RECEIVED_AT },
-          { message_id: 'm-1', merchant_id: 'webshop', event_hour: new Date('2026-11-21T11:00:00Z'), received_at: RECEIVED_AT },
+          // ord-1 (11:55Z) and inv-1 (11:30Z) share an hour, whose last event is ord-1; the page view (11:59Z) is another merchant's.
+          { message_id: 'm-1', merchant_id: 'pizzaco', event_hour: new Date('2026-11-21T11:00:00Z'), received_at: RECEIVED_AT, last_event_at: new Date('2026-11-21T11:55:00Z') },
+          { message_id: 'm-1', merchant_id: 'webshop', event_hour: new Date('2026-11-21T11:00:00Z'), received_at: RECEIVED_AT, last_event_at: new Date('2026-11-21T11:59:00Z') },
         ],
       },
     });

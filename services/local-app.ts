@@ -7,6 +7,7 @@ import { createCollector } from './collector/router.js';
 import { createSdkRouter } from './collector/sdk-route.js';
 import { createLocalCommandRouter, type LocalDispatch } from './local-command.js';
 import { createQueryApi } from './query-api/app.js';
+import { terminalLogger } from './http/terminal-log.js';
 
 /** `dispatch` runs commands forwarded by other `tillstream` processes; without it the endpoint is absent. */
 export function createLocalApp(rt: LocalPipeline, opts: { rateLimit?: boolean; dispatch?: LocalDispatch } = {}): Express {
@@ -24,6 +25,7 @@ export function createLocalApp(rt: LocalPipeline, opts: { rateLimit?: boolean; d
     pepper: rt.pepper,
     clock: rt.clock,
     rateLimit: opts.rateLimit === false ? false : undefined,
+    logger: terminalLogger(),
     mount: [createSdkRouter(), collector, ...(opts.dispatch ? [createLocalCommandRouter({ pepper: rt.pepper, dispatch: opts.dispatch })] : [])],
   });
 }

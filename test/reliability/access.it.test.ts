@@ -29,7 +29,15 @@ const MARKERS: Record<string, string[]> = {
 };
 const ORIGIN = 'https://shop.example';
 const METRICS_QUERY = 'series=sales&metrics=orders,gross_revenue_minor&granularity=hour&from=2026-11-21T00:00:00Z&to=2026-11-21T06:00:00Z';
-const ROUTES = (m: string) => [`/v1/merchants/${m}/metrics?${METRICS_QUERY}`, `/v1/merchants/${m}/stores`, `/v1/merchants/${m}/freshness`];
+const ROUTES = (m: string) => [
+  `/v1/merchants/${m}/metrics?${METRICS_QUERY}`,
+  `/v1/merchants/${m}/metrics?series=sales&metrics=orders&range=last_7_days&compare=previous_period`,
+  `/v1/merchants/${m}/stores`,
+  `/v1/merchants/${m}/freshness`,
+  `/v1/merchants/${m}`,
+  `/v1/merchants/${m}/top?series=sales&by=orders&range=last_30_days`,
+  `/v1/merchants/${m}/top?series=products&by=units&range=last_30_days`,
+];
 
 interface RawResponse {
   status: number;
@@ -160,7 +168,8 @@ describe('access across merchants on every route', function () {
       ['empty', [['Authorization', '']]],
       ['no scheme', [['Authorization', k]]],
       ['basic', [['Authorization', `Basic ${Buffer.from(`x:${k}`).toString('base64')}`]]],
-      ['lower-case scheme', [['Authorization', `bearer ${k}`]]],
+      // The scheme is case-insensitive (RFC 9110 §11.1): `bearer <key>` is a good header; a scheme that only starts like it is not.
+      ['other scheme', [['Authorization', `Bearerx ${k}`]]],
       ['two keys in one header', [['Authorization', `Bearer ${k}, Bearer ${keys.readM2}`]]],
       ['trailing text', [['Authorization', `Bearer ${k} x`]]],
       ['truncated', [['Authorization', `Bearer ${k.slice(0, -2)}`]]],
@@ -174,6 +183,8 @@ describe('access across merchants on every route', function () {
       ['key in a cookie', [['Cookie', `key=${k}; authorization=Bearer ${k}`]]],
       ['key in another header', [['X-Api-Key', k], ['Proxy-Authorization', `Bearer ${k}`]]],
     ];
+    const lowerCase = await probe('GET', ROUTES('m1')[0]!, [['Authorization', `bearer ${k}`]]);
+    assert.equal(lowerCase.status, 200, `lower-case scheme: ${lowerCase.status} ${lowerCase.body}`);
     for (const m of ['m1', 'm2']) {
       for (const path of ROUTES(m)) {
         for (const [what, headers] of unauthorized) {

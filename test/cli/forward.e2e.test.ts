@@ -6,15 +6,8 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { BIN, sumRejected, type Summary } from './support.js';
 
-const BIN = join(import.meta.dirname, '..', '..', 'cli', 'bin.mjs');
-
-interface Summary {
-  published: number;
-  accepted: number;
-  rejected: Record<string, number>;
-  duplicates: number;
-}
 
 describe('tillstream commands forwarded to a running start', function () {
   let dir: string;
@@ -73,7 +66,7 @@ describe('tillstream commands forwarded to a running start', function () {
     assert.match(r.stderr, new RegExp(`published ${lines.length} entries from ${join(work, 'w.ndjson').replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} in`));
     const s = JSON.parse(r.stdout.trim().split('\n').at(-1)!) as Summary;
     assert.equal(s.published, lines.length);
-    assert.equal(s.published, s.accepted + Object.values(s.rejected).reduce((a, b) => a + b, 0) + s.duplicates);
+    assert.equal(s.published, s.accepted + sumRejected(s) + s.duplicates);
     assert.ok(s.accepted > 0);
   });
 

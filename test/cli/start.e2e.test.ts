@@ -4,17 +4,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-
-const BIN = join(import.meta.dirname, '..', '..', 'cli', 'bin.mjs');
-
-interface Summary {
-  published: number;
-  accepted: number;
-  rejected: Record<string, number>;
-  duplicates: number;
-  mart_rows?: Record<string, number>;
-  series_cells?: number;
-}
+import { BIN, sumRejected, type Summary } from './support.js';
 
 function tillstream(dataDir: string, args: string[]): { status: number | null; stdout: string; stderr: string; last: string } {
   const r = spawnSync(process.execPath, [BIN, ...args], { env: { ...process.env, TILLSTREAM_DATA_DIR: dataDir }, encoding: 'utf8', timeout: 240_000 });
@@ -22,7 +12,6 @@ function tillstream(dataDir: string, args: string[]): { status: number | null; s
   return { status: r.status, stdout: r.stdout, stderr: r.stderr, last: lines[lines.length - 1] ?? '' };
 }
 
-const sumRejected = (s: Summary) => Object.values(s.rejected).reduce((a, b) => a + b, 0);
 const utcHour = () => Math.floor(Date.now() / 3_600_000);
 
 /**

@@ -8,6 +8,7 @@ import { loadSchemaTables } from '../../support/zetasql/catalog.js';
 import { opt, rep, req, type TableDef } from '../../../pipeline/schema/types.js';
 import type { DedupeClaim } from '../../../pipeline/ports.js';
 import { sampleWrite } from './fixtures.js';
+import { WINDOW_MERGE_SQL } from '../../pipeline/sql/window-merge-fixture.js';
 
 describe('LocalWarehouse', () => {
   let dir: string;
@@ -174,18 +175,7 @@ describe('LocalWarehouse', () => {
     await wh.run('CREATE SCHEMA IF NOT EXISTS m');
     await wh.run('CREATE TABLE m.t (k VARCHAR, h BIGINT, n BIGINT)');
     await wh.run("INSERT INTO m.t VALUES ('a', 1, 10), ('b', 2, 20), ('c', 3, 30), ('d', 5, 50)");
-    const merge = `-- mart comment
-merge into m.t as target
-using (
-with source as (select 'x' as k, 2 as h, 7 as n union all select 'y', 3, 8)
-select * from source
-) as rebuilt
-on false
-when not matched by source
-  and target.h >= $lo
-  and target.h < $hi
-  then delete
-when not matched then insert (k, h, n) values (rebuilt.k, rebuilt.h, rebuilt.n)`;
+    const merge = WINDOW_MERGE_SQL;
     // The rewrite itself: test/pipeline/sql/dialect.test.ts.
     await wh.run(merge, { lo: 2, hi: 4, unused: 'x' });
     assert.deepEqual(await wh.query('SELECT k, h, n FROM m.t ORDER BY k'), [

@@ -1,6 +1,7 @@
 // The BigQuery → DuckDB rewrite list, one behaviour per rewrite, whole output strings.
 import assert from 'node:assert/strict';
 import { toDuckDb, windowReplace } from '../../../pipeline/sql/dialect.js';
+import { WINDOW_MERGE_SQL } from './window-merge-fixture.js';
 
 describe('toDuckDb', () => {
   it('rewrites TIMESTAMP_TRUNC to date_trunc with the part as a string', () => {
@@ -83,18 +84,7 @@ describe('toDuckDb', () => {
 describe('windowReplace', () => {
   // Moved from the local warehouse's tests, which run the pair against DuckDB.
   it('turns a window-replacing MERGE into a DELETE of the window and an INSERT of the rebuilt rows, and leaves other MERGEs', () => {
-    const merge = `-- mart comment
-merge into m.t as target
-using (
-with source as (select 'x' as k, 2 as h, 7 as n union all select 'y', 3, 8)
-select * from source
-) as rebuilt
-on false
-when not matched by source
-  and target.h >= $lo
-  and target.h < $hi
-  then delete
-when not matched then insert (k, h, n) values (rebuilt.k, rebuilt.h, rebuilt.n)`;
+    const merge = WINDOW_MERGE_SQL;
     assert.deepEqual(windowReplace(merge), {
       remove: 'DELETE FROM m.t AS target WHERE target.h >= $lo\n  and target.h < $hi',
       insert: "INSERT INTO m.t (k, h, n) SELECT rebuilt.k, rebuilt.h, rebuilt.n FROM (with source as (select 'x' as k, 2 as h, 7 as n union all select 'y', 3, 8)\nselect * from source) AS rebuilt",

@@ -13,14 +13,4 @@ describe('the command table', () => {
     // Commands without files are forwarded as given.
     assert.deepEqual(withAbsolutePaths(COMMANDS.keys!, ['keys', 'revoke', 'key_1'], '/home/u'), ['keys', 'revoke', 'key_1']);
   });
-
-  it('takes no command through the running process that does not use the data directory, nor start itself', () => {
-    assert.deepEqual(
-      Object.entries(COMMANDS)
-        .filter(([name, spec]) => spec.usesDataDir && name !== 'start')
-        .map(([name]) => name)
-        .sort(),
-      ['dimensions', 'ingest', 'keys', 'marts', 'reprocess'],
-    );
-  });
 });

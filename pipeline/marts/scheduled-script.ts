@@ -1,56 +1,226 @@
-// The BigQuery script of the hourly scheduled query (at :05): the statements of the manifest, in
-// order, each bound to the run's window with EXECUTE IMMEDIATE … USING (each statement stays a
-// single file that ZetaSQL analyzes on its own; the script only adds the run's bookkeeping).
-// BigQuery rebuilds one contiguous window: from the earliest hour touched by arrivals since the
-// previous run (or the two latest hours, or the oldest hour a skipped run left provisional) up to
-// the hour in progress, which it never builds. The local runner (runner.ts) computes finer
-// windows from the same arrivals; both are idempotent, so the results are the same rows.
-import { ASSERTIONS, MARTS, readSql } from './manifest.js';
+// The BigQuery script of the hourly scheduled query (at :05). It applies the rule of the local
+// runner (windows.ts planCellWindows, runner.ts readRunInput) in SQL: each mart's watermark less the
+// overlap, the (merchant, hour) cells touched by the arrivals received since, each mart's cells by
+// its rule (hours; later hours of inventory and every merchant from @all_from; local days in every
+// zone of the merchant; the same weekdays of the eight weeks after for promotion baselines, and the
+// days of promotions announced in touched cells), grouped into windows of nearby partitions. Then
+// each statement of the manifest runs per window with EXECUTE IMMEDIATE … USING the window's
+// bounds and cell arrays as query parameters (each statement stays a single file that ZetaSQL
+// analyzes on its own, and BigQuery prunes partitions on its parameters). The run log is written
+// in one INSERT at the end: a run that fails part way records nothing, so the next run reads its
+// arrivals again and no mart loses any (the exporter skips a failed run).
+// https://cloud.google.com/bigquery/docs/multi-statement-queries (temporary tables, variables)
+// https://cloud.google.com/bigquery/docs/reference/standard-sql/procedural-language (FOR…IN, EXECUTE IMMEDIATE)
+import { DEFAULT_MART_CONFIG, type MartConfig } from './config.js';
+import { ASSERTIONS, MARTS, readSql, type MartSpec } from './manifest.js';
+import { BASELINE_WEEKS } from './windows.js';
 
 const quote = (sql: string): string => {
   if (sql.includes('"""')) throw new Error('a statement of sql/ contains """ and cannot be embedded in the scheduled script');
   return `"""\n${sql.trim()}\n"""`;
 };
 
-/** The script text; `project` qualifies nothing (datasets resolve in the scheduled query's project). */
-export function scheduledScript(): string {
+/** What each window binds, as the runner's martParams: a cell window rebuilds its cells, every merchant from all_from. */
+const BINDINGS: Record<string, string> = {
+  window_start: 'w.window_start',
+  window_end: 'w.window_end',
+  all_from: 'w.all_from',
+  merchants: 'w.merchants',
+  cells: 'w.cells',
+  carry_from: 'w.window_start',
+  horizon_start: 'timestamp_sub(w.window_start, interval run_horizon_days day)',
+};
+
+/** `using …` for the parameters a statement names. */
+function using(sql: string): string {
+  const names = Object.keys(BINDINGS).filter((n) => new RegExp(`@${n}(?![A-Za-z0-9_])`).test(sql));
+  return `using ${names.map((n) => `${BINDINGS[n]} as ${n}`).join(', ')}`;
+}
+
+const HOUR_KEY = `format_timestamp('%Y-%m-%dT%H', h)`;
+/** The local dates an hour overlaps in a zone (one, or two where the offset is not whole hours). */
+const HOUR_DATES = (hour: string, zone: string) => `[date(${hour}, ${zone}), date(timestamp_add(${hour}, interval 3599999 millisecond), ${zone})]`;
+/** A local-day cell's bounds: a day either side of its UTC date covers it in any zone; none reaches past the hour in progress. */
+const DAY_CELL = (mart: string) => `select distinct '${mart}' as mart, merchant_id, concat(merchant_id, '|', cast(d as string)) as cell,
+    timestamp_sub(timestamp(d), interval 1 day) as cell_start, least(timestamp_add(timestamp(d), interval 2 day), run_hour) as cell_end`;
+
+/** Touched cells of a mart: arrivals received since its own watermark, before the hour in progress. */
+const touchedFor = (mart: string) => `select t.merchant_id, t.event_hour
+  from touched as t
+  inner join watermarks as wm on wm.mart = '${mart}'
+  where t.received_at >= wm.since and t.event_hour < run_hour`;
+
+function cellsOf(m: MartSpec): string {
+  switch (m.rebuild) {
+    case 'hours':
+      return `insert into cells
+select '${m.stem}', merchant_id, concat(merchant_id, '|', format_timestamp('%Y-%m-%dT%H', event_hour)), event_hour, timestamp_add(event_hour, interval 1 hour)
+from (${touchedFor(m.stem)});`;
+    case 'later_hours':
+      return `insert into cells
+select '${m.stem}', f.merchant_id, concat(f.merchant_id, '|', ${HOUR_KEY}), h, timestamp_add(h, interval 1 hour)
+from (select merchant_id, min(event_hour) as first_hour from (${touchedFor(m.stem)}) group by merchant_id) as f
+cross join unnest(generate_timestamp_array(f.first_hour, timestamp_sub(run_all_from, interval 1 hour), interval 1 hour)) as h;`;
+    case 'local_days':
+      return `insert into cells
+${DAY_CELL(m.stem)}
+from (
+  select c.merchant_id, d
+  from (${touchedFor(m.stem)}) as c
+  left join zones as z on z.merchant_id = c.merchant_id
+  cross join unnest(${HOUR_DATES('c.event_hour', "coalesce(z.time_zone, 'UTC')")}) as d
+)
+where timestamp_sub(timestamp(d), interval 14 hour) < run_hour;`;
+    case 'baseline_days':
+      return `insert into cells
+${DAY_CELL(m.stem)}
+from (
+  select c.merchant_id, date_add(d0, interval 7 * k day) as d
+  from (${touchedFor(m.stem)}) as c
+  left join zones as z on z.merchant_id = c.merchant_id
+  cross join unnest(${HOUR_DATES('c.event_hour', "coalesce(z.time_zone, 'UTC')")}) as d0
+  cross join unnest(generate_array(0, ${BASELINE_WEEKS})) as k
+  union all
+  select p.merchant_id, d
+  from promotions as p
+  left join zones as z on z.merchant_id = p.merchant_id
+  cross join unnest(generate_date_array(
+    date(p.promo_starts_at, coalesce(z.time_zone, 'UTC')),
+    date(timestamp_sub(p.promo_ends_at, interval 1 millisecond), coalesce(z.time_zone, 'UTC'))
+  )) as d
+)
+where timestamp_sub(timestamp(d), interval 14 hour) < run_hour;`;
+  }
+}
+
+/** The script text; `config` gives the horizon and the arrivals overlap (as the runner's). */
+export function scheduledScript(config: MartConfig = DEFAULT_MART_CONFIG): string {
+  const stems = MARTS.map((m) => `'${m.stem}'`).join(', ');
+  const inventory = MARTS.filter((m) => m.rebuild === 'later_hours').map((m) => `'${m.stem}'`).join(', ');
   const lines: string[] = [
     '-- Tillstream hourly mart run. Generated from pipeline/marts/manifest.ts; do not edit by hand.',
     'declare run_id string default generate_uuid();',
-    'declare started_at timestamp default current_timestamp();',
-    'declare current_hour timestamp default timestamp_trunc(started_at, hour);',
-    'declare arrivals_since timestamp default (',
-    "  select coalesce(max(arrivals_through), timestamp '1970-01-01') from marts.mart_runs where kind = 'scheduled'",
-    ');',
-    'declare provisional_from timestamp default (',
-    "  select coalesce(max(finalized_through), current_hour) from marts.mart_runs where kind = 'scheduled'",
-    ');',
-    'declare window_start timestamp default (',
-    '  select least(',
-    '    coalesce(min(event_hour), current_hour),',
-    '    timestamp_sub(current_hour, interval 2 hour),',
-    '    provisional_from',
-    '  )',
-    '  from raw.arrivals',
-    '  where received_at >= arrivals_since and received_at < started_at',
-    ');',
+    'declare run_started_at timestamp default current_timestamp();',
+    'declare run_hour timestamp default timestamp_trunc(run_started_at, hour);',
+    `declare run_horizon_days int64 default ${config.horizonDays};`,
+    'declare run_since timestamp default timestamp_sub(run_started_at, interval run_horizon_days day);',
+    'declare run_arrivals_from timestamp;',
+    'declare run_all_from timestamp;',
+    'declare touched_from timestamp;',
+    'declare touched_to timestamp;',
+    'declare touched_merchants array<string>;',
     'declare bad_rows int64;',
+    '',
+    '-- Each mart\'s watermark less the overlap (a mart never run reads the horizon), and what it finalized.',
+    'create temp table watermarks as',
+    'select',
+    '  mart,',
+    `  coalesce(timestamp_sub(runs.arrivals_through, interval ${Math.round(config.arrivalsOverlapMs / 1000)} second), run_since) as since,`,
+    '  runs.finalized_through',
+    `from unnest([${stems}]) as mart`,
+    'left join (',
+    '  select mart as run_mart, max(arrivals_through) as arrivals_through, max(finalized_through) as finalized_through',
+    '  from marts.mart_runs',
+    "  where kind = 'scheduled' and arrivals_through is not null and started_at >= run_since",
+    '  group by mart',
+    ') as runs on runs.run_mart = mart;',
+    'set run_arrivals_from = (select min(since) from watermarks);',
+    '-- Inventory extends every merchant from here: the oldest finalized_through, at most two hours back.',
+    'set run_all_from = (',
+    '  select least(timestamp_sub(run_hour, interval 2 hour), coalesce(if(countif(finalized_through is null) = 0, min(finalized_through), null), run_hour))',
+    '  from watermarks',
+    ');',
+    '',
+    '-- The (merchant, hour) cells touched by arrivals since the oldest watermark, each with its newest receipt.',
+    'create temp table touched as',
+    'select merchant_id, event_hour, max(received_at) as received_at',
+    'from raw.arrivals',
+    'where received_at >= run_arrivals_from and received_at < run_started_at',
+    'group by merchant_id, event_hour;',
+    'set (touched_from, touched_to, touched_merchants) = (',
+    '  select as struct min(event_hour), timestamp_add(max(event_hour), interval 1 hour), array_agg(distinct merchant_id)',
+    '  from touched',
+    ');',
+    'create temp table zones as',
+    'select distinct merchant_id, time_zone',
+    'from (select merchant_id, time_zone from dims.merchants union all select merchant_id, time_zone from dims.stores);',
+    '-- Promotions announced in touched cells: their days are rebuilt too.',
+    'create temp table promotions as',
+    'select e.merchant_id, e.promo_starts_at, e.promo_ends_at',
+    'from staging.stg_events as e',
+    "where e.event_type = 'promotion'",
+    '  and e.event_ts >= touched_from',
+    '  and e.event_ts < touched_to',
+    '  and e.merchant_id in unnest(touched_merchants)',
+    "  and concat(e.merchant_id, '|', format_timestamp('%Y-%m-%dT%H', e.event_ts)) in (",
+    "    select concat(merchant_id, '|', format_timestamp('%Y-%m-%dT%H', event_hour)) from touched",
+    '  );',
+    '',
+    '-- Each mart\'s cells by its rule.',
+    'create temp table cells (mart string, merchant_id string, cell string, cell_start timestamp, cell_end timestamp);',
+    ...MARTS.map((m) => `-- ${m.stem}: ${m.rebuild}\n${cellsOf(m)}`),
+    '',
+    '-- Windows: cells less than a day apart share one (a statement per stretch of partitions); inventory is one',
+    '-- window from its first cell (or run_all_from) to the hour in progress. A window rebuilds its cells only;',
+    '-- every merchant from all_from (inventory), or from two days past its end (nothing) otherwise.',
+    'create temp table windows as',
+    'with ordered as (',
+    '  select',
+    '    *,',
+    '    max(cell_end) over (partition by mart order by cell_start, cell_end rows between unbounded preceding and 1 preceding) as reach',
+    `  from cells where mart not in (${inventory})`,
+    '),',
+    'islands as (',
+    '  select',
+    '    *,',
+    '    countif(reach is null or cell_start > timestamp_add(reach, interval 1 day)) over (partition by mart order by cell_start, cell_end rows between unbounded preceding and current row) as island',
+    '  from ordered',
+    ')',
+    'select',
+    '  mart,',
+    '  min(cell_start) as window_start,',
+    '  max(cell_end) as window_end,',
+    '  timestamp_add(max(cell_end), interval 2 day) as all_from,',
+    '  array_agg(distinct merchant_id order by merchant_id) as merchants,',
+    '  array_agg(distinct cell order by cell) as cells',
+    'from islands',
+    'group by mart, island',
+    'union all',
+    'select',
+    '  inventory_mart,',
+    '  least(coalesce(min(c.cell_start), run_all_from), run_all_from),',
+    '  run_hour,',
+    '  run_all_from,',
+    "  ifnull(array_agg(distinct c.merchant_id ignore nulls order by c.merchant_id), ['']),",
+    "  ifnull(array_agg(distinct c.cell ignore nulls order by c.cell), [''])",
+    `from unnest([${inventory}]) as inventory_mart`,
+    'left join cells as c on c.mart = inventory_mart',
+    'group by inventory_mart;',
     '',
   ];
   for (const m of MARTS) {
+    const sql = readSql(m.file);
     lines.push(`-- ${m.stem}`);
-    lines.push(`execute immediate ${quote(readSql(m.file))}`);
-    lines.push('using window_start as window_start, current_hour as window_end;');
+    lines.push(`for w in (select * from windows where mart = '${m.stem}' order by window_start) do`);
+    lines.push(`execute immediate ${quote(sql)}`);
+    lines.push(`${using(sql)};`);
     for (const a of ASSERTIONS.filter((x) => x.mart === m.stem)) {
-      lines.push(`execute immediate ${quote(`select count(*) from (\n${readSql(a.file).trim()}\n)`)}`);
-      lines.push('into bad_rows using window_start as window_start, current_hour as window_end;');
+      const check = `select count(*) from (\n${readSql(a.file).trim()}\n)`;
+      lines.push(`execute immediate ${quote(check)}`);
+      lines.push(`into bad_rows ${using(check)};`);
       lines.push(`if bad_rows > 0 then raise using message = format('${a.stem}: %d bad rows', bad_rows); end if;`);
     }
-    lines.push(
-      'insert into marts.mart_runs (run_id, kind, mart, window_start, window_end, started_at, finished_at, arrivals_through, finalized_through)',
-      `values (run_id, 'scheduled', '${m.stem}', window_start, current_hour, started_at, current_timestamp(), started_at, current_hour);`,
-      '',
-    );
+    lines.push('end for;', '');
   }
+  lines.push(
+    '-- The run log, in one statement once every mart is built: a mart without a window gets an empty one, so its watermark moves.',
+    'insert into marts.mart_runs (run_id, kind, mart, window_start, window_end, started_at, finished_at, arrivals_from, arrivals_through, finalized_through, all_from, merchants, cells)',
+    "select run_id, 'scheduled', mart, window_start, window_end, run_started_at, current_timestamp(), run_arrivals_from, run_started_at, run_hour, all_from, merchants, cells",
+    'from windows',
+    'union all',
+    "select run_id, 'scheduled', mart, run_hour, run_hour, run_started_at, current_timestamp(), run_arrivals_from, run_started_at, run_hour, timestamp_add(run_hour, interval 2 day), [''], ['']",
+    `from unnest([${stems}]) as mart`,
+    'where mart not in (select w.mart from windows as w);',
+  );
   return lines.join('\n');
 }

@@ -46,14 +46,15 @@ async function viewReads(): Promise<Map<string, string[]>> {
 async function statementTables(sql: string, views: Map<string, string[]>): Promise<{ reads: string[]; writes: string[] }> {
   const written = writtenTable(sql);
   const reads = new Set<string>();
-  const pending = (await tableNames(sql)).map(tableId).filter((t) => t !== written);
+  // A name without a dataset is a temporary table of the script: it lives in the script's session, no grant.
+  const pending = (await tableNames(sql)).map(tableId).filter((t) => t !== written && t.includes('.'));
   while (pending.length) {
     const t = pending.pop()!;
     if (reads.has(t)) continue;
     reads.add(t);
     pending.push(...(views.get(t) ?? []));
   }
-  return { reads: [...reads], writes: written ? [written] : [] };
+  return { reads: [...reads], writes: written && written.includes('.') ? [written] : [] };
 }
 
 /**
@@ -74,11 +75,25 @@ export function scriptStatements(script: string): string[] {
     out.push(`select ${cond}`);
     return `${body}\n`;
   });
-  for (const raw of flat.split(';')) {
-    const st = raw.trim();
+  // FOR … IN (query) DO: the query, then the body's statements; END FOR closes it.
+  const loops = flat.replace(/\bfor\s+\w+\s+in\s+\(([\s\S]*?)\)\s+do\b/gi, (_all, query: string) => {
+    out.push(query);
+    return ';';
+  });
+  for (const raw of loops.split(';')) {
+    let st = raw.trim();
     if (!st) continue;
     if (/^execute immediate __inner__\b/i.test(st)) continue;
-    if (/^raise\b/i.test(st)) continue;
+    if (/^(raise|end for)\b/i.test(st)) continue;
+    // SET x = (expr), SET (x, y) = (select as struct …): the expression.
+    const set = /^set\s+(?:\w+|\([\w,\s]+\))\s*=\s*([\s\S]+)$/i.exec(st);
+    if (set) {
+      out.push(`select ${set[1]!.replace(/^\(\s*select as struct\b/i, '(select')}`);
+      continue;
+    }
+    // CREATE TEMP TABLE t (columns) declares a session table; CREATE TEMP TABLE t AS query reads what the query reads.
+    if (/^create\s+temp(?:orary)?\s+table\s+\w+\s*\(/i.test(st)) continue;
+    st = st.replace(/^create\s+temp(?:orary)?\s+table\s+\w+\s+as\s+/i, '');
     const declared = /^declare\s+[\w, ]+?\s+[\w<>]+(?:\s+default\s+([\s\S]+))?$/i.exec(st);
     if (declared) {
       if (declared[1]) out.push(`select ${declared[1]}`);

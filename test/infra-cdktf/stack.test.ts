@@ -74,19 +74,19 @@ describe('infra-cdktf TillstreamStack (prod)', () => {
       assert.equal(files.length, MARTS.length);
       for (const f of files) {
         const text = readSql(`sql/marts/${f}`).trim();
-        assert.ok(script.includes(`execute immediate """\n${text}\n"""\nusing window_start as window_start, current_hour as window_end;`), `sql/marts/${f} is not in the scheduled script`);
+        assert.ok(script.includes(`execute immediate """\n${text}\n"""\nusing w.window_start as window_start, w.window_end as window_end, `), `sql/marts/${f} is not in the scheduled script`);
       }
     });
 
     it('runs the marts in manifest order, each followed by its assertions', () => {
-      const order = [...script.matchAll(/^-- (mart_[a-z_]+)\nexecute immediate|raise using message = format\('(assert_[a-z_]+):/gm)].map((m) => m[1] ?? m[2]);
+      const order = [...script.matchAll(/^-- (mart_[a-z_]+)\nfor w in|raise using message = format\('(assert_[a-z_]+):/gm)].map((m) => m[1] ?? m[2]);
       const expected = MARTS.flatMap((m) => [m.stem, ...ASSERTIONS.filter((a) => a.mart === m.stem).map((a) => a.stem)]);
       assert.deepEqual(order, expected);
     });
 
-    it('binds the window of every statement and records one mart_runs row per mart', () => {
-      assert.equal(script.match(/using window_start as window_start, current_hour as window_end;/g)!.length, MARTS.length + ASSERTIONS.length);
-      assert.equal(script.match(/insert into marts\.mart_runs /g)!.length, MARTS.length);
+    it('binds the window of every statement and records the run once, at the end', () => {
+      assert.equal(script.match(/using w\.window_start as window_start, w\.window_end as window_end\b/g)!.length, MARTS.length + ASSERTIONS.length);
+      assert.equal(script.match(/insert into marts\.mart_runs /g)!.length, 1);
     });
   });
 

@@ -1,5 +1,6 @@
-// The BigQuery script of the scheduled query runs every mart of the manifest, in order, bound to the
-// run's window, with its assertions after it and a mart_runs row per mart.
+// The BigQuery script of the scheduled query: the runner's cell rule in SQL, every mart of the
+// manifest per window with its assertions after it, bound to the parameters each file names, each
+// mart reading arrivals from its own watermark, and the run log written once, at the end.
 import assert from 'node:assert/strict';
 import { ASSERTIONS, MARTS, readSql } from '../../../pipeline/marts/manifest.js';
 import { scheduledScript } from '../../../pipeline/marts/scheduled-script.js';
@@ -7,21 +8,42 @@ import { scheduledScript } from '../../../pipeline/marts/scheduled-script.js';
 describe('scheduledScript', () => {
   const script = scheduledScript();
 
-  it('embeds every mart statement in manifest order, each bound to the run window', () => {
-    const positions = MARTS.map((m) => script.indexOf(`execute immediate """\n${readSql(m.file).trim()}\n"""\nusing window_start as window_start, current_hour as window_end;`));
-    assert.ok(positions.every((p) => p > 0), 'every mart is embedded verbatim');
+  it('runs every mart statement in manifest order, once per window, bound to the parameters it names', () => {
+    const positions = MARTS.map((m) => script.indexOf(`for w in (select * from windows where mart = '${m.stem}' order by window_start) do\nexecute immediate """\n${readSql(m.file).trim()}\n"""\nusing `));
+    assert.ok(positions.every((p) => p > 0), 'every mart is embedded verbatim in a loop over its windows');
     assert.deepStrictEqual([...positions].sort((a, b) => a - b), positions);
+    const bound = (stem: string) => new RegExp(`"""\\nusing ([^;]*);`).exec(script.slice(script.indexOf(`-- ${stem}\nfor w`)))![1];
+    assert.equal(bound('mart_hourly_store_sales'), 'w.window_start as window_start, w.window_end as window_end, w.all_from as all_from, w.merchants as merchants, w.cells as cells');
+    assert.equal(
+      bound('mart_hourly_store_inventory'),
+      'w.window_start as window_start, w.window_end as window_end, w.all_from as all_from, w.merchants as merchants, w.cells as cells, w.window_start as carry_from',
+    );
+    assert.match(bound('mart_daily_promotion_performance')!, /timestamp_sub\(w\.window_start, interval run_horizon_days day\) as horizon_start/);
   });
 
   it('runs each assertion after its mart and fails the run on bad rows', () => {
     for (const a of ASSERTIONS) {
       const at = script.indexOf(`if bad_rows > 0 then raise using message = format('${a.stem}: %d bad rows', bad_rows); end if;`);
-      assert.ok(at > script.indexOf(`-- ${a.mart}\n`), a.stem);
+      assert.ok(at > script.indexOf(`-- ${a.mart}\nfor w`), a.stem);
     }
   });
 
-  it('records one mart_runs row per mart, finalizing through the hour in progress', () => {
-    assert.equal(script.match(/insert into marts\.mart_runs /g)!.length, MARTS.length);
-    assert.match(script, /values \(run_id, 'scheduled', 'mart_hourly_store_sales', window_start, current_hour, started_at, current_timestamp\(\), started_at, current_hour\);/);
+  it('reads each mart\'s cells from its own watermark less the overlap, and never raw.events', () => {
+    for (const m of MARTS) assert.match(script, new RegExp(`inner join watermarks as wm on wm\\.mart = '${m.stem}'`), m.stem);
+    assert.match(script, /coalesce\(timestamp_sub\(runs\.arrivals_through, interval 3600 second\), run_since\) as since/);
+    const configured = scheduledScript({ horizonDays: 30, arrivalsOverlapMs: 600_000 });
+    assert.match(configured, /declare run_horizon_days int64 default 30;/);
+    assert.match(configured, /interval 600 second\), run_since\) as since/);
+    const own = script.replace(/execute immediate """[\s\S]*?"""/g, '');
+    assert.doesNotMatch(own, /raw\.events/);
+    // the horizon is stated once, from config
+    assert.deepStrictEqual(own.match(/\b400\b/g), ['400']);
+  });
+
+  it('writes the run log once, after every mart, with a row for each mart', () => {
+    assert.equal(script.match(/insert into marts\.mart_runs /g)!.length, 1);
+    const log = script.indexOf('insert into marts.mart_runs ');
+    for (const m of MARTS) assert.ok(log > script.lastIndexOf(`'${m.stem}' order by window_start) do`), m.stem);
+    assert.match(script.slice(log), /from unnest\(\[[^\]]*'mart_daily_promotion_performance'\]\) as mart\nwhere mart not in \(select w\.mart from windows as w\);$/);
   });
 });

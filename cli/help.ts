@@ -2,6 +2,7 @@
 // the demo data of a fresh `npm start` (merchant pizzaroma). `-h`, `--help` and `--version` are
 // answered before a command parses its own options, so every command takes them.
 import { readFileSync } from 'node:fs';
+import { ALERTS_USAGE } from './commands/alerts.js';
 
 export function version(): string {
   const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
@@ -57,6 +58,7 @@ the payload as sent.
 examples:
   npx tillstream rejections
   npx tillstream rejections --merchant pizzaroma --since 1h --json`,
+  alerts: ALERTS_USAGE,
   marts: `usage: tillstream marts --from T1 --to T2 [--marts a,b] [--yes] [--max-bytes N]
 Builds the marts of a half-open range of ISO instants and exports their series. With
 TILLSTREAM_RUNTIME=gcp it first dry-runs every BigQuery statement and runs only with --yes or within

@@ -1,6 +1,7 @@
 // The command table of `tillstream`.
 import { runGenerateCommand } from '../../demo/generate-command.js';
 import { runForwarded, type ForwardableCommand } from '../forward.js';
+import { alertsCommand } from './alerts.js';
 import { dimensionsCommand } from './dimensions.js';
 import { ingestCommand } from './ingest.js';
 import { keysCommand } from './keys.js';
@@ -27,6 +28,7 @@ export const COMMANDS: Record<string, CommandSpec> = {
   dimensions: { run: dimensionsCommand, usesDataDir: true, paths: { positions: [1] }, summary: 'dimensions load F   upsert merchants, stores, fraud IPs' },
   keys: { run: keysCommand, usesDataDir: true, summary: 'keys create --kind K [--merchant ID] [--origin O]… [--expires-in 90d] | keys list | keys revoke ID' },
   rejections: { run: rejectionsCommand, usesDataDir: true, summary: 'rejections [--merchant ID] [--since 7d] [--samples N] [--json]   recent rejected entries: counts by reason and samples' },
+  alerts: { run: alertsCommand, usesDataDir: true, summary: 'alerts rules|put|remove|webhook|history|evaluate --merchant ID …   alert rules, webhook and history (docs/alerts.md)' },
   marts: { run: martsCommand, usesDataDir: true, summary: 'marts --from T1 --to T2 [--marts a,b] [--yes] [--max-bytes N]   build marts for a range and export them (gcp: dry run first)' },
   reprocess: { run: reprocessCommand, usesDataDir: true, summary: 'reprocess --from T1 --to T2 [--marts a,b] [--revalidate] [--yes] [--max-bytes N]   rebuild history (gcp: dry run first)' },
 };

@@ -9,7 +9,8 @@ import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { BigQuery, Table } from '@google-cloud/bigquery';
+import { BigQuery } from '@google-cloud/bigquery';
+import { managedwriter } from '@google-cloud/bigquery-storage';
 import sinon from 'sinon';
 import { bigtableClient, dedupeFamilies, ensureTable, SERIES_FAMILIES } from '../../adapters/gcp/bigtable.js';
 import { parseGcpConfig } from '../../adapters/gcp/config.js';
@@ -38,6 +39,14 @@ const DIMENSIONS = {
   ],
   fraud_ips: [],
 };
+
+/** A raw row's key, as the read side keys it (what insertAll's insertId was). */
+function rowKey(table: string, r: Record<string, unknown>): string {
+  if (table === 'raw.order_lines') return `${String(r.merchant_id)}:${String(r.event_id)}:${String(r.line_index)}`;
+  if (table === 'raw.arrivals') return `${String(r.message_id)}:${String(r.merchant_id)}:${new Date(r.event_hour as Date).toISOString()}`;
+  if (table === 'raw.events') return `${String(r.merchant_id)}:${String(r.event_id)}`;
+  return `${String(r.message_id)}:${String(r.entry_index)}`;
+}
 
 /** What the stubbed dry run answers: a fixed size per table a statement reads, so totals are exact. */
 function stubBytes(sql: string): number {
@@ -267,13 +276,27 @@ describe('tillstream reprocess --revalidate with TILLSTREAM_RUNTIME=gcp', functi
       if (options.dryRun) return [{ metadata: { statistics: { totalBytesProcessed: String(stubBytes(options.query)) } } }, {}];
       return [{ metadata: {}, getQueryResults: async () => [await duck.query(options.query, options.params)] }, {}];
     }) as never);
-    // Streaming inserts land in the same DuckDB tables, as the rows BigQuery would be sent.
-    sandbox.stub(Table.prototype, 'insert').callsFake((async function (this: Table, rows: { insertId: string; json: object }[]) {
-      const table = RAW_TABLES.find((t) => t.id === `raw.${this.id}`)!;
-      inserts.push(...rows.map((r) => `${table.id} ${r.insertId}`));
-      await duck.exclusive((conn) => appendRows(conn, table, rows.map((r) => r.json)));
-      return [{}];
-    }) as never);
+    // Raw rows go through the Storage Write API (adapters/gcp/bigquery-storage-sink.ts): each table's
+    // default-stream connection is a stand-in that remembers its table, and the JSON rows the writer
+    // is given land in the same DuckDB tables, as the rows BigQuery would be sent (the request
+    // encoding itself is tested in test/adapters/gcp/bigquery-storage-sink.test.ts).
+    sandbox.stub(managedwriter.WriterClient.prototype, 'createStreamConnection').callsFake((async (req: { destinationTable: string }) => ({
+      destinationTable: req.destinationTable,
+      onSchemaUpdated: () => ({ off: () => undefined }),
+      close: () => undefined,
+    })) as never);
+    sandbox.stub(managedwriter.JSONWriter.prototype, 'appendRows').callsFake(function (this: unknown, rows: Record<string, unknown>[]) {
+      // The writer keeps its connection privately; the stand-in above put the table on it.
+      const destination = (this as { _writer: { _streamConnection: { destinationTable: string } } })._writer._streamConnection.destinationTable;
+      const table = RAW_TABLES.find((t) => t.id === `raw.${destination.split('/').pop()}`)!;
+      return {
+        getResult: async () => {
+          inserts.push(...rows.map((r) => `${table.id} ${rowKey(table.id, r)}`));
+          await duck.exclusive((conn) => appendRows(conn, table, rows));
+          return { appendResult: {} };
+        },
+      } as never;
+    });
   });
   afterEach(() => sandbox.restore());
 

@@ -179,7 +179,7 @@ export function createQueryApiRouter(deps: QueryApiDeps): Router {
       sendText(res, body, CSV_TYPE, cache, 'Authorization, Accept');
       return;
     }
-    if (!previousSlots && q.range === undefined) {
+    if (!previousSlots && q.range === undefined && !q.localDays) {
       // The common answer is written as JSON text directly (the same bytes JSON.stringify would give, key order included).
       const body = JSON.stringify(head).slice(0, -1) + ',"points":' + pointsJson({ slots, ...input }) + '}';
       sendJsonText(res, body, cache, 'Authorization, Accept');

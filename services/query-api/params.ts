@@ -32,7 +32,10 @@ export const MetricsQuery = z.strictObject({
     .optional()
     .describe('Comma-separated metric names of the series; all of its metrics when omitted'),
   granularity: Granularity.optional().describe("hour: UTC hours; day: local days (the merchant's zone, or the store's with store=). Required unless range is given"),
-  from: z.string().optional().describe('Start, inclusive: an ISO 8601 instant on a whole hour for hours, a local date YYYY-MM-DD for days. Required unless range is given'),
+  from: z
+    .string()
+    .optional()
+    .describe("Start, inclusive: an ISO 8601 instant on a whole hour for hours, a local date YYYY-MM-DD for days (with granularity=hour, dates ask for the hours of the merchant's local days). Required unless range is given"),
   to: z.string().optional().describe('End, exclusive: same form as from'),
   range: RangeParam.optional(),
   compare: CompareParam.optional(),
@@ -53,6 +56,8 @@ export interface MetricsRequest {
   toMs?: number;
   /** A preset range, resolved in the merchant's zone once it is known (resolveRange in ranges.ts). */
   range?: RangePreset;
+  /** Local days asked in hours (from and to given as dates with granularity=hour), resolved the same way. */
+  localDays?: { from: string; to: string };
   compare: boolean;
   /** As asked; absent, the Accept header decides. */
   format?: 'json' | 'csv';
@@ -109,6 +114,12 @@ export function parseMetricsQuery(query: Record<string, unknown>): MetricsReques
   }
 
   if (q.range !== undefined) return { series, metrics, grain, dims, from: '', to: '', range: q.range, ...options };
+  // Hours of local days: from and to as dates with granularity=hour (the merchant's days, resolved with its zone).
+  if (grain === 'h' && isCalendarDate(q.from!) && isCalendarDate(q.to!)) {
+    const days = explicitRange('d', q.from!, q.to!);
+    if (daysBetween(days.from, days.to) > MAX_HOURS / 24 - 1) throw badParameter('to', `a range of hours may span at most ${MAX_HOURS / 24 - 1} local days`);
+    return { series, metrics, grain, dims, from: '', to: '', localDays: { from: days.from, to: days.to }, ...options };
+  }
   return { series, metrics, grain, dims, ...explicitRange(grain, q.from!, q.to!), ...options };
 }
 

@@ -47,6 +47,7 @@ export function daysAsRange(grain: Grain, days: { from: string; to: string }, ti
 
 /** The request's range in `timeZone` (only a preset depends on it). */
 export function resolveRange(q: MetricsRequest, timeZone: string, now: Date): ConcreteRange {
+  if (q.localDays) return daysAsRange(q.grain, q.localDays, timeZone);
   if (q.range === undefined) return { grain: q.grain, from: q.from, to: q.to, fromMs: q.fromMs, toMs: q.toMs };
   return daysAsRange(q.grain, presetDays(q.range, now, timeZone), timeZone);
 }
@@ -63,11 +64,11 @@ export function previousPeriod(r: ConcreteRange): ConcreteRange {
 /** Everything the request may read, whatever the merchant's zone turns out to be (one contiguous span). */
 export function candidateSpan(q: MetricsRequest, now: Date): ConcreteRange {
   let span: ConcreteRange;
-  if (q.range === undefined) span = resolveRange(q, 'UTC', now);
+  if (q.range === undefined && !q.localDays) span = resolveRange(q, 'UTC', now);
   else {
     // Local dates of the preset in the zones at both ends of the offsets in use (UTC+14 is a day ahead of
     // UTC−12); the earliest local day starts in UTC+14, the latest ends in UTC−12.
-    const days = ['Pacific/Kiritimati', 'Etc/GMT+12'].map((z) => presetDays(q.range!, now, z));
+    const days = ['Pacific/Kiritimati', 'Etc/GMT+12'].map((z) => q.localDays ?? presetDays(q.range!, now, z));
     const from = days.map((d) => d.from).sort()[0]!;
     const to = days.map((d) => d.to).sort().at(-1)!;
     if (q.grain === 'd') span = { grain: 'd', from, to };

@@ -90,8 +90,15 @@ async function connect(event) {
   }
 }
 
-/** The range's query: a preset of local days, or the recent hours or days around the newest data. */
+/** The range's query: a preset or custom local days, or the recent hours or days around the newest data. */
 function rangeQuery(preset, grain, anchor) {
+  if (preset === 'custom') {
+    // Inclusive dates on the page, a half-open range for the API; hours for up to two days, days beyond.
+    const from = $('from').value;
+    const to = addDays($('to').value, 1);
+    const days = Math.round((Date.parse(to) - Date.parse(from)) / 86_400_000);
+    return `granularity=${days <= 2 ? 'hour' : 'day'}&from=${from}&to=${to}`;
+  }
   if (preset) return `range=${preset}`;
   if (grain === 'hour') {
     const to = Math.floor(anchor / HOUR) * HOUR + HOUR;
@@ -103,7 +110,7 @@ function rangeQuery(preset, grain, anchor) {
 
 /** /top takes local dates or instants: the same range as the charts. */
 function topQuery(preset, sales) {
-  if (preset) return `range=${preset}`;
+  if (preset && preset !== 'custom') return `range=${preset}`;
   return `from=${encodeURIComponent(sales.from)}&to=${encodeURIComponent(sales.to)}`;
 }
 
@@ -111,6 +118,12 @@ async function refresh() {
   setStatus('Loading…');
   try {
     const preset = $('range').value;
+    $('custom').hidden = preset !== 'custom';
+    if (preset === 'custom' && !($('from').value && $('to').value && $('from').value <= $('to').value)) {
+      const today = localDate(Date.now(), state.timeZone);
+      $('from').value ||= addDays(today, -6);
+      $('to').value = $('to').value && $('to').value >= $('from').value ? $('to').value : today;
+    }
     for (const radio of document.querySelectorAll('input[name="grain"]')) radio.disabled = Boolean(preset);
     const chosenGrain = document.querySelector('input[name="grain"]:checked').value;
     const store = $('store').value;
@@ -304,6 +317,8 @@ window.addEventListener('resize', () => {
 $('connect').addEventListener('submit', connect);
 $('store').addEventListener('change', refresh);
 $('range').addEventListener('change', refresh);
+$('from').addEventListener('change', refresh);
+$('to').addEventListener('change', refresh);
 $('download').addEventListener('click', download);
 for (const radio of document.querySelectorAll('input[name="grain"]')) radio.addEventListener('change', refresh);
 const saved = sessionStorage.getItem('tillstream.key');

@@ -165,6 +165,13 @@ describe('breakdowns and comparisons against the oracle (DST included)', functio
     }
   });
 
+  it('answers the hours of custom local days (dates with granularity=hour), the DST day with its 23 hours', async () => {
+    const res = await get('metrics?series=sales&metrics=orders&granularity=hour&from=2026-03-08&to=2026-03-09&compare=previous_period');
+    assert.deepEqual([res.body.from, res.body.to, res.body.points.length], ['2026-03-08T05:00:00Z', '2026-03-09T04:00:00Z', 23]);
+    const yesterday = await get('metrics?series=sales&metrics=orders&range=yesterday&compare=previous_period');
+    assert.deepEqual(res.body, yesterday.body);
+  });
+
   it('answers metrics as CSV with the comparison rows marked', async () => {
     const json = (await get('metrics?series=sales&metrics=orders,net_revenue_minor&granularity=day&from=2026-03-08&to=2026-03-10&compare=previous_period')).body;
     const csv = await get('metrics?series=sales&metrics=orders,net_revenue_minor&granularity=day&from=2026-03-08&to=2026-03-10&compare=previous_period&format=csv');

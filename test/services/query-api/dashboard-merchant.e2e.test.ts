@@ -189,6 +189,20 @@ describe('dashboard: ranges, comparison, breakdowns, currency and zone (Chromium
       assert.ok(narrow.scrollWidth <= 390, `no horizontal scrolling at 390 px (scroll width ${narrow.scrollWidth})`);
       await page.screenshot({ path: join(ARTIFACTS, `dashboard-${c.merchant}-390x844.png`), fullPage: false });
       for (const size of ['1440x900', '390x844']) assert.ok((await stat(join(ARTIFACTS, `dashboard-${c.merchant}-${size}.png`))).size > 10_000);
+      if (c.merchant === 'mjp') {
+        // A custom range of local days: two days in hours (Tokyo's), the same numbers as the API's.
+        await page.setViewportSize({ width: 1440, height: 900 });
+        await page.selectOption('#range', 'custom');
+        await page.fill('#from', '2026-11-19');
+        await page.fill('#to', '2026-11-20');
+        await page.dispatchEvent('#to', 'change');
+        await page.waitForFunction(() => !document.getElementById('status')!.textContent!.startsWith('Loading') && document.getElementById('period')!.textContent!.startsWith('2026-11-19 00:00 – 2026-11-21 00:00'));
+        const custom = await shown(page);
+        const api2 = await api<Metrics>(readKey, `/v1/merchants/mjp/metrics?series=sales&metrics=net_revenue_minor&granularity=hour&from=2026-11-19&to=2026-11-21&compare=previous_period`);
+        assert.deepEqual([api2.from, api2.to, api2.points.length], ['2026-11-18T15:00:00Z', '2026-11-20T15:00:00Z', 48]);
+        assert.deepEqual([custom.totals.revenue!.value, custom.totals.revenue!.change], [String(api2.totals.net_revenue_minor), String(api2.comparison.change_pct.net_revenue_minor)]);
+        assert.equal(custom.firstRow[0], '2026-11-20 23:00');
+      }
       await page.close();
       assert.deepEqual(problems, []);
     });

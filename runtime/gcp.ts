@@ -53,7 +53,13 @@ export function createGcpRuntime(config: GcpConfig): GcpRuntime {
     createStorageWriteSink({ writeClient: new managedwriter.WriterClient({ projectId: config.projectId }), projectId: config.projectId, rawDataset: config.bigquery.rawDataset }),
   );
   const warehouse = lazy(() =>
-    createBigQueryWarehouse({ bigquery: bigquery(), location: config.bigquery.location, rawDataset: config.bigquery.rawDataset, rawSink: rawSink() }),
+    createBigQueryWarehouse({
+      bigquery: bigquery(),
+      location: config.bigquery.location,
+      rawDataset: config.bigquery.rawDataset,
+      rawSink: rawSink(),
+      maximumBytesBilled: config.bigquery.maximumBytesBilled,
+    }),
   );
   const seriesStore = lazy(() => createBigtableSeriesStore(instance().table(config.bigtable.seriesTable)));
   const dedupe = lazy(() => createBigtableDedupeIndex(instance().table(config.bigtable.dedupeTable)));

@@ -14,6 +14,11 @@ export interface BigQueryWarehouseOptions {
   location: string;
   /** Dataset that holds the raw tables (the schema source calls it `raw`). */
   rawDataset: string;
+  /**
+   * Ceiling of bytes billed for every query job (maximumBytesBilled): a job that would bill more fails
+   * without being charged. https://cloud.google.com/bigquery/docs/reference/rest/v2/Job#JobConfigurationQuery
+   */
+  maximumBytesBilled?: number;
   /** Rows per insertAll request; BigQuery recommends at most 500. */
   insertBatchSize?: number;
   /**
@@ -113,12 +118,16 @@ export function createBigQueryWarehouse(opts: BigQueryWarehouseOptions): BigQuer
   const batchSize = opts.insertBatchSize ?? 500;
   const dataset = bigquery.dataset(opts.rawDataset);
 
+  // A dry run bills nothing, so it carries no ceiling: it is how a caller learns what a run would need.
+  const ceiling = (extra: Partial<Query>): Partial<Query> =>
+    opts.maximumBytesBilled === undefined || extra.dryRun ? {} : { maximumBytesBilled: String(opts.maximumBytesBilled) };
+
   async function job(sql: string, params: SqlParams | undefined, extra: Partial<Query> = {}) {
     try {
-      const [job] = await bigquery.createQueryJob({ query: sql, location, useLegacySql: false, ...queryParams(params), ...extra });
+      const [job] = await bigquery.createQueryJob({ query: sql, location, useLegacySql: false, ...queryParams(params), ...ceiling(extra), ...extra });
       return job;
     } catch (err) {
-      throw new Error(`BigQuery query job failed: ${firstLine(sql)}`, { cause: err });
+      throw overLimit(err, sql, opts.maximumBytesBilled) ?? new Error(`BigQuery query job failed: ${firstLine(sql)}`, { cause: err });
     }
   }
 
@@ -151,7 +160,7 @@ export function createBigQueryWarehouse(opts: BigQueryWarehouseOptions): BigQuer
       try {
         await j.getQueryResults({ maxResults: 0 });
       } catch (err) {
-        throw new Error(`BigQuery statement failed: ${firstLine(sql)}`, { cause: err });
+        throw overLimit(err, sql, opts.maximumBytesBilled) ?? new Error(`BigQuery statement failed: ${firstLine(sql)}`, { cause: err });
       }
     },
 
@@ -161,7 +170,7 @@ export function createBigQueryWarehouse(opts: BigQueryWarehouseOptions): BigQuer
         const [rows] = await j.getQueryResults({ wrapIntegers: true });
         return rows.map((r) => plainValue(r) as T);
       } catch (err) {
-        throw new Error(`BigQuery query failed: ${firstLine(sql)}`, { cause: err });
+        throw overLimit(err, sql, opts.maximumBytesBilled) ?? new Error(`BigQuery query failed: ${firstLine(sql)}`, { cause: err });
       }
     },
 
@@ -170,6 +179,27 @@ export function createBigQueryWarehouse(opts: BigQueryWarehouseOptions): BigQuer
       return Number(j.metadata?.statistics?.totalBytesProcessed ?? 0);
     },
   };
+}
+
+/**
+ * A job refused for its bytes ceiling: BigQuery answers reason `bytesBilledLimitExceeded` ("Query
+ * exceeded limit for bytes billed: N. M or higher required.").
+ * https://cloud.google.com/bigquery/docs/error-messages
+ */
+export class BytesBilledLimitError extends Error {
+  constructor(sql: string, readonly limit: number | undefined, options: { cause: unknown }) {
+    super(
+      `BigQuery refused ${firstLine(sql)}: it would bill more than maximumBytesBilled (${limit ?? 'the project default'} bytes; TILLSTREAM_MAX_BYTES_BILLED). Narrow the run, or raise the ceiling after a dry run.`,
+      options,
+    );
+    this.name = 'BytesBilledLimitError';
+  }
+}
+
+function overLimit(err: unknown, sql: string, limit: number | undefined): BytesBilledLimitError | undefined {
+  const e = err as { errors?: { reason?: string }[]; message?: string } | undefined;
+  const hit = e?.errors?.some((x) => x.reason === 'bytesBilledLimitExceeded') || /exceeded limit for bytes billed/i.test(e?.message ?? '');
+  return hit ? new BytesBilledLimitError(sql, limit, { cause: err }) : undefined;
 }
 
 const firstLine = (sql: string) => sql.trim().split('\n')[0]!.slice(0, 120);

@@ -15,6 +15,8 @@ export const GCP_ENV = z.object({
   TILLSTREAM_RAW_DATASET: name.default('raw'),
   TILLSTREAM_DIMS_DATASET: name.default('dims'),
   TILLSTREAM_MARTS_DATASET: name.default('marts'),
+  /** Ceiling of bytes billed per BigQuery job the pipeline issues (maximumBytesBilled); unset: none. */
+  TILLSTREAM_MAX_BYTES_BILLED: positiveInt.optional(),
   /** Topic of online/web/server batches (collector) and of POS batches (ingestPosBatch). */
   TILLSTREAM_EVENTS_TOPIC: name.default('tillstream-events'),
   TILLSTREAM_POS_TOPIC: name.default('tillstream-pos'),
@@ -54,7 +56,7 @@ export const GCP_ENV = z.object({
 
 export interface GcpConfig {
   projectId: string;
-  bigquery: { location: string; rawDataset: string; dimsDataset: string; martsDataset: string };
+  bigquery: { location: string; rawDataset: string; dimsDataset: string; martsDataset: string; maximumBytesBilled?: number };
   pubsub: {
     eventsTopic: string;
     posTopic: string;
@@ -90,7 +92,13 @@ export function parseGcpConfig(env: NodeJS.ProcessEnv = process.env): GcpConfig 
   const e = parsed.data;
   return {
     projectId: e.TILLSTREAM_GCP_PROJECT,
-    bigquery: { location: e.TILLSTREAM_BQ_LOCATION, rawDataset: e.TILLSTREAM_RAW_DATASET, dimsDataset: e.TILLSTREAM_DIMS_DATASET, martsDataset: e.TILLSTREAM_MARTS_DATASET },
+    bigquery: {
+      location: e.TILLSTREAM_BQ_LOCATION,
+      rawDataset: e.TILLSTREAM_RAW_DATASET,
+      dimsDataset: e.TILLSTREAM_DIMS_DATASET,
+      martsDataset: e.TILLSTREAM_MARTS_DATASET,
+      ...(e.TILLSTREAM_MAX_BYTES_BILLED !== undefined ? { maximumBytesBilled: e.TILLSTREAM_MAX_BYTES_BILLED } : {}),
+    },
     pubsub: {
       eventsTopic: e.TILLSTREAM_EVENTS_TOPIC,
       posTopic: e.TILLSTREAM_POS_TOPIC,

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
-import { BigQuery, BigQueryDate, BigQueryInt, BigQueryTimestamp, Job, Table } from '@google-cloud/bigquery';
+import { BigQuery, BigQueryDate, BigQueryInt, BigQueryTimestamp, Job, Table, type Query } from '@google-cloud/bigquery';
 import sinon from 'sinon';
-import { createBigQueryWarehouse, serializeRow } from '../../../adapters/gcp/bigquery-warehouse.js';
+import { BytesBilledLimitError, createBigQueryWarehouse, serializeRow } from '../../../adapters/gcp/bigquery-warehouse.js';
 import type { IngestWrite, RawEventRow } from '../../../pipeline/ports.js';
 import { rawEvents } from '../../../pipeline/schema/raw.js';
 
@@ -184,5 +184,27 @@ describe('gcp BigQuery warehouse', () => {
     const cause = new Error('Syntax error: Unexpected keyword');
     sandbox.stub(BigQuery.prototype, 'createQueryJob').rejects(cause);
     await assert.rejects(warehouse().query('selec 1\nfrom x'), (err: Error) => err.message === 'BigQuery query job failed: selec 1' && err.cause === cause);
+  });
+
+  it('puts maximumBytesBilled on every job but dry runs, and names the ceiling when BigQuery refuses a job for it', async () => {
+    const job = new Job(bigquery, 'capped', { location: 'EU' });
+    const refusal = Object.assign(new Error('Query exceeded limit for bytes billed: 1000000000. 2097152000 or higher required.'), {
+      errors: [{ reason: 'bytesBilledLimitExceeded', message: 'Query exceeded limit for bytes billed: 1000000000. 2097152000 or higher required.' }],
+    });
+    sandbox.stub(job, 'getQueryResults').rejects(refusal);
+    const createQueryJob = sandbox.stub(BigQuery.prototype, 'createQueryJob').resolves([job, {}] as never);
+    const capped = createBigQueryWarehouse({ bigquery, location: 'EU', rawDataset: 'raw', maximumBytesBilled: 1_000_000_000 });
+    await assert.rejects(
+      capped.run('merge into marts.mart_hourly_store_sales as target\nusing (…)', {}),
+      (err: Error) =>
+        err instanceof BytesBilledLimitError &&
+        err.message ===
+          'BigQuery refused merge into marts.mart_hourly_store_sales as target: it would bill more than maximumBytesBilled (1000000000 bytes; TILLSTREAM_MAX_BYTES_BILLED). Narrow the run, or raise the ceiling after a dry run.' &&
+        err.cause === refusal,
+    );
+    assert.equal((createQueryJob.firstCall.args[0] as Query).maximumBytesBilled, '1000000000');
+    job.metadata = { statistics: { totalBytesProcessed: '5' } };
+    await capped.dryRun('select 1', {});
+    assert.equal((createQueryJob.secondCall.args[0] as Query).maximumBytesBilled, undefined);
   });
 });

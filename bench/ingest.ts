@@ -1,6 +1,6 @@
 // Ingest figure: the stage core (decode, validate, normalize, build rows) over the demo mix on one
 // core, against bare JSON.parse of the same payloads, each repeated three times (medians quoted).
-import { createIngestStage } from '../pipeline/ingest/stage.js';
+import { createIngestPipeline } from '../runtime/ingest-pipeline.js';
 import type { Dimensions } from '../pipeline/contracts/dimensions.js';
 import { InMemoryDedupeIndex } from '../test/support/in-memory-dedupe-index.js';
 import { median } from './result.js';
@@ -12,7 +12,7 @@ import { ANCHOR, type BenchWorkload } from './workload.js';
  */
 function coreStage(dimensions: Dimensions) {
   let rows = 0;
-  const stage = createIngestStage({
+  const stage = createIngestPipeline({
     dimensions: async () => dimensions,
     dedupe: new InMemoryDedupeIndex(),
     sink: { write: async (w) => void (rows += w.accepted.length + w.rejected.length + w.duplicates.length) },

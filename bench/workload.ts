@@ -3,7 +3,7 @@
 import { generateWorkload } from '../demo/generator.js';
 import { resolveDimensions, type Dimensions } from '../pipeline/contracts/dimensions.js';
 import { batchEntries } from '../pipeline/ingest/entries.js';
-import { createIngestStage } from '../pipeline/ingest/stage.js';
+import { createIngestPipeline } from '../runtime/ingest-pipeline.js';
 import type { InboundMessage, IngestWrite } from '../pipeline/ports.js';
 import type { DimensionsFile } from '../pipeline/contracts/dimensions.js';
 import { InMemoryDedupeIndex } from '../test/support/in-memory-dedupe-index.js';
@@ -33,7 +33,7 @@ export function benchWorkload(opts: { events: number; merchants: number; seed?: 
 export function memoryStage(dimensions: Dimensions) {
   const sink = new InMemoryRawSink();
   const writes: IngestWrite[] = [];
-  const stage = createIngestStage({
+  const stage = createIngestPipeline({
     dimensions: async () => dimensions,
     dedupe: new InMemoryDedupeIndex(),
     sink: { write: async (w) => { writes.push(w); await sink.write(w); } },

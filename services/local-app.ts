@@ -2,6 +2,7 @@
 // endpoint through which other `tillstream` commands reach the running process (it is the only writer
 // of the data directory). The query API and collector are the same code that runs on Cloud Run/Functions.
 import type { Express } from 'express';
+import type { Logger } from 'pino';
 import type { LocalPipeline } from '../runtime/local-writer.js';
 import { createCollector } from './collector/router.js';
 import { createSdkRouter } from './collector/sdk-route.js';
@@ -9,8 +10,11 @@ import { createLocalCommandRouter, type LocalDispatch } from './local-command.js
 import { createQueryApi } from './query-api/app.js';
 import { terminalLogger } from './http/terminal-log.js';
 
-/** `dispatch` runs commands forwarded by other `tillstream` processes; without it the endpoint is absent. */
-export function createLocalApp(rt: LocalPipeline, opts: { rateLimit?: boolean; dispatch?: LocalDispatch } = {}): Express {
+/**
+ * `dispatch` runs commands forwarded by other `tillstream` processes; without it the endpoint is
+ * absent. `logger` defaults to the terminal's (tests keep the lines to print them on failure).
+ */
+export function createLocalApp(rt: LocalPipeline, opts: { rateLimit?: boolean; dispatch?: LocalDispatch; logger?: Logger } = {}): Express {
   const collector = createCollector({
     publisher: rt.bus,
     keys: rt.keys,
@@ -25,7 +29,7 @@ export function createLocalApp(rt: LocalPipeline, opts: { rateLimit?: boolean; d
     pepper: rt.pepper,
     clock: rt.clock,
     rateLimit: opts.rateLimit === false ? false : undefined,
-    logger: terminalLogger(),
+    logger: opts.logger ?? terminalLogger(),
     mount: [createSdkRouter(), collector, ...(opts.dispatch ? [createLocalCommandRouter({ pepper: rt.pepper, dispatch: opts.dispatch })] : [])],
   });
 }

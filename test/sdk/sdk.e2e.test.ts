@@ -16,6 +16,7 @@ import { runMartCycle } from '../../pipeline/marts/hourly.js';
 import { createKey } from '../../pipeline/auth/keys.js';
 import { createSdkRouter } from '../../services/collector/sdk-route.js';
 import { createLocalApp } from '../../services/local-app.js';
+import { capturedLogs } from '../support/captured-logs.js';
 
 const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic'];
 // A person's browser. Headless Chromium's own user agent says "HeadlessChrome", which the bot rule drops.
@@ -77,6 +78,8 @@ interface Logged {
 }
 
 describe('browser SDK in headless Chromium against the local server', function () {
+  const serverLogs = capturedLogs('local server log');
+  afterEach(serverLogs.printIfFailed);
   let dir: string;
   let rt: LocalPipeline;
   let app: express.Express;
@@ -159,7 +162,7 @@ describe('browser SDK in headless Chromium against the local server', function (
       next();
     });
     app.use(createSdkRouter());
-    app.use(createLocalApp(rt));
+    app.use(createLocalApp(rt, { logger: serverLogs.logger }));
     await startCollector();
 
     const snippet = fillIn(await docSnippet(), { merchantId: MERCHANT, endpoint: `http://127.0.0.1:${collectorPort}`, key: browserKey.key });

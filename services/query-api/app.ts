@@ -205,7 +205,8 @@ export function createQueryApiRouter(deps: QueryApiDeps): Router {
     const merchantId = req.params.merchantId as string;
     assertMerchantAccess(readerOf(res), merchantId);
     const t = parseTopQuery(req.query as Record<string, unknown>);
-    const { rows, merchant, freshness } = await readMerchant(res, merchantId, topKeyRange(merchantId, t));
+    const { rows, merchant, stores, freshness } = await readMerchant(res, merchantId, topKeyRange(merchantId, t));
+    if (t.store !== undefined && stores && !stores.stores.some((s) => s.id === t.store)) throw notFound('no such store');
     const timeZone = merchant?.time_zone ?? 'UTC';
     const { hours, days } = topHours(t, timeZone, clock.now());
     const finalizedThroughMs = freshness?.finalized_through ? Date.parse(freshness.finalized_through) : null;
@@ -228,6 +229,7 @@ export function createQueryApiRouter(deps: QueryApiDeps): Router {
       series: t.series,
       dimension: t.dimension,
       by: t.by.name,
+      ...(t.store !== undefined ? { store: t.store } : {}),
       // The merchant's local days when asked in days; always the UTC hours summed.
       ...(days ? { from: days.from, to: days.to, time_zone: timeZone } : { from: hours.from, to: hours.to, time_zone: 'UTC' }),
       hours: { from: hours.from, to: hours.to },

@@ -47,6 +47,7 @@ export const TopResponseSchema = z.object({
   series: z.enum(['products', 'sales']),
   dimension: z.enum(['sku', 'store']),
   by: z.string(),
+  store: z.string().optional().describe('The store the products were ranked in, when asked'),
   from: z.string(),
   to: z.string(),
   time_zone: z.string().describe("The merchant's zone when from and to are local days, else UTC"),

@@ -4,6 +4,7 @@
 // range's buckets kept (the key layout puts the sku or store before the bucket, so the read spans the
 // series' history and the bucket filter runs here).
 import { z } from 'zod';
+import { Id } from '../../pipeline/contracts/events.js';
 import type { MetricDef } from '../../pipeline/metrics/catalog.js';
 import { seriesDef } from '../../pipeline/metrics/catalog.js';
 import type { CellValue, SeriesRow } from '../../pipeline/ports.js';
@@ -26,6 +27,7 @@ export const TopQuery = z.strictObject({
   from: z.string().optional().describe("Start, inclusive: a local date YYYY-MM-DD (the merchant's days) or an ISO 8601 instant on a whole hour"),
   to: z.string().optional().describe('End, exclusive: same form as from'),
   range: z.enum(RANGE_PRESETS).optional().describe("A range of the merchant's local days instead of from and to"),
+  store: Id.optional().describe('products only: the skus of one store'),
   format: FormatParam.optional(),
 });
 
@@ -35,6 +37,8 @@ export interface TopRequest {
   by: MetricDef;
   metrics: MetricDef[];
   limit: number;
+  /** products: one store's rows (the sku and store series) instead of the merchant's. */
+  store?: string;
   /** As asked; absent, the Accept header decides. */
   format?: 'json' | 'csv';
   /** Local days (resolved in the merchant's zone) or UTC hours as given. */
@@ -61,7 +65,8 @@ export function parseTopQuery(query: Record<string, unknown>): TopRequest {
   if (!by) throw badParameter('by', `series ${q.series} ranks by one of its additive metrics: ${metrics.map((m) => m.name).join(', ')}`);
   const limit = q.limit === undefined ? 10 : Number(q.limit);
   if (!(limit >= 1 && limit <= MAX_TOP_LIMIT)) throw badParameter('limit', `limit must be from 1 to ${MAX_TOP_LIMIT}`);
-  const base = { series: q.series, dimension: TOP_SERIES[q.series], by, metrics, limit, format: q.format } as const;
+  if (q.store !== undefined && q.series !== 'products') throw badParameter('store', 'store narrows series=products only; series=sales ranks the stores');
+  const base = { series: q.series, dimension: TOP_SERIES[q.series], by, metrics, limit, store: q.store, format: q.format } as const;
   if (q.range !== undefined) {
     const given = (['from', 'to'] as const).find((p) => q[p] !== undefined);
     if (given) throw badParameter(given, 'give either range or from and to, not both');
@@ -107,8 +112,9 @@ export function rankTop(t: TopRequest, rows: SeriesRow[], hours: ConcreteRange, 
   const zero = (): Record<string, number> => Object.fromEntries(t.metrics.map((m) => [m.name, 0]));
   for (const row of rows) {
     const k = decodeRowKey(row.key);
-    const dimNames = Object.keys(k.dims);
-    if (k.grain !== 'h' || dimNames.length !== 1 || dimNames[0] !== t.dimension) continue;
+    const dimNames = Object.keys(k.dims).sort().join(',');
+    if (k.grain !== 'h' || dimNames !== (t.store === undefined ? t.dimension : `${t.dimension},store`)) continue;
+    if (t.store !== undefined && k.dims.store !== t.store) continue;
     if (k.bucket < fromBucket || k.bucket >= toBucket) continue;
     const startMs = Date.UTC(Number(k.bucket.slice(0, 4)), Number(k.bucket.slice(4, 6)) - 1, Number(k.bucket.slice(6, 8)), Number(k.bucket.slice(8, 10)));
     const provisional = finalizedThroughMs === null || startMs + HOUR_MS > finalizedThroughMs;

@@ -138,7 +138,7 @@ async function refresh() {
     const grain = sales.granularity;
     $('traffic-note').textContent = store ? '(all stores: traffic has no store dimension)' : '';
     const [products, stores] = await Promise.all([
-      api(merchantPath(`top?series=products&by=net_revenue_minor&limit=5&${topQuery(preset, sales)}`)),
+      api(merchantPath(`top?series=products&by=net_revenue_minor&limit=5&${topQuery(preset, sales)}${storeQuery}`)),
       store ? null : api(merchantPath(`top?series=sales&by=net_revenue_minor&limit=5&${topQuery(preset, sales)}`)),
     ]);
     render(grain, sales, traffic);

@@ -322,8 +322,8 @@ describe('query API', () => {
       // granularity, from and to are required unless range is given (checked by the handler).
       assert.deepEqual(params, ['merchantId:true', 'series:true', 'metrics:false', 'granularity:false', 'from:false', 'to:false', 'range:false', 'compare:false', 'store:false', 'sku:false', 'format:false']);
       const top = res.body.paths['/v1/merchants/{merchantId}/top'].get.parameters.map((p: { name: string; required: boolean }) => `${p.name}:${p.required}`);
-      assert.deepEqual(top, ['merchantId:true', 'series:true', 'by:true', 'limit:false', 'from:false', 'to:false', 'range:false', 'format:false']);
-      assert.deepEqual(Object.keys(res.body.components.schemas.Top.properties), ['merchant_id', 'series', 'dimension', 'by', 'from', 'to', 'time_zone', 'hours', 'items', 'other', 'totals']);
+      assert.deepEqual(top, ['merchantId:true', 'series:true', 'by:true', 'limit:false', 'from:false', 'to:false', 'range:false', 'store:false', 'format:false']);
+      assert.deepEqual(Object.keys(res.body.components.schemas.Top.properties), ['merchant_id', 'series', 'dimension', 'by', 'store', 'from', 'to', 'time_zone', 'hours', 'items', 'other', 'totals']);
       assert.deepEqual(res.body.components.schemas.Event.oneOf?.length ?? res.body.components.schemas.Event.anyOf?.length, 5);
       assert.match(res.body.info.description, /\*\*sales\*\* \(hour, day\): `orders` \(additive\)/);
     });

@@ -102,6 +102,19 @@ describe('breakdowns and comparisons against the oracle (DST included)', functio
     assert.deepEqual(res.body.totals, Object.fromEntries(metrics.map((m) => [m, want.reduce((s, [, v]) => s + v[m]!, 0)])));
   });
 
+  it("ranks one store's products when asked, and refuses an unknown store", async () => {
+    const metrics = ['units', 'orders', 'gross_revenue_minor', 'net_revenue_minor'];
+    const want = [...sumBy(oracle.hourlyProductSales(events, window), 'sku', metrics, (r) => r.merchant_id === 'm_ny' && r.store_id === 's2' && inDays('2026-03-06', '2026-03-10')(r))].sort(
+      ([ka, a], [kb, b]) => b.units! - a.units! || (ka < kb ? -1 : 1),
+    );
+    assert.ok(want.length >= 2);
+    const res = await get('top?series=products&by=units&from=2026-03-06&to=2026-03-10&store=s2');
+    assert.equal(res.body.store, 's2');
+    assert.deepEqual(res.body.items.map((i: { key: string; values: object }) => [i.key, i.values]), want);
+    const unknown = await request(app).get('/v1/merchants/m_ny/top?series=products&by=units&from=2026-03-06&to=2026-03-10&store=nope').set('Authorization', `Bearer ${key}`);
+    assert.equal(unknown.status, 404);
+  });
+
   it('ranks stores by units of a preset range, and answers the same numbers as CSV', async () => {
     // last_7_days on 2026-03-09 in New York: 03-03 .. 03-09 inclusive.
     const res = await get('top?series=sales&by=orders&range=last_7_days');

@@ -68,13 +68,14 @@ describe('late and concurrent arrivals', function () {
   });
 
   it('builds on the next run a row committed after a run started but stamped before it', async () => {
-    await loadEvents(wh, dims, [sale('m_ny', '2026-03-06T10:05:00Z')]);
+    await loadEvents(wh, dims, [sale('m_ny', '2026-03-06T08:05:00Z')]);
     await scheduledRun({ warehouse: wh, clock: at('2026-03-06T11:10:00Z') });
-    assert.deepStrictEqual(await ordersByHour(wh), [['m_ny', '2026-03-06T10:00:00.000Z', 1]]);
-    // Received at 11:09 — before that run started — and committed only now (a slow delivery).
-    await loadEvents(wh, dims, [sale('m_ny', '2026-03-06T10:50:00Z', '2026-03-06T11:09:00Z')]);
+    assert.deepStrictEqual(await ordersByHour(wh), [['m_ny', '2026-03-06T08:00:00.000Z', 1]]);
+    // A late POS order of 08:50, received at 11:09 — before that run started — and committed only
+    // now (a slow delivery): the run at 11:10 could not see it, and 08:00 is no longer a latest hour.
+    await loadEvents(wh, dims, [sale('m_ny', '2026-03-06T08:50:00Z', '2026-03-06T11:09:00Z')]);
     await scheduledRun({ warehouse: wh, clock: at('2026-03-06T12:10:00Z') });
-    assert.deepStrictEqual(await ordersByHour(wh), [['m_ny', '2026-03-06T10:00:00.000Z', 2]]);
+    assert.deepStrictEqual(await ordersByHour(wh), [['m_ny', '2026-03-06T08:00:00.000Z', 2]]);
   });
 
   it('loses nothing when a run fails in its third mart: the next run builds every mart', async () => {

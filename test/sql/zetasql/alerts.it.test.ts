@@ -13,15 +13,13 @@ import { listSqlFiles } from '../../support/zetasql/analyze.js';
 import { loadSchemaTables } from '../../support/zetasql/catalog.js';
 import { duckParams, openFixtureDb, runDuckQuery, type DuckFixtureDb } from '../../support/zetasql/duckdb.js';
 import { evaluateZeta, registerEvaluationCatalog, resultAsTableContent, type EvaluationCatalog, type ZetaResult } from '../../support/zetasql/evaluate.js';
-import { buildFixtures, type FixtureSet, type Window } from '../../support/zetasql/fixtures.js';
+import { buildFixtures, windowBindings, type FixtureSet, type Window } from '../../support/zetasql/fixtures.js';
 import { mergeSourceSelect, mergeTarget, viewDefinition } from '../../support/zetasql/statements.js';
 import type { FixtureRow, ResultSet } from '../../support/zetasql/values.js';
 
 const MART_FILES = ['sql/marts/mart_hourly_store_sales.sql', 'sql/marts/mart_hourly_store_inventory.sql'];
-const FILL_WINDOWS: Window[] = [
-  { window_start: '2026-02-01T00:00:00Z', window_end: '2026-03-10T00:00:00Z' },
-  { window_start: '2026-09-26T00:00:00Z', window_end: '2026-11-03T00:00:00Z' },
-];
+// Range builds, bound as the runner binds them (every merchant, horizon before the window).
+const FILL_WINDOWS: Window[] = [windowBindings('2026-02-01T00:00:00Z', '2026-03-10T00:00:00Z'), windowBindings('2026-09-26T00:00:00Z', '2026-11-03T00:00:00Z')];
 
 /** Windows each alert file is run for; `nonEmpty` ones must return rows, so equality is not of two empty sets. */
 const CASES: { file: string; windows: { w: Window; nonEmpty: boolean }[] }[] = [

@@ -39,7 +39,7 @@ export interface OpenLocalRuntimeOptions extends Omit<OpenDataDirOptions, 'write
 }
 
 export async function openLocalRuntime(opts: OpenLocalRuntimeOptions = {}): Promise<LocalRuntime> {
-  const dataDir = await openDataDir({ ...opts, write: true });
+  const dataDir = await openDataDir({ ...opts, storeNames: Object.values(DATA_FILES), write: true });
   const opened: { close(): Promise<void> }[] = [];
   try {
     const archive = new LocalArchive(dataDir.file(DATA_FILES.archive));

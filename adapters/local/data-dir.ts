@@ -74,6 +74,11 @@ export interface DataDir {
 
 export interface OpenDataDirOptions {
   path?: string;
+  /**
+   * Names of the stores kept inside. A directory without VERSION that holds none of them is not an
+   * old data directory but someone else's (a folder of exports, say), and is refused as such.
+   */
+  storeNames?: readonly string[];
   env?: NodeJS.ProcessEnv;
   /** Take the writer lock (default true). Read-only users skip it. */
   write?: boolean;
@@ -84,7 +89,7 @@ export interface OpenDataDirOptions {
 export async function openDataDir(opts: OpenDataDirOptions = {}): Promise<DataDir> {
   const path = resolveDataDir(opts.env, opts.path);
   await mkdir(path, { recursive: true, mode: 0o700 });
-  await checkVersion(path);
+  await checkVersion(path, opts.storeNames);
   const write = opts.write ?? true;
   let lock: LockInfo | undefined;
   if (write) lock = await acquireLock(path, opts.command);
@@ -112,7 +117,19 @@ export async function readLiveLock(path: string): Promise<LockInfo | undefined> 
   return info && isAlive(info) ? info : undefined;
 }
 
-async function checkVersion(path: string): Promise<void> {
+/** A directory that was never a data directory and is not empty: tillstream will not write into it. */
+export class NotADataDirError extends Error {
+  override name = 'NotADataDirError';
+  constructor(readonly path: string, readonly files: readonly string[]) {
+    const shown = files.slice(0, 5).join(', ') + (files.length > 5 ? ` and ${files.length - 5} more` : '');
+    super(
+      `${path} is not a tillstream data directory: it holds ${shown} and no ${VERSION_FILE} file, so tillstream will not write into it. ` +
+        `Point TILLSTREAM_DATA_DIR at an empty or new directory (the default is ${DEFAULT_DATA_DIR}/), or move those files out.`,
+    );
+  }
+}
+
+async function checkVersion(path: string, storeNames?: readonly string[]): Promise<void> {
   const file = join(path, VERSION_FILE);
   let text: string | undefined;
   try {
@@ -123,6 +140,7 @@ async function checkVersion(path: string): Promise<void> {
   if (text === undefined) {
     // A directory with stores in it but no VERSION predates versioning: version 0.
     const existing = (await readdir(path)).filter((n) => n !== LOCK_FILE && !n.startsWith('.'));
+    if (existing.length > 0 && storeNames && !existing.some((n) => storeNames.includes(n))) throw new NotADataDirError(path, existing.sort());
     if (existing.length > 0) throw new DataDirVersionError(path, 0, DATA_DIR_VERSION);
     await writeAtomic(file, JSON.stringify({ version: DATA_DIR_VERSION }) + '\n');
     return;

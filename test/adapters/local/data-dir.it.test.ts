@@ -1,13 +1,14 @@
 // The data directory: where it is, its version file, and the lock of the one writing process.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
   DATA_DIR_VERSION,
   DataDirLockedError,
   DataDirVersionError,
+  NotADataDirError,
   openDataDir,
   readLiveLock,
   resolveDataDir,
@@ -61,6 +62,22 @@ describe('data directory', () => {
     await rm(join(dir, 'VERSION'));
     await writeFile(join(dir, 'warehouse.duckdb'), '');
     await assert.rejects(openDataDir({ path: dir }), DataDirVersionError);
+  });
+
+  it('refuses a directory of other files as not a data directory, saying what it holds, and writes nothing into it', async () => {
+    await mkdir(dir);
+    await writeFile(join(dir, 'events.dimensions.json'), '{}');
+    await writeFile(join(dir, 'events.ndjson'), '');
+    await assert.rejects(openDataDir({ path: dir, storeNames: ['bus.mdb', 'warehouse.duckdb'] }), (err: Error) => {
+      assert.ok(err instanceof NotADataDirError);
+      assert.equal(
+        err.message,
+        `${dir} is not a tillstream data directory: it holds events.dimensions.json, events.ndjson and no VERSION file, so tillstream will not write into it. ` +
+          'Point TILLSTREAM_DATA_DIR at an empty or new directory (the default is .tillstream/), or move those files out.',
+      );
+      return true;
+    });
+    await assert.rejects(readFile(join(dir, 'VERSION')), { code: 'ENOENT' });
   });
 
   it('lets one writer in and tells a second to go through the running process', async () => {

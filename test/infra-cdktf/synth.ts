@@ -47,6 +47,7 @@ export function synthesize(environment: Environment, env: NodeJS.ProcessEnv = {}
 const TARGET: Record<string, (b: Block) => string> = {
   google_project_iam_member: (b) => `project:${b.project}`,
   google_bigquery_dataset_iam_member: (b) => `dataset:${b.dataset_id}`,
+  google_bigquery_table_iam_member: (b) => `table:${b.dataset_id}.${b.table_id}`,
   google_bigtable_table_iam_member: (b) => `bigtable:${b.table}`,
   google_storage_bucket_iam_member: (b) => `bucket:${b.bucket}`,
   google_pubsub_topic_iam_member: (b) => `topic:${b.topic}`,

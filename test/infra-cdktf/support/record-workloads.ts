@@ -6,12 +6,13 @@
 // the functions' own logs). A child process of permissions.it.test.ts, so the
 // process-wide runtime and environment it sets never reach other tests.
 import { BigQuery, Table as BigQueryTable } from '@google-cloud/bigquery';
-import { Bigtable, type Row, type Table as BigtableTable } from '@google-cloud/bigtable';
+import { Bigtable, type Table as BigtableTable } from '@google-cloud/bigtable';
 import { managedwriter } from '@google-cloud/bigquery-storage';
 import { Topic } from '@google-cloud/pubsub';
 import { File } from '@google-cloud/storage';
 import { getTestServer } from '@google-cloud/functions-framework/testing';
 import { writeFileSync } from 'node:fs';
+import { Readable } from 'node:stream';
 import pino from 'pino';
 import sinon from 'sinon';
 import request from 'supertest';
@@ -36,6 +37,7 @@ let current: Workload | undefined;
 const touch = (t: Omit<Touch, 'workload'>) => {
   if (!current) throw new Error(`a ${t.service} call outside any workload: ${t.resource}`);
   touches.push({ workload: current, ...t });
+  if (process.env.RECORD_TRACE) console.error(`  ${t.service} ${t.op} ${t.resource.slice(0, 80)}`);
 };
 const last = (name: string) => name.split('/').at(-1)!;
 
@@ -69,25 +71,43 @@ const dimensionsFile = JSON.stringify({
 // exported; their prototypes are those of a table and a row.
 const sampleTable = new Bigtable({ projectId: 'p', metricsEnabled: false }).instance('i').table('t');
 const tableMethods = Object.getPrototypeOf(Object.getPrototypeOf(sampleTable)) as BigtableTable;
-const rowMethods = Object.getPrototypeOf(sampleTable.row('r')) as Row;
-sinon.stub(tableMethods, 'getRows').callsFake((async function (this: BigtableTable, opts?: { keys?: string[] }) {
+/** A client method answered either through its callback (the library's own internal calls) or as a promise. */
+const answered = (args: unknown[], result: unknown[]) => {
+  const callback = args.at(-1);
+  if (typeof callback === 'function') {
+    queueMicrotask(() => (callback as (...a: unknown[]) => void)(null, ...result));
+    return undefined;
+  }
+  return Promise.resolve(result);
+};
+sinon.stub(tableMethods, 'getRows').callsFake(function (this: BigtableTable, ...args: unknown[]) {
   touch({ service: 'bigtable', resource: last(this.name), access: 'read', op: 'ReadRows' });
-  const rows = (opts?.keys ?? [])
+  const opts = (typeof args[0] === 'object' ? args[0] : {}) as { keys?: string[] };
+  const rows = (opts.keys ?? [])
     .filter((k) => keyRows.has(String(k)))
     .map((k) => ({ id: String(k), data: { k: { record: [{ value: Buffer.from(JSON.stringify(keyRows.get(String(k)))) }] } } }));
-  return [rows];
-}) as never);
-sinon.stub(tableMethods, 'mutate').callsFake((async function (this: BigtableTable) {
+  return answered(args, [rows]) as never;
+} as never);
+sinon.stub(tableMethods, 'mutate').callsFake(function (this: BigtableTable, ...args: unknown[]) {
   touch({ service: 'bigtable', resource: last(this.name), access: 'write', op: 'MutateRows' });
-  return [];
-}) as never);
-sinon.stub(rowMethods, 'filter').callsFake((async function (this: Row) {
-  touch({ service: 'bigtable', resource: last(this.table.name), access: 'write', op: 'CheckAndMutateRow' });
-  return [false];
-}) as never);
-sinon.stub(rowMethods, 'createRules').callsFake((async function (this: Row) {
-  touch({ service: 'bigtable', resource: last(this.table.name), access: 'write', op: 'ReadModifyWriteRow' });
-  return [{}];
+  return answered(args, []) as never;
+} as never);
+sinon.stub(tableMethods, 'createReadStream').callsFake(function (this: BigtableTable) {
+  touch({ service: 'bigtable', resource: last(this.name), access: 'read', op: 'ReadRows' });
+  return Readable.from([]) as never;
+} as never);
+// Single-row calls (CheckAndMutateRow, ReadModifyWriteRow, MutateRow) go through the client's unary
+// request; anything else fails at once, naming the call, instead of waiting on the network.
+const UNARY: Record<string, { op: string; answer: object }> = {
+  checkAndMutateRow: { op: 'CheckAndMutateRow', answer: { predicateMatched: false } },
+  readModifyWriteRow: { op: 'ReadModifyWriteRow', answer: { row: { key: Buffer.from(''), families: [] } } },
+  mutateRow: { op: 'MutateRow', answer: {} },
+};
+sinon.stub(Bigtable.prototype, 'request').callsFake(((config: { method: string; reqOpts: { tableName?: string } }, callback?: (err: Error | null, res?: object) => void) => {
+  const unary = UNARY[config.method];
+  if (!unary || !callback) throw new Error(`a Bigtable ${config.method} call the recorder does not know: record it in support/record-workloads.ts`);
+  touch({ service: 'bigtable', resource: last(config.reqOpts.tableName ?? ''), access: 'write', op: unary.op });
+  callback(null, unary.answer);
 }) as never);
 
 // ---- BigQuery: query jobs (the statement is kept for analysis) and streaming inserts.
@@ -149,6 +169,7 @@ sinon.stub(File.prototype, 'save').callsFake(async function (this: File) {
 /** Runs one workload's request and checks it succeeded (a workload that fails touches too little). */
 async function run(workload: Workload, drive: () => Promise<{ status: number; body: unknown }>, ok: (status: number) => boolean): Promise<void> {
   current = workload;
+  console.error(`recording ${workload}`);
   const res = await drive();
   current = undefined;
   if (!ok(res.status)) throw new Error(`${workload} answered ${res.status}: ${JSON.stringify(res.body)}`);
@@ -211,6 +232,12 @@ async function main(): Promise<void> {
   const out = touches.map((t) => (t.service === 'secret' ? { ...t, resource: secretId as string } : t));
   writeFileSync(process.argv[2]!, JSON.stringify({ touches: out }) + '\n');
 }
+
+// A call the recorder does not answer would wait forever: name the workload that hangs instead.
+setTimeout(() => {
+  console.error(`the recording did not finish within 90 s (last workload: ${current ?? 'none'}): a client call is not recorded`);
+  process.exit(3);
+}, 90_000).unref();
 
 main().then(
   () => process.exit(0),

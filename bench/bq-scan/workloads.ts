@@ -7,7 +7,7 @@
 // EXECUTE IMMEDIATE with the run's window bound, and the DECLAREs that read tables, with the script
 // variables they use bound as parameters (BigQuery prunes by script variables as by parameters).
 import type { SqlParams } from '../../pipeline/ports.js';
-import { ASSERTIONS, readSql } from '../../pipeline/marts/manifest.js';
+import { ASSERTIONS, assertionSql } from '../../pipeline/marts/manifest.js';
 import { scheduledScript } from '../../pipeline/marts/scheduled-script.js';
 import type { Estimator, StatementEstimate } from './estimate.js';
 import { PROFILE_ASSUMPTIONS } from './profile.js';
@@ -95,7 +95,7 @@ export function scriptStatements(s: Scenario, script = scheduledScript()): Plann
     }
     out.push({ stem: `declare ${m[1]}`, sql, params: used });
   }
-  const assertionText = new Map(ASSERTIONS.map((a) => [readSql(a.file).trim(), a.stem]));
+  const assertionText = new Map(ASSERTIONS.map((a) => [assertionSql(a).trim(), a.stem]));
   for (const m of script.matchAll(/(?:-- (\w+)\n)?execute immediate """\n([\s\S]*?)\n"""\n(?:into \w+ )?using window_start as window_start, current_hour as window_end;/g)) {
     const sql = m[2]!;
     const inner = /^select count\(\*\) from \(\n([\s\S]*)\n\)$/.exec(sql)?.[1];

@@ -72,19 +72,66 @@ export const REPORTING: SqlFile[] = [
   'rpt_promotion_performance',
 ].map((stem) => ({ stem, file: `sql/reporting/${stem}.sql` }));
 
-export interface AssertionSpec extends SqlFile {
+export interface AssertionSpec {
+  stem: string;
   /** The mart it checks; it runs after each rebuild of that mart, bound to the same window. */
   mart: string;
+  /** Path of a hand-written assertion; absent for one generated from the table (assertionSql). */
+  file?: string;
 }
 
 export const ASSERTIONS: AssertionSpec[] = [
-  ...MARTS.map((m) => ({ stem: `assert_${m.stem}__unique_key`, file: `sql/assertions/assert_${m.stem}__unique_key.sql`, mart: m.stem })),
+  // generated from each table's declared unique key
+  ...MARTS.map((m) => ({ stem: `assert_${m.stem}__unique_key`, mart: m.stem })),
   ...[
     ['mart_hourly_store_sales', 'net_revenue'],
     ['mart_daily_merchant_sales', 'net_revenue'],
     ['mart_hourly_store_inventory', 'low_stock'],
   ].map(([m, check]) => ({ stem: `assert_${m}__${check}`, file: `sql/assertions/assert_${m}__${check}.sql`, mart: m! })),
 ];
+
+/**
+ * The unique-key assertion of a mart, from its table's declared key: rows of the rebuilt window
+ * whose key occurs more than once. Zero rows means pass.
+ */
+export function uniqueKeyAssertion(spec: MartSpec): string {
+  const key = spec.table.uniqueKey;
+  if (!key?.length) throw new Error(`${spec.table.id} declares no unique key`);
+  const bound =
+    spec.grain === 'hour'
+      ? ['hour_start >= @window_start', 'hour_start < @window_end']
+      : [
+          // the local days of the window in any zone lie within a day of its UTC dates
+          'local_date >= date_sub(date(@window_start), interval 1 day)',
+          'local_date <= date_add(date(@window_end), interval 1 day)',
+        ];
+  return [
+    `-- assert_${spec.stem}__unique_key: rows of the rebuilt window whose unique key occurs more than once.`,
+    `-- Generated from the unique key of ${spec.table.id} (pipeline/marts/manifest.ts). Zero rows means pass.`,
+    'with source as (',
+    `  select ${key.join(', ')}`,
+    `  from ${spec.table.id}`,
+    `  where ${bound.join('\n    and ')}`,
+    '),',
+    '',
+    'final as (',
+    '  select',
+    ...key.map((k) => `    ${k},`),
+    '    count(*) as row_count',
+    '  from source',
+    `  group by ${key.join(', ')}`,
+    '  having count(*) > 1',
+    ')',
+    '',
+    'select * from final',
+    '',
+  ].join('\n');
+}
+
+/** The text of an assertion: its file, or the one generated from its mart's table. */
+export function assertionSql(a: AssertionSpec): string {
+  return a.file ? readSql(a.file) : uniqueKeyAssertion(martSpec(a.mart));
+}
 
 export function martSpec(stem: string): MartSpec {
   const m = MARTS.find((x) => x.stem === stem);

@@ -12,7 +12,7 @@
 // https://cloud.google.com/bigquery/docs/multi-statement-queries (temporary tables, variables)
 // https://cloud.google.com/bigquery/docs/reference/standard-sql/procedural-language (FOR…IN, EXECUTE IMMEDIATE)
 import { DEFAULT_MART_CONFIG, type MartConfig } from './config.js';
-import { ASSERTIONS, MARTS, readSql, type MartSpec } from './manifest.js';
+import { ASSERTIONS, MARTS, assertionSql, readSql, type MartSpec } from './manifest.js';
 import { BASELINE_WEEKS } from './windows.js';
 
 const quote = (sql: string): string => {
@@ -205,7 +205,7 @@ export function scheduledScript(config: MartConfig = DEFAULT_MART_CONFIG): strin
     lines.push(`execute immediate ${quote(sql)}`);
     lines.push(`${using(sql)};`);
     for (const a of ASSERTIONS.filter((x) => x.mart === m.stem)) {
-      const check = `select count(*) from (\n${readSql(a.file).trim()}\n)`;
+      const check = `select count(*) from (\n${assertionSql(a).trim()}\n)`;
       lines.push(`execute immediate ${quote(check)}`);
       lines.push(`into bad_rows ${using(check)};`);
       lines.push(`if bad_rows > 0 then raise using message = format('${a.stem}: %d bad rows', bad_rows); end if;`);

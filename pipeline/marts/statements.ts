@@ -5,7 +5,7 @@
 import type { SqlParams } from '../ports.js';
 import { floorHour, HOUR_MS } from '../time.js';
 import { DEFAULT_MART_CONFIG, type MartConfig } from './config.js';
-import { ASSERTIONS, MARTS, martSpec, readSql } from './manifest.js';
+import { ASSERTIONS, MARTS, assertionSql, martSpec, readSql } from './manifest.js';
 import { hourRange, planCellWindows, sqlParams, windowParams, type CellPlanInput, type MartWindow, type TouchedCell } from './windows.js';
 
 export interface PlannedStatement {
@@ -41,8 +41,8 @@ export function windowStatements(w: MartWindow, config?: Pick<MartConfig, 'horiz
   const sql = readSql(spec.file);
   out.push({ stem: spec.stem, file: spec.file, role: 'mart', sql, params: sqlParams(sql, all), window: w });
   for (const a of ASSERTIONS.filter((x) => x.mart === w.mart)) {
-    const text = readSql(a.file);
-    out.push({ stem: a.stem, file: a.file, role: 'assertion', sql: text, params: sqlParams(text, all), window: w });
+    const text = assertionSql(a);
+    out.push({ stem: a.stem, ...(a.file ? { file: a.file } : {}), role: 'assertion', sql: text, params: sqlParams(text, all), window: w });
   }
   return out;
 }

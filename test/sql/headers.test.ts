@@ -25,7 +25,9 @@ describe('sql/ files and the manifest', () => {
     assert.deepStrictEqual(dir('marts'), MARTS.map((m) => `${m.stem}.sql`).sort());
     assert.deepStrictEqual(dir('staging'), STAGING.map((m) => `${m.stem}.sql`).sort());
     assert.deepStrictEqual(dir('reporting'), REPORTING.map((m) => `${m.stem}.sql`).sort());
-    assert.deepStrictEqual(dir('assertions'), ASSERTIONS.map((m) => `${m.stem}.sql`).sort());
+    // unique-key assertions are generated from each table's declared key; the others are files
+    assert.deepStrictEqual(dir('assertions'), ASSERTIONS.filter((a) => a.file).map((a) => `${a.stem}.sql`).sort());
+    assert.deepStrictEqual(ASSERTIONS.filter((a) => !a.file).map((a) => a.stem), MARTS.map((m) => `assert_${m.stem}__unique_key`));
   });
 
   for (const m of MARTS) {

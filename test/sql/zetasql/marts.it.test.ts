@@ -8,6 +8,7 @@
 import assert from 'node:assert/strict';
 import type { DuckDBValue } from '@duckdb/node-api';
 import type { TableContent } from '@fivetrandevelopers/zetasql/lib/types/zetasql/local_service/TableContent.js';
+import { ASSERTIONS, assertionSql } from '../../../pipeline/marts/manifest.js';
 import { toDuckDb } from '../../../pipeline/sql/dialect.js';
 import type { TableDef } from '../../../pipeline/schema/types.js';
 import { listSqlFiles, type SqlFile } from '../../support/zetasql/analyze.js';
@@ -23,7 +24,8 @@ const isView = (f: SqlFile) => viewDefinition(f.sql) !== undefined;
 const stagingViews = files.filter((f) => isView(f) && !f.path.startsWith('sql/reporting/'));
 const reportingViews = files.filter((f) => isView(f) && f.path.startsWith('sql/reporting/'));
 const martFiles = files.filter((f) => f.path.startsWith('sql/marts/'));
-const assertionFiles = files.filter((f) => f.path.startsWith('sql/assertions/'));
+// every assertion the runner issues: the files of sql/assertions/ and the unique-key checks generated from the tables
+const assertionFiles: SqlFile[] = ASSERTIONS.map((a) => ({ path: a.file ?? `${a.stem} (generated)`, sql: assertionSql(a) }));
 
 /** Only the parameters the DuckDB text uses: DuckDB refuses values for absent ones. */
 function paramsFor(duckSql: string, all: Record<string, DuckDBValue>): Record<string, DuckDBValue> {

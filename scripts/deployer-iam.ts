@@ -36,7 +36,7 @@ export const DEPLOYER_ROLES: { role: string; for: string }[] = [
   { role: 'roles/iam.serviceAccountUser', for: 'deploy functions, the API, the scheduled query and function builds that run as those accounts (iam.serviceAccounts.actAs)' },
   { role: 'roles/pubsub.admin', for: 'topics and subscriptions, and roles on them (pubsub.topics.setIamPolicy, pubsub.subscriptions.setIamPolicy)' },
   { role: 'roles/storage.admin', for: 'buckets, roles on them (storage.buckets.setIamPolicy), notifications, the state and the functions zip' },
-  { role: 'roles/bigquery.admin', for: 'datasets, tables, views, dataset access entries and the scheduled query (bigquery.transfers.update)' },
+  { role: 'roles/bigquery.admin', for: 'datasets, tables, views, dataset access entries, table roles (bigquery.tables.setIamPolicy) and the scheduled query (bigquery.transfers.update)' },
   { role: 'roles/bigtable.admin', for: 'instance, tables, GC policies, app profiles and table roles (bigtable.tables.setIamPolicy)' },
   { role: 'roles/run.admin', for: 'the API service, its invoker check and roles on it and on the functions services (run.services.setIamPolicy)' },
   { role: 'roles/cloudfunctions.developer', for: 'create and update the functions (cloudfunctions.functions.create, .update)' },

@@ -6,6 +6,7 @@ import { Construct } from 'constructs';
 import { BigqueryDataset } from '@cdktf/provider-google/lib/bigquery-dataset/index.js';
 import { BigqueryDatasetAccessA } from '@cdktf/provider-google/lib/bigquery-dataset-access/index.js';
 import { BigqueryTable } from '@cdktf/provider-google/lib/bigquery-table/index.js';
+import { BigqueryTableIamMember } from '@cdktf/provider-google/lib/bigquery-table-iam-member/index.js';
 import { ProjectIamMember } from '@cdktf/provider-google/lib/project-iam-member/index.js';
 import { STAGING, readSql } from '../../pipeline/marts/manifest.js';
 import { ALL_TABLES } from '../../pipeline/schema/marts.js';
@@ -55,6 +56,12 @@ const DATASET_ROLES: { dataset: DatasetKey; role: 'READER' | 'WRITER'; workload:
   { dataset: 'marts', role: 'WRITER', workload: 'martsRunner' },
   { dataset: 'marts', role: 'READER', workload: 'exportMarts' },
 ];
+
+/**
+ * Table-level reads, where a workload needs one table of a dataset and not the rest: the exporter
+ * takes each merchant's newest event time from raw.arrivals, and must not read raw events.
+ */
+const TABLE_ROLES: { table: string; role: string; workload: Workload }[] = [{ table: 'raw.arrivals', role: 'roles/bigquery.dataViewer', workload: 'exportMarts' }];
 
 /** Running a query is a project-level permission in BigQuery; it grants no data access by itself. */
 const JOB_USERS: Workload[] = ['martsRunner', 'exportMarts'];
@@ -130,6 +137,18 @@ export class Warehouse extends Construct {
         datasetId: this.datasets[g.dataset].datasetId,
         role: g.role,
         userByEmail: identities.accounts[g.workload].email,
+      });
+    }
+    for (const g of TABLE_ROLES) {
+      const table = this.tables.get(g.table);
+      const key = (Object.keys(NAMES.datasets) as DatasetKey[]).find((k) => NAMES.datasets[k] === g.table.split('.')[0]);
+      if (!table || !key) throw new Error(`${g.table}: no such table in the warehouse`);
+      new BigqueryTableIamMember(this, `table-access-${g.table}-${g.workload}`, {
+        project: config.projectId,
+        datasetId: this.datasets[key].datasetId,
+        tableId: table.tableId,
+        role: g.role,
+        member: identities.member(g.workload),
       });
     }
     for (const w of JOB_USERS) {

@@ -195,7 +195,7 @@ describe('infra-cdktf permissions from code', function () {
     assert.deepEqual([...new Set(touches.map((t) => t.workload))].sort(), ['collect', 'exportMarts', 'ingestEvents', 'ingestPosBatch', 'queryApi']);
   });
 
-  for (const w of ['ingestEvents', 'ingestPosBatch', 'collect', 'queryApi'] as const) {
+  for (const w of ['ingestEvents', 'ingestPosBatch', 'exportMarts', 'collect', 'queryApi'] as const) {
     it(`grants ${w} exactly what its code touches`, async () => {
       assert.deepEqual(granted(w), await needed(w));
     });

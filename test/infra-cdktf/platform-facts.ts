@@ -56,6 +56,7 @@ export const API_OF_RESOURCE_TYPE: Record<string, string[]> = {
   google_bigquery_dataset: ['bigquery.googleapis.com'],
   google_bigquery_dataset_access: ['bigquery.googleapis.com'],
   google_bigquery_table: ['bigquery.googleapis.com'],
+  google_bigquery_table_iam_member: ['bigquery.googleapis.com'],
   google_bigtable_app_profile: ['bigtableadmin.googleapis.com'],
   google_bigtable_gc_policy: ['bigtableadmin.googleapis.com'],
   google_bigtable_instance: ['bigtableadmin.googleapis.com'],

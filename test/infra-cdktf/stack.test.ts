@@ -111,6 +111,7 @@ describe('infra-cdktf TillstreamStack (prod)', () => {
             'dataset:dims READER',
             'dataset:marts READER',
             `project:${p} roles/bigquery.jobUser`,
+            'table:raw.arrivals roles/bigquery.dataViewer',
           ],
           collect: ['bigtable:keys roles/bigtable.reader', 'secret:tillstream-key-pepper roles/secretmanager.secretAccessor', 'topic:tillstream-events roles/pubsub.publisher'],
           queryApi: ['bigtable:keys roles/bigtable.reader', 'bigtable:series roles/bigtable.reader', 'secret:tillstream-key-pepper roles/secretmanager.secretAccessor'],

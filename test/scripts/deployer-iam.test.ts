@@ -30,6 +30,7 @@ const NEEDS: Record<string, { permission: string; roles: string[] }[]> = {
   google_bigquery_dataset: [{ permission: 'bigquery.datasets.create', roles: ['roles/bigquery.admin', 'roles/bigquery.dataOwner', 'roles/bigquery.dataEditor', 'roles/editor'] }],
   google_bigquery_dataset_access: [{ permission: 'bigquery.datasets.update', roles: ['roles/bigquery.admin', 'roles/bigquery.dataOwner'] }],
   google_bigquery_table: [{ permission: 'bigquery.tables.create', roles: ['roles/bigquery.admin', 'roles/bigquery.dataOwner', 'roles/bigquery.dataEditor', 'roles/editor'] }],
+  google_bigquery_table_iam_member: [{ permission: 'bigquery.tables.setIamPolicy', roles: ['roles/bigquery.admin', 'roles/bigquery.dataOwner'] }],
   google_bigquery_data_transfer_config: [
     { permission: 'bigquery.transfers.update', roles: ['roles/bigquery.admin'] },
     { permission: 'iam.serviceAccounts.actAs', roles: ['roles/iam.serviceAccountUser'] },

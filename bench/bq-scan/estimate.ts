@@ -28,8 +28,9 @@
 //    merge condition or a WHEN clause's search condition.
 //    https://cloud.google.com/bigquery/docs/reference/standard-sql/dml-syntax#on-demand_query_size_calculation
 //    https://cloud.google.com/bigquery/docs/using-dml-with-partitioned-tables
-// 6. A non-recursive CTE is evaluated once for each reference, so each reference is a scan of its own.
-//    https://cloud.google.com/bigquery/docs/reference/standard-sql/query-syntax#cte_rules
+// 6. A non-recursive CTE is evaluated once for each reference, so each reference is a scan of its own
+//    with its own filters (https://cloud.google.com/bigquery/docs/reference/standard-sql/query-syntax#cte_rules);
+//    the bytes of a table read by several scans are counted once, over the partitions any of them keeps.
 //
 // Filters reach a scan through the operators a planner may push them below without changing the
 // result: projections, other filters, an analytic (window) function when the column is one of its
@@ -689,6 +690,8 @@ function usedColumns(stmt: Json): Set<number> {
   const visit = (v: unknown): void => {
     if (Array.isArray(v)) return v.forEach(visit);
     if (!isObj(v)) return;
+    // Window PARTITION BY and ORDER BY items hold ResolvedColumnRef protos bare, without the one-of wrapper.
+    if ('isCorrelated' in v && isObj(v.column) && 'columnId' in v.column) used.add(column(v.column).id);
     if (typeof v.withQueryName === 'string' && 'withSubquery' in v) {
       const sub = unwrap(v.withSubquery);
       if (sub) withCols.set(v.withQueryName, columnList(sub.body).map((c) => c.id));
@@ -811,7 +814,9 @@ export function createEstimator(opts: EstimatorOptions): Estimator {
   return {
     scans,
     async estimate(sql, params = {}) {
-      const reads = (await scans(sql, params)).map((s) => readOf(s, opts.profile));
+      const byTable = new Map<string, TableScan[]>();
+      for (const s of await scans(sql, params)) byTable.set(s.table, [...(byTable.get(s.table) ?? []), s]);
+      const reads = [...byTable.values()].map((group) => readOf(group, opts.profile));
       return summarize(reads);
     },
   };
@@ -847,50 +852,68 @@ function partitionKept(start: number, end: number, cs: Constraint[]): boolean {
   });
 }
 
-/** One scan priced by the profile. */
-export function readOf(scan: TableScan, profile: Profile): TableRead {
-  const t = profile.table(scan.table);
-  if (!t) throw new Error(`the profile has no size for ${scan.table}`);
-  const unknown = scan.columns.filter((c) => !(c in t.columnBytes));
-  if (unknown.length) throw new Error(`the profile has no column size for ${scan.table}.${unknown.join(', ')}`);
-  const columns = scan.dmlTarget ? Object.keys(t.columnBytes) : scan.columns;
+/**
+ * The scans of one table in one statement, priced by the profile. A table read by several scans
+ * (CTE references, self-joins, a view read twice) is billed once, for the columns they reference
+ * over the partitions any of them keeps: on demand a query is charged for the bytes of the columns
+ * it references in the partitions it scans, per table.
+ * https://cloud.google.com/bigquery/pricing#on_demand_pricing
+ */
+export function readOf(scans: TableScan[], profile: Profile): TableRead {
+  const table = scans[0]!.table;
+  const t = profile.table(table);
+  if (!t) throw new Error(`the profile has no size for ${table}`);
+  const dmlTarget = scans.some((s) => s.dmlTarget);
+  const referenced = [...new Set(scans.flatMap((s) => s.columns))].sort();
+  const unknown = referenced.filter((c) => !(c in t.columnBytes));
+  if (unknown.length) throw new Error(`the profile has no column size for ${table}.${unknown.join(', ')}`);
+  const columns = dmlTarget ? Object.keys(t.columnBytes) : referenced;
   const rowBytes = columns.reduce((s, c) => s + t.columnBytes[c]!, 0);
   const unit = t.partition?.granularity === 'HOUR' ? HOUR_MS : DAY_MS;
-  const partCons = t.partition ? (scan.constraints[t.partition.column] ?? []) : [];
-  const kept = t.partition ? t.partitions.filter((p) => partitionKept(p, p + unit, partCons)) : t.partitions;
-  // Leading clustering columns with a constant filter, in order, stopping at the first without one.
-  const clusterColumns: string[] = [];
-  for (const c of t.clustering ?? []) {
-    if (!scan.constraints[c]?.length) break;
-    clusterColumns.push(c);
+  const notes = new Set(scans.flatMap((s) => s.notes));
+  // Per kept partition, the largest share of its blocks any scan reads.
+  const shares = new Map<number, number>();
+  const pruned = new Set<string>();
+  for (const scan of scans) {
+    const partCons = t.partition ? (scan.constraints[t.partition.column] ?? []) : [];
+    if (t.partition && partCons.length === 0) notes.add(`no constant filter on the partitioning column ${t.partition.column}: every partition is read`);
+    // Leading clustering columns with a constant filter, in order, stopping at the first without one.
+    const clusterColumns: string[] = [];
+    for (const c of t.clustering ?? []) {
+      if (!scan.constraints[c]?.length) break;
+      clusterColumns.push(c);
+    }
+    for (const p of t.partition ? t.partitions.filter((x) => partitionKept(x, x + unit, partCons)) : t.partitions) {
+      let share = 1;
+      for (const c of clusterColumns) for (const k of scan.constraints[c]!) share *= t.clusterShare?.(c, k, p) ?? 1;
+      if (share < 1) clusterColumns.forEach((c) => pruned.add(c));
+      shares.set(p, Math.max(shares.get(p) ?? 0, share));
+    }
   }
+  const kept = [...shares.keys()].sort((a, b) => a - b);
   let bytes = 0;
   let unclustered = 0;
   let shareSum = 0;
   let rowsSum = 0;
   for (const p of kept) {
     const rows = t.rows(p);
-    let share = 1;
-    for (const c of clusterColumns) for (const k of scan.constraints[c]!) share *= t.clusterShare?.(c, k, p) ?? 1;
-    bytes += rows * rowBytes * share;
+    bytes += rows * rowBytes * shares.get(p)!;
     unclustered += rows * rowBytes;
-    shareSum += rows * share;
+    shareSum += rows * shares.get(p)!;
     rowsSum += rows;
   }
-  const notes = [...scan.notes];
-  if (t.partition && partCons.length === 0) notes.push(`no constant filter on the partitioning column ${t.partition.column}: every partition is read`);
   return {
-    table: scan.table,
+    table,
     columns,
     partitionsKept: kept.length,
     partitionsTotal: t.partitions.length,
     ...(t.partition && kept.length ? { partitionRange: [isoPartition(kept[0]!, t.partition.granularity), isoPartition(kept.at(-1)!, t.partition.granularity)] as [string, string] } : {}),
     clusterShare: rowsSum > 0 ? shareSum / rowsSum : 1,
-    clusterColumns: clusterColumns.filter(() => rowsSum > 0 && shareSum < rowsSum),
+    clusterColumns: (t.clustering ?? []).filter((c) => pruned.has(c)),
     bytes: Math.round(bytes),
     unclusteredBytes: Math.round(unclustered),
-    ...(scan.dmlTarget ? { dmlTarget: true } : {}),
-    notes,
+    ...(dmlTarget ? { dmlTarget: true } : {}),
+    notes: [...notes],
   };
 }
 

@@ -34,13 +34,16 @@ export interface Scenario {
 export const BACKFILL_MERCHANT = 'm00000';
 const merchantId = (i: number) => `m${String(i).padStart(5, '0')}`;
 
-/** A deterministic spread: cell (merchant, hour) is touched when its hash falls below `share`. */
-function spread(i: number, h: number, share: number): boolean {
-  let x = (i * 2_654_435_761 + h * 40_503) >>> 0;
-  x ^= x >>> 15;
-  x = Math.imul(x, 2_246_822_519) >>> 0;
-  x ^= x >>> 13;
-  return x / 2 ** 32 < share;
+/** A seeded uniform stream (mulberry32): the same cells every run. */
+function uniform(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
+  };
 }
 
 /**
@@ -54,12 +57,13 @@ export function scenario(name: ScenarioName, startedAt = new Date(PROFILE_ASSUMP
   const merchants = PROFILE_ASSUMPTIONS.merchants;
   const perHour = PROFILE_ASSUMPTIONS.events_per_day / 24;
   const cells: Scenario['cells'] = [];
+  const draw = uniform(14);
   for (let i = 0; i < merchants; i++) {
     cells.push({ merchantId: merchantId(i), hour: new Date(current - HOUR_MS) });
     if (name !== 'typical') continue;
     const recent = 1 - Math.exp(-(0.019 * perHour) / (71 * merchants));
     const old = 1 - Math.exp(-(0.001 * perHour) / (96 * merchants));
-    for (let h = 2; h <= 168; h++) if (spread(i, h, h <= 72 ? recent : old)) cells.push({ merchantId: merchantId(i), hour: new Date(current - h * HOUR_MS) });
+    for (let h = 2; h <= 168; h++) if (draw() < (h <= 72 ? recent : old)) cells.push({ merchantId: merchantId(i), hour: new Date(current - h * HOUR_MS) });
   }
   if (name === 'backfill') {
     // One day of the merchant's POS sales, 7 days late: the 24 hours starting 7 days back.

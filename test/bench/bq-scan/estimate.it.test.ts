@@ -150,6 +150,20 @@ describe('BigQuery scan estimator', function () {
     assert.deepEqual([r.columns, r.bytes], [['event_ts', 'merchant_id'], 2 * COLUMN_DAY]);
   });
 
+  it('reads the columns a window function partitions and orders by, also through a view', async () => {
+    const r = await only(
+      "select note from (select *, row_number() over (partition by merchant_id order by amount) as n from d.events_view) where event_ts >= timestamp '2026-03-10' and n = 1",
+    );
+    assert.deepEqual(r.columns, ['amount', 'event_ts', 'merchant_id', 'note']);
+  });
+
+  it('counts a table read by two CTE references once, over the partitions either keeps', async () => {
+    const r = await only(
+      "with x as (select * from d.events) select amount from x where event_ts >= timestamp '2026-03-10' union all select amount from x where event_ts >= timestamp '2026-03-09'",
+    );
+    assert.deepEqual([r.partitionsKept, r.bytes], [2, 2 * 2 * COLUMN_DAY]);
+  });
+
   it('bills at least 10 MB for each table a statement references', async () => {
     const e = await est.estimate('select count(*) from d.merchants');
     assert.equal(e.reads[0]!.bytes, 0);

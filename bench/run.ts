@@ -1,7 +1,7 @@
 // `npm run bench [-- --quick]`: every benchmark figure with its baseline measured in the same run,
 // progress on stderr, a readable table on stdout, and bench/results/latest.json (shape: result.ts).
 // --quick: smaller workloads, the 1M marts size only, 10 s API runs; under five minutes on 2 cores.
-// --only api-reads | bq_hourly_scan: measures that figure alone and updates it in the existing latest.json.
+// --only api-reads | bq_hourly_scan | alerts: measures that figure alone and updates it in the existing latest.json.
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
@@ -10,6 +10,7 @@ import { DATA_FILES } from '../runtime/local-stores.js';
 import { measureApi, requestPaths, type StoreRef } from './api.js';
 import { formatHourlyScan, measureHourlyScan } from './bq-scan/hourly-scan.js';
 import { measureApiReads } from './api-reads.js';
+import { measureAlerts } from './alerts.js';
 import { measureFreshness } from './freshness.js';
 import { measureIngest } from './ingest.js';
 import { measureLoad } from './load.js';
@@ -31,6 +32,14 @@ if (values.only === 'bq_hourly_scan') {
   const latest = JSON.parse(await readFile(latestPath, 'utf8')) as Record<string, unknown>;
   await writeFile(latestPath, JSON.stringify({ ...latest, bq_hourly_scan: scan }, null, 2) + '\n');
   process.stdout.write(`${formatHourlyScan(scan)}\n`);
+  process.exit(0);
+}
+if (values.only === 'alerts') {
+  // Alert evaluation for 10,000 merchants after one mart run, with its baseline; kept in latest.json.
+  const alerts = await measureAlerts({ merchants: 10_000, log: (s) => process.stderr.write(`${s}\n`) });
+  const latest = JSON.parse(await readFile(latestPath, 'utf8')) as Record<string, unknown>;
+  await writeFile(latestPath, JSON.stringify({ ...latest, alerts }, null, 2) + '\n');
+  process.stdout.write(`alerts ${alerts.merchants} merchants: evaluate ${alerts.evaluate_s} s, re-run ${alerts.rerun_s} s, baseline scan ${alerts.baseline_scan_s} s\n`);
   process.exit(0);
 }
 if (values.only !== undefined) {

@@ -40,6 +40,7 @@ export interface EvaluationSummary {
   queued: number;
 }
 
+const SETTLE_CONCURRENCY = 32;
 const MART_KINDS = new Set(['low_stock', 'sales_drop']);
 const SCHEDULED_KINDS = new Set(['feed_silent', 'freshness']);
 
@@ -161,13 +162,19 @@ async function settleAll(
   kinds: Set<string>,
 ): Promise<EvaluationSummary> {
   const summary: EvaluationSummary = { merchants: settings.length, rules: 0, rows, transitions: 0, queued: 0 };
-  for (const s of settings) {
-    const rules = s.rules.filter((r) => r.enabled && kinds.has(r.kind));
-    summary.rules += rules.length;
-    const evaluations = rules.flatMap((r) => evaluate(r, s.merchant_id));
-    const r = await settle(deps, scope, s.merchant_id, rules, evaluations);
-    summary.transitions += r.transitions;
-    summary.queued += r.queued;
+  // Merchants are independent (each has its own state documents): settled a few at a time, so the
+  // store's round trips overlap instead of adding up.
+  for (let i = 0; i < settings.length; i += SETTLE_CONCURRENCY) {
+    await Promise.all(
+      settings.slice(i, i + SETTLE_CONCURRENCY).map(async (s) => {
+        const rules = s.rules.filter((r) => r.enabled && kinds.has(r.kind));
+        summary.rules += rules.length;
+        const evaluations = rules.flatMap((r) => evaluate(r, s.merchant_id));
+        const r = await settle(deps, scope, s.merchant_id, rules, evaluations);
+        summary.transitions += r.transitions;
+        summary.queued += r.queued;
+      }),
+    );
   }
   return summary;
 }

@@ -22,12 +22,22 @@ current_hour as (
   from stores
 ),
 
+-- The UTC hours that can carry the current local weekday-hour 1-4 weeks back (offsets change by at
+-- most an hour), so local times are computed for those only, not for 4 weeks of rows.
+near_hours as (
+  select distinct timestamp_add(timestamp_sub(timestamp_trunc(@window_end, hour), interval 7 * week_back day), interval shift hour) as hour_start
+  from unnest([1, 2, 3, 4]) as week_back
+  cross join unnest([-2, -1, 0, 1, 2]) as shift
+),
+
 pos_hours as (
   select
     sales.merchant_id,
     sales.store_id,
     datetime(sales.hour_start, stores.time_zone) as local_hour
   from marts.mart_hourly_store_sales as sales
+  inner join near_hours
+    on near_hours.hour_start = sales.hour_start
   inner join stores
     on stores.merchant_id = sales.merchant_id
     and stores.store_id = sales.store_id

@@ -22,11 +22,22 @@ subjects as (
   from dims.merchants as merchants
 ),
 
+-- The UTC hours that can carry a window hour's local weekday-hour 0-4 weeks back: within 2 hours of
+-- the same UTC hour (offset changes are at most an hour), so the local time is computed for those only.
+near_hours as (
+  select distinct timestamp_add(timestamp_sub(hours.hour_start, interval 7 * week_back day), interval shift hour) as hour_start
+  from hours
+  cross join unnest([0, 1, 2, 3, 4]) as week_back
+  cross join unnest([-2, -1, 0, 1, 2]) as shift
+),
+
 sales as (
-  select merchant_id, store_id, hour_start, net_revenue_minor
-  from marts.mart_hourly_store_sales
-  where hour_start >= timestamp_sub(@window_start, interval 29 day)
-    and hour_start < @window_end
+  select mart.merchant_id, mart.store_id, mart.hour_start, mart.net_revenue_minor
+  from marts.mart_hourly_store_sales as mart
+  inner join near_hours
+    on near_hours.hour_start = mart.hour_start
+  where mart.hour_start >= timestamp_sub(@window_start, interval 29 day)
+    and mart.hour_start < @window_end
 ),
 
 -- A store's own hours, and the merchant's total (every store and orders without one) under a null store.

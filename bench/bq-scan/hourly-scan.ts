@@ -84,7 +84,7 @@ if (import.meta.url === `file://${process.argv[1]}`) {
     const r = await measureHourlyScan();
     if (values['write-before']) {
       const { typical_bytes, backfill_extra_bytes, quiet_bytes, by_statement } = r;
-      const source = 'pipeline/marts/scheduled-script.ts before the cell windows: one contiguous window, for every merchant, from the earliest touched hour';
+      const source = 'the statements plannedStatements() gave when this was recorded (--write-before)';
       await writeFile(BEFORE_FILE, JSON.stringify({ source, typical_bytes, backfill_extra_bytes, quiet_bytes, by_statement }, null, 2) + '\n');
     }
     process.stdout.write(`${formatHourlyScan(r)}\n`);

@@ -3,9 +3,7 @@
 // - quiet: only the current hour's arrivals;
 // - backfill: the quiet hour plus one merchant's POS backfill of 100,000 events 7 days late (one
 //   day of its events); `backfill_extra` is what it adds to the quiet run.
-// "Today's" statements are read from the scheduled script itself (scheduled-script.ts): each
-// EXECUTE IMMEDIATE with the run's window bound, and the DECLAREs that read tables, with the script
-// variables they use bound as parameters (BigQuery prunes by script variables as by parameters).
+// The statements come from the runner's own plan (pipeline/marts/statements.ts, hourly-scan.ts).
 import type { SqlParams } from '../../pipeline/ports.js';
 import { ASSERTIONS, assertionSql } from '../../pipeline/marts/manifest.js';
 import { scheduledScript } from '../../pipeline/marts/scheduled-script.js';
@@ -70,44 +68,6 @@ export function scenario(name: ScenarioName, startedAt = new Date(PROFILE_ASSUMP
     for (let h = 0; h < 24; h++) cells.push({ merchantId: BACKFILL_MERCHANT, hour: new Date(current - 7 * DAY_MS + h * HOUR_MS) });
   }
   return { name, startedAt, cells };
-}
-
-/** Today's scheduled script, statement by statement, bound for a scenario. */
-export function scriptStatements(s: Scenario, script = scheduledScript()): PlannedStatement[] {
-  const current = new Date(Math.floor(s.startedAt.getTime() / HOUR_MS) * HOUR_MS);
-  const earliest = s.cells.reduce((m, c) => Math.min(m, c.hour.getTime()), Infinity);
-  // The script's window: from the earliest touched hour (or two hours back) to the hour in progress.
-  const windowStart = new Date(Math.min(earliest, current.getTime() - 2 * HOUR_MS));
-  const vars: SqlParams = {
-    started_at: s.startedAt,
-    current_hour: current,
-    arrivals_since: new Date(s.startedAt.getTime() - HOUR_MS),
-    provisional_from: current,
-    window_start: windowStart,
-    window_end: current,
-  };
-  const out: PlannedStatement[] = [];
-  for (const m of script.matchAll(/declare (\w+) \w+ default \(\n([\s\S]*?)\n\);/g)) {
-    let sql = m[2]!;
-    const used: SqlParams = {};
-    for (const v of Object.keys(vars)) {
-      const re = new RegExp(`(?<![\\w@.])${v}(?!\\w)`, 'g');
-      if (re.test(sql)) {
-        sql = sql.replace(re, `@${v}`);
-        used[v] = vars[v]!;
-      }
-    }
-    out.push({ stem: `declare ${m[1]}`, sql, params: used });
-  }
-  const assertionText = new Map(ASSERTIONS.map((a) => [assertionSql(a).trim(), a.stem]));
-  for (const m of script.matchAll(/(?:-- (\w+)\n)?execute immediate """\n([\s\S]*?)\n"""\n(?:into \w+ )?using window_start as window_start, current_hour as window_end;/g)) {
-    const sql = m[2]!;
-    const inner = /^select count\(\*\) from \(\n([\s\S]*)\n\)$/.exec(sql)?.[1];
-    const stem = m[1] ?? (inner !== undefined ? assertionText.get(inner.trim()) : undefined);
-    if (!stem) throw new Error(`a statement of the scheduled script matches no file of sql/: ${sql.slice(0, 80)}`);
-    out.push({ stem, sql, params: { window_start: windowStart, window_end: current } });
-  }
-  return out;
 }
 
 export interface RunEstimate {

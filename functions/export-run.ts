@@ -1,6 +1,8 @@
 // What exportMarts runs for a finished scheduled-query run: the windows that run recorded in
-// marts.mart_runs (with their cells), exported through the mart cycle (pipeline/marts/hourly.ts),
-// then the documents the query API reads, freshness from the arrivals the run read.
+// marts.mart_runs (with their cells), exported through the mart cycle (pipeline/marts/hourly.ts)
+// with the keys the script snapshotted before each rebuild (marts.mart_run_keys), so buckets that
+// vanished are deleted as locally; then the documents, freshness from the arrivals the run read.
+import { seriesCellsOf } from '../pipeline/marts/exporter.js';
 import { runCycle } from '../pipeline/marts/hourly.js';
 import { recordedWindow } from '../pipeline/marts/runner.js';
 import type { MartWindow } from '../pipeline/marts/windows.js';
@@ -45,6 +47,19 @@ export async function recordOfRun(warehouse: Warehouse, run: FinishedRun, now: D
   };
 }
 
+/** The series keys the run's windows held before the script rebuilt them: buckets among them not written now vanished. */
+export async function previousKeysOfRun(warehouse: Warehouse, run: FinishedRun, now: Date): Promise<Set<string>> {
+  const snapshot = await warehouse.query<{ mart: string; row_key: string }>(
+    `select mart, row_key
+     from marts.mart_run_keys
+     where started_at >= @run_time and started_at <= @run_end`,
+    { run_time: run.runTime, run_end: run.endTime ?? now },
+  );
+  const keys = new Set<string>();
+  for (const s of snapshot) for (const c of seriesCellsOf({ stem: s.mart }, [JSON.parse(s.row_key) as Record<string, unknown>])) keys.add(c.key);
+  return keys;
+}
+
 /** The windows a run recorded, each with its cells. */
 export async function windowsOfRun(warehouse: Warehouse, run: FinishedRun, now: Date): Promise<MartWindow[]> {
   return (await recordOfRun(warehouse, run, now)).windows;
@@ -52,8 +67,10 @@ export async function windowsOfRun(warehouse: Warehouse, run: FinishedRun, now: 
 
 export function createRunExporter(deps: { warehouse: Warehouse; series: SeriesStore; now?: () => Date }) {
   return async (run: FinishedRun) => {
-    const { windows, arrivals, finalizedThrough } = await recordOfRun(deps.warehouse, run, (deps.now ?? (() => new Date()))());
-    const result = await runCycle(deps, { kind: 'export', windows, arrivals, finalizedBefore: finalizedThrough });
+    const now = (deps.now ?? (() => new Date()))();
+    const { windows, arrivals, finalizedThrough } = await recordOfRun(deps.warehouse, run, now);
+    const previousKeys = await previousKeysOfRun(deps.warehouse, run, now);
+    const result = await runCycle(deps, { kind: 'export', windows, arrivals, finalizedBefore: finalizedThrough, previousKeys });
     return { windows: windows.length, cells: result.cells, documents: result.documents };
   };
 }

@@ -13,7 +13,21 @@
 // https://cloud.google.com/bigquery/docs/reference/standard-sql/procedural-language (FOR…IN, EXECUTE IMMEDIATE)
 import { DEFAULT_MART_CONFIG, type MartConfig } from './config.js';
 import { ASSERTIONS, MARTS, assertionSql, readSql, type MartSpec } from './manifest.js';
-import { BASELINE_WEEKS } from './windows.js';
+import { BASELINE_WEEKS, windowCondition } from './windows.js';
+
+/** The key columns of a mart's rows that make its series row keys (exporter.ts seriesCellsOf). */
+export function seriesKeyColumns(m: MartSpec): string[] {
+  return m.table.columns.map((c) => c.name).filter((n) => ['merchant_id', 'store_id', 'sku', 'hour_start', 'local_date'].includes(n));
+}
+
+/** Snapshot of the keys a window holds before its rebuild, for the exporter (marts.mart_run_keys). */
+function keySnapshot(m: MartSpec): string {
+  const cols = seriesKeyColumns(m).map((c) => (c === 'local_date' ? `cast(local_date as string) as local_date` : c));
+  return `insert into marts.mart_run_keys (run_id, mart, started_at, row_key)
+select @run_id, '${m.stem}', @run_started_at, to_json_string(struct(${cols.join(', ')}))
+from ${m.table.id}
+where ${windowCondition(m)}`;
+}
 
 const quote = (sql: string): string => {
   if (sql.includes('"""')) throw new Error('a statement of sql/ contains """ and cannot be embedded in the scheduled script');
@@ -22,6 +36,8 @@ const quote = (sql: string): string => {
 
 /** What each window binds, as the runner's martParams: a cell window rebuilds its cells, every merchant from all_from. */
 const BINDINGS: Record<string, string> = {
+  run_id: 'run_id',
+  run_started_at: 'run_started_at',
   window_start: 'w.window_start',
   window_end: 'w.window_end',
   all_from: 'w.all_from',
@@ -202,6 +218,11 @@ export function scheduledScript(config: MartConfig = DEFAULT_MART_CONFIG): strin
     const sql = readSql(m.file);
     lines.push(`-- ${m.stem}`);
     lines.push(`for w in (select * from windows where mart = '${m.stem}' order by window_start) do`);
+    if (seriesKeyColumns(m).length > 0 && m.stem !== 'mart_daily_promotion_performance') {
+      const snapshot = keySnapshot(m);
+      lines.push(`execute immediate ${quote(snapshot)}`);
+      lines.push(`${using(snapshot)};`);
+    }
     lines.push(`execute immediate ${quote(sql)}`);
     lines.push(`${using(sql)};`);
     for (const a of ASSERTIONS.filter((x) => x.mart === m.stem)) {

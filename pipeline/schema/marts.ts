@@ -196,5 +196,19 @@ export const martRuns: TableDef = {
   ],
 };
 
+export const martRunKeys: TableDef = {
+  id: 'marts.mart_run_keys',
+  description: 'The bucket keys each window of a scheduled run held before its rebuild, so the exporter deletes the buckets that vanished.',
+  uniqueKey: ['run_id', 'mart', 'row_key'],
+  partition: { column: 'started_at', granularity: 'DAY' },
+  clustering: ['mart'],
+  columns: [
+    req('run_id', 'STRING', 'Mart run'),
+    req('mart', 'STRING', 'Mart file stem'),
+    req('started_at', 'TIMESTAMP', 'When the run started'),
+    req('row_key', 'STRING', 'The key columns of one row before the rebuild (merchant_id, store_id, sku, hour_start or local_date), as JSON'),
+  ],
+};
+
 /** Every table of the deployment: raw, dims, marts (with the run log). */
-export const ALL_TABLES: TableDef[] = [...RAW_TABLES, ...DIM_TABLES, ...MART_TABLES, martRuns];
+export const ALL_TABLES: TableDef[] = [...RAW_TABLES, ...DIM_TABLES, ...MART_TABLES, martRuns, martRunKeys];

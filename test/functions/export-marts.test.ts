@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { createExportMartsHandler, type FinishedRun } from '../../functions/export-marts.js';
-import { windowsOfRun } from '../../functions/export-run.js';
-import type { SqlParams, Warehouse } from '../../pipeline/ports.js';
+import { createRunExporter, previousKeysOfRun, windowsOfRun } from '../../functions/export-run.js';
+import { discardingSeriesStore } from '../../pipeline/marts/dry-run.js';
+import { FAMILY_MART, type SeriesMutation, type SeriesStore, type SqlParams, type Warehouse } from '../../pipeline/ports.js';
 import { deliver, MemoryLogger, SHAPES, testServer, type PushMessage } from './support.js';
 
 const transferRun = (state: string): PushMessage => ({
@@ -74,4 +75,27 @@ describe('exportMarts function', () => {
     assert.deepEqual(asked[0]!.params, { run_time: new Date('2026-11-21T12:05:00Z'), run_end: new Date('2026-11-21T12:09:00Z') });
     assert.match(asked[0]!.sql, /from marts\.mart_runs/);
   });
+
+  it('deletes the series buckets a run\'s rebuild emptied, from the keys the script snapshotted before it', async () => {
+    const warehouse: Warehouse = {
+      async run() {},
+      async query<T>(sql: string) {
+        if (/from marts\.mart_run_keys/.test(sql)) {
+          return [
+            { mart: 'mart_hourly_traffic', row_key: JSON.stringify({ merchant_id: 'm1', hour_start: '2026-11-21T10:00:00Z' }) },
+            { mart: 'mart_daily_store_sales', row_key: JSON.stringify({ merchant_id: 'm1', store_id: 's1', local_date: '2026-11-21' }) },
+          ] as T[];
+        }
+        return [] as T[];
+      },
+    };
+    const run: FinishedRun = { name: 'r', state: 'SUCCEEDED', runTime: new Date('2026-11-21T12:05:00Z'), endTime: new Date('2026-11-21T12:07:00Z') };
+    assert.deepEqual([...(await previousKeysOfRun(warehouse, run, new Date('2026-11-21T12:09:00Z')))].sort(), ['m1#sales#store=s1#d#20261121', 'm1#traffic#h#2026112110']);
+    const mutations: SeriesMutation[] = [];
+    const series: SeriesStore = { ...discardingSeriesStore, mutate: async (ms) => void mutations.push(...ms) };
+    await createRunExporter({ warehouse, series, now: () => new Date('2026-11-21T12:09:00Z') })(run);
+    // no window was written (the fake holds no mart rows), so both buckets vanished
+    assert.deepEqual(mutations.filter((m) => m.kind === 'delete_family' && m.family === FAMILY_MART).map((m) => m.key).sort(), ['m1#sales#store=s1#d#20261121', 'm1#traffic#h#2026112110']);
+  });
 });
+

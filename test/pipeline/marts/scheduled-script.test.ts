@@ -2,17 +2,18 @@
 // manifest per window with its assertions after it, bound to the parameters each file names, each
 // mart reading arrivals from its own watermark, and the run log written once, at the end.
 import assert from 'node:assert/strict';
-import { ASSERTIONS, MARTS, readSql } from '../../../pipeline/marts/manifest.js';
+import { ASSERTIONS, MARTS, martSpec, readSql } from '../../../pipeline/marts/manifest.js';
 import { scheduledScript } from '../../../pipeline/marts/scheduled-script.js';
 
 describe('scheduledScript', () => {
   const script = scheduledScript();
 
   it('runs every mart statement in manifest order, once per window, bound to the parameters it names', () => {
-    const positions = MARTS.map((m) => script.indexOf(`for w in (select * from windows where mart = '${m.stem}' order by window_start) do\nexecute immediate """\n${readSql(m.file).trim()}\n"""\nusing `));
-    assert.ok(positions.every((p) => p > 0), 'every mart is embedded verbatim in a loop over its windows');
+    const loops = MARTS.map((m) => script.indexOf(`-- ${m.stem}\nfor w in (select * from windows where mart = '${m.stem}' order by window_start) do\n`));
+    const positions = MARTS.map((m) => script.indexOf(`execute immediate """\n${readSql(m.file).trim()}\n"""\nusing `));
+    assert.ok(loops.every((p, i) => p > 0 && positions[i]! > p && script.indexOf('end for;', p) > positions[i]!), 'every mart is embedded verbatim in a loop over its windows');
     assert.deepStrictEqual([...positions].sort((a, b) => a - b), positions);
-    const bound = (stem: string) => new RegExp(`"""\\nusing ([^;]*);`).exec(script.slice(script.indexOf(`-- ${stem}\nfor w`)))![1];
+    const bound = (stem: string) => new RegExp(`"""\\nusing ([^;]*);`).exec(script.slice(script.indexOf(`execute immediate """\n${readSql(martSpec(stem).file).trim()}`)))![1];
     assert.equal(bound('mart_hourly_store_sales'), 'w.window_start as window_start, w.window_end as window_end, w.all_from as all_from, w.merchants as merchants, w.cells as cells');
     assert.equal(
       bound('mart_hourly_store_inventory'),
@@ -46,4 +47,14 @@ describe('scheduledScript', () => {
     for (const m of MARTS) assert.ok(log > script.lastIndexOf(`'${m.stem}' order by window_start) do`), m.stem);
     assert.match(script.slice(log), /from unnest\(\[[^\]]*'mart_daily_promotion_performance'\]\) as mart\nwhere mart not in \(select w\.mart from windows as w\);$/);
   });
+
+  it('snapshots the series keys of each window before its rebuild, for the exporter to delete vanished buckets', () => {
+    for (const m of MARTS.filter((x) => x.stem !== 'mart_daily_promotion_performance')) {
+      const loop = script.indexOf(`-- ${m.stem}\nfor w in`);
+      const snapshot = script.indexOf('insert into marts.mart_run_keys', loop);
+      assert.ok(snapshot > loop && snapshot < script.indexOf(`execute immediate """\n${readSql(m.file).trim()}`), m.stem);
+    }
+    assert.match(script, /select @run_id, 'mart_daily_store_sales', @run_started_at, to_json_string\(struct\(merchant_id, store_id, cast\(local_date as string\) as local_date\)\)\nfrom marts\.mart_daily_store_sales\nwhere local_date >= /);
+  });
 });
+

@@ -3,7 +3,7 @@
 // with the keys the script snapshotted before each rebuild (marts.mart_run_keys), so buckets that
 // vanished are deleted as locally; then the documents, freshness from the arrivals the run read.
 import { seriesCellsOf } from '../pipeline/marts/exporter.js';
-import { runCycle } from '../pipeline/marts/hourly.js';
+import { runCycle, type CycleDeps } from '../pipeline/marts/hourly.js';
 import { recordedWindow } from '../pipeline/marts/runner.js';
 import type { MartWindow } from '../pipeline/marts/windows.js';
 import type { SeriesStore, Warehouse } from '../pipeline/ports.js';
@@ -65,7 +65,7 @@ export async function windowsOfRun(warehouse: Warehouse, run: FinishedRun, now: 
   return (await recordOfRun(warehouse, run, now)).windows;
 }
 
-export function createRunExporter(deps: { warehouse: Warehouse; series: SeriesStore; now?: () => Date }) {
+export function createRunExporter(deps: { warehouse: Warehouse; series: SeriesStore; now?: () => Date; onFinalized?: CycleDeps['onFinalized'] }) {
   return async (run: FinishedRun) => {
     const now = (deps.now ?? (() => new Date()))();
     const { windows, arrivals, finalizedThrough } = await recordOfRun(deps.warehouse, run, now);

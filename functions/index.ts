@@ -15,6 +15,11 @@ import { createRunExporter } from './export-run.js';
 import { createIngestEventsHandler } from './ingest-events.js';
 import { createIngestPosBatchHandler } from './ingest-pos-batch.js';
 import { errorDetail } from '../pipeline/errors.js';
+import { createPubSubAlertQueue } from '../adapters/gcp/pubsub-alert-queue.js';
+import { pubsubClient } from '../adapters/gcp/pubsub-bus.js';
+import { evaluateScheduledAlerts, martAlertHook } from '../pipeline/alerts/evaluate.js';
+import { createAlertStore } from '../pipeline/alerts/store.js';
+import { createDeliverAlertHandler, createEvaluateAlertsHandler } from './alerts.js';
 
 // Before the framework builds its server: bodies it cannot parse are answered in the contract's shape.
 answerBodyErrorsAsJson();
@@ -62,7 +67,11 @@ export const ingestPosBatch = lazyHandler('ingestPosBatch', () => {
 
 export const exportMarts = lazyHandler('exportMarts', () => {
   const rt = gcpRuntime();
-  return createExportMartsHandler({ exportRun: createRunExporter({ warehouse: rt.warehouse, series: rt.seriesStore }), logger });
+  // The mart alert rules run after each export, where the deployment names an alerts topic.
+  const onFinalized = process.env.TILLSTREAM_ALERTS_TOPIC
+    ? martAlertHook({ warehouse: rt.warehouse, alerts: createAlertStore(rt.seriesStore), queue: alertQueue(rt.config.projectId), series: rt.seriesStore, logger })
+    : undefined;
+  return createExportMartsHandler({ exportRun: createRunExporter({ warehouse: rt.warehouse, series: rt.seriesStore, onFinalized }), logger });
 });
 
 export const collect = lazyHandler('collect', () => {
@@ -76,7 +85,27 @@ export const collect = lazyHandler('collect', () => {
   });
 });
 
+/** The alerts topic (TILLSTREAM_ALERTS_TOPIC, set by infra-cdktf/constructs/alerts.ts). */
+function alertQueue(projectId: string) {
+  const topic = process.env.TILLSTREAM_ALERTS_TOPIC;
+  if (!topic) throw new Error('TILLSTREAM_ALERTS_TOPIC is not set');
+  return createPubSubAlertQueue(pubsubClient(projectId), topic);
+}
+
+export const deliverAlert = lazyHandler('deliverAlert', () => {
+  const rt = gcpRuntime();
+  return createDeliverAlertHandler({ alerts: createAlertStore(rt.seriesStore), queue: alertQueue(rt.config.projectId), clock: systemClock, logger });
+});
+
+export const evaluateAlerts = lazyHandler('evaluateAlerts', () => {
+  const rt = gcpRuntime();
+  const deps = { warehouse: rt.warehouse, alerts: createAlertStore(rt.seriesStore), queue: alertQueue(rt.config.projectId), logger };
+  return createEvaluateAlertsHandler({ evaluate: (asOf) => evaluateScheduledAlerts(deps, asOf), clock: systemClock, logger });
+});
+
 functions.http('ingestEvents', ingestEvents);
 functions.http('ingestPosBatch', ingestPosBatch);
 functions.http('exportMarts', exportMarts);
 functions.http('collect', collect);
+functions.http('deliverAlert', deliverAlert);
+functions.http('evaluateAlerts', evaluateAlerts);

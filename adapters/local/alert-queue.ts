@@ -52,6 +52,8 @@ export class LocalAlertQueue implements AlertQueue {
           if (outcome.kind === 'retry') {
             deps.logger?.warn({ alert_id: payload.id, attempts: outcome.attempts, error: outcome.error }, 'alert webhook failed; retrying');
             this.bus.nack(msg.id, { delayMs: outcome.delayMs });
+          } else if (outcome.kind === 'not_due') {
+            this.bus.nack(msg.id, { delayMs: outcome.inMs });
           } else {
             await this.bus.ack(msg.id);
           }

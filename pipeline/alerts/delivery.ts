@@ -23,6 +23,8 @@ export type DeliveryOutcome =
   | { kind: 'delivered'; attempts: number }
   | { kind: 'retry'; delayMs: number; attempts: number; error: string }
   | { kind: 'failed'; attempts: number; error: string }
+  /** Its next attempt is not due yet (a copy delivered early: after a restart, or by Pub/Sub's shorter backoff). */
+  | { kind: 'not_due'; inMs: number }
   /** Already delivered or failed by an earlier copy of the message. */
   | { kind: 'done_before'; status: DeliveryStatus['status'] };
 
@@ -44,9 +46,10 @@ export async function deliverAlert(
   const m = payload.merchant_id;
   const before = await alerts.getDelivery(m, payload.id);
   if (before && before.status !== 'pending') return { kind: 'done_before', status: before.status };
-  const attempts = (before?.attempts ?? 0) + 1;
   const now = clock.now();
-  const firstAttemptAt = before?.status === 'pending' && before.first_attempt_at ? Date.parse(before.first_attempt_at) : now.getTime();
+  if (before?.status === 'pending' && Date.parse(before.next_attempt_at) > now.getTime()) return { kind: 'not_due', inMs: Date.parse(before.next_attempt_at) - now.getTime() };
+  const attempts = (before?.attempts ?? 0) + 1;
+  const firstAttemptAt = before?.status === 'pending' ? Date.parse(before.first_attempt_at) : now.getTime();
 
   const settings = await alerts.getSettings(m);
   let error: string;

@@ -289,6 +289,12 @@ export interface SeriesStore {
    * applied. Optional (the speed layer needs it); entries of different rows are independent.
    */
   checkAndMutate?(entries: ConditionalMutation[]): Promise<boolean[]>;
+  /**
+   * Adds `by` to an integer counter cell, atomically in the row, and answers its new value (Bigtable
+   * ReadModifyWriteRow). Optional (the speed layer's per-row compaction trigger). Counter cells are
+   * internal: their qualifiers start with '!' and range reads of the Bigtable store leave them out.
+   */
+  increment?(key: string, family: string, qualifier: string, by: number): Promise<number>;
   /** Small JSON documents mirrored for the API (stores list, freshness, key records). */
   getDocument<T>(key: string): Promise<T | undefined>;
   putDocument(key: string, value: unknown): Promise<void>;

@@ -4,7 +4,9 @@
 // number as decimal text (an empty value is null). Documents are JSON in family 'd' of their own rows.
 // Every family keeps one version; reads also ask for the latest cell only, since GC runs lazily.
 // Speed-layer markers (family 'p', qualifiers starting with '~', see pipeline/speed/writer.ts) are only
-// ever tested by conditional mutations, so range reads leave them out on the server.
+// ever tested by conditional mutations, and counters ('!' qualifiers other than '!gen', 64-bit
+// big-endian integers written by ReadModifyWriteRow) are only read by their increments, so range
+// reads leave both out on the server.
 import type { Table } from '@google-cloud/bigtable';
 import type { CellValue, ConditionalMutation, SeriesMutation, SeriesRow, SeriesStore } from '../../pipeline/ports.js';
 import { mapLimit } from './bigtable.js';
@@ -84,6 +86,17 @@ export function createBigtableSeriesStore(table: Table): SeriesStore {
       return applied;
     },
 
+    async increment(key: string, family: string, qualifier: string, by: number): Promise<number> {
+      // ReadModifyWriteRow increment: the cell is a 64-bit big-endian signed integer, and the answer
+      // is the value after the increment (https://cloud.google.com/bigtable/docs/reference/data/rpc/google.bigtable.v2#readmodifywriterule).
+      try {
+        const [value] = await table.row(key).increment(`${family}:${qualifier}`, by);
+        return Number(value);
+      } catch (err) {
+        throw new Error(`incrementing ${family}:${qualifier} of series row ${key} in Bigtable failed`, { cause: err });
+      }
+    },
+
     async getDocument<T>(key: string): Promise<T | undefined> {
       return (await readRows(table, { start: '', end: '' }, [key])).documents.get(key) as T | undefined;
     },
@@ -118,7 +131,7 @@ async function readRows(table: Table, { start, end }: { start: string; end: stri
   const [found] = await table.getRows({
     ...(documentKeys.length > 0 ? { keys: [...documentKeys] } : {}),
     ...(hasRange ? { ranges: [{ start: { value: start, inclusive: true }, end: { value: end, inclusive: false } }] } : {}),
-    filter: [{ family: /^(m|p|d)$/ }, { column: /[^~][\s\S]*/ }, { column: { cellLimit: 1 } }],
+    filter: [{ family: /^(m|p|d)$/ }, { column: /(?:[^~!][\s\S]*|!gen)/ }, { column: { cellLimit: 1 } }],
     decode: false,
   });
   const docKeys = new Set(documentKeys);

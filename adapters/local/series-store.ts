@@ -98,6 +98,16 @@ export function openLmdbSeriesStore(opts: { dataDir: string } | { path: string }
       });
     },
 
+    async increment(key: string, family: string, qualifier: string, by: number): Promise<number> {
+      return rows.transaction(() => {
+        const touched = new Map<string, Families | undefined>();
+        const next = (current(touched, key)?.[family]?.[qualifier] ?? 0) + by;
+        applyAll(touched, [{ kind: 'set', key, family, cells: { [qualifier]: next } }]);
+        commit(touched);
+        return next;
+      });
+    },
+
     async readRange(range): Promise<SeriesRow[]> {
       return readRange(range);
     },

@@ -4,12 +4,15 @@
 //   <metric>                the compacted sum of every folded message
 //   ~<message id>           marker: this message is folded into the compacted sums
 //   !gen                    compaction generation, the compare-and-set token of the compactor
+//   !writes                 messages written to the row, counted in the row by every writer
+//                           (ReadModifyWriteRow): the compaction trigger shared by all instances
 // Metric names contain none of '@', '~', '!'; a message id may contain anything, so a message cell
 // is split at its first '@'. Markers are only ever tested by conditional writes, never read: the
 // Bigtable adapter leaves them out of range reads, and readers here skip them.
 import type { CellValue } from '../ports.js';
 
 export const GENERATION = '!gen';
+export const WRITES = '!writes';
 export const MARKER_PREFIX = '~';
 
 export const messageCell = (metric: string, messageId: string): string => `${metric}@${messageId}`;

@@ -18,6 +18,12 @@
 //     (the marker is present, nothing is written).
 //   - Two compactors: the generation test lets only one apply a given snapshot; the other writes
 //     nothing and leaves the row to the next compaction.
+// When to compact: every writer adds 1 to the row's counter cell `!writes` after writing its cells
+//   (ReadModifyWriteRow, atomic in the row), and the writer whose increment reaches a multiple of
+//   compactEvery compacts the row. The count lives in the row, not in a process, so however many
+//   instances write a hot row, it holds at most about compactEvery messages' cells between
+//   compactions. The counter only triggers: an extra or lost increment (a retried write) moves a
+//   compaction, never a value.
 //   Readers sum the compacted cells and the message cells (cells.ts provisionalValues); markers are
 //   never read, so a read costs one cell per metric plus the messages since the last compaction.
 // Retirement (exporter.ts) deletes the whole partial family of an hour the marts finalized, markers
@@ -28,13 +34,14 @@ import { FAMILY_PARTIAL, systemClock } from '../ports.js';
 import type { IngestResult, IngestStage } from '../ingest/stage.js';
 import { documentKey } from '../series/row-key.js';
 import type { FreshnessDocument } from '../series/documents.js';
-import { GENERATION, marker, messageCell, parseQualifier } from './cells.js';
+import { GENERATION, marker, messageCell, parseQualifier, WRITES } from './cells.js';
+import { mapLimit } from '../concurrency.js';
 import { partialsOf } from './partials.js';
 import { HOUR_MS } from '../time.js';
 
 export interface PartialWriterOptions {
   series: SeriesStore;
-  /** A row is compacted after this many of this process's messages wrote to it since its last compaction. */
+  /** A row is compacted each time this many messages, from any writer instance, have written to it. */
   compactEvery?: number;
   /**
    * End of the last finalized hour for a merchant, or null; hours ending at or before it are served
@@ -63,19 +70,19 @@ export interface PartialWriter {
 }
 
 export const DEFAULT_COMPACT_EVERY = 16;
-/** Rows whose write counts this process remembers; the map is reset beyond it (compaction is an optimization). */
-const MAX_TRACKED_ROWS = 100_000;
+/** Parallel counter increments per message (one per row it wrote). */
+const INCREMENT_CONCURRENCY = 16;
 const FRESHNESS_TTL_MS = 30_000;
 
 export function createPartialWriter(opts: PartialWriterOptions): PartialWriter {
   const { series } = opts;
   const checkAndMutate = series.checkAndMutate?.bind(series);
-  if (!checkAndMutate) throw new Error('the speed layer needs a series store with conditional writes (checkAndMutate)');
+  const increment = series.increment?.bind(series);
+  if (!checkAndMutate || !increment) throw new Error('the speed layer needs a series store with conditional writes and counters (checkAndMutate, increment)');
   const compactEvery = opts.compactEvery ?? DEFAULT_COMPACT_EVERY;
   if (!Number.isInteger(compactEvery) || compactEvery < 1) throw new Error(`compactEvery must be a positive integer, got ${compactEvery}`);
   const clock = opts.clock ?? systemClock;
   const finalizedThrough = opts.finalizedThrough ?? freshnessDocumentReader(series, clock);
-  let writesSinceCompaction = new Map<string, number>();
 
   async function compact(key: string): Promise<boolean> {
     const [row] = await series.readRange({ start: key, end: key + '\u0000' });
@@ -130,21 +137,16 @@ export function createPartialWriter(opts: PartialWriterOptions): PartialWriter {
           return { key: p.key, condition: { family: FAMILY_PARTIAL, qualifier: marker(messageId) }, mutations: [mutation] };
         }),
       );
-      const due: string[] = [];
-      open.forEach((p, i) => {
-        if (!applied[i]) {
-          result.alreadyFolded++;
-          return;
+      const written = open.filter((p, i) => {
+        if (!applied[i]) result.alreadyFolded++;
+        else {
+          result.rows++;
+          result.cells += Object.keys(p.values).length;
         }
-        result.rows++;
-        result.cells += Object.keys(p.values).length;
-        const n = (writesSinceCompaction.get(p.key) ?? 0) + 1;
-        if (n >= compactEvery) {
-          writesSinceCompaction.delete(p.key);
-          due.push(p.key);
-        } else writesSinceCompaction.set(p.key, n);
+        return applied[i];
       });
-      if (writesSinceCompaction.size > MAX_TRACKED_ROWS) writesSinceCompaction = new Map();
+      const counts = await mapLimit(written, INCREMENT_CONCURRENCY, (p) => increment!(p.key, FAMILY_PARTIAL, WRITES, 1));
+      const due = written.filter((_, i) => counts[i]! % compactEvery === 0).map((p) => p.key);
       for (const key of due) if (await compact(key)) result.compacted++;
       return result;
     },

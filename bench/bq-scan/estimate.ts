@@ -16,7 +16,8 @@
 //    not of the rows the query keeps. https://cloud.google.com/bigquery/pricing#on_demand_pricing
 //    and https://cloud.google.com/bigquery/docs/estimate-costs
 // 3. Block pruning of a clustered table needs filters on the clustering columns in their order,
-//    starting with the first; a filter on a later column alone does not prune blocks.
+//    starting with the first; a filter on a later column alone does not prune blocks, and neither
+//    does a clustered column inside a complex filter expression (an `or`, a function of the column).
 //    https://cloud.google.com/bigquery/docs/querying-clustered-tables
 //    A dry run does not count block pruning (the figure it returns is an upper bound); the estimate
 //    reports both: `bytes` with block pruning (what on-demand bills) and `unclusteredBytes` (what the

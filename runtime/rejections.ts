@@ -2,7 +2,8 @@
 // newest samples with their detail and payload (what Snowplow Micro calls bad events). `tillstream
 // rejections` prints it; run while `tillstream start` holds the data directory, it goes through the
 // running process like every other command, so the locked DuckDB file is never opened twice.
-import type { Warehouse } from '../pipeline/ports.js';
+import type { SeriesStore, Warehouse } from '../pipeline/ports.js';
+import { documentKey } from '../pipeline/series/row-key.js';
 
 export interface RejectionSample {
   received_at: string;
@@ -53,4 +54,29 @@ export async function rejectionReport(warehouse: Warehouse, opts: { from: Date; 
     by_reason,
     samples: samples.map((s) => ({ ...s, received_at: new Date(s.received_at).toISOString() })),
   };
+}
+
+/** documentKey(m, 'rejections'): the merchant's report, as of its `as_of` (null: none written yet). */
+export interface RejectionsDocument extends RejectionReport {
+  as_of: string;
+}
+
+/** The window and samples of the rejections document each mart cycle writes. */
+export const REJECTIONS_DOCUMENT_DAYS = 7;
+export const REJECTIONS_DOCUMENT_SAMPLES = 10;
+
+/**
+ * Writes every merchant's rejections document into the series store, so the query API answers
+ * GET /v1/merchants/{id}/rejections from the series store alone, as every other route. Called by
+ * the local runtime after each mart cycle; a merchant without rejections gets an empty report.
+ */
+export async function exportRejectionDocuments(deps: { warehouse: Warehouse; series: SeriesStore }, now: Date): Promise<number> {
+  const merchants = await deps.warehouse.query<{ merchant_id: string }>('select merchant_id from dims.merchants order by merchant_id');
+  const from = new Date(now.getTime() - REJECTIONS_DOCUMENT_DAYS * 86_400_000);
+  for (const { merchant_id } of merchants) {
+    const report = await rejectionReport(deps.warehouse, { from, to: now, merchantId: merchant_id, samples: REJECTIONS_DOCUMENT_SAMPLES });
+    const doc: RejectionsDocument = { ...report, as_of: now.toISOString() };
+    await deps.series.putDocument(documentKey(merchant_id, 'rejections'), doc);
+  }
+  return merchants.length;
 }

@@ -14,6 +14,7 @@ import { PosCsvError } from '../../pipeline/ingest/entries.js';
 import { UsageError, type Command } from '../context.js';
 import { runMartCycle } from '../../pipeline/marts/hourly.js';
 import { firstRejections, publishFile } from '../../runtime/file-ingest.js';
+import { exportRejectionDocuments } from '../../runtime/rejections.js';
 
 /** Exit code when a file's entries were all rejected (README, "Exit codes"). */
 export const EXIT_ALL_REJECTED = 4;
@@ -57,6 +58,7 @@ export const ingestCommand: Command = async (argv, ctx) => {
   ctx.err(`published ${published.entries} entries from ${values.file} in ${published.messages} messages; ingesting`);
   await rt.runner.drain();
   const marts = await runMartCycle(rt);
+  await exportRejectionDocuments(rt, rt.clock.now());
   const counts = await rt.runCounts(runId);
   const rejected = totalRejected(counts);
   if (rejected > 0) {

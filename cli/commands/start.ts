@@ -6,6 +6,7 @@
 // published = accepted + Σ rejected + duplicates.
 import type { Server } from 'node:http';
 import { reservePort, type ReservedPort } from '../listen.js';
+import { exportRejectionDocuments } from '../../runtime/rejections.js';
 import { parseArgs } from 'node:util';
 import { generateWorkload } from '../../demo/generator.js';
 import { createKey } from '../../pipeline/auth/keys.js';
@@ -67,6 +68,7 @@ export function createStartCommand(startOpts: StartOptions = {}): Command {
     ctx.err(`ingested in ${((performance.now() - t0) / 1000).toFixed(1)} s; building marts…`);
     const t1 = performance.now();
     const cycle = await runMartCycle(rt);
+    await exportRejectionDocuments(rt, rt.clock.now());
     ctx.err(`marts built and exported in ${((performance.now() - t1) / 1000).toFixed(1)} s (${cycle.run.windows.length} windows)`);
     const counts = await rt.runCounts(runId);
     const summary = { ...counts, mart_rows: await martRowCounts(rt.warehouse), series_cells: cycle.cells };
@@ -97,6 +99,7 @@ export function createStartCommand(startOpts: StartOptions = {}): Command {
       signal: stop.signal,
       run: async () => {
         const c = await runMartCycle(rt);
+        await exportRejectionDocuments(rt, rt.clock.now());
         ctx.err(`hourly mart run: ${c.run.windows.length} windows, ${c.cells} series cells`);
       },
       onError: (err) => ctx.err(`hourly mart run failed (retried next hour): ${String(err)}`),

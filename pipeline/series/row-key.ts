@@ -75,6 +75,6 @@ export function rowRange(k: SeriesKey, fromBucket: string, toBucket: string): { 
 }
 
 /** Keys of mirrored documents (stores list, freshness) live beside the series, under the merchant. */
-export function documentKey(merchantId: string, name: 'stores' | 'freshness' | 'merchant' | 'dimensions'): string {
+export function documentKey(merchantId: string, name: 'stores' | 'freshness' | 'merchant' | 'dimensions' | 'rejections'): string {
   return `${escape(merchantId)}#_${name}`;
 }

@@ -16,6 +16,7 @@ import { HttpError, errorHandler, notFound, notFoundHandler } from '../http/erro
 import { defaultLogger, requestLogger } from '../http/logging.js';
 import { securityHeaders } from '../http/security-headers.js';
 import { createAlertsRouter } from './alerts-router.js';
+import { createRejectionsRouter } from './rejections-router.js';
 import { assertMerchantAccess, readerOf, requireReader } from './auth.js';
 import { PROVISIONAL_MAX_AGE_S, secondsUntilNextMartRun, sendJson, sendJsonText, sendText } from './cache.js';
 import { CSV_TYPE, toCsv, wantsCsv } from './csv.js';
@@ -266,6 +267,7 @@ export function createQueryApiRouter(deps: QueryApiDeps): Router {
     sendJson(res, { newest_event_at: f?.newest_event_at ?? null, finalized_through: finalized, lag_seconds: lag }, shortCache());
   });
   router.use(createAlertsRouter({ series: deps.series, keys: deps.keys, pepper: deps.pepper, clock, rateLimit: deps.rateLimit }));
+  router.use(createRejectionsRouter({ series: deps.series, keys: deps.keys, pepper: deps.pepper, clock }));
 
   if (deps.dashboard !== false) {
     router.use('/vendor/uplot', express.static(UPLOT_DIR, { index: false, maxAge: '1h' }));

@@ -6,6 +6,7 @@ import { Event } from '../../pipeline/contracts/events.js';
 import { CATALOG } from '../../pipeline/metrics/catalog.js';
 import { ERROR_CODES } from '../http/errors.js';
 import { alertsOpenApi } from './alerts-router.js';
+import { rejectionsOpenApi } from './rejections-router.js';
 import { MAX_DAYS, MAX_HOURS, MerchantIdParam, MetricsQuery } from './params.js';
 import { TopQuery } from './top.js';
 
@@ -125,6 +126,7 @@ export function openApiDocument(): object {
   const catalogText = CATALOG.map((s) => `- **${s.name}** (${s.grains.map((g) => (g === 'h' ? 'hour' : 'day')).join(', ')}): ${s.metrics.map((m) => `\`${m.name}\` (${m.kind})`).join(', ')}`).join('\n');
 
   const alerts = alertsOpenApi(json, errorResponse);
+  const rejections = rejectionsOpenApi(errorResponse);
   return {
     openapi: '3.1.0',
     info: {
@@ -147,6 +149,7 @@ export function openApiDocument(): object {
         Event: json(Event, 'input'),
         CollectorAccepted: json(CollectorAcceptedSchema),
         ...alerts.schemas,
+        ...rejections.schemas,
       },
     },
     paths: {
@@ -242,6 +245,7 @@ export function openApiDocument(): object {
         get: { operationId: 'ready', summary: 'Readiness: 200 once the stores are open', responses: { '200': { description: '{"status":"ready"}' }, '503': { description: 'Not ready' } } },
       },
       ...alerts.paths,
+      ...rejections.paths,
       '/openapi.json': { get: { operationId: 'openapi', summary: 'This document', responses: { '200': { description: 'OpenAPI 3.1' } } } },
     },
   };

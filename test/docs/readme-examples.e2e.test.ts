@@ -82,7 +82,7 @@ describe('README.md and docs/events.md examples against a fresh demo', () => {
     }
   });
 
-  it('runs the HTTP examples against the running tillstream start: events accepted, metrics of the demo not zero', async () => {
+  it('runs the HTTP examples against the running tillstream start: events accepted, metrics of the demo not zero, its rejections listed', async () => {
     server = spawn(process.execPath, [BIN, 'start'], { cwd, env: { ...env, PORT: '0' } });
     let out = '';
     const url = await new Promise<string>((resolve, reject) => {
@@ -97,11 +97,16 @@ describe('README.md and docs/events.md examples against a fresh demo', () => {
     const r = sh(block.join('\n'));
     assert.equal(r.status, 0, `${block.join('\n')}\n${r.stdout}\n${r.stderr}`);
     // The POST answers first (202 with the counts enqueued), then the metrics of the last 7 local days.
-    const [posted, metrics] = r.stdout.trim().split('\n').slice(-2).map((l) => JSON.parse(l) as Record<string, unknown>);
+    const [posted, metrics, rejections] = r.stdout.trim().split('\n').slice(-3).map((l) => JSON.parse(l) as Record<string, unknown>);
     const sent = (await readFile(join(cwd, 'recent.ndjson'), 'utf8')).trim().split('\n').length;
     assert.deepEqual(posted, { received: sent, messages: 1 });
     const points = metrics!.points as { values: { orders: number } }[];
     assert.equal(points.length >= 7, true);
     assert.ok(points.reduce((n, p) => n + p.values.orders, 0) > 0, JSON.stringify(metrics));
+    // The demo's deliberate rejections, as of the mart run of start: counts by reason that add up, and samples.
+    const byReason = rejections!.by_reason as Record<string, number>;
+    assert.equal(rejections!.merchant_id, 'pizzaroma');
+    assert.ok(Number(rejections!.total) > 0 && Object.values(byReason).reduce((a, b) => a + b, 0) === rejections!.total, JSON.stringify(rejections));
+    assert.equal((rejections!.samples as unknown[]).length, 10);
   });
 });

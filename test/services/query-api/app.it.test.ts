@@ -314,6 +314,7 @@ describe('query API', () => {
         '/v1/merchants/{merchantId}/alerts/webhook',
         '/v1/merchants/{merchantId}/freshness',
         '/v1/merchants/{merchantId}/metrics',
+        '/v1/merchants/{merchantId}/rejections',
         '/v1/merchants/{merchantId}/stores',
         '/v1/merchants/{merchantId}/top',
         '/v1/metrics',

@@ -216,9 +216,23 @@ export function windowCondition(spec: Pick<MartSpec, 'grain'>): string {
   ].join(' and ');
 }
 
+/** Above every merchant id (the highest code point): the open end of a range of merchants. */
+export const LAST_MERCHANT = String.fromCodePoint(0x10ffff);
+
+/** The merchants a window reads, as a range of the leading clustering column: its cells' merchants, unless every merchant is rebuilt from some hour. */
+function merchantRange(w: Pick<MartWindow, 'windowStart' | 'windowEnd' | 'scope'>): [string, string] {
+  const s = w.scope;
+  if (!s || (s.allFrom && s.allFrom < w.windowEnd) || s.merchants.length === 0) return ['', LAST_MERCHANT];
+  const sorted = [...s.merchants].sort();
+  return [sorted[0]!, sorted[sorted.length - 1]!];
+}
+
 /** Every parameter a window binds; statements take the ones they name (sqlParams). */
 export function windowParams(w: Pick<MartWindow, 'windowStart' | 'windowEnd' | 'scope'>): SqlParams {
+  const [from, to] = merchantRange(w);
   return {
+    merchant_from: from,
+    merchant_to: to,
     window_start: w.windowStart,
     window_end: w.windowEnd,
     // A range build rebuilds every merchant from its start; a cell window only its cells (+ allFrom).

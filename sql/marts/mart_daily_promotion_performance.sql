@@ -29,7 +29,8 @@ with source as (
   from staging.stg_events
   where event_type = 'promotion'
     and event_ts >= @horizon_start
-    and (@all_from <= @window_start or merchant_id in unnest(@merchants))
+    and merchant_id >= @merchant_from
+    and merchant_id <= @merchant_to
 ),
 
 promotions as (
@@ -154,7 +155,8 @@ store_orders as (
     -- eight weeks of baseline before the window's days, plus the widest day
     and event_ts >= timestamp_sub(@window_start, interval 59 day)
     and event_ts < timestamp_add(@window_end, interval 2 day)
-    and (@all_from <= @window_start or merchant_id in unnest(@merchants))
+    and merchant_id >= @merchant_from
+    and merchant_id <= @merchant_to
 ),
 
 promo_sales as (

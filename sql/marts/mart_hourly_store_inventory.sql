@@ -51,6 +51,9 @@ with source as (
     and store_id is not null
     and event_ts >= @window_start
     and event_ts < @window_end
+    -- the leading clustering column against constants, so BigQuery prunes blocks (the cell test below is inside an or)
+    and merchant_id >= @merchant_from
+    and merchant_id <= @merchant_to
     and (event_ts >= @all_from or (merchant_id in unnest(@merchants) and concat(merchant_id, '|', format_timestamp('%Y-%m-%dT%H', event_ts)) in unnest(@cells)))
 ),
 

@@ -23,6 +23,9 @@ with source as (
   where event_type in ('page_view', 'track', 'order')
     and event_ts >= @window_start
     and event_ts < @window_end
+    -- the leading clustering column against constants, so BigQuery prunes blocks (the cell test below is inside an or)
+    and merchant_id >= @merchant_from
+    and merchant_id <= @merchant_to
     -- the window's cells (a scheduled run), or every merchant from @all_from (a range build)
     and (event_ts >= @all_from or (merchant_id in unnest(@merchants) and concat(merchant_id, '|', format_timestamp('%Y-%m-%dT%H', event_ts)) in unnest(@cells)))
 ),

@@ -6,6 +6,7 @@
 // jobs that are not dry runs execute the same SQL on a DuckDB warehouse through the dialect layer, so
 // the marts are really built and the cells in Bigtable come from real mart rows.
 import assert from 'node:assert/strict';
+import { LAST_MERCHANT } from '../../pipeline/marts/windows.js';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -137,7 +138,7 @@ describe('tillstream reprocess and marts with TILLSTREAM_RUNTIME=gcp', function 
     const rebuilds = dryJobs().filter((j) => /^\s*(--[^\n]*\n\s*)*merge\b/im.test(j.query) || /\bmerge\s+into\b/i.test(j.query));
     assert.equal(rebuilds.length, MARTS.length);
     // A range build rebuilds every merchant from the range start (all_from), so no cell list applies.
-    const range = { window_start: new Date('2026-11-20T10:00:00Z'), window_end: new Date('2026-11-20T12:00:00Z'), all_from: new Date('2026-11-20T10:00:00Z'), merchants: [''], cells: [''] };
+    const range = { window_start: new Date('2026-11-20T10:00:00Z'), window_end: new Date('2026-11-20T12:00:00Z'), all_from: new Date('2026-11-20T10:00:00Z'), merchants: [''], cells: [''], merchant_from: '', merchant_to: LAST_MERCHANT };
     const horizonStart = new Date(Date.parse('2026-11-20T10:00:00Z') - 400 * 86_400_000);
     for (const j of rebuilds) {
       const extra = /mart_hourly_store_inventory/.test(j.query) ? { carry_from: horizonStart } : /mart_daily_promotion_performance/.test(j.query) ? { horizon_start: horizonStart } : {};

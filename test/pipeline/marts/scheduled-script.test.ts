@@ -14,10 +14,10 @@ describe('scheduledScript', () => {
     assert.ok(loops.every((p, i) => p > 0 && positions[i]! > p && script.indexOf('end for;', p) > positions[i]!), 'every mart is embedded verbatim in a loop over its windows');
     assert.deepStrictEqual([...positions].sort((a, b) => a - b), positions);
     const bound = (stem: string) => new RegExp(`"""\\nusing ([^;]*);`).exec(script.slice(script.indexOf(`execute immediate """\n${readSql(martSpec(stem).file).trim()}`)))![1];
-    assert.equal(bound('mart_hourly_store_sales'), 'w.window_start as window_start, w.window_end as window_end, w.all_from as all_from, w.merchants as merchants, w.cells as cells');
+    assert.equal(bound('mart_hourly_store_sales'), 'w.window_start as window_start, w.window_end as window_end, w.all_from as all_from, w.merchant_from as merchant_from, w.merchant_to as merchant_to, w.merchants as merchants, w.cells as cells');
     assert.equal(
       bound('mart_hourly_store_inventory'),
-      'w.window_start as window_start, w.window_end as window_end, w.all_from as all_from, w.merchants as merchants, w.cells as cells, w.window_start as carry_from',
+      'w.window_start as window_start, w.window_end as window_end, w.all_from as all_from, w.merchant_from as merchant_from, w.merchant_to as merchant_to, w.merchants as merchants, w.cells as cells, w.window_start as carry_from',
     );
     assert.match(bound('mart_daily_promotion_performance')!, /timestamp_sub\(w\.window_start, interval run_horizon_days day\) as horizon_start/);
   });

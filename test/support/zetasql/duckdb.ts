@@ -114,7 +114,8 @@ export async function openFixtureDb(tables: TableDef[], rows: Record<string, Fix
 
 /** Query parameters as DuckDB values: ISO instants become TIMESTAMPTZ, lists lists of text. */
 export function duckParams(params: Record<string, string | string[]>): Record<string, DuckDBValue> {
-  return Object.fromEntries(Object.entries(params).map(([k, v]) => [k, Array.isArray(v) ? listValue(v) : timestampTZValue(isoToMicros(v))]));
+  const instant = /^\d{4}-\d{2}-\d{2}T/;
+  return Object.fromEntries(Object.entries(params).map(([k, v]) => [k, Array.isArray(v) ? listValue(v) : instant.test(v) ? timestampTZValue(isoToMicros(v)) : v]));
 }
 
 export async function runDuckQuery(db: DuckFixtureDb, sql: string, params: Record<string, DuckDBValue> = {}): Promise<ResultSet> {

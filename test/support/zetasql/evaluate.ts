@@ -4,7 +4,7 @@ import type { TableContent } from '@fivetrandevelopers/zetasql/lib/types/zetasql
 import type { ValueProto } from '@fivetrandevelopers/zetasql/lib/types/zetasql/ValueProto.js';
 import type { TableDef } from '../../../pipeline/schema/types.js';
 import { catalogTable, registerCatalog, toEvaluationSql, zetaType, type CatalogTable } from './catalog.js';
-import { analyzerOptions, zetaSql } from './server.js';
+import { QUERY_PARAMETERS, analyzerOptions, zetaSql } from './server.js';
 import { fromZetaValue, isoToMicros, sortRows, toZetaValue, zetaFamily, type FixtureRow, type ResultSet } from './values.js';
 
 /** A query result with the raw ZetaSQL values kept, so it can become another table's contents. */
@@ -49,8 +49,9 @@ export async function registerEvaluationCatalog(
   return { id: await registerCatalog(tables, content), tables };
 }
 
-function paramValue(value: string | string[]): ValueProto {
+function paramValue(value: string | string[], name: string): ValueProto {
   if (Array.isArray(value)) return { arrayValue: { element: value.map((v) => ({ stringValue: v })) } };
+  if (QUERY_PARAMETERS[name]?.typeKind === 'TYPE_STRING') return { stringValue: value };
   const micros = isoToMicros(value);
   const seconds = micros / 1_000_000n - (micros % 1_000_000n < 0n ? 1n : 0n);
   return { timestampValue: { seconds: seconds.toString(), nanos: Number(micros - seconds * 1_000_000n) * 1000 } };
@@ -81,7 +82,7 @@ export async function evaluateZeta(
       params: state.referencedParameters.map((name) => {
         const value = params[name];
         if (value === undefined) throw new Error(`no value for query parameter @${name}`);
-        return { name, value: paramValue(value) };
+        return { name, value: paramValue(value, name) };
       }),
     });
     const columns = state.columns.map((c) => ({ name: c.name, type: c.type! }));

@@ -30,7 +30,7 @@ export type Window = {
 /** Every parameter a mart statement binds for a window, as the runner binds them (martParams). */
 export function windowBindings(start: string, end: string, scope?: WindowScope): Window {
   const params = martParams({ mart: 'mart_hourly_store_sales', windowStart: new Date(start), windowEnd: new Date(end), scope });
-  const text = (v: unknown): string | string[] => (v instanceof Date ? v.toISOString() : (v as string[]));
+  const text = (v: unknown): string | string[] => (v instanceof Date ? v.toISOString() : (v as string | string[]));
   return { ...Object.fromEntries(Object.entries(params).map(([k, v]) => [k, text(v)])), window_start: start, window_end: end };
 }
 

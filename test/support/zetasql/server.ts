@@ -143,6 +143,8 @@ export const QUERY_PARAMETERS: Record<string, TypeProto> = {
   horizon_start: timestamp,
   merchants: strings,
   cells: strings,
+  merchant_from: { typeKind: 'TYPE_STRING' },
+  merchant_to: { typeKind: 'TYPE_STRING' },
 };
 
 export function analyzerOptions(): AnalyzerOptionsProto {

@@ -196,8 +196,19 @@ export interface ArchiveWriter {
   append(message: InboundMessage): Promise<void>;
 }
 export interface ArchiveReader {
-  /** Messages whose receivedAt lies in [from, to), in receive order. */
+  /** Messages whose receivedAt lies in [from, to), in receive order (within an archive object, where the archive has objects). */
   read(range: { from: Date; to: Date }): AsyncIterable<InboundMessage>;
+  /**
+   * The same messages a shard (an archive object) at a time, shards in name order, starting after
+   * the shard named `after`: what a batch job checkpoints to resume after a crash. Optional.
+   */
+  readShards?(range: { from: Date; to: Date }, opts?: { after?: string }): AsyncIterable<{ shard: string; messages: InboundMessage[] }>;
+}
+
+/** Where a re-validation records the last shard it finished, so a restarted run resumes after it. */
+export interface ShardCheckpoint {
+  load(): Promise<string | undefined>;
+  save(shard: string): Promise<void>;
 }
 
 // ---------------------------------------------------------------- dimensions and keys

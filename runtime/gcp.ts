@@ -16,7 +16,7 @@ import { createBigtableDedupeIndex, type BigtableDedupeIndex } from '../adapters
 import { cachedKeyStore, createBigtableKeyStore } from '../adapters/gcp/bigtable-key-store.js';
 import { createBigtableSeriesStore } from '../adapters/gcp/bigtable-series-store.js';
 import { gcpConfig, GcpConfigError, type GcpConfig } from '../adapters/gcp/config.js';
-import { createGcsArchiveReader } from '../adapters/gcp/gcs-archive.js';
+import { createGcsArchiveReader, createGcsShardCheckpoint } from '../adapters/gcp/gcs-archive.js';
 import { createGcsDimensionsStore } from '../adapters/gcp/gcs-dimensions-store.js';
 import { createPubSubPublisher, pubsubClient } from '../adapters/gcp/pubsub-bus.js';
 
@@ -157,5 +157,8 @@ export function gcpMartDeps(rt: GcpRuntime, opts: { clock?: Clock; logger?: Logg
     { dimensions: () => rt.dimensions.get(), dedupe: rt.dedupe, sink, series: rt.seriesStore, clock, logger: opts.logger },
     { maxAttempts: rt.config.pubsub.maxDeliveryAttempts },
   );
-  return { warehouse: rt.warehouse, series: rt.seriesStore, archive: rt.archive, dedupe: rt.dedupe, stage, clearAhead: (chunk) => sink.clearAhead(chunk), clock };
+  // One checkpoint object per re-validated range, beside the archive's folders (never under its prefix, so never read as archive).
+  const checkpoint = ({ from, to }: { from: Date; to: Date }) =>
+    createGcsShardCheckpoint({ storage: rt.storage, bucket: rt.config.storage.archiveBucket, name: `revalidate-checkpoints/${from.toISOString()}_${to.toISOString()}.json` });
+  return { warehouse: rt.warehouse, series: rt.seriesStore, archive: rt.archive, dedupe: rt.dedupe, stage, clearAhead: (chunk) => sink.clearAhead(chunk), checkpoint, clock };
 }

@@ -6,7 +6,7 @@
 // states (the sink replaces each message's rows) and nothing is added to `published`.
 import type { EndState } from '../contracts/outcomes.js';
 import { DEFAULT_INGEST_CONFIG, type IngestConfig } from '../ingest/config.js';
-import { systemClock, type ArchiveReader, type Clock, type DedupeIndex, type InboundMessage, type IngestWrite, type SeriesStore, type Warehouse } from '../ports.js';
+import { systemClock, type ShardCheckpoint, type ArchiveReader, type Clock, type DedupeIndex, type InboundMessage, type IngestWrite, type SeriesStore, type Warehouse } from '../ports.js';
 import { runCycle, type MartChange } from './hourly.js';
 import { DEFAULT_MART_CONFIG, type MartConfig } from './config.js';
 import { MARTS, martSpec } from './manifest.js';
@@ -43,6 +43,8 @@ export interface ReprocessDeps {
    * runs, where the sink does not replace by message itself (gcp: replacing-sink.ts clearAhead).
    */
   clearAhead?: (chunk: ChunkRows) => Promise<void>;
+  /** The checkpoint of a re-validation of [from, to), for archives read in shards (resume after a crash). */
+  checkpoint?: (range: { from: Date; to: Date }) => ShardCheckpoint;
 }
 
 export type { MartChange } from './hourly.js';
@@ -153,7 +155,7 @@ async function storedStates(warehouse: Warehouse, chunk: InboundMessage[], limit
 }
 
 /** The archive in chunks of whole messages; a message id seen again starts a new chunk (its look-up must follow the earlier write). */
-async function* chunksOf(messages: AsyncIterable<InboundMessage>, size: typeof REVALIDATE_CHUNK): AsyncGenerator<InboundMessage[]> {
+async function* chunksOf(messages: AsyncIterable<InboundMessage> | Iterable<InboundMessage>, size: typeof REVALIDATE_CHUNK): AsyncGenerator<InboundMessage[]> {
   let chunk: InboundMessage[] = [];
   let ids = new Set<string>();
   let entries = 0;
@@ -190,6 +192,11 @@ export async function revalidate(
     limits?: RevalidateLimits;
     /** The reprocessing horizon: bounds the raw.events look-up of a backfill message raw.arrivals does not know. */
     horizonDays?: number;
+    /**
+     * With an archive that reads in shards: the last shard finished, saved after each shard, so a
+     * run restarted after a crash resumes after it (its report then counts the shards it re-ran).
+     */
+    checkpoint?: ShardCheckpoint;
   },
   range: { from: Date; to: Date },
   chunkSize: typeof REVALIDATE_CHUNK = REVALIDATE_CHUNK,
@@ -198,7 +205,23 @@ export async function revalidate(
   const hours = new Map<number, Date>();
   const touch = (d: Date) => hours.set(floorHour(d).getTime(), floorHour(d));
   const limits = deps.limits ?? DEFAULT_INGEST_CONFIG;
-  for await (const chunk of chunksOf(deps.archive.read(range), chunkSize)) {
+  // Shard by shard when the archive has shards: memory holds one shard and one chunk, and a chunk
+  // never spans shards, so a shard's checkpoint is saved only once all of its messages are written.
+  // Each chunk's look-ups and clearAhead deletes are bounded by its own received_at and event-time
+  // span, constants the warehouse prunes partitions with.
+  const after = deps.checkpoint ? await deps.checkpoint.load() : undefined;
+  const shards: AsyncIterable<{ shard?: string; messages: AsyncIterable<InboundMessage> | InboundMessage[] }> = deps.archive.readShards
+    ? deps.archive.readShards(range, after === undefined ? {} : { after })
+    : (async function* () {
+        yield { messages: deps.archive.read(range) };
+      })();
+  for await (const { shard, messages } of shards) {
+    for await (const chunk of chunksOf(messages, chunkSize)) await revalidateChunk(chunk);
+    if (shard !== undefined) await deps.checkpoint?.save(shard);
+  }
+  return { report, touchedHours: [...hours.values()].sort((a, b) => a.getTime() - b.getTime()) };
+
+  async function revalidateChunk(chunk: InboundMessage[]): Promise<void> {
     // A message's write replaces only its own rows, so the chunk's states read up front are each message's state before its turn.
     const { states: stored, rows } = await storedStates(deps.warehouse, chunk, limits, (deps.horizonDays ?? DEFAULT_MART_CONFIG.horizonDays) * 24 * HOUR_MS);
     if (deps.clearAhead) await deps.clearAhead(rows);
@@ -222,7 +245,6 @@ export async function revalidate(
       for (const a of write.arrivals) touch(new Date(a.event_hour));
     }
   }
-  return { report, touchedHours: [...hours.values()].sort((a, b) => a.getTime() - b.getTime()) };
 }
 
 export async function reprocess(deps: ReprocessDeps, opts: ReprocessOptions): Promise<ReprocessReport> {
@@ -235,7 +257,7 @@ export async function reprocess(deps: ReprocessDeps, opts: ReprocessOptions): Pr
   let windows: MartWindow[];
   if (opts.revalidate) {
     if (!deps.archive || !deps.stage) throw new Error('reprocess --revalidate needs the payload archive and the ingest stage');
-    const result = await revalidate({ warehouse: deps.warehouse, archive: deps.archive, stage: deps.stage, dedupe: deps.dedupe, clearAhead: deps.clearAhead, horizonDays: opts.config?.horizonDays }, { from: opts.from, to: opts.to });
+    const result = await revalidate({ warehouse: deps.warehouse, archive: deps.archive, stage: deps.stage, dedupe: deps.dedupe, clearAhead: deps.clearAhead, horizonDays: opts.config?.horizonDays, ...(deps.checkpoint ? { checkpoint: deps.checkpoint({ from: opts.from, to: opts.to }) } : {}) }, { from: opts.from, to: opts.to });
     revalidation = result.report;
     // Raw changed: rebuild the changed hours and what depends on them, as a scheduled run would.
     const touched = hoursToRanges(result.touchedHours);

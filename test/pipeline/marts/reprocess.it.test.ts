@@ -100,6 +100,39 @@ describe('reprocess --revalidate look-ups', function () {
     assert.equal(queries.length, 8);
   });
 
+  it('resumes after a crash from the shard after the last one finished', async () => {
+    for (const m of messages()) await stage(DAY_MS)(m);
+    // Three shards (archive objects): arch-0..2, arch-3..5, arch-6.
+    const shards = [messages().slice(0, 3), messages().slice(3, 6), messages().slice(6)];
+    const readFrom: (string | undefined)[] = [];
+    const archive: ArchiveReader = {
+      read: () => {
+        throw new Error('a sharded archive is read shard by shard');
+      },
+      async *readShards(_range, o) {
+        readFrom.push(o?.after);
+        for (const [i, messages] of shards.entries()) if (o?.after === undefined || `shard-${i}` > o.after) yield { shard: `shard-${i}`, messages };
+      },
+    };
+    let saved: string | undefined;
+    const checkpoint = { load: async () => saved, save: async (s: string) => void (saved = s) };
+    const good = stage(7 * DAY_MS);
+    // The job dies on arch-4, in the second shard, after arch-3 was already re-validated.
+    const crashing = async (m: InboundMessage) => {
+      if (m.id === 'arch-4') throw new Error('instance lost');
+      return good(m);
+    };
+    await assert.rejects(revalidate({ warehouse: wh, archive, stage: crashing, dedupe: wh, checkpoint }, RANGE), /instance lost/);
+    assert.equal(saved, 'shard-0');
+    const resumed = await revalidate({ warehouse: wh, archive, stage: good, dedupe: wh, checkpoint }, RANGE);
+    assert.deepStrictEqual(readFrom, [undefined, 'shard-0']);
+    assert.equal(saved, 'shard-2');
+    // arch-3 is re-run (its shard had not finished): its rows are already accepted, so it does not move again.
+    assert.deepStrictEqual(resumed.report, { messages: 4, entries: 8, moved: { 'rejected:event_too_old→accepted': 3 } });
+    assert.deepStrictEqual(await wh.query("select count(*) as n from raw.events where event_id like 'old-%'"), [{ n: 7 }]);
+    assert.deepStrictEqual(await wh.query("select count(*) as n from raw.rejected_events where message_id like 'arch-%'"), [{ n: 0 }]);
+  });
+
   it('finds rows accepted under an older, looser clock rule through raw.arrivals and moves them out', async () => {
     // Accepted when the maximum age was seven days: an order five days old.
     const received = '2026-03-06T09:30:00Z';

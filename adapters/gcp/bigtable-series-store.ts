@@ -13,8 +13,15 @@ import { mapLimit } from './bigtable.js';
 
 const DOC_FAMILY = 'd';
 const DOC_COLUMN = 'json';
-/** Rows per MutateRows call; Bigtable allows 100k mutations per request. */
-const ROWS_PER_REQUEST = 1000;
+/**
+ * MutateRows batching and flow control. A request carries at most 100,000 mutations
+ * (https://cloud.google.com/bigtable/quotas#limits-operations); we cut earlier, by rows and bytes, so
+ * one failed request retries little. Requests run in parallel, bounded both in count and in bytes in
+ * flight, so a large export neither waits on one round trip at a time nor queues unbounded memory
+ * in the client (the flow control Bigtable recommends for bulk writes:
+ * https://cloud.google.com/bigtable/docs/writes#flow-control).
+ */
+export const MUTATE_FLOW = { rowsPerRequest: 1000, mutationsPerRequest: 100_000, bytesPerRequest: 4 << 20, requestsInFlight: 8, bytesInFlight: 32 << 20 };
 
 type ProtoMutation =
   | { setCell: { familyName: string; columnQualifier: Buffer; timestampMicros: number; value: Buffer } }
@@ -52,12 +59,10 @@ export function createBigtableSeriesStore(table: Table): SeriesStore {
         }
       }
       const entries = [...rows].filter(([, list]) => list.length > 0).map(([key, list]) => ({ rowKey: Buffer.from(key), mutations: list }));
-      for (let i = 0; i < entries.length; i += ROWS_PER_REQUEST) {
-        try {
-          await table.mutate(entries.slice(i, i + ROWS_PER_REQUEST), { rawMutation: true });
-        } catch (err) {
-          throw new Error(`writing ${entries.length} series rows to Bigtable failed`, { cause: err });
-        }
+      try {
+        await mutateFlowControlled(table, entries);
+      } catch (err) {
+        throw new Error(`writing ${entries.length} series rows to Bigtable failed`, { cause: err });
       }
     },
 
@@ -115,6 +120,65 @@ export function createBigtableSeriesStore(table: Table): SeriesStore {
       );
     },
   };
+}
+
+type MutateEntry = { rowKey: Buffer; mutations: ProtoMutation[] };
+
+function entryBytes(e: MutateEntry): number {
+  let n = e.rowKey.length;
+  for (const m of e.mutations) {
+    if ('setCell' in m) n += m.setCell.familyName.length + m.setCell.columnQualifier.length + m.setCell.value.length + 16;
+    else n += 16;
+  }
+  return n;
+}
+
+/** Batches of whole rows within MUTATE_FLOW's per-request bounds, sent in parallel within its in-flight bounds. */
+async function mutateFlowControlled(table: Table, entries: MutateEntry[]): Promise<void> {
+  const f = MUTATE_FLOW;
+  let inFlight = 0;
+  let bytesInFlight = 0;
+  let failure: unknown;
+  const running = new Set<Promise<void>>();
+  const send = async (batch: MutateEntry[], bytes: number) => {
+    // Wait for room: at most requestsInFlight requests and bytesInFlight bytes (one request always fits).
+    while (running.size > 0 && (inFlight >= f.requestsInFlight || bytesInFlight + bytes > f.bytesInFlight)) await Promise.race(running);
+    if (failure) throw failure;
+    inFlight++;
+    bytesInFlight += bytes;
+    const p: Promise<void> = table
+      .mutate(batch, { rawMutation: true })
+      .then(
+        () => undefined,
+        (err: unknown) => {
+          failure ??= err;
+        },
+      )
+      .finally(() => {
+        inFlight--;
+        bytesInFlight -= bytes;
+        running.delete(p);
+      });
+    running.add(p);
+  };
+  let batch: MutateEntry[] = [];
+  let bytes = 0;
+  let mutations = 0;
+  for (const e of entries) {
+    const b = entryBytes(e);
+    if (batch.length > 0 && (batch.length >= f.rowsPerRequest || bytes + b > f.bytesPerRequest || mutations + e.mutations.length > f.mutationsPerRequest)) {
+      await send(batch, bytes);
+      batch = [];
+      bytes = 0;
+      mutations = 0;
+    }
+    batch.push(e);
+    bytes += b;
+    mutations += e.mutations.length;
+  }
+  if (batch.length > 0) await send(batch, bytes);
+  await Promise.all(running);
+  if (failure) throw failure;
 }
 
 type RowData = Record<string, Record<string, { value: Buffer }[]>>;

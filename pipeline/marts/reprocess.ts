@@ -13,8 +13,8 @@ import { MARTS, martSpec } from './manifest.js';
 import type { ChunkRows } from './replacing-sink.js';
 import { rangeWindows } from './statements.js';
 import type { MartWindow } from './windows.js';
-import { ceilHour, floorHour, HOUR_MS } from '../time.js';
-import { hoursToRanges, mergeRanges, windowsForRule } from './windows.js';
+import { floorHour, HOUR_MS } from '../time.js';
+import { hoursToRanges, windowsForRule } from './windows.js';
 
 export interface ReprocessOptions {
   /** Half-open range; event time, or received_at with `revalidate`. */

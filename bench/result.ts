@@ -3,6 +3,7 @@
 // the benchmark issue fixes (ingest, load, marts, api, freshness, reprocess, machine, date), plus
 // api_reads_per_request.
 import type { ApiReadsFigures } from './api-reads.js';
+import type { IngestE2eFigures } from './ingest-e2e.js';
 
 export interface MartSize {
   events: number;
@@ -17,6 +18,8 @@ export interface MartSize {
 export interface Figures {
   ingest: { events: number; events_per_s: number; baseline_json_parse_per_s: number };
   load: { rows: number; rows_per_s: number; baseline_appender_rows_per_s: number };
+  /** NDJSON file → rows durably in raw.* with every end state recorded (bench/ingest-e2e.ts). */
+  ingest_e2e?: IngestE2eFigures;
   marts: { sizes: MartSize[] };
   api: { seconds: number; connections: number; distinct_requests: number; response_bytes_avg: number; rps: number; p50_ms: number; p99_ms: number; baseline_rps: number; baseline_p50_ms: number; baseline_p99_ms: number; non_2xx: number; errors: number };
   freshness: { p95_s: number | null; samples: number; method: string };
@@ -52,6 +55,7 @@ export function p95(values: readonly number[]): number {
 export interface LatestResult {
   ingest: { events: number; events_per_s: number; baseline_json_parse_per_s: number; ratio: number };
   load: { rows: number; rows_per_s: number; baseline_appender_rows_per_s: number; ratio: number };
+  ingest_e2e?: IngestE2eFigures & { ratio: number };
   marts: { sizes: MartSize[]; events_per_s: number; baseline_groupby_events_per_s: number; ratio: number; linearity: number | null };
   api: Figures['api'] & { ratio: number };
   /** ReadRows calls per warm metrics request on gcp, counted at the Bigtable client (target 1). */
@@ -84,6 +88,7 @@ export function buildResult(f: Figures): LatestResult {
   return {
     ingest: { ...f.ingest, ratio: ratio(f.ingest.events_per_s, f.ingest.baseline_json_parse_per_s) },
     load: { ...f.load, ratio: ratio(f.load.rows_per_s, f.load.baseline_appender_rows_per_s) },
+    ...(f.ingest_e2e ? { ingest_e2e: withE2eRatio(f.ingest_e2e) } : {}),
     marts: {
       sizes,
       events_per_s: largest.events_per_s,
@@ -105,6 +110,8 @@ export function buildResult(f: Figures): LatestResult {
   };
 }
 
+export const withE2eRatio = (f: IngestE2eFigures): IngestE2eFigures & { ratio: number } => ({ ...f, ratio: ratio(f.events_per_s, f.baseline_per_s) });
+
 const fmt = (v: number | null): string => (v === null ? '—' : Math.abs(v) >= 1000 ? Math.round(v).toLocaleString('en-US') : String(v));
 
 /** The readable table: one line per figure, its baseline, the ratio and the target from the issue. */
@@ -113,6 +120,9 @@ export function formatTable(r: LatestResult): string {
     ['figure', 'measured', 'baseline (same run)', 'ratio', 'target'],
     ['ingest events/s (1 core)', fmt(r.ingest.events_per_s), `JSON.parse ${fmt(r.ingest.baseline_json_parse_per_s)}/s`, fmt(r.ingest.ratio), '≥ 0.5, ≥ 250,000/s'],
     ['load rows/s', fmt(r.load.rows_per_s), `appender ${fmt(r.load.baseline_appender_rows_per_s)}/s`, fmt(r.load.ratio), '≥ 0.8'],
+    ...(r.ingest_e2e
+      ? [['ingest e2e events/s (file → raw.*)', fmt(r.ingest_e2e.events_per_s), `JSON.parse + appender ${fmt(r.ingest_e2e.baseline_per_s)}/s`, fmt(r.ingest_e2e.ratio), '≥ 0.5, ≥ 50,000/s'] as [string, string, string, string, string]]
+      : []),
     ...r.marts.sizes.map(
       (s): [string, string, string, string, string] => [
         `marts events/s @ ${fmt(s.events)}`,

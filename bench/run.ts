@@ -1,7 +1,7 @@
 // `npm run bench [-- --quick]`: every benchmark figure with its baseline measured in the same run,
 // progress on stderr, a readable table on stdout, and bench/results/latest.json (shape: result.ts).
 // --quick: smaller workloads, the 1M marts size only, 10 s API runs; under five minutes on 2 cores.
-// --only api-reads | bq_hourly_scan | alerts: measures that figure alone and updates it in the existing latest.json.
+// --only api-reads | ingest_e2e | bq_hourly_scan | alerts: measures that figure alone and updates it in the existing latest.json.
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
@@ -13,11 +13,12 @@ import { measureApiReads } from './api-reads.js';
 import { measureAlerts } from './alerts.js';
 import { measureFreshness } from './freshness.js';
 import { measureIngest } from './ingest.js';
+import { measureIngestE2e } from './ingest-e2e.js';
 import { measureLoad } from './load.js';
 import { measureMarts } from './marts.js';
 import { appendSeed, openBenchPipeline, rawSpan, replicate } from './raw-fill.js';
 import { initialBuild, measureReprocess } from './reprocess.js';
-import { buildResult, formatTable, type Figures } from './result.js';
+import { buildResult, formatTable, withE2eRatio, type Figures } from './result.js';
 import { benchWorkload, stageWrites } from './workload.js';
 import { stopZetaSql } from '../test/support/zetasql/server.js';
 
@@ -42,21 +43,39 @@ if (values.only === 'alerts') {
   process.stdout.write(`alerts ${alerts.merchants} merchants: evaluate ${alerts.evaluate_s} s, re-run ${alerts.rerun_s} s, baseline scan ${alerts.baseline_scan_s} s\n`);
   process.exit(0);
 }
+if (values.only === 'ingest_e2e') {
+  const dir = await mkdtemp(join(tmpdir(), 'tillstream-bench-'));
+  try {
+    const w = benchWorkload({ events: quick ? 60_000 : 200_000, merchants: 20 });
+    const e2e = withE2eRatio(await measureIngestE2e(w, await stageWrites(w), dir, (s) => process.stderr.write(`${s}\n`)));
+    const latest = JSON.parse(await readFile(latestPath, 'utf8')) as Record<string, unknown>;
+    await writeFile(latestPath, JSON.stringify(placedAfter(latest, 'load', { ingest_e2e: e2e }), null, 2) + '\n');
+    process.stdout.write(`ingest_e2e ${e2e.events_per_s} events/s, baseline ${e2e.baseline_per_s} events/s, ratio ${e2e.ratio}\n`);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+  process.exit(0);
+}
 if (values.only !== undefined) {
-  if (values.only !== 'api-reads') throw new Error(`--only: the figures measured alone are api-reads and bq_hourly_scan, got "${values.only}"`);
+  if (values.only !== 'api-reads') throw new Error(`--only: the figures measured alone are api-reads, ingest_e2e, bq_hourly_scan and alerts, got "${values.only}"`);
   const apiReads = await measureApiReads({ requests: API_READ_REQUESTS, log: (s) => process.stderr.write(`${s}\n`) });
   const latest = JSON.parse(await readFile(latestPath, 'utf8')) as Record<string, unknown>;
-  const { api_reads_per_request: _a, api_reads: _b, ...rest } = latest;
-  // Placed after `api`, keeping every other figure and its order.
-  const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(rest)) {
-    out[k] = v;
-    if (k === 'api') Object.assign(out, { api_reads_per_request: apiReads.reads_per_request, api_reads: apiReads });
-  }
+  const out = placedAfter(latest, 'api', { api_reads_per_request: apiReads.reads_per_request, api_reads: apiReads });
   await writeFile(latestPath, JSON.stringify(out, null, 2) + '\n');
   process.stdout.write(`api_reads_per_request ${apiReads.reads_per_request} (${apiReads.read_rows_calls} ReadRows calls for ${apiReads.requests} requests; cold ${apiReads.cold_reads_per_request})\n`);
   process.exit(0);
 }
+/** The figures placed after `after` (replacing earlier copies), keeping every other figure and its order. */
+function placedAfter(latest: Record<string, unknown>, after: string, figures: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(latest)) {
+    if (k in figures) continue;
+    out[k] = v;
+    if (k === after) Object.assign(out, figures);
+  }
+  return out;
+}
+
 const plan = quick
   ? { ingestEvents: 60_000, martSizes: [1_000_000], apiSeconds: 10, freshnessSamples: 10, reprocessEvents: 6_000, reprocessRepeats: 1 }
   : { ingestEvents: 200_000, martSizes: [1_000_000, 5_000_000, 10_000_000], apiSeconds: 20, freshnessSamples: 30, reprocessEvents: 6_000, reprocessRepeats: 3 };
@@ -76,6 +95,9 @@ try {
   step('load: RawSink vs bare appender (3 rounds)');
   const writes = await stageWrites(workload);
   const load = await measureLoad(writes, dir, log);
+
+  step('ingest_e2e: NDJSON file → raw.* through bus, dedupe, sink, speed layer and acks vs JSON.parse + appender (3 rounds)');
+  const ingestE2e = await measureIngestE2e(workload, writes, dir, log);
 
   step(`marts: hourly marts vs GROUP BY at ${plan.martSizes.join(', ')} raw events`);
   const martsRt = await openBenchPipeline(join(dir, 'marts'), workload);
@@ -129,6 +151,7 @@ try {
   const result = buildResult({
     ingest,
     load,
+    ingest_e2e: ingestE2e,
     marts: { sizes },
     api,
     api_reads: apiReads,

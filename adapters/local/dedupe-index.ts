@@ -1,18 +1,20 @@
 // The local dedupe index: the exact (merchant_id, event_id) → first entry index, in a bookkeeping table
 // of the local warehouse (GCP keeps it in Bigtable), claimed in transactions so that the copy
 // received first wins. Claims that wait for the connection are decided together, in arrival order.
-import type { DuckDBConnection } from '@duckdb/node-api';
+import { BIGINT, LIST, VARCHAR, listValue, type DuckDBConnection } from '@duckdb/node-api';
 import type { EntryRef } from '../../pipeline/contracts/outcomes.js';
 import type { DedupeClaim, DedupeIndex, DedupeVerdict } from '../../pipeline/ports.js';
-import { inTransaction, placeholders, type DuckDbSession, type Pending } from './duckdb-session.js';
+import { inTransaction, type DuckDbSession, type Pending } from './duckdb-session.js';
 import { toTimestampTz } from './duckdb-values.js';
 
 /** Local bookkeeping tables, not part of the BigQuery schema (GCP keeps the dedupe index in Bigtable). */
 export const STATE_DDL = [
   'CREATE SCHEMA IF NOT EXISTS state',
-  // One key column so that look-ups and the uniqueness check use DuckDB's ART index.
+  // No PRIMARY KEY: claims are decided in one serialized transaction (one writer holds the data
+  // directory), so a key is never inserted twice; an ART index on it cost more at insert and commit
+  // (and memory) than the look-ups it served, which scan the table as a semi-join anyway.
   `CREATE TABLE IF NOT EXISTS state.dedupe_index (
-     dedupe_key VARCHAR PRIMARY KEY,
+     dedupe_key VARCHAR NOT NULL,
      merchant_id VARCHAR NOT NULL,
      event_id VARCHAR NOT NULL,
      content_hash VARCHAR NOT NULL,
@@ -21,8 +23,6 @@ export const STATE_DDL = [
      claimed_at TIMESTAMPTZ NOT NULL
    )`,
 ];
-
-const KEY_LOOKUP_CHUNK = 1000;
 
 /** The unit separator cannot occur in validated ids, so the joined key is unambiguous. */
 const dedupeKey = (merchantId: string, eventId: string): string => `${merchantId}\u001f${eventId}`;
@@ -56,15 +56,14 @@ export class LocalDedupeIndex implements DedupeIndex {
   private async claimAll(conn: DuckDBConnection, claims: DedupeClaim[]): Promise<DedupeVerdict[]> {
     const keys = [...new Set(claims.map((c) => dedupeKey(c.merchantId, c.eventId)))];
     const owners = new Map<string, { contentHash: string; entry: EntryRef }>();
-    for (let i = 0; i < keys.length; i += KEY_LOOKUP_CHUNK) {
-      const chunk = keys.slice(i, i + KEY_LOOKUP_CHUNK);
-      const reader = await conn.runAndReadAll(
-        `SELECT dedupe_key, content_hash, message_id, entry_index FROM state.dedupe_index WHERE dedupe_key IN (${placeholders(chunk.length)})`,
-        chunk,
-      );
-      for (const [key, hash, messageId, index] of reader.getRows()) {
-        owners.set(String(key), { contentHash: String(hash), entry: { messageId: String(messageId), index: Number(index) } });
-      }
+    // One semi-join of the whole group's keys (a list parameter) instead of IN lists of placeholders.
+    const reader = await conn.runAndReadAll(
+      'SELECT dedupe_key, content_hash, message_id, entry_index FROM state.dedupe_index WHERE dedupe_key IN (SELECT unnest($keys))',
+      { keys: listValue(keys) },
+      { keys: LIST(VARCHAR) },
+    );
+    for (const [key, hash, messageId, index] of reader.getRows()) {
+      owners.set(String(key), { contentHash: String(hash), entry: { messageId: String(messageId), index: Number(index) } });
     }
     const verdicts: DedupeVerdict[] = [];
     const fresh: DedupeClaim[] = [];
@@ -107,14 +106,19 @@ export class LocalDedupeIndex implements DedupeIndex {
 
   async release(keys: { merchantId: string; eventId: string; entry: EntryRef }[]): Promise<void> {
     if (keys.length === 0) return;
+    // One statement for all keys: without an index each DELETE scans the table.
     await this.session.transaction(async (conn) => {
-      for (const k of keys) {
-        await conn.run('DELETE FROM state.dedupe_index WHERE dedupe_key = $1 AND message_id = $2 AND entry_index = $3', [
-          dedupeKey(k.merchantId, k.eventId),
-          k.entry.messageId,
-          BigInt(k.entry.index),
-        ]);
-      }
+      await conn.run(
+        `DELETE FROM state.dedupe_index AS d
+         USING (SELECT unnest($keys) AS k, unnest($messages) AS m, unnest($indexes) AS i) AS r
+         WHERE d.dedupe_key = r.k AND d.message_id = r.m AND d.entry_index = r.i`,
+        {
+          keys: listValue(keys.map((k) => dedupeKey(k.merchantId, k.eventId))),
+          messages: listValue(keys.map((k) => k.entry.messageId)),
+          indexes: listValue(keys.map((k) => BigInt(k.entry.index))),
+        },
+        { keys: LIST(VARCHAR), messages: LIST(VARCHAR), indexes: LIST(BIGINT) },
+      );
     });
   }
 }

@@ -49,6 +49,8 @@ describe('functions package', function () {
     const pkg = JSON.parse(await readFile(join(staged, 'package.json'), 'utf8')) as { type: string; main: string; dependencies: Record<string, string> };
     const names = [
       '@google-cloud/bigquery',
+      // Raw rows go through the Storage Write API.
+      '@google-cloud/bigquery-storage',
       '@google-cloud/bigtable',
       '@google-cloud/functions-framework',
       '@google-cloud/pubsub',

@@ -63,6 +63,9 @@ export interface Constraint {
   lo?: number;
   hi?: number;
   values?: (string | number)[];
+  /** A range of a STRING column, both ends inclusive (`>` and `<` kept as a superset). */
+  from?: string;
+  to?: string;
 }
 
 export interface TableProfile extends TableLayout {
@@ -376,6 +379,10 @@ function termOf(expr: unknown, params: SqlParams): Term | undefined {
   if (bad) return { column: col, why: bad.why };
   const v = values.map((x) => (x as { value: Value }).value);
   const scalar = (x: Value) => (typeof x === 'number' || typeof x === 'string' ? x : undefined);
+  if (typeof v[0] === 'string' && ['$greater_or_equal', '$greater', '$less', '$less_or_equal', '$between'].includes(fn)) {
+    if (fn === '$between') return typeof v[1] === 'string' ? { column: col, constraint: { from: v[0], to: v[1] } } : undefined;
+    return { column: col, constraint: fn.startsWith('$greater') ? { from: v[0] } : { to: v[0] } };
+  }
   switch (fn) {
     case '$equal': {
       const x = scalar(v[0]!);
@@ -853,6 +860,19 @@ function partitionKept(start: number, end: number, cs: Constraint[]): boolean {
   });
 }
 
+/** Several filters on one column as the one constraint they make together. */
+function intersect(cs: Constraint[]): Constraint {
+  const out: Constraint = {};
+  for (const c of cs) {
+    if (c.lo !== undefined) out.lo = Math.max(out.lo ?? -Infinity, c.lo);
+    if (c.hi !== undefined) out.hi = Math.min(out.hi ?? Infinity, c.hi);
+    if (c.from !== undefined) out.from = out.from === undefined || c.from > out.from ? c.from : out.from;
+    if (c.to !== undefined) out.to = out.to === undefined || c.to < out.to ? c.to : out.to;
+    if (c.values) out.values = out.values ? out.values.filter((v) => c.values!.includes(v)) : [...c.values];
+  }
+  return out;
+}
+
 /**
  * The scans of one table in one statement, priced by the profile. A table read by several scans
  * (CTE references, self-joins, a view read twice) is billed once, for the columns they reference
@@ -886,7 +906,7 @@ export function readOf(scans: TableScan[], profile: Profile): TableRead {
     }
     for (const p of t.partition ? t.partitions.filter((x) => partitionKept(x, x + unit, partCons)) : t.partitions) {
       let share = 1;
-      for (const c of clusterColumns) for (const k of scan.constraints[c]!) share *= t.clusterShare?.(c, k, p) ?? 1;
+      for (const c of clusterColumns) share *= t.clusterShare?.(c, intersect(scan.constraints[c]!), p) ?? 1;
       if (share < 1) clusterColumns.forEach((c) => pruned.add(c));
       shares.set(p, Math.max(shares.get(p) ?? 0, share));
     }

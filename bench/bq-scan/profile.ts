@@ -25,6 +25,9 @@ export const PROFILE_ASSUMPTIONS = {
   arrival_rows_per_event: 0.0105,
 } as const;
 
+/** Merchant ids of the profile, in their sort order: m00000 … m09999. */
+export const merchantId = (i: number): string => `m${String(i).padStart(5, '0')}`;
+
 const MIX = PROFILE_ASSUMPTIONS.event_mix;
 const WEB = MIX.page_view + MIX.track;
 const str = (len: number, share = 1) => share * (2 + len);
@@ -132,6 +135,14 @@ function rowsPerDay(def: TableDef): number {
 /** Share of a partition's rows in the blocks a filter on a clustering column keeps. */
 function clusterShare(column: string, c: Constraint, partitionStart: number, unit: number): number | undefined {
   if (column === 'merchant_id' && c.values) return Math.min(1, new Set(c.values).size / PROFILE_ASSUMPTIONS.merchants);
+  if (column === 'merchant_id' && (c.from !== undefined || c.to !== undefined)) {
+    let n = 0;
+    for (let i = 0; i < PROFILE_ASSUMPTIONS.merchants; i++) {
+      const id = merchantId(i);
+      if ((c.from === undefined || id >= c.from) && (c.to === undefined || id <= c.to)) n++;
+    }
+    return n / PROFILE_ASSUMPTIONS.merchants;
+  }
   if (column === 'event_type' && c.values) return Math.min(1, c.values.reduce<number>((s, v) => s + ((MIX as Record<string, number>)[String(v)] ?? 0), 0));
   if (c.lo !== undefined || c.hi !== undefined || (c.values && c.values.every((v) => typeof v === 'number'))) {
     // A time column clustered inside a time partition: rows spread evenly over the partition.

@@ -8,7 +8,7 @@ import type { SqlParams } from '../../pipeline/ports.js';
 import { ASSERTIONS, assertionSql } from '../../pipeline/marts/manifest.js';
 import { scheduledScript } from '../../pipeline/marts/scheduled-script.js';
 import type { Estimator, StatementEstimate } from './estimate.js';
-import { PROFILE_ASSUMPTIONS } from './profile.js';
+import { merchantId, PROFILE_ASSUMPTIONS } from './profile.js';
 
 const HOUR_MS = 3_600_000;
 const DAY_MS = 86_400_000;
@@ -29,8 +29,7 @@ export interface Scenario {
   cells: { merchantId: string; hour: Date }[];
 }
 
-export const BACKFILL_MERCHANT = 'm00000';
-const merchantId = (i: number) => `m${String(i).padStart(5, '0')}`;
+export const BACKFILL_MERCHANT = merchantId(0);
 
 /** A seeded uniform stream (mulberry32): the same cells every run. */
 function uniform(seed: number): () => number {

@@ -44,7 +44,11 @@ const TABLE_PROFILES: TableProfile[] = [
     partition: { column: 'event_ts', granularity: 'DAY' },
     clustering: ['merchant_id', 'event_type'],
     // Four merchants of equal size; two event types of equal size.
-    clusterShare: (column, c) => (c.values ? c.values.length / (column === 'merchant_id' ? 4 : 2) : undefined),
+    clusterShare: (column, c) => {
+      if (c.values) return c.values.length / (column === 'merchant_id' ? 4 : 2);
+      if (column === 'merchant_id' && (c.from || c.to)) return ['m1', 'm2', 'm3', 'm4'].filter((m) => m >= (c.from ?? '') && m <= (c.to ?? '\u{10ffff}')).length / 4;
+      return undefined;
+    },
   }, ['merchant_id', 'event_type', 'event_ts', 'amount', 'note']),
   table('d.ingested', { partition: { column: '_PARTITIONTIME', granularity: 'DAY' } }, ['merchant_id', 'event_ts', 'amount', '_PARTITIONTIME']),
   { ...table('d.merchants', {}, ['merchant_id', 'since']), partitions: [0] },
@@ -141,6 +145,8 @@ describe('BigQuery scan estimator', function () {
     assert.deepEqual([leading.clusterColumns, leading.clusterShare, leading.bytes, leading.unclusteredBytes], [['merchant_id'], 0.25, (3 * COLUMN_DAY) / 4, 3 * COLUMN_DAY]);
     const both = await only("select amount from d.events where event_ts >= timestamp '2026-03-10' and merchant_id in unnest(@ms) and event_type = 'order'", { ms: ['m1', 'm2'] });
     assert.deepEqual([both.clusterColumns, both.clusterShare], [['merchant_id', 'event_type'], 0.25]);
+    const range = await only("select amount from d.events where event_ts >= timestamp '2026-03-10' and merchant_id >= @from and merchant_id <= @to", { from: 'm2', to: 'm3' });
+    assert.deepEqual([range.clusterColumns, range.clusterShare], [['merchant_id'], 0.5]);
     const second = await only("select amount from d.events where event_ts >= timestamp '2026-03-10' and event_type = 'order'");
     assert.deepEqual([second.clusterColumns, second.clusterShare, second.bytes], [[], 1, 3 * COLUMN_DAY]);
   });

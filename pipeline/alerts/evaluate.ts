@@ -4,6 +4,7 @@
 // ends. Low stock and sales drop run after each mart run over the hours it finalized; feed silence
 // and freshness run on a schedule. A transition is claimed before it is queued (store.ts), so an
 // evaluation run twice, or a trigger delivered twice, queues each alert once.
+import { mapLimit } from '../concurrency.js';
 import { readSql } from '../marts/manifest.js';
 import type { Logger, Warehouse } from '../ports.js';
 import { HOUR_MS, floorHour } from '../time.js';
@@ -164,18 +165,23 @@ async function settleAll(
   const summary: EvaluationSummary = { merchants: settings.length, rules: 0, rows, transitions: 0, queued: 0 };
   // Merchants are independent (each has its own state documents): settled a few at a time, so the
   // store's round trips overlap instead of adding up.
-  for (let i = 0; i < settings.length; i += SETTLE_CONCURRENCY) {
-    await Promise.all(
-      settings.slice(i, i + SETTLE_CONCURRENCY).map(async (s) => {
-        const rules = s.rules.filter((r) => r.enabled && kinds.has(r.kind));
-        summary.rules += rules.length;
-        const evaluations = rules.flatMap((r) => evaluate(r, s.merchant_id));
-        const r = await settle(deps, scope, s.merchant_id, rules, evaluations);
-        summary.transitions += r.transitions;
-        summary.queued += r.queued;
-      }),
-    );
-  }
+  // A merchant that fails does not stop the others, and the evaluation ends only once none is in
+  // flight: a retry must not overlap a settle still between its claim and its queueing.
+  const failures: unknown[] = [];
+  await mapLimit(settings, SETTLE_CONCURRENCY, async (s) => {
+    const rules = s.rules.filter((r) => r.enabled && kinds.has(r.kind));
+    summary.rules += rules.length;
+    const evaluations = rules.flatMap((r) => evaluate(r, s.merchant_id));
+    try {
+      const r = await settle(deps, scope, s.merchant_id, rules, evaluations);
+      summary.transitions += r.transitions;
+      summary.queued += r.queued;
+    } catch (err) {
+      failures.push(new Error(`settling the alerts of merchant ${s.merchant_id}`, { cause: err }));
+    }
+  });
+  if (failures.length === 1) throw failures[0];
+  if (failures.length > 1) throw new AggregateError(failures, `settling alerts failed for ${failures.length} merchants`);
   return summary;
 }
 

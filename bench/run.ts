@@ -19,6 +19,7 @@ import { measureMarts } from './marts.js';
 import { appendSeed, openBenchPipeline, rawSpan, replicate } from './raw-fill.js';
 import { initialBuild, measureReprocess } from './reprocess.js';
 import { buildResult, formatTable, withE2eRatio, type Figures } from './result.js';
+import { measureExport } from './export.js';
 import { benchWorkload, stageWrites } from './workload.js';
 import { stopZetaSql } from '../test/support/zetasql/server.js';
 
@@ -56,8 +57,16 @@ if (values.only === 'ingest_e2e') {
   }
   process.exit(0);
 }
+if (values.only === 'export') {
+  // The exporter's Bigtable write path against a bare MutateRows loop (emulator), 100k and 1M cells; kept in latest.json.
+  const exported = await measureExport({ rows: 10_000, log: (s) => process.stderr.write(`${s}\n`) });
+  const latest = JSON.parse(await readFile(latestPath, 'utf8')) as Record<string, unknown>;
+  await writeFile(latestPath, JSON.stringify({ ...latest, export: exported }, null, 2) + '\n');
+  process.stdout.write(`export ${exported.cells_per_s} cells/s, baseline ${exported.baseline_cells_per_s} (ratio ${exported.ratio}); peak RSS ${exported.peak_rss_mb_1x} MB at ${exported.cells_1x} cells, ${exported.peak_rss_mb_10x} MB at 10×\n`);
+  process.exit(0);
+}
 if (values.only !== undefined) {
-  if (values.only !== 'api-reads') throw new Error(`--only: the figures measured alone are api-reads, ingest_e2e, bq_hourly_scan and alerts, got "${values.only}"`);
+  if (values.only !== 'api-reads') throw new Error(`--only: the figures measured alone are api-reads, ingest_e2e, bq_hourly_scan, alerts and export, got "${values.only}"`);
   const apiReads = await measureApiReads({ requests: API_READ_REQUESTS, log: (s) => process.stderr.write(`${s}\n`) });
   const latest = JSON.parse(await readFile(latestPath, 'utf8')) as Record<string, unknown>;
   const out = placedAfter(latest, 'api', { api_reads_per_request: apiReads.reads_per_request, api_reads: apiReads });

@@ -130,7 +130,12 @@ function isFinalizedHour(key: string, finalizedBeforeMs: number): boolean {
   return k.grain === 'h' && Date.parse(bucketToStart('h', k.bucket)) + HOUR_MS <= finalizedBeforeMs;
 }
 
-const BATCH = 2000;
+/**
+ * Mutations handed to the series store per call. The store cuts them into requests and sends those
+ * in parallel under its own flow control (Bigtable: adapters/gcp/bigtable-series-store.ts
+ * MUTATE_FLOW), so a call must carry many requests' worth for them to overlap.
+ */
+const BATCH = 64_000;
 
 /** The series cells of each window's rows, by row key (a later window's bucket replaces an earlier one's). */
 export function seriesCellsByKey(windows: { mart: string; rows: Row[] }[]): Map<string, SeriesCells> {

@@ -98,16 +98,29 @@ sinon.stub(tableMethods, 'createReadStream').callsFake(function (this: BigtableT
 } as never);
 // Single-row calls (CheckAndMutateRow, ReadModifyWriteRow, MutateRow) go through the client's unary
 // request; anything else fails at once, naming the call, instead of waiting on the network.
-const UNARY: Record<string, { op: string; answer: object }> = {
-  checkAndMutateRow: { op: 'CheckAndMutateRow', answer: { predicateMatched: false } },
-  readModifyWriteRow: { op: 'ReadModifyWriteRow', answer: { row: { key: Buffer.from(''), families: [] } } },
-  mutateRow: { op: 'MutateRow', answer: {} },
+/** A ReadModifyWriteRow answer: each rule's cell, as if it held nothing before (an increment's value is its amount). */
+type Rule = { familyName: string; columnQualifier: Buffer; incrementAmount?: number | string; appendValue?: Buffer };
+function modifiedRow(rules: Rule[]): object {
+  const families = new Map<string, { qualifier: Buffer; cells: { value: Buffer; timestampMicros: number; labels: string[] }[] }[]>();
+  for (const r of rules) {
+    const value = r.appendValue ?? Buffer.alloc(8);
+    if (!r.appendValue) value.writeBigInt64BE(BigInt(r.incrementAmount ?? 0));
+    const columns = families.get(r.familyName) ?? [];
+    columns.push({ qualifier: Buffer.from(r.columnQualifier), cells: [{ value, timestampMicros: 0, labels: [] }] });
+    families.set(r.familyName, columns);
+  }
+  return { row: { key: Buffer.from(''), families: [...families].map(([name, columns]) => ({ name, columns })) } };
+}
+const UNARY: Record<string, { op: string; answer: (reqOpts: { rules?: Rule[] }) => object }> = {
+  checkAndMutateRow: { op: 'CheckAndMutateRow', answer: () => ({ predicateMatched: false }) },
+  readModifyWriteRow: { op: 'ReadModifyWriteRow', answer: (req) => modifiedRow(req.rules ?? []) },
+  mutateRow: { op: 'MutateRow', answer: () => ({}) },
 };
-sinon.stub(Bigtable.prototype, 'request').callsFake(((config: { method: string; reqOpts: { tableName?: string } }, callback?: (err: Error | null, res?: object) => void) => {
+sinon.stub(Bigtable.prototype, 'request').callsFake(((config: { method: string; reqOpts: { tableName?: string; rules?: Rule[] } }, callback?: (err: Error | null, res?: object) => void) => {
   const unary = UNARY[config.method];
   if (!unary || !callback) throw new Error(`a Bigtable ${config.method} call the recorder does not know: record it in support/record-workloads.ts`);
   touch({ service: 'bigtable', resource: last(config.reqOpts.tableName ?? ''), access: 'write', op: unary.op });
-  callback(null, unary.answer);
+  callback(null, unary.answer(config.reqOpts));
 }) as never);
 
 // ---- BigQuery: query jobs (the statement is kept for analysis) and streaming inserts.

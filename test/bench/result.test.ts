@@ -142,4 +142,12 @@ describe('bench result', () => {
     );
     assert.match(lines[2]!, /150,000\s+JSON\.parse 600,000\/s\s+0\.25\s+≥ 0\.5, ≥ 250,000\/s$/);
   });
+
+  it('places ingest_e2e after load with its ratio to the JSON.parse + appender baseline, and a table row', () => {
+    const r = buildResult({ ...figures(), ingest_e2e: { events: 60_000, events_per_s: 30_000, baseline_per_s: 48_000 } });
+    assert.deepStrictEqual(r.ingest_e2e, { events: 60_000, events_per_s: 30_000, baseline_per_s: 48_000, ratio: 0.63 });
+    assert.deepStrictEqual(Object.keys(r).slice(0, 4), ['ingest', 'load', 'ingest_e2e', 'marts']);
+    assert.match(formatTable(r), /ingest e2e events\/s \(file → raw\.\*\)\s+30,000\s+JSON\.parse \+ appender 48,000\/s\s+0\.63/);
+    assert.equal('ingest_e2e' in buildResult(figures()), false);
+  });
 });

@@ -207,8 +207,9 @@ export async function revalidate(
   const limits = deps.limits ?? DEFAULT_INGEST_CONFIG;
   // Shard by shard when the archive has shards: memory holds one shard and one chunk, and a chunk
   // never spans shards, so a shard's checkpoint is saved only once all of its messages are written.
-  // Each chunk's look-ups and clearAhead deletes are bounded by its own received_at and event-time
-  // span, constants the warehouse prunes partitions with.
+  // Each chunk's look-ups and clearAhead deletes are bounded by its own rows' received_at and event-time
+  // span, passed as parameters on the partitioning columns, which is what lets BigQuery prune the
+  // partitions a query or DML statement reads (https://cloud.google.com/bigquery/docs/querying-partitioned-tables).
   const after = deps.checkpoint ? await deps.checkpoint.load() : undefined;
   const shards: AsyncIterable<{ shard?: string; messages: AsyncIterable<InboundMessage> | InboundMessage[] }> = deps.archive.readShards
     ? deps.archive.readShards(range, after === undefined ? {} : { after })

@@ -284,6 +284,14 @@ export interface ConditionalMutation {
   mutations: SeriesMutation[];
 }
 
+/** One counter cell to add to (SeriesStore.increment). */
+export interface CounterIncrement {
+  key: string;
+  family: string;
+  qualifier: string;
+  by: number;
+}
+
 export interface SeriesStore {
   /** Applies mutations; each row's mutations are atomic. Re-applying changes nothing. */
   mutate(mutations: SeriesMutation[]): Promise<void>;
@@ -301,11 +309,12 @@ export interface SeriesStore {
    */
   checkAndMutate?(entries: ConditionalMutation[]): Promise<boolean[]>;
   /**
-   * Adds `by` to an integer counter cell, atomically in the row, and answers its new value (Bigtable
-   * ReadModifyWriteRow). Optional (the speed layer's per-row compaction trigger). Counter cells are
-   * internal: their qualifiers start with '!' and range reads of the Bigtable store leave them out.
+   * Adds `by` to each entry's integer counter cell, atomically in its row, and answers the new values
+   * (Bigtable ReadModifyWriteRow, one per entry). Optional (the speed layer's per-row compaction
+   * trigger). Counter cells are internal: qualifiers start with '!', and range reads of the Bigtable
+   * store leave them out.
    */
-  increment?(key: string, family: string, qualifier: string, by: number): Promise<number>;
+  increment?(entries: CounterIncrement[]): Promise<number[]>;
   /** Small JSON documents mirrored for the API (stores list, freshness, key records). */
   getDocument<T>(key: string): Promise<T | undefined>;
   putDocument(key: string, value: unknown): Promise<void>;

@@ -8,7 +8,7 @@
 // big-endian integers written by ReadModifyWriteRow) are only read by their increments, so range
 // reads leave both out on the server.
 import type { Table } from '@google-cloud/bigtable';
-import type { CellValue, ConditionalMutation, SeriesMutation, SeriesRow, SeriesStore } from '../../pipeline/ports.js';
+import type { CellValue, ConditionalMutation, CounterIncrement, SeriesMutation, SeriesRow, SeriesStore } from '../../pipeline/ports.js';
 import { mapLimit } from './bigtable.js';
 
 const DOC_FAMILY = 'd';
@@ -91,14 +91,13 @@ export function createBigtableSeriesStore(table: Table): SeriesStore {
       return applied;
     },
 
-    async increment(key: string, family: string, qualifier: string, by: number): Promise<number> {
-      // ReadModifyWriteRow increment: the cell is a 64-bit big-endian signed integer, and the answer
-      // is the value after the increment (https://cloud.google.com/bigtable/docs/reference/data/rpc/google.bigtable.v2#readmodifywriterule).
+    async increment(entries: CounterIncrement[]): Promise<number[]> {
+      // One ReadModifyWriteRow per entry, in parallel: the cell is a 64-bit big-endian signed integer,
+      // and the answer is the value after the increment (https://cloud.google.com/bigtable/docs/reference/data/rpc/google.bigtable.v2#readmodifywriterule).
       try {
-        const [value] = await table.row(key).increment(`${family}:${qualifier}`, by);
-        return Number(value);
+        return await mapLimit(entries, CONDITIONAL_CONCURRENCY, async ({ key, family, qualifier, by }) => Number((await table.row(key).increment(`${family}:${qualifier}`, by))[0]));
       } catch (err) {
-        throw new Error(`incrementing ${family}:${qualifier} of series row ${key} in Bigtable failed`, { cause: err });
+        throw new Error(`incrementing counters of ${entries.length} series rows in Bigtable failed`, { cause: err });
       }
     },
 

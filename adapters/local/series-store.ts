@@ -5,7 +5,7 @@
 // value per bucket, instead of one entry per cell. Documents live in their own sub-database.
 import { join } from 'node:path';
 import { open, type Database, type RootDatabase } from 'lmdb';
-import type { CellCondition, CellValue, ConditionalMutation, SeriesMutation, SeriesRow, SeriesStore } from '../../pipeline/ports.js';
+import type { CellCondition, CellValue, ConditionalMutation, CounterIncrement, SeriesMutation, SeriesRow, SeriesStore } from '../../pipeline/ports.js';
 
 type Families = Record<string, Record<string, CellValue>>;
 
@@ -98,13 +98,17 @@ export function openLmdbSeriesStore(opts: { dataDir: string } | { path: string }
       });
     },
 
-    async increment(key: string, family: string, qualifier: string, by: number): Promise<number> {
+    async increment(entries: CounterIncrement[]): Promise<number[]> {
+      if (entries.length === 0) return [];
       return rows.transaction(() => {
         const touched = new Map<string, Families | undefined>();
-        const next = (current(touched, key)?.[family]?.[qualifier] ?? 0) + by;
-        applyAll(touched, [{ kind: 'set', key, family, cells: { [qualifier]: next } }]);
+        const values = entries.map(({ key, family, qualifier, by }) => {
+          const next = (current(touched, key)?.[family]?.[qualifier] ?? 0) + by;
+          applyAll(touched, [{ kind: 'set', key, family, cells: { [qualifier]: next } }]);
+          return next;
+        });
         commit(touched);
-        return next;
+        return values;
       });
     },
 

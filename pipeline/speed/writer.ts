@@ -35,7 +35,6 @@ import type { IngestResult, IngestStage } from '../ingest/stage.js';
 import { documentKey } from '../series/row-key.js';
 import type { FreshnessDocument } from '../series/documents.js';
 import { GENERATION, marker, messageCell, parseQualifier, WRITES } from './cells.js';
-import { mapLimit } from '../concurrency.js';
 import { partialsOf } from './partials.js';
 import { HOUR_MS } from '../time.js';
 
@@ -70,8 +69,6 @@ export interface PartialWriter {
 }
 
 export const DEFAULT_COMPACT_EVERY = 16;
-/** Parallel counter increments per message (one per row it wrote). */
-const INCREMENT_CONCURRENCY = 16;
 const FRESHNESS_TTL_MS = 30_000;
 
 export function createPartialWriter(opts: PartialWriterOptions): PartialWriter {
@@ -145,7 +142,8 @@ export function createPartialWriter(opts: PartialWriterOptions): PartialWriter {
         }
         return applied[i];
       });
-      const counts = await mapLimit(written, INCREMENT_CONCURRENCY, (p) => increment!(p.key, FAMILY_PARTIAL, WRITES, 1));
+      if (written.length === 0) return result;
+      const counts = await increment!(written.map((p) => ({ key: p.key, family: FAMILY_PARTIAL, qualifier: WRITES, by: 1 })));
       const due = written.filter((_, i) => counts[i]! % compactEvery === 0).map((p) => p.key);
       for (const key of due) if (await compact(key)) result.compacted++;
       return result;

@@ -81,7 +81,7 @@ function faultySeries(series: SeriesStore, f: FaultInjector): SeriesStore {
     readRange: (r) => f.call('SeriesStore.readRange', () => series.readRange(r)),
     readRangeWithDocuments: (r, k) => f.call('SeriesStore.readRangeWithDocuments', () => series.readRangeWithDocuments(r, k)),
     checkAndMutate: (e) => f.call('SeriesStore.checkAndMutate', () => series.checkAndMutate!(e)),
-    increment: (k, fam, q, by) => f.call('SeriesStore.increment', () => series.increment!(k, fam, q, by)),
+    increment: (e) => f.call('SeriesStore.increment', () => series.increment!(e)),
     getDocument: <T>(k: string) => f.call('SeriesStore.getDocument', () => series.getDocument<T>(k)),
     putDocument: (k, v) => f.call('SeriesStore.putDocument', () => series.putDocument(k, v)),
   };

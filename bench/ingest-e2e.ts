@@ -15,7 +15,7 @@ import { duckdbDdl } from '../pipeline/schema/ddl-duckdb.js';
 import { rawEvents, rawOrderLines } from '../pipeline/schema/raw.js';
 import { publishFile } from '../runtime/file-ingest.js';
 import { openBenchPipeline } from './raw-fill.js';
-import { median } from './result.js';
+import { median } from './stats.js';
 import { ANCHOR, type BenchWorkload } from './workload.js';
 
 const seconds = (t0: number) => (performance.now() - t0) / 1000;

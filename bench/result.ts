@@ -37,20 +37,7 @@ const round = (v: number, digits = 0): number => {
 };
 const ratio = (a: number, b: number): number => (b > 0 ? round(a / b, 2) : 0);
 
-/** Median of the values (mean of the middle two for an even count). */
-export function median(values: readonly number[]): number {
-  if (values.length === 0) throw new RangeError('median of no values');
-  const s = [...values].sort((a, b) => a - b);
-  const mid = s.length >> 1;
-  return s.length % 2 === 1 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
-}
-
-/** 95th percentile, nearest rank. */
-export function p95(values: readonly number[]): number {
-  if (values.length === 0) throw new RangeError('p95 of no values');
-  const s = [...values].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.ceil(0.95 * s.length) - 1)]!;
-}
+export { median, p95 } from './stats.js';
 
 export interface LatestResult {
   ingest: { events: number; events_per_s: number; baseline_json_parse_per_s: number; ratio: number };

@@ -210,7 +210,8 @@ export async function revalidate(
   // Each chunk's look-ups and clearAhead deletes are bounded by its own rows' received_at and event-time
   // span, passed as parameters on the partitioning columns, which is what lets BigQuery prune the
   // partitions a query or DML statement reads (https://cloud.google.com/bigquery/docs/querying-partitioned-tables).
-  const after = deps.checkpoint ? await deps.checkpoint.load() : undefined;
+  // A checkpoint names a shard, so only an archive read in shards has one to load.
+  const after = deps.checkpoint && deps.archive.readShards ? await deps.checkpoint.load() : undefined;
   const shards: AsyncIterable<{ shard?: string; messages: AsyncIterable<InboundMessage> | InboundMessage[] }> = deps.archive.readShards
     ? deps.archive.readShards(range, after === undefined ? {} : { after })
     : (async function* () {

@@ -8,20 +8,20 @@ describe('forwarded commands', () => {
     const spec: ForwardableCommand = { run: async () => 0, usesDataDir: true, paths: { options: ['--file', '--out'], positions: [1] } };
 
     it('resolves path options, in both forms, and path operands against the caller’s directory', () => {
-      assert.deepEqual(withAbsolutePaths(spec, ['cmd', 'load', 'a.json', '--file', '../b.ndjson', '--out=c/d.txt', '--source', 'pos'], '/work/here'), [
+      assert.deepEqual(withAbsolutePaths(spec, ['cmd', 'load', 'a.json', '--file', '../b.ndjson', '--out=c/d.txt', '--source', 'pos'], '/srv/shop/here'), [
         'cmd',
         'load',
-        '/work/here/a.json',
+        '/srv/shop/here/a.json',
         '--file',
-        '/work/b.ndjson',
-        '--out=/work/here/c/d.txt',
+        '/srv/shop/b.ndjson',
+        '--out=/srv/shop/here/c/d.txt',
         '--source',
         'pos',
       ]);
     });
 
     it('leaves absolute paths, other options and operands, and a dangling option as they are', () => {
-      assert.deepEqual(withAbsolutePaths(spec, ['cmd', 'load', '/abs/a.json', '--backfill', 'extra', '--file'], '/work/here'), ['cmd', 'load', '/abs/a.json', '--backfill', 'extra', '--file']);
+      assert.deepEqual(withAbsolutePaths(spec, ['cmd', 'load', '/abs/a.json', '--backfill', 'extra', '--file'], '/srv/shop/here'), ['cmd', 'load', '/abs/a.json', '--backfill', 'extra', '--file']);
       assert.deepEqual(withAbsolutePaths({ run: async () => 0, usesDataDir: true }, ['cmd', 'x', '--file', 'y'], '/w'), ['cmd', 'x', '--file', 'y']);
     });
   });

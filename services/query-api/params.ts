@@ -63,19 +63,27 @@ export interface MetricsRequest {
   format?: 'json' | 'csv';
 }
 
-/** Validates the query string; throws HttpError 400 naming the first bad parameter. */
-export function parseMetricsQuery(query: Record<string, unknown>): MetricsRequest {
+/**
+ * A query string checked against a zod object of string parameters: unknown or repeated parameters and
+ * the first failing one answer 400, naming the parameter.
+ */
+export function parseQueryString<S extends z.ZodRawShape>(schema: z.ZodObject<S>, query: Record<string, unknown>): z.infer<z.ZodObject<S>> {
   for (const [name, value] of Object.entries(query)) {
-    if (!(name in MetricsQuery.shape)) throw badParameter(name, `unknown parameter "${name}"`);
+    if (!(name in schema.shape)) throw badParameter(name, `unknown parameter "${name}"`);
     if (typeof value !== 'string') throw badParameter(name, `parameter "${name}" must be given once`);
   }
-  const parsed = MetricsQuery.safeParse(query);
+  const parsed = schema.safeParse(query);
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
     const param = String(issue.path[0] ?? 'query');
     throw badParameter(param, `${param}: ${issue.message}`);
   }
-  const q = parsed.data;
+  return parsed.data;
+}
+
+/** Validates the query string; throws HttpError 400 naming the first bad parameter. */
+export function parseMetricsQuery(query: Record<string, unknown>): MetricsRequest {
+  const q = parseQueryString(MetricsQuery, query);
   const series = seriesDef(q.series)!;
   if (q.range !== undefined) {
     const given = (['from', 'to'] as const).find((p) => q[p] !== undefined);

@@ -11,7 +11,7 @@ import type { CellValue, SeriesRow } from '../../pipeline/ports.js';
 import { decodeRowKey, hourBucket, seriesPrefix } from '../../pipeline/series/row-key.js';
 import { HOUR_MS, isCalendarDate } from '../../pipeline/time.js';
 import { badParameter } from '../http/errors.js';
-import { FormatParam, RANGE_PRESETS, explicitRange, type RangePreset } from './params.js';
+import { FormatParam, RANGE_PRESETS, explicitRange, parseQueryString, type RangePreset } from './params.js';
 import { cellsFor } from './points.js';
 import { daysAsRange, presetDays, type ConcreteRange } from './ranges.js';
 
@@ -48,17 +48,7 @@ export interface TopRequest {
 }
 
 export function parseTopQuery(query: Record<string, unknown>): TopRequest {
-  for (const [name, value] of Object.entries(query)) {
-    if (!(name in TopQuery.shape)) throw badParameter(name, `unknown parameter "${name}"`);
-    if (typeof value !== 'string') throw badParameter(name, `parameter "${name}" must be given once`);
-  }
-  const parsed = TopQuery.safeParse(query);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0]!;
-    const param = String(issue.path[0] ?? 'query');
-    throw badParameter(param, `${param}: ${issue.message}`);
-  }
-  const q = parsed.data;
+  const q = parseQueryString(TopQuery, query);
   const series = seriesDef(q.series)!;
   const metrics = series.metrics.filter((m) => m.kind === 'additive');
   const by = metrics.find((m) => m.name === q.by);

@@ -13,7 +13,8 @@ import { mirrorDimensionDocuments } from '../series/mirror.js';
 import { martSpec, type MartSpec } from './manifest.js';
 import { DEFAULT_MART_CONFIG } from './config.js';
 import { martParams } from './statements.js';
-import { sqlParams, windowCondition, type MartWindow } from './windows.js';
+import { LAST_MERCHANT, sqlParams, windowCondition, type MartWindow } from './windows.js';
+import { recordedWindow } from './runner.js';
 import { HOUR_MS } from '../time.js';
 
 type Row = Record<string, unknown>;
@@ -94,13 +95,29 @@ export function seriesCellsOf(spec: Pick<MartSpec, 'stem'>, rows: Row[]): Series
   }
 }
 
-/** Rows of a mart inside a window, local dates as `YYYY-MM-DD` text. */
-export async function martRows(warehouse: Warehouse, w: MartWindow): Promise<Row[]> {
+/** Rows of a mart inside a window, local dates as `YYYY-MM-DD` text; with `merchants`, only theirs (see MerchantRange). */
+export async function martRows(warehouse: Warehouse, w: MartWindow, merchants?: MerchantRange): Promise<Row[]> {
   const spec = martSpec(w.mart);
   const columns = spec.table.columns.map((c) => (c.type === 'DATE' ? `cast(${c.name} as string) as ${c.name}` : c.name));
-  const sql = `select ${columns.join(', ')} from ${spec.table.id} where ${windowCondition(spec)}`;
-  return warehouse.query<Row>(sql, sqlParams(sql, martParams(w)));
+  const shard = merchants ? ' and merchant_id >= @shard_from and merchant_id < @shard_to' : '';
+  const sql = `select ${columns.join(', ')} from ${spec.table.id} where ${windowCondition(spec)}${shard}`;
+  return warehouse.query<Row>(sql, sqlParams(sql, { ...martParams(w), ...(merchants ? shardParams(merchants) : {}) }));
 }
+
+/**
+ * A shard of merchants: `merchantFrom <= merchant_id < merchantTo`, compared as BigQuery compares
+ * STRINGs (by bytes; merchant ids are ASCII, where that is code-unit order too). `merchantFrom` ''
+ * starts at the first merchant; `merchantTo` absent runs through the last one.
+ */
+export interface MerchantRange {
+  /** Inclusive lower bound; '' for the first merchant. */
+  merchantFrom: string;
+  /** Exclusive upper bound; absent: through the last merchant. */
+  merchantTo?: string;
+}
+
+export const shardParams = (r: MerchantRange) => ({ shard_from: r.merchantFrom, shard_to: r.merchantTo ?? LAST_MERCHANT });
+const inShard = (r: MerchantRange | undefined, merchantId: string): boolean => !r || (merchantId >= r.merchantFrom && (r.merchantTo === undefined || merchantId < r.merchantTo));
 
 /** Series keys the window's rows map to now; collected before a rebuild to find buckets that vanish. */
 export async function collectSeriesKeys(warehouse: Warehouse, w: MartWindow, into = new Set<string>()): Promise<Set<string>> {
@@ -209,20 +226,26 @@ export async function exportDocuments(
   deps: { warehouse: Warehouse; series: SeriesStore },
   // default: every arrival within the reprocessing horizon
   arrivals: { from: Date; to: Date } = { from: new Date(Date.now() - DEFAULT_MART_CONFIG.horizonDays * 24 * HOUR_MS), to: new Date(Date.now() + HOUR_MS) },
+  /** Only these merchants' documents (a shard of the export); default every merchant. */
+  shard?: MerchantRange,
 ): Promise<number> {
   const { warehouse, series } = deps;
+  const where = shard ? ' where merchant_id >= @shard_from and merchant_id < @shard_to' : '';
+  const params = shard ? shardParams(shard) : undefined;
   const merchants = await warehouse.query<{ merchant_id: string; name: string; time_zone: string; currency: string }>(
-    'select merchant_id, name, time_zone, currency from dims.merchants order by merchant_id',
+    `select merchant_id, name, time_zone, currency from dims.merchants${where} order by merchant_id`,
+    params,
   );
   const stores = await warehouse.query<{ merchant_id: string; store_id: string; name: string; city: string | null; region: string | null; time_zone: string }>(
-    'select merchant_id, store_id, name, city, region, time_zone from dims.stores order by merchant_id, store_id',
+    `select merchant_id, store_id, name, city, region, time_zone from dims.stores${where} order by merchant_id, store_id`,
+    params,
   );
   const [run] = await warehouse.query<{ finalized_through: Date | null }>(
     'select max(finalized_through) as finalized_through from marts.mart_runs where started_at >= @runs_since',
     { runs_since: new Date(arrivals.from.getTime() - 7 * 24 * HOUR_MS) },
   );
   const finalizedThrough = run?.finalized_through ? new Date(run.finalized_through).toISOString() : null;
-  const newest = await warehouse.query<{ merchant_id: string; newest_event_at: Date }>(NEWEST_EVENTS_SQL, { arrivals_from: arrivals.from, arrivals_to: arrivals.to });
+  const newest = (await warehouse.query<{ merchant_id: string; newest_event_at: Date }>(NEWEST_EVENTS_SQL, { arrivals_from: arrivals.from, arrivals_to: arrivals.to })).filter((r) => inShard(shard, r.merchant_id));
   const newestBy = new Map(newest.map((r) => [r.merchant_id, new Date(r.newest_event_at).toISOString()]));
   // The same documents `tillstream dimensions load` mirrors, rebuilt from the dims tables the marts read.
   const dims = resolveDimensions({
@@ -240,4 +263,88 @@ export async function exportDocuments(
     await series.putDocument(key, freshness);
   }
   return merchants.length * 3;
+}
+
+// ------------------------------------------------------------------------------------------------
+// One run, one shard of merchants: what the export job's tasks call.
+
+export interface MartRunShard extends MerchantRange {
+  /** The run to export: its `run_id` in marts.mart_runs (and marts.mart_run_keys). */
+  runId: string;
+}
+
+export interface MartRunExport extends ExportResult {
+  runId: string;
+  /** Windows the run recorded (every shard exports its merchants' part of each). */
+  windows: number;
+  /** Documents written (merchant, stores, freshness of each merchant of the shard). */
+  documents: number;
+  /** The run's finalized_through, when it recorded one (hours before it are final: alert evaluation may follow). */
+  finalizedThrough?: Date;
+}
+
+/** The windows, arrivals and finalized hours a run recorded in marts.mart_runs. */
+export async function runRecord(warehouse: Warehouse, runId: string, now: Date) {
+  const rows = await warehouse.query<{
+    mart: string;
+    window_start: Date;
+    window_end: Date;
+    all_from: Date | null;
+    merchants: string[] | null;
+    cells: string[] | null;
+    arrivals_from: Date | null;
+    arrivals_through: Date | null;
+    finalized_through: Date | null;
+  }>(
+    `select mart, window_start, window_end, all_from, merchants, cells, arrivals_from, arrivals_through, finalized_through
+     from marts.mart_runs
+     where run_id = @run_id
+     order by mart, window_start`,
+    { run_id: runId },
+  );
+  const times = (pick: (r: (typeof rows)[number]) => Date | null | undefined) => rows.map(pick).filter((d): d is Date => d != null).map((d) => new Date(d).getTime());
+  const from = times((r) => r.arrivals_from);
+  const to = times((r) => r.arrivals_through);
+  const finalized = times((r) => r.finalized_through);
+  return {
+    windows: rows.filter((r) => new Date(r.window_end) > new Date(r.window_start)).map(recordedWindow),
+    // A run that recorded no arrivals (a build or reprocess): every arrival of the horizon.
+    arrivals: {
+      from: new Date(from.length ? Math.min(...from) : now.getTime() - DEFAULT_MART_CONFIG.horizonDays * 24 * HOUR_MS),
+      to: new Date(to.length ? Math.max(...to) : now.getTime() + HOUR_MS),
+    },
+    ...(finalized.length ? { finalizedThrough: new Date(Math.max(...finalized)) } : {}),
+  };
+}
+
+/** The series keys the run's windows held before their rebuild (marts.mart_run_keys), of the shard's merchants. */
+export async function previousKeysOfRun(warehouse: Warehouse, runId: string, shard?: MerchantRange): Promise<Set<string>> {
+  const snapshot = await warehouse.query<{ mart: string; row_key: string }>('select mart, row_key from marts.mart_run_keys where run_id = @run_id', { run_id: runId });
+  const keys = new Set<string>();
+  for (const s of snapshot) {
+    const row = JSON.parse(s.row_key) as Row;
+    if (!inShard(shard, String(row.merchant_id))) continue;
+    for (const c of seriesCellsOf({ stem: s.mart }, [row])) keys.add(c.key);
+  }
+  return keys;
+}
+
+/**
+ * Exports one mart run for the merchants of one shard: `merchantFrom <= merchant_id < merchantTo`
+ * (MerchantRange). Shards that tile the merchant space together export the whole run, each
+ * independently and idempotently (a retried task rewrites the same cells), so a job can run them as
+ * parallel tasks. Reads marts.mart_runs for the run's windows, the marts inside them, and
+ * marts.mart_run_keys for the keys those windows held before the run rebuilt them (the buckets that
+ * vanished are deleted); then the shard's merchants' documents.
+ */
+export async function exportMartRun(deps: { warehouse: Warehouse; series: SeriesStore; now?: () => Date }, shard: MartRunShard): Promise<MartRunExport> {
+  const { warehouse, series } = deps;
+  const now = (deps.now ?? (() => new Date()))();
+  const record = await runRecord(warehouse, shard.runId, now);
+  const rows = [];
+  for (const w of record.windows) rows.push({ mart: w.mart, rows: await martRows(warehouse, w, shard) });
+  const previousKeys = await previousKeysOfRun(warehouse, shard.runId, shard);
+  const exported = await writeSeries(series, seriesCellsByKey(rows), { previousKeys, finalizedBefore: record.finalizedThrough });
+  const documents = await exportDocuments({ warehouse, series }, record.arrivals, shard);
+  return { runId: shard.runId, windows: record.windows.length, ...exported, documents, ...(record.finalizedThrough ? { finalizedThrough: record.finalizedThrough } : {}) };
 }

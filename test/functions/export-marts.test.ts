@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { createExportMartsHandler, type FinishedRun } from '../../functions/export-marts.js';
-import { createRunExporter, previousKeysOfRun, windowsOfRun } from '../../functions/export-run.js';
+import { createRunExporter, runIdsOf } from '../../functions/export-run.js';
+import { previousKeysOfRun } from '../../pipeline/marts/exporter.js';
 import { discardingSeriesStore } from '../../pipeline/marts/dry-run.js';
 import { FAMILY_MART, type SeriesMutation, type SeriesStore, type SqlParams, type Warehouse } from '../../pipeline/ports.js';
 import { deliver, MemoryLogger, SHAPES, testServer, type PushMessage } from './support.js';
@@ -59,19 +60,17 @@ describe('exportMarts function', () => {
     assert.equal(calls, 1);
   });
 
-  it('finds the windows the run recorded in mart_runs', async () => {
+  it('finds the mart runs the scheduled query recorded between its scheduled time and its end', async () => {
     const asked: { sql: string; params?: SqlParams }[] = [];
     const warehouse: Warehouse = {
       async run() {},
       async query<T>(sql: string, params?: SqlParams) {
         asked.push({ sql, ...(params ? { params } : {}) });
-        return [{ mart: 'mart_hourly_store_sales', window_start: new Date('2026-11-21T10:00:00Z'), window_end: new Date('2026-11-21T12:00:00Z') }] as T[];
+        return [{ run_id: 'r-1' }] as T[];
       },
     };
     const run: FinishedRun = { name: 'r', state: 'SUCCEEDED', runTime: new Date('2026-11-21T12:05:00Z'), endTime: null };
-    assert.deepEqual(await windowsOfRun(warehouse, run, new Date('2026-11-21T12:09:00Z')), [
-      { mart: 'mart_hourly_store_sales', windowStart: new Date('2026-11-21T10:00:00Z'), windowEnd: new Date('2026-11-21T12:00:00Z') },
-    ]);
+    assert.deepEqual(await runIdsOf(warehouse, run, new Date('2026-11-21T12:09:00Z')), ['r-1']);
     assert.deepEqual(asked[0]!.params, { run_time: new Date('2026-11-21T12:05:00Z'), run_end: new Date('2026-11-21T12:09:00Z') });
     assert.match(asked[0]!.sql, /from marts\.mart_runs/);
   });
@@ -79,8 +78,10 @@ describe('exportMarts function', () => {
   it('deletes the series buckets a run\'s rebuild emptied, from the keys the script snapshotted before it', async () => {
     const warehouse: Warehouse = {
       async run() {},
-      async query<T>(sql: string) {
+      async query<T>(sql: string, params?: SqlParams) {
+        if (/select distinct run_id/.test(sql)) return [{ run_id: 'r-1' }] as T[];
         if (/from marts\.mart_run_keys/.test(sql)) {
+          assert.equal(params?.run_id, 'r-1');
           return [
             { mart: 'mart_hourly_traffic', row_key: JSON.stringify({ merchant_id: 'm1', hour_start: '2026-11-21T10:00:00Z' }) },
             { mart: 'mart_daily_store_sales', row_key: JSON.stringify({ merchant_id: 'm1', store_id: 's1', local_date: '2026-11-21' }) },
@@ -90,7 +91,7 @@ describe('exportMarts function', () => {
       },
     };
     const run: FinishedRun = { name: 'r', state: 'SUCCEEDED', runTime: new Date('2026-11-21T12:05:00Z'), endTime: new Date('2026-11-21T12:07:00Z') };
-    assert.deepEqual([...(await previousKeysOfRun(warehouse, run, new Date('2026-11-21T12:09:00Z')))].sort(), ['m1#sales#store=s1#d#20261121', 'm1#traffic#h#2026112110']);
+    assert.deepEqual([...(await previousKeysOfRun(warehouse, 'r-1'))].sort(), ['m1#sales#store=s1#d#20261121', 'm1#traffic#h#2026112110']);
     const mutations: SeriesMutation[] = [];
     const series: SeriesStore = { ...discardingSeriesStore, mutate: async (ms) => void mutations.push(...ms) };
     await createRunExporter({ warehouse, series, now: () => new Date('2026-11-21T12:09:00Z') })(run);

@@ -120,10 +120,13 @@ function rowsPerDay(def: TableDef): number {
     'marts.mart_hourly_store_sales': a.stores * 24 * 0.8,
     'marts.mart_hourly_product_sales': a.stores * 24 * 10,
     'marts.mart_hourly_traffic': a.merchants * 24,
+    // pages, referrers, devices and countries: a few dozen values per merchant and hour with traffic
+    'marts.mart_hourly_traffic_breakdown': a.merchants * 24 * 40,
     'marts.mart_hourly_store_inventory': a.stores * a.skus_per_store * 24,
     'marts.mart_daily_merchant_sales': a.merchants,
     'marts.mart_daily_store_sales': a.stores,
     'marts.mart_daily_merchant_traffic': a.merchants,
+    'marts.mart_daily_merchant_traffic_breakdown': a.merchants * 100,
     'marts.mart_daily_promotion_performance': a.stores * 2,
     'marts.mart_runs': 24 * 8 * 4,
     'dims.merchants': a.merchants,

@@ -4,7 +4,7 @@
 // the same cells; buckets that lost all their rows in a rebuild are deleted when the caller passes
 // the keys the window held before (the mart cycle, hourly.ts, reads each window once before and
 // once after its rebuild). It reads marts, mart_runs, dims and raw.arrivals — never raw.events.
-import { CATALOG } from '../metrics/catalog.js';
+import { CATALOG, TRAFFIC_BREAKDOWNS } from '../metrics/catalog.js';
 import { FAMILY_MART, FAMILY_PARTIAL, type CellValue, type SeriesMutation, type SeriesStore, type Warehouse } from '../ports.js';
 import { bucketToStart, dayBucket, decodeRowKey, documentKey, encodeRowKey, hourBucket, type Grain, type SeriesName } from '../series/row-key.js';
 import { resolveDimensions } from '../contracts/dimensions.js';
@@ -29,6 +29,16 @@ const SALES = metricNames('sales');
 const PRODUCTS = metricNames('products');
 const TRAFFIC = metricNames('traffic');
 const INVENTORY = metricNames('inventory');
+const BREAKDOWN = metricNames('pages');
+const PROMOTIONS = metricNames('promotions');
+
+/** A breakdown row's series and dimension: `page` → the `pages` series keyed by `page=<path>`. */
+function breakdownKey(r: Row, grain: Grain): string {
+  const dimension = String(r.dimension) as keyof typeof TRAFFIC_BREAKDOWNS;
+  const series = TRAFFIC_BREAKDOWNS[dimension];
+  if (!series) throw new Error(`mart row of unknown traffic dimension ${dimension}`);
+  return key(r, series, { [dimension]: String(r.dimension_value) }, grain);
+}
 
 const num = (v: unknown): number | null => (v === null || v === undefined ? null : Number(v));
 const pick = (row: Row, names: string[]): Record<string, CellValue> => Object.fromEntries(names.map((n) => [n, num(row[n])]));
@@ -89,9 +99,15 @@ export function seriesCellsOf(spec: Pick<MartSpec, 'stem'>, rows: Row[]): Series
       return rows.map((r) => ({ key: key(r, 'sales', { store: String(r.store_id) }, 'd'), cells: pick(r, SALES) }));
     case 'mart_daily_merchant_traffic':
       return rows.map((r) => ({ key: key(r, 'traffic', {}, 'd'), cells: pick(r, TRAFFIC) }));
+    case 'mart_hourly_traffic_breakdown':
+      return rows.map((r) => ({ key: breakdownKey(r, 'h'), cells: pick(r, BREAKDOWN) }));
+    case 'mart_daily_merchant_traffic_breakdown':
+      return rows.map((r) => ({ key: breakdownKey(r, 'd'), cells: pick(r, BREAKDOWN) }));
+    case 'mart_daily_promotion_performance':
+      // Store-local days of the promotion in the store (the query API's /promotions lists them).
+      return rows.map((r) => ({ key: key(r, 'promotions', { promo: String(r.promo_id), store: String(r.store_id) }, 'd'), cells: pick(r, PROMOTIONS) }));
     default:
-      // Promotion performance has no series: it is read in BigQuery and Looker Studio.
-      return [];
+      throw new Error(`no series mapping for mart ${spec.stem}`);
   }
 }
 

@@ -7,12 +7,14 @@ import { fileURLToPath } from 'node:url';
 import {
   martDailyMerchantSales,
   martDailyMerchantTraffic,
+  martDailyMerchantTrafficBreakdown,
   martDailyPromotionPerformance,
   martDailyStoreSales,
   martHourlyProductSales,
   martHourlyStoreInventory,
   martHourlyStoreSales,
   martHourlyTraffic,
+  martHourlyTrafficBreakdown,
 } from '../schema/marts.js';
 import type { TableDef } from '../schema/types.js';
 
@@ -55,10 +57,12 @@ export const MARTS: MartSpec[] = [
   mart(martHourlyStoreSales, 'hour', 'hours'),
   mart(martHourlyProductSales, 'hour', 'hours'),
   mart(martHourlyTraffic, 'hour', 'hours'),
+  mart(martHourlyTrafficBreakdown, 'hour', 'hours'),
   mart(martHourlyStoreInventory, 'hour', 'later_hours'),
   mart(martDailyMerchantSales, 'day', 'local_days'),
   mart(martDailyStoreSales, 'day', 'local_days'),
   mart(martDailyMerchantTraffic, 'day', 'local_days'),
+  mart(martDailyMerchantTrafficBreakdown, 'day', 'local_days'),
   mart(martDailyPromotionPerformance, 'day', 'baseline_days'),
 ];
 

@@ -17,7 +17,7 @@ import { BASELINE_WEEKS, windowCondition } from './windows.js';
 
 /** The key columns of a mart's rows that make its series row keys (exporter.ts seriesCellsOf). */
 export function seriesKeyColumns(m: MartSpec): string[] {
-  return m.table.columns.map((c) => c.name).filter((n) => ['merchant_id', 'store_id', 'sku', 'hour_start', 'local_date'].includes(n));
+  return m.table.columns.map((c) => c.name).filter((n) => ['merchant_id', 'store_id', 'sku', 'dimension', 'dimension_value', 'promo_id', 'hour_start', 'local_date'].includes(n));
 }
 
 /** Snapshot of the keys a window holds before its rebuild, for the exporter (marts.mart_run_keys). */
@@ -224,7 +224,7 @@ export function scheduledScript(config: MartConfig = DEFAULT_MART_CONFIG): strin
     const sql = readSql(m.file);
     lines.push(`-- ${m.stem}`);
     lines.push(`for w in (select * from windows where mart = '${m.stem}' order by window_start) do`);
-    if (seriesKeyColumns(m).length > 0 && m.stem !== 'mart_daily_promotion_performance') {
+    if (seriesKeyColumns(m).length > 0) {
       const snapshot = keySnapshot(m);
       lines.push(`execute immediate ${quote(snapshot)}`);
       lines.push(`${using(snapshot)};`);

@@ -84,7 +84,43 @@ export const CATALOG: SeriesDef[] = [
       m('low_stock', 'gauge', '1 when closing quantity is below the threshold, else 0'),
     ],
   },
+  ...(
+    [
+      ['pages', 'page', 'Page views by page (the URL path)'],
+      ['referrers', 'referrer', "Page views by referring host; '(direct)' without a referrer, '(internal)' from the shop's own pages"],
+      ['devices', 'device', 'Page views by device (desktop, mobile, tablet, other)'],
+      ['countries', 'country', "Page views by country (ISO 3166-1 alpha-2; '(unknown)' when not sent)"],
+    ] as const
+  ).map(([name, dimension, description]): SeriesDef => ({
+    name,
+    description,
+    dimensionSets: [[dimension]],
+    grains: ['h', 'd'],
+    metrics: [
+      m('page_views', 'additive', 'Page views'),
+      m('visitors', 'distinct', 'Distinct visitors of those page views'),
+      m('sessions', 'distinct', 'Distinct sessions of those page views'),
+    ],
+  })),
+  {
+    name: 'promotions',
+    description: "A promotion's sales in a store on each store-local day it ran, against its baseline",
+    dimensionSets: [['promo', 'store']],
+    grains: ['d'],
+    metrics: [
+      m('promo_orders', 'additive', 'Completed orders of the store while the promotion ran'),
+      m('promo_net_revenue_minor', 'additive', 'Net revenue of the store while the promotion ran, minor units'),
+      m('baseline_weeks', 'gauge', 'Earlier weeks without the promotion averaged for the baseline (0-4)'),
+      m('baseline_orders', 'gauge', 'Average completed orders in the same hours of the baseline weeks'),
+      m('baseline_net_revenue_minor', 'gauge', 'Average net revenue in the same hours of the baseline weeks, minor units'),
+      m('net_revenue_uplift_minor', 'gauge', 'promo_net_revenue_minor minus baseline_net_revenue_minor; null without a baseline'),
+      m('net_revenue_lift_ratio', 'ratio', 'promo_net_revenue_minor / baseline_net_revenue_minor; null when the baseline is 0 or missing'),
+    ],
+  },
 ];
+
+/** The breakdown series of mart_*_traffic_breakdown, by the mart's dimension column value. */
+export const TRAFFIC_BREAKDOWNS = { page: 'pages', referrer: 'referrers', device: 'devices', country: 'countries' } as const;
 
 export function seriesDef(name: string): SeriesDef | undefined {
   return CATALOG.find((s) => s.name === name);

@@ -74,6 +74,27 @@ export const martHourlyTraffic: TableDef = {
   columns: [req('merchant_id', 'STRING', 'Merchant'), req('hour_start', 'TIMESTAMP', 'Start of the UTC hour'), ...trafficColumns],
 };
 
+const breakdownColumns: Column[] = [
+  req('page_views', 'INT64', 'Page views with this dimension value'),
+  req('visitors', 'INT64', 'Distinct visitors of those page views (exact at this grain)'),
+  req('sessions', 'INT64', 'Distinct sessions of those page views (exact at this grain)'),
+];
+
+export const martHourlyTrafficBreakdown: TableDef = {
+  id: 'marts.mart_hourly_traffic_breakdown',
+  description: 'Page views per merchant, dimension (page, referrer, device, country), value and UTC hour.',
+  partition: { column: 'hour_start', granularity: 'DAY' },
+  clustering: ['merchant_id', 'dimension', 'dimension_value'],
+  uniqueKey: ['merchant_id', 'dimension', 'dimension_value', 'hour_start'],
+  columns: [
+    req('merchant_id', 'STRING', 'Merchant'),
+    req('dimension', 'STRING', 'page | referrer | device | country'),
+    req('dimension_value', 'STRING', "URL path, referring host ('(direct)', '(internal)'), device, or country ('(unknown)')"),
+    req('hour_start', 'TIMESTAMP', 'Start of the UTC hour'),
+    ...breakdownColumns,
+  ],
+};
+
 export const martHourlyStoreInventory: TableDef = {
   id: 'marts.mart_hourly_store_inventory',
   description: 'Closing stock per merchant, store, sku and UTC hour, carried forward from earlier hours.',
@@ -134,6 +155,22 @@ export const martDailyMerchantTraffic: TableDef = {
   ],
 };
 
+export const martDailyMerchantTrafficBreakdown: TableDef = {
+  id: 'marts.mart_daily_merchant_traffic_breakdown',
+  description: 'Page views per merchant, dimension (page, referrer, device, country), value and merchant-local day; distinct counts exact per day.',
+  partition: { column: 'local_date', granularity: 'DAY' },
+  clustering: ['merchant_id', 'dimension', 'dimension_value'],
+  uniqueKey: ['merchant_id', 'dimension', 'dimension_value', 'local_date'],
+  columns: [
+    req('merchant_id', 'STRING', 'Merchant'),
+    req('dimension', 'STRING', 'page | referrer | device | country'),
+    req('dimension_value', 'STRING', "URL path, referring host ('(direct)', '(internal)'), device, or country ('(unknown)')"),
+    req('local_date', 'DATE', "Day in the merchant's time zone"),
+    req('time_zone', 'STRING', 'IANA time zone the day is taken in'),
+    ...breakdownColumns,
+  ],
+};
+
 export const martDailyPromotionPerformance: TableDef = {
   id: 'marts.mart_daily_promotion_performance',
   description:
@@ -166,10 +203,12 @@ export const MART_TABLES: TableDef[] = [
   martHourlyStoreSales,
   martHourlyProductSales,
   martHourlyTraffic,
+  martHourlyTrafficBreakdown,
   martHourlyStoreInventory,
   martDailyMerchantSales,
   martDailyStoreSales,
   martDailyMerchantTraffic,
+  martDailyMerchantTrafficBreakdown,
   martDailyPromotionPerformance,
 ];
 
@@ -206,7 +245,7 @@ export const martRunKeys: TableDef = {
     req('run_id', 'STRING', 'Mart run'),
     req('mart', 'STRING', 'Mart file stem'),
     req('started_at', 'TIMESTAMP', 'When the run started'),
-    req('row_key', 'STRING', 'The key columns of one row before the rebuild (merchant_id, store_id, sku, hour_start or local_date), as JSON'),
+    req('row_key', 'STRING', 'The key columns of one row before the rebuild (merchant_id, store_id, sku, dimension, dimension_value, promo_id, hour_start or local_date), as JSON'),
   ],
 };
 

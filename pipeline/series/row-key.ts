@@ -7,7 +7,7 @@
 // and no component can forge a separator.
 
 export type Grain = 'h' | 'd';
-export type SeriesName = 'sales' | 'products' | 'traffic' | 'inventory';
+export type SeriesName = 'sales' | 'products' | 'traffic' | 'inventory' | 'pages' | 'referrers' | 'devices' | 'countries' | 'promotions';
 
 export interface SeriesKey {
   merchantId: string;

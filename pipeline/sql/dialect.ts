@@ -91,6 +91,12 @@ const CALLS: Record<string, CallRule> = {
     arity(name, args, 1);
     return `len(${args[0]})`;
   },
+  // BigQuery answers the regexp's one capturing group; DuckDB the whole match unless asked for group 1.
+  // (No match: BigQuery NULL, DuckDB ''; sql/ keeps to patterns that always match, or wraps in nullif.)
+  regexp_extract: (args, name) => {
+    arity(name, args, 2);
+    return `regexp_extract(${args[0]}, ${args[1]}, 1)`;
+  },
   logical_or: (args) => `bool_or(${args.join(',')})`,
   logical_and: (args) => `bool_and(${args.join(',')})`,
 };

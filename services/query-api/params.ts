@@ -41,8 +41,16 @@ export const MetricsQuery = z.strictObject({
   compare: CompareParam.optional(),
   store: Id.optional().describe('Store id, for series with a store dimension'),
   sku: CatalogCode.optional().describe('SKU, for series with a sku dimension'),
+  page: z.string().min(1).max(2048).optional().describe('URL path, for series=pages (e.g. /menu)'),
+  referrer: z.string().min(1).max(2048).optional().describe("Referring host, for series=referrers (e.g. search.example, or (direct), (internal))"),
+  device: z.string().min(1).max(64).optional().describe('Device, for series=devices: desktop, mobile, tablet or other'),
+  country: z.string().min(1).max(64).optional().describe("Country, for series=countries: ISO 3166-1 alpha-2, or (unknown)"),
+  promo: Id.optional().describe('Promotion id, for series=promotions (with store)'),
   format: FormatParam.optional(),
 });
+
+/** Dimension parameters of the metrics route, each a dimension of some series of the catalog. */
+const DIMENSION_PARAMS = ['store', 'sku', 'page', 'referrer', 'device', 'country', 'promo'] as const;
 
 export interface MetricsRequest {
   series: SeriesDef;
@@ -109,8 +117,7 @@ export function parseMetricsQuery(query: Record<string, unknown>): MetricsReques
   }
 
   const dims: Record<string, string> = {};
-  if (q.store !== undefined) dims.store = q.store;
-  if (q.sku !== undefined) dims.sku = q.sku;
+  for (const d of DIMENSION_PARAMS) if (q[d] !== undefined) dims[d] = q[d];
   const given = Object.keys(dims).sort().join(',');
   if (!series.dimensionSets.some((set) => set.join(',') === given)) {
     const allowed = series.dimensionSets.map((set) => (set.length ? set.join(' and ') : 'none')).join('; or ');

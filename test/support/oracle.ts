@@ -196,6 +196,54 @@ export function dailyTraffic(events: OracleEvent[], dims: Dimensions, w: OracleW
   });
 }
 
+/**
+ * The value of a page view in each breakdown dimension, by the WHATWG URL parser (the SQL uses regular
+ * expressions): the path; the referring host without www. ('(direct)' without one, '(internal)' when it is
+ * the page's own host); the device; the country ('(unknown)' when absent).
+ */
+function breakdownValues(body: { url: string; referrer?: string; device: string; country?: string }): [string, string][] {
+  const page = new URL(body.url);
+  let referrer = '(direct)';
+  if (body.referrer) {
+    const host = new URL(body.referrer).hostname;
+    referrer = host === page.hostname ? '(internal)' : host.replace(/^www\./, '');
+  }
+  return [
+    ['page', page.pathname || '/'],
+    ['referrer', referrer],
+    ['device', body.device],
+    ['country', body.country ?? '(unknown)'],
+  ];
+}
+
+function trafficBreakdown(events: OracleEvent[], bucket: (e: Event) => OracleRow | undefined): OracleRow[] {
+  const groups = new Map<string, { key: OracleRow; acc: { pageViews: number; visitors: Set<string>; sessions: Set<string> } }>();
+  for (const { event: e } of firstCopies(events)) {
+    if (e.event_type !== 'page_view') continue;
+    const key = bucket(e);
+    if (!key) continue;
+    for (const [dimension, value] of breakdownValues(e.body)) {
+      const acc = group(groups, { merchant_id: e.merchant_id, dimension, dimension_value: value, ...key }, () => ({ pageViews: 0, visitors: new Set<string>(), sessions: new Set<string>() }));
+      acc.pageViews++;
+      acc.visitors.add(e.body.visitor_id);
+      acc.sessions.add(e.body.session_id);
+    }
+  }
+  return [...groups.values()].map((g) => ({ ...g.key, page_views: g.acc.pageViews, visitors: g.acc.visitors.size, sessions: g.acc.sessions.size }));
+}
+
+export function hourlyTrafficBreakdown(events: OracleEvent[], w: OracleWindow): OracleRow[] {
+  return trafficBreakdown(events, (e) => (inWindow(ts(e), w) ? { hour_start: hourOf(ts(e)) } : undefined));
+}
+
+export function dailyTrafficBreakdown(events: OracleEvent[], dims: Dimensions, w: OracleWindow): OracleRow[] {
+  return trafficBreakdown(events, (e) => {
+    const zone = zones(dims, e).merchant;
+    const day = localDate(ts(e), zone);
+    return dayInWindow(day, zone, w) ? { local_date: day, time_zone: zone } : undefined;
+  });
+}
+
 export function hourlyProductSales(events: OracleEvent[], w: OracleWindow): OracleRow[] {
   const groups = new Map<string, { key: OracleRow; acc: { category: string; units: number; orders: Set<string>; gross: number; discount: number } }>();
   for (const { event: e } of firstCopies(events)) {

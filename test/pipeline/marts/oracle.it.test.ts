@@ -29,10 +29,12 @@ describe('marts against the TypeScript oracle', function () {
     ['mart_hourly_store_sales', () => oracle.hourlyStoreSales(events, window)],
     ['mart_hourly_product_sales', () => oracle.hourlyProductSales(events, window)],
     ['mart_hourly_traffic', () => oracle.hourlyTraffic(events, window)],
+    ['mart_hourly_traffic_breakdown', () => oracle.hourlyTrafficBreakdown(events, window)],
     ['mart_hourly_store_inventory', () => oracle.hourlyStoreInventory(events, window, 10)],
     ['mart_daily_merchant_sales', () => oracle.dailySales(events, dims, window, 'merchant')],
     ['mart_daily_store_sales', () => oracle.dailySales(events, dims, window, 'store')],
     ['mart_daily_merchant_traffic', () => oracle.dailyTraffic(events, dims, window)],
+    ['mart_daily_merchant_traffic_breakdown', () => oracle.dailyTrafficBreakdown(events, dims, window)],
   ];
   for (const [stem, expected] of cases) {
     it(`${stem} equals the oracle row for row`, async () => {

@@ -152,10 +152,19 @@ export function order(o: {
   } as EventInput;
 }
 
-export function pageView(p: { merchant: string; at: string; visitor: string; session: string; eventId?: string; track?: boolean }): EventInput {
+export function pageView(p: {
+  merchant: string;
+  at: string;
+  visitor: string;
+  session: string;
+  eventId?: string;
+  track?: boolean;
+  web?: { url?: string; referrer?: string; device?: 'desktop' | 'mobile' | 'tablet' | 'other'; country?: string };
+}): EventInput {
   const base = { event_id: p.eventId ?? nextId('e'), merchant_id: p.merchant, event_ts: p.at, source: 'web' as const, schema_version: 1 as const };
   if (p.track) return { ...base, event_type: 'track', body: { name: 'add_to_cart', visitor_id: p.visitor, session_id: p.session } };
-  return { ...base, event_type: 'page_view', body: { url: 'https://shop.example/p', visitor_id: p.visitor, session_id: p.session } };
+  const { url = 'https://shop.example/p', ...web } = p.web ?? {};
+  return { ...base, event_type: 'page_view', body: { url, ...web, visitor_id: p.visitor, session_id: p.session } };
 }
 
 export function inventory(i: { merchant: string; store: string; at: string; sku: string; onHand: number; eventId?: string }): EventInput {

@@ -25,6 +25,10 @@ export const WORKLOAD_DIMS = {
 const STORES: Record<string, (string | undefined)[]> = { m_ny: ['s1', 's2', undefined], m_in: ['k1', 'k2'], m_np: ['n1', undefined] };
 const CURRENCY: Record<string, string> = { m_ny: 'USD', m_in: 'INR', m_np: 'NPR' };
 const SKUS = ['pz-margherita', 'pz-pepperoni', 'soda', 'tee shirt/large'];
+const WEB_PATHS = ['/', '/menu', '/menu?size=large', '/p/pz-margherita#reviews', '/cart'];
+const WEB_REFERRERS = [undefined, 'https://www.search.example/?q=pizza', 'https://shop.example/menu', '', 'https://social.example/post/1', 'https://news.example/'];
+const WEB_DEVICES = ['mobile', 'desktop', 'tablet', undefined, 'mobile', 'mobile', 'desktop'] as const;
+const WEB_COUNTRIES = ['US', 'IN', undefined, 'NP', 'US', 'GB', 'DE', 'US'];
 
 /** `n` events from `start` over `hours`, deterministic for a seed. */
 export function workload(seed: number, n: number, start: Date, hours: number): FixtureEvent[] {
@@ -59,7 +63,14 @@ export function workload(seed: number, n: number, start: Date, hours: number): F
       const status = rnd() < 0.5 ? 'refunded' : 'cancelled';
       event = order({ merchant: o.merchant, store: o.store, at: later, orderId: o.orderId, currency: CURRENCY[o.merchant]!, status, refund: Math.max(1, Math.floor(o.net * rnd())) });
     } else if (r < 0.85) {
-      event = pageView({ merchant, at: iso, visitor: `v${Math.floor(rnd() * 30)}`, session: `sess${Math.floor(rnd() * 40)}`, track: rnd() < 0.25 });
+      // Pages, referrers, devices and countries follow i, so the seeded draws (and every other event) stay as they were.
+      const web = {
+        url: `https://shop.example${WEB_PATHS[i % WEB_PATHS.length]}`,
+        referrer: WEB_REFERRERS[i % WEB_REFERRERS.length],
+        device: WEB_DEVICES[i % WEB_DEVICES.length],
+        country: WEB_COUNTRIES[i % WEB_COUNTRIES.length],
+      };
+      event = pageView({ merchant, at: iso, visitor: `v${Math.floor(rnd() * 30)}`, session: `sess${Math.floor(rnd() * 40)}`, track: rnd() < 0.25, web });
     } else {
       const store = pick(STORES[merchant]!.filter((s): s is string => s !== undefined));
       event = inventory({ merchant, store, at: rnd() < 0.1 ? new Date(at - 2 * 86_400_000).toISOString() : iso, sku: pick(SKUS), onHand: Math.floor(rnd() * 30) - 2 });

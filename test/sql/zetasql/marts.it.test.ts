@@ -162,6 +162,18 @@ describe('sql/ gives the same rows in ZetaSQL and DuckDB', () => {
     assert.notEqual(kept[0]![0], 'msg-redelivered');
   });
 
+  it('the traffic breakdown takes the path of the URL and the referring host (www. dropped, direct and internal named)', () => {
+    const { zeta } = settled(outcomes.get('sql/marts/mart_hourly_traffic_breakdown.sql'), 'mart_hourly_traffic_breakdown');
+    const values = (dimension: string) =>
+      [...new Set(zeta.rows.filter((r) => r.merchant_id === 'm_web' && r.dimension === dimension).map((r) => r.dimension_value))].sort();
+    assert.deepEqual(values('page'), ['/', '/menu']);
+    assert.deepEqual(values('referrer'), ['(direct)', '(internal)', 'news.example', 'search.example']);
+    assert.deepEqual(values('country'), ['(unknown)', 'DE', 'GB']);
+    // Every page view counts once in each dimension.
+    const views = (dimension: string) => zeta.rows.filter((r) => r.dimension === dimension).reduce((n, r) => n + Number(r.page_views), 0);
+    assert.deepEqual(['referrer', 'device', 'country'].map(views), ['page', 'page', 'page'].map(views));
+  });
+
   for (const file of martFiles) {
     it(`mart ${file.path}: the SELECT feeding its MERGE gives the same rows`, () => {
       const { zeta, duck: duckResult } = settled(outcomes.get(file.path), file.path);

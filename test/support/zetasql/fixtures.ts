@@ -195,16 +195,24 @@ export function buildFixtures(seed = 20260308): FixtureSet {
     events.push(row);
   }
 
-  function traffic(merchantId: string, type: 'page_view' | 'track', at: string, visitor: string, session: string, url: string) {
+  function traffic(
+    merchantId: string,
+    type: 'page_view' | 'track',
+    at: string,
+    visitor: string,
+    session: string,
+    url: string,
+    web: { referrer?: string | null; country?: string | null } = {},
+  ) {
     const row = envelope(merchantId, null, type, 'web', at, iso(Date.parse(at) + 500), { url });
     Object.assign(row, {
       url,
-      referrer: 'https://search.example/',
+      referrer: web.referrer === undefined ? 'https://search.example/' : web.referrer,
       track_name: type === 'track' ? 'add_to_cart' : null,
       visitor_id: visitor,
       session_id: session,
       device: pick(['desktop', 'mobile', 'tablet']),
-      country: 'GB',
+      country: web.country === undefined ? 'GB' : web.country,
     });
     events.push(row);
   }
@@ -278,8 +286,16 @@ export function buildFixtures(seed = 20260308): FixtureSet {
       const visitor = `v-${v}`;
       const session = `s-${iso(day).slice(0, 10)}-${v % 3}`;
       const at = day + (8 + v * 3) * HOUR;
-      traffic('m_web', 'page_view', iso(at), visitor, session, '/');
-      traffic('m_web', 'page_view', iso(at + 5 * MINUTE), visitor, session, '/menu');
+      // Landing pages from an external site (www. and upper case), directly (no referrer, or ''), or
+      // a bare path; the next page is referred by the shop itself (internal), with a query and fragment.
+      const landing = [
+        { url: 'https://shop.example/', referrer: 'https://www.Search.example/?q=pizza', country: 'GB' },
+        { url: 'https://shop.example', referrer: null, country: null },
+        { url: 'https://shop.example/?utm_source=news', referrer: '', country: 'DE' },
+        { url: '/', referrer: 'http://user@news.example:8080/story#top', country: 'GB' },
+      ][v]!;
+      traffic('m_web', 'page_view', iso(at), visitor, session, landing.url, { referrer: landing.referrer, country: landing.country });
+      traffic('m_web', 'page_view', iso(at + 5 * MINUTE), visitor, session, 'https://SHOP.example/menu?size=large#pizzas', { referrer: 'https://shop.example/', country: landing.country });
       if (v % 2 === 0) traffic('m_web', 'track', iso(at + 7 * MINUTE), visitor, session, '/menu');
       if (v === 1) order({ merchantId: 'm_web', storeId: null, at: iso(at + 9 * MINUTE), sessionId: session, visitorId: visitor });
     }

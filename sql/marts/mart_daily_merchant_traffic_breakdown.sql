@@ -1,0 +1,118 @@
+-- mart_daily_merchant_traffic_breakdown
+-- grain: one row per merchant, dimension (page | referrer | device | country), dimension value and merchant-local day with at least one page view
+-- partition: local_date
+-- clustering: merchant_id, dimension, dimension_value
+-- unique key: merchant_id, dimension, dimension_value, local_date
+-- rebuild window: every local day overlapping [@window_start, @window_end), each in its own time zone,
+--   that is a cell of @cells (merchant|YYYY-MM-DD) or begins after @all_from
+--
+-- The dimensions of mart_hourly_traffic_breakdown (same page, referrer, device and country rules) per
+-- local day. Visitors and sessions are exact distinct counts over the whole local day, computed from
+-- raw events, never added up from hours.
+merge into marts.mart_daily_merchant_traffic_breakdown as target
+using (
+with source as (
+  select
+    merchant_id,
+    visitor_id,
+    session_id,
+    merchant_time_zone as time_zone,
+    date(event_ts, merchant_time_zone) as local_date,
+    url,
+    referrer,
+    device,
+    country
+  from staging.stg_events
+  where event_type = 'page_view'
+    -- every local day overlapping the window lies within 48 hours of it (offsets are at most ±14 h)
+    and event_ts >= timestamp_sub(@window_start, interval 48 hour)
+    and event_ts < timestamp_add(@window_end, interval 48 hour)
+    -- a scheduled run's window reads the merchants of its cells only: the leading clustering column
+    -- against constants, so BigQuery prunes blocks
+    and merchant_id >= @merchant_from
+    and merchant_id <= @merchant_to
+),
+
+relevant as (
+  select *
+  from source
+  where local_date >= date(@window_start, time_zone)
+    and local_date <= date(timestamp_sub(@window_end, interval 1 microsecond), time_zone)
+    -- the window's cells (merchant|local date), or every merchant's days from @all_from (a range build)
+    and (local_date >= date(@all_from, time_zone) or (merchant_id in unnest(@merchants) and concat(merchant_id, '|', cast(local_date as string)) in unnest(@cells)))
+),
+
+parsed as (
+  select
+    merchant_id,
+    visitor_id,
+    session_id,
+    local_date,
+    time_zone,
+    device,
+    country,
+    -- the regular expressions always match a URL (group 1 may be empty), so both engines agree
+    regexp_extract(url, '^(?:[a-zA-Z][a-zA-Z0-9+.-]*://[^/?#]*)?([^?#]*)') as url_path,
+    lower(nullif(regexp_extract(url, '^(?:[a-zA-Z][a-zA-Z0-9+.-]*://(?:[^@/?#]*@)?)?([^:/?#]*)'), '')) as page_host,
+    lower(nullif(regexp_extract(referrer, '^(?:[a-zA-Z][a-zA-Z0-9+.-]*://(?:[^@/?#]*@)?)?([^:/?#]*)'), '')) as referrer_host
+  from relevant
+),
+
+dimensioned as (
+  select
+    parsed.merchant_id,
+    parsed.visitor_id,
+    parsed.session_id,
+    parsed.local_date,
+    parsed.time_zone,
+    dimensions.dimension,
+    case dimensions.dimension
+      when 'page' then coalesce(nullif(parsed.url_path, ''), '/')
+      when 'referrer' then
+        case
+          when parsed.referrer_host is null then '(direct)'
+          when parsed.referrer_host = parsed.page_host then '(internal)'
+          else regexp_replace(parsed.referrer_host, '^www[.]', '')
+        end
+      when 'device' then coalesce(parsed.device, 'other')
+      else coalesce(parsed.country, '(unknown)')
+    end as dimension_value
+  from parsed
+  cross join (
+    select 'page' as dimension
+    union all select 'referrer'
+    union all select 'device'
+    union all select 'country'
+  ) as dimensions
+),
+
+final as (
+  select
+    merchant_id,
+    dimension,
+    dimension_value,
+    local_date,
+    max(time_zone) as time_zone,
+    count(*) as page_views,
+    count(distinct visitor_id) as visitors,
+    count(distinct session_id) as sessions
+  from dimensioned
+  group by merchant_id, dimension, dimension_value, local_date
+)
+
+select * from final
+) as rebuilt
+on false
+when not matched by source
+  and target.local_date >= date_sub(date(@window_start), interval 1 day)
+  and target.local_date <= date_add(date(@window_end), interval 1 day)
+  and target.local_date >= date(@window_start, target.time_zone)
+  and target.local_date <= date(timestamp_sub(@window_end, interval 1 microsecond), target.time_zone)
+  and (target.local_date >= date(@all_from, target.time_zone) or (target.merchant_id in unnest(@merchants) and concat(target.merchant_id, '|', cast(target.local_date as string)) in unnest(@cells)))
+  then delete
+when not matched then insert (
+  merchant_id, dimension, dimension_value, local_date, time_zone, page_views, visitors, sessions
+) values (
+  rebuilt.merchant_id, rebuilt.dimension, rebuilt.dimension_value, rebuilt.local_date, rebuilt.time_zone,
+  rebuilt.page_views, rebuilt.visitors, rebuilt.sessions
+)

@@ -21,7 +21,7 @@ import { assertMerchantAccess, readerOf, requireReader } from './auth.js';
 import { PROVISIONAL_MAX_AGE_S, secondsUntilNextMartRun, sendJson, sendJsonText, sendText } from './cache.js';
 import { CSV_TYPE, toCsv, wantsCsv } from './csv.js';
 import { candidateSpan, previousPeriod, resolveRange } from './ranges.js';
-import { parseTopQuery, rankTop, topHours, topKeyRange } from './top.js';
+import { dayBuckets, hourBuckets, parseTopQuery, rankTop, topGrain, topHours, topKeyRange } from './top.js';
 import { openApiDocument } from './openapi.js';
 import { MerchantIdParam, parseMetricsQuery } from './params.js';
 import { bucketRange, bucketSlots, buildPoints, changePct, pointsJson, totalsOf } from './points.js';
@@ -211,7 +211,8 @@ export function createQueryApiRouter(deps: QueryApiDeps): Router {
     const timeZone = merchant?.time_zone ?? 'UTC';
     const { hours, days } = topHours(t, timeZone, clock.now());
     const finalizedThroughMs = freshness?.finalized_through ? Date.parse(freshness.finalized_through) : null;
-    const ranked = rankTop(t, rows, hours, finalizedThroughMs);
+    const grain = topGrain(t);
+    const ranked = rankTop(t, rows, grain === 'd' ? dayBuckets(days!, timeZone) : hourBuckets(hours), finalizedThroughMs);
     const anyProvisional = finalizedThroughMs === null || hours.toMs! > finalizedThroughMs;
     const cache = anyProvisional ? shortCache() : finalizedCache();
     if (wantsCsv(req, t.format)) {
@@ -231,8 +232,10 @@ export function createQueryApiRouter(deps: QueryApiDeps): Router {
       dimension: t.dimension,
       by: t.by.name,
       ...(t.store !== undefined ? { store: t.store } : {}),
-      // The merchant's local days when asked in days; always the UTC hours summed.
+      // The merchant's local days when asked in days; the UTC hours summed, or the local days for a daily series.
       ...(days ? { from: days.from, to: days.to, time_zone: timeZone } : { from: hours.from, to: hours.to, time_zone: 'UTC' }),
+      // hour: the hourly rows of `hours` were summed; day: the daily rows of the local days (web traffic).
+      granularity: grain === 'd' ? 'day' : 'hour',
       hours: { from: hours.from, to: hours.to },
       items: ranked.items,
       other: ranked.other,

@@ -42,18 +42,21 @@ export const MetricsComparisonSchema = z.object({
     points: MetricsResponseSchema.shape.points,
   }),
 });
-const TopValues = z.record(z.string(), z.number()).describe('Every additive metric of the series, summed');
+const TopValues = z
+  .record(z.string(), Nullable(z.number()))
+  .describe('Every additive metric of the series, summed; distinct counts (visitors, sessions) only for a range of one bucket, else null');
 export const TopResponseSchema = z.object({
   merchant_id: z.string(),
-  series: z.enum(['products', 'sales']),
-  dimension: z.enum(['sku', 'store']),
+  series: z.enum(['products', 'sales', 'pages', 'referrers', 'devices', 'countries']),
+  dimension: z.enum(['sku', 'store', 'page', 'referrer', 'device', 'country']),
   by: z.string(),
   store: z.string().optional().describe('The store the products were ranked in, when asked'),
   from: z.string(),
   to: z.string(),
   time_zone: z.string().describe("The merchant's zone when from and to are local days, else UTC"),
-  hours: z.object({ from: z.string(), to: z.string() }).describe('The UTC hours summed'),
-  items: z.array(z.object({ rank: z.int(), key: z.string().describe('The sku or store id'), values: TopValues })),
+  granularity: z.enum(['hour', 'day']).describe("hour: the hourly rows of `hours` were summed; day: the daily rows of the merchant's local days from–to (web traffic series asked in days)"),
+  hours: z.object({ from: z.string(), to: z.string() }).describe('The UTC hours that cover the range'),
+  items: z.array(z.object({ rank: z.int(), key: z.string().describe('The sku, store id, page path, referring host, device or country'), values: TopValues })),
   other: z.object({ count: z.int().describe('How many more were summed into other'), values: TopValues }),
   totals: TopValues,
 });
@@ -178,9 +181,9 @@ export function openApiDocument(): object {
       '/v1/merchants/{merchantId}/top': {
         get: {
           operationId: 'getTop',
-          summary: 'Top products or stores of a range, with the rest as "other"',
+          summary: 'Top products, stores, pages, referrers, devices or countries of a range, with the rest as "other"',
           description:
-            'Exact sums of the hourly series (products by sku, sales by store) over the range, ranked by `by` (descending, then by key), the first `limit` listed and the rest summed into `other`. Local days are the merchant\'s, covered by the UTC hours that start in them. `format=csv` or `Accept: text/csv` answers CSV.',
+            'Exact sums over the range, ranked by `by` (descending, then by key), the first `limit` listed and the rest summed into `other`. Products (by sku) and sales (by store) sum their hourly series; local days are the merchant\'s, covered by the UTC hours that start in them. Web traffic (pages by URL path, referrers by referring host with `(direct)` and `(internal)`, devices, countries) sums page views: its hourly series for a range of hours, its daily series for the merchant\'s local days. Visitors and sessions are exact distinct counts at one grain, so they are answered for a range of exactly one hour or one local day (e.g. `range=today`) and are null otherwise. `format=csv` or `Accept: text/csv` answers CSV.',
           security,
           parameters: [merchantParam, ...topParams],
           responses: { '200': { description: 'The ranking', content: { 'application/json': { schema: { $ref: '#/components/schemas/Top' } }, 'text/csv': { schema: { type: 'string' } } } }, ...READ_ERRORS },

@@ -1,28 +1,36 @@
-// Ranked breakdowns: GET /v1/merchants/{id}/top — the top N products (sku) or stores of a range by an
-// additive metric, the rest summed as "other", computed exactly from the hourly series already exported
-// (products by sku, sales by store). One read: every hourly row of the dimension under the merchant, the
-// range's buckets kept (the key layout puts the sku or store before the bucket, so the read spans the
-// series' history and the bucket filter runs here).
+// Ranked breakdowns: GET /v1/merchants/{id}/top — the top N products (sku), stores, pages, referrers,
+// devices or countries of a range by an additive metric, the rest summed as "other", computed exactly from
+// the series already exported (products by sku and sales by store: their hourly series; web traffic: its
+// hourly series for a range of hours, its daily series for the merchant's local days). One read: every row
+// of the dimension under the merchant, the range's buckets kept (the key layout puts the dimension value
+// before the grain and bucket, so no key range holds just the range's buckets; the filter runs here).
+// Distinct counts (visitors, sessions) are exact only at their own grain: they are answered for a range of
+// exactly one bucket (one hour, or one local day) and are null otherwise, never summed.
 import { z } from 'zod';
 import { Id } from '../../pipeline/contracts/events.js';
 import type { MetricDef } from '../../pipeline/metrics/catalog.js';
 import { seriesDef } from '../../pipeline/metrics/catalog.js';
 import type { CellValue, SeriesRow } from '../../pipeline/ports.js';
-import { decodeRowKey, hourBucket, seriesPrefix } from '../../pipeline/series/row-key.js';
-import { HOUR_MS, isCalendarDate } from '../../pipeline/time.js';
+import { bucketToStart, dayBucket, decodeRowKey, hourBucket, seriesPrefix } from '../../pipeline/series/row-key.js';
+import { HOUR_MS, addDays, daysBetween, isCalendarDate, startOfLocalDay } from '../../pipeline/time.js';
 import { badParameter } from '../http/errors.js';
 import { FormatParam, RANGE_PRESETS, explicitRange, parseQueryString, type RangePreset } from './params.js';
 import { cellsFor } from './points.js';
 import { daysAsRange, presetDays, type ConcreteRange } from './ranges.js';
 
 /** Series with a ranked dimension, and that dimension. */
-export const TOP_SERIES = { products: 'sku', sales: 'store' } as const;
+export const TOP_SERIES = { products: 'sku', sales: 'store', pages: 'page', referrers: 'referrer', devices: 'device', countries: 'country' } as const;
 export type TopSeries = keyof typeof TOP_SERIES;
+export type TopDimension = (typeof TOP_SERIES)[TopSeries];
+/** Series whose daily rows answer a range of local days (the others sum the hours of those days). */
+const DAILY_TOP_SERIES = new Set<TopSeries>(['pages', 'referrers', 'devices', 'countries']);
 export const MAX_TOP_LIMIT = 100;
 
 export const TopQuery = z.strictObject({
-  series: z.enum(['products', 'sales']).describe('products: ranked by sku; sales: ranked by store'),
-  by: z.string().describe('The additive metric of the series to rank by, e.g. net_revenue_minor or units'),
+  series: z
+    .enum(['products', 'sales', 'pages', 'referrers', 'devices', 'countries'])
+    .describe('products: ranked by sku; sales: by store; pages: by URL path; referrers: by referring host; devices; countries (web traffic: page views)'),
+  by: z.string().describe('The additive metric of the series to rank by, e.g. net_revenue_minor, units or page_views'),
   limit: z.string().regex(/^\d+$/).optional().describe(`How many to list before "other" (1–${MAX_TOP_LIMIT}, default 10)`),
   from: z.string().optional().describe("Start, inclusive: a local date YYYY-MM-DD (the merchant's days) or an ISO 8601 instant on a whole hour"),
   to: z.string().optional().describe('End, exclusive: same form as from'),
@@ -33,8 +41,9 @@ export const TopQuery = z.strictObject({
 
 export interface TopRequest {
   series: TopSeries;
-  dimension: 'sku' | 'store';
+  dimension: TopDimension;
   by: MetricDef;
+  /** Summed metrics (the additive ones) followed by the distinct counts answered for a single bucket. */
   metrics: MetricDef[];
   limit: number;
   /** products: one store's rows (the sku and store series) instead of the merchant's. */
@@ -50,9 +59,10 @@ export interface TopRequest {
 export function parseTopQuery(query: Record<string, unknown>): TopRequest {
   const q = parseQueryString(TopQuery, query);
   const series = seriesDef(q.series)!;
-  const metrics = series.metrics.filter((m) => m.kind === 'additive');
-  const by = metrics.find((m) => m.name === q.by);
-  if (!by) throw badParameter('by', `series ${q.series} ranks by one of its additive metrics: ${metrics.map((m) => m.name).join(', ')}`);
+  const additive = series.metrics.filter((m) => m.kind === 'additive');
+  const by = additive.find((m) => m.name === q.by);
+  if (!by) throw badParameter('by', `series ${q.series} ranks by one of its additive metrics: ${additive.map((m) => m.name).join(', ')}`);
+  const metrics = [...additive, ...series.metrics.filter((m) => m.kind === 'distinct')];
   const limit = q.limit === undefined ? 10 : Number(q.limit);
   if (!(limit >= 1 && limit <= MAX_TOP_LIMIT)) throw badParameter('limit', `limit must be from 1 to ${MAX_TOP_LIMIT}`);
   if (q.store !== undefined && q.series !== 'products') throw badParameter('store', 'store narrows series=products only; series=sales ranks the stores');
@@ -68,6 +78,11 @@ export function parseTopQuery(query: Record<string, unknown>): TopRequest {
   return { ...base, hours: { grain: 'h', ...hours } };
 }
 
+/** Whether the request is answered from daily rows: local days asked of a series with daily breakdown rows. */
+export function topGrain(t: TopRequest): 'h' | 'd' {
+  return t.hours === undefined && DAILY_TOP_SERIES.has(t.series) ? 'd' : 'h';
+}
+
 /** The UTC hours the request covers, once the merchant's zone is known. */
 export function topHours(t: TopRequest, timeZone: string, now: Date): { hours: ConcreteRange; days?: { from: string; to: string } } {
   if (t.hours) return { hours: t.hours };
@@ -75,7 +90,7 @@ export function topHours(t: TopRequest, timeZone: string, now: Date): { hours: C
   return { hours: daysAsRange('h', days, timeZone), days };
 }
 
-/** The key range holding every hourly row of the series' ranked dimension for the merchant. */
+/** The key range holding every row of the series' ranked dimension for the merchant. */
 export function topKeyRange(merchantId: string, t: TopRequest): { start: string; end: string } {
   // 'm#products#' from the codec, then the dimension: rows with it (and possibly more dimensions after) follow.
   const base = seriesPrefix({ merchantId, series: t.series, dims: {}, grain: 'h' }).slice(0, -'h#'.length);
@@ -85,40 +100,75 @@ export function topKeyRange(merchantId: string, t: TopRequest): { start: string;
 export interface TopItem {
   rank: number;
   key: string;
-  values: Record<string, number>;
+  values: Record<string, number | null>;
 }
 
 export interface TopResult {
   items: TopItem[];
-  other: { count: number; values: Record<string, number> };
-  totals: Record<string, number>;
+  other: { count: number; values: Record<string, number | null> };
+  totals: Record<string, number | null>;
 }
 
-/** Sums the rows of the hours [from, to) per dimension value and ranks them: by `by` descending, then key. */
-export function rankTop(t: TopRequest, rows: SeriesRow[], hours: ConcreteRange, finalizedThroughMs: number | null): TopResult {
-  const fromBucket = hourBucket(new Date(hours.fromMs!));
-  const toBucket = hourBucket(new Date(hours.toMs!));
-  const sums = new Map<string, Record<string, number>>();
-  const zero = (): Record<string, number> => Object.fromEntries(t.metrics.map((m) => [m.name, 0]));
+/**
+ * The buckets summed: UTC hours [from, to) as hour buckets, or local days [from, to) as day buckets, with
+ * each bucket's end for the provisional check (a local day ends where the next begins in the merchant's zone).
+ */
+export interface TopBuckets {
+  grain: 'h' | 'd';
+  from: string;
+  to: string;
+  /** Epoch ms at which a bucket ends. */
+  endMs(bucket: string): number;
+  /** How many buckets the range holds (distinct counts are answered for exactly one). */
+  count: number;
+}
+
+export function hourBuckets(hours: ConcreteRange): TopBuckets {
+  return {
+    grain: 'h',
+    from: hourBucket(new Date(hours.fromMs!)),
+    to: hourBucket(new Date(hours.toMs!)),
+    endMs: (b) => Date.UTC(Number(b.slice(0, 4)), Number(b.slice(4, 6)) - 1, Number(b.slice(6, 8)), Number(b.slice(8, 10))) + HOUR_MS,
+    count: (hours.toMs! - hours.fromMs!) / HOUR_MS,
+  };
+}
+
+export function dayBuckets(days: { from: string; to: string }, timeZone: string): TopBuckets {
+  return {
+    grain: 'd',
+    from: dayBucket(days.from),
+    to: dayBucket(days.to),
+    endMs: (b) => startOfLocalDay(addDays(bucketToStart('d', b), 1), timeZone).getTime(),
+    count: daysBetween(days.from, days.to),
+  };
+}
+
+/** Sums the rows of the buckets [from, to) per dimension value and ranks them: by `by` descending, then key. */
+export function rankTop(t: TopRequest, rows: SeriesRow[], buckets: TopBuckets, finalizedThroughMs: number | null): TopResult {
+  const sums = new Map<string, Record<string, number | null>>();
+  const single = buckets.count === 1;
+  const zero = (): Record<string, number | null> => Object.fromEntries(t.metrics.map((m) => [m.name, m.kind === 'additive' || single ? 0 : null]));
   for (const row of rows) {
     const k = decodeRowKey(row.key);
     const dimNames = Object.keys(k.dims).sort().join(',');
-    if (k.grain !== 'h' || dimNames !== (t.store === undefined ? t.dimension : `${t.dimension},store`)) continue;
+    if (k.grain !== buckets.grain || dimNames !== (t.store === undefined ? t.dimension : `${t.dimension},store`)) continue;
     if (t.store !== undefined && k.dims.store !== t.store) continue;
-    if (k.bucket < fromBucket || k.bucket >= toBucket) continue;
-    const startMs = Date.UTC(Number(k.bucket.slice(0, 4)), Number(k.bucket.slice(4, 6)) - 1, Number(k.bucket.slice(6, 8)), Number(k.bucket.slice(8, 10)));
-    const provisional = finalizedThroughMs === null || startMs + HOUR_MS > finalizedThroughMs;
+    if (k.bucket < buckets.from || k.bucket >= buckets.to) continue;
+    const provisional = finalizedThroughMs === null || buckets.endMs(k.bucket) > finalizedThroughMs;
     const { cells } = cellsFor(row, provisional);
     const key = k.dims[t.dimension]!;
     let acc = sums.get(key);
     if (!acc) sums.set(key, (acc = zero()));
-    for (const m of t.metrics) acc[m.name]! += num(cells[m.name]);
+    for (const m of t.metrics) if (acc[m.name] !== null) acc[m.name]! += num(cells[m.name]);
   }
-  const ranked = [...sums].sort(([ka, a], [kb, b]) => b[t.by.name]! - a[t.by.name]! || (ka < kb ? -1 : ka > kb ? 1 : 0));
-  const totals = zero();
-  const other = zero();
+  const by = t.by.name;
+  const ranked = [...sums].sort(([ka, a], [kb, b]) => b[by]! - a[by]! || (ka < kb ? -1 : ka > kb ? 1 : 0));
+  // Distinct counts do not add up across values either (a visitor sees several pages): other and totals leave them null.
+  const totals = Object.fromEntries(t.metrics.map((m) => [m.name, m.kind === 'additive' ? 0 : null]));
+  const other = { ...totals };
   for (const [i, [, v]] of ranked.entries()) {
     for (const m of t.metrics) {
+      if (m.kind !== 'additive') continue;
       totals[m.name]! += v[m.name]!;
       if (i >= t.limit) other[m.name]! += v[m.name]!;
     }

@@ -53,6 +53,10 @@ describe('toDuckDb', () => {
     assert.equal(toDuckDb("json_value(body_json, '$.name')"), "json_extract_string(body_json, '$.name')");
   });
 
+  it('rewrites REGEXP_EXTRACT to answer the capturing group, as BigQuery does', () => {
+    assert.equal(toDuckDb("regexp_extract(url, '^https?://([^/]*)')"), "regexp_extract(url, '^https?://([^/]*)', 1)");
+  });
+
   it('names the column of an aliased UNNEST, as BigQuery does', () => {
     assert.equal(toDuckDb('from unnest(xs) as x where x = 1'), 'from unnest(xs) as x(x) where x = 1');
     assert.equal(toDuckDb('from unnest(xs) as t(x)'), 'from unnest(xs) as t(x)');

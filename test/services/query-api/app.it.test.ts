@@ -272,7 +272,7 @@ describe('query API', () => {
     it('publishes the catalog without a key', async () => {
       const res = await request(app).get('/v1/metrics');
       assert.equal(res.status, 200);
-      assert.deepEqual(res.body.series.map((s: { name: string }) => s.name), ['sales', 'products', 'traffic', 'inventory']);
+      assert.deepEqual(res.body.series.map((s: { name: string }) => s.name), ['sales', 'products', 'traffic', 'inventory', 'pages', 'referrers', 'devices', 'countries', 'promotions']);
       assert.deepEqual(res.body.series[2], {
         name: 'traffic',
         description: 'Page views, visitors and sessions',
@@ -321,10 +321,10 @@ describe('query API', () => {
       ]);
       const params = res.body.paths['/v1/merchants/{merchantId}/metrics'].get.parameters.map((p: { name: string; required: boolean }) => `${p.name}:${p.required}`);
       // granularity, from and to are required unless range is given (checked by the handler).
-      assert.deepEqual(params, ['merchantId:true', 'series:true', 'metrics:false', 'granularity:false', 'from:false', 'to:false', 'range:false', 'compare:false', 'store:false', 'sku:false', 'format:false']);
+      assert.deepEqual(params, ['merchantId:true', 'series:true', 'metrics:false', 'granularity:false', 'from:false', 'to:false', 'range:false', 'compare:false', 'store:false', 'sku:false', 'page:false', 'referrer:false', 'device:false', 'country:false', 'promo:false', 'format:false']);
       const top = res.body.paths['/v1/merchants/{merchantId}/top'].get.parameters.map((p: { name: string; required: boolean }) => `${p.name}:${p.required}`);
       assert.deepEqual(top, ['merchantId:true', 'series:true', 'by:true', 'limit:false', 'from:false', 'to:false', 'range:false', 'store:false', 'format:false']);
-      assert.deepEqual(Object.keys(res.body.components.schemas.Top.properties), ['merchant_id', 'series', 'dimension', 'by', 'store', 'from', 'to', 'time_zone', 'hours', 'items', 'other', 'totals']);
+      assert.deepEqual(Object.keys(res.body.components.schemas.Top.properties), ['merchant_id', 'series', 'dimension', 'by', 'store', 'from', 'to', 'time_zone', 'granularity', 'hours', 'items', 'other', 'totals']);
       assert.deepEqual(res.body.components.schemas.Event.oneOf?.length ?? res.body.components.schemas.Event.anyOf?.length, 5);
       assert.match(res.body.info.description, /\*\*sales\*\* \(hour, day\): `orders` \(additive\)/);
     });
@@ -435,8 +435,8 @@ describe('query API', () => {
 
     it('answers 400 naming the parameter for every invalid parameter', async () => {
       const cases: [string, string, string][] = [
-        ['granularity=hour&from=2026-11-21T00:00:00Z&to=2026-11-21T01:00:00Z', 'series', 'series: Invalid option: expected one of "sales"|"products"|"traffic"|"inventory"'],
-        ['series=weather&granularity=hour&from=2026-11-21T00:00:00Z&to=2026-11-21T01:00:00Z', 'series', 'series: Invalid option: expected one of "sales"|"products"|"traffic"|"inventory"'],
+        ['granularity=hour&from=2026-11-21T00:00:00Z&to=2026-11-21T01:00:00Z', 'series', 'series: Invalid option: expected one of "sales"|"products"|"traffic"|"inventory"|"pages"|"referrers"|"devices"|"countries"|"promotions"'],
+        ['series=weather&granularity=hour&from=2026-11-21T00:00:00Z&to=2026-11-21T01:00:00Z', 'series', 'series: Invalid option: expected one of "sales"|"products"|"traffic"|"inventory"|"pages"|"referrers"|"devices"|"countries"|"promotions"'],
         ['series=sales&metrics=orders,visitors&granularity=hour&from=2026-11-21T00:00:00Z&to=2026-11-21T01:00:00Z', 'metrics', 'series sales has no metric "visitors"'],
         ['series=sales&metrics=orders,,items&granularity=hour&from=2026-11-21T00:00:00Z&to=2026-11-21T01:00:00Z', 'metrics', 'metrics must be a comma-separated list of metric names'],
         ['series=sales&granularity=minute&from=2026-11-21T00:00:00Z&to=2026-11-21T01:00:00Z', 'granularity', 'granularity: Invalid option: expected one of "hour"|"day"'],

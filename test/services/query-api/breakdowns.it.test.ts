@@ -134,6 +134,54 @@ describe('breakdowns and comparisons against the oracle (DST included)', functio
     ]);
   });
 
+  it('ranks pages by page views over local days spanning the DST change from the daily rows; visitors only for a single day', async () => {
+    const from = '2026-03-07';
+    const to = '2026-03-09';
+    const daily = oracle.dailyTrafficBreakdown(events, dims, window).filter((r) => r.merchant_id === 'm_ny' && r.dimension === 'page');
+    const want = [...sumBy(daily, 'dimension_value', ['page_views'], (r) => String(r.local_date) >= from && String(r.local_date) < to)].sort(
+      ([ka, a], [kb, b]) => b.page_views! - a.page_views! || (ka < kb ? -1 : 1),
+    );
+    assert.ok(want.length >= 4, `the workload views ${want.length} pages`);
+    const res = await get(`top?series=pages&by=page_views&limit=3&from=${from}&to=${to}`);
+    assert.deepEqual([res.body.dimension, res.body.granularity, res.body.from, res.body.to, res.body.time_zone], ['page', 'day', from, to, NY]);
+    // Two days: visitors and sessions are not summed over days, nor over pages.
+    assert.deepEqual(
+      res.body.items,
+      want.slice(0, 3).map(([page, v], i) => ({ rank: i + 1, key: page, values: { page_views: v.page_views, visitors: null, sessions: null } })),
+    );
+    const rest = want.slice(3);
+    assert.deepEqual(res.body.other, { count: rest.length, values: { page_views: rest.reduce((n, [, v]) => n + v.page_views!, 0), visitors: null, sessions: null } });
+    // Every page view has a page: the pages add up to the traffic series' page views of those days.
+    const traffic = oracle.dailyTraffic(events, dims, window).filter((r) => r.merchant_id === 'm_ny' && String(r.local_date) >= from && String(r.local_date) < to);
+    assert.equal(res.body.totals.page_views, traffic.reduce((n, r) => n + num(r.page_views), 0));
+
+    const one = await get('top?series=referrers&by=page_views&limit=100&from=2026-03-08&to=2026-03-09');
+    const referrers = oracle
+      .dailyTrafficBreakdown(events, dims, window)
+      .filter((r) => r.merchant_id === 'm_ny' && r.dimension === 'referrer' && r.local_date === '2026-03-08')
+      .sort((a, b) => num(b.page_views) - num(a.page_views) || (String(a.dimension_value) < String(b.dimension_value) ? -1 : 1));
+    assert.ok(referrers.some((r) => r.dimension_value === '(internal)') && referrers.some((r) => r.dimension_value === 'search.example'));
+    assert.deepEqual(
+      one.body.items,
+      referrers.map((r, i) => ({ rank: i + 1, key: r.dimension_value, values: { page_views: r.page_views, visitors: r.visitors, sessions: r.sessions } })),
+    );
+  });
+
+  it('ranks devices over UTC hours from the hourly rows, and answers an hour with its exact visitors', async () => {
+    const hourly = oracle.hourlyTrafficBreakdown(events, window).filter((r) => r.merchant_id === 'm_ny' && r.dimension === 'device');
+    const res = await get('top?series=devices&by=page_views&from=2026-03-07T00:00:00Z&to=2026-03-08T12:00:00Z');
+    const want = [...sumBy(hourly, 'dimension_value', ['page_views'], (r) => String(r.hour_start) >= '2026-03-07T00' && String(r.hour_start) < '2026-03-08T12')].sort(
+      ([ka, a], [kb, b]) => b.page_views! - a.page_views! || (ka < kb ? -1 : 1),
+    );
+    assert.equal(res.body.granularity, 'hour');
+    assert.deepEqual(res.body.items.map((i: { key: string; values: { page_views: number } }) => [i.key, i.values.page_views]), want.map(([d, v]) => [d, v.page_views]));
+    const busiest = hourly.reduce((a, b) => (num(b.page_views) > num(a.page_views) ? b : a));
+    const start = new Date(String(busiest.hour_start)).toISOString().replace('.000Z', 'Z');
+    const hour = await get(`top?series=devices&by=page_views&from=${start}&to=${new Date(Date.parse(start) + HOUR).toISOString().replace('.000Z', 'Z')}`);
+    const item = hour.body.items.find((i: { key: string }) => i.key === busiest.dimension_value);
+    assert.deepEqual(item.values, { page_views: busiest.page_views, visitors: busiest.visitors, sessions: busiest.sessions });
+  });
+
   it('compares local days with the previous period: points, totals and change in % from the oracle', async () => {
     const res = await get('metrics?series=sales&metrics=orders,net_revenue_minor,refunds,average_order_value_minor&granularity=day&from=2026-03-08&to=2026-03-10&compare=previous_period');
     const daily = oracle.dailySales(events, dims, window, 'merchant').filter((r) => r.merchant_id === 'm_ny');

@@ -68,8 +68,8 @@ export const ingestPosBatch = lazyHandler('ingestPosBatch', () => {
 export const exportMarts = lazyHandler('exportMarts', () => {
   const rt = gcpRuntime();
   // The mart alert rules run after each export, where the deployment names an alerts topic.
-  const onFinalized = process.env.TILLSTREAM_ALERTS_TOPIC
-    ? martAlertHook({ warehouse: rt.warehouse, alerts: createAlertStore(rt.seriesStore), queue: alertQueue(rt.config.projectId), series: rt.seriesStore, logger })
+  const onFinalized = rt.config.pubsub.alertsTopic
+    ? martAlertHook({ warehouse: rt.warehouse, alerts: createAlertStore(rt.seriesStore), queue: alertQueue(rt), series: rt.seriesStore, logger })
     : undefined;
   return createExportMartsHandler({ exportRun: createRunExporter({ warehouse: rt.warehouse, series: rt.seriesStore, onFinalized }), logger });
 });
@@ -85,21 +85,21 @@ export const collect = lazyHandler('collect', () => {
   });
 });
 
-/** The alerts topic (TILLSTREAM_ALERTS_TOPIC, set by infra-cdktf/constructs/alerts.ts). */
-function alertQueue(projectId: string) {
-  const topic = process.env.TILLSTREAM_ALERTS_TOPIC;
+/** The alerts topic (TILLSTREAM_ALERTS_TOPIC, set by infra-cdktf/constructs/functions.ts). */
+function alertQueue(rt: ReturnType<typeof gcpRuntime>) {
+  const topic = rt.config.pubsub.alertsTopic;
   if (!topic) throw new Error('TILLSTREAM_ALERTS_TOPIC is not set');
-  return createPubSubAlertQueue(pubsubClient(projectId), topic);
+  return createPubSubAlertQueue(pubsubClient(rt.config.projectId), topic);
 }
 
 export const deliverAlert = lazyHandler('deliverAlert', () => {
   const rt = gcpRuntime();
-  return createDeliverAlertHandler({ alerts: createAlertStore(rt.seriesStore), queue: alertQueue(rt.config.projectId), clock: systemClock, logger });
+  return createDeliverAlertHandler({ alerts: createAlertStore(rt.seriesStore), queue: alertQueue(rt), clock: systemClock, logger });
 });
 
 export const evaluateAlerts = lazyHandler('evaluateAlerts', () => {
   const rt = gcpRuntime();
-  const deps = { warehouse: rt.warehouse, alerts: createAlertStore(rt.seriesStore), queue: alertQueue(rt.config.projectId), logger };
+  const deps = { warehouse: rt.warehouse, alerts: createAlertStore(rt.seriesStore), queue: alertQueue(rt), logger };
   return createEvaluateAlertsHandler({ evaluate: (asOf) => evaluateScheduledAlerts(deps, asOf), clock: systemClock, logger });
 });
 

@@ -14,6 +14,8 @@ export const REQUIRED_APIS = [
   'bigtableadmin.googleapis.com',
   'cloudbuild.googleapis.com',
   'cloudfunctions.googleapis.com',
+  // The alerts' scheduled rules (constructs/alerts.ts).
+  'cloudscheduler.googleapis.com',
   // Project IAM bindings and the project data source read the project through Resource Manager.
   'cloudresourcemanager.googleapis.com',
   'iam.googleapis.com',
@@ -46,6 +48,7 @@ export const APIS_OF_TYPE: Record<string, readonly Api[]> = {
   google_bigtable_table_iam_member: ['bigtableadmin.googleapis.com'],
   google_cloud_run_v2_service: ['run.googleapis.com'],
   google_cloud_run_v2_service_iam_member: ['run.googleapis.com'],
+  google_cloud_scheduler_job: ['cloudscheduler.googleapis.com'],
   google_cloudfunctions2_function: [
     'cloudfunctions.googleapis.com',
     'cloudbuild.googleapis.com',

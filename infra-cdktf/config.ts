@@ -40,6 +40,9 @@ export const StackConfigSchema = z
       ingestPosBatch: instances,
       exportMarts: instances,
       collect: instances,
+      deliverAlert: instances,
+      /** One instance: two overlapping evaluations would read-modify-write the same alert state documents. */
+      evaluateAlerts: instances.refine((i) => i.max === 1, 'evaluateAlerts runs one evaluation at a time: max must be 1'),
       /** The zip built by Cloud Build (`infra-cdktf/build/package-functions.ts`), inside the artifacts bucket. */
       sourceObject: z.string().min(1),
     }),
@@ -133,6 +136,8 @@ export const DEFAULTS: Record<Environment, StackConfigInput> = {
       ingestPosBatch: { min: 0, max: 5 },
       exportMarts: { min: 0, max: 2 },
       collect: { min: 0, max: 10 },
+      deliverAlert: { min: 0, max: 5 },
+      evaluateAlerts: { min: 0, max: 1 },
       sourceObject: 'functions/dev.zip',
     },
     bigtable: { zones: ['europe-west1-b'], minNodes: 1, maxNodes: 2, cpuTarget: 60, storageType: 'SSD' },
@@ -152,6 +157,8 @@ export const DEFAULTS: Record<Environment, StackConfigInput> = {
       ingestPosBatch: { min: 1, max: 50 },
       exportMarts: { min: 0, max: 4 },
       collect: { min: 2, max: 400 },
+      deliverAlert: { min: 0, max: 20 },
+      evaluateAlerts: { min: 0, max: 1 },
       sourceObject: 'functions/prod.zip',
     },
     bigtable: { zones: ['europe-west1-b', 'europe-west1-c'], minNodes: 3, maxNodes: 30, cpuTarget: 60, storageType: 'SSD' },
@@ -188,6 +195,8 @@ export const NAMES = {
     posFiles: 'tillstream-pos-files',
     deadLetter: 'tillstream-dead-letter',
     martRuns: 'tillstream-mart-runs',
+    alerts: 'tillstream-alerts',
+    alertsDeadLetter: 'tillstream-alerts-dead-letter',
   },
   subscriptions: {
     events: 'tillstream-events-ingest',
@@ -197,6 +206,8 @@ export const NAMES = {
     archiveEvents: 'tillstream-events-archive',
     archivePos: 'tillstream-pos-archive',
     deadLetterHold: 'tillstream-dead-letter-hold',
+    alerts: 'tillstream-alerts-deliver',
+    alertsDeadLetterHold: 'tillstream-alerts-dead-letter-hold',
   },
   bigtable: { instance: 'tillstream', series: 'series', dedupe: 'dedupe', keys: 'keys' },
   /**

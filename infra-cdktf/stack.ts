@@ -7,6 +7,7 @@ import { GoogleProvider } from '@cdktf/provider-google/lib/provider/index.js';
 import { ProjectService } from '@cdktf/provider-google/lib/project-service/index.js';
 import { apiId, APIS_OF_TYPE, REQUIRED_APIS, type Api } from './apis.js';
 import { bucketNames, type StackConfig } from './config.js';
+import { Alerts } from './constructs/alerts.js';
 import { Functions } from './constructs/functions.js';
 import { Identities } from './constructs/identities.js';
 import { Ingestion } from './constructs/ingestion.js';
@@ -30,6 +31,7 @@ export class TillstreamStack extends TerraformStack {
   readonly ingestion: Ingestion;
   readonly marts: Marts;
   readonly reporting: Reporting;
+  readonly alerts: Alerts;
 
   constructor(scope: Construct, id: string, config: StackConfig) {
     super(scope, id);
@@ -60,6 +62,11 @@ export class TillstreamStack extends TerraformStack {
       exporter: this.functions.functions.exportMarts,
     });
     this.reporting = new Reporting(this, 'reporting', { config, warehouse: this.warehouse });
+    this.alerts = new Alerts(this, 'alerts', {
+      config,
+      identities: this.identities,
+      functions: { deliver: this.functions.functions.deliverAlert, evaluate: this.functions.functions.evaluateAlerts },
+    });
 
     this.waitForApis();
 

@@ -39,6 +39,7 @@ export const DEPLOYER_ROLES: { role: string; for: string }[] = [
   { role: 'roles/bigquery.admin', for: 'datasets, tables, views, dataset access entries, table roles (bigquery.tables.setIamPolicy) and the scheduled query (bigquery.transfers.update)' },
   { role: 'roles/bigtable.admin', for: 'instance, tables, GC policies, app profiles and table roles (bigtable.tables.setIamPolicy)' },
   { role: 'roles/run.admin', for: 'the API service, its invoker check and roles on it and on the functions services (run.services.setIamPolicy)' },
+  { role: 'roles/cloudscheduler.admin', for: 'the alerts scheduler job (cloudscheduler.jobs.create, .update); its OIDC identity needs actAs, which serviceAccountUser holds' },
   { role: 'roles/cloudfunctions.developer', for: 'create and update the functions (cloudfunctions.functions.create, .update)' },
   { role: 'roles/artifactregistry.admin', for: 'the image repositories, roles on them (artifactregistry.repositories.setIamPolicy) and the API image push' },
   { role: 'roles/secretmanager.admin', for: 'the pepper secret and roles on it (secretmanager.secrets.setIamPolicy)' },

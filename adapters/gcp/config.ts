@@ -21,6 +21,8 @@ export const GCP_ENV = z.object({
   TILLSTREAM_EVENTS_TOPIC: name.default('tillstream-events'),
   TILLSTREAM_POS_TOPIC: name.default('tillstream-pos'),
   TILLSTREAM_DEAD_LETTER_TOPIC: name.default('tillstream-dead-letter'),
+  /** Where the alert evaluators queue alerts for deliverAlert (docs/alerts.md); unset: the mart rules are not evaluated. */
+  TILLSTREAM_ALERTS_TOPIC: name.optional(),
   /** Push subscriptions owned by the pipeline (their max delivery attempts must match below). */
   TILLSTREAM_EVENTS_SUBSCRIPTION: name.default('tillstream-events-ingest'),
   TILLSTREAM_POS_SUBSCRIPTION: name.default('tillstream-pos-ingest'),
@@ -61,6 +63,7 @@ export interface GcpConfig {
     eventsTopic: string;
     posTopic: string;
     deadLetterTopic: string;
+    alertsTopic?: string;
     eventsSubscription: string;
     posSubscription: string;
     maxDeliveryAttempts: number;
@@ -103,6 +106,7 @@ export function parseGcpConfig(env: NodeJS.ProcessEnv = process.env): GcpConfig 
       eventsTopic: e.TILLSTREAM_EVENTS_TOPIC,
       posTopic: e.TILLSTREAM_POS_TOPIC,
       deadLetterTopic: e.TILLSTREAM_DEAD_LETTER_TOPIC,
+      ...(e.TILLSTREAM_ALERTS_TOPIC ? { alertsTopic: e.TILLSTREAM_ALERTS_TOPIC } : {}),
       eventsSubscription: e.TILLSTREAM_EVENTS_SUBSCRIPTION,
       posSubscription: e.TILLSTREAM_POS_SUBSCRIPTION,
       maxDeliveryAttempts: e.TILLSTREAM_MAX_DELIVERY_ATTEMPTS,

@@ -1,7 +1,7 @@
 // Functions: one Cloud Function (gen2) per entry point of functions/, each running as its own service
-// account, built from the zip Cloud Build uploads to the artifacts bucket. The three message-driven
-// functions take only internal traffic (Pub/Sub push) and require an OIDC token; the collector is
-// public and checks its own keys.
+// account, built from the zip Cloud Build uploads to the artifacts bucket. The message-driven
+// functions take only internal traffic (Pub/Sub push) and require an OIDC token; evaluateAlerts
+// requires the alerts scheduler job's OIDC token; the collector is public and checks its own keys.
 import { Construct } from 'constructs';
 import { ArtifactRegistryRepository } from '@cdktf/provider-google/lib/artifact-registry-repository/index.js';
 import { ArtifactRegistryRepositoryIamMember } from '@cdktf/provider-google/lib/artifact-registry-repository-iam-member/index.js';
@@ -16,7 +16,7 @@ import { PEPPER_ENV, type PepperMount } from './pepper-mount.js';
 import { appProfileEnvironment, runtimeEnvironment } from './runtime-env.js';
 import { APP_PROFILE_OF, type Serving } from './serving.js';
 
-export type FunctionKey = 'ingestEvents' | 'ingestPosBatch' | 'exportMarts' | 'collect';
+export type FunctionKey = 'ingestEvents' | 'ingestPosBatch' | 'exportMarts' | 'collect' | 'deliverAlert' | 'evaluateAlerts';
 
 /**
  * The Cloud Run functions runtime. Node.js 20 was decommissioned on 2026-10-30 (no create or update
@@ -28,12 +28,27 @@ export const FUNCTION_RUNTIME = 'nodejs22';
 
 export const FUNCTIONS: Record<
   FunctionKey,
-  { name: string; entryPoint: string; workload: Workload; trigger: 'push' | 'http'; timeoutSeconds: number; memory: string; concurrency: number }
+  {
+    name: string;
+    entryPoint: string;
+    workload: Workload;
+    /** push: a push subscription's OIDC identity invokes it; scheduler: the alerts scheduler job's; http: public. */
+    trigger: 'push' | 'http' | 'scheduler';
+    timeoutSeconds: number;
+    memory: string;
+    concurrency: number;
+    /** Queues alerts on the alerts topic (TILLSTREAM_ALERTS_TOPIC): the exporter runs the mart rules after each export. */
+    alerts?: true;
+  }
 > = {
   ingestEvents: { name: 'tillstream-ingest-events', entryPoint: 'ingestEvents', workload: 'ingestEvents', trigger: 'push', timeoutSeconds: 60, memory: '512Mi', concurrency: 8 },
   ingestPosBatch: { name: 'tillstream-ingest-pos-batch', entryPoint: 'ingestPosBatch', workload: 'ingestPosBatch', trigger: 'push', timeoutSeconds: 300, memory: '1Gi', concurrency: 1 },
-  exportMarts: { name: 'tillstream-export-marts', entryPoint: 'exportMarts', workload: 'exportMarts', trigger: 'push', timeoutSeconds: 540, memory: '1Gi', concurrency: 1 },
+  exportMarts: { name: 'tillstream-export-marts', entryPoint: 'exportMarts', workload: 'exportMarts', trigger: 'push', timeoutSeconds: 540, memory: '1Gi', concurrency: 1, alerts: true },
   collect: { name: 'tillstream-collect', entryPoint: 'collect', workload: 'collect', trigger: 'http', timeoutSeconds: 30, memory: '512Mi', concurrency: 40 },
+  // One alert per message; a webhook answers within 10 s, so one instance waits on many at once.
+  deliverAlert: { name: 'tillstream-deliver-alert', entryPoint: 'deliverAlert', workload: 'deliverAlert', trigger: 'push', timeoutSeconds: 60, memory: '512Mi', concurrency: 16, alerts: true },
+  // One evaluation at a time: two overlapping ticks would read-modify-write the same state documents.
+  evaluateAlerts: { name: 'tillstream-evaluate-alerts', entryPoint: 'evaluateAlerts', workload: 'evaluateAlerts', trigger: 'scheduler', timeoutSeconds: 300, memory: '512Mi', concurrency: 1, alerts: true },
 };
 
 /**
@@ -127,9 +142,12 @@ export class Functions extends Construct {
             availableCpu: '1',
             availableMemory: f.memory,
             timeoutSeconds: f.timeoutSeconds,
+            // Pub/Sub push is internal traffic. Cloud Scheduler's HTTP target and the collector come
+            // over the internet; the scheduled function still answers only a caller holding run.invoker.
             ingressSettings: f.trigger === 'push' ? 'ALLOW_INTERNAL_ONLY' : 'ALLOW_ALL',
             environmentVariables: {
               ...env,
+              ...(f.alerts ? { TILLSTREAM_ALERTS_TOPIC: NAMES.topics.alerts } : {}),
               ...appProfileEnvironment(profile && NAMES.appProfiles[profile]),
               TILLSTREAM_RUNTIME: 'gcp',
               NODE_ENV: 'production',
@@ -148,7 +166,10 @@ export class Functions extends Construct {
 
     // A gen2 function is a Cloud Run service: invoking it is run.invoker on that service.
     for (const key of Object.keys(FUNCTIONS) as FunctionKey[]) {
-      const member = FUNCTIONS[key].trigger === 'push' ? identities.member('pushInvoker') : config.publicEndpoints ? 'allUsers' : undefined;
+      const trigger = FUNCTIONS[key].trigger;
+      // The scheduler job's OIDC identity invokes the scheduled function (https://cloud.google.com/scheduler/docs/http-target-auth).
+      const member =
+        trigger === 'push' ? identities.member('pushInvoker') : trigger === 'scheduler' ? identities.member('alertsScheduler') : config.publicEndpoints ? 'allUsers' : undefined;
       if (!member) continue;
       new CloudRunV2ServiceIamMember(this, `invoker-${key}`, {
         project: config.projectId,

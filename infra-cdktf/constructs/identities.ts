@@ -20,6 +20,9 @@ export const WORKLOADS = {
   pushInvoker: { accountId: 'ts-pubsub-push', displayName: 'Tillstream push subscriptions (OIDC identity)' },
   martsRunner: { accountId: 'ts-marts-runner', displayName: 'Tillstream hourly marts scheduled query' },
   functionsBuild: { accountId: 'ts-functions-build', displayName: 'Tillstream function builds (Cloud Build)' },
+  evaluateAlerts: { accountId: 'ts-evaluate-alerts', displayName: 'Tillstream evaluateAlerts function' },
+  deliverAlert: { accountId: 'ts-deliver-alert', displayName: 'Tillstream deliverAlert function' },
+  alertsScheduler: { accountId: 'ts-alerts-scheduler', displayName: 'Tillstream alerts scheduler job (OIDC identity)' },
 } as const;
 export type Workload = keyof typeof WORKLOADS;
 

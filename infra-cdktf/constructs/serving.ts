@@ -30,6 +30,9 @@ export type AppProfileKey = keyof typeof NAMES.appProfiles;
 export const APP_PROFILE_OF: Partial<Record<Workload, AppProfileKey>> = {
   ingestEvents: 'transactional',
   exportMarts: 'transactional',
+  // The alert evaluators claim transitions with CheckAndMutateRow; deliverAlert writes the same table.
+  evaluateAlerts: 'transactional',
+  deliverAlert: 'transactional',
   queryApi: 'serving',
   collect: 'serving',
 };
@@ -58,6 +61,9 @@ const TABLE_ROLES: { table: TableKey; role: string; workload: Workload }[] = [
   { table: 'series', role: 'roles/bigtable.user', workload: 'ingestEvents' },
   { table: 'keys', role: 'roles/bigtable.reader', workload: 'queryApi' },
   { table: 'keys', role: 'roles/bigtable.reader', workload: 'collect' },
+  // Alert settings, open alerts, claims, history and delivery status live in the series table.
+  { table: 'series', role: 'roles/bigtable.user', workload: 'evaluateAlerts' },
+  { table: 'series', role: 'roles/bigtable.user', workload: 'deliverAlert' },
 ];
 
 export class Serving extends Construct {

@@ -55,16 +55,27 @@ const DATASET_ROLES: { dataset: DatasetKey; role: 'READER' | 'WRITER'; workload:
   { dataset: 'staging', role: 'READER', workload: 'martsRunner' },
   { dataset: 'marts', role: 'WRITER', workload: 'martsRunner' },
   { dataset: 'marts', role: 'READER', workload: 'exportMarts' },
+  // The scheduled alert rules (sql/alerts/): sales and run marts, stores, POS events through staging.
+  { dataset: 'dims', role: 'READER', workload: 'evaluateAlerts' },
+  { dataset: 'marts', role: 'READER', workload: 'evaluateAlerts' },
+  { dataset: 'staging', role: 'READER', workload: 'evaluateAlerts' },
 ];
 
 /**
  * Table-level reads, where a workload needs one table of a dataset and not the rest: the exporter
  * takes each merchant's newest event time from raw.arrivals, and must not read raw events.
  */
-const TABLE_ROLES: { table: string; role: string; workload: Workload }[] = [{ table: 'raw.arrivals', role: 'roles/bigquery.dataViewer', workload: 'exportMarts' }];
+const TABLE_ROLES: { table: string; role: string; workload: Workload }[] = [
+  { table: 'raw.arrivals', role: 'roles/bigquery.dataViewer', workload: 'exportMarts' },
+  // Freshness reads raw.arrivals; feed silence reads POS events through staging.stg_events, a view
+  // that is not authorized, so querying it needs its table too
+  // (https://cloud.google.com/bigquery/docs/views#view_access_controls).
+  { table: 'raw.arrivals', role: 'roles/bigquery.dataViewer', workload: 'evaluateAlerts' },
+  { table: 'raw.events', role: 'roles/bigquery.dataViewer', workload: 'evaluateAlerts' },
+];
 
 /** Running a query is a project-level permission in BigQuery; it grants no data access by itself. */
-const JOB_USERS: Workload[] = ['martsRunner', 'exportMarts'];
+const JOB_USERS: Workload[] = ['martsRunner', 'exportMarts', 'evaluateAlerts'];
 
 export class Warehouse extends Construct {
   readonly datasets: Record<DatasetKey, BigqueryDataset>;

@@ -27,6 +27,8 @@ describe('infra-cdktf key pepper (dev)', () => {
       'tillstream-ingest-events': null,
       'tillstream-ingest-pos-batch': null,
       'tillstream-export-marts': null,
+      'tillstream-deliver-alert': null,
+      'tillstream-evaluate-alerts': null,
       'tillstream-collect': [{ key: 'TILLSTREAM_KEY_PEPPER', project_id: s.config.projectId, secret: 'tillstream-key-pepper', version: 'latest' }],
     });
     const collect = s.find('google_cloudfunctions2_function', 'name', 'tillstream-collect');

@@ -167,6 +167,8 @@ const ACCOUNT: Record<Workload | 'martsRunner', string> = {
   exportMarts: 'ts-export-marts',
   collect: 'ts-collect',
   queryApi: 'ts-query-api',
+  evaluateAlerts: 'ts-evaluate-alerts',
+  deliverAlert: 'ts-deliver-alert',
   martsRunner: 'ts-marts-runner',
 };
 
@@ -192,10 +194,18 @@ describe('infra-cdktf permissions from code', function () {
   const needed = (w: Workload) => neededGrants(s, touches.filter((t) => t.workload === w), views, granted(w));
 
   it('records every workload doing its work (no workload touched nothing)', () => {
-    assert.deepEqual([...new Set(touches.map((t) => t.workload))].sort(), ['collect', 'exportMarts', 'ingestEvents', 'ingestPosBatch', 'queryApi']);
+    assert.deepEqual([...new Set(touches.map((t) => t.workload))].sort(), ['collect', 'deliverAlert', 'evaluateAlerts', 'exportMarts', 'ingestEvents', 'ingestPosBatch', 'queryApi']);
   });
 
-  for (const w of ['ingestEvents', 'ingestPosBatch', 'exportMarts', 'collect', 'queryApi'] as const) {
+  it('records the alert evaluators queueing alerts and deliverAlert republishing one, on the alerts topic', () => {
+    const publishes = (w: Workload) => touches.filter((t) => t.workload === w && t.service === 'pubsub').map((t) => t.resource);
+    assert.deepEqual(
+      { exportMarts: [...new Set(publishes('exportMarts'))], evaluateAlerts: [...new Set(publishes('evaluateAlerts'))], deliverAlert: publishes('deliverAlert') },
+      { exportMarts: ['tillstream-alerts'], evaluateAlerts: ['tillstream-alerts'], deliverAlert: ['tillstream-alerts'] },
+    );
+  });
+
+  for (const w of ['ingestEvents', 'ingestPosBatch', 'exportMarts', 'collect', 'queryApi', 'evaluateAlerts', 'deliverAlert'] as const) {
     it(`grants ${w} exactly what its code touches`, async () => {
       assert.deepEqual(granted(w), await needed(w));
     });

@@ -64,6 +64,8 @@ export const API_OF_RESOURCE_TYPE: Record<string, string[]> = {
   google_bigtable_table_iam_member: ['bigtableadmin.googleapis.com'],
   google_cloud_run_v2_service: ['run.googleapis.com'],
   google_cloud_run_v2_service_iam_member: ['run.googleapis.com'],
+  // https://cloud.google.com/scheduler/docs/setup#enable_the_api
+  google_cloud_scheduler_job: ['cloudscheduler.googleapis.com'],
   google_cloudfunctions2_function: ['cloudfunctions.googleapis.com', 'cloudbuild.googleapis.com', 'artifactregistry.googleapis.com', 'run.googleapis.com'],
   google_logging_metric: ['logging.googleapis.com'],
   google_monitoring_alert_policy: ['monitoring.googleapis.com'],

@@ -59,8 +59,8 @@ function functionHandlers(): Map<string, string> {
   return out;
 }
 
-/** A handler that claims dedupe keys or writes speed-layer partials issues CheckAndMutateRow. */
-const TRANSACTIONAL_USE = /\brt\.dedupe\b|createPartialWriter\(/;
+/** A handler that claims dedupe keys, writes speed-layer partials or claims alert transitions issues CheckAndMutateRow. */
+const TRANSACTIONAL_USE = /\brt\.dedupe\b|createPartialWriter\(|\bmartAlertHook\(|\bevaluateScheduledAlerts\(/;
 
 for (const environment of ['prod', 'dev'] as const) {
   describe(`infra-cdktf platform rules (${environment})`, () => {
@@ -99,6 +99,7 @@ for (const environment of ['prod', 'dev'] as const) {
     it('sends every workload that writes conditionally through a single-cluster app profile that allows transactional writes', () => {
       const transactional = [...functionHandlers()].filter(([, body]) => TRANSACTIONAL_USE.test(body)).map(([entry]) => entry);
       assert.ok(transactional.includes('ingestEvents'), 'the ingest handler claims dedupe keys');
+      assert.deepEqual(transactional.filter((e) => e !== 'ingestEvents').sort(), ['evaluateAlerts', 'exportMarts'], 'the alert evaluators claim transitions');
       const profiles = Object.values(s.resources('google_bigtable_app_profile'));
       for (const entry of transactional) {
         const fn = Object.values(s.resources('google_cloudfunctions2_function')).find((f) => f.build_config.entry_point === entry);

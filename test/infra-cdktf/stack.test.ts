@@ -40,8 +40,11 @@ describe('infra-cdktf TillstreamStack (prod)', () => {
         .flatMap((byId) => Object.values(byId))
         .map((b) => b.schedule)
         .filter((x): x is string => typeof x === 'string');
-      assert.deepEqual(schedules, ['every 1 hours from 00:05 to 23:05']);
-      for (const sch of schedules) assert.ok(runTimes(sch).every((t) => !t.endsWith(':00')), sch);
+      assert.deepEqual(schedules, ['every 1 hours from 00:05 to 23:05', '2-59/15 * * * *']);
+      const [transfer, cron] = schedules as [string, string];
+      assert.ok(runTimes(transfer).every((t) => !t.endsWith(':00')), transfer);
+      // The alerts job's cron minute field `a-b/s`: it starts at minute 2, never on the hour.
+      assert.equal(cron.split(' ')[0]!.split(/[-/]/)[0], '2');
     });
 
     it('runs the scheduled query as the marts identity and notifies the mart-runs topic', () => {
@@ -102,6 +105,7 @@ describe('infra-cdktf TillstreamStack (prod)', () => {
           queryApi: rolesOf(s, 'ts-query-api'),
           pushInvoker: rolesOf(s, 'ts-pubsub-push'),
           martsRunner: rolesOf(s, 'ts-marts-runner'),
+          alertsScheduler: rolesOf(s, 'ts-alerts-scheduler'),
         },
         {
           ingestEvents: ['bigtable:dedupe roles/bigtable.user', 'bigtable:series roles/bigtable.user', `bucket:${p}-tillstream-config roles/storage.objectViewer`, 'dataset:raw WRITER'],
@@ -112,10 +116,12 @@ describe('infra-cdktf TillstreamStack (prod)', () => {
             'dataset:marts READER',
             `project:${p} roles/bigquery.jobUser`,
             'table:raw.arrivals roles/bigquery.dataViewer',
+            'topic:tillstream-alerts roles/pubsub.publisher',
           ],
           collect: ['bigtable:keys roles/bigtable.reader', 'secret:tillstream-key-pepper roles/secretmanager.secretAccessor', 'topic:tillstream-events roles/pubsub.publisher'],
           queryApi: ['bigtable:keys roles/bigtable.reader', 'bigtable:series roles/bigtable.reader', 'secret:tillstream-key-pepper roles/secretmanager.secretAccessor'],
           pushInvoker: [
+            'run:tillstream-deliver-alert roles/run.invoker',
             'run:tillstream-export-marts roles/run.invoker',
             'run:tillstream-ingest-events roles/run.invoker',
             'run:tillstream-ingest-pos-batch roles/run.invoker',
@@ -127,13 +133,14 @@ describe('infra-cdktf TillstreamStack (prod)', () => {
             'dataset:staging READER',
             `project:${p} roles/bigquery.jobUser`,
           ],
+          alertsScheduler: ['run:tillstream-evaluate-alerts roles/run.invoker'],
         },
       );
     });
 
     it('creates one service account per workload', () => {
       const ids = Object.values(s.resources('google_service_account')).map((b) => b.account_id).sort();
-      assert.deepEqual(ids, ['ts-collect', 'ts-export-marts', 'ts-functions-build', 'ts-ingest-events', 'ts-ingest-pos-batch', 'ts-marts-runner', 'ts-pubsub-push', 'ts-query-api']);
+      assert.deepEqual(ids, ['ts-alerts-scheduler', 'ts-collect', 'ts-deliver-alert', 'ts-evaluate-alerts', 'ts-export-marts', 'ts-functions-build', 'ts-ingest-events', 'ts-ingest-pos-batch', 'ts-marts-runner', 'ts-pubsub-push', 'ts-query-api']);
     });
 
     it('gives no one owner, editor or a project-wide admin role; on the project, service accounts get only bigquery.jobUser and the build account logging.logWriter', () => {
@@ -142,6 +149,7 @@ describe('infra-cdktf TillstreamStack (prod)', () => {
       assert.deepEqual(
         [...new Set(all.filter((g) => g.on.startsWith('project:') && g.member.startsWith('serviceAccount:')).map((g) => `${g.member} ${g.role}`))].sort(),
         [
+          'serviceAccount:google_service_account:ts-evaluate-alerts roles/bigquery.jobUser',
           'serviceAccount:google_service_account:ts-export-marts roles/bigquery.jobUser',
           'serviceAccount:google_service_account:ts-functions-build roles/logging.logWriter',
           'serviceAccount:google_service_account:ts-marts-runner roles/bigquery.jobUser',
@@ -167,10 +175,12 @@ describe('infra-cdktf TillstreamStack (prod)', () => {
         'pubsub.googleapis.com bucket:tillstream-prod-tillstream-archive roles/storage.legacyBucketReader',
         'pubsub.googleapis.com bucket:tillstream-prod-tillstream-archive roles/storage.objectCreator',
         'pubsub.googleapis.com serviceAccount:google_service_account:ts-pubsub-push roles/iam.serviceAccountTokenCreator',
+        'pubsub.googleapis.com subscription:tillstream-alerts-deliver roles/pubsub.subscriber',
         'pubsub.googleapis.com subscription:tillstream-events-ingest roles/pubsub.subscriber',
         'pubsub.googleapis.com subscription:tillstream-mart-runs-export roles/pubsub.subscriber',
         'pubsub.googleapis.com subscription:tillstream-pos-files-split roles/pubsub.subscriber',
         'pubsub.googleapis.com subscription:tillstream-pos-ingest roles/pubsub.subscriber',
+        'pubsub.googleapis.com topic:tillstream-alerts-dead-letter roles/pubsub.publisher',
         'pubsub.googleapis.com topic:tillstream-dead-letter roles/pubsub.publisher',
         'storage.googleapis.com topic:tillstream-pos-files roles/pubsub.publisher',
       ]);
@@ -188,6 +198,7 @@ describe('infra-cdktf TillstreamStack (prod)', () => {
       assert.deepEqual(
         pushSubs().map((b) => ({ name: b.name, topic: b.topic, endpoint: b.push_config.push_endpoint, oidc: b.push_config.oidc_token, ack: b.ack_deadline_seconds })),
         [
+          { name: 'tillstream-alerts-deliver', topic: 'google_pubsub_topic:tillstream-alerts', endpoint: 'google_cloudfunctions2_function:tillstream-deliver-alert', oidc: { service_account_email: 'google_service_account:ts-pubsub-push', audience: 'google_cloudfunctions2_function:tillstream-deliver-alert' }, ack: 60 },
           { name: 'tillstream-events-ingest', topic: 'google_pubsub_topic:tillstream-events', endpoint: 'google_cloudfunctions2_function:tillstream-ingest-events', oidc: { service_account_email: 'google_service_account:ts-pubsub-push', audience: 'google_cloudfunctions2_function:tillstream-ingest-events' }, ack: 60 },
           { name: 'tillstream-mart-runs-export', topic: 'google_pubsub_topic:tillstream-mart-runs', endpoint: 'google_cloudfunctions2_function:tillstream-export-marts', oidc: { service_account_email: 'google_service_account:ts-pubsub-push', audience: 'google_cloudfunctions2_function:tillstream-export-marts' }, ack: 600 },
           { name: 'tillstream-pos-files-split', topic: 'google_pubsub_topic:tillstream-pos-files', endpoint: 'google_cloudfunctions2_function:tillstream-ingest-pos-batch', oidc: { service_account_email: 'google_service_account:ts-pubsub-push', audience: 'google_cloudfunctions2_function:tillstream-ingest-pos-batch' }, ack: 300 },
@@ -197,7 +208,10 @@ describe('infra-cdktf TillstreamStack (prod)', () => {
     });
 
     it('dead-letters after 5 delivery attempts with exponential backoff from 10 s to 10 min, and never expires idle subscriptions', () => {
-      for (const b of pushSubs()) {
+      // The alerts subscription paces a day of webhook retries with its own policy (test/infra-cdktf/alerts.test.ts).
+      const pipeline = pushSubs().filter((b) => b.name !== 'tillstream-alerts-deliver');
+      assert.equal(pipeline.length, pushSubs().length - 1);
+      for (const b of pipeline) {
         assert.deepEqual(
           { dead: b.dead_letter_policy, retry: b.retry_policy, expiration: b.expiration_policy },
           { dead: { dead_letter_topic: 'google_pubsub_topic:tillstream-dead-letter', max_delivery_attempts: 5 }, retry: { minimum_backoff: '10s', maximum_backoff: '600s' }, expiration: { ttl: '' } },
@@ -364,6 +378,8 @@ describe('infra-cdktf TillstreamStack (prod)', () => {
       const source = { bucket: 'tillstream-prod-tillstream-artifacts', object: 'functions/prod.zip' };
       assert.deepEqual(fns, [
         { name: 'tillstream-collect', entry: 'collect', runtime: 'nodejs22', source, sa: 'google_service_account:ts-collect', instances: [2, 400], ingress: 'ALLOW_ALL' },
+        { name: 'tillstream-deliver-alert', entry: 'deliverAlert', runtime: 'nodejs22', source, sa: 'google_service_account:ts-deliver-alert', instances: [0, 20], ingress: 'ALLOW_INTERNAL_ONLY' },
+        { name: 'tillstream-evaluate-alerts', entry: 'evaluateAlerts', runtime: 'nodejs22', source, sa: 'google_service_account:ts-evaluate-alerts', instances: [0, 1], ingress: 'ALLOW_ALL' },
         { name: 'tillstream-export-marts', entry: 'exportMarts', runtime: 'nodejs22', source, sa: 'google_service_account:ts-export-marts', instances: [0, 4], ingress: 'ALLOW_INTERNAL_ONLY' },
         { name: 'tillstream-ingest-events', entry: 'ingestEvents', runtime: 'nodejs22', source, sa: 'google_service_account:ts-ingest-events', instances: [2, 400], ingress: 'ALLOW_INTERNAL_ONLY' },
         { name: 'tillstream-ingest-pos-batch', entry: 'ingestPosBatch', runtime: 'nodejs22', source, sa: 'google_service_account:ts-ingest-pos-batch', instances: [1, 50], ingress: 'ALLOW_INTERNAL_ONLY' },
@@ -465,6 +481,8 @@ describe('infra-cdktf TillstreamStack (prod)', () => {
         'tillstream-export-marts': 'tillstream-transactional',
         'tillstream-collect': 'tillstream-serving',
         'tillstream-query-api': 'tillstream-serving',
+        'tillstream-deliver-alert': 'tillstream-transactional',
+        'tillstream-evaluate-alerts': 'tillstream-transactional',
       });
     });
 
@@ -581,7 +599,7 @@ describe('infra-cdktf TillstreamStack (prod)', () => {
         {
           name: 'tillstream/function_errors',
           filter:
-            'resource.type="cloud_run_revision" AND severity>=ERROR AND resource.labels.service_name=("tillstream-ingest-events" OR "tillstream-ingest-pos-batch" OR "tillstream-export-marts" OR "tillstream-collect")',
+            'resource.type="cloud_run_revision" AND severity>=ERROR AND resource.labels.service_name=("tillstream-ingest-events" OR "tillstream-ingest-pos-batch" OR "tillstream-export-marts" OR "tillstream-collect" OR "tillstream-deliver-alert" OR "tillstream-evaluate-alerts")',
           value: undefined,
         },
         { name: 'tillstream/mart_exports', filter: exporter, value: undefined },

@@ -8,7 +8,7 @@ import { synthesize } from '../infra-cdktf/synth.js';
  * What applying each resource type asks of the deployer, and the predefined roles that hold each
  * permission (basic roles hold no setIamPolicy). Sources, per service:
  * https://cloud.google.com/iam/docs/roles-permissions/{serviceusage,resourcemanager,iam,pubsub,storage,
- * bigquery,bigtable,run,cloudfunctions,artifactregistry,secretmanager,logging,monitoring}
+ * bigquery,bigtable,run,cloudfunctions,cloudscheduler,artifactregistry,secretmanager,logging,monitoring}
  */
 const NEEDS: Record<string, { permission: string; roles: string[] }[]> = {
   google_project_service: [{ permission: 'serviceusage.services.enable', roles: ['roles/serviceusage.serviceUsageAdmin'] }],
@@ -47,6 +47,12 @@ const NEEDS: Record<string, { permission: string; roles: string[] }[]> = {
   google_cloud_run_v2_service_iam_member: [{ permission: 'run.services.setIamPolicy', roles: ['roles/run.admin'] }],
   google_cloudfunctions2_function: [
     { permission: 'cloudfunctions.functions.create', roles: ['roles/cloudfunctions.admin', 'roles/cloudfunctions.developer', 'roles/editor'] },
+    { permission: 'iam.serviceAccounts.actAs', roles: ['roles/iam.serviceAccountUser'] },
+  ],
+  // A job with an OIDC token: the caller needs actAs on its service account
+  // (https://cloud.google.com/scheduler/docs/reference/rest/v1/projects.locations.jobs#OidcToken).
+  google_cloud_scheduler_job: [
+    { permission: 'cloudscheduler.jobs.create', roles: ['roles/cloudscheduler.admin', 'roles/editor'] },
     { permission: 'iam.serviceAccounts.actAs', roles: ['roles/iam.serviceAccountUser'] },
   ],
   google_artifact_registry_repository: [{ permission: 'artifactregistry.repositories.create', roles: ['roles/artifactregistry.admin', 'roles/editor'] }],

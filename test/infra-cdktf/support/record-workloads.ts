@@ -1,4 +1,4 @@
-// Runs each deployed workload's real entry point — the four functions of functions/index.ts and the
+// Runs each deployed workload's real entry point — the functions of functions/index.ts and the
 // query API server — on the gcp runtime, configured with the environment the synthesized stack gives
 // it, with the Google clients' calls recorded instead of sent: which BigQuery statements and inserts,
 // Pub/Sub topics, Cloud Storage buckets, Bigtable tables and secrets each workload's code touches.
@@ -22,7 +22,7 @@ import type { KeyRecord } from '../../../pipeline/ports.js';
 import { inventory, order, RECEIVED_AT } from '../../pipeline/ingest/fixtures.js';
 import { synthesize, type Block } from '../synth.js';
 
-export type Workload = 'ingestEvents' | 'ingestPosBatch' | 'exportMarts' | 'collect' | 'queryApi';
+export type Workload = 'ingestEvents' | 'ingestPosBatch' | 'exportMarts' | 'collect' | 'queryApi' | 'evaluateAlerts' | 'deliverAlert';
 export interface Touch {
   workload: Workload;
   service: 'bigquery' | 'bigquery-job' | 'bigtable' | 'pubsub' | 'storage' | 'secret';
@@ -58,6 +58,27 @@ const ingestKey = createKey(pepper, { kind: 'ingest', merchantId: 'pizzaco', now
 const readKey = createKey(pepper, { kind: 'read', merchantId: 'pizzaco', now: new Date('2026-11-01T00:00:00Z') });
 const keyRows = new Map<string, KeyRecord>([ingestKey, readKey].map((k) => [`h#${k.record.hash}`, k.record]));
 
+// Documents of the series table: a merchant with one alert rule of each kind, so every alert
+// evaluation runs its SQL and finds something to queue, and a webhook that never resolves
+// (.invalid, RFC 6761), so a delivery fails and waits.
+const documents = new Map<string, unknown>([
+  ['_alerts#merchants', ['pizzaco']],
+  [
+    'pizzaco#alerts#settings',
+    {
+      merchant_id: 'pizzaco',
+      webhook_url: 'https://hooks.tillstream.invalid/alerts',
+      signing_secret: 'whsec_recording',
+      rules: [
+        { id: 'stock', kind: 'low_stock', enabled: true, store_id: '*', sku: '*' },
+        { id: 'drop', kind: 'sales_drop', enabled: true, store_id: '*', fraction: 0.5, min_baseline_minor: 100 },
+        { id: 'quiet', kind: 'feed_silent', enabled: true, store_id: '*', silent_minutes: 30 },
+        { id: 'late', kind: 'freshness', enabled: true, lag_minutes: 60 },
+      ],
+    },
+  ],
+]);
+
 const dimensionsFile = JSON.stringify({
   merchants: [{ id: 'pizzaco', name: 'Pizza Co', time_zone: 'Europe/Berlin', currency: 'EUR' }],
   stores: [
@@ -83,9 +104,12 @@ const answered = (args: unknown[], result: unknown[]) => {
 sinon.stub(tableMethods, 'getRows').callsFake(function (this: BigtableTable, ...args: unknown[]) {
   touch({ service: 'bigtable', resource: last(this.name), access: 'read', op: 'ReadRows' });
   const opts = (typeof args[0] === 'object' ? args[0] : {}) as { keys?: string[] };
-  const rows = (opts.keys ?? [])
-    .filter((k) => keyRows.has(String(k)))
-    .map((k) => ({ id: String(k), data: { k: { record: [{ value: Buffer.from(JSON.stringify(keyRows.get(String(k)))) }] } } }));
+  const rows = (opts.keys ?? []).flatMap((k): { id: string; data: Record<string, Record<string, { value: Buffer }[]>> }[] => {
+    const id = String(k);
+    if (keyRows.has(id)) return [{ id, data: { k: { record: [{ value: Buffer.from(JSON.stringify(keyRows.get(id))) }] } } }];
+    if (documents.has(id)) return [{ id, data: { d: { json: [{ value: Buffer.from(JSON.stringify(documents.get(id))) }] } } }];
+    return [];
+  });
   return answered(args, [rows]) as never;
 } as never);
 sinon.stub(tableMethods, 'mutate').callsFake(function (this: BigtableTable, ...args: unknown[]) {
@@ -125,9 +149,23 @@ sinon.stub(Bigtable.prototype, 'request').callsFake(((config: { method: string; 
 
 // ---- BigQuery: query jobs (the statement is kept for analysis) and streaming inserts.
 const MART_STEMS = ['mart_hourly_store_sales', 'mart_daily_merchant_sales'];
+/** Rows each alert query (sql/alerts/, named by its first line) returns: each condition holds, so each rule fires. */
+const ALERT_ROWS: Record<string, Record<string, unknown>[]> = {
+  low_stock: [{ merchant_id: 'pizzaco', store_id: 's001', sku: 'sku-1', hour_start: new Date('2026-11-21T11:00:00Z'), closing_quantity: 1, low_stock: 1 }],
+  sales_drop: [{ merchant_id: 'pizzaco', store_id: 's001', hour_start: new Date('2026-11-21T11:00:00Z'), net_revenue_minor: 10, baseline_median_minor: 1000 }],
+  feed_silent: [{ merchant_id: 'pizzaco', store_id: 's001', last_pos_received_at: new Date('2026-11-21T11:00:00Z') }],
+  freshness: [{ merchant_id: 'pizzaco', oldest_pending_hour: new Date('2026-11-21T08:00:00Z') }],
+};
 function answer(sql: string): Record<string, unknown>[] {
   if (/from marts\.mart_runs\s+where kind = 'scheduled' and started_at/.test(sql)) {
-    return MART_STEMS.map((mart) => ({ mart, window_start: new Date('2026-11-21T10:00:00Z'), window_end: new Date('2026-11-21T12:00:00Z') }));
+    // The run finalized the hours through 12:00: the exporter then evaluates the mart alert rules.
+    return MART_STEMS.map((mart) => ({ mart, window_start: new Date('2026-11-21T10:00:00Z'), window_end: new Date('2026-11-21T12:00:00Z'), finalized_through: new Date('2026-11-21T12:00:00Z') }));
+  }
+  const alert = /^-- alert_(\w+)/.exec(sql)?.[1];
+  if (alert) {
+    const rows = ALERT_ROWS[alert];
+    if (!rows) throw new Error(`no recorded answer for sql/alerts/alert_${alert}.sql`);
+    return rows;
   }
   if (/from dims\.merchants/.test(sql)) return [{ merchant_id: 'pizzaco', name: 'Pizza Co', time_zone: 'Europe/Berlin', currency: 'EUR' }];
   return [];
@@ -207,16 +245,43 @@ async function main(): Promise<void> {
     return givePepper();
   };
   await import('../../../functions/index.js');
+  // The alerts topic is the one name that differs between functions (only the alert evaluators and
+  // deliverAlert are given it): each function's handler is built with its own deployed value.
+  const withAlertsTopicOf = (name: string) => {
+    const topic = functionEnv(name).TILLSTREAM_ALERTS_TOPIC;
+    if (topic) rt.config.pubsub.alertsTopic = topic;
+    else delete rt.config.pubsub.alertsTopic;
+  };
 
   const message = encodeMessage({ receivedAt: RECEIVED_AT, attributes: { source: 'online', key_merchant_id: 'pizzaco' }, entries: [JSON.stringify(order()), JSON.stringify(inventory())] });
+  withAlertsTopicOf('tillstream-ingest-events');
   await run('ingestEvents', () => request(getTestServer('ingestEvents')).post('/').send(push(message.data, message.attributes)), (st) => st === 200);
 
   const notification = { bucket: functionEnv('tillstream-ingest-pos-batch').TILLSTREAM_POS_BUCKET, name: 'pos/2026-11-21/s001.ndjson', generation: '1', timeCreated: '2026-11-21T13:00:00Z' };
+  withAlertsTopicOf('tillstream-ingest-pos-batch');
   await run('ingestPosBatch', () => request(getTestServer('ingestPosBatch')).post('/').send(push(JSON.stringify(notification), { eventType: 'OBJECT_FINALIZE' })), (st) => st === 200);
 
   const transferRun = { name: 'projects/1/locations/eu/transferConfigs/c/runs/r', state: 'SUCCEEDED', runTime: '2026-11-21T13:05:00Z', endTime: '2026-11-21T13:09:00Z' };
+  withAlertsTopicOf('tillstream-export-marts');
   await run('exportMarts', () => request(getTestServer('exportMarts')).post('/').send(push(JSON.stringify(transferRun))), (st) => st === 200);
 
+  // The scheduled alert rules, called by the scheduler job as of its scheduled time.
+  withAlertsTopicOf('tillstream-evaluate-alerts');
+  await run(
+    'evaluateAlerts',
+    () => request(getTestServer('evaluateAlerts')).post('/').set('x-cloudscheduler-scheduletime', '2026-11-21T13:02:00Z').send({}),
+    (st) => st === 200,
+  );
+
+  // One alert through deliverAlert: the webhook fails (503, retried), then the copy Pub/Sub brings
+  // back near its attempt limit is published again and acked.
+  const alert = { id: 'alt_recording', type: 'alert.fired', merchant_id: 'pizzaco', rule_id: 'late', kind: 'freshness', subject: {}, at: '2026-11-21T13:02:00.000Z', details: {} };
+  const alertPush = (deliveryAttempt: number) => ({ ...push(JSON.stringify(alert)), deliveryAttempt });
+  withAlertsTopicOf('tillstream-deliver-alert');
+  await run('deliverAlert', () => request(getTestServer('deliverAlert')).post('/').send(alertPush(1)), (st) => st === 503);
+  await run('deliverAlert', () => request(getTestServer('deliverAlert')).post('/').send(alertPush(95)), (st) => st === 204);
+
+  withAlertsTopicOf('tillstream-collect');
   await run(
     'collect',
     () => request(getTestServer('collect')).post('/v1/events').set('authorization', `Bearer ${ingestKey.key}`).set('content-type', 'application/json').send([order()]),

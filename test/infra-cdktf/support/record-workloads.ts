@@ -157,7 +157,9 @@ const ALERT_ROWS: Record<string, Record<string, unknown>[]> = {
   freshness: [{ merchant_id: 'pizzaco', oldest_pending_hour: new Date('2026-11-21T08:00:00Z') }],
 };
 function answer(sql: string): Record<string, unknown>[] {
-  if (/from marts\.mart_runs\s+where kind = 'scheduled' and started_at/.test(sql)) {
+  // The transfer run's one mart run, and its windows.
+  if (/select distinct run_id\s+from marts\.mart_runs\s+where kind = 'scheduled' and started_at/.test(sql)) return [{ run_id: 'run-1' }];
+  if (/from marts\.mart_runs\s+where run_id = @run_id/.test(sql)) {
     // The run finalized the hours through 12:00: the exporter then evaluates the mart alert rules.
     return MART_STEMS.map((mart) => ({ mart, window_start: new Date('2026-11-21T10:00:00Z'), window_end: new Date('2026-11-21T12:00:00Z'), finalized_through: new Date('2026-11-21T12:00:00Z') }));
   }

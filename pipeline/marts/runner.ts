@@ -277,7 +277,9 @@ export async function scheduledRun(deps: {
   const startedAt = clock.now();
   const current = floorHour(startedAt);
   const input = await readRunInput(warehouse, startedAt, config);
-  const windows = planScheduledWindows({ startedAt, finalizedThrough: input.finalizedThrough, cells: input.cellsByMart, zones: input.zones, promotions: input.promotions });
+  // The same cells as the BigQuery script's plan, one window per mart: DuckDB pays per statement, not
+  // per partition read, so a backfill of hours scattered over years is one statement per mart.
+  const windows = planScheduledWindows({ startedAt, finalizedThrough: input.finalizedThrough, cells: input.cellsByMart, zones: input.zones, promotions: input.promotions, coalesce: true });
   const result = await buildWindows(warehouse, windows, { runId: deps.runId, kind: 'scheduled', clock, config, beforeWindow: deps.beforeWindow, observe: deps.observe });
   const touchedHours = [...new Set(input.touched.map((c) => c.hour.getTime()))].sort((a, b) => a - b).map((t) => new Date(t));
   const run: ScheduledRunResult = { ...result, startedAt, arrivalsFrom: input.arrivalsFrom, arrivalsThrough: startedAt, finalizedThrough: current, touchedHours, touchedCells: input.touched };

@@ -89,6 +89,8 @@ export interface ScheduledPlanInput {
   zones: CellPlanInput['zones'];
   promotions?: CellPlanInput['promotions'];
   marts?: string[];
+  /** One window per mart (CellPlanInput.coalesce): the local runner's plan; BigQuery's keeps a window per stretch. */
+  coalesce?: boolean;
 }
 
 /** The windows of a scheduled run, in execution order. */
@@ -100,7 +102,7 @@ export function planScheduledWindows(input: ScheduledPlanInput): MartWindow[] {
   return sortWindows(
     specs.flatMap((s) => {
       const cells = Array.isArray(input.cells) ? input.cells : (input.cells.get(s.stem) ?? []);
-      return planCellWindows(s, { cells, limit, allFrom, zones: input.zones, promotions: input.promotions });
+      return planCellWindows(s, { cells, limit, allFrom, zones: input.zones, promotions: input.promotions, coalesce: input.coalesce });
     }),
   );
 }

@@ -6,7 +6,7 @@
 // merchant's rows are rebuilt (`all_from`; the window's start for a range build, its end when only
 // cells are rebuilt). The exporter and the runner both read windows through this module.
 import type { SqlParams } from '../ports.js';
-import { DAY_MS, HOUR_MS, addDays, ceilHour, floorHour, localDate } from '../time.js';
+import { DAY_MS, HOUR_MS, addDays, ceilHour, floorHour, localDate, zoneOffsetMs } from '../time.js';
 import type { MartSpec } from './manifest.js';
 
 /** A late order changes the baselines of the eight following weeks: 56 days, plus one for the widest local day. */
@@ -102,6 +102,13 @@ export interface CellPlanInput {
   zones: Map<string, string[]>;
   /** Promotions announced in the touched cells: their days (and baselines) are rebuilt too. */
   promotions?: { merchantId: string; startsAt: Date; endsAt: Date }[];
+  /**
+   * One window per mart over all its cells, however far apart. The local warehouse (DuckDB) pays per
+   * statement and has no partitions to prune, so a backfill of scattered hours costs with its rows,
+   * not with its windows; BigQuery bills the partitions between a window's bounds, so the scheduled
+   * script and its estimate keep a window per stretch of nearby partitions (the default).
+   */
+  coalesce?: boolean;
 }
 
 /** Local dates an hour overlaps in a zone: one, or two where the zone's offset is not whole hours. */
@@ -109,6 +116,50 @@ function localDatesOfHour(hour: Date, zone: string): string[] {
   const first = localDate(hour, zone);
   const last = localDate(new Date(hour.getTime() + HOUR_MS - 1), zone);
   return first === last ? [first] : [first, last];
+}
+
+/**
+ * Zone offsets at UTC midnights (zone|instant → offset). Intl costs microseconds per look-up and a
+ * backfill touches tens of thousands of hours in each of a merchant's zones, while offsets change a
+ * few times a year: where a zone's offset is the same at a day's two midnights it holds all that day
+ * (no zone changes twice within a day), and an hour's local dates follow from it; otherwise (a
+ * transition that day, or at its end) each hour is looked up.
+ */
+const midnightOffsets = new Map<string, number>();
+const isoDates = new Map<number, string>();
+const MEMO_KEPT = 200_000;
+
+function offsetAt(ms: number, zone: string): number {
+  const key = `${zone}|${ms}`;
+  let off = midnightOffsets.get(key);
+  if (off === undefined) {
+    if (midnightOffsets.size >= MEMO_KEPT) midnightOffsets.clear();
+    off = zoneOffsetMs(ms, zone);
+    midnightOffsets.set(key, off);
+  }
+  return off;
+}
+
+/** localDatesOfHour, from the zone's offset over the hour's UTC day where it holds all day. */
+function localDatesOfHourFast(hour: Date, zone: string): string[] {
+  const h = hour.getTime();
+  const day = h - (((h % DAY_MS) + DAY_MS) % DAY_MS);
+  const off = offsetAt(day, zone);
+  if (off !== offsetAt(day + DAY_MS, zone)) return localDatesOfHour(hour, zone);
+  const first = Math.floor((h + off) / DAY_MS);
+  const last = Math.floor((h + HOUR_MS - 1 + off) / DAY_MS);
+  return first === last ? [isoDate(first)] : [isoDate(first), isoDate(last)];
+}
+
+/** `YYYY-MM-DD` of a day number (days since 1970-01-01). */
+function isoDate(dayNumber: number): string {
+  let s = isoDates.get(dayNumber);
+  if (s === undefined) {
+    if (isoDates.size >= MEMO_KEPT) isoDates.clear();
+    s = new Date(dayNumber * DAY_MS).toISOString().slice(0, 10);
+    isoDates.set(dayNumber, s);
+  }
+  return s;
 }
 
 /** Bounds covering the hours of local `dates` in any zone (offsets are at most ±14 h, so a day and a half either side). */
@@ -119,15 +170,25 @@ function boundsOfDates(dates: string[]): TimeRange[] {
   });
 }
 
-/** Cells grouped into windows of nearby hours (a window per stretch of partitions, so each statement prunes to its own). */
-function groupCells(mart: string, cells: { merchantId: string; key: string; range: TimeRange }[], allFrom?: TimeRange): MartWindow[] {
-  const ranges = mergeRanges([...cells.map((c) => c.range), ...(allFrom ? [allFrom] : [])], DAY_MS);
+/**
+ * Cells grouped into windows of nearby hours (a window per stretch of partitions, so each statement
+ * prunes to its own), or into one window (`gapMs` Infinity). Each cell lies in exactly one merged
+ * range, and both are taken in time order, so grouping is one pass.
+ */
+function groupCells(mart: string, cells: { merchantId: string; key: string; range: TimeRange }[], allFrom?: TimeRange, gapMs = DAY_MS): MartWindow[] {
+  const ranges = mergeRanges([...cells.map((c) => c.range), ...(allFrom ? [allFrom] : [])], gapMs);
+  const sorted = [...cells].sort((a, b) => a.range.start.getTime() - b.range.start.getTime());
+  let next = 0;
   return ranges.map((r) => {
-    const inside = cells.filter((c) => c.range.start >= r.start && c.range.end <= r.end);
-    const merchants = [...new Set(inside.map((c) => c.merchantId))].sort();
-    const keys = [...new Set(inside.map((c) => cellKey(c.merchantId, c.key)))].sort();
+    const merchants = new Set<string>();
+    const keys = new Set<string>();
+    for (; next < sorted.length && sorted[next]!.range.start < r.end; next++) {
+      const c = sorted[next]!;
+      merchants.add(c.merchantId);
+      keys.add(cellKey(c.merchantId, c.key));
+    }
     const all = allFrom && allFrom.start >= r.start && allFrom.end <= r.end ? allFrom.start : undefined;
-    return { mart, windowStart: r.start, windowEnd: r.end, scope: { merchants, cells: keys, ...(all ? { allFrom: all } : {}) } };
+    return { mart, windowStart: r.start, windowEnd: r.end, scope: { merchants: [...merchants].sort(), cells: [...keys].sort(), ...(all ? { allFrom: all } : {}) } };
   });
 }
 
@@ -146,30 +207,34 @@ export function planCellWindows(spec: Pick<MartSpec, 'stem' | 'rebuild'>, input:
   const touched = input.cells.filter((c) => c.hour.getTime() < limitMs);
   const hourCell = (merchantId: string, hour: Date) => ({ merchantId, key: hourKey(hour), range: { start: hour, end: new Date(hour.getTime() + HOUR_MS) } });
   const zonesOf = (m: string) => input.zones.get(m) ?? ['UTC'];
+  const gapMs = input.coalesce ? Infinity : DAY_MS;
   switch (spec.rebuild) {
     case 'hours':
-      return groupCells(spec.stem, touched.map((c) => hourCell(c.merchantId, floorHour(c.hour))));
+      return groupCells(spec.stem, touched.map((c) => hourCell(c.merchantId, floorHour(c.hour))), undefined, gapMs);
     case 'later_hours': {
       const first = new Map<string, number>();
       for (const c of touched) first.set(c.merchantId, Math.min(first.get(c.merchantId) ?? Infinity, floorHour(c.hour).getTime()));
       const allFromMs = Math.min(input.allFrom.getTime(), limitMs);
-      const cells = [...first].flatMap(([m, from]) => {
-        const out = [];
-        for (let t = from; t < allFromMs; t += HOUR_MS) out.push(hourCell(m, new Date(t)));
-        return out;
-      });
+      // Distinct by construction (one run of hours per merchant): no set needed.
+      const merchants: string[] = [];
+      const keys: string[] = [];
+      let start = Math.min(allFromMs, limitMs);
+      for (const [m, from] of first) {
+        if (from >= allFromMs) continue;
+        merchants.push(m);
+        start = Math.min(start, from);
+        for (let t = from; t < allFromMs; t += HOUR_MS) keys.push(cellKey(m, hourKey(new Date(t))));
+      }
       const all = allFromMs < limitMs ? { start: new Date(allFromMs), end: input.limit } : undefined;
       // One window: a later window's carry-in reads the hours an earlier one would rebuild.
-      if (cells.length === 0 && !all) return [];
-      const start = new Date(cells.reduce((m, c) => Math.min(m, c.range.start.getTime()), all?.start.getTime() ?? Infinity));
-      const merchants = [...new Set(cells.map((c) => c.merchantId))].sort();
-      return [{ mart: spec.stem, windowStart: start, windowEnd: input.limit, scope: { merchants, cells: [...new Set(cells.map((c) => cellKey(c.merchantId, c.key)))].sort(), allFrom: all?.start ?? input.limit } }];
+      if (keys.length === 0 && !all) return [];
+      return [{ mart: spec.stem, windowStart: new Date(start), windowEnd: input.limit, scope: { merchants: merchants.sort(), cells: keys.sort(), allFrom: all?.start ?? input.limit } }];
     }
     case 'local_days':
     case 'baseline_days': {
       const days = new Map<string, Set<string>>();
       const add = (m: string, d: string) => (days.get(m) ?? days.set(m, new Set()).get(m)!).add(d);
-      for (const c of touched) for (const z of zonesOf(c.merchantId)) for (const d of localDatesOfHour(floorHour(c.hour), z)) add(c.merchantId, d);
+      for (const c of touched) for (const z of zonesOf(c.merchantId)) for (const d of localDatesOfHourFast(floorHour(c.hour), z)) add(c.merchantId, d);
       if (spec.rebuild === 'baseline_days') {
         for (const [m, ds] of days) for (const d of [...ds]) for (let w = 1; w <= BASELINE_WEEKS; w++) ds.add(addDays(d, 7 * w));
         for (const p of input.promotions ?? []) {
@@ -187,7 +252,7 @@ export function planCellWindows(spec: Pick<MartSpec, 'stem' | 'rebuild'>, input:
           return [{ merchantId: m, key: d, range: { start: range!.start, end: new Date(Math.min(range!.end.getTime(), limitMs)) } }];
         }),
       );
-      return groupCells(spec.stem, cells);
+      return groupCells(spec.stem, cells, undefined, gapMs);
     }
   }
 }

@@ -73,6 +73,33 @@ describe('mart runner, exporter and reprocessing', function () {
     assert.deepStrictEqual(recorded.map((r) => [r.n, r.kinds, iso(r.finalized)]), [[run.windows.length, 'scheduled', '2026-03-06T14:00:00.000Z']]);
   });
 
+  it('builds a backfill of hours months apart with one window per mart, rebuilding exactly their cells', async () => {
+    const received = '2026-03-06T14:10:00Z';
+    await loadEvents(wh, dims, [
+      { ...sale('2025-06-01T03:30:00Z', 500), receivedAt: received, messageId: 'backfill' },
+      { ...sale('2025-09-15T20:10:00Z', 700), receivedAt: received, messageId: 'backfill' },
+      { ...sale('2026-01-10T12:00:00Z', 900), receivedAt: received, messageId: 'backfill' },
+    ]);
+    const run = await scheduledRun({ warehouse: wh, clock: at('2026-03-06T14:20:00Z') });
+    const perMart = new Map<string, number>();
+    for (const w of run.windows) perMart.set(w.mart, (perMart.get(w.mart) ?? 0) + 1);
+    assert.deepStrictEqual([...perMart.values()], Array.from({ length: perMart.size }, () => 1));
+    assert.deepStrictEqual(windowsOf(run.windows, 'mart_hourly_store_sales'), [['2025-06-01T03:00:00.000Z', '2026-01-10T13:00:00.000Z']]);
+    assert.deepStrictEqual(cellsOf(run.windows, 'mart_hourly_store_sales'), [['m_ny|2025-06-01T03', 'm_ny|2025-09-15T20', 'm_ny|2026-01-10T12']]);
+    // local days in New York: 03:30Z on 1 June is the evening of 31 May there
+    assert.deepStrictEqual(cellsOf(run.windows, 'mart_daily_merchant_sales'), [['m_ny|2025-05-31', 'm_ny|2025-09-15', 'm_ny|2026-01-10']]);
+    assert.deepStrictEqual((await martTable(wh, 'mart_hourly_store_sales')).map((r) => [r.hour_start, r.orders, r.gross_revenue_minor]), [
+      ['2025-06-01T03:00:00.000Z', 1, 500],
+      ['2025-09-15T20:00:00.000Z', 1, 700],
+      ['2026-01-10T12:00:00.000Z', 1, 900],
+    ]);
+    assert.deepStrictEqual((await martTable(wh, 'mart_daily_merchant_sales')).map((r) => [r.local_date, r.orders]), [
+      ['2025-05-31', 1],
+      ['2025-09-15', 1],
+      ['2026-01-10', 1],
+    ]);
+  });
+
   it('changes exactly the hours of a late POS batch on the next run', async () => {
     await loadEvents(wh, dims, [sale('2026-03-06T09:10:00Z'), sale('2026-03-06T11:30:00Z'), sale('2026-03-06T13:00:00Z')]);
     await scheduledRun({ warehouse: wh, clock: at('2026-03-06T14:20:00Z') });

@@ -23,7 +23,9 @@ import { CSV_TYPE, toCsv, wantsCsv } from './csv.js';
 import { candidateSpan, previousPeriod, resolveRange } from './ranges.js';
 import { dayBuckets, hourBuckets, parseTopQuery, rankTop, topGrain, topHours, topKeyRange } from './top.js';
 import { openApiDocument } from './openapi.js';
-import { MerchantIdParam, parseMetricsQuery } from './params.js';
+import { MerchantIdParam, parseMetricsQuery, parseQueryString } from './params.js';
+import { LowStockQuery, lowStock, parsePromotionsQuery, promotionDays, promotionsOf, seriesKeyRange } from './stock.js';
+import { startOfLocalDay } from '../../pipeline/time.js';
 import { bucketRange, bucketSlots, buildPoints, changePct, pointsJson, totalsOf } from './points.js';
 import { merchantDocuments, type MerchantRead } from './documents.js';
 
@@ -242,6 +244,50 @@ export function createQueryApiRouter(deps: QueryApiDeps): Router {
       totals: ranked.totals,
     };
     sendJsonText(res, JSON.stringify(answer), cache, 'Authorization, Accept');
+  });
+
+  router.get('/v1/merchants/:merchantId/low-stock', reader, limiter, async (req, res) => {
+    const merchantId = req.params.merchantId as string;
+    assertMerchantAccess(readerOf(res), merchantId);
+    const q = parseQueryString(LowStockQuery, req.query as Record<string, unknown>);
+    const { rows, stores } = await readMerchant(res, merchantId, seriesKeyRange(merchantId, 'inventory'));
+    if (q.store !== undefined && stores && !stores.stores.some((s) => s.id === q.store)) throw notFound('no such store');
+    const items = lowStock(rows, q.store);
+    // The level changes with every mart run: cached like a provisional answer.
+    if (wantsCsv(req, q.format)) {
+      const body = toCsv(['store_id', 'sku', 'closing_quantity', 'low_since', 'as_of'], items.map((i) => [i.store_id, i.sku, i.closing_quantity, i.low_since, i.as_of]));
+      res.setHeader('Content-Disposition', `attachment; filename="${merchantId}-low-stock.csv"`);
+      sendText(res, body, CSV_TYPE, shortCache(), 'Authorization, Accept');
+      return;
+    }
+    sendJsonText(res, JSON.stringify({ merchant_id: merchantId, ...(q.store !== undefined ? { store: q.store } : {}), items }), shortCache(), 'Authorization, Accept');
+  });
+
+  router.get('/v1/merchants/:merchantId/promotions', reader, limiter, async (req, res) => {
+    const merchantId = req.params.merchantId as string;
+    assertMerchantAccess(readerOf(res), merchantId);
+    const p = parsePromotionsQuery(req.query as Record<string, unknown>);
+    const { rows, merchant, freshness } = await readMerchant(res, merchantId, seriesKeyRange(merchantId, 'promotions'));
+    const days = promotionDays(p, merchant?.time_zone ?? 'UTC', clock.now());
+    const promotions = promotionsOf(rows, days);
+    const finalizedThroughMs = freshness?.finalized_through ? Date.parse(freshness.finalized_through) : null;
+    // Final once every store's last day has ended (UTC+14 ends first, UTC-12 last).
+    const final = finalizedThroughMs !== null && startOfLocalDay(days.to, 'Etc/GMT+12').getTime() <= finalizedThroughMs;
+    const cache = final ? finalizedCache() : shortCache();
+    if (wantsCsv(req, p.format)) {
+      const names = ['days', 'promo_orders', 'promo_net_revenue_minor', 'days_with_baseline', 'baseline_net_revenue_minor', 'net_revenue_uplift_minor', 'net_revenue_lift_ratio'] as const;
+      const body = toCsv(
+        ['promo_id', 'store_id', 'first_day', 'last_day', ...names],
+        promotions.flatMap((i) => [
+          [i.promo_id, 'all', i.first_day, i.last_day, ...names.map((n) => i[n])],
+          ...i.stores.map((s) => [i.promo_id, s.store_id, '', '', ...names.map((n) => s[n])]),
+        ]),
+      );
+      res.setHeader('Content-Disposition', `attachment; filename="${merchantId}-promotions-${days.from}.csv"`);
+      sendText(res, body, CSV_TYPE, cache, 'Authorization, Accept');
+      return;
+    }
+    sendJsonText(res, JSON.stringify({ merchant_id: merchantId, from: days.from, to: days.to, promotions }), cache, 'Authorization, Accept');
   });
 
   router.get('/v1/merchants/:merchantId', reader, limiter, async (req, res) => {

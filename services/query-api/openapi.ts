@@ -8,6 +8,7 @@ import { ERROR_CODES } from '../http/errors.js';
 import { alertsOpenApi } from './alerts-router.js';
 import { rejectionsOpenApi } from './rejections-router.js';
 import { MAX_DAYS, MAX_HOURS, MerchantIdParam, MetricsQuery } from './params.js';
+import { LowStockQuery, PromotionsQuery } from './stock.js';
 import { TopQuery } from './top.js';
 
 const Nullable = <T extends z.ZodType>(t: T) => t.nullable();
@@ -59,6 +60,41 @@ export const TopResponseSchema = z.object({
   items: z.array(z.object({ rank: z.int(), key: z.string().describe('The sku, store id, page path, referring host, device or country'), values: TopValues })),
   other: z.object({ count: z.int().describe('How many more were summed into other'), values: TopValues }),
   totals: TopValues,
+});
+export const LowStockResponseSchema = z.object({
+  merchant_id: z.string(),
+  store: z.string().optional().describe('The store asked for, when asked'),
+  items: z.array(
+    z.object({
+      store_id: z.string(),
+      sku: z.string(),
+      closing_quantity: z.int().describe('Quantity on hand at the end of the newest hour'),
+      low_since: z.string().describe('Start of the first UTC hour of the run of low hours that lasts until now'),
+      as_of: z.string().describe('End of the newest hour built for the store and sku'),
+    }),
+  ).describe('Store and sku pairs whose closing quantity is below the low-stock threshold, lowest quantity first, then longest low'),
+});
+const PromotionFiguresSchema = z.object({
+  days: z.int().describe('Store-local days in the range on which the promotion ran'),
+  promo_orders: z.int(),
+  promo_net_revenue_minor: z.number().describe('Net revenue while the promotion ran, minor units'),
+  days_with_baseline: z.int().describe('Days with a baseline (same store, weekday and hours of earlier weeks without the promotion); the comparison covers these'),
+  baseline_net_revenue_minor: Nullable(z.number()).describe('Baseline net revenue of the days with a baseline; null without one'),
+  net_revenue_uplift_minor: Nullable(z.number()).describe('Net revenue minus baseline over the days with a baseline'),
+  net_revenue_lift_ratio: Nullable(z.number()).describe('Net revenue over baseline of the days with a baseline; null when that baseline is 0 or missing'),
+});
+export const PromotionsResponseSchema = z.object({
+  merchant_id: z.string(),
+  from: z.string(),
+  to: z.string(),
+  promotions: z.array(
+    PromotionFiguresSchema.extend({
+      promo_id: z.string(),
+      first_day: z.string(),
+      last_day: z.string(),
+      stores: z.array(PromotionFiguresSchema.extend({ store_id: z.string() })),
+    }),
+  ).describe('Largest uplift first; promotions without a baseline last'),
 });
 export const MerchantResponseSchema = z.object({
   id: z.string(),
@@ -147,6 +183,8 @@ export function openApiDocument(): object {
         Freshness: json(FreshnessResponseSchema),
         MetricsComparison: json(MetricsComparisonSchema),
         Top: json(TopResponseSchema),
+        LowStock: json(LowStockResponseSchema),
+        Promotions: json(PromotionsResponseSchema),
         Me: json(MeResponseSchema),
         Catalog: json(CatalogResponseSchema),
         Event: json(Event, 'input'),
@@ -187,6 +225,28 @@ export function openApiDocument(): object {
           security,
           parameters: [merchantParam, ...topParams],
           responses: { '200': { description: 'The ranking', content: { 'application/json': { schema: { $ref: '#/components/schemas/Top' } }, 'text/csv': { schema: { type: 'string' } } } }, ...READ_ERRORS },
+        },
+      },
+      '/v1/merchants/{merchantId}/low-stock': {
+        get: {
+          operationId: 'getLowStock',
+          summary: 'Store and sku pairs low on stock now, and since when',
+          description:
+            "From the hourly closing inventory: each store and sku whose newest hour closes below the low-stock threshold (dimensions `low_stock_threshold`), with the start of the run of low hours it ends. `format=csv` or `Accept: text/csv` answers CSV.",
+          security,
+          parameters: [merchantParam, ...paramsOf(LowStockQuery.shape)],
+          responses: { '200': { description: 'The low items', content: { 'application/json': { schema: { $ref: '#/components/schemas/LowStock' } }, 'text/csv': { schema: { type: 'string' } } } }, ...READ_ERRORS },
+        },
+      },
+      '/v1/merchants/{merchantId}/promotions': {
+        get: {
+          operationId: 'getPromotions',
+          summary: "Each promotion's sales against its baseline over a range of days",
+          description:
+            "From the daily promotion performance: per promotion and store, the store-local days in [from, to) on which it ran, summed; the baseline is the same store, weekday and hours averaged over the four previous weeks without that promotion, and uplift and lift cover the days that have one. `format=csv` or `Accept: text/csv` answers CSV (one line per promotion, store `all`, then one per store).",
+          security,
+          parameters: [merchantParam, ...paramsOf(PromotionsQuery.shape)],
+          responses: { '200': { description: 'The promotions', content: { 'application/json': { schema: { $ref: '#/components/schemas/Promotions' } }, 'text/csv': { schema: { type: 'string' } } } }, ...READ_ERRORS },
         },
       },
       '/v1/merchants/{merchantId}/stores': {

@@ -1,8 +1,10 @@
 // The dashboard: a person pastes a read key and sees revenue, orders, average order, refunds and traffic
 // for a range — recent hours or days, or a preset of the merchant's local days — compared with the
-// previous period, with the top products and stores, per store, with freshness. It talks only to the
-// public API (GET /v1/me, /merchants/{id}, /stores, /freshness, /metrics with compare=previous_period,
-// /top) with the key in the Authorization header; the key is kept in this tab's sessionStorage only.
+// previous period, with the top products and stores, per store, with freshness; web traffic the way web
+// analytics shows it (top pages, sources, devices, countries), the low-stock list and each promotion's
+// uplift. It talks only to the public API (GET /v1/me, /merchants/{id}, /stores, /freshness, /metrics with
+// compare=previous_period, /top, /low-stock, /promotions) with the key in the Authorization header; the
+// key is kept in this tab's sessionStorage only.
 // Money is formatted in the merchant's currency (Intl.NumberFormat; minor units per currency, none for
 // JPY), hours in the merchant's time zone. "Recent" ranges are anchored on the merchant's newest data,
 // not the browser clock, so a historical demo data set shows up as it is. Provisional buckets are drawn
@@ -146,10 +148,123 @@ async function refresh() {
     if (stores) renderTop('top-stores', stores, (key) => state.stores?.get(key) ?? key, 'orders');
     else document.querySelector('#top-stores tbody').replaceChildren();
     $('period').textContent = `${periodText(sales.from, sales.to, grain)} compared with ${periodText(sales.comparison.from, sales.comparison.to, grain)}`;
+    await refreshPanels(preset, sales, store);
     setStatus(`Showing ${grain === 'hour' ? `hours (${state.timeZone})` : `days (${sales.time_zone})`} for ${state.merchant}${store ? `, store ${store}` : ''}.`);
   } catch (err) {
     setStatus(`Could not load: ${err.message}`, true);
   }
+}
+
+/** The web traffic breakdowns: series of /top and the table each fills. */
+const WEB = [
+  ['pages', 'top-pages'],
+  ['referrers', 'top-referrers'],
+  ['devices', 'top-devices'],
+  ['countries', 'top-countries'],
+];
+const SOURCE_LABELS = { '(direct)': 'Direct / none', '(internal)': 'Your own pages' };
+
+/** The promotions route takes local days: a preset, the days shown, or the local days the hours shown fall in. */
+function promotionDays(preset, sales) {
+  if (preset && preset !== 'custom') return `range=${preset}`;
+  if (sales.granularity === 'day') return `from=${sales.from}&to=${sales.to}`;
+  const from = localDate(Date.parse(sales.from), state.timeZone);
+  const to = addDays(localDate(Date.parse(sales.to) - 1, state.timeZone), 1);
+  return `from=${from}&to=${to}`;
+}
+
+/** Web traffic, low stock and promotions; each panel shows its own error instead of failing the page. */
+async function refreshPanels(preset, sales, store) {
+  const range = topQuery(preset, sales);
+  $('web-note').textContent = store ? '(all stores: traffic has no store dimension)' : 'Visitors are exact for one hour or one day; – over longer ranges';
+  $('low-stock-note').textContent = store ? `(${state.stores?.get(store) ?? store})` : '';
+  await Promise.all([
+    ...WEB.map(([series, id]) => panel(id, async () => renderWeb(id, series, await api(merchantPath(`top?series=${series}&by=page_views&limit=8&${range}`))))),
+    panel('low-stock', async () => renderLowStock(await api(merchantPath(`low-stock${store ? `?store=${encodeURIComponent(store)}` : ''}`)))),
+    panel('promotions', async () => renderPromotions(await api(merchantPath(`promotions?${promotionDays(preset, sales)}`)))),
+  ]);
+}
+
+async function panel(id, load) {
+  const table = $(id);
+  try {
+    await load();
+    table.dataset.state = 'ready';
+  } catch (err) {
+    table.dataset.state = 'error';
+    table.querySelector('tbody').replaceChildren(messageRow(table, `Could not load: ${err.message}`));
+  }
+}
+
+function messageRow(table, text) {
+  const tr = document.createElement('tr');
+  tr.className = 'empty';
+  const td = document.createElement('td');
+  td.colSpan = table.querySelectorAll('thead th').length;
+  td.textContent = text;
+  tr.append(td);
+  return tr;
+}
+
+/** A table row of [text, data-value] cells ('' for none). */
+function tableRow(cells, key, cls) {
+  const tr = document.createElement('tr');
+  if (cls) tr.className = cls;
+  if (key !== undefined) tr.dataset.key = key;
+  for (const [text, value] of cells) {
+    const td = document.createElement('td');
+    td.textContent = String(text);
+    if (value !== '' && value !== null && value !== undefined) td.dataset.value = String(value);
+    tr.append(td);
+  }
+  return tr;
+}
+
+function webLabel(series, key) {
+  if (series === 'referrers') return SOURCE_LABELS[key] ?? key;
+  if (series === 'countries') {
+    if (key === '(unknown)') return 'Unknown';
+    try {
+      return new Intl.DisplayNames(undefined, { type: 'region' }).of(key) ?? key;
+    } catch {
+      return key;
+    }
+  }
+  return key;
+}
+
+function renderWeb(id, series, top) {
+  const rows = top.items.map((i) => tableRow([[i.rank, ''], [webLabel(series, i.key), ''], [count(i.values.page_views), i.values.page_views], [count(i.values.visitors), i.values.visitors]], i.key));
+  if (top.other.count > 0) rows.push(tableRow([['', ''], [`Other (${top.other.count})`, ''], [count(top.other.values.page_views), top.other.values.page_views], ['–', '']], '', 'other'));
+  const table = $(id);
+  table.querySelector('tbody').replaceChildren(...(rows.length ? rows : [messageRow(table, 'No page views in this range.')]));
+}
+
+function renderLowStock(answer) {
+  const table = $('low-stock');
+  const rows = answer.items.map((i) =>
+    tableRow([[state.stores?.get(i.store_id) ?? i.store_id, ''], [i.sku, ''], [count(i.closing_quantity), i.closing_quantity], [localStart(i.low_since, 'hour'), i.low_since]], `${i.store_id}|${i.sku}`),
+  );
+  table.querySelector('tbody').replaceChildren(...(rows.length ? rows : [messageRow(table, 'Nothing is low on stock.')]));
+}
+
+function renderPromotions(answer) {
+  const table = $('promotions');
+  const signed = (minor) => (minor === null ? '–' : `${minor > 0 ? '+' : ''}${money(Math.round(minor))}`);
+  const rows = answer.promotions.map((p) =>
+    tableRow(
+      [
+        [p.promo_id, ''],
+        [count(p.days), p.days],
+        [money(p.promo_net_revenue_minor), p.promo_net_revenue_minor],
+        [p.baseline_net_revenue_minor === null ? 'no baseline' : money(Math.round(p.baseline_net_revenue_minor)), p.baseline_net_revenue_minor],
+        [signed(p.net_revenue_uplift_minor), p.net_revenue_uplift_minor],
+        [p.net_revenue_lift_ratio === null ? '–' : `${p.net_revenue_lift_ratio >= 1 ? '+' : ''}${((p.net_revenue_lift_ratio - 1) * 100).toFixed(1)}%`, p.net_revenue_lift_ratio],
+      ],
+      p.promo_id,
+    ),
+  );
+  table.querySelector('tbody').replaceChildren(...(rows.length ? rows : [messageRow(table, 'No promotion ran in this range.')]));
 }
 
 function periodText(from, to, grain) {

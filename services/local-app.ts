@@ -3,6 +3,7 @@
 // of the data directory). The query API and collector are the same code that runs on Cloud Run/Functions.
 import type { Express } from 'express';
 import type { Logger } from 'pino';
+import { LOCAL_WEBHOOKS } from '../pipeline/alerts/webhook-url.js';
 import type { LocalPipeline } from '../runtime/local-writer.js';
 import { createCollector } from './collector/router.js';
 import { createSdkRouter } from './collector/sdk-route.js';
@@ -30,6 +31,7 @@ export function createLocalApp(rt: LocalPipeline, opts: { rateLimit?: boolean; d
     clock: rt.clock,
     rateLimit: opts.rateLimit === false ? false : undefined,
     logger: opts.logger ?? terminalLogger(),
+    webhooks: LOCAL_WEBHOOKS,
     mount: [createSdkRouter(), collector, ...(opts.dispatch ? [createLocalCommandRouter({ pepper: rt.pepper, dispatch: opts.dispatch })] : [])],
   });
 }

@@ -6,13 +6,17 @@
 // delivery record stops a second send of an alert that already went out.
 import { LocalArchive } from './archive.js';
 import { LocalBus } from './bus.js';
-import { deliverAlert, type DeliveryOutcome, type HttpPost } from '../../pipeline/alerts/delivery.js';
+import { createWebhookPost, deliverAlert, type DeliveryOutcome, type HttpPost } from '../../pipeline/alerts/delivery.js';
+import { LOCAL_WEBHOOKS } from '../../pipeline/alerts/webhook-url.js';
 import type { AlertQueue } from '../../pipeline/alerts/evaluate.js';
 import type { AlertPayload } from '../../pipeline/alerts/state.js';
 import type { AlertStore } from '../../pipeline/alerts/store.js';
 import { systemClock, type Clock, type Logger } from '../../pipeline/ports.js';
 
 export class LocalAlertQueue implements AlertQueue {
+  /** The local runtime's webhooks: a receiver on this machine is allowed too (pipeline/alerts/webhook-url.ts). */
+  private readonly post = createWebhookPost(LOCAL_WEBHOOKS);
+
   private constructor(
     readonly bus: LocalBus,
     private readonly archive: LocalArchive,
@@ -47,7 +51,7 @@ export class LocalAlertQueue implements AlertQueue {
       for (const msg of batch) {
         try {
           const payload = JSON.parse(msg.entries[0]!) as AlertPayload;
-          const outcome = await deliverAlert({ alerts: deps.alerts, clock: deps.clock ?? this.clock, post: deps.post }, payload);
+          const outcome = await deliverAlert({ alerts: deps.alerts, clock: deps.clock ?? this.clock, post: deps.post ?? this.post }, payload);
           outcomes.push(outcome);
           if (outcome.kind === 'retry') {
             deps.logger?.warn({ alert_id: payload.id, attempts: outcome.attempts, error: outcome.error }, 'alert webhook failed; retrying');

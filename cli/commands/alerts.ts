@@ -5,6 +5,7 @@ import { parseArgs } from 'node:util';
 import { evaluateScheduledAlerts } from '../../pipeline/alerts/evaluate.js';
 import { deleteRule, getSettings, putRule, setWebhook, SettingsError } from '../../pipeline/alerts/settings.js';
 import { createAlertStore, HISTORY_LIMIT } from '../../pipeline/alerts/store.js';
+import { webhookPolicyOf } from '../../pipeline/alerts/webhook-url.js';
 import { UsageError, type Command } from '../context.js';
 
 export const ALERTS_USAGE = `usage: tillstream alerts rules --merchant ID
@@ -66,7 +67,9 @@ export const alertsCommand: Command = async (argv, ctx) => {
         ctx.err(`removed rule ${values['rule-id']}`);
         return 0;
       case 'webhook': {
-        const out = await setWebhook(await store(), merchant(), values.url, { rotateSecret: values['rotate-secret'] });
+        // The selected runtime's rule for where webhooks may go (gcp: https to public addresses only).
+        const runtime = ctx.stores ? (await ctx.stores()).runtime : 'local';
+        const out = await setWebhook(await store(), merchant(), values.url, { rotateSecret: values['rotate-secret'], policy: webhookPolicyOf(runtime) });
         ctx.err(`webhook set to ${out.webhook_url}`);
         if (out.signing_secret) {
           ctx.err('signing secret (shown once; verify Tillstream-Signature with it):');

@@ -3,11 +3,15 @@
 // retried with exponential backoff — 1 minute doubling up to 2 hours between attempts — for a day
 // from the first attempt, then recorded as failed. The queue (Pub/Sub or the local bus) holds the
 // message between attempts: the outcome says how long to hold it. A delivery already recorded as
-// delivered or failed is not sent again, so a redelivered queue message sends nothing twice.
+// delivered or failed is not sent again, so a redelivered queue message sends nothing twice. The POST
+// goes only where webhook-url.ts allows, checked again at each attempt.
+import http from 'node:http';
+import https from 'node:https';
 import type { Clock } from '../ports.js';
 import { SIGNATURE_HEADER, signatureHeader } from './signing.js';
 import type { AlertPayload } from './state.js';
 import type { AlertStore, DeliveryStatus } from './store.js';
+import { checkBeforeConnect, GCP_WEBHOOKS, guardedLookup, type WebhookPolicy } from './webhook-url.js';
 
 export const RETRY_FOR_MS = 24 * 3_600_000;
 export const FIRST_RETRY_MS = 60_000;
@@ -30,19 +34,49 @@ export type DeliveryOutcome =
 
 export type HttpPost = (url: string, init: { headers: Record<string, string>; body: string; timeoutMs: number }) => Promise<{ status: number }>;
 
-export const fetchPost: HttpPost = async (url, init) => {
-  // No redirects: a signed alert goes to the configured URL or nowhere.
-  const res = await fetch(url, { method: 'POST', headers: init.headers, body: init.body, redirect: 'manual', signal: AbortSignal.timeout(init.timeoutMs) });
-  await res.arrayBuffer().catch(() => undefined);
-  return { status: res.status };
-};
+/**
+ * The webhook POST: to a URL the policy allows (webhook-url.ts), connecting only to addresses it
+ * checked as the connection resolved them, and never following a redirect — a signed alert goes to
+ * the configured URL or nowhere (a 3xx is an answer like any other non-2xx: retried, then failed).
+ */
+export function createWebhookPost(policy: WebhookPolicy): HttpPost {
+  return (raw, init) =>
+    new Promise((resolve, reject) => {
+      let url: URL;
+      try {
+        url = checkBeforeConnect(raw, policy);
+      } catch (err) {
+        reject(err);
+        return;
+      }
+      const send = url.protocol === 'https:' ? https.request : http.request;
+      const req = send(
+        url,
+        {
+          method: 'POST',
+          headers: { ...init.headers, 'content-length': String(Buffer.byteLength(init.body)) },
+          lookup: guardedLookup(url, policy),
+          // A fresh connection per alert: a pooled socket would skip the lookup's check.
+          agent: false,
+          signal: AbortSignal.timeout(init.timeoutMs),
+        },
+        (res) => {
+          res.on('error', () => undefined);
+          res.resume();
+          resolve({ status: res.statusCode ?? 0 });
+        },
+      );
+      req.on('error', reject);
+      req.end(init.body);
+    });
+}
 
 export async function deliverAlert(
   deps: { alerts: AlertStore; clock: Clock; post?: HttpPost },
   payload: AlertPayload,
 ): Promise<DeliveryOutcome> {
   const { alerts, clock } = deps;
-  const post = deps.post ?? fetchPost;
+  const post = deps.post ?? createWebhookPost(GCP_WEBHOOKS);
   const m = payload.merchant_id;
   const before = await alerts.getDelivery(m, payload.id);
   if (before && before.status !== 'pending') return { kind: 'done_before', status: before.status };

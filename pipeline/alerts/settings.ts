@@ -3,6 +3,7 @@
 import { AlertRule, AlertSettings, MAX_RULES, describeIssues, type StoredAlertSettings } from './rules.js';
 import { newSigningSecret } from './signing.js';
 import type { AlertStore } from './store.js';
+import { checkWebhookUrl, WebhookUrlError, type WebhookPolicy } from './webhook-url.js';
 
 export class SettingsError extends Error {
   constructor(
@@ -52,10 +53,25 @@ export async function deleteRule(alerts: AlertStore, merchantId: string, ruleId:
   await alerts.putSettings({ ...s, rules: s.rules.filter((r) => r.id !== ruleId) });
 }
 
-/** Sets the webhook URL; a new signing secret is made (and returned, once) on the first set or when asked. */
-export async function setWebhook(alerts: AlertStore, merchantId: string, url: unknown, opts: { rotateSecret?: boolean } = {}): Promise<{ webhook_url: string; signing_secret?: string }> {
+/**
+ * Sets the webhook URL; a new signing secret is made (and returned, once) on the first set or when
+ * asked. The URL must point where the runtime's policy lets webhooks go (webhook-url.ts): on gcp https
+ * to public addresses only.
+ */
+export async function setWebhook(
+  alerts: AlertStore,
+  merchantId: string,
+  url: unknown,
+  opts: { rotateSecret?: boolean; policy: WebhookPolicy },
+): Promise<{ webhook_url: string; signing_secret?: string }> {
   const parsed = AlertSettings.shape.webhook_url.unwrap().unwrap().safeParse(url);
   if (!parsed.success) throw new SettingsError('invalid', `webhook_url: ${describeIssues(parsed.error)}`);
+  try {
+    await checkWebhookUrl(parsed.data, opts.policy);
+  } catch (err) {
+    if (err instanceof WebhookUrlError) throw new SettingsError('invalid', `webhook_url: ${err.message}`);
+    throw err;
+  }
   const existing = await alerts.getSettings(merchantId);
   const s = existing ?? (await current(alerts, merchantId));
   // A secret nobody has seen (no webhook yet) is replaced, so the merchant gets the one in use.

@@ -9,6 +9,7 @@ import { AlertRule, AlertSettings } from '../../pipeline/alerts/rules.js';
 import { deleteRule, getSettings, putRule, setWebhook, SettingsError } from '../../pipeline/alerts/settings.js';
 import type { AlertPayload } from '../../pipeline/alerts/state.js';
 import { createAlertStore, HISTORY_LIMIT } from '../../pipeline/alerts/store.js';
+import { GCP_WEBHOOKS, type WebhookPolicy } from '../../pipeline/alerts/webhook-url.js';
 import { authenticate, bearerToken } from '../../pipeline/auth/keys.js';
 import { systemClock, type Clock, type KeyKind, type KeyRecord, type KeyStore, type SeriesStore } from '../../pipeline/ports.js';
 import { HttpError, badParameter, notFound } from '../http/errors.js';
@@ -20,6 +21,8 @@ export interface AlertsRouterDeps {
   pepper: Buffer;
   clock?: Clock;
   rateLimit?: { windowMs?: number; limit?: number } | false;
+  /** Where webhooks may point (pipeline/alerts/webhook-url.ts); gcp's rule, https to public addresses, unless given. */
+  webhooks?: WebhookPolicy;
 }
 
 const MANAGE: readonly KeyKind[] = ['manage', 'admin'];
@@ -83,7 +86,7 @@ export function createAlertsRouter(deps: AlertsRouterDeps): Router {
   router.put(`${base}/webhook`, ...manage, jsonBody, async (req, res) => {
     const body = z.strictObject({ url: z.unknown(), rotate_secret: z.boolean().optional() }).safeParse(req.body);
     if (!body.success) throw new HttpError(400, 'invalid_body', 'expected {"url": "https://…", "rotate_secret"?: true}');
-    const out = await setWebhook(alerts, String(req.params.merchantId), body.data.url, { rotateSecret: body.data.rotate_secret }).catch(asHttp);
+    const out = await setWebhook(alerts, String(req.params.merchantId), body.data.url, { rotateSecret: body.data.rotate_secret, policy: deps.webhooks ?? GCP_WEBHOOKS }).catch(asHttp);
     res.set('Cache-Control', 'no-store').json(out);
   });
   router.post(`${base}/rules`, ...manage, jsonBody, async (req, res) => {

@@ -16,6 +16,7 @@ import { HttpError, errorHandler, notFound, notFoundHandler } from '../http/erro
 import { defaultLogger, requestLogger } from '../http/logging.js';
 import { securityHeaders } from '../http/security-headers.js';
 import { createAlertsRouter } from './alerts-router.js';
+import type { WebhookPolicy } from '../../pipeline/alerts/webhook-url.js';
 import { createRejectionsRouter } from './rejections-router.js';
 import { assertMerchantAccess, readerOf, requireReader } from './auth.js';
 import { PROVISIONAL_MAX_AGE_S, secondsUntilNextMartRun, sendJson, sendJsonText, sendText } from './cache.js';
@@ -52,6 +53,8 @@ export interface QueryApiDeps {
   dashboard?: boolean;
   /** Other routers served by the same app ahead of the 404 (the collector, in one local process). */
   mount?: RequestHandler[];
+  /** Where alert webhooks may point (pipeline/alerts/webhook-url.ts); gcp's rule unless given. */
+  webhooks?: WebhookPolicy;
 }
 
 const MAX_URL_LENGTH = 4096;
@@ -315,7 +318,7 @@ export function createQueryApiRouter(deps: QueryApiDeps): Router {
     const lag = finalized === null ? null : Math.max(0, Math.round((clock.now().getTime() - Date.parse(finalized)) / 1000));
     sendJson(res, { newest_event_at: f?.newest_event_at ?? null, finalized_through: finalized, lag_seconds: lag }, shortCache());
   });
-  router.use(createAlertsRouter({ series: deps.series, keys: deps.keys, pepper: deps.pepper, clock, rateLimit: deps.rateLimit }));
+  router.use(createAlertsRouter({ series: deps.series, keys: deps.keys, pepper: deps.pepper, clock, rateLimit: deps.rateLimit, webhooks: deps.webhooks }));
   router.use(createRejectionsRouter({ series: deps.series, keys: deps.keys, pepper: deps.pepper, clock }));
 
   if (deps.dashboard !== false) {

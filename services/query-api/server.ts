@@ -8,6 +8,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { pathToFileURL } from 'node:url';
 import type { Logger } from 'pino';
+import { webhookPolicyOf } from '../../pipeline/alerts/webhook-url.js';
 import { openReadStores, type RuntimeName } from '../../runtime/select.js';
 import { defaultLogger } from '../http/logging.js';
 import { createQueryApi } from './app.js';
@@ -56,6 +57,7 @@ export async function startQueryApiServer(opts: StartQueryApiOptions = {}): Prom
     ...(stores.runtime === 'gcp' ? { trustProxy: 1 } : {}),
     // Once stopping, the load balancer should send no more traffic here.
     ready: () => !stopping,
+    webhooks: webhookPolicyOf(stores.runtime),
   });
   const server = createServer(app);
   try {

@@ -10,6 +10,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setWebhook, putRule } from '../../pipeline/alerts/settings.js';
+import { LOCAL_WEBHOOKS } from '../../pipeline/alerts/webhook-url.js';
 import { runMartCycle } from '../../pipeline/marts/hourly.js';
 import { openLocalPipeline, type LocalPipeline } from '../../runtime/local-writer.js';
 import { inventory } from '../pipeline/marts/support.js';
@@ -49,7 +50,7 @@ describe('alerts on the local runtime', function () {
     rt = await openLocalPipeline({ dataDir: dir, command: 'test', clock });
     await rt.dimensions.load({ merchants: [{ id: 'm1', name: 'Pizza', time_zone: 'America/New_York', currency: 'USD' }], stores: [{ id: 's1', merchant_id: 'm1', name: 'Midtown' }], fraud_ips: [], low_stock_threshold: 10 });
     await putRule(rt.alerts.store, 'm1', { id: 'stock', kind: 'low_stock', store_id: 's1' });
-    secret = (await setWebhook(rt.alerts.store, 'm1', `http://127.0.0.1:${(server.address() as AddressInfo).port}/hooks`)).signing_secret!;
+    secret = (await setWebhook(rt.alerts.store, 'm1', `http://127.0.0.1:${(server.address() as AddressInfo).port}/hooks`, { policy: LOCAL_WEBHOOKS })).signing_secret!;
   });
   after(async () => {
     await rt?.close();

@@ -9,6 +9,7 @@ import request from 'supertest';
 import type { Express } from 'express';
 import { openLmdbSeriesStore, type LmdbSeriesStore } from '../../../adapters/local/series-store.js';
 import { createAlertStore } from '../../../pipeline/alerts/store.js';
+import { GCP_WEBHOOKS } from '../../../pipeline/alerts/webhook-url.js';
 import { createQueryApi } from '../../../services/query-api/app.js';
 import { MemoryKeyStore, NOW, PEPPER, addKey } from './fixtures.js';
 
@@ -16,19 +17,26 @@ describe('alert routes', () => {
   let dir: string;
   let series: LmdbSeriesStore;
   let app: Express;
+  let keyStore: MemoryKeyStore;
   const keys = { manage: '', read: '', admin: '', otherManage: '', ingest: '' };
   const call = (method: 'get' | 'post' | 'put' | 'delete', url: string, key: string) => request(app)[method](url).set('Authorization', `Bearer ${key}`);
 
   before(async () => {
     dir = await mkdtemp(join(tmpdir(), 'alerts-api-'));
     series = openLmdbSeriesStore({ dataDir: dir });
-    const store = new MemoryKeyStore();
+    const store = (keyStore = new MemoryKeyStore());
     keys.manage = (await addKey(store, 'manage', 'm1')).key;
     keys.read = (await addKey(store, 'read', 'm1')).key;
     keys.admin = (await addKey(store, 'admin')).key;
     keys.otherManage = (await addKey(store, 'manage', 'm2')).key;
     keys.ingest = (await addKey(store, 'ingest', 'm1')).key;
-    app = createQueryApi({ series, keys: store, pepper: PEPPER, clock: { now: () => NOW }, logger: pino({ level: 'silent' }), dashboard: false });
+    // gcp's webhook rule, with hooks.example.com resolving to a public address (no DNS in tests).
+    const resolve = async (host: string) => {
+      if (host === 'hooks.example.com') return [{ address: '93.184.216.34', family: 4 }];
+      if (host === 'intranet.example.com') return [{ address: '10.8.0.2', family: 4 }];
+      throw Object.assign(new Error(`getaddrinfo ENOTFOUND ${host}`), { code: 'ENOTFOUND' });
+    };
+    app = createQueryApi({ series, keys: store, pepper: PEPPER, clock: { now: () => NOW }, logger: pino({ level: 'silent' }), dashboard: false, webhooks: { ...GCP_WEBHOOKS, resolve } });
   });
   after(async () => {
     await series.close();
@@ -85,6 +93,27 @@ describe('alert routes', () => {
     assert.notEqual(rotated.body.signing_secret, first.body.signing_secret);
     assert.equal((await createAlertStore(series).getSettings('m1'))!.signing_secret, rotated.body.signing_secret);
     assert.equal(JSON.stringify((await call('get', '/v1/merchants/m1/alerts/rules', keys.manage)).body).includes('whsec_'), false);
+  });
+
+  it('answers 400 for a webhook into the service\'s own network or over plain http, and keeps the one set before', async () => {
+    const m = 'm3';
+    const manage = (await addKey(keyStore, 'manage', m)).key;
+    assert.equal((await call('put', `/v1/merchants/${m}/alerts/webhook`, manage).send({ url: 'https://hooks.example.com/ok' })).status, 200);
+    const refused: [number, string][] = [];
+    for (const url of ['http://hooks.example.com/x', 'https://169.254.169.254/computeMetadata/v1/', 'https://metadata.google.internal/', 'https://intranet.example.com/x', 'https://[fd00::1]/x', 'https://localhost/x']) {
+      const res = await call('put', `/v1/merchants/${m}/alerts/webhook`, manage).send({ url });
+      refused.push([res.status, res.body.error ? `${res.body.error.code}: ${res.body.error.message}` : JSON.stringify(res.body)]);
+    }
+    assert.deepEqual(refused.slice(0, 5), [
+      [400, 'invalid_body: webhook_url: http is not allowed: webhooks are https'],
+      [400, 'invalid_body: webhook_url: 169.254.169.254 is a linkLocal address; webhooks go to public addresses'],
+      [400, 'invalid_body: webhook_url: metadata.google.internal is the metadata server'],
+      [400, 'invalid_body: webhook_url: intranet.example.com resolves to 10.8.0.2, a private address; webhooks go to public addresses'],
+      [400, 'invalid_body: webhook_url: fd00::1 is a uniqueLocal address; webhooks go to public addresses'],
+    ]);
+    // localhost is not in the stub: it does not resolve there, and is refused either way.
+    assert.equal(refused[5]![0], 400);
+    assert.equal((await createAlertStore(series).getSettings(m))!.webhook_url, 'https://hooks.example.com/ok');
   });
 
   it('lists the history newest first with each delivery status, to read keys too', async () => {

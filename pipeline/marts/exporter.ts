@@ -66,6 +66,8 @@ function sumInto(acc: Map<string, SeriesCells>, k: string, row: Row, names: stri
 /** The series cells a mart's rows become; pure, so tests and the oracle can use it. */
 export function seriesCellsOf(spec: Pick<MartSpec, 'stem'>, rows: Row[]): SeriesCells[] {
   const out: SeriesCells[] = [];
+  // marts kept for other statements (promotion definitions) serve no series
+  if (!martSpec(spec.stem).series) return out;
   switch (spec.stem) {
     case 'mart_hourly_store_sales': {
       const totals = new Map<string, SeriesCells>();

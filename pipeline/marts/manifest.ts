@@ -10,6 +10,7 @@ import {
   martDailyMerchantTrafficBreakdown,
   martDailyPromotionPerformance,
   martDailyStoreSales,
+  martHourlyPromotions,
   martHourlyProductSales,
   martHourlyStoreInventory,
   martHourlyStoreSales,
@@ -40,11 +41,13 @@ export interface MartSpec extends SqlFile {
   rebuild: RebuildRule;
   /** Column holding the bucket: `hour_start` or `local_date`. */
   bucketColumn: 'hour_start' | 'local_date';
+  /** Whether its rows become served series (exporter.ts seriesCellsOf); the others are read in BigQuery and Looker Studio only. */
+  series: boolean;
 }
 
-const mart = (table: TableDef, grain: 'hour' | 'day', rebuild: RebuildRule): MartSpec => {
+const mart = (table: TableDef, grain: 'hour' | 'day', rebuild: RebuildRule, series = true): MartSpec => {
   const stem = table.id.split('.')[1]!;
-  return { stem, file: `sql/marts/${stem}.sql`, table, grain, rebuild, bucketColumn: grain === 'hour' ? 'hour_start' : 'local_date' };
+  return { stem, file: `sql/marts/${stem}.sql`, table, grain, rebuild, bucketColumn: grain === 'hour' ? 'hour_start' : 'local_date', series };
 };
 
 export const STAGING: SqlFile[] = [
@@ -52,7 +55,10 @@ export const STAGING: SqlFile[] = [
   { stem: 'stg_order_lines', file: 'sql/staging/stg_order_lines.sql' },
 ];
 
-/** Marts in dependency order (each reads staging views and dimensions only, so any order would do). */
+/**
+ * Marts in dependency order: each reads staging views and dimensions, and promotion performance also
+ * reads the hourly store sales and the promotion definitions built before it.
+ */
 export const MARTS: MartSpec[] = [
   mart(martHourlyStoreSales, 'hour', 'hours'),
   mart(martHourlyProductSales, 'hour', 'hours'),
@@ -63,6 +69,7 @@ export const MARTS: MartSpec[] = [
   mart(martDailyStoreSales, 'day', 'local_days'),
   mart(martDailyMerchantTraffic, 'day', 'local_days'),
   mart(martDailyMerchantTrafficBreakdown, 'day', 'local_days'),
+  mart(martHourlyPromotions, 'hour', 'hours', false),
   mart(martDailyPromotionPerformance, 'day', 'baseline_days'),
 ];
 

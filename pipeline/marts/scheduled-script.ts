@@ -224,7 +224,7 @@ export function scheduledScript(config: MartConfig = DEFAULT_MART_CONFIG): strin
     const sql = readSql(m.file);
     lines.push(`-- ${m.stem}`);
     lines.push(`for w in (select * from windows where mart = '${m.stem}' order by window_start) do`);
-    if (seriesKeyColumns(m).length > 0) {
+    if (m.series) {
       const snapshot = keySnapshot(m);
       lines.push(`execute immediate ${quote(snapshot)}`);
       lines.push(`${using(snapshot)};`);

@@ -171,6 +171,27 @@ export const martDailyMerchantTrafficBreakdown: TableDef = {
   ],
 };
 
+export const martHourlyPromotions: TableDef = {
+  id: 'marts.mart_hourly_promotions',
+  description:
+    'Promotion definitions per merchant, promotion and UTC hour of announcement: the latest definition announced in the hour. ' +
+    'Promotion performance takes each promotion\'s latest definition from here instead of reading raw events over the reprocessing horizon.',
+  partition: { column: 'hour_start', granularity: 'DAY' },
+  clustering: ['merchant_id', 'promo_id'],
+  uniqueKey: ['merchant_id', 'promo_id', 'hour_start'],
+  columns: [
+    req('merchant_id', 'STRING', 'Merchant'),
+    req('promo_id', 'STRING', 'Promotion'),
+    req('hour_start', 'TIMESTAMP', 'Start of the UTC hour the definition was announced in'),
+    req('defined_at', 'TIMESTAMP', 'Event time of the promotion event'),
+    req('event_id', 'STRING', 'Event id of the promotion event (breaks ties of defined_at)'),
+    opt('promo_kind', 'STRING', 'Kind of promotion'),
+    opt('promo_starts_at', 'TIMESTAMP', 'Start of the promotion'),
+    opt('promo_ends_at', 'TIMESTAMP', 'End of the promotion (exclusive)'),
+    rep('promo_store_ids', 'STRING', 'Stores of the promotion; empty means all stores'),
+  ],
+};
+
 export const martDailyPromotionPerformance: TableDef = {
   id: 'marts.mart_daily_promotion_performance',
   description:
@@ -209,6 +230,7 @@ export const MART_TABLES: TableDef[] = [
   martDailyStoreSales,
   martDailyMerchantTraffic,
   martDailyMerchantTrafficBreakdown,
+  martHourlyPromotions,
   martDailyPromotionPerformance,
 ];
 

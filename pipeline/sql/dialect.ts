@@ -97,6 +97,13 @@ const CALLS: Record<string, CallRule> = {
     arity(name, args, 2);
     return `regexp_extract(${args[0]}, ${args[1]}, 1)`;
   },
+  // Only microseconds: BigQuery truncates the difference toward zero, DuckDB counts unit boundaries
+  // crossed, and the two agree only for the smallest unit.
+  timestamp_diff: (args, name) => {
+    arity(name, args, 3);
+    if (args[2]!.toLowerCase() !== 'microsecond') throw new Error('TIMESTAMP_DIFF is supported by the dialect layer in MICROSECOND only');
+    return `date_diff('microsecond', ${args[1]}, ${args[0]})`;
+  },
   logical_or: (args) => `bool_or(${args.join(',')})`,
   logical_and: (args) => `bool_and(${args.join(',')})`,
 };

@@ -7,11 +7,15 @@
 --   the baselines of the eight following weeks, so scheduled runs also rebuild the same weekdays of
 --   those weeks. A scheduled run's window holds only the days in @cells (merchant|YYYY-MM-DD).
 --
--- Promo sales are the store's sales in the part of the day the promotion ran. The baseline is the
--- same store, weekday and local hours, averaged over the four most recent earlier weeks (looking up
--- to eight weeks back) in which that promotion did not run. Sales: completed orders, and net revenue
--- = completed net − refunds, as in the sales marts. The latest definition of a promotion wins;
--- promotions announced before @horizon_start (the reprocessing horizon before the window) are not read.
+-- Promo sales are the store's sales in the part of the day the promotion ran, from its order events.
+-- The baseline is the same store, weekday and local hours, averaged over the four most recent earlier
+-- weeks (looking up to eight weeks back) in which that promotion did not run, read from the store's
+-- hourly sales (mart_hourly_store_sales, built before this mart) rather than eight weeks of raw
+-- events: an hour the baseline covers only in part counts with the covered share (a promotion from
+-- 10:30 takes half of the 10:00 hour). Sales: completed orders, and net revenue = completed net −
+-- refunds, as in the sales marts. The latest definition of a promotion wins, from
+-- mart_hourly_promotions; promotions announced before @horizon_start (the reprocessing horizon
+-- before the window) are not read.
 merge into marts.mart_daily_promotion_performance as target
 using (
 with source as (
@@ -24,11 +28,10 @@ with source as (
     promo_store_ids,
     row_number() over (
       partition by merchant_id, promo_id
-      order by event_ts desc, event_id desc
+      order by defined_at desc, event_id desc
     ) as definition_rank
-  from staging.stg_events
-  where event_type = 'promotion'
-    and event_ts >= @horizon_start
+  from marts.mart_hourly_promotions
+  where hour_start >= @horizon_start
     and merchant_id >= @merchant_from
     and merchant_id <= @merchant_to
 ),
@@ -152,9 +155,25 @@ store_orders as (
   from staging.stg_events
   where event_type = 'order'
     and store_id is not null
-    -- eight weeks of baseline before the window's days, plus the widest day
-    and event_ts >= timestamp_sub(@window_start, interval 59 day)
+    -- the window's local days, in any zone
+    and event_ts >= timestamp_sub(@window_start, interval 1 day)
     and event_ts < timestamp_add(@window_end, interval 2 day)
+    and merchant_id >= @merchant_from
+    and merchant_id <= @merchant_to
+),
+
+store_hours as (
+  select
+    merchant_id,
+    store_id,
+    hour_start,
+    orders,
+    net_revenue_minor
+  from marts.mart_hourly_store_sales
+  where store_id is not null
+    -- eight weeks of baseline before the window's days, plus the widest day
+    and hour_start >= timestamp_sub(@window_start, interval 59 day)
+    and hour_start < @window_end
     and merchant_id >= @merchant_from
     and merchant_id <= @merchant_to
 ),
@@ -176,28 +195,41 @@ promo_sales as (
   group by segments.merchant_id, segments.promo_id, segments.store_id, segments.local_date
 ),
 
-baseline_sales_by_week as (
+-- each baseline week with the store hours it overlaps and the share of each hour inside it
+baseline_hours as (
   select
     eligible_weeks.merchant_id,
     eligible_weeks.promo_id,
     eligible_weeks.store_id,
     eligible_weeks.local_date,
     eligible_weeks.weeks_back,
-    coalesce(sum(store_orders.completed_orders), 0) as orders,
-    coalesce(sum(store_orders.net_revenue_minor), 0) as net_revenue_minor
+    store_hours.orders,
+    store_hours.net_revenue_minor,
+    timestamp_diff(
+      least(eligible_weeks.baseline_end_at, timestamp_add(store_hours.hour_start, interval 1 hour)),
+      greatest(eligible_weeks.baseline_start_at, store_hours.hour_start),
+      microsecond
+    ) / 3600000000 as covered
   from eligible_weeks
-  left join store_orders
-    on store_orders.merchant_id = eligible_weeks.merchant_id
-    and store_orders.store_id = eligible_weeks.store_id
-    and store_orders.event_ts >= eligible_weeks.baseline_start_at
-    and store_orders.event_ts < eligible_weeks.baseline_end_at
+  left join store_hours
+    on store_hours.merchant_id = eligible_weeks.merchant_id
+    and store_hours.store_id = eligible_weeks.store_id
+    and store_hours.hour_start < eligible_weeks.baseline_end_at
+    and store_hours.hour_start > timestamp_sub(eligible_weeks.baseline_start_at, interval 1 hour)
   where eligible_weeks.recency_rank <= 4
-  group by
-    eligible_weeks.merchant_id,
-    eligible_weeks.promo_id,
-    eligible_weeks.store_id,
-    eligible_weeks.local_date,
-    eligible_weeks.weeks_back
+),
+
+baseline_sales_by_week as (
+  select
+    merchant_id,
+    promo_id,
+    store_id,
+    local_date,
+    weeks_back,
+    coalesce(sum(orders * covered), 0) as orders,
+    coalesce(sum(net_revenue_minor * covered), 0) as net_revenue_minor
+  from baseline_hours
+  group by merchant_id, promo_id, store_id, local_date, weeks_back
 ),
 
 baselines as (

@@ -162,6 +162,11 @@ describe('marts on DuckDB', function () {
     ]);
   });
 
+  /** What promotion performance reads besides orders: the store hours of its baseline weeks and the promotion definitions. */
+  async function buildPromotionInputs() {
+    await buildMarts(wh, { windowStart: new Date('2025-12-31T00:00:00Z'), windowEnd: new Date('2026-03-08T00:00:00Z'), marts: ['mart_hourly_store_sales', 'mart_hourly_promotions'] });
+  }
+
   it('compares a promotion day with the same hours of the four previous weeks without it', async () => {
     // Friday 2026-03-06, 17:00-19:00 New York time (22:00-24:00Z), store s1 only.
     const weekAgo = (iso: string, weeks: number) => new Date(Date.parse(iso) - weeks * 7 * 86_400_000).toISOString();
@@ -178,6 +183,7 @@ describe('marts on DuckDB', function () {
       for (let k = 0; k < n; k++) events.push({ event: order({ merchant: 'm_ny', store: 's1', at: weekAgo(`2026-03-06T22:${10 + k}:00Z`, i + 1), currency: 'USD' }) });
     });
     await loadEvents(wh, dims, events);
+    await buildPromotionInputs();
     await buildMarts(wh, { windowStart: new Date('2026-03-06T00:00:00Z'), windowEnd: new Date('2026-03-08T00:00:00Z'), marts: ['mart_daily_promotion_performance'] });
     assert.deepStrictEqual(await martTable(wh, 'mart_daily_promotion_performance'), [
       {
@@ -200,6 +206,27 @@ describe('marts on DuckDB', function () {
     ]);
   });
 
+  it('counts promotion sales to the minute and a baseline hour it covers in part by the covered share', async () => {
+    // Friday 2026-03-06, 22:30-24:00Z, store s1; redefined later (the latest definition wins).
+    const weekAgo = (iso: string, weeks: number) => new Date(Date.parse(iso) - weeks * 7 * 86_400_000).toISOString();
+    const events: FixtureEvent[] = [
+      { event: promotion({ merchant: 'm_ny', at: '2026-01-01T00:00:00Z', promoId: 'p1', startsAt: '2026-03-06T20:00:00Z', endsAt: '2026-03-07T00:00:00Z', stores: ['s1'] }) },
+      { event: promotion({ merchant: 'm_ny', at: '2026-02-01T09:00:00Z', promoId: 'p1', startsAt: '2026-03-06T22:30:00Z', endsAt: '2026-03-07T00:00:00Z', stores: ['s1'] }) },
+      // on the day: 22:10 is before the promotion, 22:40 inside it
+      { event: order({ merchant: 'm_ny', store: 's1', at: '2026-03-06T22:10:00Z', currency: 'USD' }) },
+      { event: order({ merchant: 'm_ny', store: 's1', at: '2026-03-06T22:40:00Z', currency: 'USD' }) },
+    ];
+    // each baseline week: two orders in the 22:00 hour, before 22:30 (the hour counts with half its sales), and one at 23:30
+    for (let w = 1; w <= 4; w++) {
+      for (const at of ['2026-03-06T22:05:00Z', '2026-03-06T22:20:00Z', '2026-03-06T23:30:00Z']) events.push({ event: order({ merchant: 'm_ny', store: 's1', at: weekAgo(at, w), currency: 'USD' }) });
+    }
+    await loadEvents(wh, dims, events);
+    await buildPromotionInputs();
+    await buildMarts(wh, { windowStart: new Date('2026-03-06T00:00:00Z'), windowEnd: new Date('2026-03-08T00:00:00Z'), marts: ['mart_daily_promotion_performance'] });
+    const rows = (await martTable(wh, 'mart_daily_promotion_performance')).map((r) => [r.window_start_at, r.promo_orders, r.promo_net_revenue_minor, r.baseline_weeks, r.baseline_orders, r.baseline_net_revenue_minor]);
+    assert.deepStrictEqual(rows, [['2026-03-06T22:30:00.000Z', 1, 1000, 4, 2, 2000]]);
+  });
+
   it('leaves weeks in which the promotion ran out of its baseline', async () => {
     // A promotion running from 2026-02-20 to 2026-03-07: for 2026-03-06 the baseline skips the two
     // previous weeks (the promotion ran then) and averages weeks three to six.
@@ -209,6 +236,7 @@ describe('marts on DuckDB', function () {
       { event: order({ merchant: 'm_ny', store: 's1', at: '2026-02-13T20:00:00Z', currency: 'USD' }) },
       { event: order({ merchant: 'm_ny', store: 's1', at: '2026-02-06T20:00:00Z', currency: 'USD' }) },
     ]);
+    await buildPromotionInputs();
     await buildMarts(wh, { windowStart: new Date('2026-03-06T06:00:00Z'), windowEnd: new Date('2026-03-06T07:00:00Z'), marts: ['mart_daily_promotion_performance'] });
     const rows = (await martTable(wh, 'mart_daily_promotion_performance')).map((r) => [r.store_id, r.local_date, r.window_start_at, r.window_end_at, r.promo_orders, r.baseline_weeks, r.baseline_orders, r.baseline_net_revenue_minor, r.net_revenue_uplift_minor, r.net_revenue_lift_ratio]);
     // every store of the merchant (the promotion names none), each in its own zone

@@ -229,6 +229,7 @@ describe('mart runner, exporter and reprocessing', function () {
       mart_daily_store_sales: 1,
       mart_daily_merchant_traffic: 0,
       mart_daily_merchant_traffic_breakdown: 0,
+      mart_hourly_promotions: 0,
       mart_daily_promotion_performance: 0,
     });
     // message m-1 is written again without its order (as a revalidation would): hour 10 loses its only row

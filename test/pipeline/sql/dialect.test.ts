@@ -80,6 +80,12 @@ describe('toDuckDb', () => {
     assert.equal(toDuckDb(sql), sql);
   });
 
+  it('rewrites TIMESTAMP_DIFF in microseconds to date_diff with the operands swapped, and refuses coarser units', () => {
+    assert.equal(toDuckDb('timestamp_diff(b_end, a_start, microsecond)'), "date_diff('microsecond', a_start, b_end)");
+    // BigQuery truncates toward zero, DuckDB counts unit boundaries: 00:59 to 01:01 is 0 hours in one and 1 in the other
+    assert.throws(() => toDuckDb('timestamp_diff(b, a, hour)'), /MICROSECOND only/);
+  });
+
   it('refuses an arity it does not know rather than guessing', () => {
     assert.throws(() => toDuckDb('timestamp_trunc(ts, hour, "UTC")'), /TIMESTAMP_TRUNC with 3 arguments is not supported/);
   });

@@ -9,15 +9,16 @@ import { readPosBatch } from '../adapters/gcp/pos-batch-reader.js';
 import { gcpIngestPipeline, gcpRuntime } from '../runtime/gcp.js';
 import { systemClock, type Logger } from '../pipeline/ports.js';
 import { createCollectHandler } from './collect.js';
-import { createExportMartsHandler } from './export-marts.js';
+import { createStartExportHandler } from './start-export.js';
 import { answerBodyErrorsAsJson } from './framework-errors.js';
-import { createRunExporter } from './export-run.js';
+import { createJobStarter } from '../adapters/gcp/run-jobs.js';
+import { encodeRun, EXPORT_RUN_ENV } from '../services/export-job/run.js';
 import { createIngestEventsHandler } from './ingest-events.js';
 import { createIngestPosBatchHandler } from './ingest-pos-batch.js';
 import { errorDetail } from '../pipeline/errors.js';
 import { createPubSubAlertQueue } from '../adapters/gcp/pubsub-alert-queue.js';
 import { pubsubClient } from '../adapters/gcp/pubsub-bus.js';
-import { evaluateScheduledAlerts, martAlertHook } from '../pipeline/alerts/evaluate.js';
+import { evaluateScheduledAlerts } from '../pipeline/alerts/evaluate.js';
 import { createAlertStore } from '../pipeline/alerts/store.js';
 import { createDeliverAlertHandler, createEvaluateAlertsHandler } from './alerts.js';
 
@@ -65,13 +66,12 @@ export const ingestPosBatch = lazyHandler('ingestPosBatch', () => {
   return createIngestPosBatchHandler({ read: (ref) => readPosBatch(rt.storage, ref), publisher: rt.posPublisher, logger });
 });
 
-export const exportMarts = lazyHandler('exportMarts', () => {
-  const rt = gcpRuntime();
-  // The mart alert rules run after each export, where the deployment names an alerts topic.
-  const onFinalized = rt.config.pubsub.alertsTopic
-    ? martAlertHook({ warehouse: rt.warehouse, alerts: createAlertStore(rt.seriesStore), queue: alertQueue(rt), series: rt.seriesStore, logger })
-    : undefined;
-  return createExportMartsHandler({ exportRun: createRunExporter({ warehouse: rt.warehouse, series: rt.seriesStore, onFinalized }), logger });
+/** The export job (TILLSTREAM_EXPORT_JOB, `projects/P/locations/L/jobs/J`, set by infra-cdktf/constructs/functions.ts). */
+export const startExport = lazyHandler('startExport', () => {
+  const job = process.env.TILLSTREAM_EXPORT_JOB;
+  if (!job) throw new Error('TILLSTREAM_EXPORT_JOB is not set');
+  const starter = createJobStarter({ job });
+  return createStartExportHandler({ start: async (run) => ({ execution: await starter.run({ [EXPORT_RUN_ENV]: encodeRun(run) }) }), logger });
 });
 
 export const collect = lazyHandler('collect', () => {
@@ -105,7 +105,7 @@ export const evaluateAlerts = lazyHandler('evaluateAlerts', () => {
 
 functions.http('ingestEvents', ingestEvents);
 functions.http('ingestPosBatch', ingestPosBatch);
-functions.http('exportMarts', exportMarts);
+functions.http('startExport', startExport);
 functions.http('collect', collect);
 functions.http('deliverAlert', deliverAlert);
 functions.http('evaluateAlerts', evaluateAlerts);

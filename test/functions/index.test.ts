@@ -20,7 +20,7 @@ describe('functions entry points', () => {
   });
 
   it('registers the four functions under their deployed names', () => {
-    for (const name of ['ingestEvents', 'ingestPosBatch', 'exportMarts', 'collect']) assert.equal(typeof getFunction(name), 'function', name);
+    for (const name of ['ingestEvents', 'ingestPosBatch', 'startExport', 'collect']) assert.equal(typeof getFunction(name), 'function', name);
   });
 
   it('answers 500 without configuration, so the subscription keeps the message', async () => {

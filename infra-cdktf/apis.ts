@@ -46,6 +46,8 @@ export const APIS_OF_TYPE: Record<string, readonly Api[]> = {
   google_bigtable_instance: ['bigtableadmin.googleapis.com', 'bigtable.googleapis.com'],
   google_bigtable_table: ['bigtableadmin.googleapis.com'],
   google_bigtable_table_iam_member: ['bigtableadmin.googleapis.com'],
+  google_cloud_run_v2_job: ['run.googleapis.com'],
+  google_cloud_run_v2_job_iam_member: ['run.googleapis.com'],
   google_cloud_run_v2_service: ['run.googleapis.com'],
   google_cloud_run_v2_service_iam_member: ['run.googleapis.com'],
   google_cloud_scheduler_job: ['cloudscheduler.googleapis.com'],

@@ -38,13 +38,27 @@ export const StackConfigSchema = z
     functions: z.object({
       ingestEvents: instances,
       ingestPosBatch: instances,
-      exportMarts: instances,
+      startExport: instances,
       collect: instances,
       deliverAlert: instances,
       /** One instance: two overlapping evaluations would read-modify-write the same alert state documents. */
       evaluateAlerts: instances.refine((i) => i.max === 1, 'evaluateAlerts runs one evaluation at a time: max must be 1'),
       /** The zip built by Cloud Build (`infra-cdktf/build/package-functions.ts`), inside the artifacts bucket. */
       sourceObject: z.string().min(1),
+    }),
+    /**
+     * The export job (infra-cdktf/constructs/export-job.ts): tasks per execution, each one merchant
+     * range; how many run at once; each task's timeout and retries. The platform's limits are checked
+     * in test/infra-cdktf/platform-rules.test.ts against test/infra-cdktf/platform-facts.ts.
+     */
+    exportJob: z.object({
+      image: z.string().min(1),
+      tasks: z.number().int().min(1),
+      parallelism: z.number().int().min(1),
+      taskTimeoutSeconds: z.number().int().min(60),
+      maxRetries: z.number().int().min(0),
+      cpu: z.string().min(1),
+      memory: z.string().min(1),
     }),
     bigtable: z.object({
       zones: z.array(z.string().min(1)).min(1),
@@ -86,6 +100,7 @@ export const StackConfigSchema = z
   })
   .refine((c) => c.bigtable.minNodes <= c.bigtable.maxNodes, { message: 'bigtable.minNodes must not exceed maxNodes', path: ['bigtable', 'minNodes'] })
   .refine((c) => c.api.access !== 'members' || c.api.invokers.length > 0, { message: 'api.access "members" needs at least one api.invokers member', path: ['api', 'invokers'] })
+  .refine((c) => c.exportJob.parallelism <= c.exportJob.tasks, { message: 'exportJob.parallelism must not exceed exportJob.tasks', path: ['exportJob', 'parallelism'] })
   .refine((c) => c.api.minInstances <= c.api.maxInstances, { message: 'api.minInstances must not exceed maxInstances', path: ['api', 'minInstances'] })
   .refine((c) => secondsOf(c.pubsub.minimumBackoff) <= secondsOf(c.pubsub.maximumBackoff), {
     message: 'pubsub.minimumBackoff must not exceed maximumBackoff',
@@ -134,12 +149,13 @@ export const DEFAULTS: Record<Environment, StackConfigInput> = {
     functions: {
       ingestEvents: { min: 0, max: 10 },
       ingestPosBatch: { min: 0, max: 5 },
-      exportMarts: { min: 0, max: 2 },
+      startExport: { min: 0, max: 2 },
       collect: { min: 0, max: 10 },
       deliverAlert: { min: 0, max: 5 },
       evaluateAlerts: { min: 0, max: 1 },
       sourceObject: 'functions/dev.zip',
     },
+    exportJob: { image: 'europe-west1-docker.pkg.dev/tillstream-dev/tillstream/export-job:dev', tasks: 2, parallelism: 2, taskTimeoutSeconds: 1800, maxRetries: 3, cpu: '1', memory: '1Gi' },
     bigtable: { zones: ['europe-west1-b'], minNodes: 1, maxNodes: 2, cpuTarget: 60, storageType: 'SSD' },
     api: { image: 'europe-west1-docker.pkg.dev/tillstream-dev/tillstream/query-api:dev', minInstances: 0, maxInstances: 5, concurrency: 80, cpu: '1', memory: '512Mi', access: 'public' },
     publicEndpoints: true,
@@ -155,12 +171,15 @@ export const DEFAULTS: Record<Environment, StackConfigInput> = {
       // Ingest scales with batches (a message carries up to 500 events): 200k events/s peak ≈ 400 batches/s.
       ingestEvents: { min: 2, max: 400 },
       ingestPosBatch: { min: 1, max: 50 },
-      exportMarts: { min: 0, max: 4 },
+      startExport: { min: 0, max: 4 },
       collect: { min: 2, max: 400 },
       deliverAlert: { min: 0, max: 20 },
       evaluateAlerts: { min: 0, max: 1 },
       sourceObject: 'functions/prod.zip',
     },
+    // A million merchants, a few hundred thousand touched an hour: 32 tasks of ~1/32 of the changed
+    // merchants each (docs/capacity.md); the run must be exported well inside its hour.
+    exportJob: { image: 'europe-west1-docker.pkg.dev/tillstream-prod/tillstream/export-job:prod', tasks: 32, parallelism: 32, taskTimeoutSeconds: 2700, maxRetries: 3, cpu: '2', memory: '2Gi' },
     bigtable: { zones: ['europe-west1-b', 'europe-west1-c'], minNodes: 3, maxNodes: 30, cpuTarget: 60, storageType: 'SSD' },
     api: { image: 'europe-west1-docker.pkg.dev/tillstream-prod/tillstream/query-api:prod', minInstances: 2, maxInstances: 100, concurrency: 80, cpu: '1', memory: '512Mi', access: 'public' },
     publicEndpoints: true,
@@ -172,8 +191,8 @@ export const DEFAULTS: Record<Environment, StackConfigInput> = {
 
 /**
  * The configuration of one environment: its defaults, overridden by the deploy-time variables Cloud
- * Build sets — TILLSTREAM_PROJECT (project id), TILLSTREAM_FUNCTIONS_OBJECT (functions zip object) and
- * TILLSTREAM_API_IMAGE (query API image) — and, for an organization whose policies forbid a public
+ * Build sets — TILLSTREAM_PROJECT (project id), TILLSTREAM_FUNCTIONS_OBJECT (functions zip object),
+ * TILLSTREAM_API_IMAGE (query API image) and TILLSTREAM_EXPORT_IMAGE (export job image) — and, for an organization whose policies forbid a public
  * service, TILLSTREAM_API_ACCESS and TILLSTREAM_API_INVOKERS (comma-separated IAM members).
  */
 export function loadStackConfig(environment: Environment, env: NodeJS.ProcessEnv = process.env): StackConfig {
@@ -181,6 +200,7 @@ export function loadStackConfig(environment: Environment, env: NodeJS.ProcessEnv
   if (env.TILLSTREAM_PROJECT) base.projectId = env.TILLSTREAM_PROJECT;
   if (env.TILLSTREAM_FUNCTIONS_OBJECT) base.functions.sourceObject = env.TILLSTREAM_FUNCTIONS_OBJECT;
   if (env.TILLSTREAM_API_IMAGE) base.api.image = env.TILLSTREAM_API_IMAGE;
+  if (env.TILLSTREAM_EXPORT_IMAGE) base.exportJob.image = env.TILLSTREAM_EXPORT_IMAGE;
   if (env.TILLSTREAM_API_ACCESS) base.api.access = env.TILLSTREAM_API_ACCESS as StackConfig['api']['access'];
   if (env.TILLSTREAM_API_INVOKERS) base.api.invokers = env.TILLSTREAM_API_INVOKERS.split(',').map((m) => m.trim());
   return parseStackConfig(base);
@@ -226,6 +246,7 @@ export const NAMES = {
   dimensionsObject: 'dimensions/current.json',
   pepperSecret: 'tillstream-key-pepper',
   apiService: 'tillstream-query-api',
+  exportJob: 'tillstream-export-marts',
   scheduledQuery: 'tillstream-hourly-marts',
 } as const;
 
@@ -236,3 +257,6 @@ export const bucketNames = (c: StackConfig) => ({
   artifacts: `${c.projectId}-tillstream-artifacts`,
   state: `${c.projectId}-tillstream-tfstate`,
 });
+
+/** The export job's resource name, what startExport runs (adapters/gcp/run-jobs.ts). */
+export const exportJobName = (c: StackConfig): string => `projects/${c.projectId}/locations/${c.region}/jobs/${NAMES.exportJob}`;

@@ -8,6 +8,7 @@ import { ProjectService } from '@cdktf/provider-google/lib/project-service/index
 import { apiId, APIS_OF_TYPE, REQUIRED_APIS, type Api } from './apis.js';
 import { bucketNames, type StackConfig } from './config.js';
 import { Alerts } from './constructs/alerts.js';
+import { ExportJob } from './constructs/export-job.js';
 import { Functions } from './constructs/functions.js';
 import { Identities } from './constructs/identities.js';
 import { Ingestion } from './constructs/ingestion.js';
@@ -30,6 +31,7 @@ export class TillstreamStack extends TerraformStack {
   readonly functions: Functions;
   readonly ingestion: Ingestion;
   readonly marts: Marts;
+  readonly exportJob: ExportJob;
   readonly reporting: Reporting;
   readonly alerts: Alerts;
 
@@ -55,11 +57,12 @@ export class TillstreamStack extends TerraformStack {
       bucketNames: buckets,
       functions: { ingestEvents: this.functions.functions.ingestEvents, ingestPosBatch: this.functions.functions.ingestPosBatch },
     });
+    this.exportJob = new ExportJob(this, 'export-job', { config, identities: this.identities, buckets, images: this.serving.images, appProfiles: this.serving.appProfiles });
     this.marts = new Marts(this, 'marts', {
       config,
       identities: this.identities,
       deadLetterTopic: this.ingestion.topics.deadLetter,
-      exporter: this.functions.functions.exportMarts,
+      starter: this.functions.functions.startExport,
     });
     this.reporting = new Reporting(this, 'reporting', { config, warehouse: this.warehouse });
     this.alerts = new Alerts(this, 'alerts', {

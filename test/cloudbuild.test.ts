@@ -78,6 +78,7 @@ describe('cloudbuild.yaml', () => {
       'TILLSTREAM_PROJECT=${PROJECT_ID}',
       'TILLSTREAM_FUNCTIONS_OBJECT=functions/${BUILD_ID}.zip',
       'TILLSTREAM_API_IMAGE=${_REGION}-docker.pkg.dev/${PROJECT_ID}/tillstream/query-api:${BUILD_ID}',
+      'TILLSTREAM_EXPORT_IMAGE=${_REGION}-docker.pkg.dev/${PROJECT_ID}/tillstream/export-job:${BUILD_ID}',
     ]);
   });
 
@@ -91,7 +92,7 @@ describe('cloudbuild.yaml', () => {
     const major = Number(/^nodejs(\d+)$/.exec(FUNCTION_RUNTIME)![1]);
     const images = [
       build.substitutions._NODE_IMAGE!,
-      ...[...read('infra-cdktf/build/query-api.Dockerfile').matchAll(/^FROM (\S+)/gm)].map((m) => m[1]!),
+      ...['query-api', 'export-job'].flatMap((name) => [...read(`infra-cdktf/build/${name}.Dockerfile`).matchAll(/^FROM (\S+)/gm)].map((m) => m[1]!)),
     ];
     assert.deepEqual(
       images.map((i) => Number(/^node:(\d+)/.exec(i)?.[1])),

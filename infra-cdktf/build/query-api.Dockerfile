@@ -9,7 +9,7 @@ COPY pipeline ./pipeline
 COPY adapters ./adapters
 COPY runtime ./runtime
 COPY services ./services
-COPY scripts/build-query-api.mjs ./scripts/
+COPY scripts/bundle.mjs scripts/build-query-api.mjs ./scripts/
 RUN node scripts/build-query-api.mjs --out /app
 
 FROM node:22-bookworm-slim

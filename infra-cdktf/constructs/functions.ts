@@ -10,13 +10,13 @@ import { CloudRunV2ServiceIamMember } from '@cdktf/provider-google/lib/cloud-run
 import { ProjectIamMember } from '@cdktf/provider-google/lib/project-iam-member/index.js';
 import { StorageBucket } from '@cdktf/provider-google/lib/storage-bucket/index.js';
 import { StorageBucketIamMember } from '@cdktf/provider-google/lib/storage-bucket-iam-member/index.js';
-import { NAMES, type StackConfig } from '../config.js';
+import { exportJobName, NAMES, type StackConfig } from '../config.js';
 import type { Identities, Workload } from './identities.js';
 import { PEPPER_ENV, type PepperMount } from './pepper-mount.js';
 import { appProfileEnvironment, runtimeEnvironment } from './runtime-env.js';
 import { APP_PROFILE_OF, type Serving } from './serving.js';
 
-export type FunctionKey = 'ingestEvents' | 'ingestPosBatch' | 'exportMarts' | 'collect' | 'deliverAlert' | 'evaluateAlerts';
+export type FunctionKey = 'ingestEvents' | 'ingestPosBatch' | 'startExport' | 'collect' | 'deliverAlert' | 'evaluateAlerts';
 
 /**
  * The Cloud Run functions runtime. Node.js 20 was decommissioned on 2026-10-30 (no create or update
@@ -43,7 +43,8 @@ export const FUNCTIONS: Record<
 > = {
   ingestEvents: { name: 'tillstream-ingest-events', entryPoint: 'ingestEvents', workload: 'ingestEvents', trigger: 'push', timeoutSeconds: 60, memory: '512Mi', concurrency: 8 },
   ingestPosBatch: { name: 'tillstream-ingest-pos-batch', entryPoint: 'ingestPosBatch', workload: 'ingestPosBatch', trigger: 'push', timeoutSeconds: 300, memory: '1Gi', concurrency: 1 },
-  exportMarts: { name: 'tillstream-export-marts', entryPoint: 'exportMarts', workload: 'exportMarts', trigger: 'push', timeoutSeconds: 540, memory: '1Gi', concurrency: 1, alerts: true },
+  // Starts an execution of the export job (constructs/export-job.ts) and returns: the export itself runs there.
+  startExport: { name: 'tillstream-start-export', entryPoint: 'startExport', workload: 'startExport', trigger: 'push', timeoutSeconds: 60, memory: '256Mi', concurrency: 8 },
   collect: { name: 'tillstream-collect', entryPoint: 'collect', workload: 'collect', trigger: 'http', timeoutSeconds: 30, memory: '512Mi', concurrency: 40 },
   // One alert per message; a webhook answers within 10 s, so one instance waits on many at once.
   deliverAlert: { name: 'tillstream-deliver-alert', entryPoint: 'deliverAlert', workload: 'deliverAlert', trigger: 'push', timeoutSeconds: 60, memory: '512Mi', concurrency: 16, alerts: true },
@@ -149,6 +150,7 @@ export class Functions extends Construct {
               ...env,
               ...(f.alerts ? { TILLSTREAM_ALERTS_TOPIC: NAMES.topics.alerts } : {}),
               ...appProfileEnvironment(profile && NAMES.appProfiles[profile]),
+              ...(key === 'startExport' ? { TILLSTREAM_EXPORT_JOB: exportJobName(config) } : {}),
               TILLSTREAM_RUNTIME: 'gcp',
               NODE_ENV: 'production',
             },

@@ -14,7 +14,8 @@ import { ProjectServiceIdentity, type GoogleBetaProvider } from './service-ident
 export const WORKLOADS = {
   ingestEvents: { accountId: 'ts-ingest-events', displayName: 'Tillstream ingestEvents function' },
   ingestPosBatch: { accountId: 'ts-ingest-pos-batch', displayName: 'Tillstream ingestPosBatch function' },
-  exportMarts: { accountId: 'ts-export-marts', displayName: 'Tillstream exportMarts function' },
+  exportMarts: { accountId: 'ts-export-marts', displayName: 'Tillstream mart export job (Cloud Run job)' },
+  startExport: { accountId: 'ts-start-export', displayName: 'Tillstream startExport function (starts the export job)' },
   collect: { accountId: 'ts-collect', displayName: 'Tillstream collect function' },
   queryApi: { accountId: 'ts-query-api', displayName: 'Tillstream query API (Cloud Run)' },
   pushInvoker: { accountId: 'ts-pubsub-push', displayName: 'Tillstream push subscriptions (OIDC identity)' },

@@ -1,6 +1,6 @@
 // Marts: the hourly scheduled query (BigQuery Data Transfer) that runs the mart script at minute 5
 // of every hour, as its own service account, and the notification topic whose messages (one per
-// finished run) are pushed to exportMarts. The script is generated from the manifest of sql/ by
+// finished run) are pushed to startExport, which starts the export job (export-job.ts). The script is generated from the manifest of sql/ by
 // pipeline/marts/scheduled-script.ts — the same statements, in the same order, the local runner
 // executes — so the deployed query can never drift from the files.
 import { Construct } from 'constructs';
@@ -32,7 +32,7 @@ export class Marts extends Construct {
   constructor(
     scope: Construct,
     id: string,
-    props: { config: StackConfig; identities: Identities; deadLetterTopic: PubsubTopic; exporter: Cloudfunctions2Function },
+    props: { config: StackConfig; identities: Identities; deadLetterTopic: PubsubTopic; starter: Cloudfunctions2Function },
   ) {
     super(scope, id);
     const { config, identities } = props;
@@ -71,7 +71,8 @@ export class Marts extends Construct {
       name: NAMES.subscriptions.martRuns,
       topic: this.notifications,
       deadLetterTopic: props.deadLetterTopic,
-      target: { fn: props.exporter, ackDeadlineSeconds: 600 },
+      // Starting an execution takes one Admin API call: the function's 60 s timeout fits the deadline.
+      target: { fn: props.starter, ackDeadlineSeconds: 60 },
     });
   }
 }

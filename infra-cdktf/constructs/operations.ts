@@ -21,9 +21,11 @@ export type PepperReader = (typeof PEPPER_READERS)[number];
 export const FRESHNESS_LIMIT_SECONDS = 3600;
 
 /**
- * Log contract with exportMarts (functions/export-marts.ts): after each exported run it logs a JSON
- * entry whose message is "mart run exported"; when that entry also carries `lag_seconds` (now − the
- * newest finalized hour, what /freshness reports) the lag is charted and alerted on directly.
+ * Log contract with the export job (services/export-job/main.ts): each task, after exporting its
+ * share of a run, logs a JSON entry whose message is "mart run exported"; when that entry also
+ * carries `lag_seconds` (now − the newest finalized hour, what /freshness reports) the lag is charted
+ * and alerted on directly. A job's logs are on the cloud_run_job resource, labelled by job_name
+ * (https://cloud.google.com/run/docs/logging#view-job-logs).
  */
 export const EXPORTED_FILTER = 'jsonPayload.message="mart run exported"';
 
@@ -68,7 +70,7 @@ export class Operations extends Construct {
     );
     const notificationChannels = this.channels.map((c) => c.name);
 
-    const exporterLogs = `resource.type="cloud_run_revision" AND resource.labels.service_name="${FUNCTIONS.exportMarts.name}" AND ${EXPORTED_FILTER}`;
+    const exporterLogs = `resource.type="cloud_run_job" AND resource.labels.job_name="${NAMES.exportJob}" AND ${EXPORTED_FILTER}`;
     const exports = new LoggingMetric(this, 'mart-exports', {
       project,
       name: 'tillstream/mart_exports',
@@ -79,7 +81,7 @@ export class Operations extends Construct {
     const lag = new LoggingMetric(this, 'export-lag', {
       project,
       name: 'tillstream/export_lag_seconds',
-      description: 'Seconds between now and the newest finalized hour, logged by exportMarts after each export',
+      description: 'Seconds between now and the newest finalized hour, logged by each export job task',
       filter: `${exporterLogs} AND jsonPayload.lag_seconds:*`,
       valueExtractor: 'EXTRACT(jsonPayload.lag_seconds)',
       metricDescriptor: { metricKind: 'DELTA', valueType: 'DISTRIBUTION', unit: 's', displayName: 'Tillstream export lag' },
@@ -118,7 +120,7 @@ export class Operations extends Construct {
         {
           displayName: 'export lag above one hour',
           conditionThreshold: {
-            filter: `resource.type="cloud_run_revision" AND metric.type="logging.googleapis.com/user/${lag.name}"`,
+            filter: `resource.type="cloud_run_job" AND metric.type="logging.googleapis.com/user/${lag.name}"`,
             comparison: 'COMPARISON_GT',
             thresholdValue: FRESHNESS_LIMIT_SECONDS,
             duration: '0s',
@@ -129,7 +131,7 @@ export class Operations extends Construct {
           // The hourly run at :05 plus its export: no export for 75 minutes means a run was missed.
           displayName: 'no export for 75 minutes',
           conditionAbsent: {
-            filter: `resource.type="cloud_run_revision" AND metric.type="logging.googleapis.com/user/${exports.name}"`,
+            filter: `resource.type="cloud_run_job" AND metric.type="logging.googleapis.com/user/${exports.name}"`,
             duration: '4500s',
             aggregations: [{ alignmentPeriod: '300s', perSeriesAligner: 'ALIGN_COUNT', crossSeriesReducer: 'REDUCE_SUM' }],
           },

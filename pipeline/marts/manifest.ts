@@ -2,7 +2,7 @@
 // The BigQuery scheduled query and the local runner both execute exactly these files, in this
 // order: staging views (created once, replaced on deploy), then one MERGE per mart for each of its
 // windows, then the assertions of the rebuilt marts.
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import {
   martDailyMerchantSales,
@@ -150,14 +150,18 @@ export function martSpec(stem: string): MartSpec {
   return m;
 }
 
+// In the source tree this module sits two folders below the root; a bundle (scripts/bundle.mjs, the
+// export job's image) carries sql/ beside its own files.
 const ROOT = new URL('../../', import.meta.url);
+const BUNDLE_ROOT = new URL('./', import.meta.url);
 const cache = new Map<string, string>();
 
 /** Text of a file of sql/, by its path from the repository root. */
 export function readSql(file: string): string {
   let text = cache.get(file);
   if (text === undefined) {
-    text = readFileSync(fileURLToPath(new URL(file, ROOT)), 'utf8');
+    const path = fileURLToPath(new URL(file, ROOT));
+    text = readFileSync(existsSync(path) ? path : fileURLToPath(new URL(file, BUNDLE_ROOT)), 'utf8');
     cache.set(file, text);
   }
   return text;

@@ -106,7 +106,8 @@ describe('alerts construct', () => {
     );
   });
 
-  it('passes the alerts topic to the exporter, which evaluates the mart rules after each export', () => {
-    assert.equal(fn('tillstream-export-marts').service_config.environment_variables.TILLSTREAM_ALERTS_TOPIC, NAMES.topics.alerts);
+  it('passes the alerts topic to the export job, whose first task evaluates the mart rules after each export', () => {
+    const env = s.find('google_cloud_run_v2_job', 'name', 'tillstream-export-marts').template.template.containers[0].env as Block[];
+    assert.equal(env.find((e) => e.name === 'TILLSTREAM_ALERTS_TOPIC')?.value, NAMES.topics.alerts);
   });
 });

@@ -26,7 +26,7 @@ describe('infra-cdktf key pepper (dev)', () => {
     assert.deepEqual(secretEnv, {
       'tillstream-ingest-events': null,
       'tillstream-ingest-pos-batch': null,
-      'tillstream-export-marts': null,
+      'tillstream-start-export': null,
       'tillstream-deliver-alert': null,
       'tillstream-evaluate-alerts': null,
       'tillstream-collect': [{ key: 'TILLSTREAM_KEY_PEPPER', project_id: s.config.projectId, secret: 'tillstream-key-pepper', version: 'latest' }],

@@ -15,6 +15,7 @@ import { promisify } from 'node:util';
 import { STAGING, readSql } from '../../pipeline/marts/manifest.js';
 import { scheduledScript } from '../../pipeline/marts/scheduled-script.js';
 import { tableNames } from '../support/zetasql/analyze.js';
+import { RUN_WITH_OVERRIDES } from './platform-facts.js';
 import { rolesOf, synthesize, type Synthesized } from './synth.js';
 import type { Touch, Workload } from './support/record-workloads.js';
 
@@ -144,6 +145,10 @@ async function neededGrants(s: Synthesized, touches: Touch[], views: Map<string,
       case 'secret':
         grants.add(`secret:${t.resource} roles/secretmanager.secretAccessor`);
         break;
+      case 'run':
+        // Overrides need run.jobs.runWithOverrides (platform-facts.ts RUN_WITH_OVERRIDES); plain jobs.run, run.invoker.
+        grants.add(`runJob:${t.resource} ${t.op === 'jobs.run(overrides)' ? RUN_WITH_OVERRIDES.role : 'roles/run.invoker'}`);
+        break;
     }
   }
   const datasets: Needs = new Map();
@@ -165,6 +170,7 @@ const ACCOUNT: Record<Workload | 'martsRunner', string> = {
   ingestEvents: 'ts-ingest-events',
   ingestPosBatch: 'ts-ingest-pos-batch',
   exportMarts: 'ts-export-marts',
+  startExport: 'ts-start-export',
   collect: 'ts-collect',
   queryApi: 'ts-query-api',
   evaluateAlerts: 'ts-evaluate-alerts',
@@ -194,7 +200,7 @@ describe('infra-cdktf permissions from code', function () {
   const needed = (w: Workload) => neededGrants(s, touches.filter((t) => t.workload === w), views, granted(w));
 
   it('records every workload doing its work (no workload touched nothing)', () => {
-    assert.deepEqual([...new Set(touches.map((t) => t.workload))].sort(), ['collect', 'deliverAlert', 'evaluateAlerts', 'exportMarts', 'ingestEvents', 'ingestPosBatch', 'queryApi']);
+    assert.deepEqual([...new Set(touches.map((t) => t.workload))].sort(), ['collect', 'deliverAlert', 'evaluateAlerts', 'exportMarts', 'ingestEvents', 'ingestPosBatch', 'queryApi', 'startExport']);
   });
 
   it('records the alert evaluators queueing alerts and deliverAlert republishing one, on the alerts topic', () => {
@@ -205,7 +211,7 @@ describe('infra-cdktf permissions from code', function () {
     );
   });
 
-  for (const w of ['ingestEvents', 'ingestPosBatch', 'exportMarts', 'collect', 'queryApi', 'evaluateAlerts', 'deliverAlert'] as const) {
+  for (const w of ['ingestEvents', 'ingestPosBatch', 'startExport', 'exportMarts', 'collect', 'queryApi', 'evaluateAlerts', 'deliverAlert'] as const) {
     it(`grants ${w} exactly what its code touches`, async () => {
       assert.deepEqual(granted(w), await needed(w));
     });
@@ -219,6 +225,7 @@ describe('infra-cdktf permissions from code', function () {
     assert.ok(writers.includes('ingestEvents'), 'ingest claims dedupe keys with CheckAndMutateRow');
     const envOf = (w: Workload): Record<string, string> => {
       if (w === 'queryApi') return Object.fromEntries((s.find('google_cloud_run_v2_service', 'name', 'tillstream-query-api').template.containers[0].env as { name: string; value: string }[]).map((e) => [e.name, e.value]));
+      if (w === 'exportMarts') return Object.fromEntries((s.find('google_cloud_run_v2_job', 'name', 'tillstream-export-marts').template.template.containers[0].env as { name: string; value: string }[]).map((e) => [e.name, e.value]));
       const fn = Object.values(s.resources('google_cloudfunctions2_function')).find((f) => f.build_config.entry_point === w)!;
       return fn.service_config.environment_variables as Record<string, string>;
     };

@@ -62,6 +62,8 @@ export const API_OF_RESOURCE_TYPE: Record<string, string[]> = {
   google_bigtable_instance: ['bigtableadmin.googleapis.com'],
   google_bigtable_table: ['bigtableadmin.googleapis.com'],
   google_bigtable_table_iam_member: ['bigtableadmin.googleapis.com'],
+  google_cloud_run_v2_job: ['run.googleapis.com'],
+  google_cloud_run_v2_job_iam_member: ['run.googleapis.com'],
   google_cloud_run_v2_service: ['run.googleapis.com'],
   google_cloud_run_v2_service_iam_member: ['run.googleapis.com'],
   // https://cloud.google.com/scheduler/docs/setup#enable_the_api
@@ -106,3 +108,25 @@ export const AGENT_SOURCES = ['google_project_service_identity', 'google_storage
  * https://cloud.google.com/resource-manager/docs/organization-policy/restricting-service-accounts#disable_service_account_default_grants
  */
 export const BUILD_SERVICE_ACCOUNT = { attribute: 'build_config.service_account' } as const;
+
+/**
+ * Cloud Run jobs: an execution runs up to 10,000 tasks, each in its own container, told its place by
+ * CLOUD_RUN_TASK_INDEX and CLOUD_RUN_TASK_COUNT; a task runs at most its timeout, up to 168 hours
+ * (7 days; per attempt: each retry gets the full timeout); a task is retried 0 to 10 times; the
+ * parallelism is at most the task count (and the project's quota).
+ * https://cloud.google.com/run/docs/create-jobs
+ * https://cloud.google.com/run/docs/configuring/task-timeout
+ * https://cloud.google.com/run/docs/configuring/max-retries
+ * https://cloud.google.com/run/docs/configuring/parallelism
+ * https://cloud.google.com/run/docs/container-contract#jobs-env-vars
+ */
+export const CLOUD_RUN_JOB_LIMITS = { maxTasks: 10_000, maxTaskTimeoutSeconds: 168 * 3600, maxRetries: 10 } as const;
+
+/**
+ * Starting a job execution with overrides (the container's variables, task count, timeout) needs
+ * run.jobs.runWithOverrides on the job besides run.jobs.run; roles/run.invoker holds only the latter.
+ * roles/run.jobsExecutorWithOverrides holds both, and can be granted on one job.
+ * https://cloud.google.com/run/docs/reference/rest/v2/projects.locations.jobs/run
+ * https://cloud.google.com/iam/docs/roles-permissions/run
+ */
+export const RUN_WITH_OVERRIDES = { permission: 'run.jobs.runWithOverrides', role: 'roles/run.jobsExecutorWithOverrides' } as const;

@@ -6,9 +6,12 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { parse } from 'yaml';
 import { synthesize, type Block, type Synthesized } from './synth.js';
+import { FRESHNESS_LIMIT_SECONDS } from '../../infra-cdktf/constructs/operations.js';
 import {
   AGENT_SOURCES,
   API_OF_RESOURCE_TYPE,
+  CLOUD_RUN_JOB_LIMITS,
+  RUN_WITH_OVERRIDES,
   FUNCTION_RUNTIMES,
   NODE_END_OF_LIFE,
   SERVICE_AGENT_EMAIL,
@@ -59,6 +62,11 @@ function functionHandlers(): Map<string, string> {
   return out;
 }
 
+/** The export job's task (services/export-job/main.ts runExportTask), deployed as the job tillstream-export-marts: its body. */
+function exportTask(): string {
+  return /export async function runExportTask[\s\S]*?\n\}/.exec(read('services/export-job/main.ts'))![0];
+}
+
 /** A handler that claims dedupe keys, writes speed-layer partials or claims alert transitions issues CheckAndMutateRow. */
 const TRANSACTIONAL_USE = /\brt\.dedupe\b|createPartialWriter\(|\bmartAlertHook\(|\bevaluateScheduledAlerts\(/;
 
@@ -86,7 +94,7 @@ for (const environment of ['prod', 'dev'] as const) {
       const today = day(new Date());
       const images = [
         `cloudbuild.yaml _NODE_IMAGE ${(parse(read('cloudbuild.yaml')) as { substitutions: Record<string, string> }).substitutions._NODE_IMAGE}`,
-        ...[...read('infra-cdktf/build/query-api.Dockerfile').matchAll(/^FROM (\S+)/gm)].map((m) => `query-api.Dockerfile ${m[1]}`),
+        ...['query-api', 'export-job'].flatMap((name) => [...read(`infra-cdktf/build/${name}.Dockerfile`).matchAll(/^FROM (\S+)/gm)].map((m) => `${name}.Dockerfile ${m[1]}`)),
       ];
       for (const image of images) {
         const major = Number(/node:(\d+)/.exec(image)?.[1]);
@@ -97,14 +105,19 @@ for (const environment of ['prod', 'dev'] as const) {
     });
 
     it('sends every workload that writes conditionally through a single-cluster app profile that allows transactional writes', () => {
-      const transactional = [...functionHandlers()].filter(([, body]) => TRANSACTIONAL_USE.test(body)).map(([entry]) => entry);
+      const transactional = [...functionHandlers(), ['exportMarts', exportTask()] as const].filter(([, body]) => TRANSACTIONAL_USE.test(body)).map(([entry]) => entry);
       assert.ok(transactional.includes('ingestEvents'), 'the ingest handler claims dedupe keys');
       assert.deepEqual(transactional.filter((e) => e !== 'ingestEvents').sort(), ['evaluateAlerts', 'exportMarts'], 'the alert evaluators claim transitions');
       const profiles = Object.values(s.resources('google_bigtable_app_profile'));
+      /** The deployed environment of an entry: the export job's container, or the function's. */
+      const envOf = (entry: string): Record<string, string> | undefined => {
+        if (entry === 'exportMarts') return Object.fromEntries((s.find('google_cloud_run_v2_job', 'name', 'tillstream-export-marts').template.template.containers[0].env as Block[]).map((e) => [e.name, e.value]));
+        return Object.values(s.resources('google_cloudfunctions2_function')).find((f) => f.build_config.entry_point === entry)?.service_config.environment_variables;
+      };
       for (const entry of transactional) {
-        const fn = Object.values(s.resources('google_cloudfunctions2_function')).find((f) => f.build_config.entry_point === entry);
-        assert.ok(fn, `no deployed function runs ${entry}`);
-        const profileId = (fn.service_config.environment_variables as Record<string, string>).TILLSTREAM_BIGTABLE_APP_PROFILE;
+        const env = envOf(entry);
+        assert.ok(env, `no deployed function or job runs ${entry}`);
+        const profileId = env.TILLSTREAM_BIGTABLE_APP_PROFILE;
         assert.ok(profileId, `${entry} issues CheckAndMutateRow through the instance default profile, which is multi-cluster on an instance of several clusters`);
         const profile = profiles.find((p) => p.app_profile_id === profileId);
         assert.ok(profile, `${entry} names app profile ${profileId}, which the stack does not create`);
@@ -146,6 +159,46 @@ for (const environment of ['prod', 'dev'] as const) {
         .filter((m) => /^\$\{(data\.)?google_(project_service_identity|storage_project_service_account)\./.test(m));
       assert.ok(agentMembers.length > 0, 'the Pub/Sub and Storage agents get roles through their identity resources');
       for (const m of agentMembers) assert.ok(AGENT_SOURCES.some((src) => m.includes(`${src}.`)), m);
+    });
+
+    it('runs every Cloud Run job within the platform\'s limits, each task timing out before the next hourly run', () => {
+      const jobs = Object.values(s.resources('google_cloud_run_v2_job'));
+      assert.ok(jobs.length > 0, 'the export runs as a Cloud Run job');
+      for (const job of jobs) {
+        const t = job.template;
+        const timeout = /^(\d+)s$/.exec(t.template.timeout as string);
+        assert.ok(timeout, `${job.name}: task timeout ${t.template.timeout} is not a duration in seconds`);
+        const seconds = Number(timeout[1]);
+        assert.ok(Number.isInteger(t.task_count) && t.task_count >= 1 && t.task_count <= CLOUD_RUN_JOB_LIMITS.maxTasks, `${job.name}: ${t.task_count} tasks (1-${CLOUD_RUN_JOB_LIMITS.maxTasks})`);
+        assert.ok(t.parallelism >= 1 && t.parallelism <= t.task_count, `${job.name}: parallelism ${t.parallelism} above its ${t.task_count} tasks`);
+        assert.ok(t.template.max_retries >= 0 && t.template.max_retries <= CLOUD_RUN_JOB_LIMITS.maxRetries, `${job.name}: ${t.template.max_retries} retries (0-${CLOUD_RUN_JOB_LIMITS.maxRetries})`);
+        assert.ok(seconds <= CLOUD_RUN_JOB_LIMITS.maxTaskTimeoutSeconds, `${job.name}: task timeout ${seconds} s above the platform's ${CLOUD_RUN_JOB_LIMITS.maxTaskTimeoutSeconds} s`);
+        // A stuck export task must fail (and be retried) before the next run's export starts beside it.
+        assert.ok(seconds < FRESHNESS_LIMIT_SECONDS, `${job.name}: task timeout ${seconds} s reaches the next hourly run`);
+      }
+    });
+
+    it('runs every Cloud Run job as a dedicated service account of the stack, and lets only the starter function run it, with the role that holds run.jobs.runWithOverrides', () => {
+      const starter = Object.values(s.resources('google_cloudfunctions2_function')).find((f) => f.build_config.entry_point === 'startExport');
+      assert.ok(starter, 'a function starts the export job');
+      const starterAccount = /^\$\{(google_service_account\.[\w-]+)\.email\}$/.exec(starter.service_config.service_account_email as string)?.[1];
+      for (const job of Object.values(s.resources('google_cloud_run_v2_job'))) {
+        const sa = job.template.template.service_account as string | undefined;
+        assert.ok(sa, `${job.name} runs as the default compute account`);
+        assert.match(sa, /^\$\{google_service_account\.[\w-]+\.email\}$/, `${job.name}: runs as ${sa}`);
+        assert.notEqual(sa, starter.service_config.service_account_email, `${job.name} runs as its starter`);
+        // The function names the job by its full resource name (adapters/gcp/run-jobs.ts).
+        assert.equal(
+          (starter.service_config.environment_variables as Record<string, string>).TILLSTREAM_EXPORT_JOB,
+          `projects/${s.config.projectId}/locations/${job.location}/jobs/${job.name}`,
+        );
+        const onJob = Object.values(s.resources('google_cloud_run_v2_job_iam_member')).filter((g) => g.name === `\${google_cloud_run_v2_job.${Object.entries(s.resources('google_cloud_run_v2_job')).find(([, b]) => b === job)![0]}.name}`);
+        assert.deepEqual(
+          onJob.map((g) => ({ role: g.role, member: g.member })),
+          [{ role: RUN_WITH_OVERRIDES.role, member: `serviceAccount:\${${starterAccount}.email}` }],
+          `${job.name}: startExport passes the run as an override, which needs ${RUN_WITH_OVERRIDES.permission}`,
+        );
+      }
     });
 
     it('builds every function as a dedicated service account of the stack, not the default compute account', () => {

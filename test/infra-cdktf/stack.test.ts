@@ -101,6 +101,7 @@ describe('infra-cdktf TillstreamStack (prod)', () => {
           ingestEvents: rolesOf(s, 'ts-ingest-events'),
           ingestPosBatch: rolesOf(s, 'ts-ingest-pos-batch'),
           exportMarts: rolesOf(s, 'ts-export-marts'),
+          startExport: rolesOf(s, 'ts-start-export'),
           collect: rolesOf(s, 'ts-collect'),
           queryApi: rolesOf(s, 'ts-query-api'),
           pushInvoker: rolesOf(s, 'ts-pubsub-push'),
@@ -118,13 +119,14 @@ describe('infra-cdktf TillstreamStack (prod)', () => {
             'table:raw.arrivals roles/bigquery.dataViewer',
             'topic:tillstream-alerts roles/pubsub.publisher',
           ],
+          startExport: ['runJob:tillstream-export-marts roles/run.jobsExecutorWithOverrides'],
           collect: ['bigtable:keys roles/bigtable.reader', 'secret:tillstream-key-pepper roles/secretmanager.secretAccessor', 'topic:tillstream-events roles/pubsub.publisher'],
           queryApi: ['bigtable:keys roles/bigtable.reader', 'bigtable:series roles/bigtable.reader', 'secret:tillstream-key-pepper roles/secretmanager.secretAccessor'],
           pushInvoker: [
             'run:tillstream-deliver-alert roles/run.invoker',
-            'run:tillstream-export-marts roles/run.invoker',
             'run:tillstream-ingest-events roles/run.invoker',
             'run:tillstream-ingest-pos-batch roles/run.invoker',
+            'run:tillstream-start-export roles/run.invoker',
           ],
           martsRunner: [
             'dataset:dims READER',
@@ -140,7 +142,7 @@ describe('infra-cdktf TillstreamStack (prod)', () => {
 
     it('creates one service account per workload', () => {
       const ids = Object.values(s.resources('google_service_account')).map((b) => b.account_id).sort();
-      assert.deepEqual(ids, ['ts-alerts-scheduler', 'ts-collect', 'ts-deliver-alert', 'ts-evaluate-alerts', 'ts-export-marts', 'ts-functions-build', 'ts-ingest-events', 'ts-ingest-pos-batch', 'ts-marts-runner', 'ts-pubsub-push', 'ts-query-api']);
+      assert.deepEqual(ids, ['ts-alerts-scheduler', 'ts-collect', 'ts-deliver-alert', 'ts-evaluate-alerts', 'ts-export-marts', 'ts-functions-build', 'ts-ingest-events', 'ts-ingest-pos-batch', 'ts-marts-runner', 'ts-pubsub-push', 'ts-query-api', 'ts-start-export']);
     });
 
     it('gives no one owner, editor or a project-wide admin role; on the project, service accounts get only bigquery.jobUser and the build account logging.logWriter', () => {
@@ -200,7 +202,7 @@ describe('infra-cdktf TillstreamStack (prod)', () => {
         [
           { name: 'tillstream-alerts-deliver', topic: 'google_pubsub_topic:tillstream-alerts', endpoint: 'google_cloudfunctions2_function:tillstream-deliver-alert', oidc: { service_account_email: 'google_service_account:ts-pubsub-push', audience: 'google_cloudfunctions2_function:tillstream-deliver-alert' }, ack: 60 },
           { name: 'tillstream-events-ingest', topic: 'google_pubsub_topic:tillstream-events', endpoint: 'google_cloudfunctions2_function:tillstream-ingest-events', oidc: { service_account_email: 'google_service_account:ts-pubsub-push', audience: 'google_cloudfunctions2_function:tillstream-ingest-events' }, ack: 60 },
-          { name: 'tillstream-mart-runs-export', topic: 'google_pubsub_topic:tillstream-mart-runs', endpoint: 'google_cloudfunctions2_function:tillstream-export-marts', oidc: { service_account_email: 'google_service_account:ts-pubsub-push', audience: 'google_cloudfunctions2_function:tillstream-export-marts' }, ack: 600 },
+          { name: 'tillstream-mart-runs-export', topic: 'google_pubsub_topic:tillstream-mart-runs', endpoint: 'google_cloudfunctions2_function:tillstream-start-export', oidc: { service_account_email: 'google_service_account:ts-pubsub-push', audience: 'google_cloudfunctions2_function:tillstream-start-export' }, ack: 60 },
           { name: 'tillstream-pos-files-split', topic: 'google_pubsub_topic:tillstream-pos-files', endpoint: 'google_cloudfunctions2_function:tillstream-ingest-pos-batch', oidc: { service_account_email: 'google_service_account:ts-pubsub-push', audience: 'google_cloudfunctions2_function:tillstream-ingest-pos-batch' }, ack: 300 },
           { name: 'tillstream-pos-ingest', topic: 'google_pubsub_topic:tillstream-pos', endpoint: 'google_cloudfunctions2_function:tillstream-ingest-events', oidc: { service_account_email: 'google_service_account:ts-pubsub-push', audience: 'google_cloudfunctions2_function:tillstream-ingest-events' }, ack: 60 },
         ],
@@ -380,9 +382,9 @@ describe('infra-cdktf TillstreamStack (prod)', () => {
         { name: 'tillstream-collect', entry: 'collect', runtime: 'nodejs22', source, sa: 'google_service_account:ts-collect', instances: [2, 400], ingress: 'ALLOW_ALL' },
         { name: 'tillstream-deliver-alert', entry: 'deliverAlert', runtime: 'nodejs22', source, sa: 'google_service_account:ts-deliver-alert', instances: [0, 20], ingress: 'ALLOW_INTERNAL_ONLY' },
         { name: 'tillstream-evaluate-alerts', entry: 'evaluateAlerts', runtime: 'nodejs22', source, sa: 'google_service_account:ts-evaluate-alerts', instances: [0, 1], ingress: 'ALLOW_ALL' },
-        { name: 'tillstream-export-marts', entry: 'exportMarts', runtime: 'nodejs22', source, sa: 'google_service_account:ts-export-marts', instances: [0, 4], ingress: 'ALLOW_INTERNAL_ONLY' },
         { name: 'tillstream-ingest-events', entry: 'ingestEvents', runtime: 'nodejs22', source, sa: 'google_service_account:ts-ingest-events', instances: [2, 400], ingress: 'ALLOW_INTERNAL_ONLY' },
         { name: 'tillstream-ingest-pos-batch', entry: 'ingestPosBatch', runtime: 'nodejs22', source, sa: 'google_service_account:ts-ingest-pos-batch', instances: [1, 50], ingress: 'ALLOW_INTERNAL_ONLY' },
+        { name: 'tillstream-start-export', entry: 'startExport', runtime: 'nodejs22', source, sa: 'google_service_account:ts-start-export', instances: [0, 4], ingress: 'ALLOW_INTERNAL_ONLY' },
       ]);
     });
 
@@ -470,7 +472,11 @@ describe('infra-cdktf TillstreamStack (prod)', () => {
       const envOf = (b: Block): Record<string, string> =>
         b.service_config?.environment_variables ?? Object.fromEntries((b.template.containers[0].env as Block[]).map((e) => [e.name, e.value]));
       const byName = Object.fromEntries(
-        [...Object.values(s.resources('google_cloudfunctions2_function')), ...Object.values(s.resources('google_cloud_run_v2_service'))].map((b) => [
+        [
+          ...Object.values(s.resources('google_cloudfunctions2_function')),
+          ...Object.values(s.resources('google_cloud_run_v2_service')),
+          ...Object.values(s.resources('google_cloud_run_v2_job')).map((j) => ({ name: j.name, template: j.template.template })),
+        ].map((b) => [
           b.name,
           envOf(b).TILLSTREAM_BIGTABLE_APP_PROFILE,
         ]),
@@ -478,6 +484,7 @@ describe('infra-cdktf TillstreamStack (prod)', () => {
       assert.deepEqual(byName, {
         'tillstream-ingest-events': 'tillstream-transactional',
         'tillstream-ingest-pos-batch': undefined,
+        'tillstream-start-export': undefined,
         'tillstream-export-marts': 'tillstream-transactional',
         'tillstream-collect': 'tillstream-serving',
         'tillstream-query-api': 'tillstream-serving',
@@ -589,17 +596,17 @@ describe('infra-cdktf TillstreamStack (prod)', () => {
   });
 
   describe('operations', () => {
-    it('counts exports from the log line exportMarts writes, and charts the lag when it is logged', () => {
+    it('counts exports from the log line the export job\'s tasks write, and charts the lag when it is logged', () => {
       const metrics = Object.values(s.resources('google_logging_metric'))
         .map((m) => ({ name: m.name, filter: m.filter, value: m.value_extractor }))
         .sort((a, b) => a.name.localeCompare(b.name));
-      const exporter = 'resource.type="cloud_run_revision" AND resource.labels.service_name="tillstream-export-marts" AND jsonPayload.message="mart run exported"';
+      const exporter = 'resource.type="cloud_run_job" AND resource.labels.job_name="tillstream-export-marts" AND jsonPayload.message="mart run exported"';
       assert.deepEqual(metrics, [
         { name: 'tillstream/export_lag_seconds', filter: `${exporter} AND jsonPayload.lag_seconds:*`, value: 'EXTRACT(jsonPayload.lag_seconds)' },
         {
           name: 'tillstream/function_errors',
           filter:
-            'resource.type="cloud_run_revision" AND severity>=ERROR AND resource.labels.service_name=("tillstream-ingest-events" OR "tillstream-ingest-pos-batch" OR "tillstream-export-marts" OR "tillstream-collect" OR "tillstream-deliver-alert" OR "tillstream-evaluate-alerts")',
+            'resource.type="cloud_run_revision" AND severity>=ERROR AND resource.labels.service_name=("tillstream-ingest-events" OR "tillstream-ingest-pos-batch" OR "tillstream-start-export" OR "tillstream-collect" OR "tillstream-deliver-alert" OR "tillstream-evaluate-alerts")',
           value: undefined,
         },
         { name: 'tillstream/mart_exports', filter: exporter, value: undefined },

@@ -54,6 +54,7 @@ const TARGET: Record<string, (b: Block) => string> = {
   google_pubsub_subscription_iam_member: (b) => `subscription:${b.subscription}`,
   google_secret_manager_secret_iam_member: (b) => `secret:${b.secret_id}`,
   google_cloud_run_v2_service_iam_member: (b) => `run:${b.name}`,
+  google_cloud_run_v2_job_iam_member: (b) => `runJob:${b.name}`,
   google_artifact_registry_repository_iam_member: (b) => `repository:${b.repository}`,
   google_service_account_iam_member: (b) => `serviceAccount:${b.service_account_id}`,
 };

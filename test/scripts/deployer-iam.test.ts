@@ -45,6 +45,11 @@ const NEEDS: Record<string, { permission: string; roles: string[] }[]> = {
     { permission: 'iam.serviceAccounts.actAs', roles: ['roles/iam.serviceAccountUser'] },
   ],
   google_cloud_run_v2_service_iam_member: [{ permission: 'run.services.setIamPolicy', roles: ['roles/run.admin'] }],
+  google_cloud_run_v2_job: [
+    { permission: 'run.jobs.create', roles: ['roles/run.admin', 'roles/run.developer', 'roles/editor'] },
+    { permission: 'iam.serviceAccounts.actAs', roles: ['roles/iam.serviceAccountUser'] },
+  ],
+  google_cloud_run_v2_job_iam_member: [{ permission: 'run.jobs.setIamPolicy', roles: ['roles/run.admin'] }],
   google_cloudfunctions2_function: [
     { permission: 'cloudfunctions.functions.create', roles: ['roles/cloudfunctions.admin', 'roles/cloudfunctions.developer', 'roles/editor'] },
     { permission: 'iam.serviceAccounts.actAs', roles: ['roles/iam.serviceAccountUser'] },
@@ -97,6 +102,7 @@ describe('scripts/deployer-iam', () => {
         'bigtable.tables.setIamPolicy',
         'pubsub.subscriptions.setIamPolicy',
         'pubsub.topics.setIamPolicy',
+        'run.jobs.setIamPolicy',
         'run.services.setIamPolicy',
         'storage.buckets.setIamPolicy',
       ],

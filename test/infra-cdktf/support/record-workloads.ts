@@ -1,7 +1,7 @@
-// Runs each deployed workload's real entry point — the functions of functions/index.ts and the
-// query API server — on the gcp runtime, configured with the environment the synthesized stack gives
+// Runs each deployed workload's real entry point — the functions of functions/index.ts, a task of the
+// export job (services/export-job/main.ts) and the query API server — on the gcp runtime, configured with the environment the synthesized stack gives
 // it, with the Google clients' calls recorded instead of sent: which BigQuery statements and inserts,
-// Pub/Sub topics, Cloud Storage buckets, Bigtable tables and secrets each workload's code touches.
+// Pub/Sub topics, Cloud Storage buckets, Bigtable tables, secrets and Cloud Run jobs each workload's code touches.
 // Writes one JSON document, { touches: Touch[] }, to the file named by its argument (stdout carries
 // the functions' own logs). A child process of permissions.it.test.ts, so the
 // process-wide runtime and environment it sets never reach other tests.
@@ -11,6 +11,7 @@ import { managedwriter } from '@google-cloud/bigquery-storage';
 import { Topic } from '@google-cloud/pubsub';
 import { File } from '@google-cloud/storage';
 import { getTestServer } from '@google-cloud/functions-framework/testing';
+import { GoogleAuth } from 'google-auth-library';
 import { writeFileSync } from 'node:fs';
 import { Readable } from 'node:stream';
 import pino from 'pino';
@@ -22,11 +23,11 @@ import type { KeyRecord } from '../../../pipeline/ports.js';
 import { inventory, order, RECEIVED_AT } from '../../pipeline/ingest/fixtures.js';
 import { synthesize, type Block } from '../synth.js';
 
-export type Workload = 'ingestEvents' | 'ingestPosBatch' | 'exportMarts' | 'collect' | 'queryApi' | 'evaluateAlerts' | 'deliverAlert';
+export type Workload = 'ingestEvents' | 'ingestPosBatch' | 'startExport' | 'exportMarts' | 'collect' | 'queryApi' | 'evaluateAlerts' | 'deliverAlert';
 export interface Touch {
   workload: Workload;
-  service: 'bigquery' | 'bigquery-job' | 'bigtable' | 'pubsub' | 'storage' | 'secret';
-  /** dataset.table, table id, topic, bucket or secret; the statement text for bigquery-job. */
+  service: 'bigquery' | 'bigquery-job' | 'bigtable' | 'pubsub' | 'storage' | 'secret' | 'run';
+  /** dataset.table, table id, topic, bucket, secret or Cloud Run job; the statement text for bigquery-job. */
   resource: string;
   access: 'read' | 'write';
   op: string;
@@ -45,6 +46,8 @@ const s = synthesize('prod');
 const fn = (name: string) => s.find('google_cloudfunctions2_function', 'name', name);
 const functionEnv = (name: string) => ({ ...(fn(name).service_config.environment_variables as Record<string, string>) });
 const api = s.find('google_cloud_run_v2_service', 'name', 'tillstream-query-api');
+const exportJob = s.find('google_cloud_run_v2_job', 'name', 'tillstream-export-marts');
+const jobEnv = Object.fromEntries((exportJob.template.template.containers[0].env as Block[]).map((e) => [e.name, e.value as string]));
 const apiEnv = Object.fromEntries((api.template.containers[0].env as Block[]).filter((e) => e.value !== undefined).map((e) => [e.name, e.value as string]));
 
 // The pepper is a mounted secret: a workload gets it when the stack mounts it.
@@ -195,6 +198,14 @@ sinon.stub(BigQueryTable.prototype, 'load').callsFake(async function (this: BigQ
   return [{}] as never;
 } as never);
 
+// ---- Cloud Run Admin API calls (adapters/gcp/run-jobs.ts): jobs.run, with overrides when a body carries them.
+sinon.stub(GoogleAuth.prototype, 'request').callsFake(async function (opts: { url?: string; method?: string; data?: { overrides?: unknown } }) {
+  const m = /^https:\/\/run\.googleapis\.com\/v2\/projects\/[^/]+\/locations\/[^/]+\/jobs\/([^/:]+):run$/.exec(opts.url ?? '');
+  if (!m || opts.method !== 'POST') throw new Error(`a Google API call the recorder does not know: ${opts.method} ${opts.url}`);
+  touch({ service: 'run', resource: m[1]!, access: 'write', op: opts.data?.overrides ? 'jobs.run(overrides)' : 'jobs.run' });
+  return { data: { name: 'projects/p/locations/l/operations/recorded' } } as never;
+} as never);
+
 // ---- Pub/Sub publishes and Cloud Storage object reads and writes.
 let published = 0;
 sinon.stub(Topic.prototype, 'publishMessage').callsFake(async function (this: Topic) {
@@ -264,8 +275,22 @@ async function main(): Promise<void> {
   await run('ingestPosBatch', () => request(getTestServer('ingestPosBatch')).post('/').send(push(JSON.stringify(notification), { eventType: 'OBJECT_FINALIZE' })), (st) => st === 200);
 
   const transferRun = { name: 'projects/1/locations/eu/transferConfigs/c/runs/r', state: 'SUCCEEDED', runTime: '2026-11-21T13:05:00Z', endTime: '2026-11-21T13:09:00Z' };
-  withAlertsTopicOf('tillstream-export-marts');
-  await run('exportMarts', () => request(getTestServer('exportMarts')).post('/').send(push(JSON.stringify(transferRun))), (st) => st === 200);
+  process.env.TILLSTREAM_EXPORT_JOB = fn('tillstream-start-export').service_config.environment_variables.TILLSTREAM_EXPORT_JOB;
+  await run('startExport', () => request(getTestServer('startExport')).post('/').send(push(JSON.stringify(transferRun))), (st) => st === 200);
+
+  // A task of the export job: its own container, with the job's environment and what the execution's override adds.
+  const { runExportTask } = await import('../../../services/export-job/main.js');
+  const { encodeRun, EXPORT_RUN_ENV } = await import('../../../services/export-job/run.js');
+  const finished = { name: transferRun.name, state: 'SUCCEEDED', runTime: new Date(transferRun.runTime), endTime: new Date(transferRun.endTime) };
+  await run(
+    'exportMarts',
+    () =>
+      runExportTask({ ...jobEnv, [EXPORT_RUN_ENV]: encodeRun(finished), CLOUD_RUN_TASK_INDEX: '0', CLOUD_RUN_TASK_COUNT: String(exportJob.template.task_count) }, pino({ level: 'silent' })).then(
+        (summary) => ({ status: 200, body: summary }),
+        (err: Error) => ({ status: 500, body: String(err.stack) }),
+      ),
+    (st) => st === 200,
+  );
 
   // The scheduled alert rules, called by the scheduler job as of its scheduled time.
   withAlertsTopicOf('tillstream-evaluate-alerts');

@@ -59,6 +59,8 @@ describe('functions package', function () {
       'csv-parse',
       'express',
       'express-rate-limit',
+      // startExport calls the Cloud Run Admin API (jobs.run) through the Google auth library.
+      'google-auth-library',
       'pino',
       'zod',
     ];

@@ -220,12 +220,16 @@ export async function readRunInput(warehouse: Warehouse, startedAt: Date, config
     arrivals_to: startedAt,
   });
   const cellsByMart = new Map<string, TouchedCell[]>();
+  // Marts with the same watermark share one array, so the planner computes their local days once.
+  const bySince = new Map<number, TouchedCell[]>();
   for (const m of MARTS) {
     const since = sinceOf(m.stem).getTime();
-    cellsByMart.set(
-      m.stem,
-      arrivals.filter((a) => new Date(a.received_at).getTime() >= since).map((a) => ({ merchantId: a.merchant_id, hour: new Date(a.event_hour) })),
-    );
+    let cells = bySince.get(since);
+    if (!cells) {
+      cells = arrivals.filter((a) => new Date(a.received_at).getTime() >= since).map((a) => ({ merchantId: a.merchant_id, hour: new Date(a.event_hour) }));
+      bySince.set(since, cells);
+    }
+    cellsByMart.set(m.stem, cells);
   }
   const zones = new Map<string, string[]>();
   for (const z of await warehouse.query<{ merchant_id: string; time_zone: string }>(BOOKKEEPING.zones)) {

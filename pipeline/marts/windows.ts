@@ -125,30 +125,66 @@ function localDatesOfHour(hour: Date, zone: string): string[] {
  * (no zone changes twice within a day), and an hour's local dates follow from it; otherwise (a
  * transition that day, or at its end) each hour is looked up.
  */
-const midnightOffsets = new Map<string, number>();
+const midnightOffsets = new Map<string, Map<number, number>>();
 const isoDates = new Map<number, string>();
 const MEMO_KEPT = 200_000;
 
 function offsetAt(ms: number, zone: string): number {
-  const key = `${zone}|${ms}`;
-  let off = midnightOffsets.get(key);
+  let byZone = midnightOffsets.get(zone);
+  if (!byZone) midnightOffsets.set(zone, (byZone = new Map()));
+  let off = byZone.get(ms);
   if (off === undefined) {
-    if (midnightOffsets.size >= MEMO_KEPT) midnightOffsets.clear();
+    if (byZone.size >= MEMO_KEPT) byZone.clear();
     off = zoneOffsetMs(ms, zone);
-    midnightOffsets.set(key, off);
+    byZone.set(ms, off);
   }
   return off;
 }
 
-/** localDatesOfHour, from the zone's offset over the hour's UTC day where it holds all day. */
-function localDatesOfHourFast(hour: Date, zone: string): string[] {
-  const h = hour.getTime();
-  const day = h - (((h % DAY_MS) + DAY_MS) % DAY_MS);
-  const off = offsetAt(day, zone);
-  if (off !== offsetAt(day + DAY_MS, zone)) return localDatesOfHour(hour, zone);
-  const first = Math.floor((h + off) / DAY_MS);
-  const last = Math.floor((h + HOUR_MS - 1 + off) / DAY_MS);
-  return first === last ? [isoDate(first)] : [isoDate(first), isoDate(last)];
+/**
+ * The local dates (in each of its zones) of each merchant's touched hours before `limitMs`. Hours
+ * are taken per UTC day: where the zone's offset holds all day, that day's hours overlap at most two
+ * local dates — the first of its earliest hour and the last of its latest; on a day with a
+ * transition each hour is looked up. A run's daily marts share one computation (same cells array,
+ * limit and zones).
+ */
+const localDaysMemo = new WeakMap<readonly TouchedCell[], { limitMs: number; zones: Map<string, string[]>; days: Map<string, Set<string>> }>();
+
+function localDaysOf(cells: readonly TouchedCell[], limitMs: number, zones: Map<string, string[]>): Map<string, Set<string>> {
+  const memo = localDaysMemo.get(cells);
+  if (memo && memo.limitMs === limitMs && memo.zones === zones) return memo.days;
+  const byDay = new Map<string, Map<number, number[]>>();
+  for (const c of cells) {
+    const h = floorHour(c.hour).getTime();
+    if (h >= limitMs) continue;
+    const day = h - (((h % DAY_MS) + DAY_MS) % DAY_MS);
+    let m = byDay.get(c.merchantId);
+    if (!m) byDay.set(c.merchantId, (m = new Map()));
+    const hours = m.get(day);
+    if (hours) hours.push(h);
+    else m.set(day, [h]);
+  }
+  const days = new Map<string, Set<string>>();
+  for (const [merchant, m] of byDay) {
+    const out = new Set<string>();
+    for (const zone of zones.get(merchant) ?? ['UTC']) {
+      for (const [day, hours] of m) {
+        const off = offsetAt(day, zone);
+        if (off === offsetAt(day + DAY_MS, zone)) {
+          let lo = hours[0]!;
+          let hi = lo;
+          for (const h of hours) (lo = Math.min(lo, h)), (hi = Math.max(hi, h));
+          out.add(isoDate(Math.floor((lo + off) / DAY_MS)));
+          out.add(isoDate(Math.floor((hi + HOUR_MS - 1 + off) / DAY_MS)));
+        } else {
+          for (const h of hours) for (const d of localDatesOfHour(new Date(h), zone)) out.add(d);
+        }
+      }
+    }
+    days.set(merchant, out);
+  }
+  localDaysMemo.set(cells, { limitMs, zones, days });
+  return days;
 }
 
 /** `YYYY-MM-DD` of a day number (days since 1970-01-01). */
@@ -232,9 +268,9 @@ export function planCellWindows(spec: Pick<MartSpec, 'stem' | 'rebuild'>, input:
     }
     case 'local_days':
     case 'baseline_days': {
-      const days = new Map<string, Set<string>>();
+      // Copied: the baseline weeks and promotion days are added to this mart's own sets.
+      const days = new Map([...localDaysOf(input.cells, limitMs, input.zones)].map(([m, ds]) => [m, new Set(ds)]));
       const add = (m: string, d: string) => (days.get(m) ?? days.set(m, new Set()).get(m)!).add(d);
-      for (const c of touched) for (const z of zonesOf(c.merchantId)) for (const d of localDatesOfHourFast(floorHour(c.hour), z)) add(c.merchantId, d);
       if (spec.rebuild === 'baseline_days') {
         for (const [m, ds] of days) for (const d of [...ds]) for (let w = 1; w <= BASELINE_WEEKS; w++) ds.add(addDays(d, 7 * w));
         for (const p of input.promotions ?? []) {

@@ -110,6 +110,16 @@ describe('LocalWarehouse', () => {
     assert.deepEqual(rows, [{ n: 42, s: 'x', t: new Date('2026-01-01T00:00:00Z'), l: ['a', 'b'], b: true }]);
   });
 
+  it('binds a long list of strings with every element, in order, as a value and in a filter', async () => {
+    const long = Array.from({ length: 1000 }, (_, i) => (i === 7 ? '' : i === 8 ? 'a, "b"|ü' : `m|${String(i).padStart(4, '0')}`));
+    await wh.run('CREATE SCHEMA IF NOT EXISTS m');
+    await wh.run('CREATE TABLE m.l (id VARCHAR, xs VARCHAR[])');
+    await wh.run('INSERT INTO m.l VALUES ($id, $xs)', { id: 'a', xs: long });
+    assert.deepEqual(await wh.query('SELECT id, xs FROM m.l'), [{ id: 'a', xs: long }]);
+    const [row] = await wh.query<{ n: number }>("SELECT count(*) AS n FROM range(2000) r(i) WHERE concat('m|', lpad(i::VARCHAR, 4, '0')) IN (SELECT unnest($xs))", { xs: long });
+    assert.equal(row!.n, 998);
+  });
+
   it('passes SQL through the translate hook', async () => {
     const seen: string[] = [];
     const w2dir = join(dir, 'other.duckdb');

@@ -2,9 +2,10 @@
 // for a range — recent hours or days, or a preset of the merchant's local days — compared with the
 // previous period, with the top products and stores, per store, with freshness; web traffic the way web
 // analytics shows it (top pages, sources, devices, countries), the low-stock list and each promotion's
-// uplift. It talks only to the public API (GET /v1/me, /merchants/{id}, /stores, /freshness, /metrics with
-// compare=previous_period, /top, /low-stock, /promotions) with the key in the Authorization header; the
-// key is kept in this tab's sessionStorage only.
+// uplift, and the merchant's alerts with their webhook delivery. It talks only to the public API (GET
+// /v1/me, /merchants/{id}, /stores, /freshness, /metrics with compare=previous_period, /top, /low-stock,
+// /promotions, /alerts) with the key in the Authorization header; the key is kept in this tab's
+// sessionStorage only.
 // Money is formatted in the merchant's currency (Intl.NumberFormat; minor units per currency, none for
 // JPY), hours in the merchant's time zone. "Recent" ranges are anchored on the merchant's newest data,
 // not the browser clock, so a historical demo data set shows up as it is. Provisional buckets are drawn
@@ -182,7 +183,71 @@ async function refreshPanels(preset, sales, store) {
     ...WEB.map(([series, id]) => panel(id, async () => renderWeb(id, series, await api(merchantPath(`top?series=${series}&by=page_views&limit=8&${range}`))))),
     panel('low-stock', async () => renderLowStock(await api(merchantPath(`low-stock${store ? `?store=${encodeURIComponent(store)}` : ''}`)))),
     panel('promotions', async () => renderPromotions(await api(merchantPath(`promotions?${promotionDays(preset, sales)}`)))),
+    panel('alerts', async () => renderAlerts(await api(merchantPath(`alerts?limit=${ALERTS_FETCHED}`)), store)),
   ]);
+}
+
+/** Alerts history: the newest fetched, of which the panel shows the newest few (those of the chosen store, if one is). */
+const ALERTS_FETCHED = 100;
+const ALERTS_SHOWN = 20;
+const ALERT_KINDS = { low_stock: 'low stock', sales_drop: 'sales drop', feed_silent: 'POS feed silent', freshness: 'data late' };
+
+function alertSubject(subject) {
+  if (!subject?.store_id) return 'All stores';
+  const store = state.stores?.get(subject.store_id) ?? subject.store_id;
+  return subject.sku ? `${store}, ${subject.sku}` : store;
+}
+
+/** What was measured, in the merchant's money and zone. */
+function alertWhat(a) {
+  const d = a.details ?? {};
+  switch (a.kind) {
+    case 'low_stock':
+      return `${count(d.closing_quantity)} on hand${d.threshold === null || d.threshold === undefined ? '' : ` (below ${count(d.threshold)})`}`;
+    case 'sales_drop':
+      return `${money(d.net_revenue_minor)} against a usual ${money(d.baseline_median_minor)}`;
+    case 'feed_silent':
+      return d.last_pos_received_at ? `last POS batch ${localStart(d.last_pos_received_at, 'hour')}` : 'no POS batch yet';
+    case 'freshness':
+      return `${count(d.lag_minutes)} min behind`;
+    default:
+      return '';
+  }
+}
+
+/** The webhook's fate: queued (not tried yet), delivered, retrying or failed after a day. */
+function alertDelivery(delivery) {
+  if (!delivery) return ['queued', 'queued'];
+  const tries = `${delivery.attempts} attempt${delivery.attempts === 1 ? '' : 's'}`;
+  if (delivery.status === 'delivered') return [`delivered (${tries})`, 'delivered'];
+  if (delivery.status === 'failed') return [`failed after ${tries}`, 'failed'];
+  return [`retrying (${tries}, next ${localStart(delivery.next_attempt_at, 'hour')})`, 'pending'];
+}
+
+function renderAlerts(answer, store) {
+  const table = $('alerts');
+  const items = answer.alerts.filter((a) => !store || a.subject?.store_id === store).slice(0, ALERTS_SHOWN);
+  $('alerts-note').textContent = store ? `(${state.stores?.get(store) ?? store}; newest ${ALERTS_SHOWN})` : `(newest ${ALERTS_SHOWN})`;
+  const rows = items.map((a) => {
+    const [deliveryText, deliveryState] = alertDelivery(a.delivery);
+    const tr = tableRow(
+      [
+        [localStart(a.at, 'hour'), a.at],
+        [a.type === 'alert.fired' ? 'started' : 'ended', a.type],
+        [`${a.rule_id} (${ALERT_KINDS[a.kind] ?? a.kind})`, a.rule_id],
+        [alertSubject(a.subject), ''],
+        [alertWhat(a), ''],
+        [deliveryText, deliveryState],
+      ],
+      a.id,
+      a.type === 'alert.fired' ? 'fired' : 'cleared',
+    );
+    const cell = tr.lastElementChild;
+    cell.classList.toggle('failed', deliveryState === 'failed');
+    if (a.delivery?.last_error) cell.title = a.delivery.last_error;
+    return tr;
+  });
+  table.querySelector('tbody').replaceChildren(...(rows.length ? rows : [messageRow(table, store ? 'No alerts for this store.' : 'No alerts yet.')]));
 }
 
 async function panel(id, load) {

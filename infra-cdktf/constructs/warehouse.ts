@@ -137,7 +137,8 @@ export class Warehouse extends Construct {
           view: { query: v.query, useLegacySql: false },
           deletionProtection: false,
           labels: { app: 'tillstream', env: config.environment, layer: v.dataset },
-          dependsOn: [...this.tables.values()],
+          // a view reading an earlier staging view (stg_orders reads stg_events) is created after it
+          dependsOn: [...this.tables.values(), ...this.views.values()],
         }),
       );
     }

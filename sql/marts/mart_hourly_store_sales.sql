@@ -13,25 +13,9 @@
 merge into marts.mart_hourly_store_sales as target
 using (
 with source as (
-  select
-    merchant_id,
-    store_id,
-    event_id,
-    event_ts,
-    source,
-    order_id,
-    order_status,
-    fulfilment,
-    item_count,
-    gross_minor,
-    discount_minor,
-    net_minor,
-    refund_minor,
-    timestamp_trunc(event_ts, hour) as hour_start,
-    order_status <> 'completed' as is_status_change
-  from staging.stg_events
-  where event_type = 'order'
-    and event_ts >= @window_start
+  select *
+  from staging.stg_orders
+  where event_ts >= @window_start
     and event_ts < @window_end
     -- the leading clustering column against constants, so BigQuery prunes blocks (the cell test below is inside an or)
     and merchant_id >= @merchant_from
@@ -50,48 +34,27 @@ ranked as (
   from source
 ),
 
-aggregated as (
-  select
-    merchant_id,
-    store_id,
-    hour_start,
-    countif(order_status = 'completed') as orders,
-    sum(case when order_status = 'completed' then coalesce(item_count, 0) else 0 end) as items,
-    sum(case when order_status = 'completed' then coalesce(gross_minor, 0) else 0 end) as gross_revenue_minor,
-    sum(case when order_status = 'completed' then coalesce(discount_minor, 0) else 0 end) as discount_minor,
-    sum(case when order_status = 'completed' then coalesce(net_minor, 0) else 0 end) as completed_net_minor,
-    sum(case when is_status_change then coalesce(refund_minor, 0) else 0 end) as refund_minor,
-    countif(order_status = 'refunded' and status_rank = 1) as refunds,
-    countif(order_status = 'cancelled' and status_rank = 1) as cancellations,
-    countif(order_status = 'completed' and source in ('online', 'web')) as online_orders,
-    countif(order_status = 'completed' and source = 'pos') as pos_orders,
-    countif(order_status = 'completed' and fulfilment = 'pickup') as pickup_orders,
-    countif(order_status = 'completed' and fulfilment = 'delivery') as delivery_orders,
-    countif(order_status = 'completed' and fulfilment = 'dine_in') as dine_in_orders
-  from ranked
-  group by merchant_id, store_id, hour_start
-),
-
 final as (
   select
     merchant_id,
     store_id,
     hour_start,
-    orders,
-    items,
-    gross_revenue_minor,
-    discount_minor,
-    refund_minor,
-    completed_net_minor - refund_minor as net_revenue_minor,
-    refunds,
-    cancellations,
-    online_orders,
-    pos_orders,
-    pickup_orders,
-    delivery_orders,
-    dine_in_orders,
-    safe_divide(completed_net_minor, orders) as average_order_value_minor
-  from aggregated
+    sum(orders) as orders,
+    sum(items) as items,
+    sum(gross_revenue_minor) as gross_revenue_minor,
+    sum(discount_minor) as discount_minor,
+    sum(refund_minor) as refund_minor,
+    sum(completed_net_minor) - sum(refund_minor) as net_revenue_minor,
+    countif(order_status = 'refunded' and status_rank = 1) as refunds,
+    countif(order_status = 'cancelled' and status_rank = 1) as cancellations,
+    sum(online_orders) as online_orders,
+    sum(pos_orders) as pos_orders,
+    sum(pickup_orders) as pickup_orders,
+    sum(delivery_orders) as delivery_orders,
+    sum(dine_in_orders) as dine_in_orders,
+    safe_divide(sum(completed_net_minor), sum(orders)) as average_order_value_minor
+  from ranked
+  group by merchant_id, store_id, hour_start
 )
 
 select * from final

@@ -1,12 +1,16 @@
--- stg_orders: accepted order events with the per-event facts the sales marts add up, one row per
--- (merchant_id, event_id). The one statement of what an order event contributes to sales: the
--- hourly store, daily store and daily merchant marts each rank and sum these rows in their own
--- bucket. Row-wise only — no window function or aggregate — so a mart's filters on event_ts and
--- merchant_id reach stg_events (and raw.events' partitions and clusters) unchanged.
--- grain: one row per merchant and order event id (the copy received first)
--- A completed order counts in its own bucket; a refund or cancellation is a later order event for the
--- same order id (is_status_change) whose refund_minor counts, negative, in the bucket it happens in:
--- net_revenue_minor = net of a completed order, or − refund_minor of a status change.
+-- stg_orders: accepted order events with what each adds to sales, one row per (merchant_id, event_id).
+-- grain: one row per merchant and order event id (the copy received first, from stg_events)
+-- The one statement of an order event's sales facts, read by the hourly store, daily store and daily
+-- merchant marts; each mart ranks status changes and sums these rows in its own bucket (UTC hour,
+-- store-local or merchant-local day). The ranking and the sums stay in the marts on purpose: a view is
+-- inlined into the query that reads it (https://cloud.google.com/bigquery/docs/views-intro), and a
+-- mart's event_ts bounds prune raw.events only while they reach its partitioning column unwrapped
+-- (https://cloud.google.com/bigquery/docs/querying-partitioned-tables) — a window function or GROUP BY
+-- here, partitioned by the bucket instead of event_ts, would stop them. So this view is row-wise, and
+-- holds no derived column that not every sales mart reads (local dates stay in the daily marts).
+-- A completed order counts in its bucket; a refund or cancellation is a later order event of the same
+-- order id (is_status_change) whose refund_minor counts, negative, in the bucket it happens in:
+-- net revenue = completed_net_minor − refund_minor, summed.
 create or replace view staging.stg_orders as
 with source as (
   select *

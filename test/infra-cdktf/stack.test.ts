@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { readdirSync } from 'node:fs';
-import { ASSERTIONS, MARTS, REPORTING } from '../../pipeline/marts/manifest.js';
+import { ASSERTIONS, MARTS, REPORTING, STAGING } from '../../pipeline/marts/manifest.js';
 import { RAW_TABLES } from '../../pipeline/schema/raw.js';
 import { ALL_TABLES } from '../../pipeline/schema/marts.js';
 import { tableSchemaJson } from '../../infra-cdktf/constructs/warehouse.js';
@@ -572,10 +572,24 @@ describe('infra-cdktf TillstreamStack (prod)', () => {
 
     it('qualifies every table a deployed view reads with the project', () => {
       const views = Object.values(s.resources('google_bigquery_table')).filter((t) => t.view);
-      assert.equal(views.length, REPORTING.length + 2);
+      assert.equal(views.length, REPORTING.length + STAGING.length);
       for (const v of views) {
         const outsideBackticks = (v.view.query as string).replace(/`[^`]*`/g, '');
         assert.deepEqual(outsideBackticks.match(/\b(?:raw|staging|marts|dims|reporting)\.[a-z_]+/g), null, v.table_id);
+      }
+    });
+
+    it('creates a staging view only after the staging views its query reads (stg_orders reads stg_events)', () => {
+      const tables = Object.entries(s.resources('google_bigquery_table'));
+      const staging = tables.filter(([, t]) => t.view && s.resolve(t.dataset_id) === 'staging');
+      assert.equal(staging.length, STAGING.length);
+      const readers = staging.filter(([, t]) => /`[^`]*\.staging\.[a-z_]+`/.test(t.view.query as string));
+      assert.ok(readers.length > 0, 'a staging view reads another');
+      for (const [, t] of readers) {
+        for (const [, name] of (t.view.query as string).matchAll(/`[^`]*\.staging\.([a-z_]+)`/g)) {
+          const [id] = staging.find(([, v]) => v.table_id === name)!;
+          assert.ok((t.depends_on as string[]).includes(`google_bigquery_table.${id}`), `${t.table_id} waits for ${name}`);
+        }
       }
     });
 

@@ -83,7 +83,9 @@ function simpleTable(name: string, table: CatalogTable): SimpleTableProto {
 export function buildCatalog(tables: CatalogTable[]): SimpleCatalogProto {
   const datasets = new Map<string, SimpleTableProto[]>();
   for (const t of tables) {
-    const [dataset, name] = t.id.split('.') as [string, string];
+    const [dataset, name] = t.id.split('.') as [string, string | undefined];
+    // a name without a dataset (a script's temporary table) lives at the top level only
+    if (name === undefined) continue;
     datasets.set(dataset, [...(datasets.get(dataset) ?? []), simpleTable(name, t)]);
   }
   return {

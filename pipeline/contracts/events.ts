@@ -71,9 +71,10 @@ export const OrderBody = z
   });
 
 export const INVENTORY_REASONS = ['sale', 'restock', 'waste', 'adjust'] as const;
+export const ITEM_KINDS = ['product', 'raw_material'] as const;
 export const InventoryBody = z.strictObject({
   sku: CatalogCode,
-  item_kind: z.enum(['product', 'raw_material']).default('product'),
+  item_kind: z.enum(ITEM_KINDS).default('product'),
   quantity_on_hand: z.int().min(-1_000_000_000).max(1_000_000_000),
   delta: z.int().min(-1_000_000_000).max(1_000_000_000),
   reason: z.enum(INVENTORY_REASONS),

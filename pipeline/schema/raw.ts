@@ -1,11 +1,25 @@
 // Raw tables: what ingest writes. Marts never change them; reprocessing reads them.
+// The values a column may hold are read from the wire contract, not restated.
+import {
+  CHANNELS,
+  DEVICES,
+  EVENT_TYPES,
+  FULFILMENTS,
+  INVENTORY_REASONS,
+  ITEM_KINDS,
+  ORDER_STATUSES,
+  PROMOTION_KINDS,
+  SOURCES,
+} from '../contracts/events.js';
 import { opt, rep, req, type TableDef } from './types.js';
+
+const oneOf = (values: readonly string[]): string => values.join(' | ');
 
 const envelopeColumns = [
   req('event_id', 'STRING', 'Client-made event id; with merchant_id the dedupe key'),
   req('merchant_id', 'STRING', 'Merchant the event belongs to'),
-  req('event_type', 'STRING', 'order | inventory | promotion | page_view | track'),
-  req('source', 'STRING', 'online | pos | web | server'),
+  req('event_type', 'STRING', oneOf(EVENT_TYPES)),
+  req('source', 'STRING', oneOf(SOURCES)),
   req('schema_version', 'INT64', 'Wire schema version of the event'),
   req('event_ts', 'TIMESTAMP', 'When the event happened, in UTC'),
   req('received_at', 'TIMESTAMP', 'When Tillstream received the entry'),
@@ -29,9 +43,9 @@ export const rawEvents: TableDef = {
     ...envelopeColumns,
     // order
     opt('order_id', 'STRING', 'Order id (order events)'),
-    opt('order_status', 'STRING', 'completed | cancelled | refunded'),
-    opt('channel', 'STRING', 'online | pos | phone | marketplace'),
-    opt('fulfilment', 'STRING', 'pickup | delivery | dine_in'),
+    opt('order_status', 'STRING', oneOf(ORDER_STATUSES)),
+    opt('channel', 'STRING', oneOf(CHANNELS)),
+    opt('fulfilment', 'STRING', oneOf(FULFILMENTS)),
     opt('delivery_partner', 'STRING', 'Delivery partner, if any'),
     opt('currency', 'STRING', 'ISO 4217 currency of the amounts'),
     opt('gross_minor', 'INT64', 'Gross amount in minor units'),
@@ -43,13 +57,13 @@ export const rawEvents: TableDef = {
     opt('client_ip_truncated', 'STRING', 'Client IP truncated to /24 (IPv4) or /48 (IPv6)'),
     // inventory
     opt('sku', 'STRING', 'SKU or raw material (inventory events)'),
-    opt('item_kind', 'STRING', 'product | raw_material'),
+    opt('item_kind', 'STRING', oneOf(ITEM_KINDS)),
     opt('quantity_on_hand', 'INT64', 'Quantity on hand after the move'),
     opt('quantity_delta', 'INT64', 'Signed change of the quantity'),
-    opt('inventory_reason', 'STRING', 'sale | restock | waste | adjust'),
+    opt('inventory_reason', 'STRING', oneOf(INVENTORY_REASONS)),
     // promotion
     opt('promo_id', 'STRING', 'Promotion id (promotion events)'),
-    opt('promo_kind', 'STRING', 'price_reduction | newspaper_ad | display | coupon | bundle | loyalty | other'),
+    opt('promo_kind', 'STRING', oneOf(PROMOTION_KINDS)),
     opt('promo_starts_at', 'TIMESTAMP', 'Start of the promotion'),
     opt('promo_ends_at', 'TIMESTAMP', 'End of the promotion (exclusive)'),
     rep('promo_store_ids', 'STRING', 'Stores of the promotion; empty means all stores'),
@@ -59,7 +73,7 @@ export const rawEvents: TableDef = {
     opt('track_name', 'STRING', 'Custom event name (track events)'),
     opt('visitor_id', 'STRING', 'Opaque first-party visitor id'),
     opt('session_id', 'STRING', 'Session id'),
-    opt('device', 'STRING', 'desktop | mobile | tablet | other'),
+    opt('device', 'STRING', oneOf(DEVICES)),
     opt('country', 'STRING', 'ISO 3166-1 alpha-2 country'),
     req('body_json', 'STRING', 'Normalized body as JSON (client IP truncated)'),
   ],

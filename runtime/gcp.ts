@@ -25,6 +25,8 @@ export interface GcpRuntime {
   storage: Storage;
   warehouse: BigQueryWarehouse;
   seriesStore: SeriesStore;
+  /** The series table through the write profile, where one is configured (TILLSTREAM_BIGTABLE_WRITE_APP_PROFILE); else seriesStore. */
+  seriesWriteStore: SeriesStore;
   /** The dedupe index and, in the same table, the ingest journal. */
   dedupe: BigtableDedupeIndex;
   keys: KeyStore;
@@ -62,6 +64,11 @@ export function createGcpRuntime(config: GcpConfig): GcpRuntime {
     }),
   );
   const seriesStore = lazy(() => createBigtableSeriesStore(instance().table(config.bigtable.seriesTable)));
+  const seriesWriteStore = lazy(() =>
+    config.bigtable.writeAppProfileId
+      ? createBigtableSeriesStore(bigtableClient(config.projectId, config.bigtable.writeAppProfileId).instance(config.bigtable.instanceId).table(config.bigtable.seriesTable))
+      : seriesStore(),
+  );
   const dedupe = lazy(() => createBigtableDedupeIndex(instance().table(config.bigtable.dedupeTable)));
   const keys = lazy(() => createBigtableKeyStore(instance().table(config.bigtable.keysTable)));
   const cachedKeys = lazy(() => cachedKeyStore(keys(), { ttlMs: config.cacheRefreshMs }));
@@ -91,6 +98,9 @@ export function createGcpRuntime(config: GcpConfig): GcpRuntime {
     },
     get seriesStore() {
       return seriesStore();
+    },
+    get seriesWriteStore() {
+      return seriesWriteStore();
     },
     get dedupe() {
       return dedupe();

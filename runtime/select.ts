@@ -17,6 +17,8 @@ export async function gcpRuntimeFrom(env: NodeJS.ProcessEnv): Promise<GcpRuntime
 export interface ReadStores {
   runtime: RuntimeName;
   series: SeriesStore;
+  /** Where the alert settings routes read and write (the series table through the write profile on gcp); default series. */
+  alertsSeries?: SeriesStore;
   keys: KeyStore;
   pepper: Buffer;
   close(): Promise<void>;
@@ -31,7 +33,7 @@ export async function openReadStores(env: NodeJS.ProcessEnv = process.env): Prom
   const runtime = selectedRuntime(env);
   if (runtime === 'gcp') {
     const rt = await gcpRuntimeFrom(env);
-    return { runtime, series: rt.seriesStore, keys: rt.cachedKeys, pepper: rt.pepper(), close: async () => undefined };
+    return { runtime, series: rt.seriesStore, alertsSeries: rt.seriesWriteStore, keys: rt.cachedKeys, pepper: rt.pepper(), close: async () => undefined };
   }
   const { openLocalReader } = await import('./local-reader.js');
   return { runtime, ...(await openLocalReader(env)) };

@@ -39,6 +39,12 @@ export const GCP_ENV = z.object({
    * single-cluster profile that allows transactional writes.
    */
   TILLSTREAM_BIGTABLE_APP_PROFILE: name.optional(),
+  /**
+   * The profile a workload that reads through a multi-cluster profile writes the series table through:
+   * the query API's alert settings routes write rows of a table others write conditionally, which takes
+   * the single-cluster profile (https://cloud.google.com/bigtable/docs/app-profiles#transactions).
+   */
+  TILLSTREAM_BIGTABLE_WRITE_APP_PROFILE: name.optional(),
   /** Written by the Pub/Sub Cloud Storage subscription; only read here. */
   TILLSTREAM_ARCHIVE_BUCKET: name,
   TILLSTREAM_ARCHIVE_PREFIX: z.string().default('archive/'),
@@ -68,7 +74,7 @@ export interface GcpConfig {
     posSubscription: string;
     maxDeliveryAttempts: number;
   };
-  bigtable: { instanceId: string; seriesTable: string; dedupeTable: string; keysTable: string; appProfileId?: string };
+  bigtable: { instanceId: string; seriesTable: string; dedupeTable: string; keysTable: string; appProfileId?: string; writeAppProfileId?: string };
   storage: { archiveBucket: string; archivePrefix: string; posBucket: string; dimensionsBucket: string; dimensionsObject: string };
   pepperSecret: string;
   /** 32 bytes, when the pepper secret is mounted (functions that hash keys, the CLI). */
@@ -117,6 +123,7 @@ export function parseGcpConfig(env: NodeJS.ProcessEnv = process.env): GcpConfig 
       dedupeTable: e.TILLSTREAM_DEDUPE_TABLE,
       keysTable: e.TILLSTREAM_KEYS_TABLE,
       ...(e.TILLSTREAM_BIGTABLE_APP_PROFILE ? { appProfileId: e.TILLSTREAM_BIGTABLE_APP_PROFILE } : {}),
+      ...(e.TILLSTREAM_BIGTABLE_WRITE_APP_PROFILE ? { writeAppProfileId: e.TILLSTREAM_BIGTABLE_WRITE_APP_PROFILE } : {}),
     },
     storage: {
       archiveBucket: e.TILLSTREAM_ARCHIVE_BUCKET,

@@ -55,7 +55,8 @@ export function tableFamilies(config: StackConfig): Record<TableKey, { family: s
 /** Table-level roles: readers only read; the exporter and ingest write their own table. */
 const TABLE_ROLES: { table: TableKey; role: string; workload: Workload }[] = [
   { table: 'series', role: 'roles/bigtable.user', workload: 'exportMarts' },
-  { table: 'series', role: 'roles/bigtable.reader', workload: 'queryApi' },
+  // The query API reads metrics and writes the merchants' alert settings (the alert routes).
+  { table: 'series', role: 'roles/bigtable.user', workload: 'queryApi' },
   { table: 'dedupe', role: 'roles/bigtable.user', workload: 'ingestEvents' },
   // The speed layer: ingest writes each message's partial aggregates into the series rows.
   { table: 'series', role: 'roles/bigtable.user', workload: 'ingestEvents' },
@@ -161,6 +162,8 @@ export class Serving extends Construct {
     const env = {
       ...runtimeEnvironment(config, props.buckets),
       ...appProfileEnvironment(NAMES.appProfiles[APP_PROFILE_OF.queryApi!]),
+      // Reads go to any cluster; the alert settings writes to the one the conditional writers use.
+      TILLSTREAM_BIGTABLE_WRITE_APP_PROFILE: NAMES.appProfiles.transactional,
       TILLSTREAM_RUNTIME: 'gcp',
       NODE_ENV: 'production',
     };
@@ -195,7 +198,7 @@ export class Serving extends Construct {
       },
       labels: { app: 'tillstream', env: config.environment },
       // A revision that cannot read its secret does not start: grant first.
-      dependsOn: [this.images, props.pepper.grant, this.appProfiles[APP_PROFILE_OF.queryApi!]],
+      dependsOn: [this.images, props.pepper.grant, this.appProfiles[APP_PROFILE_OF.queryApi!], this.appProfiles.transactional],
     });
     // Merchants call the API from anywhere; it authenticates every request with its own keys (see
     // api.access in config.ts for the three ways in).

@@ -55,6 +55,11 @@ export interface QueryApiDeps {
   mount?: RequestHandler[];
   /** Where alert webhooks may point (pipeline/alerts/webhook-url.ts); gcp's rule unless given. */
   webhooks?: WebhookPolicy;
+  /**
+   * The store the alert routes read and write settings in (the series table through the single-cluster
+   * write profile on gcp, since the alert evaluators write it conditionally); default `series`.
+   */
+  alertsSeries?: SeriesStore;
 }
 
 const MAX_URL_LENGTH = 4096;
@@ -318,7 +323,7 @@ export function createQueryApiRouter(deps: QueryApiDeps): Router {
     const lag = finalized === null ? null : Math.max(0, Math.round((clock.now().getTime() - Date.parse(finalized)) / 1000));
     sendJson(res, { newest_event_at: f?.newest_event_at ?? null, finalized_through: finalized, lag_seconds: lag }, shortCache());
   });
-  router.use(createAlertsRouter({ series: deps.series, keys: deps.keys, pepper: deps.pepper, clock, rateLimit: deps.rateLimit, webhooks: deps.webhooks }));
+  router.use(createAlertsRouter({ series: deps.alertsSeries ?? deps.series, keys: deps.keys, pepper: deps.pepper, clock, rateLimit: deps.rateLimit, webhooks: deps.webhooks }));
   router.use(createRejectionsRouter({ series: deps.series, keys: deps.keys, pepper: deps.pepper, clock }));
 
   if (deps.dashboard !== false) {

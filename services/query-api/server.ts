@@ -58,6 +58,7 @@ export async function startQueryApiServer(opts: StartQueryApiOptions = {}): Prom
     // Once stopping, the load balancer should send no more traffic here.
     ready: () => !stopping,
     webhooks: webhookPolicyOf(stores.runtime),
+    ...(stores.alertsSeries ? { alertsSeries: stores.alertsSeries } : {}),
   });
   const server = createServer(app);
   try {

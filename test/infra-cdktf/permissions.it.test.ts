@@ -223,6 +223,7 @@ describe('infra-cdktf permissions from code', function () {
     const conditionalTables = new Set(bigtable.filter((t) => CONDITIONAL.includes(t.op)).map((t) => t.resource));
     const writers = [...new Set(bigtable.filter((t) => t.access === 'write' && conditionalTables.has(t.resource)).map((t) => t.workload))].sort();
     assert.ok(writers.includes('ingestEvents'), 'ingest claims dedupe keys with CheckAndMutateRow');
+    assert.ok(writers.includes('queryApi'), 'the query API writes alert settings into the series table');
     const envOf = (w: Workload): Record<string, string> => {
       if (w === 'queryApi') return Object.fromEntries((s.find('google_cloud_run_v2_service', 'name', 'tillstream-query-api').template.containers[0].env as { name: string; value: string }[]).map((e) => [e.name, e.value]));
       if (w === 'exportMarts') return Object.fromEntries((s.find('google_cloud_run_v2_job', 'name', 'tillstream-export-marts').template.template.containers[0].env as { name: string; value: string }[]).map((e) => [e.name, e.value]));
@@ -230,11 +231,19 @@ describe('infra-cdktf permissions from code', function () {
       return fn.service_config.environment_variables as Record<string, string>;
     };
     const profileOf = (id: string | undefined) => Object.values(s.resources('google_bigtable_app_profile')).find((p) => p.app_profile_id === id);
-    const routes = writers.map((w) => {
-      const id = envOf(w).TILLSTREAM_BIGTABLE_APP_PROFILE;
-      const p = profileOf(id);
-      return { workload: w, profile: id, cluster: p?.single_cluster_routing?.cluster_id, transactional: p?.single_cluster_routing?.allow_transactional_writes };
-    });
+    // The query API runs in a server of its own in the recording, built from its own environment, so its
+    // calls carry the profiles its clients really use (it reads through one and writes through another);
+    // the functions share one recording process, so theirs is their deployed environment's.
+    const writeProfiles = (w: Workload): (string | undefined)[] =>
+      w === 'queryApi'
+        ? [...new Set(bigtable.filter((t) => t.workload === w && t.access === 'write' && conditionalTables.has(t.resource)).map((t) => t.profile))]
+        : [envOf(w).TILLSTREAM_BIGTABLE_APP_PROFILE];
+    const routes = writers.flatMap((w) =>
+      writeProfiles(w).map((id) => {
+        const p = profileOf(id);
+        return { workload: w, profile: id, cluster: p?.single_cluster_routing?.cluster_id, transactional: p?.single_cluster_routing?.allow_transactional_writes };
+      }),
+    );
     const one = routes[0]!;
     assert.ok(one.cluster && one.transactional, `${one.workload} writes a table that is written conditionally, through ${one.profile ?? 'the default profile'}`);
     assert.deepEqual(

@@ -121,7 +121,7 @@ describe('infra-cdktf TillstreamStack (prod)', () => {
           ],
           startExport: ['runJob:tillstream-export-marts roles/run.jobsExecutorWithOverrides'],
           collect: ['bigtable:keys roles/bigtable.reader', 'secret:tillstream-key-pepper roles/secretmanager.secretAccessor', 'topic:tillstream-events roles/pubsub.publisher'],
-          queryApi: ['bigtable:keys roles/bigtable.reader', 'bigtable:series roles/bigtable.reader', 'secret:tillstream-key-pepper roles/secretmanager.secretAccessor'],
+          queryApi: ['bigtable:keys roles/bigtable.reader', 'bigtable:series roles/bigtable.user', 'secret:tillstream-key-pepper roles/secretmanager.secretAccessor'],
           pushInvoker: [
             'run:tillstream-deliver-alert roles/run.invoker',
             'run:tillstream-ingest-events roles/run.invoker',

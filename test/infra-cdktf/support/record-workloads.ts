@@ -31,6 +31,8 @@ export interface Touch {
   resource: string;
   access: 'read' | 'write';
   op: string;
+  /** Bigtable: the app profile the client sent the call through (none: the instance's default). */
+  profile?: string;
 }
 
 const touches: Touch[] = [];
@@ -59,7 +61,8 @@ const mountsPepper = (b: Block) =>
 // Keys the collector and the API look up: what `tillstream keys create` would have stored.
 const ingestKey = createKey(pepper, { kind: 'ingest', merchantId: 'pizzaco', now: new Date('2026-11-01T00:00:00Z') });
 const readKey = createKey(pepper, { kind: 'read', merchantId: 'pizzaco', now: new Date('2026-11-01T00:00:00Z') });
-const keyRows = new Map<string, KeyRecord>([ingestKey, readKey].map((k) => [`h#${k.record.hash}`, k.record]));
+const manageKey = createKey(pepper, { kind: 'manage', merchantId: 'pizzaco', now: new Date('2026-11-01T00:00:00Z') });
+const keyRows = new Map<string, KeyRecord>([ingestKey, readKey, manageKey].map((k) => [`h#${k.record.hash}`, k.record]));
 
 // Documents of the series table: a merchant with one alert rule of each kind, so every alert
 // evaluation runs its SQL and finds something to queue, and a webhook that never resolves
@@ -104,8 +107,10 @@ const answered = (args: unknown[], result: unknown[]) => {
   }
   return Promise.resolve(result);
 };
+/** The app profile a table's client sends its calls through. */
+const profileOf = (table: BigtableTable): { profile?: string } => (table.bigtable.appProfileId ? { profile: table.bigtable.appProfileId } : {});
 sinon.stub(tableMethods, 'getRows').callsFake(function (this: BigtableTable, ...args: unknown[]) {
-  touch({ service: 'bigtable', resource: last(this.name), access: 'read', op: 'ReadRows' });
+  touch({ service: 'bigtable', resource: last(this.name), access: 'read', op: 'ReadRows', ...profileOf(this) });
   const opts = (typeof args[0] === 'object' ? args[0] : {}) as { keys?: string[] };
   const rows = (opts.keys ?? []).flatMap((k): { id: string; data: Record<string, Record<string, { value: Buffer }[]>> }[] => {
     const id = String(k);
@@ -116,11 +121,11 @@ sinon.stub(tableMethods, 'getRows').callsFake(function (this: BigtableTable, ...
   return answered(args, [rows]) as never;
 } as never);
 sinon.stub(tableMethods, 'mutate').callsFake(function (this: BigtableTable, ...args: unknown[]) {
-  touch({ service: 'bigtable', resource: last(this.name), access: 'write', op: 'MutateRows' });
+  touch({ service: 'bigtable', resource: last(this.name), access: 'write', op: 'MutateRows', ...profileOf(this) });
   return answered(args, []) as never;
 } as never);
 sinon.stub(tableMethods, 'createReadStream').callsFake(function (this: BigtableTable) {
-  touch({ service: 'bigtable', resource: last(this.name), access: 'read', op: 'ReadRows' });
+  touch({ service: 'bigtable', resource: last(this.name), access: 'read', op: 'ReadRows', ...profileOf(this) });
   return Readable.from([]) as never;
 } as never);
 // Single-row calls (CheckAndMutateRow, ReadModifyWriteRow, MutateRow) go through the client's unary
@@ -143,12 +148,12 @@ const UNARY: Record<string, { op: string; answer: (reqOpts: { rules?: Rule[] }) 
   readModifyWriteRow: { op: 'ReadModifyWriteRow', answer: (req) => modifiedRow(req.rules ?? []) },
   mutateRow: { op: 'MutateRow', answer: () => ({}) },
 };
-sinon.stub(Bigtable.prototype, 'request').callsFake(((config: { method: string; reqOpts: { tableName?: string; rules?: Rule[] } }, callback?: (err: Error | null, res?: object) => void) => {
+sinon.stub(Bigtable.prototype, 'request').callsFake(function (this: Bigtable, config: { method: string; reqOpts: { tableName?: string; rules?: Rule[] } }, callback?: (err: Error | null, res?: object) => void) {
   const unary = UNARY[config.method];
   if (!unary || !callback) throw new Error(`a Bigtable ${config.method} call the recorder does not know: record it in support/record-workloads.ts`);
-  touch({ service: 'bigtable', resource: last(config.reqOpts.tableName ?? ''), access: 'write', op: unary.op });
+  touch({ service: 'bigtable', resource: last(config.reqOpts.tableName ?? ''), access: 'write', op: unary.op, ...(this.appProfileId ? { profile: this.appProfileId } : {}) });
   callback(null, unary.answer(config.reqOpts));
-}) as never);
+} as never);
 
 // ---- BigQuery: query jobs (the statement is kept for analysis) and streaming inserts.
 const MART_STEMS = ['mart_hourly_store_sales', 'mart_daily_merchant_sales'];
@@ -328,6 +333,13 @@ async function main(): Promise<void> {
   const server = await startQueryApiServer({ env, port: 0, host: '127.0.0.1', logger: pino({ level: 'silent' }) });
   try {
     await run('queryApi', () => request(server.url).get('/v1/merchants/pizzaco/freshness').set('authorization', `Bearer ${readKey.key}`), (st) => st === 200 || st === 404);
+    // The alert routes: a merchant sets its webhook (a literal public address: no DNS needed) and reads its history.
+    await run(
+      'queryApi',
+      () => request(server.url).put('/v1/merchants/pizzaco/alerts/webhook').set('authorization', `Bearer ${manageKey.key}`).send({ url: 'https://93.184.216.34/hooks' }),
+      (st) => st === 200,
+    );
+    await run('queryApi', () => request(server.url).get('/v1/merchants/pizzaco/alerts').set('authorization', `Bearer ${readKey.key}`), (st) => st === 200);
   } finally {
     await server.close();
   }

@@ -3,6 +3,7 @@
 // the names the gcp runtime expects (adapters/gcp/config.ts), so functions and infrastructure agree.
 import { z } from 'zod';
 import { describeIssues } from '../pipeline/errors.js';
+import { DEFAULT_MART_CONFIG } from '../pipeline/marts/config.js';
 import { DEFAULT_MAX_ATTEMPTS } from '../pipeline/runner/consume.js';
 
 export const ENVIRONMENTS = ['dev', 'prod'] as const;
@@ -134,7 +135,7 @@ export function parseStackConfig(input: unknown): StackConfig {
 const common = {
   region: 'europe-west1',
   dataLocation: 'EU',
-  reprocessingHorizonDays: 400,
+  reprocessingHorizonDays: DEFAULT_MART_CONFIG.horizonDays,
   maxEventAgeDays: 7,
   pubsub: { maxDeliveryAttempts: DEFAULT_MAX_ATTEMPTS, minimumBackoff: '10s', maximumBackoff: '600s', ackDeadlineSeconds: 60, messageRetention: '604800s' },
   lookerTemplateReportId: 'tillstream-template-report',

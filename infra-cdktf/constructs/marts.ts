@@ -10,6 +10,7 @@ import { PubsubTopic } from '@cdktf/provider-google/lib/pubsub-topic/index.js';
 import { PubsubTopicIamMember } from '@cdktf/provider-google/lib/pubsub-topic-iam-member/index.js';
 import { ServiceAccountIamMember } from '@cdktf/provider-google/lib/service-account-iam-member/index.js';
 import { NAMES, type StackConfig } from '../config.js';
+import { DEFAULT_MART_CONFIG } from '../../pipeline/marts/config.js';
 import { scheduledScript } from '../../pipeline/marts/scheduled-script.js';
 import type { Identities } from './identities.js';
 import { pushSubscription } from './ingestion.js';
@@ -52,7 +53,8 @@ export class Marts extends Construct {
       member: identities.agents.dataTransfer,
     });
 
-    this.script = scheduledScript();
+    // The script's own horizon (mart_runs look-back, promotion baselines' horizon_start) is the stack's.
+    this.script = scheduledScript({ ...DEFAULT_MART_CONFIG, horizonDays: config.reprocessingHorizonDays });
     this.scheduledQuery = new BigqueryDataTransferConfig(this, 'hourly', {
       project,
       location: config.dataLocation,

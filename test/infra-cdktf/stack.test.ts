@@ -8,6 +8,10 @@ import { scheduledScript } from '../../pipeline/marts/scheduled-script.js';
 import { readSql } from '../../pipeline/marts/manifest.js';
 import { tillstreamReportUrl } from '../../looker/linking-url.js';
 import { parseGcpConfig } from '../../adapters/gcp/config.js';
+import { Testing } from 'cdktf';
+import { loadStackConfig } from '../../infra-cdktf/config.js';
+import { TillstreamStack } from '../../infra-cdktf/stack.js';
+import { DEFAULT_MART_CONFIG } from '../../pipeline/marts/config.js';
 import { grants, rolesOf, synthesize, type Block, type Synthesized } from './synth.js';
 
 /** App Engine cron intervals with a range, as Data Transfer reads them: the times of day a run starts. */
@@ -70,6 +74,15 @@ describe('infra-cdktf TillstreamStack (prod)', () => {
 
     it('deploys the script generated from the manifest, unchanged', () => {
       assert.equal(script, scheduledScript());
+    });
+
+    it('binds the stack\'s reprocessing horizon into the script', () => {
+      const config = loadStackConfig('prod', {});
+      config.reprocessingHorizonDays = 30;
+      const json = JSON.parse(Testing.synth(new TillstreamStack(Testing.app(), 'tillstream-horizon', config))) as { resource: Record<string, Record<string, Block>> };
+      const query = (Object.values(json.resource.google_bigquery_data_transfer_config!)[0]!.params as Block).query as string;
+      assert.equal(query, scheduledScript({ ...DEFAULT_MART_CONFIG, horizonDays: 30 }));
+      assert.match(query, /\ndeclare run_horizon_days int64 default 30;\n/);
     });
 
     it('contains every file of sql/marts/, verbatim', () => {

@@ -15,6 +15,9 @@
 // runtime writes raw rows through the Storage Write API (adapters/gcp/bigquery-storage-sink.ts),
 // whose rows DML reaches at once, so a re-validation right after ingest works.
 import type { IngestWrite, RawSink, Warehouse } from '../ports.js';
+import { DAY_MS } from '../time.js';
+import { DEFAULT_MART_CONFIG, type MartConfig } from './config.js';
+import { sqlParams } from './windows.js';
 
 export interface MessageRef {
   id: string;
@@ -34,9 +37,10 @@ export function messagesOf(batch: IngestWrite): MessageRef[] {
   return [...out.values()];
 }
 
-// raw.events and raw.order_lines are partitioned by event time: the reprocessing horizon (400 days)
-// bounds the scan, as in the re-validation look-ups. The others are partitioned by received_at.
-const HORIZON = 'event_ts >= timestamp_sub(@received_at, interval 400 day)';
+// raw.events and raw.order_lines are partitioned by event time: the reprocessing horizon before the
+// message's receipt (@horizon_start, from the mart config) bounds the scan, as in the re-validation
+// look-ups. The others are partitioned by received_at.
+const HORIZON = 'event_ts >= @horizon_start';
 
 /**
  * The statements that delete one message's rows, in order (order lines first: they carry no message id
@@ -53,10 +57,12 @@ export const CLEAR_MESSAGE_STATEMENTS: readonly string[] = [
   'delete from raw.arrivals where message_id = @message_id and received_at = @received_at',
 ];
 
-/** Deletes every row the messages' earlier processing wrote. */
-export async function clearMessageRows(warehouse: Warehouse, messages: MessageRef[]): Promise<void> {
+/** Deletes every row the messages' earlier processing wrote (none of their events is older than the horizon). */
+export async function clearMessageRows(warehouse: Warehouse, messages: MessageRef[], horizonDays = DEFAULT_MART_CONFIG.horizonDays): Promise<void> {
   for (const m of messages) {
-    for (const sql of CLEAR_MESSAGE_STATEMENTS) await warehouse.run(sql, { message_id: m.id, received_at: m.receivedAt });
+    const params = { message_id: m.id, received_at: m.receivedAt, horizon_start: new Date(m.receivedAt.getTime() - horizonDays * DAY_MS) };
+    // Each statement gets only the parameters it names (DuckDB refuses unused ones).
+    for (const sql of CLEAR_MESSAGE_STATEMENTS) await warehouse.run(sql, sqlParams(sql, params));
   }
 }
 
@@ -103,7 +109,7 @@ export interface ReplacingSink extends RawSink {
 }
 
 /** A sink whose write replaces the rows of the messages it names. */
-export function replacingSink(warehouse: Warehouse, sink: RawSink): ReplacingSink {
+export function replacingSink(warehouse: Warehouse, sink: RawSink, config: Pick<MartConfig, 'horizonDays'> = DEFAULT_MART_CONFIG): ReplacingSink {
   // Cleared ahead and not written since: a second write of one of them (a retry) clears again.
   const cleared = new Set<string>();
   return {
@@ -113,7 +119,7 @@ export function replacingSink(warehouse: Warehouse, sink: RawSink): ReplacingSin
     },
     async write(batch) {
       const uncleared = messagesOf(batch).filter((m) => !cleared.delete(m.id));
-      if (uncleared.length > 0) await clearMessageRows(warehouse, uncleared);
+      if (uncleared.length > 0) await clearMessageRows(warehouse, uncleared, config.horizonDays);
       await sink.write(batch);
     },
   };

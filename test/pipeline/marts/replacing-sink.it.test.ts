@@ -59,6 +59,22 @@ describe('replacing sink (re-validation on BigQuery)', () => {
     assert.deepEqual(writes, [batch]);
     assert.deepEqual((await counts()).map((r) => r.message_id), ['B', 'B', 'B', 'B']);
   });
+  it('bounds the event-time tables by the configured reprocessing horizon before the message\'s receipt', async () => {
+    const bound: [string, unknown][] = [];
+    const counted = { run: (sql: string, params?: SqlParams) => (bound.push([sql.split('\n')[0]!, params?.horizon_start]), wh.run(sql, params)), query: wh.query.bind(wh) };
+    const rejected = { message_id: 'A', entry_index: 0, reason: 'unknown_store' as const, detail: null, merchant_id: 'm1', event_id: 'a1', event_type: 'order', source: 'pos' as const, payload: '{}', received_at: new Date(RECEIVED), rejected_at: new Date(RECEIVED) };
+    await replacingSink(counted, { write: async () => {} }, { horizonDays: 30 }).write({ accepted: [], orderLines: [], rejected: [rejected], duplicates: [], arrivals: [] });
+    const horizon = new Date(Date.parse(RECEIVED) - 30 * 24 * 3_600_000);
+    assert.deepEqual(bound, [
+      ['delete from raw.order_lines', horizon],
+      ['delete from raw.events where message_id = @message_id and event_ts >= @horizon_start', horizon],
+      ['delete from raw.rejected_events where message_id = @message_id and received_at = @received_at', undefined],
+      ['delete from raw.duplicates where message_id = @message_id and received_at = @received_at', undefined],
+      ['delete from raw.arrivals where message_id = @message_id and received_at = @received_at', undefined],
+    ]);
+    assert.deepEqual((await counts()).map((r) => r.message_id), ['B', 'B', 'B', 'B']);
+  });
+
   const CHUNK = { receivedFrom: new Date(RECEIVED), receivedTo: new Date(RECEIVED), eventsFrom: new Date('2026-11-20T10:00:00Z'), eventsTo: new Date('2026-11-20T10:30:00Z') };
 
   it('clears a chunk of messages with one statement per table, within the chunk\'s partitions', async () => {

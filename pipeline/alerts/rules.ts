@@ -78,7 +78,3 @@ export interface StoredAlertSettings extends AlertSettings {
   signing_secret: string;
 }
 
-/** zod issues as `path: message` lines, for 400 answers and CLI errors. */
-export function describeIssues(error: z.ZodError): string {
-  return error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ');
-}

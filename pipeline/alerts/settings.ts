@@ -1,6 +1,7 @@
 // Managing a merchant's alert settings: the operations the API routes and `tillstream alerts` share.
 // The signing secret is made on the first webhook set (and on rotation) and shown only then.
-import { AlertRule, AlertSettings, MAX_RULES, describeIssues, type StoredAlertSettings } from './rules.js';
+import { describeIssues } from '../errors.js';
+import { AlertRule, AlertSettings, MAX_RULES, type StoredAlertSettings } from './rules.js';
 import { newSigningSecret } from './signing.js';
 import type { AlertStore } from './store.js';
 import { checkWebhookUrl, WebhookUrlError, type WebhookPolicy } from './webhook-url.js';
@@ -32,7 +33,7 @@ export async function getSettings(alerts: AlertStore, merchantId: string): Promi
 
 export function parseRule(input: unknown): AlertRule {
   const parsed = AlertRule.safeParse(input);
-  if (!parsed.success) throw new SettingsError('invalid', describeIssues(parsed.error));
+  if (!parsed.success) throw new SettingsError('invalid', describeIssues(parsed.error.issues));
   return parsed.data;
 }
 
@@ -65,7 +66,7 @@ export async function setWebhook(
   opts: { rotateSecret?: boolean; policy: WebhookPolicy },
 ): Promise<{ webhook_url: string; signing_secret?: string }> {
   const parsed = AlertSettings.shape.webhook_url.unwrap().unwrap().safeParse(url);
-  if (!parsed.success) throw new SettingsError('invalid', `webhook_url: ${describeIssues(parsed.error)}`);
+  if (!parsed.success) throw new SettingsError('invalid', `webhook_url: ${describeIssues(parsed.error.issues)}`);
   try {
     await checkWebhookUrl(parsed.data, opts.policy);
   } catch (err) {

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
-import { AlertRule, AlertSettings, describeIssues } from '../../../pipeline/alerts/rules.js';
+import { AlertRule, AlertSettings } from '../../../pipeline/alerts/rules.js';
+import { describeIssues } from '../../../pipeline/errors.js';
 
 describe('alert rule contracts', () => {
   it('fills defaults for a low_stock rule: every store, every sku, the dimensions threshold', () => {
@@ -9,7 +10,7 @@ describe('alert rule contracts', () => {
   it('rejects unknown fields, naming them', () => {
     const r = AlertRule.safeParse({ id: 'drop', kind: 'sales_drop', fraction: 0.5, min_baseline_minor: 1000, fractoin: 0.4 });
     assert.equal(r.success, false);
-    assert.match(describeIssues(r.error!), /Unrecognized key: "fractoin"/);
+    assert.match(describeIssues(r.error!.issues), /Unrecognized key: "fractoin"/);
   });
 
   it('rejects an unknown kind and out-of-range values', () => {

@@ -13,6 +13,7 @@ import {
   CLOUD_RUN_JOB_LIMITS,
   RUN_WITH_OVERRIDES,
   FUNCTION_RUNTIMES,
+  SCHEDULER_HTTP_TARGET,
   NODE_END_OF_LIFE,
   SERVICE_AGENT_EMAIL,
 } from './platform-facts.js';
@@ -198,6 +199,29 @@ for (const environment of ['prod', 'dev'] as const) {
           [{ role: RUN_WITH_OVERRIDES.role, member: `serviceAccount:\${${starterAccount}.email}` }],
           `${job.name}: startExport passes the run as an override, which needs ${RUN_WITH_OVERRIDES.permission}`,
         );
+      }
+    });
+
+    it('calls every scheduled function within Cloud Scheduler\'s limits, each attempt outlasting the function, as an identity of the stack that may invoke it', () => {
+      const jobs = Object.values(s.resources('google_cloud_scheduler_job'));
+      assert.ok(jobs.length > 0, 'the alerts job');
+      const seconds = (d: string) => Number(/^(\d+)s$/.exec(d)?.[1]);
+      for (const job of jobs) {
+        const deadline = seconds(job.attempt_deadline as string);
+        assert.ok(deadline >= SCHEDULER_HTTP_TARGET.minAttemptDeadlineSeconds && deadline <= SCHEDULER_HTTP_TARGET.maxAttemptDeadlineSeconds, `${job.name}: attempt deadline ${job.attempt_deadline}`);
+        assert.ok((job.retry_config?.retry_count ?? 0) <= SCHEDULER_HTTP_TARGET.maxRetryCount, `${job.name}: ${job.retry_config?.retry_count} retries`);
+        // The target: a function of the stack, by its URI reference.
+        const target = /^\$\{google_cloudfunctions2_function\.([\w-]+)\.service_config\[0\]\.uri\}$/.exec(job.http_target.uri as string)?.[1];
+        assert.ok(target, `${job.name} calls ${job.http_target.uri}`);
+        const fn = s.resources('google_cloudfunctions2_function')[target]!;
+        assert.ok(deadline > (fn.service_config.timeout_seconds as number), `${job.name}: an attempt of ${deadline} s is cancelled and retried while ${fn.name} may still run (timeout ${fn.service_config.timeout_seconds} s)`);
+        assert.equal(job.http_target.oidc_token.audience, job.http_target.uri, `${job.name}: the token's audience is the function's URL`);
+        const identity = s.resolve(job.http_target.oidc_token.service_account_email as string);
+        assert.match(identity, /^google_service_account:/, `${job.name}: OIDC identity ${identity} is not an account of the stack`);
+        const invokers = Object.values(s.resources('google_cloud_run_v2_service_iam_member'))
+          .filter((g) => s.resolve(g.name as string) === s.resolve(`\${google_cloudfunctions2_function.${target}.name}`) && g.role === 'roles/run.invoker')
+          .map((g) => s.resolve(g.member as string));
+        assert.deepEqual(invokers, [`serviceAccount:${identity}`], `${fn.name}: invokers`);
       }
     });
 

@@ -19,7 +19,8 @@
 // - A push subscription with authentication signs an OIDC token as the push identity; the function
 //   checks it through run.invoker (https://cloud.google.com/pubsub/docs/authenticate-push-subscriptions).
 // - Cloud Scheduler calls an authenticated function with an OIDC token of a service account of the
-//   same project that holds run.invoker on it; whoever creates the job needs iam.serviceAccounts.actAs
+//   same project that holds run.invoker on it, at the function's run.app URL, which is internal
+//   traffic for a function of the same project (https://cloud.google.com/run/docs/securing/ingress#settings); whoever creates the job needs iam.serviceAccounts.actAs
 //   on that account, and the Cloud Scheduler service agent keeps its own role
 //   (https://cloud.google.com/scheduler/docs/http-target-auth). The job sends its scheduled time in
 //   X-CloudScheduler-ScheduleTime, which evaluateAlerts uses as the evaluation instant, so a retried

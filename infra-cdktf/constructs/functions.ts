@@ -1,7 +1,7 @@
 // Functions: one Cloud Function (gen2) per entry point of functions/, each running as its own service
 // account, built from the zip Cloud Build uploads to the artifacts bucket. The message-driven
-// functions take only internal traffic (Pub/Sub push) and require an OIDC token; evaluateAlerts
-// requires the alerts scheduler job's OIDC token; the collector is public and checks its own keys.
+// functions and evaluateAlerts take only internal traffic (Pub/Sub push, Cloud Scheduler) and require
+// an OIDC token of their caller's identity; the collector is public and checks its own keys.
 import { Construct } from 'constructs';
 import { ArtifactRegistryRepository } from '@cdktf/provider-google/lib/artifact-registry-repository/index.js';
 import { ArtifactRegistryRepositoryIamMember } from '@cdktf/provider-google/lib/artifact-registry-repository-iam-member/index.js';
@@ -143,9 +143,10 @@ export class Functions extends Construct {
             availableCpu: '1',
             availableMemory: f.memory,
             timeoutSeconds: f.timeoutSeconds,
-            // Pub/Sub push is internal traffic. Cloud Scheduler's HTTP target and the collector come
-            // over the internet; the scheduled function still answers only a caller holding run.invoker.
-            ingressSettings: f.trigger === 'push' ? 'ALLOW_INTERNAL_ONLY' : 'ALLOW_ALL',
+            // Pub/Sub push and Cloud Scheduler of the same project, calling the function's own run.app
+            // URL, are internal traffic (https://cloud.google.com/run/docs/securing/ingress#settings); the
+            // collector takes the internet's.
+            ingressSettings: f.trigger === 'http' ? 'ALLOW_ALL' : 'ALLOW_INTERNAL_ONLY',
             environmentVariables: {
               ...env,
               ...(f.alerts ? { TILLSTREAM_ALERTS_TOPIC: NAMES.topics.alerts } : {}),

@@ -89,7 +89,7 @@ describe('alerts construct', () => {
     assert.deepEqual(on('run:tillstream-deliver-alert'), ['serviceAccount:google_service_account:ts-pubsub-push roles/run.invoker']);
   });
 
-  it('takes only internal traffic on deliverAlert, runs both functions as their own identities with the alerts topic, and evaluates on one instance', () => {
+  it('takes only internal traffic (Pub/Sub push, Cloud Scheduler) on both functions, runs them as their own identities with the alerts topic, and evaluates on one instance', () => {
     const view = (b: Block) => ({
       ingress: b.service_config.ingress_settings,
       sa: s.resolve(b.service_config.service_account_email),
@@ -101,7 +101,7 @@ describe('alerts construct', () => {
       { deliver: view(fn('tillstream-deliver-alert')), evaluate: view(fn('tillstream-evaluate-alerts')) },
       {
         deliver: { ingress: 'ALLOW_INTERNAL_ONLY', sa: 'google_service_account:ts-deliver-alert', runtime: 'nodejs22', topic: NAMES.topics.alerts, max: 20 },
-        evaluate: { ingress: 'ALLOW_ALL', sa: 'google_service_account:ts-evaluate-alerts', runtime: 'nodejs22', topic: NAMES.topics.alerts, max: 1 },
+        evaluate: { ingress: 'ALLOW_INTERNAL_ONLY', sa: 'google_service_account:ts-evaluate-alerts', runtime: 'nodejs22', topic: NAMES.topics.alerts, max: 1 },
       },
     );
   });

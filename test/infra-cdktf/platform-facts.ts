@@ -135,9 +135,11 @@ export const RUN_WITH_OVERRIDES = { permission: 'run.jobs.runWithOverrides', rol
  * Cloud Scheduler HTTP targets: an attempt's deadline is 15 s to 30 min (default 3 min); a job retries
  * a failed attempt at most 5 times. An attempt that outlives its deadline is cancelled and retried
  * while the target may still be running it. The OIDC identity must belong to the job's project, hold
- * run.invoker on the target, and whoever creates the job needs iam.serviceAccounts.actAs on it.
+ * run.invoker on the target, and whoever creates the job needs iam.serviceAccounts.actAs on it. A
+ * target whose ingress is internal admits the job only at its default run.app URL, not a custom domain.
  * https://cloud.google.com/scheduler/docs/reference/rest/v1/projects.locations.jobs#Job.FIELDS.attempt_deadline
  * https://cloud.google.com/scheduler/docs/reference/rest/v1/projects.locations.jobs#RetryConfig
  * https://cloud.google.com/scheduler/docs/http-target-auth
+ * https://cloud.google.com/run/docs/securing/ingress#settings
  */
 export const SCHEDULER_HTTP_TARGET = { minAttemptDeadlineSeconds: 15, maxAttemptDeadlineSeconds: 1800, maxRetryCount: 5 } as const;

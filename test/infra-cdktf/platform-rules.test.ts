@@ -210,7 +210,7 @@ for (const environment of ['prod', 'dev'] as const) {
         const deadline = seconds(job.attempt_deadline as string);
         assert.ok(deadline >= SCHEDULER_HTTP_TARGET.minAttemptDeadlineSeconds && deadline <= SCHEDULER_HTTP_TARGET.maxAttemptDeadlineSeconds, `${job.name}: attempt deadline ${job.attempt_deadline}`);
         assert.ok((job.retry_config?.retry_count ?? 0) <= SCHEDULER_HTTP_TARGET.maxRetryCount, `${job.name}: ${job.retry_config?.retry_count} retries`);
-        // The target: a function of the stack, by its URI reference.
+        // The target: a function of the stack, by its own (run.app) URI, which internal ingress admits.
         const target = /^\$\{google_cloudfunctions2_function\.([\w-]+)\.service_config\[0\]\.uri\}$/.exec(job.http_target.uri as string)?.[1];
         assert.ok(target, `${job.name} calls ${job.http_target.uri}`);
         const fn = s.resources('google_cloudfunctions2_function')[target]!;

@@ -394,7 +394,7 @@ describe('infra-cdktf TillstreamStack (prod)', () => {
       assert.deepEqual(fns, [
         { name: 'tillstream-collect', entry: 'collect', runtime: 'nodejs22', source, sa: 'google_service_account:ts-collect', instances: [2, 400], ingress: 'ALLOW_ALL' },
         { name: 'tillstream-deliver-alert', entry: 'deliverAlert', runtime: 'nodejs22', source, sa: 'google_service_account:ts-deliver-alert', instances: [0, 20], ingress: 'ALLOW_INTERNAL_ONLY' },
-        { name: 'tillstream-evaluate-alerts', entry: 'evaluateAlerts', runtime: 'nodejs22', source, sa: 'google_service_account:ts-evaluate-alerts', instances: [0, 1], ingress: 'ALLOW_ALL' },
+        { name: 'tillstream-evaluate-alerts', entry: 'evaluateAlerts', runtime: 'nodejs22', source, sa: 'google_service_account:ts-evaluate-alerts', instances: [0, 1], ingress: 'ALLOW_INTERNAL_ONLY' },
         { name: 'tillstream-ingest-events', entry: 'ingestEvents', runtime: 'nodejs22', source, sa: 'google_service_account:ts-ingest-events', instances: [2, 400], ingress: 'ALLOW_INTERNAL_ONLY' },
         { name: 'tillstream-ingest-pos-batch', entry: 'ingestPosBatch', runtime: 'nodejs22', source, sa: 'google_service_account:ts-ingest-pos-batch', instances: [1, 50], ingress: 'ALLOW_INTERNAL_ONLY' },
         { name: 'tillstream-start-export', entry: 'startExport', runtime: 'nodejs22', source, sa: 'google_service_account:ts-start-export', instances: [0, 4], ingress: 'ALLOW_INTERNAL_ONLY' },

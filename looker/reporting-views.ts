@@ -66,6 +66,15 @@ export const REPORTING_VIEWS: ReportingView[] = [
     freshness: DAILY_FRESHNESS,
   },
   {
+    stem: 'rpt_daily_traffic_breakdown',
+    title: 'Daily web traffic by page, referrer, device and country',
+    mart: 'mart_daily_merchant_traffic_breakdown',
+    grain: 'one row per merchant, dimension, dimension value and merchant-local day',
+    keyColumns: ['merchant_id', 'dimension', 'dimension_value', 'local_date'],
+    dateColumn: 'local_date',
+    freshness: DAILY_FRESHNESS,
+  },
+  {
     stem: 'rpt_store_inventory',
     title: 'Closing stock by store and sku',
     mart: 'mart_hourly_store_inventory',

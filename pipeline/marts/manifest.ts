@@ -81,6 +81,7 @@ export const REPORTING: SqlFile[] = [
   'rpt_daily_store_sales',
   'rpt_hourly_product_sales',
   'rpt_daily_traffic',
+  'rpt_daily_traffic_breakdown',
   'rpt_store_inventory',
   'rpt_promotion_performance',
 ].map((stem) => ({ stem, file: `sql/reporting/${stem}.sql` }));

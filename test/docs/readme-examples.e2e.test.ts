@@ -96,8 +96,8 @@ describe('README.md and docs/events.md examples against a fresh demo', () => {
     const block = readme[3]!.map((cmd) => asUser(cmd).replaceAll('localhost:8080', url.slice('http://'.length)).replace(/^curl /, "curl -sS --fail-with-body -w '\\n' "));
     const r = sh(block.join('\n'));
     assert.equal(r.status, 0, `${block.join('\n')}\n${r.stdout}\n${r.stderr}`);
-    // The POST answers first (202 with the counts enqueued), then the metrics of the last 7 local days.
-    const [posted, metrics, rejections] = r.stdout.trim().split('\n').slice(-3).map((l) => JSON.parse(l) as Record<string, unknown>);
+    // The POST answers first (202 with the counts enqueued), then the metrics of the last 7 local days, the rejections, top pages, low stock and promotions.
+    const [posted, metrics, rejections, pages, lowStock, promotions] = r.stdout.trim().split('\n').slice(-6).map((l) => JSON.parse(l) as Record<string, unknown>);
     const sent = (await readFile(join(cwd, 'recent.ndjson'), 'utf8')).trim().split('\n').length;
     assert.deepEqual(posted, { received: sent, messages: 1 });
     const points = metrics!.points as { values: { orders: number } }[];
@@ -108,5 +108,11 @@ describe('README.md and docs/events.md examples against a fresh demo', () => {
     assert.equal(rejections!.merchant_id, 'pizzaroma');
     assert.ok(Number(rejections!.total) > 0 && Object.values(byReason).reduce((a, b) => a + b, 0) === rejections!.total, JSON.stringify(rejections));
     assert.equal((rejections!.samples as unknown[]).length, 10);
+    // Then today's top pages of the demo's web traffic (by page views, from the daily rows), its low stock and promotions.
+    assert.deepEqual([pages!.series, pages!.dimension, pages!.granularity], ['pages', 'page', 'day']);
+    assert.ok((pages!.items as unknown[]).length > 0 && Number((pages!.totals as Record<string, number>).page_views) > 0, JSON.stringify(pages));
+    assert.equal(lowStock!.merchant_id, 'pizzaroma');
+    assert.ok(Array.isArray(lowStock!.items), JSON.stringify(lowStock));
+    assert.deepEqual([promotions!.merchant_id, Array.isArray(promotions!.promotions)], ['pizzaroma', true]);
   });
 });

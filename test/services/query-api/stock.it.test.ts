@@ -24,7 +24,8 @@ import { MemoryKeyStore, PEPPER, addKey } from './fixtures.js';
 /** Code-point order, as row keys sort (not the locale's). */
 const cmp = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
 
-const window = { start: new Date('2026-03-05T00:00:00Z'), end: new Date('2026-03-11T00:00:00Z') };
+// The whole history is built: the promotion baselines are read from the hourly sales of earlier weeks.
+const window = { start: new Date('2026-02-01T00:00:00Z'), end: new Date('2026-03-11T00:00:00Z') };
 const NOW = new Date('2026-03-10T16:30:00Z');
 
 describe('low stock and promotion uplift through the API', function () {

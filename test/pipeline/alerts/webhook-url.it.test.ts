@@ -116,6 +116,9 @@ describe('webhook URL guard', () => {
         metadata: await refusal('https://metadata.google.internal/computeMetadata/v1/', gcp),
         metadataIp: await refusal('http://169.254.169.254/computeMetadata/v1/', gcp),
         mappedMetadata: await refusal('https://[::ffff:169.254.169.254]/', gcp),
+        decimalLoopback: await refusal('https://2130706433/a', gcp),
+        hexLoopback: await refusal('https://0x7f.1/a', gcp),
+        trailingDotMetadata: await refusal('https://metadata.google.internal./', gcp),
         mixed: await refusal('https://mixed.example.com/a', gcp),
         inside: await refusal('https://inside.example.com/a', gcp),
         unknown: await refusal('https://nowhere.example.com/a', gcp),
@@ -130,6 +133,10 @@ describe('webhook URL guard', () => {
         metadataIp: '169.254.169.254 is a linkLocal address; webhooks go to public addresses',
         // The URL parser writes the mapped address in hex; it still reaches 169.254.169.254.
         mappedMetadata: '::ffff:a9fe:a9fe is a linkLocal address; webhooks go to public addresses',
+        // The URL parser reads these hosts as the IPv4 address they spell.
+        decimalLoopback: '127.0.0.1 is a loopback address; webhooks go to public addresses',
+        hexLoopback: '127.0.0.1 is a loopback address; webhooks go to public addresses',
+        trailingDotMetadata: 'metadata.google.internal. is the metadata server',
         mixed: 'mixed.example.com resolves to 10.0.0.7, a private address; webhooks go to public addresses',
         inside: 'inside.example.com resolves to fd00::7, a uniqueLocal address; webhooks go to public addresses',
         unknown: 'nowhere.example.com does not resolve (ENOTFOUND)',

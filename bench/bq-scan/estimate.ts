@@ -740,7 +740,15 @@ function unionConstraints(clauses: Constraints[], cols: Column[]): Constraints {
     if (hulls.some((h) => h === undefined)) continue;
     const lo = Math.min(...hulls.map((h) => h!.lo ?? -Infinity));
     const hi = Math.max(...hulls.map((h) => h!.hi ?? Infinity));
-    out.set(c.id, [{ ...(Number.isFinite(lo) ? { lo } : {}), ...(Number.isFinite(hi) ? { hi } : {}) }]);
+    // A STRING range (the leading clustering column of a mart, merchant_id): the target is modified
+    // in place and keeps its clustering, so its blocks are pruned like any scan's
+    // (https://cloud.google.com/bigquery/docs/clustered-tables: "A clustered table maintains the sort
+    // properties in the context of each operation that modifies it").
+    const froms = hulls.map((h) => h!.from);
+    const tos = hulls.map((h) => h!.to);
+    const from = froms.every((f) => f !== undefined) ? froms.reduce((a, b) => (b! < a! ? b : a)) : undefined;
+    const to = tos.every((t) => t !== undefined) ? tos.reduce((a, b) => (b! > a! ? b : a)) : undefined;
+    out.set(c.id, [{ ...(Number.isFinite(lo) ? { lo } : {}), ...(Number.isFinite(hi) ? { hi } : {}), ...(from !== undefined ? { from } : {}), ...(to !== undefined ? { to } : {}) }]);
   }
   return out;
 }
@@ -750,15 +758,19 @@ function hull(cs: Constraint[]): Constraint | undefined {
   if (cs.length === 0) return undefined;
   let lo = -Infinity;
   let hi = Infinity;
+  let from: string | undefined;
+  let to: string | undefined;
   for (const c of cs) {
     if (c.lo !== undefined) lo = Math.max(lo, c.lo);
     if (c.hi !== undefined) hi = Math.min(hi, c.hi);
+    if (c.from !== undefined && (from === undefined || c.from > from)) from = c.from;
+    if (c.to !== undefined && (to === undefined || c.to < to)) to = c.to;
     if (c.values?.length && c.values.every((v) => typeof v === 'number')) {
       lo = Math.max(lo, Math.min(...(c.values as number[])));
       hi = Math.min(hi, Math.max(...(c.values as number[])) + 1);
     }
   }
-  return { ...(Number.isFinite(lo) ? { lo } : {}), ...(Number.isFinite(hi) ? { hi } : {}) };
+  return { ...(Number.isFinite(lo) ? { lo } : {}), ...(Number.isFinite(hi) ? { hi } : {}), ...(from !== undefined ? { from } : {}), ...(to !== undefined ? { to } : {}) };
 }
 
 // ------------------------------------------------------------------------------------------------

@@ -111,10 +111,12 @@ export const ASSERTIONS: AssertionSpec[] = [
 export function uniqueKeyAssertion(spec: MartSpec): string {
   const key = spec.table.uniqueKey;
   if (!key?.length) throw new Error(`${spec.table.id} declares no unique key`);
+  const merchants = ['merchant_id >= @merchant_from', 'merchant_id <= @merchant_to'];
   const bound =
     spec.grain === 'hour'
-      ? ['hour_start >= @window_start', 'hour_start < @window_end']
+      ? ['hour_start >= @window_start', 'hour_start < @window_end', ...merchants]
       : [
+          ...merchants,
           // the local days of the window in any zone lie within a day of its UTC dates
           'local_date >= date_sub(date(@window_start), interval 1 day)',
           'local_date <= date_add(date(@window_end), interval 1 day)',

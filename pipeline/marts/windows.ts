@@ -261,10 +261,14 @@ export function planCellWindows(spec: Pick<MartSpec, 'stem' | 'rebuild'>, input:
         start = Math.min(start, from);
         for (let t = from; t < allFromMs; t += HOUR_MS) keys.push(cellKey(m, hourKey(new Date(t))));
       }
-      const all = allFromMs < limitMs ? { start: new Date(allFromMs), end: input.limit } : undefined;
-      // One window: a later window's carry-in reads the hours an earlier one would rebuild.
-      if (keys.length === 0 && !all) return [];
-      return [{ mart: spec.stem, windowStart: new Date(start), windowEnd: input.limit, scope: { merchants: merchants.sort(), cells: keys.sort(), allFrom: all?.start ?? input.limit } }];
+      // Two windows, run in this order: the touched merchants' hours before allFrom (their merchant
+      // range only, so a late backfill of one merchant reads that merchant's blocks, not every
+      // merchant's), then every merchant from allFrom on, whose carry-in reads the rows the first
+      // window has just rebuilt.
+      const out: MartWindow[] = [];
+      if (keys.length > 0) out.push({ mart: spec.stem, windowStart: new Date(start), windowEnd: new Date(allFromMs), scope: { merchants: merchants.sort(), cells: keys.sort() } });
+      if (allFromMs < limitMs) out.push({ mart: spec.stem, windowStart: new Date(allFromMs), windowEnd: input.limit, scope: { merchants: [], cells: [], allFrom: new Date(allFromMs) } });
+      return out;
     }
     case 'local_days':
     case 'baseline_days': {
@@ -307,8 +311,11 @@ export function scopeCondition(grain: 'hour' | 'day', merchant: string, bucket: 
 
 /** The rows of a mart inside a window: the same condition the MERGE deletes by. */
 export function windowCondition(spec: Pick<MartSpec, 'grain'>): string {
-  if (spec.grain === 'hour') return `hour_start >= @window_start and hour_start < @window_end and ${scopeCondition('hour', 'merchant_id', 'hour_start')}`;
+  // The merchant range is implied by the scope; stated on its own it prunes blocks of the leading clustering column.
+  const merchants = 'merchant_id >= @merchant_from and merchant_id <= @merchant_to';
+  if (spec.grain === 'hour') return `hour_start >= @window_start and hour_start < @window_end and ${merchants} and ${scopeCondition('hour', 'merchant_id', 'hour_start')}`;
   return [
+    merchants,
     'local_date >= date_sub(date(@window_start), interval 1 day)',
     'local_date <= date_add(date(@window_end), interval 1 day)',
     'local_date >= date(@window_start, time_zone)',

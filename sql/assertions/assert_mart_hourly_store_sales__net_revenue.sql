@@ -1,11 +1,14 @@
 -- assert_mart_hourly_store_sales__net_revenue: rows whose revenue does not add up: net revenue must be
 -- gross − discount − refunds, and the order-type counts must not exceed the orders.
--- Zero rows means pass. Bound to the window of the rebuild it checks (@window_start, @window_end).
+-- Zero rows means pass. Bound to the window of the rebuild it checks (@window_start, @window_end, its merchants).
 with source as (
   select *
   from marts.mart_hourly_store_sales
   where hour_start >= @window_start
     and hour_start < @window_end
+    -- the window's merchants (the leading clustering column: BigQuery prunes blocks)
+    and merchant_id >= @merchant_from
+    and merchant_id <= @merchant_to
 ),
 
 final as (

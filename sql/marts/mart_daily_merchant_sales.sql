@@ -80,6 +80,8 @@ when not matched by source
   and target.local_date >= date(@window_start, target.time_zone)
   and target.local_date <= date(timestamp_sub(@window_end, interval 1 microsecond), target.time_zone)
   and (target.local_date >= date(@all_from, target.time_zone) or (target.merchant_id in unnest(@merchants) and concat(target.merchant_id, '|', cast(target.local_date as string)) in unnest(@cells)))
+  and target.merchant_id >= @merchant_from
+  and target.merchant_id <= @merchant_to
   then delete
 when not matched then insert (
   merchant_id, local_date, time_zone, orders, items, gross_revenue_minor, discount_minor, refund_minor,

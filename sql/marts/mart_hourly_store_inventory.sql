@@ -76,6 +76,8 @@ previous_closings as (
   from marts.mart_hourly_store_inventory
   where hour_start >= timestamp_sub(@window_start, interval 1 hour)
     and hour_start < @window_end
+    and merchant_id >= @merchant_from
+    and merchant_id <= @merchant_to
     and not (hour_start >= @all_from or (merchant_id in unnest(@merchants) and concat(merchant_id, '|', format_timestamp('%Y-%m-%dT%H', hour_start)) in unnest(@cells)))
     and (timestamp_add(hour_start, interval 1 hour) >= @all_from or (merchant_id in unnest(@merchants) and concat(merchant_id, '|', format_timestamp('%Y-%m-%dT%H', timestamp_add(hour_start, interval 1 hour))) in unnest(@cells)))
 ),
@@ -96,6 +98,8 @@ earlier as (
     and store_id is not null
     and event_ts >= @carry_from
     and event_ts < @window_start
+    and merchant_id >= @merchant_from
+    and merchant_id <= @merchant_to
 ),
 
 earlier_ranked as (
@@ -227,6 +231,8 @@ when not matched by source
   and target.hour_start >= @window_start
   and target.hour_start < @window_end
   and (target.hour_start >= @all_from or (target.merchant_id in unnest(@merchants) and concat(target.merchant_id, '|', format_timestamp('%Y-%m-%dT%H', target.hour_start)) in unnest(@cells)))
+  and target.merchant_id >= @merchant_from
+  and target.merchant_id <= @merchant_to
   then delete
 when not matched then insert (
   merchant_id, store_id, sku, hour_start, closing_quantity, low_stock, last_event_at

@@ -98,6 +98,8 @@ when not matched by source
   and target.hour_start >= @window_start
   and target.hour_start < @window_end
   and (target.hour_start >= @all_from or (target.merchant_id in unnest(@merchants) and concat(target.merchant_id, '|', format_timestamp('%Y-%m-%dT%H', target.hour_start)) in unnest(@cells)))
+  and target.merchant_id >= @merchant_from
+  and target.merchant_id <= @merchant_to
   then delete
 when not matched then insert (
   merchant_id, dimension, dimension_value, hour_start, page_views, visitors, sessions

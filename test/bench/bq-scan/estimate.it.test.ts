@@ -188,4 +188,18 @@ describe('BigQuery scan estimator', function () {
     const source = e.reads.find((r) => r.table === 'd.ingested')!;
     assert.equal(source.partitionsKept, 1);
   });
+
+  it('prunes the blocks of a MERGE target by a merchant range in its DELETE clause\'s search condition', async () => {
+    const merge = (range: string) =>
+      est.estimate(
+        `merge d.events as t using (select * from d.ingested where _PARTITIONTIME >= @window_start) as s on false
+         when not matched by source and t.event_ts >= @window_start${range} then delete
+         when not matched then insert (merchant_id, event_type, event_ts, amount, note) values (s.merchant_id, 'x', s.event_ts, s.amount, null)`,
+        { window_start: new Date('2026-03-10T00:00:00Z'), from: 'm2', to: 'm3' },
+      );
+    const narrowed = (await merge(' and t.merchant_id >= @from and t.merchant_id <= @to')).reads.find((r) => r.table === 'd.events')!;
+    assert.deepEqual([narrowed.clusterColumns, narrowed.clusterShare, narrowed.bytes], [['merchant_id'], 0.5, (5 * COLUMN_DAY) / 2]);
+    const whole = (await merge('')).reads.find((r) => r.table === 'd.events')!;
+    assert.deepEqual([whole.clusterShare, whole.bytes], [1, 5 * COLUMN_DAY]);
+  });
 });

@@ -57,10 +57,14 @@ describe('mart runner, exporter and reprocessing', function () {
     assert.deepStrictEqual(run.touchedHours.map(iso), ['2026-03-06T10:00:00.000Z', '2026-03-06T14:00:00.000Z']);
     assert.deepStrictEqual(windowsOf(run.windows, 'mart_hourly_store_sales'), [['2026-03-06T10:00:00.000Z', '2026-03-06T11:00:00.000Z']]);
     assert.deepStrictEqual(cellsOf(run.windows, 'mart_hourly_store_sales'), [['m_ny|2026-03-06T10']]);
-    // inventory: the merchant's touched hours on, and every merchant's two latest complete hours
-    assert.deepStrictEqual(windowsOf(run.windows, 'mart_hourly_store_inventory'), [['2026-03-06T10:00:00.000Z', '2026-03-06T14:00:00.000Z']]);
-    assert.deepStrictEqual(run.windows.filter((w) => w.mart === 'mart_hourly_store_inventory').map((w) => [w.scope?.cells, iso(w.scope!.allFrom!)]), [
-      [['m_ny|2026-03-06T10', 'm_ny|2026-03-06T11'], '2026-03-06T12:00:00.000Z'],
+    // inventory: the merchant's touched hours on (its own window, its merchant range), then every merchant's two latest complete hours
+    assert.deepStrictEqual(windowsOf(run.windows, 'mart_hourly_store_inventory'), [
+      ['2026-03-06T10:00:00.000Z', '2026-03-06T12:00:00.000Z'],
+      ['2026-03-06T12:00:00.000Z', '2026-03-06T14:00:00.000Z'],
+    ]);
+    assert.deepStrictEqual(run.windows.filter((w) => w.mart === 'mart_hourly_store_inventory').map((w) => [w.scope?.cells, w.scope?.allFrom && iso(w.scope.allFrom)]), [
+      [['m_ny|2026-03-06T10', 'm_ny|2026-03-06T11'], undefined],
+      [[], '2026-03-06T12:00:00.000Z'],
     ]);
     // daily: the merchant's local day (New York) of the touched hour; bounds cover it in any zone
     assert.deepStrictEqual(cellsOf(run.windows, 'mart_daily_merchant_sales'), [['m_ny|2026-03-06']]);
@@ -73,7 +77,7 @@ describe('mart runner, exporter and reprocessing', function () {
     assert.deepStrictEqual(recorded.map((r) => [r.n, r.kinds, iso(r.finalized)]), [[run.windows.length, 'scheduled', '2026-03-06T14:00:00.000Z']]);
   });
 
-  it('builds a backfill of hours months apart with one window per mart, rebuilding exactly their cells', async () => {
+  it('builds a backfill of hours months apart with one window per mart (inventory: the merchant\'s, then every merchant\'s latest), rebuilding exactly their cells', async () => {
     const received = '2026-03-06T14:10:00Z';
     await loadEvents(wh, dims, [
       { ...sale('2025-06-01T03:30:00Z', 500), receivedAt: received, messageId: 'backfill' },
@@ -83,7 +87,7 @@ describe('mart runner, exporter and reprocessing', function () {
     const run = await scheduledRun({ warehouse: wh, clock: at('2026-03-06T14:20:00Z') });
     const perMart = new Map<string, number>();
     for (const w of run.windows) perMart.set(w.mart, (perMart.get(w.mart) ?? 0) + 1);
-    assert.deepStrictEqual([...perMart.values()], Array.from({ length: perMart.size }, () => 1));
+    assert.deepStrictEqual([...perMart].filter(([, n]) => n !== 1), [['mart_hourly_store_inventory', 2]]);
     assert.deepStrictEqual(windowsOf(run.windows, 'mart_hourly_store_sales'), [['2025-06-01T03:00:00.000Z', '2026-01-10T13:00:00.000Z']]);
     assert.deepStrictEqual(cellsOf(run.windows, 'mart_hourly_store_sales'), [['m_ny|2025-06-01T03', 'm_ny|2025-09-15T20', 'm_ny|2026-01-10T12']]);
     // local days in New York: 03:30Z on 1 June is the evening of 31 May there

@@ -56,7 +56,7 @@ describe('scheduledScript', () => {
       // marts without series (promotion definitions and performance) have no keys to snapshot
       assert.equal(snapshot > loop && snapshot < statement, m.series, m.stem);
     }
-    assert.match(script, /select @run_id, 'mart_daily_store_sales', @run_started_at, to_json_string\(struct\(merchant_id, store_id, cast\(local_date as string\) as local_date\)\)\nfrom marts\.mart_daily_store_sales\nwhere local_date >= /);
+    assert.match(script, /select @run_id, 'mart_daily_store_sales', @run_started_at, to_json_string\(struct\(merchant_id, store_id, cast\(local_date as string\) as local_date\)\)\nfrom marts\.mart_daily_store_sales\nwhere merchant_id >= @merchant_from and merchant_id <= @merchant_to and local_date >= /);
   });
 });
 

@@ -49,8 +49,10 @@ describe('run statements', () => {
   it('carries inventory in from the mart only in an hourly run: no raw read before the window', () => {
     const list = scheduledRunStatements({ startedAt: d('2026-03-10T12:05:00Z'), arrivalsFrom: d('2026-03-10T10:05:00Z'), cells: [{ merchantId: 'm_a', hour: d('2026-03-10T08:00:00Z') }], zones });
     const inventory = list.filter((s) => s.stem === 'mart_hourly_store_inventory');
-    assert.deepStrictEqual(inventory.map((s) => [s.params.window_start, s.params.carry_from, s.params.all_from, s.params.cells]), [
-      [d('2026-03-10T08:00:00Z'), d('2026-03-10T08:00:00Z'), d('2026-03-10T10:00:00Z'), ['m_a|2026-03-10T08', 'm_a|2026-03-10T09']],
+    // the merchant's hours before the all-merchant hours (no all_from inside: two days past its end), then every merchant's
+    assert.deepStrictEqual(inventory.map((s) => [s.params.window_start, s.params.carry_from, s.params.all_from, s.params.cells, s.params.merchant_from, s.params.merchant_to]), [
+      [d('2026-03-10T08:00:00Z'), d('2026-03-10T08:00:00Z'), d('2026-03-12T10:00:00Z'), ['m_a|2026-03-10T08', 'm_a|2026-03-10T09'], 'm_a', 'm_a'],
+      [d('2026-03-10T10:00:00Z'), d('2026-03-10T10:00:00Z'), d('2026-03-10T10:00:00Z'), [''], '', LAST_MERCHANT],
     ]);
   });
 });

@@ -93,7 +93,11 @@ describe('mart_hourly_store_inventory: bounded carry-in', function () {
     const run = await scheduledRun({ warehouse: wh, clock: { now: () => new Date('2026-03-06T15:05:00Z') } });
     assert.deepStrictEqual(
       run.windows.filter((w) => w.mart === STEM).map((w) => [w.windowStart.toISOString(), w.windowEnd.toISOString()]),
-      [['2026-03-06T10:00:00.000Z', '2026-03-06T15:00:00.000Z']],
+      // the merchant's hours up to every merchant's latest two, then those: the second carries in what the first rebuilt
+      [
+        ['2026-03-06T10:00:00.000Z', '2026-03-06T13:00:00.000Z'],
+        ['2026-03-06T13:00:00.000Z', '2026-03-06T15:00:00.000Z'],
+      ],
     );
     assert.deepStrictEqual(await rowsOf(wh), [
       ['dough', '2026-03-06T08:00:00.000Z', 20, 0, '2026-03-06T08:30:00.000Z'],

@@ -182,6 +182,25 @@ describe('breakdowns and comparisons against the oracle (DST included)', functio
     assert.deepEqual(item.values, { page_views: busiest.page_views, visitors: busiest.visitors, sessions: busiest.sessions });
   });
 
+  it("answers one page's, referrer's, device's or country's series per day with its exact distinct counts", async () => {
+    const daily = oracle.dailyTrafficBreakdown(events, dims, window).filter((r) => r.merchant_id === 'm_ny');
+    for (const [series, param, dimension] of [['pages', 'page', 'page'], ['referrers', 'referrer', 'referrer'], ['devices', 'device', 'device'], ['countries', 'country', 'country']] as const) {
+      const busiest = daily.filter((r) => r.dimension === dimension).reduce((a, b) => (num(b.page_views) > num(a.page_views) ? b : a));
+      const value = String(busiest.dimension_value);
+      const res = await get(`metrics?series=${series}&${param}=${encodeURIComponent(value)}&granularity=day&from=2026-03-06&to=2026-03-10`);
+      assert.deepEqual(
+        res.body.points.map((p: { start: string; values: object }) => [p.start, p.values]),
+        ['2026-03-06', '2026-03-07', '2026-03-08', '2026-03-09'].map((d) => {
+          const r = daily.find((x) => x.dimension === dimension && x.dimension_value === value && x.local_date === d);
+          return [d, { page_views: num(r?.page_views), visitors: num(r?.visitors), sessions: num(r?.sessions) }];
+        }),
+        `${series} ${value}`,
+      );
+    }
+    const missing = await request(app).get('/v1/merchants/m_ny/metrics?series=pages&granularity=day&from=2026-03-06&to=2026-03-10').set('Authorization', `Bearer ${key}`);
+    assert.deepEqual([missing.status, missing.body.error.param], [400, 'page']);
+  });
+
   it('compares local days with the previous period: points, totals and change in % from the oracle', async () => {
     const res = await get('metrics?series=sales&metrics=orders,net_revenue_minor,refunds,average_order_value_minor&granularity=day&from=2026-03-08&to=2026-03-10&compare=previous_period');
     const daily = oracle.dailySales(events, dims, window, 'merchant').filter((r) => r.merchant_id === 'm_ny');

@@ -162,6 +162,17 @@ describe('low stock and promotion uplift through the API', function () {
     // p-all ran in every store of the merchant.
     assert.deepEqual(want.find((p) => p.promo_id === 'p-all')!.stores.map((s) => s.store_id), ['s1', 's2', 's_empty']);
 
+    // One promotion in one store, day by day, as the metrics route answers it (the store's local days).
+    const daily = await get(`metrics?series=promotions&promo=p-weekend&store=s1&granularity=day&from=${from}&to=${to}`);
+    const weekend = inRange.filter((r) => r.promo_id === 'p-weekend' && r.store_id === 's1');
+    type Point = { start: string; values: Record<string, number | null> };
+    const ran = new Set(weekend.map((r) => r.local_date));
+    assert.deepEqual(
+      (daily.body.points as Point[]).filter((p) => ran.has(p.start)).map((p) => [p.start, p.values.promo_net_revenue_minor, p.values.baseline_net_revenue_minor]),
+      weekend.map((r) => [r.local_date, r.promo_net_revenue_minor, r.baseline_net_revenue_minor]).sort(),
+    );
+    assert.ok(weekend.length >= 2);
+
     const preset = await get('promotions?range=today');
     assert.deepEqual(preset.body.promotions.map((p: { promo_id: string }) => p.promo_id), ['p-later']);
     const bad = await request(app).get('/v1/merchants/m_ny/promotions?from=2026-03-05').set('Authorization', `Bearer ${key}`);

@@ -1,7 +1,7 @@
 // `npm run bench [-- --quick]`: every benchmark figure with its baseline measured in the same run,
 // progress on stderr, a readable table on stdout, and bench/results/latest.json (shape: result.ts).
 // --quick: smaller workloads, the 1M marts size only, 10 s API runs; under five minutes on 2 cores.
-// --only api-reads | ingest_e2e | bq_hourly_scan | alerts: measures that figure alone and updates it in the existing latest.json.
+// --only api-reads | ingest_e2e | bq_hourly_scan | alerts | backfill: measures that figure alone and updates it in the existing latest.json.
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
@@ -10,6 +10,7 @@ import { DATA_FILES } from '../runtime/local-stores.js';
 import { measureApi, requestPaths, type StoreRef } from './api.js';
 import { formatHourlyScan, measureHourlyScan } from './bq-scan/hourly-scan.js';
 import { measureApiReads } from './api-reads.js';
+import { measureBackfill } from './backfill.js';
 import { measureAlerts } from './alerts.js';
 import { measureFreshness } from './freshness.js';
 import { measureIngest } from './ingest.js';
@@ -58,6 +59,19 @@ if (values.only === 'ingest_e2e') {
   }
   process.exit(0);
 }
+if (values.only === 'backfill') {
+  // 10,000 POS orders over four years through `tillstream ingest --backfill`, marts included; kept in latest.json.
+  const dir = await mkdtemp(join(tmpdir(), 'tillstream-bench-'));
+  try {
+    const backfill = await measureBackfill({ dir, log: (s) => process.stderr.write(`${s}\n`) });
+    const latest = JSON.parse(await readFile(latestPath, 'utf8')) as Record<string, unknown>;
+    await writeFile(latestPath, JSON.stringify({ ...latest, backfill }, null, 2) + '\n');
+    process.stdout.write(`backfill ${backfill.orders} orders over ${backfill.span_days} days: ${backfill.seconds} s (${backfill.series_cells} series cells)\n`);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+  process.exit(0);
+}
 if (values.only === 'export') {
   // The exporter's Bigtable write path against a bare MutateRows loop (emulator), 100k and 1M cells; kept in latest.json.
   const exported = await measureExport({ rows: 10_000, log: (s) => process.stderr.write(`${s}\n`) });
@@ -75,7 +89,7 @@ if (values.only === 'revalidate') {
   process.exit(0);
 }
 if (values.only !== undefined) {
-  if (values.only !== 'api-reads') throw new Error(`--only: the figures measured alone are api-reads, ingest_e2e, bq_hourly_scan, alerts, export and revalidate, got "${values.only}"`);
+  if (values.only !== 'api-reads') throw new Error(`--only: the figures measured alone are api-reads, ingest_e2e, bq_hourly_scan, alerts, backfill, export and revalidate, got "${values.only}"`);
   const apiReads = await measureApiReads({ requests: API_READ_REQUESTS, log: (s) => process.stderr.write(`${s}\n`) });
   const latest = JSON.parse(await readFile(latestPath, 'utf8')) as Record<string, unknown>;
   const out = placedAfter(latest, 'api', { api_reads_per_request: apiReads.reads_per_request, api_reads: apiReads });
@@ -149,6 +163,9 @@ try {
     await rt.close();
   }
 
+  step('backfill: 10,000 POS orders over four years through tillstream ingest --backfill, marts included');
+  const backfill = await measureBackfill({ dir: await mkdtemp(join(dir, 'backfill-')), log });
+
   step(`api: ${plan.apiSeconds} s autocannon runs, query API vs bare node:http`);
   const paths = requestPaths(stores, 1000, new Date(oldest.getTime() + 8 * 86_400_000));
   const api = await measureApi({ seriesPath: join(dir, 'reprocess', DATA_FILES.series), paths, seconds: plan.apiSeconds, connections: 10, dir, log });
@@ -179,7 +196,7 @@ try {
     date: new Date().toISOString(),
     quick,
   });
-  const withScan = { ...result, bq_hourly_scan: bqHourlyScan };
+  const withScan = { ...result, backfill, bq_hourly_scan: bqHourlyScan };
   await mkdir(join(import.meta.dirname, 'results'), { recursive: true });
   await writeFile(latestPath, JSON.stringify(withScan, null, 2) + '\n');
   step('done: bench/results/latest.json');

@@ -5,6 +5,7 @@ import type { GcpRuntime } from '../runtime/gcp.js';
 import type { LocalPipeline } from '../runtime/local-writer.js';
 import type { Clock, DimensionsStore, KeyStore, SeriesStore } from '../pipeline/ports.js';
 import type { RuntimeName } from '../runtime/select.js';
+import type { ProgressReporter } from './progress.js';
 
 export interface CommandContext {
   runtime(): Promise<LocalPipeline>;
@@ -17,6 +18,8 @@ export interface CommandContext {
   gcp?(): Promise<GcpRuntime>;
   out(line: string): void;
   err(line: string): void;
+  /** Progress of long steps on stderr (cli/progress.ts); absent or silent with --quiet and for commands forwarded to `tillstream start`. */
+  progress?: ProgressReporter;
 }
 
 /** A user mistake: printed without a stack, exit code 2. */

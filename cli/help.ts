@@ -28,6 +28,7 @@ its size is bounded by the disk, not memory. Prints the first rejected entries w
   --source S   online, pos, web or server (default pos)
   --format F   ndjson or csv (default: from the file name)
   --backfill   the events are history: the "too old" check is off
+  --quiet      no progress on stderr (a live bar on a terminal, a line every few seconds otherwise)
 exit codes: 0 some entry accepted or duplicate, 4 every entry rejected, 1 counts break the invariant, 2 usage
 examples:
   npx tillstream ingest --file events.ndjson --source pos

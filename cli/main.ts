@@ -11,15 +11,19 @@ import { forwardCommand, withAbsolutePaths } from './forward.js';
 import { openLocalPipeline } from '../runtime/local-writer.js';
 import { DATA_FILES } from '../runtime/local-stores.js';
 import { createCommandContext } from './runtime-select.js';
+import { createProgress, NO_PROGRESS } from './progress.js';
 
 function usage(): string {
   return [
-    'usage: tillstream <command> [options]   (tillstream <command> --help for its options and examples; --version)',
+    'usage: tillstream <command> [options]   (tillstream <command> --help for its options and examples; --version; --quiet: no progress on stderr)',
     ...Object.values(COMMANDS).map((c) => `  ${c.summary}`),
   ].join('\n');
 }
 
 export async function main(argv: string[]): Promise<number> {
+  // --quiet, accepted by every command: no progress on stderr (results and errors still print).
+  const quiet = argv.includes('--quiet');
+  if (quiet) argv = argv.filter((a) => a !== '--quiet');
   const [name, ...rest] = argv;
   if (name === '--version' || name === '-V') return process.stdout.write(version() + '\n'), 0;
   if (name === 'help' && rest[0] && COMMANDS[rest[0]]) return main([rest[0], '--help']);
@@ -36,7 +40,8 @@ export async function main(argv: string[]): Promise<number> {
   const out = (line: string) => process.stdout.write(line + '\n');
   const err = (line: string) => process.stderr.write(line + '\n');
   try {
-    const ctx = createCommandContext({ name: name!, out, err, openLocal: () => openLocalPipeline({ command: `tillstream ${name}` }) });
+    const progress = quiet ? NO_PROGRESS : createProgress({ stream: process.stderr });
+    const ctx = createCommandContext({ name: name!, out, err, progress, openLocal: () => openLocalPipeline({ command: `tillstream ${name}` }) });
     if (spec.usesDataDir && name !== 'start' && ctx.runtimeName === 'local') {
       const dataDir = resolveDataDir();
       const live = await readLiveLock(dataDir).catch(() => undefined);

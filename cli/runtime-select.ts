@@ -5,6 +5,7 @@
 // they use the local data directory as before. Commands read the same five stores either way; which
 // adapters serve them is runtime/select.ts's choice, the one fork between runtimes. Commands without a gcp variant refuse to run under gcp
 // rather than quietly writing a local data directory.
+import type { ProgressReporter } from './progress.js';
 import { systemClock, type Clock, type DimensionsStore, type KeyStore, type SeriesStore } from '../pipeline/ports.js';
 import type { GcpRuntime } from '../runtime/gcp.js';
 import { gcpRuntimeFrom, selectedRuntime, type RuntimeName } from '../runtime/select.js';
@@ -31,6 +32,7 @@ export interface CommandContextOptions {
   env?: NodeJS.ProcessEnv;
   out(line: string): void;
   err(line: string): void;
+  progress?: ProgressReporter;
   /** Opens the local pipeline (on first use). */
   openLocal(): Promise<LocalPipeline>;
   /** Builds the gcp runtime from the environment (on first use); tests pass their own. */
@@ -50,6 +52,7 @@ export function createCommandContext(opts: CommandContextOptions): CommandContex
     runtimeName,
     out: opts.out,
     err: opts.err,
+    ...(opts.progress ? { progress: opts.progress } : {}),
     runtime: async () => {
       if (runtimeName === 'gcp') {
         throw new UsageError(`runs on the local runtime only; unset TILLSTREAM_RUNTIME (it is "gcp")`);

@@ -149,7 +149,7 @@ export function gcpIngestPipeline(rt: GcpRuntime, opts: { clock?: Clock; logger?
 }
 
 /** What `marts` and `reprocess` run with on gcp: the BigQuery warehouse with its dry run, and every reprocess port. */
-export interface GcpMartDeps extends Required<Omit<ReprocessDeps, 'clock'>> {
+export interface GcpMartDeps extends Required<Omit<ReprocessDeps, 'clock' | 'onWindow'>> {
   clock: Clock;
   warehouse: GcpRuntime['warehouse'];
 }

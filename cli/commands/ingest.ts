@@ -15,6 +15,10 @@ import { UsageError, type Command } from '../context.js';
 import { runMartCycle } from '../../pipeline/marts/hourly.js';
 import { firstRejections, publishFile } from '../../runtime/file-ingest.js';
 import { exportRejectionDocuments } from '../../runtime/rejections.js';
+import { martBuildProgress, NO_PROGRESS } from '../progress.js';
+
+/** How often the ingest bar reads the runner's count of processed messages. */
+const POLL_MS = 250;
 
 /** Exit code when a file's entries were all rejected (README, "Exit codes"). */
 export const EXIT_ALL_REJECTED = 4;
@@ -42,6 +46,13 @@ export const ingestCommand: Command = async (argv, ctx) => {
   const runId = rt.newRunId();
   const receivedAt = rt.clock.now();
   const attributes = { source, run_id: runId, ...(values.backfill ? { backfill: '1' as const } : {}) };
+  const progress = ctx.progress ?? NO_PROGRESS;
+  // Messages processed by this command's runner, against those published so far (the file is read as it is ingested).
+  const processedAtStart = rt.runner.stats.processed + rt.runner.stats.failed;
+  const processed = () => rt.runner.stats.processed + rt.runner.stats.failed - processedAtStart;
+  let publishedMessages = 0;
+  const ingesting = progress.start('ingesting', 0, 'messages');
+  const poll = setInterval(() => ingesting.update(processed(), publishedMessages), POLL_MS);
   let published;
   try {
     published = await publishFile(rt, {
@@ -49,15 +60,26 @@ export const ingestCommand: Command = async (argv, ctx) => {
       format,
       receivedAt,
       attributes,
-      onProgress: (p) => ctx.err(`  published ${p.entries} entries in ${p.messages} messages, ingested so far`),
+      onProgress: (p) => (publishedMessages = p.messages),
     });
+    publishedMessages = published.messages;
+    await rt.runner.drain();
   } catch (err) {
     if (err instanceof PosCsvError) throw new UsageError(`${values.file}: ${err.message}`);
     throw err;
+  } finally {
+    clearInterval(poll);
+    ingesting.update(processed(), publishedMessages);
+    ingesting.stop();
   }
-  ctx.err(`published ${published.entries} entries from ${values.file} in ${published.messages} messages; ingesting`);
-  await rt.runner.drain();
-  const marts = await runMartCycle(rt);
+  ctx.err(`published ${published.entries} entries from ${values.file} in ${published.messages} messages, ingested; building marts`);
+  const building = martBuildProgress(progress);
+  let marts;
+  try {
+    marts = await runMartCycle({ ...rt, onWindow: building.onWindow });
+  } finally {
+    building.stop();
+  }
   await exportRejectionDocuments(rt, rt.clock.now());
   const counts = await rt.runCounts(runId);
   const rejected = totalRejected(counts);

@@ -18,6 +18,7 @@ import { ceilHour, floorHour, HOUR_MS } from '../../pipeline/time.js';
 import type { ArrivalRow, Clock, InboundMessage, IngestWrite, SeriesStore, Warehouse } from '../../pipeline/ports.js';
 import { UsageError, type Command, type CommandContext } from '../context.js';
 import { gcpMartDeps } from '../../runtime/gcp.js';
+import { martBuildProgress, NO_PROGRESS } from '../progress.js';
 
 /** Exit code when a gcp run was estimated but not confirmed (no --yes, or over --max-bytes). */
 export const EXIT_NOT_CONFIRMED = 3;
@@ -85,6 +86,7 @@ interface MartsDeps {
   warehouse: Warehouse;
   series: SeriesStore;
   clock: Clock;
+  onWindow?: ReprocessDeps['onWindow'];
 }
 
 /** One `marts` run: the mart cycle over the range's windows (rebuild, export, documents). */
@@ -109,7 +111,13 @@ export const martsCommand: Command = async (argv, ctx) => {
     const rt = await ctx.runtime();
     deps = { warehouse: rt.warehouse, series: rt.series, clock: rt.clock };
   }
-  const cycle = await buildAndExport(deps, { from, to, marts });
+  const building = martBuildProgress(ctx.progress ?? NO_PROGRESS);
+  let cycle;
+  try {
+    cycle = await buildAndExport({ ...deps, onWindow: building.onWindow }, { from, to, marts });
+  } finally {
+    building.stop();
+  }
   ctx.out(JSON.stringify({
     windows: cycle.windows.map((w) => ({ mart: w.mart, from: w.windowStart.toISOString(), to: w.windowEnd.toISOString(), rows_before: w.rowsBefore, rows_after: w.rowsAfter })),
     series_cells: cycle.cells,
@@ -188,6 +196,11 @@ export const reprocessCommand: Command = async (argv, ctx) => {
     deps = { warehouse: rt.warehouse, series: rt.series, clock: rt.clock, archive: rt.archive, dedupe: rt.warehouse, stage: rt.stage };
   }
   ctx.err(`reprocessing ${from.toISOString()} .. ${to.toISOString()}${values.revalidate ? ' (re-validating archived payloads by received_at first)' : ''}…`);
-  printReprocessReport(ctx, await reprocess(deps, opts));
+  const building = martBuildProgress(ctx.progress ?? NO_PROGRESS, 'rebuilding marts');
+  try {
+    printReprocessReport(ctx, await reprocess({ ...deps, onWindow: building.onWindow }, opts));
+  } finally {
+    building.stop();
+  }
   return 0;
 };

@@ -18,6 +18,7 @@ import { createLocalApp } from '../../services/local-app.js';
 import type { ForwardedResult } from '../../services/local-command.js';
 import { UsageError, type Command, type CommandContext } from '../context.js';
 import type { LocalPipeline } from '../../runtime/local-writer.js';
+import { martBuildProgress, NO_PROGRESS } from '../progress.js';
 import { martRowCounts, runMartCycle } from '../../pipeline/marts/hourly.js';
 import { startHourlySchedule } from '../schedule.js';
 
@@ -67,7 +68,13 @@ export function createStartCommand(startOpts: StartOptions = {}): Command {
     await rt.runner.drain();
     ctx.err(`ingested in ${((performance.now() - t0) / 1000).toFixed(1)} s; building marts…`);
     const t1 = performance.now();
-    const cycle = await runMartCycle(rt);
+    const building = martBuildProgress(ctx.progress ?? NO_PROGRESS);
+    let cycle;
+    try {
+      cycle = await runMartCycle({ ...rt, onWindow: building.onWindow });
+    } finally {
+      building.stop();
+    }
     await exportRejectionDocuments(rt, rt.clock.now());
     ctx.err(`marts built and exported in ${((performance.now() - t1) / 1000).toFixed(1)} s (${cycle.run.windows.length} windows)`);
     const counts = await rt.runCounts(runId);

@@ -8,7 +8,7 @@ import { HOUR_MS } from '../time.js';
 import { DEFAULT_MART_CONFIG, type MartConfig } from './config.js';
 import { exportDocuments, martRows, seriesCellsByKey, seriesCellsOf, writeSeries } from './exporter.js';
 import { MARTS } from './manifest.js';
-import { buildWindows, scheduledRun, type RunKind, type ScheduledRunResult, type WindowBuild, type WindowObserver } from './runner.js';
+import { buildWindows, scheduledRun, type RunKind, type ScheduledRunResult, type WindowBuild, type WindowObserver, type WindowProgress } from './runner.js';
 import type { MartWindow } from './windows.js';
 
 type Row = Record<string, unknown>;
@@ -23,6 +23,8 @@ export interface CycleDeps {
   config?: MartConfig;
   /** Called once a scheduled or exported run has finalized the hours before this instant (alert evaluation). */
   onFinalized?: (finalizedThrough: Date) => Promise<unknown>;
+  /** Called as windows are built (the command line's progress bar). */
+  onWindow?: WindowProgress;
 }
 
 export type CyclePlan =
@@ -128,6 +130,7 @@ export async function runCycle(deps: CycleDeps, plan: CyclePlan): Promise<CycleR
       config,
       runId: plan.runId,
       observe: seen.observe,
+      onWindow: deps.onWindow,
       // The export is part of the run: a run killed before its export completes is not recorded as done.
       beforeComplete: async (r) => {
         const rows = r.windows.map((w) => ({ mart: w.mart, rows: seen.after.get(windowKey(w)) ?? [] }));
@@ -140,7 +143,7 @@ export async function runCycle(deps: CycleDeps, plan: CyclePlan): Promise<CycleR
     return { runId: run.runId, run, windows: run.windows, cells: exported.cells, deletedRows: exported.deletedRows, documents };
   }
   const seen = observer(warehouse, plan.compare ?? false);
-  const build = await buildWindows(warehouse, plan.windows, { kind: plan.kind, clock, config, observe: seen.observe });
+  const build = await buildWindows(warehouse, plan.windows, { kind: plan.kind, clock, config, observe: seen.observe, onWindow: deps.onWindow });
   const rows = build.windows.map((w) => ({ mart: w.mart, rows: seen.after.get(windowKey(w)) ?? [] }));
   const exported = await writeSeries(series, seriesCellsByKey(rows), { previousKeys: seen.previousKeys });
   // Raw is unchanged by a build: the freshness of every merchant is its newest arrival within the horizon.

@@ -7,7 +7,7 @@
 import type { EndState } from '../contracts/outcomes.js';
 import { DEFAULT_INGEST_CONFIG, type IngestConfig } from '../ingest/config.js';
 import { systemClock, type ShardCheckpoint, type ArchiveReader, type Clock, type DedupeIndex, type InboundMessage, type IngestWrite, type SeriesStore, type Warehouse } from '../ports.js';
-import { runCycle, type MartChange } from './hourly.js';
+import { runCycle, type CycleDeps, type MartChange } from './hourly.js';
 import { DEFAULT_MART_CONFIG, type MartConfig } from './config.js';
 import { MARTS, martSpec } from './manifest.js';
 import type { ChunkRows } from './replacing-sink.js';
@@ -45,6 +45,8 @@ export interface ReprocessDeps {
   clearAhead?: (chunk: ChunkRows) => Promise<void>;
   /** The checkpoint of a re-validation of [from, to), for archives read in shards (resume after a crash). */
   checkpoint?: (range: { from: Date; to: Date }) => ShardCheckpoint;
+  /** Called as the rebuild's windows are built (the command line's progress bar). */
+  onWindow?: CycleDeps['onWindow'];
 }
 
 export type { MartChange } from './hourly.js';
@@ -269,7 +271,7 @@ export async function reprocess(deps: ReprocessDeps, opts: ReprocessOptions): Pr
     windows = rangeWindows({ from: opts.from, to: opts.to, marts: opts.marts });
   }
 
-  const cycle = await runCycle({ warehouse: deps.warehouse, series: deps.series, clock, config: opts.config }, { kind: 'reprocess', windows, compare: true });
+  const cycle = await runCycle({ warehouse: deps.warehouse, series: deps.series, clock, config: opts.config, onWindow: deps.onWindow }, { kind: 'reprocess', windows, compare: true });
   return {
     runId: cycle.runId!,
     windows: cycle.windows.map(({ mart, windowStart, windowEnd }) => ({ mart, windowStart, windowEnd })),

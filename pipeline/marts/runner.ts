@@ -44,10 +44,14 @@ export interface BuildOptions {
    * runner counting them: the mart cycle reads each window once on each side and keeps the rows.
    */
   observe?: WindowObserver;
+  /** Called as each window starts (the windows built so far, the run's total, the mart being built) and once at the end. */
+  onWindow?: WindowProgress;
   /** Recorded with scheduled runs. */
   arrivalsThrough?: Date;
   finalizedThrough?: Date;
 }
+
+export type WindowProgress = (p: { done: number; total: number; mart: string }) => void;
 
 export class AssertionFailed extends Error {
   constructor(
@@ -97,7 +101,9 @@ export async function buildWindows(warehouse: Warehouse, windows: MartWindow[], 
   const runId = opts.runId ?? randomUUID();
   const startedAt = clock.now();
   const built: WindowBuild[] = [];
-  for (const w of sortWindows(windows)) {
+  const sorted = sortWindows(windows);
+  for (const [done, w] of sorted.entries()) {
+    opts.onWindow?.({ done, total: sorted.length, mart: w.mart });
     const spec = martSpec(w.mart);
     if (spec.grain === 'hour' && (w.windowStart.getTime() % HOUR_MS !== 0 || w.windowEnd.getTime() % HOUR_MS !== 0)) {
       throw new Error(`${w.mart}: hourly windows must be whole hours, got ${w.windowStart.toISOString()}..${w.windowEnd.toISOString()}`);
@@ -119,6 +125,7 @@ export async function buildWindows(warehouse: Warehouse, windows: MartWindow[], 
     await recordWindow(warehouse, { runId, kind: opts.kind ?? 'build', startedAt, finishedAt: clock.now(), window: w, arrivalsThrough: opts.arrivalsThrough, finalizedThrough: opts.finalizedThrough });
     built.push({ ...w, rowsBefore, rowsAfter });
   }
+  opts.onWindow?.({ done: sorted.length, total: sorted.length, mart: '' });
   return { runId, windows: built };
 }
 
@@ -267,6 +274,7 @@ export async function scheduledRun(deps: {
   config?: MartConfig;
   beforeWindow?: BuildOptions['beforeWindow'];
   observe?: WindowObserver;
+  onWindow?: WindowProgress;
   /**
    * Runs after every window is built and before the run's watermarks are recorded (the export). A run
    * that stops before its watermarks are recorded — a crash mid-build or mid-export — leaves the next
@@ -284,7 +292,7 @@ export async function scheduledRun(deps: {
   // The same cells as the BigQuery script's plan, one window per mart: DuckDB pays per statement, not
   // per partition read, so a backfill of hours scattered over years is one statement per mart.
   const windows = planScheduledWindows({ startedAt, finalizedThrough: input.finalizedThrough, cells: input.cellsByMart, zones: input.zones, promotions: input.promotions, coalesce: true });
-  const result = await buildWindows(warehouse, windows, { runId: deps.runId, kind: 'scheduled', clock, config, beforeWindow: deps.beforeWindow, observe: deps.observe });
+  const result = await buildWindows(warehouse, windows, { runId: deps.runId, kind: 'scheduled', clock, config, beforeWindow: deps.beforeWindow, observe: deps.observe, onWindow: deps.onWindow });
   const touchedHours = [...new Set(input.touched.map((c) => c.hour.getTime()))].sort((a, b) => a - b).map((t) => new Date(t));
   const run: ScheduledRunResult = { ...result, startedAt, arrivalsFrom: input.arrivalsFrom, arrivalsThrough: startedAt, finalizedThrough: current, touchedHours, touchedCells: input.touched };
   await deps.beforeComplete?.(run);

@@ -1,8 +1,9 @@
 // Tests of normalization: whole raw.events and raw.order_lines rows, UTC conversion of offset and
 // DST times, IP truncation, the canonical form and the content hash.
 import assert from 'node:assert/strict';
-import { Event, LineItem } from '../../../pipeline/contracts/events.js';
-import { canonicalBodyJson, canonicalJson, contentHash, contentHashInput, normalizeEvent, utcHourStart } from '../../../pipeline/ingest/normalize.js';
+import { z } from 'zod';
+import { Event, LineItem, OrderBody } from '../../../pipeline/contracts/events.js';
+import { canonicalBodyJson, canonicalJson, contentHash, contentHashInput, normalizeEvent, sorterOf, utcHourStart } from '../../../pipeline/ingest/normalize.js';
 import { rawEvents, rawOrderLines } from '../../../pipeline/schema/raw.js';
 import { RECEIVED_AT, dimensions, inventory, order, pageView, promotion, track } from './fixtures.js';
 
@@ -190,6 +191,22 @@ describe('canonicalJson and contentHash', () => {
     const itemKeys = Object.keys(LineItem.shape);
     const text = canonicalBodyJson(event('order', { line_items: [Object.fromEntries(itemKeys.map((k) => [k, `v-${k}`]))] }));
     for (const k of itemKeys) assert.ok(text.includes(`"${k}":"v-${k}"`), `line item ${k} is missing from the canonical form`);
+  });
+
+  it('takes the canonical key order from the schema, so a field added to the contract is hashed without touching normalize', () => {
+    const Extended = OrderBody.extend({
+      table: z.strictObject({ zone: z.string(), number: z.int() }).optional(),
+      allergens: z.array(z.strictObject({ name: z.string(), code: z.string() })).default([]),
+    });
+    const value = {
+      ...{ status: 'completed', order_id: 'o1', channel: 'pos', fulfilment: 'dine_in', currency: 'EUR', gross_minor: 100, discount_minor: 0, net_minor: 100 },
+      line_items: [{ unit_price_minor: 100, sku: 'p', quantity: 1, category: 'pizza', discount_minor: 0 }],
+      table: { zone: 'terrace', number: 4 },
+      allergens: [{ name: 'gluten', code: 'A' }],
+    };
+    const parsed = Extended.parse(value);
+    assert.equal(JSON.stringify(sorterOf(Extended)(parsed)), canonicalJson(parsed));
+    assert.match(JSON.stringify(sorterOf(Extended)(parsed)), /"allergens":\[\{"code":"A","name":"gluten"\}\].*"table":\{"number":4,"zone":"terrace"\}/);
   });
 
   it('gives equal hashes for the same event whatever its key order or omitted defaults', () => {

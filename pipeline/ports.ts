@@ -248,6 +248,13 @@ export interface Warehouse {
   /** Runs one statement of BigQuery SQL from sql/ (the local adapter translates the dialect). */
   run(sql: string, params?: SqlParams): Promise<void>;
   query<T = Record<string, unknown>>(sql: string, params?: SqlParams): Promise<T[]>;
+  /**
+   * Runs a query and hands its rows to `onPage` a page at a time, in order, awaiting each: a caller
+   * that writes each page away holds one page, not the result (the exporter). Optional; without it,
+   * callers take `query`'s rows as one page. `onPage` must not call the warehouse: the local one
+   * holds its single connection until the last page.
+   */
+  queryPages?<T = Record<string, unknown>>(sql: string, params: SqlParams | undefined, onPage: (rows: T[]) => Promise<void>): Promise<void>;
 }
 
 // ---------------------------------------------------------------- series store

@@ -4,7 +4,7 @@
 // insertId makes streaming inserts best-effort idempotent: merchant_id:event_id for accepted events
 // (table-wide, as DESIGN.md fixes), message_id:entry_index for rejected and duplicate entries; the
 // staging view that keeps the earliest received_at per (merchant_id, event_id) is the safety net.
-import { BigQuery, BigQueryDate, BigQueryInt, BigQueryTimestamp, type Query } from '@google-cloud/bigquery';
+import { BigQuery, BigQueryDate, BigQueryInt, BigQueryTimestamp, type Query, type QueryRowsResponse } from '@google-cloud/bigquery';
 import { RowsRefusedError, type IngestWrite, type RawSink, type SqlParams, type Warehouse } from '../../pipeline/ports.js';
 import { rawArrivals, rawDuplicates, rawEvents, rawOrderLines, rawRejectedEvents } from '../../pipeline/schema/raw.js';
 import type { TableDef } from '../../pipeline/schema/types.js';
@@ -113,6 +113,9 @@ export function plainValue(v: unknown): unknown {
   return v;
 }
 
+/** Rows per page of a paged result (a page of mart rows is a few MB). */
+export const RESULT_PAGE_ROWS = 10_000;
+
 export function createBigQueryWarehouse(opts: BigQueryWarehouseOptions): BigQueryWarehouse {
   const { bigquery, location } = opts;
   const batchSize = opts.insertBatchSize ?? 500;
@@ -172,6 +175,25 @@ export function createBigQueryWarehouse(opts: BigQueryWarehouseOptions): BigQuer
       } catch (err) {
         throw overLimit(err, sql, opts.maximumBytesBilled) ?? new Error(`BigQuery query failed: ${firstLine(sql)}`, { cause: err });
       }
+    },
+
+    // Paged results: one page of at most RESULT_PAGE_ROWS rows in memory at a time, the next asked for
+    // with the page token the previous answer carries.
+    // https://cloud.google.com/bigquery/docs/paging-results
+    async queryPages<T = Record<string, unknown>>(sql: string, params: SqlParams | undefined, onPage: (rows: T[]) => Promise<void>): Promise<void> {
+      const j = await job(sql, params);
+      let pageToken: string | undefined;
+      do {
+        let page: QueryRowsResponse;
+        try {
+          page = await j.getQueryResults({ wrapIntegers: true, autoPaginate: false, maxResults: RESULT_PAGE_ROWS, ...(pageToken ? { pageToken } : {}) });
+        } catch (err) {
+          throw overLimit(err, sql, opts.maximumBytesBilled) ?? new Error(`BigQuery query failed: ${firstLine(sql)}`, { cause: err });
+        }
+        const [rows, next] = page;
+        await onPage(rows.map((r) => plainValue(r) as T));
+        pageToken = (next as { pageToken?: string } | null | undefined)?.pageToken ?? undefined;
+      } while (pageToken);
     },
 
     async dryRun(sql, params) {

@@ -110,6 +110,20 @@ export class LocalWarehouse implements Warehouse, RawSink, DedupeIndex {
     });
   }
 
+  /** Streams the result a DuckDB chunk (2,048 rows) at a time, holding the connection until the last. */
+  async queryPages<T = Record<string, unknown>>(sql: string, params: SqlParams | undefined, onPage: (rows: T[]) => Promise<void>): Promise<void> {
+    const text = this.translate(sql);
+    await this.exclusive(async (conn) => {
+      let result;
+      try {
+        result = await conn.stream(text, params ? toDuckParams(params) : undefined);
+      } catch (err) {
+        throw new Error(`querying the local warehouse: ${firstLine(text)}`, { cause: err });
+      }
+      for await (const rows of result.yieldConvertedRowObjects(resultConverter)) await onPage(rows as T[]);
+    });
+  }
+
   // ---------------------------------------------------------------- the other roles
 
   /** RawSink (raw-sink.ts): replaces the rows of the messages it names. */

@@ -5,7 +5,7 @@
 // the keys the window held before (the mart cycle, hourly.ts, reads each window once before and
 // once after its rebuild). It reads marts, mart_runs, dims and raw.arrivals — never raw.events.
 import { CATALOG, TRAFFIC_BREAKDOWNS } from '../metrics/catalog.js';
-import { FAMILY_MART, FAMILY_PARTIAL, type CellValue, type SeriesMutation, type SeriesStore, type Warehouse } from '../ports.js';
+import { FAMILY_MART, FAMILY_PARTIAL, type CellValue, type SeriesMutation, type SeriesStore, type SqlParams, type Warehouse } from '../ports.js';
 import { bucketToStart, dayBucket, decodeRowKey, documentKey, encodeRowKey, hourBucket, type Grain, type SeriesName } from '../series/row-key.js';
 import { resolveDimensions } from '../contracts/dimensions.js';
 import type { FreshnessDocument } from '../series/documents.js';
@@ -14,6 +14,7 @@ import { martSpec, type MartSpec } from './manifest.js';
 import { DEFAULT_MART_CONFIG } from './config.js';
 import { martParams } from './statements.js';
 import { LAST_MERCHANT, sqlParams, windowCondition, type MartWindow } from './windows.js';
+import { INVENTORY_MART, changedRowsSql, groupColumns, hasSeries, inventoryExtentSql, inventoryPointsSql, vanishedRowsSql } from './changes.js';
 import { recordedWindow } from './runner.js';
 import { HOUR_MS } from '../time.js';
 
@@ -180,6 +181,46 @@ export function seriesCellsByKey(windows: { mart: string; rows: Row[] }[]): Map<
 }
 
 /**
+ * Batches series mutations: each written bucket's mart family replaced, removed buckets' deleted, the
+ * speed layer's partials of finalized hours retired; handed to the store BATCH at a time, so memory
+ * holds one batch whatever the export's size.
+ */
+export function seriesWriter(series: SeriesStore, opts: { finalizedBefore?: Date } = {}) {
+  const finalizedBeforeMs = opts.finalizedBefore?.getTime() ?? Math.floor(Date.now() / HOUR_MS) * HOUR_MS;
+  const result: ExportResult = { cells: 0, rows: 0, deletedRows: 0, retiredPartials: 0 };
+  let mutations: SeriesMutation[] = [];
+  const retire = (key: string) => {
+    if (!isFinalizedHour(key, finalizedBeforeMs)) return;
+    mutations.push({ kind: 'delete_family', key, family: FAMILY_PARTIAL });
+    result.retiredPartials++;
+  };
+  const flush = async () => {
+    if (mutations.length === 0) return;
+    const batch = mutations;
+    mutations = [];
+    await series.mutate(batch);
+  };
+  return {
+    result,
+    flush,
+    async put(c: SeriesCells): Promise<void> {
+      mutations.push({ kind: 'delete_family', key: c.key, family: FAMILY_MART });
+      mutations.push({ kind: 'set', key: c.key, family: FAMILY_MART, cells: c.cells });
+      retire(c.key);
+      result.cells += Object.keys(c.cells).length;
+      result.rows++;
+      if (mutations.length >= BATCH) await flush();
+    },
+    async remove(key: string): Promise<void> {
+      mutations.push({ kind: 'delete_family', key, family: FAMILY_MART });
+      retire(key);
+      result.deletedRows++;
+      if (mutations.length >= BATCH) await flush();
+    },
+  };
+}
+
+/**
  * Writes series cells: each bucket's mart family is replaced; `previousKeys` (the keys the windows
  * held before their rebuild) that are not written any more are deleted.
  */
@@ -192,30 +233,11 @@ export async function writeSeries(
     finalizedBefore?: Date;
   } = {},
 ): Promise<ExportResult> {
-  const finalizedBeforeMs = opts.finalizedBefore?.getTime() ?? Math.floor(Date.now() / HOUR_MS) * HOUR_MS;
-  let retiredPartials = 0;
-  const retire = (key: string, mutations: SeriesMutation[]) => {
-    if (!isFinalizedHour(key, finalizedBeforeMs)) return;
-    mutations.push({ kind: 'delete_family', key, family: FAMILY_PARTIAL });
-    retiredPartials++;
-  };
-  const mutations: SeriesMutation[] = [];
-  let cells = 0;
-  for (const c of written.values()) {
-    mutations.push({ kind: 'delete_family', key: c.key, family: FAMILY_MART });
-    mutations.push({ kind: 'set', key: c.key, family: FAMILY_MART, cells: c.cells });
-    retire(c.key, mutations);
-    cells += Object.keys(c.cells).length;
-  }
-  let deletedRows = 0;
-  for (const k of opts.previousKeys ?? []) {
-    if (written.has(k)) continue;
-    mutations.push({ kind: 'delete_family', key: k, family: FAMILY_MART });
-    retire(k, mutations);
-    deletedRows++;
-  }
-  for (let i = 0; i < mutations.length; i += BATCH) await series.mutate(mutations.slice(i, i + BATCH));
-  return { cells, rows: written.size, deletedRows, retiredPartials };
+  const writer = seriesWriter(series, opts);
+  for (const c of written.values()) await writer.put(c);
+  for (const k of opts.previousKeys ?? []) if (!written.has(k)) await writer.remove(k);
+  await writer.flush();
+  return writer.result;
 }
 
 /** Exports the windows' mart rows as they are now (each window read once); see writeSeries. */
@@ -246,6 +268,8 @@ export async function exportDocuments(
   arrivals: { from: Date; to: Date } = { from: new Date(Date.now() - DEFAULT_MART_CONFIG.horizonDays * 24 * HOUR_MS), to: new Date(Date.now() + HOUR_MS) },
   /** Only these merchants' documents (a shard of the export); default every merchant. */
   shard?: MerchantRange,
+  /** The end of each merchant's last inventory hour the export wrote (kept when later in the document already). */
+  inventoryThrough: Map<string, Date> = new Map(),
 ): Promise<number> {
   const { warehouse, series } = deps;
   const where = shard ? ' where merchant_id >= @shard_from and merchant_id < @shard_to' : '';
@@ -277,7 +301,12 @@ export async function exportDocuments(
     const before = await series.getDocument<FreshnessDocument>(key);
     const candidates = [before?.newest_event_at, newestBy.get(m.merchant_id)].filter((x): x is string => typeof x === 'string');
     const newestAt = candidates.length ? candidates.reduce((a, b) => (Date.parse(a) >= Date.parse(b) ? a : b)) : null;
-    const freshness: FreshnessDocument = { newest_event_at: newestAt, finalized_through: finalizedThrough ?? before?.finalized_through ?? null };
+    const through = [before?.inventory_through, inventoryThrough.get(m.merchant_id)?.toISOString()].filter((x): x is string => typeof x === 'string');
+    const freshness: FreshnessDocument = {
+      newest_event_at: newestAt,
+      finalized_through: finalizedThrough ?? before?.finalized_through ?? null,
+      ...(through.length ? { inventory_through: through.reduce((a, b) => (Date.parse(a) >= Date.parse(b) ? a : b)) } : {}),
+    };
     await series.putDocument(key, freshness);
   }
   return merchants.length * 3;
@@ -287,8 +316,14 @@ export async function exportDocuments(
 // One run, one shard of merchants: what the export job's tasks call.
 
 export interface MartRunShard extends MerchantRange {
-  /** The run to export: its `run_id` in marts.mart_runs (and marts.mart_run_keys). */
+  /** The run to export: its `run_id` in marts.mart_runs (and marts.mart_run_rows). */
   runId: string;
+  /**
+   * Export every row of the run's windows, not only those the run changed: a repair of the series
+   * store, or a run whose snapshot cannot be trusted (one that rebuilt windows an interrupted run had
+   * already rebuilt and not exported).
+   */
+  all?: boolean;
 }
 
 export interface MartRunExport extends ExportResult {
@@ -301,12 +336,23 @@ export interface MartRunExport extends ExportResult {
   finalizedThrough?: Date;
 }
 
+/** What the exporter needs of a run: its windows and when it started (the snapshot's partition). */
+export interface RunRecord {
+  windows: MartWindow[];
+  startedAt: Date;
+  /** Hours ending at or before it are final; default the start of the current hour. */
+  finalizedThrough?: Date;
+  /** The arrivals the run read were received in [from, to) (freshness). */
+  arrivals: { from: Date; to: Date };
+}
+
 /** The windows, arrivals and finalized hours a run recorded in marts.mart_runs. */
-export async function runRecord(warehouse: Warehouse, runId: string, now: Date) {
+export async function runRecord(warehouse: Warehouse, runId: string, now: Date): Promise<RunRecord> {
   const rows = await warehouse.query<{
     mart: string;
     window_start: Date;
     window_end: Date;
+    started_at: Date;
     all_from: Date | null;
     merchants: string[] | null;
     cells: string[] | null;
@@ -314,7 +360,7 @@ export async function runRecord(warehouse: Warehouse, runId: string, now: Date) 
     arrivals_through: Date | null;
     finalized_through: Date | null;
   }>(
-    `select mart, window_start, window_end, all_from, merchants, cells, arrivals_from, arrivals_through, finalized_through
+    `select mart, window_start, window_end, started_at, all_from, merchants, cells, arrivals_from, arrivals_through, finalized_through
      from marts.mart_runs
      where run_id = @run_id
      order by mart, window_start`,
@@ -324,8 +370,10 @@ export async function runRecord(warehouse: Warehouse, runId: string, now: Date) 
   const from = times((r) => r.arrivals_from);
   const to = times((r) => r.arrivals_through);
   const finalized = times((r) => r.finalized_through);
+  const started = times((r) => r.started_at);
   return {
     windows: rows.filter((r) => new Date(r.window_end) > new Date(r.window_start)).map(recordedWindow),
+    startedAt: new Date(started.length ? Math.min(...started) : now.getTime()),
     // A run that recorded no arrivals (a build or reprocess): every arrival of the horizon.
     arrivals: {
       from: new Date(from.length ? Math.min(...from) : now.getTime() - DEFAULT_MART_CONFIG.horizonDays * 24 * HOUR_MS),
@@ -335,34 +383,99 @@ export async function runRecord(warehouse: Warehouse, runId: string, now: Date) 
   };
 }
 
-/** The series keys the run's windows held before their rebuild (marts.mart_run_keys), of the shard's merchants. */
-export async function previousKeysOfRun(warehouse: Warehouse, runId: string, shard?: MerchantRange): Promise<Set<string>> {
-  const snapshot = await warehouse.query<{ mart: string; row_key: string }>('select mart, row_key from marts.mart_run_keys where run_id = @run_id', { run_id: runId });
-  const keys = new Set<string>();
-  for (const s of snapshot) {
-    const row = JSON.parse(s.row_key) as Row;
-    if (!inShard(shard, String(row.merchant_id))) continue;
-    for (const c of seriesCellsOf({ stem: s.mart }, [row])) keys.add(c.key);
+/** Hands a query's rows to `onPage` page by page where the warehouse streams, else as one page. */
+async function pages<T>(warehouse: Warehouse, sql: string, params: SqlParams, onPage: (rows: T[]) => Promise<void>): Promise<void> {
+  const bound = sqlParams(sql, params);
+  if (warehouse.queryPages) return warehouse.queryPages<T>(sql, bound, onPage);
+  await onPage(await warehouse.query<T>(sql, bound));
+}
+
+const groupKeyOf = (row: Row, columns: string[]): string => columns.map((c) => (row[c] instanceof Date ? (row[c] as Date).getTime() : String(row[c]))).join('|');
+
+/**
+ * One window's changes in one shard → series mutations. Rows stream in group order; a group (the rows
+ * one total sums) is held only until the next begins, so memory holds a group and a write batch.
+ */
+async function exportWindowChanges(warehouse: Warehouse, writer: ReturnType<typeof seriesWriter>, w: MartWindow, params: SqlParams, all: boolean, extents: Map<string, number>): Promise<void> {
+  const spec = martSpec(w.mart);
+  if (w.mart === INVENTORY_MART) {
+    await pages<Row>(warehouse, inventoryPointsSql({ all }), params, async (rows) => {
+      for (const r of rows) {
+        const k = key(r, 'inventory', { sku: String(r.sku), store: String(r.store_id) }, 'h');
+        if (r.is_point) await writer.put({ key: k, cells: pick(r, INVENTORY) });
+        else await writer.remove(k);
+      }
+    });
+    for (const r of await warehouse.query<{ merchant_id: string; inventory_through: Date }>(inventoryExtentSql(), sqlParams(inventoryExtentSql(), params))) {
+      extents.set(r.merchant_id, Math.max(extents.get(r.merchant_id) ?? 0, new Date(r.inventory_through).getTime()));
+    }
+    return;
   }
-  return keys;
+  // Keys whose rows the rebuild removed: deleted unless a total of their group is written again.
+  const vanished = new Set<string>();
+  await pages<Row>(warehouse, vanishedRowsSql(w.mart), params, async (rows) => {
+    for (const c of seriesCellsOf(spec, rows)) vanished.add(c.key);
+  });
+  const rewritten = new Set<string>();
+  const groups = groupColumns(spec);
+  let group: Row[] = [];
+  let groupKey = '';
+  const flushGroup = async () => {
+    // A changed row's own key and its group's totals (over every current row of the group).
+    const own = new Set(seriesCellsOf(spec, group.filter((r) => r.row_changed === true)).map((c) => c.key));
+    for (const c of seriesCellsOf(spec, group)) {
+      if (!own.has(c.key) && !vanished.has(c.key)) continue;
+      await writer.put(c);
+      if (vanished.has(c.key)) rewritten.add(c.key);
+    }
+    group = [];
+  };
+  await pages<Row>(warehouse, changedRowsSql(w.mart, { all }), params, async (rows) => {
+    for (const r of rows) {
+      const k = groupKeyOf(r, groups);
+      if (k !== groupKey && group.length > 0) await flushGroup();
+      groupKey = k;
+      group.push(r);
+    }
+  });
+  if (group.length > 0) await flushGroup();
+  for (const k of vanished) if (!rewritten.has(k)) await writer.remove(k);
+}
+
+/**
+ * The series part of a run's export for one shard: for each window, the series keys of the rows the
+ * run changed (against the snapshot in marts.mart_run_rows, changes.ts) are written, with the totals
+ * they feed; the keys of rows it removed are deleted; inventory is written as change points. Rows are
+ * streamed page by page and written in batches. Answers the inventory extent of each merchant.
+ */
+export async function exportRunSeries(
+  deps: { warehouse: Warehouse; series: SeriesStore },
+  shard: MartRunShard,
+  record: Pick<RunRecord, 'windows' | 'startedAt' | 'finalizedThrough'>,
+): Promise<ExportResult & { inventoryThrough: Map<string, Date> }> {
+  const writer = seriesWriter(deps.series, { finalizedBefore: record.finalizedThrough });
+  const extents = new Map<string, number>();
+  for (const w of record.windows) {
+    if (!hasSeries(martSpec(w.mart))) continue;
+    const params = { ...martParams(w), ...shardParams(shard), run_id: shard.runId, run_started_at: record.startedAt };
+    await exportWindowChanges(deps.warehouse, writer, w, params, shard.all ?? false, extents);
+  }
+  await writer.flush();
+  return { ...writer.result, inventoryThrough: new Map([...extents].map(([m, t]) => [m, new Date(t)])) };
 }
 
 /**
  * Exports one mart run for the merchants of one shard: `merchantFrom <= merchant_id < merchantTo`
  * (MerchantRange). Shards that tile the merchant space together export the whole run, each
  * independently and idempotently (a retried task rewrites the same cells), so a job can run them as
- * parallel tasks. Reads marts.mart_runs for the run's windows, the marts inside them, and
- * marts.mart_run_keys for the keys those windows held before the run rebuilt them (the buckets that
- * vanished are deleted); then the shard's merchants' documents.
+ * parallel tasks. Reads marts.mart_runs for the run's windows, the changed rows of the marts inside
+ * them against marts.mart_run_rows (exportRunSeries); then the shard's merchants' documents.
  */
 export async function exportMartRun(deps: { warehouse: Warehouse; series: SeriesStore; now?: () => Date }, shard: MartRunShard): Promise<MartRunExport> {
   const { warehouse, series } = deps;
   const now = (deps.now ?? (() => new Date()))();
   const record = await runRecord(warehouse, shard.runId, now);
-  const rows = [];
-  for (const w of record.windows) rows.push({ mart: w.mart, rows: await martRows(warehouse, w, shard) });
-  const previousKeys = await previousKeysOfRun(warehouse, shard.runId, shard);
-  const exported = await writeSeries(series, seriesCellsByKey(rows), { previousKeys, finalizedBefore: record.finalizedThrough });
-  const documents = await exportDocuments({ warehouse, series }, record.arrivals, shard);
+  const { inventoryThrough, ...exported } = await exportRunSeries(deps, shard, record);
+  const documents = await exportDocuments({ warehouse, series }, record.arrivals, shard, inventoryThrough);
   return { runId: shard.runId, windows: record.windows.length, ...exported, documents, ...(record.finalizedThrough ? { finalizedThrough: record.finalizedThrough } : {}) };
 }

@@ -1,12 +1,13 @@
 // The mart cycle, once for every caller: windows in, rows rebuilt, changed keys exported, documents
-// written. The local hourly run (`tillstream start`, `--once`), `tillstream marts`, `reprocess` and
-// the gcp exporter (functions/export-run.ts, after the scheduled query built the windows) all call
-// `runCycle`. Each window is read once before its rebuild (the series keys it held, so buckets that
-// vanish are deleted, and the rows reprocess compares) and once after (the rows exported).
+// written. The local hourly run (`tillstream start`, `--once`), `tillstream marts` and `reprocess`
+// call `runCycle`. The runner snapshots each window before its rebuild (marts.mart_run_rows), and the
+// exporter writes what the rebuild changed (exporter.ts exportRunSeries) — the code the gcp export
+// runs per merchant shard after the scheduled query (exportMartRun). An explicit build or reprocess
+// exports every row of its windows: it is also how a damaged series store is repaired.
 import { systemClock, type Clock, type SeriesStore, type Warehouse } from '../ports.js';
 import { HOUR_MS } from '../time.js';
 import { DEFAULT_MART_CONFIG, type MartConfig } from './config.js';
-import { exportDocuments, martRows, seriesCellsByKey, seriesCellsOf, writeSeries } from './exporter.js';
+import { exportDocuments, exportRunSeries, martRows } from './exporter.js';
 import { MARTS } from './manifest.js';
 import { buildWindows, scheduledRun, type RunKind, type ScheduledRunResult, type WindowBuild, type WindowObserver, type WindowProgress } from './runner.js';
 import type { MartWindow } from './windows.js';
@@ -31,12 +32,7 @@ export type CyclePlan =
   /** The hourly run: touched cells from raw.arrivals (runner.ts). */
   | { kind: 'scheduled'; runId?: string }
   /** Given windows rebuilt now (`marts`, `reprocess`); `compare` keeps the rows on both sides for a report. */
-  | { kind: Exclude<RunKind, 'scheduled'>; windows: MartWindow[]; compare?: boolean }
-  /**
-   * Windows already rebuilt elsewhere (the scheduled query in BigQuery): only exported. `previousKeys`
-   * are the keys those windows held before their rebuild, where the caller knows them.
-   */
-  | { kind: 'export'; windows: MartWindow[]; arrivals: { from: Date; to: Date }; finalizedBefore?: Date; previousKeys?: Set<string> };
+  | { kind: Exclude<RunKind, 'scheduled'>; windows: MartWindow[]; compare?: boolean };
 
 export interface MartChange {
   rowsBefore: number;
@@ -60,16 +56,14 @@ export interface CycleResult {
   changes?: Record<string, MartChange>;
 }
 
-/** Reads each window's rows on both sides of its rebuild, once, keeping what the cycle needs. */
-function observer(warehouse: Warehouse, keepBefore: boolean) {
+/** Reads each window's rows on both sides of its rebuild, for a report of what changed (reprocess). */
+function observer(warehouse: Warehouse) {
   const before = new Map<string, Row[]>();
   const after = new Map<string, Row[]>();
-  const previousKeys = new Set<string>();
   const observe: WindowObserver = {
     async before(w) {
       const rows = await martRows(warehouse, w);
-      for (const c of seriesCellsOf({ stem: w.mart }, rows)) previousKeys.add(c.key);
-      if (keepBefore) before.set(windowKey(w), rows);
+      before.set(windowKey(w), rows);
       return rows.length;
     },
     async after(w) {
@@ -78,8 +72,24 @@ function observer(warehouse: Warehouse, keepBefore: boolean) {
       return rows.length;
     },
   };
-  return { observe, before, after, previousKeys };
+  return { observe, before, after };
 }
+
+/**
+ * Whether the last scheduled run stopped before it completed (no watermark recorded): it may have
+ * rebuilt windows without exporting them, and this run's snapshot of those windows would then show
+ * no change, so this run exports every row of its windows.
+ */
+async function lastRunIncomplete(warehouse: Warehouse, since: Date): Promise<boolean> {
+  const [last] = await warehouse.query<{ arrivals_through: Date | null }>(
+    `select arrivals_through from marts.mart_runs where kind = 'scheduled' and started_at >= @runs_since order by started_at desc, arrivals_through desc limit 1`,
+    { runs_since: since },
+  );
+  return last !== undefined && last.arrivals_through === null;
+}
+
+/** The snapshot of an exported local run is of no further use. */
+const dropSnapshot = (warehouse: Warehouse, runId: string) => warehouse.run('delete from marts.mart_run_rows where run_id = @run_id', { run_id: runId });
 
 const rowSet = (rows: Row[]): Map<string, number> => {
   const m = new Map<string, number>();
@@ -113,49 +123,46 @@ export async function runCycle(deps: CycleDeps, plan: CyclePlan): Promise<CycleR
   const { warehouse, series } = deps;
   const clock = deps.clock ?? systemClock;
   const config = deps.config ?? DEFAULT_MART_CONFIG;
-  if (plan.kind === 'export') {
-    const rows = [];
-    for (const w of plan.windows) rows.push({ mart: w.mart, rows: await martRows(warehouse, w) });
-    const exported = await writeSeries(series, seriesCellsByKey(rows), { previousKeys: plan.previousKeys, finalizedBefore: plan.finalizedBefore });
-    const documents = await exportDocuments({ warehouse, series }, plan.arrivals);
-    if (plan.finalizedBefore) await deps.onFinalized?.(plan.finalizedBefore);
-    return { windows: plan.windows, cells: exported.cells, deletedRows: exported.deletedRows, documents };
-  }
+  const everyMerchant = { merchantFrom: '' };
   if (plan.kind === 'scheduled') {
-    const seen = observer(warehouse, false);
-    let exported = { cells: 0, deletedRows: 0 };
+    const all = await lastRunIncomplete(warehouse, new Date(clock.now().getTime() - config.horizonDays * 24 * HOUR_MS));
+    let exported = { cells: 0, deletedRows: 0, inventoryThrough: new Map<string, Date>() };
     const run = await scheduledRun({
       warehouse,
       clock,
       config,
       runId: plan.runId,
-      observe: seen.observe,
       onWindow: deps.onWindow,
       // The export is part of the run: a run killed before its export completes is not recorded as done.
+      // finalizedThrough: the speed layer's partials of the hours this run finalized are retired.
       beforeComplete: async (r) => {
-        const rows = r.windows.map((w) => ({ mart: w.mart, rows: seen.after.get(windowKey(w)) ?? [] }));
-        // finalizedBefore: the speed layer's partials of the hours this run finalized are retired.
-        exported = await writeSeries(series, seriesCellsByKey(rows), { previousKeys: seen.previousKeys, finalizedBefore: r.finalizedThrough });
+        exported = await exportRunSeries({ warehouse, series }, { runId: r.runId, ...everyMerchant, all }, r);
       },
     });
-    const documents = await exportDocuments({ warehouse, series }, { from: run.arrivalsFrom, to: run.arrivalsThrough });
+    await dropSnapshot(warehouse, run.runId);
+    const documents = await exportDocuments({ warehouse, series }, { from: run.arrivalsFrom, to: run.arrivalsThrough }, undefined, exported.inventoryThrough);
     await deps.onFinalized?.(run.finalizedThrough);
     return { runId: run.runId, run, windows: run.windows, cells: exported.cells, deletedRows: exported.deletedRows, documents };
   }
-  const seen = observer(warehouse, plan.compare ?? false);
-  const build = await buildWindows(warehouse, plan.windows, { kind: plan.kind, clock, config, observe: seen.observe, onWindow: deps.onWindow });
-  const rows = build.windows.map((w) => ({ mart: w.mart, rows: seen.after.get(windowKey(w)) ?? [] }));
-  const exported = await writeSeries(series, seriesCellsByKey(rows), { previousKeys: seen.previousKeys });
+  const seen = plan.compare ? observer(warehouse) : undefined;
+  const build = await buildWindows(warehouse, plan.windows, { kind: plan.kind, clock, config, onWindow: deps.onWindow, ...(seen ? { observe: seen.observe } : {}) });
+  const exported = await exportRunSeries({ warehouse, series }, { runId: build.runId, ...everyMerchant, all: true }, build);
+  await dropSnapshot(warehouse, build.runId);
   // Raw is unchanged by a build: the freshness of every merchant is its newest arrival within the horizon.
   const now = clock.now();
-  const documents = await exportDocuments({ warehouse, series }, { from: new Date(now.getTime() - config.horizonDays * 24 * HOUR_MS), to: new Date(now.getTime() + HOUR_MS) });
+  const documents = await exportDocuments(
+    { warehouse, series },
+    { from: new Date(now.getTime() - config.horizonDays * 24 * HOUR_MS), to: new Date(now.getTime() + HOUR_MS) },
+    undefined,
+    exported.inventoryThrough,
+  );
   return {
     runId: build.runId,
     windows: build.windows,
     cells: exported.cells,
     deletedRows: exported.deletedRows,
     documents,
-    ...(plan.compare ? { changes: compareRows(build.windows, seen.before, seen.after) } : {}),
+    ...(seen ? { changes: compareRows(build.windows, seen.before, seen.after) } : {}),
   };
 }
 

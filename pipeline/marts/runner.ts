@@ -8,6 +8,7 @@ import { randomUUID } from 'node:crypto';
 import { systemClock, type Clock, type SqlParams, type Warehouse } from '../ports.js';
 import { DEFAULT_MART_CONFIG, type MartConfig } from './config.js';
 import { MARTS, REPORTING, STAGING, martSpec, readSql, type MartSpec } from './manifest.js';
+import { hasSeries, snapshotSql } from './changes.js';
 import { BOOKKEEPING, martParams, planScheduledWindows, sortWindows, windowStatements } from './statements.js';
 import { HOUR_MS, floorHour } from '../time.js';
 import { hourRange, sqlParams, windowCondition, type MartWindow, type TouchedCell } from './windows.js';
@@ -29,11 +30,15 @@ export interface WindowObserver {
 
 export interface BuildResult {
   runId: string;
+  /** The run's started_at in marts.mart_runs (and its snapshot's in marts.mart_run_rows). */
+  startedAt: Date;
   windows: WindowBuild[];
 }
 
 export interface BuildOptions {
   runId?: string;
+  /** The run's start as recorded; default now. */
+  startedAt?: Date;
   kind?: RunKind;
   clock?: Clock;
   config?: MartConfig;
@@ -99,7 +104,7 @@ export async function buildWindows(warehouse: Warehouse, windows: MartWindow[], 
   await prepareMarts(warehouse);
   const clock = opts.clock ?? systemClock;
   const runId = opts.runId ?? randomUUID();
-  const startedAt = clock.now();
+  const startedAt = opts.startedAt ?? clock.now();
   const built: WindowBuild[] = [];
   const sorted = sortWindows(windows);
   for (const [done, w] of sorted.entries()) {
@@ -110,6 +115,11 @@ export async function buildWindows(warehouse: Warehouse, windows: MartWindow[], 
     }
     if (w.windowEnd <= w.windowStart) continue;
     await opts.beforeWindow?.(w);
+    if (hasSeries(spec)) {
+      // The window's rows as they were: the exporter exports only what this rebuild changes (changes.ts).
+      const snapshot = snapshotSql(w.mart);
+      await warehouse.run(snapshot, sqlParams(snapshot, { ...martParams(w, opts.config), run_id: runId, run_started_at: startedAt }));
+    }
     const rowsBefore = opts.observe ? await opts.observe.before(w) : await countRows(warehouse, spec, w, opts.config);
     const [statement, ...assertions] = windowStatements(w, opts.config);
     try {
@@ -126,7 +136,7 @@ export async function buildWindows(warehouse: Warehouse, windows: MartWindow[], 
     built.push({ ...w, rowsBefore, rowsAfter });
   }
   opts.onWindow?.({ done: sorted.length, total: sorted.length, mart: '' });
-  return { runId, windows: built };
+  return { runId, startedAt, windows: built };
 }
 
 async function recordWindow(
@@ -292,7 +302,7 @@ export async function scheduledRun(deps: {
   // The same cells as the BigQuery script's plan, one window per mart: DuckDB pays per statement, not
   // per partition read, so a backfill of hours scattered over years is one statement per mart.
   const windows = planScheduledWindows({ startedAt, finalizedThrough: input.finalizedThrough, cells: input.cellsByMart, zones: input.zones, promotions: input.promotions, coalesce: true });
-  const result = await buildWindows(warehouse, windows, { runId: deps.runId, kind: 'scheduled', clock, config, beforeWindow: deps.beforeWindow, observe: deps.observe, onWindow: deps.onWindow });
+  const result = await buildWindows(warehouse, windows, { runId: deps.runId, startedAt, kind: 'scheduled', clock, config, beforeWindow: deps.beforeWindow, observe: deps.observe, onWindow: deps.onWindow });
   const touchedHours = [...new Set(input.touched.map((c) => c.hour.getTime()))].sort((a, b) => a - b).map((t) => new Date(t));
   const run: ScheduledRunResult = { ...result, startedAt, arrivalsFrom: input.arrivalsFrom, arrivalsThrough: startedAt, finalizedThrough: current, touchedHours, touchedCells: input.touched };
   await deps.beforeComplete?.(run);

@@ -13,21 +13,8 @@
 // https://cloud.google.com/bigquery/docs/reference/standard-sql/procedural-language (FOR…IN, EXECUTE IMMEDIATE)
 import { DEFAULT_MART_CONFIG, type MartConfig } from './config.js';
 import { ASSERTIONS, MARTS, assertionSql, readSql, type MartSpec } from './manifest.js';
-import { BASELINE_WEEKS, windowCondition } from './windows.js';
-
-/** The key columns of a mart's rows that make its series row keys (exporter.ts seriesCellsOf). */
-export function seriesKeyColumns(m: MartSpec): string[] {
-  return m.table.columns.map((c) => c.name).filter((n) => ['merchant_id', 'store_id', 'sku', 'dimension', 'dimension_value', 'promo_id', 'hour_start', 'local_date'].includes(n));
-}
-
-/** Snapshot of the keys a window holds before its rebuild, for the exporter (marts.mart_run_keys). */
-function keySnapshot(m: MartSpec): string {
-  const cols = seriesKeyColumns(m).map((c) => (c === 'local_date' ? `cast(local_date as string) as local_date` : c));
-  return `insert into marts.mart_run_keys (run_id, mart, started_at, row_key)
-select @run_id, '${m.stem}', @run_started_at, to_json_string(struct(${cols.join(', ')}))
-from ${m.table.id}
-where ${windowCondition(m)}`;
-}
+import { BASELINE_WEEKS } from './windows.js';
+import { hasSeries, snapshotSql } from './changes.js';
 
 const quote = (sql: string): string => {
   if (sql.includes('"""')) throw new Error('a statement of sql/ contains """ and cannot be embedded in the scheduled script');
@@ -235,8 +222,9 @@ export function scheduledScript(config: MartConfig = DEFAULT_MART_CONFIG): strin
     const sql = readSql(m.file);
     lines.push(`-- ${m.stem}`);
     lines.push(`for w in (select * from windows where mart = '${m.stem}' order by window_start) do`);
-    if (m.series) {
-      const snapshot = keySnapshot(m);
+    if (hasSeries(m)) {
+      // The window's rows as they were, for the exporter to export only what the rebuild changed (changes.ts).
+      const snapshot = snapshotSql(m.stem);
       lines.push(`execute immediate ${quote(snapshot)}`);
       lines.push(`${using(snapshot)};`);
     }

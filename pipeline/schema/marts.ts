@@ -257,19 +257,29 @@ export const martRuns: TableDef = {
   ],
 };
 
-export const martRunKeys: TableDef = {
-  id: 'marts.mart_run_keys',
-  description: 'The bucket keys each window of a scheduled run held before its rebuild, so the exporter deletes the buckets that vanished.',
-  uniqueKey: ['run_id', 'mart', 'row_key'],
+export const martRunRows: TableDef = {
+  id: 'marts.mart_run_rows',
+  description:
+    'The rows each window of a run held just before its rebuild, as their series key columns and a fingerprint of their exported values, so the exporter exports only the rows a rebuild changed and deletes the buckets that vanished.',
+  uniqueKey: ['run_id', 'mart', 'window_start', 'merchant_id', 'store_id', 'sku', 'dimension', 'dimension_value', 'promo_id', 'hour_start', 'local_date'],
   partition: { column: 'started_at', granularity: 'DAY' },
-  clustering: ['mart'],
+  clustering: ['mart', 'merchant_id'],
   columns: [
     req('run_id', 'STRING', 'Mart run'),
     req('mart', 'STRING', 'Mart file stem'),
     req('started_at', 'TIMESTAMP', 'When the run started'),
-    req('row_key', 'STRING', 'The key columns of one row before the rebuild (merchant_id, store_id, sku, dimension, dimension_value, promo_id, hour_start or local_date), as JSON'),
+    req('window_start', 'TIMESTAMP', 'Start of the window the row belonged to (with run_id and mart, the window of marts.mart_runs)'),
+    req('merchant_id', 'STRING', 'Merchant'),
+    opt('store_id', 'STRING', 'Store, for marts keyed by store'),
+    opt('sku', 'STRING', 'SKU, for marts keyed by sku'),
+    opt('dimension', 'STRING', 'Traffic breakdown dimension, for the breakdown marts'),
+    opt('dimension_value', 'STRING', 'Value of the breakdown dimension'),
+    opt('promo_id', 'STRING', 'Promotion, for promotion performance'),
+    opt('hour_start', 'TIMESTAMP', 'UTC hour, for hourly marts'),
+    opt('local_date', 'DATE', 'Local date, for daily marts'),
+    req('row_hash', 'INT64', 'FARM_FINGERPRINT of the row\'s exported values (its series metrics) as they were'),
   ],
 };
 
 /** Every table of the deployment: raw, dims, marts (with the run log). */
-export const ALL_TABLES: TableDef[] = [...RAW_TABLES, ...DIM_TABLES, ...MART_TABLES, martRuns, martRunKeys];
+export const ALL_TABLES: TableDef[] = [...RAW_TABLES, ...DIM_TABLES, ...MART_TABLES, martRuns, martRunRows];

@@ -37,6 +37,11 @@ export const DimensionsVersionDocument = z.object({ version: z.string() });
 export const FreshnessDocument = z.object({
   newest_event_at: z.string().nullable(),
   finalized_through: z.string().nullable(),
+  /**
+   * End (exclusive) of the merchant's last inventory hour exported. Inventory is stored as change points
+   * (pipeline/marts/changes.ts) that the query API fills forward up to here; absent: every hour is stored.
+   */
+  inventory_through: z.string().optional(),
 });
 
 export type MerchantDocument = z.infer<typeof MerchantDocument>;

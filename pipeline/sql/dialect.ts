@@ -104,6 +104,11 @@ const CALLS: Record<string, CallRule> = {
     if (args[2]!.toLowerCase() !== 'microsecond') throw new Error('TIMESTAMP_DIFF is supported by the dialect layer in MICROSECOND only');
     return `date_diff('microsecond', ${args[1]}, ${args[0]})`;
   },
+  // A 64-bit fingerprint of a string: only ever compared with fingerprints the same engine made.
+  farm_fingerprint: (args, name) => {
+    arity(name, args, 1);
+    return `CAST(hash(${args[0]}) >> 1 AS BIGINT)`;
+  },
   logical_or: (args) => `bool_or(${args.join(',')})`,
   logical_and: (args) => `bool_and(${args.join(',')})`,
 };

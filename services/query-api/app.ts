@@ -12,6 +12,7 @@ import type { Logger } from 'pino';
 import { CATALOG } from '../../pipeline/metrics/catalog.js';
 import { systemClock, type Clock, type KeyStore, type SeriesStore } from '../../pipeline/ports.js';
 import { rowRange } from '../../pipeline/series/row-key.js';
+import { DAY_MS } from '../../pipeline/time.js';
 import { HttpError, errorHandler, notFound, notFoundHandler } from '../http/errors.js';
 import { defaultLogger, requestLogger } from '../http/logging.js';
 import { securityHeaders } from '../http/security-headers.js';
@@ -27,7 +28,7 @@ import { openApiDocument } from './openapi.js';
 import { MerchantIdParam, parseMetricsQuery, parseQueryString } from './params.js';
 import { LowStockQuery, lowStock, parsePromotionsQuery, promotionDays, promotionsOf, seriesKeyRange } from './stock.js';
 import { startOfLocalDay } from '../../pipeline/time.js';
-import { bucketRange, bucketSlots, buildPoints, changePct, pointsJson, totalsOf } from './points.js';
+import { bucketRange, bucketSlots, buildPoints, changePct, fillForward, pointsJson, totalsOf } from './points.js';
 import { merchantDocuments, type MerchantRead } from './documents.js';
 
 export interface QueryApiDeps {
@@ -158,8 +159,13 @@ export function createQueryApiRouter(deps: QueryApiDeps): Router {
     // A preset's days and the previous period depend on the merchant's zone, which the read itself brings:
     // the one read covers them for any zone (and the previous period lies just before the range).
     const span = candidateSpan(q, now);
-    const range = rowRange({ merchantId, series: q.series.name, dims: q.dims, grain: q.grain }, ...bucketRange(span));
-    const { rows, merchant, stores, freshness } = await readMerchant(res, merchantId, range);
+    // Inventory is stored as change points, one at least every UTC midnight: the read starts at the
+    // midnight before the span, and the hours are filled forward (points.ts fillForward).
+    const points = q.series.name === 'inventory' && span.grain === 'h';
+    const read = points ? { ...span, fromMs: span.fromMs! - (((span.fromMs! % DAY_MS) + DAY_MS) % DAY_MS) } : span;
+    const range = rowRange({ merchantId, series: q.series.name, dims: q.dims, grain: q.grain }, ...bucketRange(read));
+    const { rows: stored, merchant, stores, freshness } = await readMerchant(res, merchantId, range);
+    const rows = points && freshness?.inventory_through ? fillForward(stored, { fromMs: read.fromMs!, toMs: read.toMs!, throughMs: Date.parse(freshness.inventory_through) }) : stored;
     let timeZone = merchant?.time_zone ?? 'UTC';
     if (q.dims.store !== undefined) {
       const store = stores?.stores.find((s) => s.id === q.dims.store);

@@ -54,6 +54,33 @@ export function bucketSlots(req: Pick<MetricsRequest, 'grain' | 'from' | 'to' | 
   return slots;
 }
 
+/**
+ * Inventory is stored as change points (pipeline/marts/changes.ts): a point where an item's closing
+ * changed, at its first hour and at every UTC midnight. Given the rows of a read that starts at a UTC
+ * midnight, answers a row for every hour of [fromMs, toMs) the item had one: the hour's own point, or
+ * the last point before it, up to `throughMs` (the end of the merchant's last inventory hour; no hour
+ * at or after it was built). Rows at or after it are kept as read. The same rows a dense store holds.
+ */
+export function fillForward(rows: SeriesRow[], opts: { fromMs: number; toMs: number; throughMs: number }): SeriesRow[] {
+  if (rows.length === 0) return rows;
+  const bucketOf = (r: SeriesRow) => r.key.slice(r.key.lastIndexOf('#') + 1);
+  const prefix = rows[0]!.key.slice(0, rows[0]!.key.lastIndexOf('#') + 1);
+  const out: SeriesRow[] = [];
+  let next = 0;
+  let last: SeriesRow | undefined;
+  for (let t = opts.fromMs; t < opts.toMs; t += HOUR_MS) {
+    const bucket = hourBucket(new Date(t));
+    let own: SeriesRow | undefined;
+    while (next < rows.length && bucketOf(rows[next]!) <= bucket) {
+      last = rows[next++]!;
+      if (bucketOf(last) === bucket) own = last;
+    }
+    if (own) out.push(own);
+    else if (last && t < opts.throughMs) out.push({ key: prefix + bucket, cells: last.cells });
+  }
+  return out;
+}
+
 /** The first bucket of the range and the bucket just after it (exclusive): buckets are fixed-width, so key order is time order. */
 export function bucketRange(req: Pick<MetricsRequest, 'grain' | 'from' | 'to' | 'fromMs' | 'toMs'>): [string, string] {
   if (req.grain === 'h') return [hourBucket(new Date(req.fromMs!)), hourBucket(new Date(req.toMs!))];

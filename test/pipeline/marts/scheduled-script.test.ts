@@ -48,15 +48,19 @@ describe('scheduledScript', () => {
     assert.match(script.slice(log), /from unnest\(\[[^\]]*'mart_daily_promotion_performance'\]\) as mart\nwhere mart not in \(select w\.mart from windows as w\);$/);
   });
 
-  it('snapshots the series keys of each window before its rebuild, for the exporter to delete vanished buckets', () => {
+  it('snapshots the series keys and value fingerprints of each window before its rebuild, for the exporter to export only what changed', () => {
     for (const m of MARTS) {
       const loop = script.indexOf(`-- ${m.stem}\nfor w in`);
-      const snapshot = script.indexOf(`insert into marts.mart_run_keys (run_id, mart, started_at, row_key)\nselect @run_id, '${m.stem}'`, loop);
+      const snapshot = script.indexOf(`insert into marts.mart_run_rows (run_id, mart, started_at, window_start, merchant_id, store_id, sku, dimension, dimension_value, promo_id, hour_start, local_date, row_hash)\nselect @run_id, '${m.stem}'`, loop);
       const statement = script.indexOf(`execute immediate """\n${readSql(m.file).trim()}`, loop);
-      // marts without series (promotion definitions and performance) have no keys to snapshot
+      // marts without series (promotion definitions) have no rows to snapshot
       assert.equal(snapshot > loop && snapshot < statement, m.series, m.stem);
     }
-    assert.match(script, /select @run_id, 'mart_daily_store_sales', @run_started_at, to_json_string\(struct\(merchant_id, store_id, cast\(local_date as string\) as local_date\)\)\nfrom marts\.mart_daily_store_sales\nwhere merchant_id >= @merchant_from and merchant_id <= @merchant_to and local_date >= /);
+    assert.match(
+      script,
+      /select @run_id, 'mart_daily_store_sales', @run_started_at, @window_start, merchant_id, store_id, null, null, local_date, farm_fingerprint\(concat\(coalesce\(cast\(orders as string\), '~'\), '\|', /,
+    );
+    assert.match(script, /\nusing run_id as run_id, run_started_at as run_started_at, w\.window_start as window_start, /);
   });
 });
 

@@ -264,9 +264,10 @@ export function createQueryApiRouter(deps: QueryApiDeps): Router {
     const merchantId = req.params.merchantId as string;
     assertMerchantAccess(readerOf(res), merchantId);
     const q = parseQueryString(LowStockQuery, req.query as Record<string, unknown>);
-    const { rows, stores } = await readMerchant(res, merchantId, seriesKeyRange(merchantId, 'inventory'));
+    const { rows, stores, freshness } = await readMerchant(res, merchantId, seriesKeyRange(merchantId, 'inventory'));
     if (q.store !== undefined && stores && !stores.stores.some((s) => s.id === q.store)) throw notFound('no such store');
-    const items = lowStock(rows, q.store);
+    // Change points: every item's newest hour is the one before the merchant's inventory extent.
+    const items = lowStock(rows, q.store, freshness?.inventory_through);
     // The level changes with every mart run: cached like a provisional answer.
     if (wantsCsv(req, q.format)) {
       const body = toCsv(['store_id', 'sku', 'closing_quantity', 'low_since', 'as_of'], items.map((i) => [i.store_id, i.sku, i.closing_quantity, i.low_since, i.as_of]));

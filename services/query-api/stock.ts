@@ -45,15 +45,18 @@ export interface LowStockItem {
  * The low items: for each store and sku, its newest hourly row; listed when that row is low, with the
  * start of the run of low rows it ends. Rows come in key order (sku, store, then hour), so each pair's
  * hours are contiguous and ascending. The walk needs only rows, not every hour: a series that keeps only
- * the hours where the level changed gives the same answer. Lowest quantity first, then the longest low.
+ * the hours where the level changed gives the same answer, given `inventoryThrough` (the end of the
+ * merchant's last inventory hour, where the last point's level still holds). Lowest quantity first, then the longest low.
  */
-export function lowStock(rows: SeriesRow[], store?: string): LowStockItem[] {
+export function lowStock(rows: SeriesRow[], store?: string, inventoryThrough?: string): LowStockItem[] {
   const out: LowStockItem[] = [];
   let pair = '';
   let current: { store: string; sku: string; since: string | null; last: string; quantity: number; low: boolean } | undefined;
   const flush = () => {
     if (current?.low && current.since !== null) {
-      out.push({ store_id: current.store, sku: current.sku, closing_quantity: current.quantity, low_since: bucketToStart('h', current.since), as_of: new Date(Date.parse(bucketToStart('h', current.last)) + HOUR_MS).toISOString() });
+      // Change points (the inventory extent given): the level holds up to the extent, past the last point.
+      const asOf = Math.max(Date.parse(bucketToStart('h', current.last)) + HOUR_MS, inventoryThrough ? Date.parse(inventoryThrough) : 0);
+      out.push({ store_id: current.store, sku: current.sku, closing_quantity: current.quantity, low_since: bucketToStart('h', current.since), as_of: new Date(asOf).toISOString() });
     }
   };
   for (const row of rows) {

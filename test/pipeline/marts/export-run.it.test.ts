@@ -75,6 +75,7 @@ function requestsOf(merchants: string[], from: string, to: string): string[] {
     out.push(`${base}series=products&metrics=units&sku=pz&${hours}`);
     out.push(`${base}series=traffic&metrics=page_views,visitors,sessions&${hours}`);
     out.push(`${base}series=traffic&metrics=page_views,visitors&${days}`);
+    out.push(`/v1/merchants/${m}/low-stock`);
   }
   return out;
 }
@@ -159,18 +160,29 @@ describe('exportMartRun', function () {
     const series = recording(openSeries('changes'));
     await runMartCycle({ warehouse: wh, series, clock: at('2026-03-06T13:20:00Z') });
     assert.ok(series.mutations.length > 100, `${series.mutations.length} mutations on the first run`);
-    // A late page view of m_a's 09:00 hour: its traffic hour and day change, nothing else does — though
+    // A late page view of m_a's 09:00 hour: its traffic hour and day change (and the page, referrer,
+    // device and country it falls in), nothing else does — though
     // the run rebuilds m_a's 09:00 sales, products and day, and every merchant's latest inventory hours.
     await loadEvents(wh, dims, [{ event: pageView({ merchant: 'm_a', at: '2026-03-06T09:30:00Z', visitor: 'late', session: 'late' }), receivedAt: '2026-03-06T13:30:00Z' }]);
     series.mutations.length = 0;
     const second = await runMartCycle({ warehouse: wh, series, clock: at('2026-03-06T13:40:00Z') });
     assert.ok(second.run.windows.some((w) => w.mart === 'mart_hourly_store_sales' && w.scope?.cells.includes('m_a|2026-03-06T09')), 'the sales hour was rebuilt');
     assert.ok(second.run.windows.some((w) => w.mart === 'mart_hourly_store_inventory'), 'inventory hours were rebuilt');
-    assert.deepStrictEqual(
-      series.mutations.filter((m) => m.kind === 'set').map((m) => m.key).sort(),
-      ['m_a#traffic#d#20260306', 'm_a#traffic#h#2026030609'],
-    );
-    assert.equal(second.cells, 10);
+    const sets = series.mutations.filter((m) => m.kind === 'set');
+    assert.deepStrictEqual(sets.map((m) => m.key).sort(), [
+      'm_a#countries#country=(unknown)#d#20260306',
+      'm_a#countries#country=(unknown)#h#2026030609',
+      'm_a#devices#device=other#d#20260306',
+      'm_a#devices#device=other#h#2026030609',
+      'm_a#pages#page=/p#d#20260306',
+      'm_a#pages#page=/p#h#2026030609',
+      'm_a#referrers#referrer=(direct)#d#20260306',
+      'm_a#referrers#referrer=(direct)#h#2026030609',
+      'm_a#traffic#d#20260306',
+      'm_a#traffic#h#2026030609',
+    ]);
+    assert.equal(second.cells, sets.reduce((n, m) => n + (m.kind === 'set' ? Object.keys(m.cells).length : 0), 0));
+    assert.deepStrictEqual(series.mutations.filter((m) => m.kind === 'delete_row'), []);
 
     const dense = openSeries('dense');
     await denseExport(wh, dense, '2026-03-05T00:00:00Z', '2026-03-07T00:00:00Z');
@@ -180,5 +192,65 @@ describe('exportMartRun', function () {
     assert.deepStrictEqual(await answers(series, MERCHANTS, paths, now), expected);
     // the answers hold data, so the comparison means something
     assert.ok(JSON.stringify(expected).includes('"closing_quantity":12'), 'inventory answered');
+  });
+
+  it('exports inventory as change points that the API fills forward to the answers of a dense export, over a seeded workload with gaps', async () => {
+    // Three days of inventory counts at random hours (many hours and a whole day without an event,
+    // repeated quantities that change nothing, counts crossing the low-stock threshold of 10), built by
+    // hourly runs that each see the events received by then, then a late count that changes a day back.
+    const rnd = random(15);
+    const events: FixtureEvent[] = [];
+    for (let h = 0; h < 72; h++) {
+      if (h >= 30 && h < 52) continue; // a gap across a UTC midnight
+      for (const m of ['m_a', 'm_b']) {
+        for (const store of ['s1', 's2']) {
+          for (const sku of ['pz', 'cola']) {
+            if (rnd() > 0.18) continue;
+            const onHand = rnd() < 0.4 ? 12 : Math.floor(rnd() * 20);
+            const t = new Date(Date.parse('2026-03-04T00:00:00Z') + h * 3_600_000 + Math.floor(rnd() * 59) * 60_000).toISOString();
+            events.push({ event: inventory({ merchant: m, store, at: t, sku, onHand }), receivedAt: new Date(Date.parse(t) + 90_000).toISOString() });
+          }
+        }
+      }
+    }
+    const series = recording(openSeries('points'));
+    const hour = (h: number) => new Date(Date.parse('2026-03-04T00:00:00Z') + h * 3_600_000).toISOString();
+    const until = (h: number) => events.filter((e) => e.receivedAt! < hour(h));
+    await loadEvents(wh, dims, until(20));
+    await runMartCycle({ warehouse: wh, series, clock: at(hour(20).replace(':00:00', ':10:00')) });
+    let loaded = until(20).length;
+    for (const h of [21, 22, 40, 55, 56, 60, 72]) {
+      await loadEvents(wh, dims, until(h).slice(loaded));
+      loaded = until(h).length;
+      await runMartCycle({ warehouse: wh, series, clock: at(hour(h).replace(':00:00', ':10:00')) });
+    }
+    const late = { event: inventory({ merchant: 'm_b', store: 's2', at: hour(50), sku: 'pz', onHand: 3 }), receivedAt: hour(72).replace(':00:00', ':20:00') };
+    await loadEvents(wh, dims, [late]);
+    series.mutations.length = 0;
+    await runMartCycle({ warehouse: wh, series, clock: at(hour(72).replace(':00:00', ':30:00')) });
+    const extended = series.mutations.filter((m) => m.kind === 'set' && m.key.includes('#inventory#'));
+    // the late count changes m_b's s2 pz from hour 50 on: a point there and where the next count differs, not a row per hour
+    assert.ok(extended.length >= 1 && extended.length <= 3, `${extended.length} inventory points written`);
+
+    const rows = await wh.query<{ n: number }>('select count(*) as n from marts.mart_hourly_store_inventory');
+    const points = (await series.readRange(ALL)).filter((r) => r.key.includes('#inventory#'));
+    assert.ok(points.length * 4 < Number(rows[0]!.n), `${points.length} points for ${rows[0]!.n} mart rows`);
+
+    const dense = openSeries('dense');
+    await denseExport(wh, dense, '2026-03-03T00:00:00Z', '2026-03-08T00:00:00Z');
+    // Ranges starting between change points, inside the gap, at midnight, before the first count and
+    // reaching past the last hour built.
+    const ranges: [number, number][] = [[-3, 75], [5, 9], [13, 14], [23, 25], [31, 50], [47, 53], [24, 48], [50, 73], [71, 76]];
+    const paths = ranges.flatMap(([a, b]) =>
+      ['m_a', 'm_b'].flatMap((m) =>
+        ['s1', 's2'].flatMap((store) => ['pz', 'cola'].map((sku) => `/v1/merchants/${m}/metrics?series=inventory&metrics=closing_quantity,low_stock&sku=${sku}&store=${store}&granularity=hour&from=${hour(a)}&to=${hour(b)}`)),
+      ),
+    );
+    paths.push('/v1/merchants/m_a/low-stock', '/v1/merchants/m_b/low-stock', '/v1/merchants/m_b/low-stock?store=s2');
+    const now = new Date(hour(72).replace(':00:00', ':40:00'));
+    const expected = await answers(dense, ['m_a', 'm_b'], paths, now);
+    assert.deepStrictEqual(await answers(series, ['m_a', 'm_b'], paths, now), expected);
+    const filled = JSON.stringify(expected);
+    assert.ok(filled.includes('"closing_quantity":12') && filled.includes('"low_stock":1') && filled.includes('"closing_quantity":null'), 'answers hold levels, lows and hours before the first count');
   });
 });

@@ -58,7 +58,7 @@ describe('scheduledScript', () => {
     }
     assert.match(
       script,
-      /select @run_id, 'mart_daily_store_sales', @run_started_at, @window_start, merchant_id, store_id, null, null, local_date, farm_fingerprint\(concat\(coalesce\(cast\(orders as string\), '~'\), '\|', /,
+      /select @run_id, 'mart_daily_store_sales', @run_started_at, @window_start, merchant_id, store_id, null, null, null, null, null, local_date, farm_fingerprint\(concat\(coalesce\(cast\(orders as string\), '~'\), '\|', /,
     );
     assert.match(script, /\nusing run_id as run_id, run_started_at as run_started_at, w\.window_start as window_start, /);
   });

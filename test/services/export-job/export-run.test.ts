@@ -49,9 +49,12 @@ describe('export job run exporter', () => {
             },
           ] as T[];
         }
-        if (/from marts\.mart_run_keys/.test(sql)) return merchants.map((m) => ({ mart: 'mart_hourly_traffic', row_key: JSON.stringify({ merchant_id: m, hour_start: '2026-11-21T09:00:00Z' }) })) as T[];
-        if (/from marts\.mart_hourly_traffic/.test(sql)) {
-          return merchants.filter((m) => inShard(m, params)).map((m) => ({ merchant_id: m, hour_start: new Date('2026-11-21T10:00:00Z'), visitors: 1, sessions: 1, page_views: 2 })) as T[];
+        // The exporter's change queries (pipeline/marts/changes.ts): the snapshot's rows the rebuild removed, then the changed rows.
+        if (/\nwhere c\.row_hash is null$/.test(sql)) {
+          return merchants.filter((m) => inShard(m, params)).map((m) => ({ merchant_id: m, hour_start: new Date('2026-11-21T09:00:00Z') })) as T[];
+        }
+        if (/as row_changed\s+from current_rows/.test(sql)) {
+          return merchants.filter((m) => inShard(m, params)).map((m) => ({ merchant_id: m, hour_start: new Date('2026-11-21T10:00:00Z'), visitors: 1, sessions: 1, page_views: 2, row_changed: true })) as T[];
         }
         if (/from dims\.merchants/.test(sql)) return merchants.filter((m) => inShard(m, params)).map((m) => ({ merchant_id: m, name: m, time_zone: 'UTC', currency: 'EUR' })) as T[];
         return [] as T[];
@@ -94,9 +97,14 @@ describe('export job run exporter', () => {
 
   it('asks BigQuery for the task\'s merchant range only, so clustered blocks of other merchants are pruned', async () => {
     const { queries } = await exportAs({ index: 1, count: 2 });
-    const mart = queries.find((q) => /from marts\.mart_hourly_traffic/.test(q.sql))!;
-    assert.match(mart.sql, /and merchant_id >= @shard_from and merchant_id < @shard_to$/);
-    assert.deepEqual([mart.params?.shard_from, mart.params?.shard_to], ['m2', String.fromCodePoint(0x10ffff)]);
+    const reads = queries.filter((q) => /from marts\.mart_hourly_traffic\n/.test(q.sql));
+    assert.equal(reads.length, 2, 'the vanished and the changed rows');
+    for (const mart of reads) {
+      // both the mart's rows and the snapshot's, each by the range of its leading clustering column
+      assert.match(mart.sql, /from marts\.mart_hourly_traffic\n\s*where [^\n]* and merchant_id >= @shard_from and merchant_id < @shard_to\n/);
+      assert.match(mart.sql, /from marts\.mart_run_rows\n\s*where [^\n]* and merchant_id >= @shard_from and merchant_id < @shard_to\n/);
+      assert.deepEqual([mart.params?.shard_from, mart.params?.shard_to], ['m2', String.fromCodePoint(0x10ffff)]);
+    }
   });
 
   it('runs the mart alert rules in the first task only, once per execution', async () => {

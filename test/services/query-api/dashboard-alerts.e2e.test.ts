@@ -41,12 +41,22 @@ describe('dashboard alerts panel in headless Chromium', function () {
         values: [...tr.querySelectorAll('td')].map((td) => (td as HTMLElement).dataset.value ?? null),
       })),
     );
-  const show = async (key: string) => {
+  /** Opens the page in a fresh context (a key remembered by an earlier test would connect on load), then connects with `key`. */
+  const show = async (key: string, merchant: string) => {
+    // Unset before the first test.
+    if (page) await page.context().close();
+    page = await (await browser.newContext({ viewport: { width: 1200, height: 1500 }, locale: 'en-US' })).newPage();
+    page.on('pageerror', (err) => problems.push(`pageerror: ${err.message}`));
+    page.on('console', (msg) => {
+      if (msg.type() === 'error') problems.push(`console: ${msg.text()}`);
+    });
     await page.goto(base + '/');
-    await page.evaluate(() => sessionStorage.clear());
     await page.fill('#key', key);
     await page.click('button[type="submit"]');
-    await page.waitForFunction(() => ['ready', 'error'].includes(document.getElementById('alerts')!.dataset.state ?? ''));
+    await page.waitForFunction(
+      (m) => document.getElementById('merchant-name')!.textContent!.includes(`(${m})`) && ['ready', 'error'].includes(document.getElementById('alerts')!.dataset.state ?? ''),
+      merchant,
+    );
   };
 
   before(async () => {
@@ -78,11 +88,6 @@ describe('dashboard alerts panel in headless Chromium', function () {
     });
     base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
     browser = await chromium.launch({ executablePath: '/usr/bin/chromium', headless: true, args: CHROMIUM_ARGS });
-    page = await browser.newPage({ viewport: { width: 1200, height: 1500 }, locale: 'en-US' });
-    page.on('pageerror', (err) => problems.push(`pageerror: ${err.message}`));
-    page.on('console', (msg) => {
-      if (msg.type() === 'error') problems.push(`console: ${msg.text()}`);
-    });
   });
   after(async () => {
     await browser?.close();
@@ -92,7 +97,7 @@ describe('dashboard alerts panel in headless Chromium', function () {
   });
 
   it('lists the alerts the API answers, newest first, in Berlin time and euros, with each webhook delivery', async () => {
-    await show(keys.m1);
+    await show(keys.m1, 'm1');
     const res = await fetch(`${base}/v1/merchants/m1/alerts?limit=100`, { headers: { Authorization: `Bearer ${keys.m1}` } });
     const history = ((await res.json()) as { alerts: { id: string; at: string; type: string; rule_id: string }[] }).alerts;
     const rows = await panel();
@@ -126,7 +131,7 @@ describe('dashboard alerts panel in headless Chromium', function () {
   });
 
   it('shows only the chosen store\'s alerts when a store is picked', async () => {
-    await show(keys.m1);
+    await show(keys.m1, 'm1');
     await page.selectOption('#store', 's2');
     await page.waitForFunction(() => document.getElementById('alerts-note')!.textContent!.startsWith('(Soho'));
     await page.waitForFunction(() => document.querySelectorAll('#alerts tbody tr').length === 1);
@@ -135,7 +140,7 @@ describe('dashboard alerts panel in headless Chromium', function () {
   });
 
   it('says so when a merchant has no alerts yet', async () => {
-    await show(keys.m2);
+    await show(keys.m2, 'm2');
     assert.deepEqual(await panel(), [{ id: null, cls: 'empty', texts: ['No alerts yet.'], values: [null] }]);
     assert.deepEqual(problems, []);
   });

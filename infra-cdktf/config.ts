@@ -256,6 +256,7 @@ export const bucketNames = (c: StackConfig) => ({
   pos: `${c.projectId}-tillstream-pos`,
   config: `${c.projectId}-tillstream-config`,
   artifacts: `${c.projectId}-tillstream-artifacts`,
+  checkpoints: `${c.projectId}-tillstream-checkpoints`,
   state: `${c.projectId}-tillstream-tfstate`,
 });
 

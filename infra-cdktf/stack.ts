@@ -10,6 +10,7 @@ import { bucketNames, type StackConfig } from './config.js';
 import { Alerts } from './constructs/alerts.js';
 import { ExportJob } from './constructs/export-job.js';
 import { Functions } from './constructs/functions.js';
+import { Reprocessing } from './constructs/reprocessing.js';
 import { Identities } from './constructs/identities.js';
 import { Ingestion } from './constructs/ingestion.js';
 import { Marts } from './constructs/marts.js';
@@ -32,6 +33,7 @@ export class TillstreamStack extends TerraformStack {
   readonly ingestion: Ingestion;
   readonly marts: Marts;
   readonly exportJob: ExportJob;
+  readonly reprocessing: Reprocessing;
   readonly reporting: Reporting;
   readonly alerts: Alerts;
 
@@ -57,6 +59,7 @@ export class TillstreamStack extends TerraformStack {
       bucketNames: buckets,
       functions: { ingestEvents: this.functions.functions.ingestEvents, ingestPosBatch: this.functions.functions.ingestPosBatch },
     });
+    this.reprocessing = new Reprocessing(this, 'reprocessing', { config, identities: this.identities });
     this.exportJob = new ExportJob(this, 'export-job', { config, identities: this.identities, buckets, images: this.serving.images, appProfiles: this.serving.appProfiles });
     this.marts = new Marts(this, 'marts', {
       config,

@@ -5,6 +5,7 @@
 import { Storage } from '@google-cloud/storage';
 import type { IngestStage } from '../pipeline/ingest/stage.js';
 import { replacingSink } from '../pipeline/marts/replacing-sink.js';
+import { viewsDeployed } from '../pipeline/marts/runner.js';
 import type { ReprocessDeps } from '../pipeline/marts/reprocess.js';
 import { systemClock, type ArchiveReader, type Clock, type DimensionsStore, type KeyStore, type Logger, type Publisher, type SeriesStore } from '../pipeline/ports.js';
 import { createIngestPipeline } from './ingest-pipeline.js';
@@ -54,15 +55,18 @@ export function createGcpRuntime(config: GcpConfig): GcpRuntime {
   const rawSink = lazy(() =>
     createStorageWriteSink({ writeClient: new managedwriter.WriterClient({ projectId: config.projectId }), projectId: config.projectId, rawDataset: config.bigquery.rawDataset }),
   );
-  const warehouse = lazy(() =>
-    createBigQueryWarehouse({
+  const warehouse = lazy(() => {
+    const wh = createBigQueryWarehouse({
       bigquery: bigquery(),
       location: config.bigquery.location,
       rawDataset: config.bigquery.rawDataset,
       rawSink: rawSink(),
       maximumBytesBilled: config.bigquery.maximumBytesBilled,
-    }),
-  );
+    });
+    // Terraform deploys the staging and reporting views (infra-cdktf/sql-views.ts): reprocess never replaces them.
+    viewsDeployed(wh);
+    return wh;
+  });
   const seriesStore = lazy(() => createBigtableSeriesStore(instance().table(config.bigtable.seriesTable)));
   const seriesWriteStore = lazy(() =>
     config.bigtable.writeAppProfileId
@@ -149,8 +153,10 @@ export function gcpIngestPipeline(rt: GcpRuntime, opts: { clock?: Clock; logger?
 }
 
 /** What `marts` and `reprocess` run with on gcp: the BigQuery warehouse with its dry run, and every reprocess port. */
-export interface GcpMartDeps extends Required<Omit<ReprocessDeps, 'clock' | 'onWindow'>> {
+export interface GcpMartDeps extends Required<Omit<ReprocessDeps, 'clock' | 'onWindow' | 'checkpoint'>> {
   clock: Clock;
+  /** Present where the deployment names a checkpoint bucket (TILLSTREAM_CHECKPOINT_BUCKET). */
+  checkpoint?: ReprocessDeps['checkpoint'];
   warehouse: GcpRuntime['warehouse'];
 }
 
@@ -167,8 +173,11 @@ export function gcpMartDeps(rt: GcpRuntime, opts: { clock?: Clock; logger?: Logg
     { dimensions: () => rt.dimensions.get(), dedupe: rt.dedupe, sink, series: rt.seriesStore, clock, logger: opts.logger },
     { maxAttempts: rt.config.pubsub.maxDeliveryAttempts },
   );
-  // One checkpoint object per re-validated range, beside the archive's folders (never under its prefix, so never read as archive).
-  const checkpoint = ({ from, to }: { from: Date; to: Date }) =>
-    createGcsShardCheckpoint({ storage: rt.storage, bucket: rt.config.storage.archiveBucket, name: `revalidate-checkpoints/${from.toISOString()}_${to.toISOString()}.json` });
-  return { warehouse: rt.warehouse, series: rt.seriesStore, archive: rt.archive, dedupe: rt.dedupe, stage, clearAhead: (chunk) => sink.clearAhead(chunk), checkpoint, clock };
+  // One checkpoint object per re-validated range, in the checkpoint bucket: the archive's retention
+  // policy would refuse its rewrite after the first shard (https://cloud.google.com/storage/docs/bucket-lock).
+  const bucket = rt.config.storage.checkpointBucket;
+  const checkpoint = bucket
+    ? ({ from, to }: { from: Date; to: Date }) => createGcsShardCheckpoint({ storage: rt.storage, bucket, name: `revalidate-checkpoints/${from.toISOString()}_${to.toISOString()}.json` })
+    : undefined;
+  return { warehouse: rt.warehouse, series: rt.seriesStore, archive: rt.archive, dedupe: rt.dedupe, stage, clearAhead: (chunk) => sink.clearAhead(chunk), ...(checkpoint ? { checkpoint } : {}), clock };
 }

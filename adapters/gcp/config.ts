@@ -51,6 +51,12 @@ export const GCP_ENV = z.object({
   TILLSTREAM_POS_BUCKET: name,
   TILLSTREAM_DIMENSIONS_BUCKET: name,
   TILLSTREAM_DIMENSIONS_OBJECT: name.default('dimensions/current.json'),
+  /**
+   * Where a re-validation keeps its checkpoint (one small object rewritten after each archive shard),
+   * so a crashed run resumes; unset: no checkpoint. Never the archive bucket: its retention policy
+   * refuses to replace an object younger than the horizon (https://cloud.google.com/storage/docs/bucket-lock).
+   */
+  TILLSTREAM_CHECKPOINT_BUCKET: name.optional(),
   /** Secret Manager secret holding the key pepper (resource name or short id). */
   TILLSTREAM_PEPPER_SECRET: name.default('tillstream-key-pepper'),
   /** The pepper itself, 64 hex characters: the secret above mounted as an environment variable. */
@@ -75,7 +81,7 @@ export interface GcpConfig {
     maxDeliveryAttempts: number;
   };
   bigtable: { instanceId: string; seriesTable: string; dedupeTable: string; keysTable: string; appProfileId?: string; writeAppProfileId?: string };
-  storage: { archiveBucket: string; archivePrefix: string; posBucket: string; dimensionsBucket: string; dimensionsObject: string };
+  storage: { archiveBucket: string; archivePrefix: string; posBucket: string; dimensionsBucket: string; dimensionsObject: string; checkpointBucket?: string };
   pepperSecret: string;
   /** 32 bytes, when the pepper secret is mounted (functions that hash keys, the CLI). */
   pepper?: Buffer;
@@ -131,6 +137,7 @@ export function parseGcpConfig(env: NodeJS.ProcessEnv = process.env): GcpConfig 
       posBucket: e.TILLSTREAM_POS_BUCKET,
       dimensionsBucket: e.TILLSTREAM_DIMENSIONS_BUCKET,
       dimensionsObject: e.TILLSTREAM_DIMENSIONS_OBJECT,
+      ...(e.TILLSTREAM_CHECKPOINT_BUCKET ? { checkpointBucket: e.TILLSTREAM_CHECKPOINT_BUCKET } : {}),
     },
     pepperSecret: e.TILLSTREAM_PEPPER_SECRET,
     ...(e.TILLSTREAM_KEY_PEPPER ? { pepper: Buffer.from(e.TILLSTREAM_KEY_PEPPER, 'hex') } : {}),

@@ -9,6 +9,7 @@
 import { parseArgs } from 'node:util';
 import { DEFAULT_INGEST_CONFIG } from '../../pipeline/ingest/config.js';
 import { createDryRunWarehouse, discardingSeriesStore, formatBytes, type DryRunEstimate, type DryRunFn } from '../../pipeline/marts/dry-run.js';
+import { viewsDeployed } from '../../pipeline/marts/runner.js';
 import { runCycle, type CycleResult } from '../../pipeline/marts/hourly.js';
 import { MARTS } from '../../pipeline/marts/manifest.js';
 import { clearChunkRows, type ChunkRows } from '../../pipeline/marts/replacing-sink.js';
@@ -104,6 +105,8 @@ export const martsCommand: Command = async (argv, ctx) => {
     const rt = await ctx.gcp();
     const { warehouse, series, clock } = gcpMartDeps(rt);
     const dry = createDryRunWarehouse((sql, params) => warehouse.dryRun(sql, params));
+    // Estimates what the gcp run issues: Terraform owns the views, the run never replaces them.
+    viewsDeployed(dry);
     await buildAndExport({ warehouse: dry, series: discardingSeriesStore, clock }, { from, to, marts });
     if (!confirmEstimate(ctx, 'marts', dry.estimate(), gate)) return EXIT_NOT_CONFIRMED;
     deps = { warehouse, series, clock };
@@ -137,6 +140,7 @@ export const martsCommand: Command = async (argv, ctx) => {
  */
 export async function estimateReprocess(deps: Required<Pick<ReprocessDeps, 'archive'>> & { dryRun: DryRunFn; clock: Clock }, opts: ReprocessOptions): Promise<DryRunEstimate> {
   const dry = createDryRunWarehouse(deps.dryRun);
+  viewsDeployed(dry);
   let stage: ReprocessDeps['stage'];
   if (opts.revalidate) {
     const arrivals: ArrivalRow[] = [];

@@ -15,6 +15,7 @@ export const WORKLOADS = {
   ingestEvents: { accountId: 'ts-ingest-events', displayName: 'Tillstream ingestEvents function' },
   ingestPosBatch: { accountId: 'ts-ingest-pos-batch', displayName: 'Tillstream ingestPosBatch function' },
   exportMarts: { accountId: 'ts-export-marts', displayName: 'Tillstream mart export job (Cloud Run job)' },
+  reprocess: { accountId: 'ts-reprocess', displayName: 'Tillstream reprocess and re-validation (operators run tillstream reprocess as it)' },
   startExport: { accountId: 'ts-start-export', displayName: 'Tillstream startExport function (starts the export job)' },
   collect: { accountId: 'ts-collect', displayName: 'Tillstream collect function' },
   queryApi: { accountId: 'ts-query-api', displayName: 'Tillstream query API (Cloud Run)' },

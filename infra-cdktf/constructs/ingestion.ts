@@ -249,6 +249,11 @@ export class Ingestion extends Construct {
       { bucket: 'pos', role: 'roles/storage.objectViewer', workload: 'ingestPosBatch' },
       // ingest reads the dimensions file; the exporter reads dimensions from the dims dataset instead.
       { bucket: 'config', role: 'roles/storage.objectViewer', workload: 'ingestEvents' },
+      // Re-validation (`tillstream reprocess --revalidate`, as ts-reprocess) reads the archive back and
+      // validates against the dimensions file as ingest does; it writes no object here (its checkpoint
+      // lives in the checkpoint bucket, constructs/reprocessing.ts).
+      { bucket: 'archive', role: 'roles/storage.objectViewer', workload: 'reprocess' },
+      { bucket: 'config', role: 'roles/storage.objectViewer', workload: 'reprocess' },
     ];
     for (const g of bucketRoles) {
       new StorageBucketIamMember(this, `bucket-${g.bucket}-${g.workload}`, { bucket: this.buckets[g.bucket].name, role: g.role, member: identities.member(g.workload) });

@@ -33,6 +33,8 @@ export const APP_PROFILE_OF: Partial<Record<Workload, AppProfileKey>> = {
   // The alert evaluators claim transitions with CheckAndMutateRow; deliverAlert writes the same table.
   evaluateAlerts: 'transactional',
   deliverAlert: 'transactional',
+  // Re-validation claims dedupe keys and writes partials (the reprocess-environment output names it).
+  reprocess: 'transactional',
   queryApi: 'serving',
   collect: 'serving',
 };
@@ -65,6 +67,9 @@ const TABLE_ROLES: { table: TableKey; role: string; workload: Workload }[] = [
   // Alert settings, open alerts, claims, history and delivery status live in the series table.
   { table: 'series', role: 'roles/bigtable.user', workload: 'evaluateAlerts' },
   { table: 'series', role: 'roles/bigtable.user', workload: 'deliverAlert' },
+  // `tillstream reprocess --revalidate` claims dedupe keys and writes partials and mart cells as ingest and the exporter do.
+  { table: 'dedupe', role: 'roles/bigtable.user', workload: 'reprocess' },
+  { table: 'series', role: 'roles/bigtable.user', workload: 'reprocess' },
 ];
 
 export class Serving extends Construct {

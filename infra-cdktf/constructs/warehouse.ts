@@ -59,6 +59,12 @@ const DATASET_ROLES: { dataset: DatasetKey; role: 'READER' | 'WRITER'; workload:
   { dataset: 'dims', role: 'READER', workload: 'evaluateAlerts' },
   { dataset: 'marts', role: 'READER', workload: 'evaluateAlerts' },
   { dataset: 'staging', role: 'READER', workload: 'evaluateAlerts' },
+  // `tillstream reprocess` (as ts-reprocess): re-validation replaces raw rows; the rebuild writes marts
+  // and its run log from staging and dims, as the scheduled script does.
+  { dataset: 'raw', role: 'WRITER', workload: 'reprocess' },
+  { dataset: 'dims', role: 'READER', workload: 'reprocess' },
+  { dataset: 'staging', role: 'READER', workload: 'reprocess' },
+  { dataset: 'marts', role: 'WRITER', workload: 'reprocess' },
 ];
 
 /**
@@ -75,7 +81,7 @@ const TABLE_ROLES: { table: string; role: string; workload: Workload }[] = [
 ];
 
 /** Running a query is a project-level permission in BigQuery; it grants no data access by itself. */
-const JOB_USERS: Workload[] = ['martsRunner', 'exportMarts', 'evaluateAlerts'];
+const JOB_USERS: Workload[] = ['martsRunner', 'exportMarts', 'evaluateAlerts', 'reprocess'];
 
 export class Warehouse extends Construct {
   readonly datasets: Record<DatasetKey, BigqueryDataset>;

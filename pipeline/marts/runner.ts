@@ -80,6 +80,15 @@ export async function prepareMarts(warehouse: Warehouse): Promise<void> {
   prepared.add(warehouse);
 }
 
+/**
+ * Marks a warehouse whose views are deployed with it — BigQuery, where Terraform creates and replaces
+ * them (infra-cdktf/sql-views.ts) — so no run replaces them: a run then needs no right to create
+ * datasets or views, and never rewrites an authorized view.
+ */
+export function viewsDeployed(warehouse: Warehouse): void {
+  prepared.add(warehouse);
+}
+
 export { windowCondition } from './windows.js';
 
 /** The parameters of a window that `sql` names. */

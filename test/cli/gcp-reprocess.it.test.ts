@@ -26,6 +26,7 @@ import { createCommandContext } from '../../cli/runtime-select.js';
 import { MIN_BILLED_BYTES } from '../../pipeline/marts/dry-run.js';
 import { martRows, seriesCellsOf } from '../../pipeline/marts/exporter.js';
 import { MARTS } from '../../pipeline/marts/manifest.js';
+import { prepareMarts } from '../../pipeline/marts/runner.js';
 import { DimensionsFile, resolveDimensions } from '../../pipeline/contracts/dimensions.js';
 import { FAMILY_MART, type ArchiveReader, type DimensionsStore, type InboundMessage, type SqlParams } from '../../pipeline/ports.js';
 import { RAW_TABLES } from '../../pipeline/schema/raw.js';
@@ -85,6 +86,8 @@ describe('tillstream reprocess and marts with TILLSTREAM_RUNTIME=gcp', function 
       TILLSTREAM_DIMENSIONS_BUCKET: 'unused-config',
     };
     duck = await openWarehouse();
+    // The staging and reporting views, as Terraform deploys them in BigQuery (a gcp run never replaces them).
+    await prepareMarts(duck);
     const dims = await loadDimensions(duck, DIMENSIONS);
     await loadEvents(duck, dims, [
       { event: order({ merchant: 'pizzaco', store: 's1', at: '2026-11-20T10:05:00Z', currency: 'EUR', lines: [{ sku: 'margherita', quantity: 2, unit_price_minor: 850 }] }) },
@@ -256,6 +259,8 @@ describe('tillstream reprocess --revalidate with TILLSTREAM_RUNTIME=gcp', functi
       TILLSTREAM_DIMENSIONS_BUCKET: 'unused-config',
     };
     duck = await openWarehouse();
+    // The staging and reporting views, as Terraform deploys them in BigQuery (a gcp run never replaces them).
+    await prepareMarts(duck);
     const dims = await loadDimensions(duck, NOW_DIMENSIONS);
     // As first ingested: entry 0 accepted, entry 1 rejected.
     await loadEvents(duck, dims, [{ event: first, messageId: message.id, receivedAt: RECEIVED }]);

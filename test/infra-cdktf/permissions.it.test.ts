@@ -171,6 +171,7 @@ const ACCOUNT: Record<Workload | 'martsRunner', string> = {
   ingestPosBatch: 'ts-ingest-pos-batch',
   exportMarts: 'ts-export-marts',
   startExport: 'ts-start-export',
+  reprocess: 'ts-reprocess',
   collect: 'ts-collect',
   queryApi: 'ts-query-api',
   evaluateAlerts: 'ts-evaluate-alerts',
@@ -200,7 +201,7 @@ describe('infra-cdktf permissions from code', function () {
   const needed = (w: Workload) => neededGrants(s, touches.filter((t) => t.workload === w), views, granted(w));
 
   it('records every workload doing its work (no workload touched nothing)', () => {
-    assert.deepEqual([...new Set(touches.map((t) => t.workload))].sort(), ['collect', 'deliverAlert', 'evaluateAlerts', 'exportMarts', 'ingestEvents', 'ingestPosBatch', 'queryApi', 'startExport']);
+    assert.deepEqual([...new Set(touches.map((t) => t.workload))].sort(), ['collect', 'deliverAlert', 'evaluateAlerts', 'exportMarts', 'ingestEvents', 'ingestPosBatch', 'queryApi', 'reprocess', 'startExport']);
   });
 
   it('records the alert evaluators queueing alerts and deliverAlert republishing one, on the alerts topic', () => {
@@ -211,11 +212,20 @@ describe('infra-cdktf permissions from code', function () {
     );
   });
 
-  for (const w of ['ingestEvents', 'ingestPosBatch', 'startExport', 'exportMarts', 'collect', 'queryApi', 'evaluateAlerts', 'deliverAlert'] as const) {
+  for (const w of ['ingestEvents', 'ingestPosBatch', 'startExport', 'exportMarts', 'collect', 'queryApi', 'evaluateAlerts', 'deliverAlert', 'reprocess'] as const) {
     it(`grants ${w} exactly what its code touches`, async () => {
       assert.deepEqual(granted(w), await needed(w));
     });
   }
+
+  it('records re-validation keeping its checkpoint in a bucket without a retention policy, and writing nothing to the archive', () => {
+    const writes = [...new Set(touches.filter((t) => t.workload === 'reprocess' && t.service === 'storage' && t.access === 'write').map((t) => t.resource))];
+    const reads = new Set(touches.filter((t) => t.workload === 'reprocess' && t.service === 'storage' && t.access === 'read').map((t) => t.resource));
+    assert.deepEqual(writes, [`${s.config.projectId}-tillstream-checkpoints`]);
+    assert.ok(reads.has(`${s.config.projectId}-tillstream-archive`), 're-validation reads the archive back');
+    assert.equal(s.find('google_storage_bucket', 'name', writes[0]).retention_policy, undefined);
+    assert.ok(s.find('google_storage_bucket', 'name', `${s.config.projectId}-tillstream-archive`).retention_policy, 'the production archive keeps every payload for the horizon');
+  });
 
   it('sends every workload whose code writes conditionally, and every other writer of those tables, through one single-cluster profile that allows transactional writes', () => {
     const CONDITIONAL = ['CheckAndMutateRow', 'ReadModifyWriteRow'];
@@ -226,6 +236,7 @@ describe('infra-cdktf permissions from code', function () {
     assert.ok(writers.includes('queryApi'), 'the query API writes alert settings into the series table');
     const envOf = (w: Workload): Record<string, string> => {
       if (w === 'queryApi') return Object.fromEntries((s.find('google_cloud_run_v2_service', 'name', 'tillstream-query-api').template.containers[0].env as { name: string; value: string }[]).map((e) => [e.name, e.value]));
+      if (w === 'reprocess') return s.json.output?.['reprocess-environment']?.value as Record<string, string>;
       if (w === 'exportMarts') return Object.fromEntries((s.find('google_cloud_run_v2_job', 'name', 'tillstream-export-marts').template.template.containers[0].env as { name: string; value: string }[]).map((e) => [e.name, e.value]));
       const fn = Object.values(s.resources('google_cloudfunctions2_function')).find((f) => f.build_config.entry_point === w)!;
       return fn.service_config.environment_variables as Record<string, string>;

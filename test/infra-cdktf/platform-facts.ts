@@ -143,3 +143,13 @@ export const RUN_WITH_OVERRIDES = { permission: 'run.jobs.runWithOverrides', rol
  * https://cloud.google.com/run/docs/securing/ingress#settings
  */
 export const SCHEDULER_HTTP_TARGET = { minAttemptDeadlineSeconds: 15, maxAttemptDeadlineSeconds: 1800, maxRetryCount: 5 } as const;
+
+/**
+ * Cloud Storage retention policy: while a bucket has one, its objects can be deleted or replaced only
+ * once older than the retention period; a request to replace a younger object is refused. A role
+ * that lets a workload delete or overwrite objects on such a bucket grants writes the platform will
+ * refuse: whatever a workload rewrites (a re-validation checkpoint) belongs in another bucket.
+ * https://cloud.google.com/storage/docs/bucket-lock
+ * https://cloud.google.com/storage/docs/access-control/iam-roles
+ */
+export const RETENTION_POLICY = { replacingRoles: ['roles/storage.objectUser', 'roles/storage.objectAdmin', 'roles/storage.admin'] } as const;

@@ -11,6 +11,7 @@ import {
   AGENT_SOURCES,
   API_OF_RESOURCE_TYPE,
   CLOUD_RUN_JOB_LIMITS,
+  RETENTION_POLICY,
   RUN_WITH_OVERRIDES,
   FUNCTION_RUNTIMES,
   SCHEDULER_HTTP_TARGET,
@@ -223,6 +224,16 @@ for (const environment of ['prod', 'dev'] as const) {
           .map((g) => s.resolve(g.member as string));
         assert.deepEqual(invokers, [`serviceAccount:${identity}`], `${fn.name}: invokers`);
       }
+    });
+
+    it('lets no one replace or delete objects in a bucket whose retention policy refuses it', () => {
+      const retained = Object.entries(s.resources('google_storage_bucket')).filter(([, b]) => b.retention_policy);
+      if (environment === 'prod') assert.ok(retained.length > 0, 'the production archive keeps every payload for the horizon');
+      const refused = Object.values(s.resources('google_storage_bucket_iam_member'))
+        .filter((g) => retained.some(([id]) => g.bucket === `\${google_storage_bucket.${id}.name}`))
+        .filter((g) => (RETENTION_POLICY.replacingRoles as readonly string[]).includes(g.role))
+        .map((g) => `${s.resolve(g.member)} ${g.role} on ${s.resolve(g.bucket)}`);
+      assert.deepEqual(refused, []);
     });
 
     it('builds every function as a dedicated service account of the stack, not the default compute account', () => {

@@ -115,6 +115,7 @@ describe('infra-cdktf TillstreamStack (prod)', () => {
           ingestPosBatch: rolesOf(s, 'ts-ingest-pos-batch'),
           exportMarts: rolesOf(s, 'ts-export-marts'),
           startExport: rolesOf(s, 'ts-start-export'),
+          reprocess: rolesOf(s, 'ts-reprocess'),
           collect: rolesOf(s, 'ts-collect'),
           queryApi: rolesOf(s, 'ts-query-api'),
           pushInvoker: rolesOf(s, 'ts-pubsub-push'),
@@ -133,6 +134,19 @@ describe('infra-cdktf TillstreamStack (prod)', () => {
             'topic:tillstream-alerts roles/pubsub.publisher',
           ],
           startExport: ['runJob:tillstream-export-marts roles/run.jobsExecutorWithOverrides'],
+          // The archive read back, never written: its checkpoints go to a bucket of their own.
+          reprocess: [
+            'bigtable:dedupe roles/bigtable.user',
+            'bigtable:series roles/bigtable.user',
+            `bucket:${p}-tillstream-archive roles/storage.objectViewer`,
+            `bucket:${p}-tillstream-checkpoints roles/storage.objectUser`,
+            `bucket:${p}-tillstream-config roles/storage.objectViewer`,
+            'dataset:dims READER',
+            'dataset:marts WRITER',
+            'dataset:raw WRITER',
+            'dataset:staging READER',
+            `project:${p} roles/bigquery.jobUser`,
+          ],
           collect: ['bigtable:keys roles/bigtable.reader', 'secret:tillstream-key-pepper roles/secretmanager.secretAccessor', 'topic:tillstream-events roles/pubsub.publisher'],
           queryApi: ['bigtable:keys roles/bigtable.reader', 'bigtable:series roles/bigtable.user', 'secret:tillstream-key-pepper roles/secretmanager.secretAccessor'],
           pushInvoker: [
@@ -155,7 +169,7 @@ describe('infra-cdktf TillstreamStack (prod)', () => {
 
     it('creates one service account per workload', () => {
       const ids = Object.values(s.resources('google_service_account')).map((b) => b.account_id).sort();
-      assert.deepEqual(ids, ['ts-alerts-scheduler', 'ts-collect', 'ts-deliver-alert', 'ts-evaluate-alerts', 'ts-export-marts', 'ts-functions-build', 'ts-ingest-events', 'ts-ingest-pos-batch', 'ts-marts-runner', 'ts-pubsub-push', 'ts-query-api', 'ts-start-export']);
+      assert.deepEqual(ids, ['ts-alerts-scheduler', 'ts-collect', 'ts-deliver-alert', 'ts-evaluate-alerts', 'ts-export-marts', 'ts-functions-build', 'ts-ingest-events', 'ts-ingest-pos-batch', 'ts-marts-runner', 'ts-pubsub-push', 'ts-query-api', 'ts-reprocess', 'ts-start-export']);
     });
 
     it('gives no one owner, editor or a project-wide admin role; on the project, service accounts get only bigquery.jobUser and the build account logging.logWriter', () => {
@@ -168,6 +182,7 @@ describe('infra-cdktf TillstreamStack (prod)', () => {
           'serviceAccount:google_service_account:ts-export-marts roles/bigquery.jobUser',
           'serviceAccount:google_service_account:ts-functions-build roles/logging.logWriter',
           'serviceAccount:google_service_account:ts-marts-runner roles/bigquery.jobUser',
+          'serviceAccount:google_service_account:ts-reprocess roles/bigquery.jobUser',
         ],
       );
     });

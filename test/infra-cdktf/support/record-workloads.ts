@@ -9,7 +9,8 @@ import { BigQuery, Table as BigQueryTable } from '@google-cloud/bigquery';
 import { Bigtable, type Table as BigtableTable } from '@google-cloud/bigtable';
 import { managedwriter } from '@google-cloud/bigquery-storage';
 import { Topic } from '@google-cloud/pubsub';
-import { File } from '@google-cloud/storage';
+import { Bucket, File } from '@google-cloud/storage';
+import avro from 'avsc';
 import { getTestServer } from '@google-cloud/functions-framework/testing';
 import { GoogleAuth } from 'google-auth-library';
 import { writeFileSync } from 'node:fs';
@@ -23,7 +24,7 @@ import type { KeyRecord } from '../../../pipeline/ports.js';
 import { inventory, order, RECEIVED_AT } from '../../pipeline/ingest/fixtures.js';
 import { synthesize, type Block } from '../synth.js';
 
-export type Workload = 'ingestEvents' | 'ingestPosBatch' | 'startExport' | 'exportMarts' | 'collect' | 'queryApi' | 'evaluateAlerts' | 'deliverAlert';
+export type Workload = 'ingestEvents' | 'ingestPosBatch' | 'startExport' | 'exportMarts' | 'collect' | 'queryApi' | 'evaluateAlerts' | 'deliverAlert' | 'reprocess';
 export interface Touch {
   workload: Workload;
   service: 'bigquery' | 'bigquery-job' | 'bigtable' | 'pubsub' | 'storage' | 'secret' | 'run';
@@ -217,7 +218,7 @@ sinon.stub(Topic.prototype, 'publishMessage').callsFake(async function (this: To
   touch({ service: 'pubsub', resource: last(this.name), access: 'write', op: 'Publish' });
   return `m-${++published}` as never;
 } as never);
-const objects: Record<string, string> = {
+const objects: Record<string, string | Buffer> = {
   'dimensions/current.json': dimensionsFile,
   'pos/2026-11-21/s001.ndjson': [JSON.stringify({ ...order(), source: 'pos', event_id: 'pos-1' })].join('\n') + '\n',
 };
@@ -225,11 +226,38 @@ sinon.stub(File.prototype, 'download').callsFake(async function (this: File) {
   touch({ service: 'storage', resource: this.bucket.name, access: 'read', op: 'objects.get' });
   const body = objects[this.name];
   if (body === undefined) throw Object.assign(new Error(`no object ${this.name}`), { code: 404 });
-  return [Buffer.from(body)] as never;
+  return [Buffer.isBuffer(body) ? body : Buffer.from(body)] as never;
 } as never);
 sinon.stub(File.prototype, 'getMetadata').callsFake(async function (this: File) {
   touch({ service: 'storage', resource: this.bucket.name, access: 'read', op: 'objects.get' });
   return [{ generation: '1' }] as never;
+} as never);
+// The payload archive: one Avro object of the Cloud Storage subscription (write_metadata) on the day re-validated.
+const ARCHIVE_OBJECT = 'archive/2026-11-21/12_05_00Z-recorded.avro';
+async function archiveObject(): Promise<Buffer> {
+  const schema = avro.Type.forSchema({
+    type: 'record',
+    name: 'PubsubMessage',
+    fields: [
+      { name: 'subscription_name', type: 'string' },
+      { name: 'message_id', type: 'string' },
+      { name: 'publish_time', type: { type: 'long', logicalType: 'timestamp-micros' } },
+      { name: 'attributes', type: { type: 'map', values: 'string' } },
+      { name: 'data', type: 'bytes' },
+    ],
+  });
+  const m = encodeMessage({ receivedAt: RECEIVED_AT, attributes: { source: 'online', key_merchant_id: 'pizzaco' }, entries: [JSON.stringify(order())] });
+  const encoder = new avro.streams.BlockEncoder(schema);
+  const chunks: Buffer[] = [];
+  const done = new Promise<void>((resolve, reject) => encoder.on('data', (c: Buffer) => chunks.push(c)).on('end', resolve).on('error', reject));
+  encoder.end({ subscription_name: 'projects/p/subscriptions/archive', message_id: 'archived-1', publish_time: (RECEIVED_AT.getTime() + 1000) * 1000, attributes: m.attributes, data: m.data });
+  await done;
+  return Buffer.concat(chunks);
+}
+sinon.stub(Bucket.prototype, 'getFiles').callsFake(async function (this: Bucket, query?: { prefix?: string }) {
+  touch({ service: 'storage', resource: this.name, access: 'read', op: 'objects.list' });
+  const names = Object.keys(objects).filter((n) => n.startsWith(query?.prefix ?? ''));
+  return [names.map((n) => Object.assign(this.file(n), { metadata: { name: n, timeCreated: '2026-11-21T12:05:00Z' } }))] as never;
 } as never);
 sinon.stub(File.prototype, 'save').callsFake(async function (this: File) {
   touch({ service: 'storage', resource: this.bucket.name, access: 'write', op: 'objects.insert' });
@@ -343,6 +371,26 @@ async function main(): Promise<void> {
   } finally {
     await server.close();
   }
+
+  // `tillstream reprocess --revalidate` on gcp, as an operator runs it with the stack's reprocess
+  // environment (the reprocess-environment output), as ts-reprocess: the archive re-read shard by
+  // shard with its checkpoint, each message through the ingest stage again, the marts rebuilt.
+  objects[ARCHIVE_OBJECT] = await archiveObject();
+  const reprocessEnv = s.json.output?.['reprocess-environment']?.value as Record<string, string>;
+  const { gcpMartDeps } = await import('../../../runtime/gcp.js');
+  const { gcpRuntimeFrom } = await import('../../../runtime/select.js');
+  const { reprocess } = await import('../../../pipeline/marts/reprocess.js');
+  await run(
+    'reprocess',
+    async () => {
+      const deps = gcpMartDeps(await gcpRuntimeFrom({ ...reprocessEnv, TILLSTREAM_KEY_PEPPER: undefined }), { clock: { now: () => new Date('2026-11-21T13:30:00Z') } });
+      return reprocess(deps, { from: new Date('2026-11-21T00:00:00Z'), to: new Date('2026-11-22T00:00:00Z'), revalidate: true }).then(
+        (r) => ({ status: 200, body: r.revalidation }),
+        (err: Error) => ({ status: 500, body: String(err.stack) }),
+      );
+    },
+    (st) => st === 200,
+  );
 
   // The pepper is a secret mounted per workload: name it by the stack's secret.
   const secretId = s.resources('google_secret_manager_secret') && Object.values(s.resources('google_secret_manager_secret'))[0]!.secret_id;

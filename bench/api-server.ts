@@ -3,7 +3,8 @@
 // caching off and request logs on (written to a discarding destination, so their cost counts).
 // `bare`: node:http answering each path with the bytes the query API gave for it. Prints one JSON
 // line, {"port", "key"}, once it listens.
-// Usage: tsx bench/api-server.ts app <series path> | bare <bodies.json>
+// `app-cached`: the same with the response caching a gcp deployment runs (server.ts: cache on gcp).
+// Usage: tsx bench/api-server.ts app | app-cached <series path> | bare <bodies.json>
 import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -16,12 +17,12 @@ import { ANCHOR } from './workload.js';
 const [mode, path] = process.argv.slice(2);
 let server: Server;
 let key = '';
-if (mode === 'app' && path) {
+if ((mode === 'app' || mode === 'app-cached') && path) {
   const series = openLmdbSeriesStore({ path });
   const keys = new MemoryKeyStore();
   key = (await addKey(keys, 'admin')).key;
   const logger = pino({ level: 'info' }, pino.destination({ dest: '/dev/null', sync: false }));
-  const app = createQueryApi({ series, keys, pepper: PEPPER, clock: { now: () => ANCHOR }, logger, rateLimit: false, cache: false, dashboard: false });
+  const app = createQueryApi({ series, keys, pepper: PEPPER, clock: { now: () => ANCHOR }, logger, rateLimit: false, cache: mode === 'app-cached', answerCache: mode === 'app-cached', dashboard: false });
   server = createServer(app);
 } else if (mode === 'bare' && path) {
   const bodies = new Map<string, Buffer>(Object.entries(JSON.parse(readFileSync(path, 'utf8')) as Record<string, string>).map(([p, b]) => [p, Buffer.from(b)]));

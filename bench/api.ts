@@ -9,13 +9,13 @@ import { createInterface } from 'node:readline';
 import { ANCHOR } from './workload.js';
 
 // autocannon ships no types; its documented programmatic API is used as is.
-interface AutocannonResult {
+export interface AutocannonResult {
   requests: { average: number; total: number };
   latency: { p50: number; p99: number };
   non2xx: number;
   errors: number;
 }
-const autocannon = createRequire(import.meta.url)('autocannon') as (opts: object) => Promise<AutocannonResult>;
+export const autocannon = createRequire(import.meta.url)('autocannon') as (opts: object) => Promise<AutocannonResult>;
 
 const HOUR_MS = 3_600_000;
 const WEEK_MS = 168 * HOUR_MS;
@@ -41,7 +41,7 @@ export function requestPaths(stores: StoreRef[], min: number, oldestEnd: Date): 
   return paths;
 }
 
-async function startServer(args: string[]): Promise<{ child: ChildProcess; port: number; key: string }> {
+export async function startServer(args: string[]): Promise<{ child: ChildProcess; port: number; key: string }> {
   const child = spawn(process.execPath, ['--import', 'tsx', join(import.meta.dirname, 'api-server.ts'), ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
   const line = await new Promise<string>((resolve, reject) => {
     child.once('exit', (code) => reject(new Error(`the API server exited with ${code}`)));
@@ -51,7 +51,7 @@ async function startServer(args: string[]): Promise<{ child: ChildProcess; port:
   return { child, port, key };
 }
 
-async function stopServer(child: ChildProcess): Promise<void> {
+export async function stopServer(child: ChildProcess): Promise<void> {
   const exited = new Promise((resolve) => child.once('exit', resolve));
   child.kill('SIGTERM');
   await exited;

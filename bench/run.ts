@@ -1,7 +1,7 @@
 // `npm run bench [-- --quick]`: every benchmark figure with its baseline measured in the same run,
 // progress on stderr, a readable table on stdout, and bench/results/latest.json (shape: result.ts).
 // --quick: smaller workloads, the 1M marts size only, 10 s API runs; under five minutes on 2 cores.
-// --only api-reads | ingest_e2e | bq_hourly_scan | alerts | backfill: measures that figure alone and updates it in the existing latest.json.
+// --only api | api-reads | ingest_e2e | bq_hourly_scan | alerts | backfill: measures that figure alone and updates it in the existing latest.json.
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
@@ -11,6 +11,7 @@ import { measureApi, requestPaths, type StoreRef } from './api.js';
 import { formatHourlyScan, measureHourlyScan } from './bq-scan/hourly-scan.js';
 import { measureApiReads } from './api-reads.js';
 import { measureBackfill } from './backfill.js';
+import { measureApiMix, mixPaths, type MixStore } from './api-mix.js';
 import { measureAlerts } from './alerts.js';
 import { measureFreshness } from './freshness.js';
 import { measureIngest } from './ingest.js';
@@ -72,6 +73,39 @@ if (values.only === 'backfill') {
   }
   process.exit(0);
 }
+if (values.only === 'api') {
+  // The realistic read mix against the query API with and without the deployment's caching, and bare node:http; merged into latest.json's api.
+  const dir = await mkdtemp(join(tmpdir(), 'tillstream-bench-'));
+  try {
+    const log = (s: string) => process.stderr.write(`${s}\n`);
+    const w = benchWorkload({ events: quick ? 10_000 : 30_000, merchants: 30, seed: 'bench-api' });
+    const rt = await openBenchPipeline(join(dir, 'api'), w);
+    let stores: MixStore[];
+    try {
+      await appendSeed(rt, await stageWrites(w));
+      await replicate(rt, 1, 7);
+      const t0 = performance.now();
+      const { cells } = await initialBuild(rt, (await rawSpan(rt)).start);
+      log(`  built and exported 42 days of ${w.entries} events per 6 days: ${cells} series cells in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+      // Merchants by orders, largest first: the Zipf ranks.
+      stores = await rt.warehouse.query<MixStore>(
+        `select s.merchant_id, s.store_id from marts.mart_hourly_store_sales as s
+         join (select merchant_id, sum(orders) as n from marts.mart_hourly_store_sales group by merchant_id) as m using (merchant_id)
+         where s.store_id is not null group by s.merchant_id, s.store_id, m.n order by m.n desc, s.merchant_id, s.store_id`,
+      );
+    } finally {
+      await rt.close();
+    }
+    const mix = await measureApiMix({ seriesPath: join(dir, 'api', DATA_FILES.series), paths: mixPaths(stores, 2_000), seconds: quick ? 10 : 20, connections: 10, rate: 2_000, dir, log });
+    const latest = JSON.parse(await readFile(latestPath, 'utf8')) as Record<string, unknown>;
+    const api = { ...(latest.api as Record<string, unknown>), cached_ratio: mix.cached_ratio, uncached_ratio: mix.uncached_ratio, p99_ms: mix.p99_ms, p99_rate_rps: mix.rate_rps, mix };
+    await writeFile(latestPath, JSON.stringify({ ...latest, api }, null, 2) + '\n');
+    process.stdout.write(`api mix: cached ${mix.cached_rps} rps (${mix.cached_ratio}×), uncached ${mix.uncached_rps} rps (${mix.uncached_ratio}×), bare ${mix.baseline_rps} rps; p99 ${mix.p99_ms} ms at ${mix.rate_rps} rps\n`);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+  process.exit(0);
+}
 if (values.only === 'export') {
   // The exporter (warehouse → Bigtable emulator) against a bare MutateRows loop, its peak RSS at 100k and 1M
   // cells against the window-holding export's; and the cells a late batch's run writes. Kept in latest.json.
@@ -95,7 +129,7 @@ if (values.only === 'revalidate') {
   process.exit(0);
 }
 if (values.only !== undefined) {
-  if (values.only !== 'api-reads') throw new Error(`--only: the figures measured alone are api-reads, ingest_e2e, bq_hourly_scan, alerts, backfill, export and revalidate, got "${values.only}"`);
+  if (values.only !== 'api-reads') throw new Error(`--only: the figures measured alone are api, api-reads, ingest_e2e, bq_hourly_scan, alerts, backfill, export and revalidate, got "${values.only}"`);
   const apiReads = await measureApiReads({ requests: API_READ_REQUESTS, log: (s) => process.stderr.write(`${s}\n`) });
   const latest = JSON.parse(await readFile(latestPath, 'utf8')) as Record<string, unknown>;
   const out = placedAfter(latest, 'api', { api_reads_per_request: apiReads.reads_per_request, api_reads: apiReads });

@@ -20,7 +20,7 @@ import { createAlertsRouter } from './alerts-router.js';
 import type { WebhookPolicy } from '../../pipeline/alerts/webhook-url.js';
 import { createRejectionsRouter } from './rejections-router.js';
 import { assertMerchantAccess, readerOf, requireReader } from './auth.js';
-import { PROVISIONAL_MAX_AGE_S, secondsUntilNextMartRun, sendJson, sendJsonText, sendText } from './cache.js';
+import { AnswerCache, PROVISIONAL_MAX_AGE_S, cachedAnswer, secondsUntilNextMartRun, sendCached, sendJson, sendJsonText, sendText } from './cache.js';
 import { CSV_TYPE, toCsv, wantsCsv } from './csv.js';
 import { candidateSpan, previousPeriod, resolveRange } from './ranges.js';
 import { dayBuckets, hourBuckets, parseTopQuery, rankTop, topGrain, topHours, topKeyRange } from './top.js';
@@ -41,6 +41,12 @@ export interface QueryApiDeps {
   rateLimit?: { windowMs?: number; limit?: number } | false;
   /** false answers `Cache-Control: no-store` everywhere (local development). */
   cache?: boolean;
+  /**
+   * Keep metrics answers in the process for as long as their Cache-Control lets clients keep them
+   * (cache.ts AnswerCache; with `cache` on only). A kept answer, like a client's copy, shows new data
+   * or dimensions only after its max-age: until the next mart run for finalized ranges, 10 s otherwise.
+   */
+  answerCache?: boolean;
   /** Readiness beyond "the series store answers" (e.g. the local runner's stores are open). */
   ready?: () => boolean | Promise<boolean>;
   /** How long merchant and stores documents are cached without a dimensions version change (default 60 s). */
@@ -63,6 +69,7 @@ export interface QueryApiDeps {
   alertsSeries?: SeriesStore;
 }
 
+const JSON_TYPE = 'application/json; charset=utf-8';
 const MAX_URL_LENGTH = 4096;
 const DASHBOARD_DIR = fileURLToPath(new URL('./dashboard/', import.meta.url));
 // The bundle (scripts/build-query-api.mjs) carries uPlot's files beside it; the sources take the package's.
@@ -151,11 +158,21 @@ export function createQueryApiRouter(deps: QueryApiDeps): Router {
     sendJson(res, { kind: record.kind, merchant_id: record.merchant_id }, false);
   });
 
+  // Metrics answers as sent, while clients may keep them too (cache.ts AnswerCache); only with caching on.
+  const answers = cacheOn && deps.answerCache ? new AnswerCache() : undefined;
+
   router.get('/v1/merchants/:merchantId/metrics', reader, limiter, async (req, res) => {
     const merchantId = req.params.merchantId as string;
     assertMerchantAccess(readerOf(res), merchantId);
-    const q = parseMetricsQuery(req.query as Record<string, unknown>);
     const now = clock.now();
+    // The same URL parses the same way, so a kept answer stands for this request once access is checked.
+    const answerKey = `${merchantId}\n${req.originalUrl}\n${req.headers.accept ?? ''}`;
+    const kept = answers?.get(answerKey, now.getTime());
+    if (kept) {
+      sendCached(res, kept, now.getTime());
+      return;
+    }
+    const q = parseMetricsQuery(req.query as Record<string, unknown>);
     // A preset's days and the previous period depend on the merchant's zone, which the read itself brings:
     // the one read covers them for any zone (and the previous period lies just before the range).
     const span = candidateSpan(q, now);
@@ -179,6 +196,13 @@ export function createQueryApiRouter(deps: QueryApiDeps): Router {
     // Slots end in ascending order, so some bucket is provisional exactly when the last one is.
     const anyProvisional = finalizedThroughMs === null || slots.at(-1)!.endMs > finalizedThroughMs;
     const cache = anyProvisional ? shortCache() : finalizedCache();
+    const send = (body: string, contentType: string) => {
+      if (!answers || cache === false) return sendText(res, body, contentType, cache, 'Authorization, Accept');
+      const disposition = res.getHeader('Content-Disposition');
+      const a = cachedAnswer(body, contentType, cache, 'Authorization, Accept', now.getTime(), typeof disposition === 'string' ? { 'Content-Disposition': disposition } : undefined);
+      answers.set(answerKey, a);
+      sendCached(res, a, now.getTime());
+    };
     const granularity = q.grain === 'h' ? 'hour' : 'day';
     const head = { merchant_id: merchantId, series: q.series.name, granularity, time_zone: q.grain === 'h' ? 'UTC' : timeZone };
     const input = { rows, metrics: q.metrics, finalizedThroughMs };
@@ -193,13 +217,13 @@ export function createQueryApiRouter(deps: QueryApiDeps): Router {
         [...lines('current', buildPoints({ slots, ...input })), ...(previousSlots ? lines('previous', buildPoints({ slots: previousSlots, ...input })) : [])],
       );
       res.setHeader('Content-Disposition', `attachment; filename="${merchantId}-${q.series.name}-${granularity}-${current.from.slice(0, 13)}.csv"`);
-      sendText(res, body, CSV_TYPE, cache, 'Authorization, Accept');
+      send(body, CSV_TYPE);
       return;
     }
     if (!previousSlots && q.range === undefined && !q.localDays) {
       // The common answer is written as JSON text directly (the same bytes JSON.stringify would give, key order included).
       const body = JSON.stringify(head).slice(0, -1) + ',"points":' + pointsJson({ slots, ...input }) + '}';
-      sendJsonText(res, body, cache, 'Authorization, Accept');
+      send(body, JSON_TYPE);
       return;
     }
     const answer: Record<string, unknown> = { ...head, from: current.from, to: current.to, points: buildPoints({ slots, ...input }) };
@@ -215,7 +239,7 @@ export function createQueryApiRouter(deps: QueryApiDeps): Router {
         points: buildPoints({ slots: previousSlots, ...input }),
       };
     }
-    sendJsonText(res, JSON.stringify(answer), cache, 'Authorization, Accept');
+    send(JSON.stringify(answer), JSON_TYPE);
   });
 
   router.get('/v1/merchants/:merchantId/top', reader, limiter, async (req, res) => {

@@ -52,6 +52,7 @@ export async function startQueryApiServer(opts: StartQueryApiOptions = {}): Prom
     logger,
     // The local data directory is a developer's: nothing cached in between.
     cache: stores.runtime === 'gcp',
+    answerCache: stores.runtime === 'gcp',
     // Cloud Run's front end terminates TLS and forwards plain http with X-Forwarded-Proto; the container
     // receives nothing but what it forwards (https://cloud.google.com/run/docs/container-contract).
     ...(stores.runtime === 'gcp' ? { trustProxy: 1 } : {}),

@@ -224,6 +224,38 @@ describe('query API', () => {
       assert.deepEqual([head.status, head.headers['content-length'], head.text], [200, off.headers['content-length'], undefined]);
     });
 
+    it('keeps answers in the process as long as clients may: a repeat reads nothing, the same bytes and headers, access still checked', async () => {
+      let now = NOW.getTime();
+      let reads = 0;
+      const counting: SeriesStore = { ...series, readRangeWithDocuments: (r, k) => (reads++, series.readRangeWithDocuments(r, k)), getDocument: (k) => series.getDocument(k), putDocument: (k, v) => series.putDocument(k, v), mutate: (m) => series.mutate(m), readRange: (r) => series.readRange(r) };
+      const kept = make({ series: counting, answerCache: true, clock: { now: () => new Date(now) } });
+      const plain = make({ clock: { now: () => new Date(now) } });
+      const finalized = metricsUrl('m1', 'series=sales&granularity=hour&from=2026-11-20T00:00:00Z&to=2026-11-21T02:00:00Z');
+      const provisional = metricsUrl('m1', 'series=sales&metrics=orders&granularity=hour&from=2026-11-21T10:00:00Z&to=2026-11-21T13:00:00Z');
+      const csv = metricsUrl('m1', 'series=sales&metrics=orders&granularity=hour&from=2026-11-21T00:00:00Z&to=2026-11-21T02:00:00Z&format=csv');
+      const at = (api: Express, url: string, key = readKey) => request(api).get(url).set('Authorization', `Bearer ${key}`);
+      const shown = (r: request.Response) => [r.status, r.text, r.headers['content-type'], r.headers['cache-control'], r.headers.etag, r.headers.vary, r.headers['content-disposition']];
+      for (const url of [finalized, provisional, csv]) {
+        const first = await at(kept, url);
+        assert.deepEqual(shown(first), shown(await at(plain, url)), url);
+        const before = reads;
+        now += 5_000;
+        const again = await at(kept, url);
+        assert.equal(reads, before, url);
+        assert.deepEqual([again.status, again.text, again.headers.etag, again.headers['content-disposition']], [first.status, first.text, first.headers.etag, first.headers['content-disposition']]);
+        // the max-age left: 120 s to the 12:05 run less 5 s, or the 10 s of a provisional answer less 5 s
+        assert.equal(again.headers['cache-control'], url === provisional ? 'private, max-age=5' : 'private, max-age=115');
+        // another merchant's key is refused before any kept answer is looked at
+        assert.equal((await at(kept, url, m2Key)).status, 404);
+        now -= 5_000;
+      }
+      // a provisional answer is kept 10 s, then read again
+      const before = reads;
+      now += 10_000;
+      assert.equal((await at(kept, provisional)).status, 200);
+      assert.equal(reads, before + 1);
+    });
+
     it('caches a finalized day range until the next mart run', async () => {
       const res = await get(metricsUrl('m1', 'series=traffic&granularity=day&from=2026-11-19&to=2026-11-21'));
       assert.deepEqual(res.body.points.map((p: { provisional: boolean }) => p.provisional), [false, false]);

@@ -1,0 +1,145 @@
+// API figure over a realistic mix of reads: merchants drawn Zipf-like (rank^-1.1), ranges of 1, 7 and
+// 31 days, hourly and daily, the merchant's totals or one store, 80 % wholly finalized (ending a day
+// or more before the clock's hour) and 20 % ending at the hour in progress (provisional buckets).
+// The query API runs in its own process twice — with the response caching a gcp deployment runs
+// (server.ts: cache on) and without — and a bare node:http server answers the same bytes per path.
+// Each is driven at full speed by autocannon (rps, ratio to bare); the cached API is then driven at
+// a fixed 2,000 requests/s for its latency (p99 at that rate).
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { Rng, cumulative } from '../demo/random.js';
+import { autocannon, startServer, stopServer, type AutocannonResult } from './api.js';
+import { ANCHOR } from './workload.js';
+
+const HOUR_MS = 3_600_000;
+const DAY_MS = 24 * HOUR_MS;
+
+export interface MixStore {
+  merchant_id: string;
+  store_id: string;
+}
+
+export interface ApiMixFigures {
+  mix: string;
+  distinct_requests: number;
+  response_bytes_avg: number;
+  seconds: number;
+  connections: number;
+  cached_rps: number;
+  uncached_rps: number;
+  baseline_rps: number;
+  cached_ratio: number;
+  uncached_ratio: number;
+  /** Latency of the cached API at a fixed rate. */
+  rate_rps: number;
+  p50_ms: number;
+  p99_ms: number;
+  non_2xx: number;
+  errors: number;
+}
+
+const iso = (ms: number) => new Date(ms).toISOString().replace('.000Z', 'Z');
+const date = (ms: number) => new Date(ms).toISOString().slice(0, 10);
+
+/** `count` request paths of the mix over the stores' merchants (ranked by their order in `stores`). */
+export function mixPaths(stores: MixStore[], count: number, seed = 'api-mix'): string[] {
+  const merchants = [...new Set(stores.map((s) => s.merchant_id))];
+  if (merchants.length === 0) throw new Error('no merchants to read');
+  const storesOf = new Map(merchants.map((m) => [m, stores.filter((s) => s.merchant_id === m).map((s) => s.store_id)]));
+  const weights = cumulative(merchants.map((_, i) => (i + 1) ** -1.1));
+  const rng = new Rng(seed);
+  const nowHour = Math.floor(ANCHOR.getTime() / HOUR_MS) * HOUR_MS;
+  const paths = new Set<string>();
+  for (let tries = 0; paths.size < count && tries < count * 20; tries++) {
+    const m = merchants[rng.weightedIndex(weights)]!;
+    const days = rng.pick([1, 7, 31]);
+    const hourly = rng.chance(0.5);
+    // Finalized: ends 1 to 10 days before the hour in progress; otherwise ends with it.
+    const endMs = rng.chance(0.8) ? nowHour - rng.int(1, 10) * DAY_MS : nowHour + HOUR_MS;
+    const store = rng.chance(0.5) ? storesOf.get(m)![rng.int(0, storesOf.get(m)!.length - 1)] : undefined;
+    const range = hourly
+      ? `granularity=hour&from=${iso(endMs - days * DAY_MS)}&to=${iso(endMs)}`
+      : `granularity=day&from=${date(endMs - days * DAY_MS)}&to=${date(endMs + DAY_MS)}`;
+    paths.add(`/v1/merchants/${encodeURIComponent(m)}/metrics?series=sales&${range}${store ? `&store=${encodeURIComponent(store)}` : ''}`);
+  }
+  return [...paths];
+}
+
+const run = (port: number, paths: string[], opts: { seconds: number; connections: number; headers?: Record<string, string>; rate?: number }): Promise<AutocannonResult> =>
+  autocannon({
+    url: `http://127.0.0.1:${port}`,
+    connections: opts.connections,
+    duration: opts.seconds,
+    ...(opts.headers ? { headers: opts.headers } : {}),
+    ...(opts.rate ? { overallRate: opts.rate } : {}),
+    requests: paths.map((path) => ({ method: 'GET', path })),
+  });
+
+export async function measureApiMix(opts: { seriesPath: string; paths: string[]; seconds: number; connections: number; rate: number; dir: string; log: (s: string) => void }): Promise<ApiMixFigures> {
+  const { paths, seconds, connections, log } = opts;
+  const bodies: Record<string, string> = {};
+  let bytes = 0;
+  let non2xx = 0;
+  let errors = 0;
+  const count = (r: AutocannonResult) => ((non2xx += r.non2xx), (errors += r.errors), r);
+
+  const uncached = await startServer(['app', opts.seriesPath]);
+  let uncachedRun: AutocannonResult;
+  try {
+    const headers = { authorization: `Bearer ${uncached.key}` };
+    for (const p of paths) {
+      const res = await fetch(`http://127.0.0.1:${uncached.port}${p}`, { headers });
+      const text = await res.text();
+      if (res.status !== 200) throw new Error(`probe of ${p} failed: ${res.status} ${text.slice(0, 200)}`);
+      bodies[p] = text;
+      bytes += Buffer.byteLength(text);
+    }
+    log(`  ${paths.length} distinct requests, ${Math.round(bytes / paths.length)} bytes each on average; uncached query API for ${seconds} s…`);
+    uncachedRun = count(await run(uncached.port, paths, { seconds, connections, headers }));
+  } finally {
+    await stopServer(uncached.child);
+  }
+  log(`  uncached: ${Math.round(uncachedRun.requests.average)} rps, p99 ${uncachedRun.latency.p99} ms; cached query API for ${seconds} s…`);
+
+  const cached = await startServer(['app-cached', opts.seriesPath]);
+  let cachedRun: AutocannonResult;
+  let rateRun: AutocannonResult;
+  try {
+    const headers = { authorization: `Bearer ${cached.key}` };
+    cachedRun = count(await run(cached.port, paths, { seconds, connections, headers }));
+    log(`  cached: ${Math.round(cachedRun.requests.average)} rps, p99 ${cachedRun.latency.p99} ms; cached at ${opts.rate} rps for ${seconds} s…`);
+    rateRun = count(await run(cached.port, paths, { seconds, connections, headers, rate: opts.rate }));
+  } finally {
+    await stopServer(cached.child);
+  }
+  log(`  cached at ${opts.rate} rps: ${Math.round(rateRun.requests.average)} rps, p50 ${rateRun.latency.p50} ms, p99 ${rateRun.latency.p99} ms; bare node:http for ${seconds} s…`);
+
+  const bodiesFile = join(opts.dir, 'api-mix-bodies.json');
+  await writeFile(bodiesFile, JSON.stringify(bodies));
+  const bare = await startServer(['bare', bodiesFile]);
+  let bareRun: AutocannonResult;
+  try {
+    bareRun = count(await run(bare.port, paths, { seconds, connections }));
+  } finally {
+    await stopServer(bare.child);
+  }
+  log(`  bare node:http: ${Math.round(bareRun.requests.average)} rps`);
+  const ratio = (a: number) => Math.round((a / bareRun.requests.average) * 100) / 100;
+  return {
+    mix: 'merchants Zipf (rank^-1.1); 1, 7 and 31 days; hour and day; merchant or one store; 80 % finalized, 20 % ending at the hour in progress',
+    distinct_requests: paths.length,
+    response_bytes_avg: Math.round(bytes / paths.length),
+    seconds,
+    connections,
+    cached_rps: Math.round(cachedRun.requests.average),
+    uncached_rps: Math.round(uncachedRun.requests.average),
+    baseline_rps: Math.round(bareRun.requests.average),
+    cached_ratio: ratio(cachedRun.requests.average),
+    uncached_ratio: ratio(uncachedRun.requests.average),
+    rate_rps: opts.rate,
+    p50_ms: rateRun.latency.p50,
+    p99_ms: rateRun.latency.p99,
+    non_2xx: non2xx,
+    errors,
+  };
+}

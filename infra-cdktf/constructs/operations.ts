@@ -107,6 +107,15 @@ export class Operations extends Construct {
       },
     });
 
+    // The export job's tasks log on the cloud_run_job resource: a failed task (retried by Cloud Run) logs one error.
+    const exportTaskErrors = new LoggingMetric(this, 'export-task-errors', {
+      project,
+      name: 'tillstream/export_task_errors',
+      description: 'Error-level log entries of the export job tasks (each failed attempt logs one)',
+      filter: `resource.type="cloud_run_job" AND resource.labels.job_name="${NAMES.exportJob}" AND severity>=ERROR`,
+      metricDescriptor: { metricKind: 'DELTA', valueType: 'INT64', unit: '1', displayName: 'Tillstream export task errors' },
+    });
+
     const documentation = (text: string) => ({ content: `${text}\n\nRunbook: docs/runbooks/alerts.md`, mimeType: 'text/markdown' });
 
     new MonitoringAlertPolicy(this, 'freshness', {
@@ -166,8 +175,19 @@ export class Operations extends Construct {
       combiner: 'OR',
       severity: 'WARNING',
       notificationChannels,
-      documentation: documentation('A function logged errors: transient failures are retried, but a steady rate needs a look.'),
+      documentation: documentation('A function or an export task logged errors: transient failures are retried, but a steady rate needs a look.'),
       conditions: [
+        {
+          // Tasks are retried at most 3 times: a task that failed every attempt of a run shows as 4 errors.
+          displayName: 'export tasks failing',
+          conditionThreshold: {
+            filter: `resource.type="cloud_run_job" AND metric.type="logging.googleapis.com/user/${exportTaskErrors.name}"`,
+            comparison: 'COMPARISON_GT',
+            thresholdValue: 3,
+            duration: '0s',
+            aggregations: [{ alignmentPeriod: '3600s', perSeriesAligner: 'ALIGN_SUM', crossSeriesReducer: 'REDUCE_SUM' }],
+          },
+        },
         {
           displayName: 'more than 5 error entries in 5 minutes',
           conditionThreshold: {

@@ -645,6 +645,7 @@ describe('infra-cdktf TillstreamStack (prod)', () => {
       const exporter = 'resource.type="cloud_run_job" AND resource.labels.job_name="tillstream-export-marts" AND jsonPayload.message="mart run exported"';
       assert.deepEqual(metrics, [
         { name: 'tillstream/export_lag_seconds', filter: `${exporter} AND jsonPayload.lag_seconds:*`, value: 'EXTRACT(jsonPayload.lag_seconds)' },
+        { name: 'tillstream/export_task_errors', filter: 'resource.type="cloud_run_job" AND resource.labels.job_name="tillstream-export-marts" AND severity>=ERROR', value: undefined },
         {
           name: 'tillstream/function_errors',
           filter:
@@ -660,7 +661,7 @@ describe('infra-cdktf TillstreamStack (prod)', () => {
         .map((p) => ({ name: p.display_name, conditions: (p.conditions as Block[]).map((c) => [c.display_name, c.condition_threshold?.threshold_value ?? c.condition_absent?.duration]) }))
         .sort((a, b) => a.name.localeCompare(b.name));
       assert.deepEqual(policies, [
-        { name: 'Tillstream: function errors', conditions: [['more than 5 error entries in 5 minutes', 5]] },
+        { name: 'Tillstream: function errors', conditions: [['export tasks failing', 3], ['more than 5 error entries in 5 minutes', 5]] },
         { name: 'Tillstream: messages in the dead-letter path', conditions: [['dead-letter backlog above zero', 0]] },
         { name: 'Tillstream: metrics more than one hour behind', conditions: [['export lag above one hour', 3600], ['no export for 75 minutes', '4500s']] },
         { name: 'Tillstream: query API 5xx', conditions: [['more than 5 responses 5xx in 5 minutes', 5]] },

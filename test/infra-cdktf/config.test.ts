@@ -12,8 +12,10 @@ describe('infra-cdktf config', () => {
       TILLSTREAM_PROJECT: 'acme-analytics-prod',
       TILLSTREAM_FUNCTIONS_OBJECT: 'functions/b-42.zip',
       TILLSTREAM_API_IMAGE: 'europe-west1-docker.pkg.dev/acme-analytics-prod/tillstream/query-api:b-42',
+      TILLSTREAM_EXPORT_IMAGE: 'europe-west1-docker.pkg.dev/acme-analytics-prod/tillstream/export-job:b-42',
     });
     assert.deepEqual([c.projectId, c.functions.sourceObject, c.api.image], ['acme-analytics-prod', 'functions/b-42.zip', 'europe-west1-docker.pkg.dev/acme-analytics-prod/tillstream/query-api:b-42']);
+    assert.equal(c.exportJob.image, 'europe-west1-docker.pkg.dev/acme-analytics-prod/tillstream/export-job:b-42');
   });
 
   it('names every bad key in one error', () => {
@@ -40,5 +42,8 @@ describe('infra-cdktf config', () => {
     const nodes = structuredClone(DEFAULTS.dev);
     nodes.bigtable.minNodes = 3;
     assert.throws(() => parseStackConfig(nodes), { message: 'stack configuration: bigtable.minNodes: bigtable.minNodes must not exceed maxNodes' });
+    const job = structuredClone(DEFAULTS.prod);
+    job.exportJob.parallelism = job.exportJob.tasks + 1;
+    assert.throws(() => parseStackConfig(job), { message: 'stack configuration: exportJob.parallelism: exportJob.parallelism must not exceed exportJob.tasks' });
   });
 });

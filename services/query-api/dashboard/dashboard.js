@@ -305,11 +305,25 @@ function renderWeb(id, series, top) {
   table.querySelector('tbody').replaceChildren(...(rows.length ? rows : [messageRow(table, 'No page views in this range.')]));
 }
 
+/** Low items listed on the page (lowest first); a chain's full list is one click away as CSV. */
+const LOW_STOCK_SHOWN = 15;
+
 function renderLowStock(answer) {
   const table = $('low-stock');
-  const rows = answer.items.map((i) =>
+  const rows = answer.items.slice(0, LOW_STOCK_SHOWN).map((i) =>
     tableRow([[state.stores?.get(i.store_id) ?? i.store_id, ''], [i.sku, ''], [count(i.closing_quantity), i.closing_quantity], [localStart(i.low_since, 'hour'), i.low_since]], `${i.store_id}|${i.sku}`),
   );
+  const more = answer.items.length - rows.length;
+  if (more > 0) {
+    const tr = messageRow(table, `and ${count(more)} more `);
+    tr.className = 'other';
+    const link = document.createElement('button');
+    link.type = 'button';
+    link.textContent = 'Download the list (CSV)';
+    link.addEventListener('click', () => downloadCsv(merchantPath(`low-stock?format=csv${$('store').value ? `&store=${encodeURIComponent($('store').value)}` : ''}`)));
+    tr.firstChild.append(link);
+    rows.push(tr);
+  }
   table.querySelector('tbody').replaceChildren(...(rows.length ? rows : [messageRow(table, 'Nothing is low on stock.')]));
 }
 
@@ -471,9 +485,12 @@ function chart(id, grain, answer, value) {
 }
 
 async function download() {
-  if (!state.csvPath) return;
+  if (state.csvPath) await downloadCsv(`${state.csvPath}&format=csv`);
+}
+
+async function downloadCsv(path) {
   try {
-    const res = await fetch(`${state.csvPath}&format=csv`, { headers: { Authorization: `Bearer ${state.key}` } });
+    const res = await fetch(path, { headers: { Authorization: `Bearer ${state.key}` } });
     if (!res.ok) throw new Error(`HTTP ${res.status}`);
     const name = /filename="([^"]+)"/.exec(res.headers.get('content-disposition') ?? '')?.[1] ?? 'tillstream.csv';
     const a = document.createElement('a');

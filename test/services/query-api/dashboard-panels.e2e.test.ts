@@ -4,7 +4,7 @@
 // minor digits) and a Tokyo shop (Asia/Tokyo, JPY, no minor units); series rows in the shape the exporter
 // writes. Screenshots at 1440×900 and 390×844 go to test-artifacts/.
 import assert from 'node:assert/strict';
-import { mkdir, mkdtemp, rm, stat } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -29,7 +29,7 @@ const BREAKDOWNS = {
 } as const;
 
 /** Web breakdowns (hourly and daily), inventory with low runs and promotion days, for one merchant. */
-async function seedPanels(series: LmdbSeriesStore, merchant: string, stores: [string, string]): Promise<void> {
+async function seedPanels(series: LmdbSeriesStore, merchant: string, stores: [string, string], extraLow = 0): Promise<void> {
   const muts: SeriesMutation[] = [];
   const set = (k: string, cells: Record<string, number | null>) => muts.push({ kind: 'set', key: k, family: 'm', cells });
   for (const [name, [dimension, values]] of Object.entries(BREAKDOWNS)) {
@@ -50,6 +50,8 @@ async function seedPanels(series: LmdbSeriesStore, merchant: string, stores: [st
     const matcha = t >= Date.parse('2026-11-20T08:00:00Z') ? 6 : 20;
     set(encodeRowKey(key(merchant, 'inventory', { sku: 'MATCHA', store: stores[0] }, 'h'), b), { closing_quantity: matcha, low_stock: matcha < 10 ? 1 : 0 });
     set(encodeRowKey(key(merchant, 'inventory', { sku: 'RICE', store: stores[1] }, 'h'), b), { closing_quantity: 2, low_stock: 1 });
+    // More low items than the page lists: the rest is a CSV download away.
+    for (let n = 0; n < extraLow; n++) set(encodeRowKey(key(merchant, 'inventory', { sku: `SPICE-${String(n).padStart(2, '0')}`, store: stores[1] }, 'h'), b), { closing_quantity: 8, low_stock: 1 });
     const tea = t >= Date.parse('2026-11-20T20:00:00Z') ? 40 : 3;
     set(encodeRowKey(key(merchant, 'inventory', { sku: 'TEA', store: stores[0] }, 'h'), b), { closing_quantity: tea, low_stock: tea < 10 ? 1 : 0 });
   }
@@ -93,7 +95,7 @@ describe('dashboard: web traffic, low stock and promotions (Chromium)', function
     series = openLmdbSeriesStore({ dataDir: dir });
     await seedSeries(series, { days: 3 });
     await seedPanels(series, 'm1', ['s1', 's2']);
-    await seedPanels(series, 'mjp', ['t1', 't2']);
+    await seedPanels(series, 'mjp', ['t1', 't2'], 16);
     await series.putDocument(documentKey('mjp', 'merchant'), { id: 'mjp', name: 'Tokyo Tea', time_zone: 'Asia/Tokyo', currency: 'JPY' });
     await series.putDocument(documentKey('mjp', 'stores'), {
       stores: [
@@ -208,7 +210,7 @@ describe('dashboard: web traffic, low stock and promotions (Chromium)', function
       const low = await api<Low>(readKey, `/v1/merchants/${c.merchant}/low-stock`);
       const [first, second] = Object.keys(c.stores);
       assert.deepEqual(
-        low.items.map((i) => [i.store_id, i.sku, i.closing_quantity, i.low_since]),
+        low.items.filter((i) => !i.sku.startsWith('SPICE-')).map((i) => [i.store_id, i.sku, i.closing_quantity, i.low_since]),
         [
           [second, 'RICE', 2, '2026-11-19T12:00:00.000Z'],
           [first, 'MATCHA', 6, '2026-11-20T08:00:00.000Z'],
@@ -216,9 +218,21 @@ describe('dashboard: web traffic, low stock and promotions (Chromium)', function
       );
       const localHour = (iso: string) =>
         new Intl.DateTimeFormat('sv-SE', { timeZone: c.zone, year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', hourCycle: 'h23' }).format(new Date(iso));
+      // The first 15 listed (lowest first); more than that: a row saying how many more, with the CSV of all.
+      const listed = low.items.slice(0, 15);
+      const more = low.items.length - listed.length;
+      assert.equal(more, c.merchant === 'mjp' ? 3 : 0);
+      assert.equal(view.lowStock.length, listed.length + (more > 0 ? 1 : 0));
+      if (more > 0) assert.deepEqual(view.lowStock.at(-1)!.texts, [`and ${more} more Download the list (CSV)`]);
+      if (more > 0) {
+        const [download] = await Promise.all([page.waitForEvent('download'), page.click('#low-stock tr.other button')]);
+        const csv = await readFile((await download.path())!, 'utf8');
+        assert.equal(download.suggestedFilename(), `${c.merchant}-low-stock.csv`);
+        assert.deepEqual(csv.trimEnd().split('\r\n').slice(1).map((l) => l.split(',').slice(0, 3).join('|')), low.items.map((i) => `${i.store_id}|${i.sku}|${i.closing_quantity}`));
+      }
       assert.deepEqual(
-        view.lowStock.map((r) => ({ key: r.key, texts: r.texts, quantity: r.values[2], since: r.values[3] })),
-        low.items.map((i) => ({
+        view.lowStock.slice(0, listed.length).map((r) => ({ key: r.key, texts: r.texts, quantity: r.values[2], since: r.values[3] })),
+        listed.map((i) => ({
           key: `${i.store_id}|${i.sku}`,
           texts: [(c.stores as Record<string, string>)[i.store_id], i.sku, String(i.closing_quantity), localHour(i.low_since)],
           quantity: String(i.closing_quantity),

@@ -153,7 +153,7 @@ export function gcpIngestPipeline(rt: GcpRuntime, opts: { clock?: Clock; logger?
 }
 
 /** What `marts` and `reprocess` run with on gcp: the BigQuery warehouse with its dry run, and every reprocess port. */
-export interface GcpMartDeps extends Required<Omit<ReprocessDeps, 'clock' | 'onWindow' | 'checkpoint'>> {
+export interface GcpMartDeps extends Required<Omit<ReprocessDeps, 'clock' | 'onWindow' | 'onRevalidated' | 'checkpoint'>> {
   clock: Clock;
   /** Present where the deployment names a checkpoint bucket (TILLSTREAM_CHECKPOINT_BUCKET). */
   checkpoint?: ReprocessDeps['checkpoint'];

@@ -19,7 +19,7 @@ import { ceilHour, floorHour, HOUR_MS } from '../../pipeline/time.js';
 import type { ArrivalRow, Clock, InboundMessage, IngestWrite, SeriesStore, Warehouse } from '../../pipeline/ports.js';
 import { UsageError, type Command, type CommandContext } from '../context.js';
 import { gcpMartDeps } from '../../runtime/gcp.js';
-import { martBuildProgress, NO_PROGRESS } from '../progress.js';
+import { martBuildProgress, NO_PROGRESS, type ProgressStep } from '../progress.js';
 
 /** Exit code when a gcp run was estimated but not confirmed (no --yes, or over --max-bytes). */
 export const EXIT_NOT_CONFIRMED = 3;
@@ -200,10 +200,15 @@ export const reprocessCommand: Command = async (argv, ctx) => {
     deps = { warehouse: rt.warehouse, series: rt.series, clock: rt.clock, archive: rt.archive, dedupe: rt.warehouse, stage: rt.stage };
   }
   ctx.err(`reprocessing ${from.toISOString()} .. ${to.toISOString()}${values.revalidate ? ' (re-validating archived payloads by received_at first)' : ''}…`);
-  const building = martBuildProgress(ctx.progress ?? NO_PROGRESS, 'rebuilding marts');
+  const progress = ctx.progress ?? NO_PROGRESS;
+  const building = martBuildProgress(progress, 'rebuilding marts');
+  // The archive is read as a stream, so the total is what has been read so far.
+  let revalidating: ProgressStep | undefined;
+  const onRevalidated = (p: { entries: number }) => (revalidating ??= progress.start('re-validating', 0, 'entries')).update(p.entries, p.entries);
   try {
-    printReprocessReport(ctx, await reprocess({ ...deps, onWindow: building.onWindow }, opts));
+    printReprocessReport(ctx, await reprocess({ ...deps, onWindow: (p) => (revalidating?.stop(), building.onWindow(p)), onRevalidated }, opts));
   } finally {
+    revalidating?.stop();
     building.stop();
   }
   return 0;

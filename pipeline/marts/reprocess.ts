@@ -47,6 +47,8 @@ export interface ReprocessDeps {
   checkpoint?: (range: { from: Date; to: Date }) => ShardCheckpoint;
   /** Called as the rebuild's windows are built (the command line's progress bar). */
   onWindow?: CycleDeps['onWindow'];
+  /** Called after each chunk re-validated, with the messages and entries so far. */
+  onRevalidated?: (p: { messages: number; entries: number }) => void;
 }
 
 export type { MartChange } from './hourly.js';
@@ -199,6 +201,7 @@ export async function revalidate(
      * run restarted after a crash resumes after it (its report then counts the shards it re-ran).
      */
     checkpoint?: ShardCheckpoint;
+    onRevalidated?: ReprocessDeps['onRevalidated'];
   },
   range: { from: Date; to: Date },
   chunkSize: typeof REVALIDATE_CHUNK = REVALIDATE_CHUNK,
@@ -220,7 +223,10 @@ export async function revalidate(
         yield { messages: deps.archive.read(range) };
       })();
   for await (const { shard, messages } of shards) {
-    for await (const chunk of chunksOf(messages, chunkSize)) await revalidateChunk(chunk);
+    for await (const chunk of chunksOf(messages, chunkSize)) {
+      await revalidateChunk(chunk);
+      deps.onRevalidated?.({ messages: report.messages, entries: report.entries });
+    }
     if (shard !== undefined) await deps.checkpoint?.save(shard);
   }
   return { report, touchedHours: [...hours.values()].sort((a, b) => a.getTime() - b.getTime()) };
@@ -261,7 +267,7 @@ export async function reprocess(deps: ReprocessDeps, opts: ReprocessOptions): Pr
   let windows: MartWindow[];
   if (opts.revalidate) {
     if (!deps.archive || !deps.stage) throw new Error('reprocess --revalidate needs the payload archive and the ingest stage');
-    const result = await revalidate({ warehouse: deps.warehouse, archive: deps.archive, stage: deps.stage, dedupe: deps.dedupe, clearAhead: deps.clearAhead, horizonDays: opts.config?.horizonDays, ...(deps.checkpoint ? { checkpoint: deps.checkpoint({ from: opts.from, to: opts.to }) } : {}) }, { from: opts.from, to: opts.to });
+    const result = await revalidate({ warehouse: deps.warehouse, archive: deps.archive, stage: deps.stage, dedupe: deps.dedupe, clearAhead: deps.clearAhead, horizonDays: opts.config?.horizonDays, onRevalidated: deps.onRevalidated, ...(deps.checkpoint ? { checkpoint: deps.checkpoint({ from: opts.from, to: opts.to }) } : {}) }, { from: opts.from, to: opts.to });
     revalidation = result.report;
     // Raw changed: rebuild the changed hours and what depends on them, as a scheduled run would.
     const touched = hoursToRanges(result.touchedHours);

@@ -200,11 +200,23 @@ describe('mart runner, exporter and reprocessing', function () {
     // first ingest with a one-day maximum age (the "bug"): the two-day-old order is rejected
     const first = await stage(86_400_000)(msg);
     assert.deepStrictEqual([first.accepted, first.rejected], [1, { event_too_old: 1 }]);
+    const progress: string[] = [];
     const report = await reprocess(
-      { warehouse: wh, series, clock: at('2026-03-06T12:00:00Z'), archive, dedupe: wh, stage: stage(7 * 86_400_000) },
+      {
+        warehouse: wh,
+        series,
+        clock: at('2026-03-06T12:00:00Z'),
+        archive,
+        dedupe: wh,
+        stage: stage(7 * 86_400_000),
+        onRevalidated: (p) => void progress.push(`revalidated ${p.messages}/${p.entries}`),
+        onWindow: (p) => void progress.push(`window ${p.done}/${p.total} ${p.mart}`),
+      },
       { from: new Date('2026-03-06T09:00:00Z'), to: new Date('2026-03-06T10:00:00Z'), revalidate: true, marts: ['mart_hourly_store_sales'] },
     );
     assert.deepStrictEqual(report.revalidation, { messages: 1, entries: 2, moved: { 'rejected:event_too_old→accepted': 1 } });
+    // progress: the chunk re-validated, then each window as it starts, then the end
+    assert.deepStrictEqual(progress, ['revalidated 1/2', 'window 0/2 mart_hourly_store_sales', 'window 1/2 mart_hourly_store_sales', 'window 2/2 ']);
     assert.deepStrictEqual(windowsOf(report.windows, 'mart_hourly_store_sales'), [
       ['2026-03-04T10:00:00.000Z', '2026-03-04T11:00:00.000Z'],
       ['2026-03-06T09:00:00.000Z', '2026-03-06T10:00:00.000Z'],

@@ -89,6 +89,11 @@ export const StackConfigSchema = z
       access: z.enum(['public', 'allUsers', 'members']),
       invokers: z.array(z.string().regex(/^(serviceAccount|group|user|domain):\S+$/, 'an IAM member such as serviceAccount:gw@p.iam.gserviceaccount.com')).default([]),
     }),
+    /**
+     * Who runs `tillstream reprocess` and `tillstream marts` against the deployment: they may act as
+     * ts-reprocess (roles/iam.serviceAccountTokenCreator on it), which holds what those commands touch.
+     */
+    operators: z.array(z.string().regex(/^(group|user|serviceAccount):\S+$/, 'an IAM member such as group:ops@example.com')).default([]),
     /** Whether the collector function accepts unauthenticated HTTP (it checks its own keys). */
     publicEndpoints: z.boolean(),
     /** Group of the analysts who read reporting views in BigQuery and Looker Studio. */
@@ -194,7 +199,8 @@ export const DEFAULTS: Record<Environment, StackConfigInput> = {
  * The configuration of one environment: its defaults, overridden by the deploy-time variables Cloud
  * Build sets — TILLSTREAM_PROJECT (project id), TILLSTREAM_FUNCTIONS_OBJECT (functions zip object),
  * TILLSTREAM_API_IMAGE (query API image) and TILLSTREAM_EXPORT_IMAGE (export job image) — and, for an organization whose policies forbid a public
- * service, TILLSTREAM_API_ACCESS and TILLSTREAM_API_INVOKERS (comma-separated IAM members).
+ * service, TILLSTREAM_API_ACCESS and TILLSTREAM_API_INVOKERS (comma-separated IAM members); and
+ * TILLSTREAM_OPERATORS, the members who may run reprocess as ts-reprocess (comma-separated).
  */
 export function loadStackConfig(environment: Environment, env: NodeJS.ProcessEnv = process.env): StackConfig {
   const base = structuredClone(DEFAULTS[environment]);
@@ -204,6 +210,7 @@ export function loadStackConfig(environment: Environment, env: NodeJS.ProcessEnv
   if (env.TILLSTREAM_EXPORT_IMAGE) base.exportJob.image = env.TILLSTREAM_EXPORT_IMAGE;
   if (env.TILLSTREAM_API_ACCESS) base.api.access = env.TILLSTREAM_API_ACCESS as StackConfig['api']['access'];
   if (env.TILLSTREAM_API_INVOKERS) base.api.invokers = env.TILLSTREAM_API_INVOKERS.split(',').map((m) => m.trim());
+  if (env.TILLSTREAM_OPERATORS) base.operators = env.TILLSTREAM_OPERATORS.split(',').map((m) => m.trim());
   return parseStackConfig(base);
 }
 

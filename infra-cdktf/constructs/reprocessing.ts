@@ -12,6 +12,7 @@
 import { Construct } from 'constructs';
 import { TerraformOutput } from 'cdktf';
 import { StorageBucket } from '@cdktf/provider-google/lib/storage-bucket/index.js';
+import { ServiceAccountIamMember } from '@cdktf/provider-google/lib/service-account-iam-member/index.js';
 import { StorageBucketIamMember } from '@cdktf/provider-google/lib/storage-bucket-iam-member/index.js';
 import { bucketNames, NAMES, type StackConfig } from '../config.js';
 import type { Identities } from './identities.js';
@@ -43,6 +44,10 @@ export class Reprocessing extends Construct {
       labels: { app: 'tillstream', env: config.environment },
     });
     new StorageBucketIamMember(this, 'checkpoint-writer', { bucket: this.checkpoints.name, role: CHECKPOINT_ROLE, member: identities.member('reprocess') });
+    // Operators act as the account (impersonation mints its tokens), holding nothing of their own on the data.
+    for (const [i, member] of config.operators.entries()) {
+      new ServiceAccountIamMember(this, `operator-${i}`, { serviceAccountId: identities.accounts.reprocess.name, role: 'roles/iam.serviceAccountTokenCreator', member });
+    }
 
     this.environment = {
       ...runtimeEnvironment(config, buckets),

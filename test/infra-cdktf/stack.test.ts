@@ -167,6 +167,20 @@ describe('infra-cdktf TillstreamStack (prod)', () => {
       );
     });
 
+    it('lets the configured operators act as ts-reprocess, and grants them nothing on the data', () => {
+      const withOps = synthesize('prod', { TILLSTREAM_OPERATORS: 'group:tillstream-ops@acme.example, user:oncall@acme.example' });
+      const operatorGrants = (x: typeof s) => grants(x).filter((g) => /^(group|user):/.test(g.member) && !g.member.includes('analysts'));
+      assert.deepEqual(
+        operatorGrants(withOps).map((g) => `${g.member} ${g.on} ${g.role}`),
+        [
+          'group:tillstream-ops@acme.example serviceAccount:google_service_account:ts-reprocess roles/iam.serviceAccountTokenCreator',
+          'user:oncall@acme.example serviceAccount:google_service_account:ts-reprocess roles/iam.serviceAccountTokenCreator',
+        ],
+      );
+      assert.deepEqual(operatorGrants(s), []);
+      assert.throws(() => synthesize('prod', { TILLSTREAM_OPERATORS: 'ops@acme.example' }), /operators\.0: an IAM member such as group:ops@example\.com/);
+    });
+
     it('creates one service account per workload', () => {
       const ids = Object.values(s.resources('google_service_account')).map((b) => b.account_id).sort();
       assert.deepEqual(ids, ['ts-alerts-scheduler', 'ts-collect', 'ts-deliver-alert', 'ts-evaluate-alerts', 'ts-export-marts', 'ts-functions-build', 'ts-ingest-events', 'ts-ingest-pos-batch', 'ts-marts-runner', 'ts-pubsub-push', 'ts-query-api', 'ts-reprocess', 'ts-start-export']);

@@ -152,6 +152,29 @@ describe('gcp BigQuery warehouse', () => {
     assert.deepEqual(rows, [{ merchant_id: 'm1', orders: 12, huge: 9007199254740993n, hour: new Date('2026-11-21T09:00:00.000Z'), day: '2026-11-21' }]);
   });
 
+  it('hands a query\'s rows over a page at a time, asking for each next page with the token of the one before', async () => {
+    const job = new Job(bigquery, 'job-pages', { location: 'EU' });
+    sandbox.stub(BigQuery.prototype, 'createQueryJob').resolves([job, {}] as never);
+    const getQueryResults = sandbox.stub(job, 'getQueryResults');
+    // https://cloud.google.com/bigquery/docs/paging-results: each answer names the next page, the last none
+    getQueryResults.onCall(0).resolves([[{ n: new BigQueryInt('1') }, { n: new BigQueryInt('2') }], { pageToken: 't-2', autoPaginate: false }, {}] as never);
+    getQueryResults.onCall(1).resolves([[{ n: new BigQueryInt('3') }], null, {}] as never);
+    const pages: unknown[][] = [];
+    let open = 0;
+    await warehouse().queryPages!('select n from t', undefined, async (rows) => {
+      open++;
+      assert.equal(open, 1, 'one page at a time');
+      pages.push(rows);
+      await new Promise((r) => setImmediate(r));
+      open--;
+    });
+    assert.deepEqual(pages, [[{ n: 1 }, { n: 2 }], [{ n: 3 }]]);
+    assert.deepEqual(getQueryResults.args.map((a) => a[0]), [
+      { wrapIntegers: true, autoPaginate: false, maxResults: 10_000 },
+      { wrapIntegers: true, autoPaginate: false, maxResults: 10_000, pageToken: 't-2' },
+    ]);
+  });
+
   it('runs a statement and waits for it to finish', async () => {
     const job = new Job(bigquery, 'job-2', { location: 'EU' });
     const createQueryJob = sandbox.stub(BigQuery.prototype, 'createQueryJob').resolves([job, {}] as never);

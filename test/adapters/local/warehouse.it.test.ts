@@ -120,6 +120,25 @@ describe('LocalWarehouse', () => {
     assert.equal(row!.n, 998);
   });
 
+  it('streams a query\'s rows a DuckDB chunk at a time, in order, and frees the connection after the last page', async () => {
+    const sizes: number[] = [];
+    let sum = 0;
+    let last = -1;
+    await wh.queryPages<{ i: number }>('select i from range(5000) as t(i) order by i', undefined, async (rows) => {
+      sizes.push(rows.length);
+      for (const r of rows) {
+        assert.equal(r.i, last + 1);
+        last = r.i;
+        sum += r.i;
+      }
+      await new Promise((resolve) => setImmediate(resolve));
+    });
+    assert.deepEqual(sizes, [2048, 2048, 904]);
+    assert.equal(sum, (4999 * 5000) / 2);
+    // the connection is free again once the last page is handled
+    assert.deepEqual(await wh.query('select 1 as one'), [{ one: 1 }]);
+  });
+
   it('passes SQL through the translate hook', async () => {
     const seen: string[] = [];
     const w2dir = join(dir, 'other.duckdb');

@@ -7,7 +7,8 @@
 // no snapshot (every row new: a first export). Each run is its own process, so its peak RSS
 // (getrusage maxRSS) is its own: the exporter at 1× and 10× the cells, and — the figure before
 // streaming — the window-holding export (exportWindows: every row of the window and its cells in
-// memory before the first write) at the same sizes.
+// memory before the first write) at the same sizes; and both 10× runs again with the V8 heap capped at
+// 96 MB, which tells live memory from the heap's growth between collections.
 // `export_changed`: a seeded workload through the local mart cycle, then a late POS batch touching one
 // merchant's three hours: the cells the next run writes, against the cells of those hours and their
 // local days (the bound), and the cells a full export of the same run's windows writes.
@@ -42,6 +43,12 @@ export interface ExportFigures {
   /** Before streaming: the window-holding export's peak RSS at the same sizes. */
   window_peak_rss_mb_1x: number;
   window_peak_rss_mb_10x: number;
+  /** The 10× export again with the V8 heap capped at this many MB (--max-old-space-size). */
+  heap_limit_mb: number;
+  /** Peak RSS of the exporter's capped 10× run, or null when it ran out of heap. */
+  capped_peak_rss_mb_10x: number | null;
+  /** Peak RSS of the window-holding export's capped 10× run, or null when it ran out of heap. */
+  window_capped_peak_rss_mb_10x: number | null;
 }
 
 export interface ExportChangedFigures {
@@ -59,6 +66,7 @@ const HOUR_MS = 3_600_000;
 const START = Date.parse('2026-11-01T00:00:00Z');
 const MERCHANTS = 1000;
 const TRAFFIC_CELLS = 5;
+const HEAP_LIMIT_MB = 96;
 
 /** `rows` hourly traffic rows of 1,000 merchants and the run record of a window holding them, in a DuckDB file. */
 async function prepare(file: string, rows: number): Promise<void> {
@@ -119,8 +127,9 @@ async function child(mode: 'exporter' | 'window' | 'baseline', rows: number, fil
   process.stdout.write(JSON.stringify({ cells, seconds, peak_rss_mb: process.resourceUsage().maxRSS / 1024 }) + '\n');
 }
 
-async function run(host: string, mode: 'prepare' | 'exporter' | 'window' | 'baseline', rows: number, file: string): Promise<{ cells: number; seconds: number; peak_rss_mb: number }> {
-  const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url), mode, String(rows), file], {
+async function run(host: string, mode: 'prepare' | 'exporter' | 'window' | 'baseline', rows: number, file: string, heapMb?: number): Promise<{ cells: number; seconds: number; peak_rss_mb: number }> {
+  const heap = heapMb ? [`--max-old-space-size=${heapMb}`] : [];
+  const { stdout } = await promisify(execFile)(process.execPath, [...heap, '--import', 'tsx', fileURLToPath(import.meta.url), mode, String(rows), file], {
     env: { ...process.env, BIGTABLE_EMULATOR_HOST: host, METADATA_SERVER_DETECTION: 'none' },
     maxBuffer: 1 << 20,
   });
@@ -148,6 +157,19 @@ export async function measureExport(opts: { cells: number; log: (s: string) => v
     show('window-holding export', w1);
     const w10 = await run(emulators.bigtableHost, 'window', rows * 10, ten);
     show('window-holding export', w10);
+    // Live memory, not the V8 heap's growth between collections: the same 10× exports with the heap capped.
+    const capped = async (mode: 'exporter' | 'window') => {
+      try {
+        const r = await run(emulators.bigtableHost, mode, rows * 10, ten, HEAP_LIMIT_MB);
+        show(`${mode} (heap ≤ ${HEAP_LIMIT_MB} MB)`, r);
+        return Math.round(r.peak_rss_mb);
+      } catch {
+        opts.log(`  ${mode} (heap ≤ ${HEAP_LIMIT_MB} MB) ran out of heap`);
+        return null;
+      }
+    };
+    const c10 = await capped('exporter');
+    const cw10 = await capped('window');
     const cellsPerS = Math.round(e1.cells / e1.seconds);
     const baselinePerS = Math.round(base.cells / base.seconds);
     return {
@@ -159,6 +181,9 @@ export async function measureExport(opts: { cells: number; log: (s: string) => v
       cells_1x: e1.cells,
       window_peak_rss_mb_1x: Math.round(w1.peak_rss_mb),
       window_peak_rss_mb_10x: Math.round(w10.peak_rss_mb),
+      heap_limit_mb: HEAP_LIMIT_MB,
+      capped_peak_rss_mb_10x: c10,
+      window_capped_peak_rss_mb_10x: cw10,
     };
   } finally {
     await emulators.stop();

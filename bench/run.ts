@@ -115,7 +115,7 @@ if (values.only === 'export') {
   const latest = JSON.parse(await readFile(latestPath, 'utf8')) as Record<string, unknown>;
   await writeFile(latestPath, JSON.stringify(placedAfter(latest, 'alerts', { export: exported, export_changed: changed }), null, 2) + '\n');
   process.stdout.write(
-    `export ${exported.cells_per_s} cells/s, baseline ${exported.baseline_cells_per_s} (ratio ${exported.ratio}); peak RSS ${exported.peak_rss_mb_1x} MB at ${exported.cells_1x} cells, ${exported.peak_rss_mb_10x} MB at 10× (window-holding export: ${exported.window_peak_rss_mb_1x} / ${exported.window_peak_rss_mb_10x} MB)\n` +
+    `export ${exported.cells_per_s} cells/s, baseline ${exported.baseline_cells_per_s} (ratio ${exported.ratio}); peak RSS ${exported.peak_rss_mb_1x} MB at ${exported.cells_1x} cells, ${exported.peak_rss_mb_10x} MB at 10× (window-holding export: ${exported.window_peak_rss_mb_1x} / ${exported.window_peak_rss_mb_10x} MB); 10× with the heap ≤ ${exported.heap_limit_mb} MB: ${exported.capped_peak_rss_mb_10x ?? 'out of heap'} MB (window-holding: ${exported.window_capped_peak_rss_mb_10x ?? 'out of heap'})\n` +
       `export_changed ${changed.cells_written} cells written (bound ${changed.bound_cells}, full export of the run's windows ${changed.window_cells})\n`,
   );
   process.exit(0);

@@ -61,6 +61,8 @@ describe('functions package', function () {
       'express-rate-limit',
       // startExport calls the Cloud Run Admin API (jobs.run) through the Google auth library.
       'google-auth-library',
+      // deliverAlert's webhook guard judges resolved addresses by their ranges.
+      'ipaddr.js',
       'pino',
       'zod',
     ];

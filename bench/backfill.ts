@@ -5,6 +5,7 @@
 // over thousands of scattered hours and local days: the figure shows whether the mart build costs
 // per window or per row.
 import { spawn } from 'node:child_process';
+import { loadavg } from 'node:os';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { buildWorld, worldDimensions } from '../demo/world.js';
@@ -19,10 +20,15 @@ export interface BackfillFigures {
   /** Accepted events the command reported. */
   accepted: number;
   series_cells: number;
+  /** CPU seconds of the command (user + system, from its resource usage): other work on the machine inflates the wall figure, much less this. */
+  cpu_seconds: number;
+  /** 1-minute load average at the end: other work on the machine depresses the figure. */
+  load_avg_1m: number;
 }
 
 const DAY_MS = 86_400_000;
 const BIN = join(import.meta.dirname, '..', 'cli', 'bin.mjs');
+const CPU_OF = join(import.meta.dirname, 'cpu-of.cjs');
 
 /** NDJSON of `orders` completed POS orders, one every span/orders, ending at `end`; and the dimensions they need. */
 export function backfillWorkload(opts: { orders: number; end: Date; days: number; seed?: string }): { ndjson: string; dimensions: ReturnType<typeof worldDimensions> } {
@@ -54,16 +60,19 @@ export function backfillWorkload(opts: { orders: number; end: Date; days: number
   return { ndjson: lines.join('\n') + '\n', dimensions: worldDimensions(world) };
 }
 
-function tillstream(args: string[], env: NodeJS.ProcessEnv, log: (s: string) => void): Promise<string> {
+/** Runs the command; its stdout and the CPU seconds it used (bench/cpu-of.cjs reports its own resource usage at exit). */
+function tillstream(args: string[], env: NodeJS.ProcessEnv, log: (s: string) => void): Promise<{ out: string; cpuSeconds: number }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, ['--require', CPU_OF, BIN, ...args], { env, stdio: ['ignore', 'pipe', 'pipe', 'pipe'] });
+    let cpu = '';
+    (child.stdio[3] as NodeJS.ReadableStream).on('data', (d: Buffer) => (cpu += d.toString()));
     let out = '';
     let err = '';
-    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
     child.on('error', reject);
     child.on('close', (code) => {
-      if (code === 0) return resolve(out);
+      if (code === 0) return resolve({ out, cpuSeconds: Number(cpu.trim() || 'NaN') });
       log(err);
       reject(new Error(`tillstream ${args[0]} exited ${code}`));
     });
@@ -85,9 +94,10 @@ export async function measureBackfill(opts: { dir: string; orders?: number; days
   delete env.TILLSTREAM_RUNTIME;
   await tillstream(['dimensions', 'load', dims], env, opts.log);
   const t0 = performance.now();
-  const out = await tillstream(['ingest', '--file', file, '--source', 'pos', '--backfill'], env, opts.log);
+  const { out, cpuSeconds } = await tillstream(['ingest', '--file', file, '--source', 'pos', '--backfill', '--quiet'], env, opts.log);
   const seconds = (performance.now() - t0) / 1000;
   const summary = JSON.parse(out.trim().split('\n').at(-1)!) as { accepted: number; series_cells: number };
-  opts.log(`  backfill: ${orders} orders over ${days} days in ${seconds.toFixed(1)} s (${summary.accepted} accepted, ${summary.series_cells} series cells)`);
-  return { orders, seconds: Math.round(seconds * 100) / 100, span_days: days, accepted: summary.accepted, series_cells: summary.series_cells };
+  const load = Math.round(loadavg()[0]! * 100) / 100;
+  opts.log(`  backfill: ${orders} orders over ${days} days in ${seconds.toFixed(1)} s, ${cpuSeconds.toFixed(1)} CPU s (${summary.accepted} accepted, ${summary.series_cells} series cells; load ${load})`);
+  return { orders, seconds: Math.round(seconds * 100) / 100, span_days: days, accepted: summary.accepted, series_cells: summary.series_cells, cpu_seconds: Math.round(cpuSeconds * 100) / 100, load_avg_1m: load };
 }

@@ -18,8 +18,10 @@ import { rangeWindows } from '../../pipeline/marts/statements.js';
 import { ceilHour, floorHour, HOUR_MS } from '../../pipeline/time.js';
 import type { ArrivalRow, Clock, InboundMessage, IngestWrite, SeriesStore, Warehouse } from '../../pipeline/ports.js';
 import { UsageError, type Command, type CommandContext } from '../context.js';
-import { gcpMartDeps } from '../../runtime/gcp.js';
 import { martBuildProgress, NO_PROGRESS, type ProgressStep } from '../progress.js';
+
+/** The gcp runtime's module, loaded only when a command runs on gcp: its Google clients take seconds to load, which every local command would pay. */
+const gcpRuntimeModule = () => import('../../runtime/gcp.js');
 
 /** Exit code when a gcp run was estimated but not confirmed (no --yes, or over --max-bytes). */
 export const EXIT_NOT_CONFIRMED = 3;
@@ -103,7 +105,7 @@ export const martsCommand: Command = async (argv, ctx) => {
   let deps: MartsDeps;
   if (ctx.gcp) {
     const rt = await ctx.gcp();
-    const { warehouse, series, clock } = gcpMartDeps(rt);
+    const { warehouse, series, clock } = (await gcpRuntimeModule()).gcpMartDeps(rt);
     const dry = createDryRunWarehouse((sql, params) => warehouse.dryRun(sql, params));
     // Estimates what the gcp run issues: Terraform owns the views, the run never replaces them.
     viewsDeployed(dry);
@@ -190,7 +192,7 @@ export const reprocessCommand: Command = async (argv, ctx) => {
   let deps: ReprocessDeps;
   if (ctx.gcp) {
     const rt = await ctx.gcp();
-    const gcp = gcpMartDeps(rt);
+    const gcp = (await gcpRuntimeModule()).gcpMartDeps(rt);
     ctx.err(`dry run of reprocessing ${from.toISOString()} .. ${to.toISOString()} on BigQuery${values.revalidate ? ' (reading the payload archive; rebuild estimated over the maximum event age before --from)' : ''}…`);
     const estimate = await estimateReprocess({ archive: gcp.archive, clock: gcp.clock, dryRun: (sql, params) => gcp.warehouse.dryRun(sql, params) }, opts);
     if (!confirmEstimate(ctx, 'reprocess', estimate, gate)) return EXIT_NOT_CONFIRMED;

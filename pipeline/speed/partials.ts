@@ -5,7 +5,8 @@
 //     cancellation (a later order event with that status) adds its refund_minor and counts once per
 //     order and bucket, the latest status event winning; net_revenue_minor = completed net − refunds;
 //   - products: lines of completed orders only; orders = distinct order ids; net = gross − line discounts;
-//   - traffic: page views, and completed orders that carry a session id.
+//   - traffic: page views, and completed orders that carry a session id;
+//   - pages, referrers, devices and countries: page views per value of each.
 // Distinct counts (visitors, sessions) and ratios are not partial: the marts compute them.
 // The result is a pure function of the write's accepted rows and order lines, so a redelivered
 // message yields the same partials, which is what makes message-keyed cells idempotent.
@@ -13,6 +14,7 @@
 // sum (an order whose refund and cancellation arrive in different messages in one hour, an order id
 // completed twice in one hour): provisional numbers may differ there until the marts confirm the hour.
 import type { IngestWrite, OrderLineRow, RawEventRow } from '../ports.js';
+import { TRAFFIC_BREAKDOWNS } from '../metrics/catalog.js';
 import { encodeRowKey, hourBucket, type SeriesName } from '../series/row-key.js';
 import { floorHour } from '../time.js';
 
@@ -117,9 +119,33 @@ function productPartials(lines: OrderLineRow[], rows: Rows): void {
   }
 }
 
+// The page, referrer, device and country of a page view as sql/marts/mart_hourly_traffic_breakdown.sql
+// derives them, with its regular expressions (they mean the same in RE2 and JavaScript).
+const URL_PATH = /^(?:[a-zA-Z][a-zA-Z0-9+.-]*:\/\/[^/?#]*)?([^?#]*)/;
+const URL_HOST = /^(?:[a-zA-Z][a-zA-Z0-9+.-]*:\/\/(?:[^@/?#]*@)?)?([^:/?#]*)/;
+const hostOf = (url: string | null): string | null => (url === null ? null : URL_HOST.exec(url)![1]!.toLowerCase() || null);
+
+export function breakdownOf(e: RawEventRow): Record<keyof typeof TRAFFIC_BREAKDOWNS, string> {
+  const url = str(e.url);
+  const pageHost = hostOf(url);
+  const referrerHost = hostOf(str(e.referrer));
+  return {
+    page: (url === null ? '' : URL_PATH.exec(url)![1]!) || '/',
+    referrer: referrerHost === null ? '(direct)' : referrerHost === pageHost ? '(internal)' : referrerHost.replace(/^www[.]/, ''),
+    device: str(e.device) ?? 'other',
+    country: str(e.country) ?? '(unknown)',
+  };
+}
+
 function trafficPartials(accepted: RawEventRow[], rows: Rows): void {
   for (const e of accepted) {
-    if (e.event_type === 'page_view') rows.add(e.merchant_id, 'traffic', {}, floorHour(e.event_ts), { page_views: 1 });
+    if (e.event_type === 'page_view') {
+      const hour = floorHour(e.event_ts);
+      rows.add(e.merchant_id, 'traffic', {}, hour, { page_views: 1 });
+      for (const [dimension, value] of Object.entries(breakdownOf(e)) as [keyof typeof TRAFFIC_BREAKDOWNS, string][]) {
+        rows.add(e.merchant_id, TRAFFIC_BREAKDOWNS[dimension], { [dimension]: value }, hour, { page_views: 1 });
+      }
+    }
     else if (e.event_type === 'order' && str(e.order_status) === 'completed' && str(e.session_id) !== null) {
       rows.add(e.merchant_id, 'traffic', {}, floorHour(e.event_ts), { orders_with_session: 1 });
     }

@@ -2,7 +2,8 @@
 import assert from 'node:assert/strict';
 import { createIngestStage } from '../../../pipeline/ingest/stage.js';
 import { encodeRowKey, type SeriesName } from '../../../pipeline/series/row-key.js';
-import { partialsOf, type PartialRow } from '../../../pipeline/speed/partials.js';
+import type { RawEventRow } from '../../../pipeline/ports.js';
+import { breakdownOf, partialsOf, type PartialRow } from '../../../pipeline/speed/partials.js';
 import { InMemoryDedupeIndex } from '../../support/in-memory-dedupe-index.js';
 import { InMemoryRawSink } from '../../support/in-memory-raw-sink.js';
 import { dimensions, message, order, pageView } from '../ingest/fixtures.js';
@@ -72,9 +73,22 @@ describe('partialsOf', () => {
       row('pizzaco', 'products', { sku: 'MARG-L', store: 's002' }, H11, { units: 1, orders: 1, gross_revenue_minor: 1150, net_revenue_minor: 1150 }),
       row('pizzaco', 'traffic', {}, H11, { orders_with_session: 1 }),
       row('webshop', 'traffic', {}, H11, { page_views: 1 }),
+      // the page view's page, referrer, device and country, derived as mart_hourly_traffic_breakdown does
+      row('webshop', 'pages', { page: '/products/42' }, H11, { page_views: 1 }),
+      row('webshop', 'referrers', { referrer: 'search.example' }, H11, { page_views: 1 }),
+      row('webshop', 'devices', { device: 'mobile' }, H11, { page_views: 1 }),
+      row('webshop', 'countries', { country: 'US' }, H11, { page_views: 1 }),
     ];
     const byKey = (a: PartialRow, b: PartialRow) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0);
     assert.deepStrictEqual(partialsOf(write).sort(byKey), expected.sort(byKey));
+  });
+
+  it('derives pages and referrers as the breakdown mart does: path without query, host without www., direct and internal', () => {
+    const view = (url: string | null, referrer: string | null) => breakdownOf({ url, referrer, device: null, country: null } as unknown as RawEventRow);
+    assert.deepStrictEqual(view('https://Shop.example/a/b?x=1#top', 'https://WWW.Search.example/q?s=1'), { page: '/a/b', referrer: 'search.example', device: 'other', country: '(unknown)' });
+    assert.deepStrictEqual([view('https://shop.example', null).page, view('https://shop.example', null).referrer], ['/', '(direct)']);
+    assert.deepStrictEqual(view('https://shop.example/x', 'http://user@shop.example:8080/y').referrer, '(internal)');
+    assert.deepStrictEqual(view('/relative/path?q', '').referrer, '(direct)');
   });
 
   it('gives the same partials for the same write (what makes message cells idempotent) and none without accepted orders or page views', async () => {

@@ -3,8 +3,10 @@
 // (pipeline/ingest/file-entries.ts), batched into bounded messages and published a group at a time.
 // Every published message is committed to the bus and archived before publish resolves (adapters/local/bus.ts),
 // and `published` is counted by the bus as it commits, so the end states are those of a whole-file
-// load: published = accepted + Σ rejected + duplicates. Every `settleEveryBytes` published, the
-// bus is drained, so undelivered messages never pile up beyond that on disk.
+// load: published = accepted + Σ rejected + duplicates. The runner consumes while the file is
+// published (the bus commits and archive syncs of the next messages overlap the stage's work on the
+// last ones); the caller drains what is left. Every `settleEveryBytes` published, the bus is
+// drained, so undelivered messages never pile up beyond that on disk.
 // A CSV is read through once before anything is published: a file csv-parse cannot read publishes
 // nothing (as when it was read whole), instead of half of it.
 import { createReadStream } from 'node:fs';
@@ -25,6 +27,8 @@ export interface PublishFileOptions {
   settleEveryBytes?: number;
   /** Progress, once per settle. */
   onProgress?: (p: { entries: number; messages: number }) => void;
+  /** Run the runner while publishing (default true); false publishes only (the caller drains). */
+  consume?: boolean;
 }
 
 export interface PublishedFile {
@@ -80,13 +84,22 @@ export async function publishEntries(rt: Pick<LocalPipeline, 'bus' | 'runner'>, 
     }
   };
 
-  for await (const b of batchFileEntries(entries)) {
-    pending.push(b);
-    total += b.entries.length;
-    for (const e of b.entries) pendingBytes += e.length;
-    if (pending.length >= perPublish) await flush();
+  const stop = new AbortController();
+  let consumeFailure: { err: unknown } | undefined;
+  const consuming = opts.consume === false ? undefined : rt.runner.run(stop.signal).catch((err: unknown) => void (consumeFailure = { err }));
+  try {
+    for await (const b of batchFileEntries(entries)) {
+      pending.push(b);
+      total += b.entries.length;
+      for (const e of b.entries) pendingBytes += e.length;
+      if (pending.length >= perPublish) await flush();
+    }
+    await flush();
+  } finally {
+    stop.abort();
+    await consuming;
   }
-  await flush();
+  if (consumeFailure) throw new Error('consuming the bus while publishing failed', { cause: consumeFailure.err });
   return {
     entries: total,
     messages,

@@ -174,19 +174,26 @@ export class LocalBus implements Publisher {
   // ---------------------------------------------------------------- consuming
 
   /**
-   * Leases up to `max` available messages, oldest first. Each one's delivery attempt is incremented
-   * and committed before it is returned, so attempts count across crashes.
+   * Leases up to `max` available messages, oldest first, and stops before a message that would take
+   * the batch past `maxEntries` entries (the first message is always taken). Each one's delivery
+   * attempt is incremented and committed before it is returned, so attempts count across crashes.
    */
-  async receive(max = 16): Promise<InboundMessage[]> {
+  async receive(max = 16, maxEntries = Infinity): Promise<InboundMessage[]> {
     this.assertUsable();
     const now = this.timer();
     const picked: number[] = [];
+    const stored: StoredMessage[] = [];
+    let entries = 0;
     for (const seq of this.messages.getKeys({})) {
       if (picked.length >= max || seq > this.deliverableThrough) break;
       if (this.leased.has(seq)) continue;
       const nb = this.notBefore.get(seq);
       if (nb !== undefined && nb > now) continue;
+      const value = this.messages.get(seq)!;
+      if (picked.length > 0 && entries + value.e.length > maxEntries) break;
       picked.push(seq);
+      stored.push(value);
+      entries += value.e.length;
     }
     if (picked.length === 0) return [];
     for (const seq of picked) {
@@ -206,7 +213,7 @@ export class LocalBus implements Publisher {
       for (const seq of picked) this.leased.delete(seq);
       throw new Error('recording delivery attempts on the local bus', { cause: err });
     }
-    return picked.map((seq, i) => this.toInbound(seq, this.messages.get(seq)!, counts[i]!));
+    return picked.map((seq, i) => this.toInbound(seq, stored[i]!, counts[i]!));
   }
 
   /** The message is done: its outcome is durably written. */

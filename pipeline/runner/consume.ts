@@ -8,7 +8,8 @@ import { systemClock } from '../ports.js';
 
 /** What the runner needs from a bus (the local bus implements it). */
 export interface ConsumableBus {
-  receive(max: number): Promise<InboundMessage[]>;
+  /** Up to `max` messages, stopping before one that would take the batch past `maxEntries` entries. */
+  receive(max: number, maxEntries?: number): Promise<InboundMessage[]>;
   ack(id: string): Promise<void>;
   nack(id: string, opts?: { delayMs?: number }): void;
   /** Unacked messages, leased or not. */
@@ -43,8 +44,14 @@ export interface RunnerOptions<R = unknown> {
   /** Delivery attempts before a message's entries become `processing_failed`. */
   maxAttempts?: number;
   backoff?: Partial<BackoffOptions>;
-  /** Messages leased per receive. */
+  /** Messages leased per receive (default 256). */
   batchSize?: number;
+  /**
+   * Entries leased per receive (default 16,384; a first message larger than this is taken alone): big
+   * batches share one dedupe transaction, one raw-sink transaction and one ack commit among many small
+   * messages, and the bound keeps a batch of big messages within memory.
+   */
+  batchEntries?: number;
   /**
    * Handle a batch's messages concurrently (default true). The stage must take its dedupe claim
    * after the same awaits for every message, so claims arrive in publish order; set false for a
@@ -82,7 +89,8 @@ export function createRunner<R>(opts: RunnerOptions<R>): Runner {
   const maxAttempts = opts.maxAttempts ?? DEFAULT_MAX_ATTEMPTS;
   if (!Number.isInteger(maxAttempts) || maxAttempts < 1) throw new Error(`maxAttempts must be a positive integer, got ${maxAttempts}`);
   const backoff: BackoffOptions = { ...DEFAULT_BACKOFF, ...opts.backoff };
-  const batchSize = opts.batchSize ?? 32;
+  const batchSize = opts.batchSize ?? 256;
+  const batchEntries = opts.batchEntries ?? 16_384;
   const concurrent = opts.concurrent ?? true;
   const stats: RunnerStats = { processed: 0, retried: 0, failed: 0 };
   const { bus } = opts;
@@ -90,9 +98,11 @@ export function createRunner<R>(opts: RunnerOptions<R>): Runner {
   /**
    * Acks are not awaited one by one: the outcome is already committed, so a lost ack only means an
    * idempotent redelivery, and acks issued together share one bus commit. A batch's acks are awaited
-   * before the next receive.
+   * at the end of the next batch (the messages stay leased until then, so none is delivered twice),
+   * so the ack commit overlaps the next batch's work; drain and run await the last ones.
    */
   const acks: Promise<void>[] = [];
+  let acking: Promise<unknown> = Promise.resolve();
   function ack(msg: InboundMessage): Promise<void> {
     return bus.ack(msg.id).catch((err: unknown) => {
       opts.logger?.warn({ message_id: msg.id, err: String(err) }, 'ack failed; the message will be processed again');
@@ -141,9 +151,21 @@ export function createRunner<R>(opts: RunnerOptions<R>): Runner {
     opts.onDone?.(msg, { kind: 'processed', result });
   }
 
+  /**
+   * One batch at a time, whoever asks (a `run` loop and a `drain` can be active together, as when a
+   * running `tillstream start` ingests a file): batches taken in turn keep every dedupe claim in
+   * publish order, so the copy received first wins.
+   */
+  let turn: Promise<unknown> = Promise.resolve();
+  function step(): Promise<boolean> {
+    const next = turn.then(stepAlone, stepAlone);
+    turn = next.catch(() => undefined);
+    return next;
+  }
+
   /** Handles one batch; false when nothing could be received. */
-  async function step(): Promise<boolean> {
-    const msgs = await bus.receive(batchSize);
+  async function stepAlone(): Promise<boolean> {
+    const msgs = await bus.receive(batchSize, batchEntries);
     if (concurrent) {
       // A batch at once, started in publish order: each stage reaches its dedupe claim in that order
       // (the copy received first still wins), and the warehouse group-commits the batch's claims and writes.
@@ -151,8 +173,14 @@ export function createRunner<R>(opts: RunnerOptions<R>): Runner {
     } else {
       for (const msg of msgs) await handle(msg);
     }
-    await Promise.all(acks.splice(0));
+    const issued = Promise.all(acks.splice(0));
+    await acking;
+    acking = issued;
     return msgs.length > 0;
+  }
+
+  async function settled(): Promise<void> {
+    await acking;
   }
 
   return {
@@ -160,6 +188,7 @@ export function createRunner<R>(opts: RunnerOptions<R>): Runner {
     async drain() {
       for (;;) {
         if (await step()) continue;
+        await settled();
         const wait = bus.nextAvailableInMs();
         if (wait === undefined) {
           if (bus.pendingCount() === 0) return { ...stats };
@@ -173,9 +202,11 @@ export function createRunner<R>(opts: RunnerOptions<R>): Runner {
       const stopped = aborted(signal);
       while (!signal.aborted) {
         if (await step()) continue;
+        await settled();
         const wait = bus.nextAvailableInMs();
         await Promise.race([bus.waitForWork(wait === undefined || wait === 0 ? 1000 : wait), stopped]);
       }
+      await settled();
       return { ...stats };
     },
   };

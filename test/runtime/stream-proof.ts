@@ -102,6 +102,11 @@ export async function runStreamProof(bytes: number): Promise<StreamProof> {
       settles++;
       return { processed: 0, retried: 0, failed: 0 };
     },
+    // The consumer publishEntries runs while publishing: this bus delivers nothing, so it only waits to be stopped.
+    async run(signal: AbortSignal) {
+      if (!signal.aborted) await new Promise((resolve) => signal.addEventListener('abort', resolve, { once: true }));
+      return { processed: 0, retried: 0, failed: 0 };
+    },
   };
   const result = await publishEntries({ bus, runner } as never, ndjsonFileEntries(stream), { receivedAt: new Date(), attributes: { source: 'pos', run_id: 'proof' } });
   rssPeak = Math.max(rssPeak, process.memoryUsage.rss());

@@ -63,6 +63,15 @@ describe('LocalBus', () => {
     assert.deepEqual(await bus.publish([msg(['c'])]), ['000000000002']);
   });
 
+  it('leases a batch bounded by entries, taking a first message larger than the bound alone', async () => {
+    await bus.publish([msg(['a', 'b', 'c']), msg(['d', 'e']), msg(['f']), msg(['g', 'h', 'i', 'j']), msg(['k'])]);
+    const ids = (ms: InboundMessage[]) => ms.map((m) => m.id);
+    assert.deepEqual(ids(await bus.receive(10, 5)), ['000000000001', '000000000002']);
+    assert.deepEqual(ids(await bus.receive(10, 2)), ['000000000003']);
+    assert.deepEqual(ids(await bus.receive(10, 2)), ['000000000004']);
+    assert.deepEqual(ids(await bus.receive(10, 2)), ['000000000005']);
+  });
+
   it('leases a message once, and redelivers it after nack with the attempt counted', async () => {
     await bus.publish([msg(['a']), msg(['b'])]);
     const first = await bus.receive(1);

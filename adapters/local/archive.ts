@@ -20,12 +20,19 @@ interface ArchiveLine {
   entries: string[];
 }
 
+interface QueuedAppend {
+  messages: readonly Pick<InboundMessage, 'id' | 'receivedAt' | 'attributes' | 'entries'>[];
+  resolve: () => void;
+  reject: (err: unknown) => void;
+}
+
 const SEGMENT = /^(\d{4}-\d{2}-\d{2})\.ndjson$/;
 const dayOf = (d: Date): string => d.toISOString().slice(0, 10);
 
 export class LocalArchive implements ArchiveWriter, ArchiveReader {
   private readonly handles = new Map<string, FileHandle>();
   private tail: Promise<unknown> = Promise.resolve();
+  private readonly queued: QueuedAppend[] = [];
 
   constructor(readonly dir: string) {}
 
@@ -33,27 +40,43 @@ export class LocalArchive implements ArchiveWriter, ArchiveReader {
     await this.appendMany([message]);
   }
 
-  /** Appends messages in the given order and resolves once they are on disk (fsync per touched segment). */
+  /**
+   * Appends messages in the given order and resolves once they are on disk. Appends that arrive while
+   * one is being written are written together after it, in call order, with one fsync per touched
+   * segment (group commit): concurrent publishers share the sync instead of queueing for one each.
+   */
   appendMany(messages: readonly Pick<InboundMessage, 'id' | 'receivedAt' | 'attributes' | 'entries'>[]): Promise<void> {
-    const run = async () => {
+    return new Promise<void>((resolve, reject) => {
+      this.queued.push({ messages, resolve, reject });
+      if (this.queued.length > 1) return; // a write is scheduled already and will take these too
+      const run = () => this.writeQueued(this.queued.splice(0));
+      const p = this.tail.then(run, run);
+      this.tail = p.catch(() => undefined);
+    });
+  }
+
+  private async writeQueued(group: QueuedAppend[]): Promise<void> {
+    try {
       const byDay = new Map<string, string[]>();
-      for (const m of messages) {
-        const line: ArchiveLine = { id: m.id, received_at: m.receivedAt.toISOString(), attributes: m.attributes, entries: m.entries };
-        const day = dayOf(m.receivedAt);
-        const lines = byDay.get(day) ?? [];
-        lines.push(JSON.stringify(line));
-        byDay.set(day, lines);
+      for (const { messages } of group) {
+        for (const m of messages) {
+          const line: ArchiveLine = { id: m.id, received_at: m.receivedAt.toISOString(), attributes: m.attributes, entries: m.entries };
+          const day = dayOf(m.receivedAt);
+          let lines = byDay.get(day);
+          if (!lines) byDay.set(day, (lines = []));
+          lines.push(JSON.stringify(line));
+        }
       }
       for (const [day, lines] of byDay) {
         const fh = await this.segment(day);
         await fh.write(lines.join('\n') + '\n');
         await fh.datasync();
       }
-    };
-    // Appends are serialized so lines land in call order.
-    const p = this.tail.then(run, run);
-    this.tail = p.catch(() => undefined);
-    return p;
+    } catch (err) {
+      for (const q of group) q.reject(err);
+      return;
+    }
+    for (const q of group) q.resolve();
   }
 
   private async segment(day: string): Promise<FileHandle> {

@@ -61,7 +61,10 @@ export class LocalBus implements Publisher {
   private deliverableThrough: number;
   private readonly leased = new Set<number>();
   private readonly notBefore = new Map<number, number>();
+  /** Every archive append in flight (close waits for them). */
   private archiveTail: Promise<unknown> = Promise.resolve();
+  /** The last publish whose archive append was issued: the next one is issued after it. */
+  private archiveOrder: Promise<unknown> = Promise.resolve();
   private waiters: (() => void)[] = [];
   private broken: Error | undefined;
   private closed = false;
@@ -135,23 +138,28 @@ export class LocalBus implements Publisher {
       for (const [runId, n] of perRun) this.meta.putSync([TOTAL, runId], (this.meta.get([TOTAL, runId]) ?? 0) + n);
     });
     const ids = seqs.map(messageIdOf);
-    // Archive appends run in seq order, each after its own commit, so the archive's lines stay in id order.
-    const archived = this.archiveTail
-      .then(() => committed)
-      .then(async () => {
-        try {
-          await this.archive.appendMany(messages.map((m, i) => ({ ...m, id: ids[i]! })));
-        } catch (err) {
-          // Committed but not archived: stop here; reopening the bus re-archives before delivering.
-          this.broken = new Error('archiving published messages failed; reopen the bus to recover', { cause: err });
-          throw this.broken;
-        }
-        const last = seqs[seqs.length - 1]!;
-        this.deliverableThrough = Math.max(this.deliverableThrough, last);
-        void this.meta.put(ARCHIVED_THROUGH, this.deliverableThrough);
-        this.wake();
-      });
-    this.archiveTail = archived.catch(() => undefined);
+    // Archive appends are issued in seq order, each after its own commit, so the archive's lines stay
+    // in id order; they are not awaited one by one, so appends of concurrent publishes share a sync
+    // (the archive writes in call order and resolves in that order).
+    let appended: Promise<void> = Promise.resolve();
+    const issued = this.archiveOrder.then(() => committed).then(() => {
+      appended = this.archive.appendMany(messages.map((m, i) => ({ ...m, id: ids[i]! })));
+    });
+    this.archiveOrder = issued.catch(() => undefined);
+    const archived = issued.then(async () => {
+      try {
+        await appended;
+      } catch (err) {
+        // Committed but not archived: stop here; reopening the bus re-archives before delivering.
+        this.broken = new Error('archiving published messages failed; reopen the bus to recover', { cause: err });
+        throw this.broken;
+      }
+      const last = seqs[seqs.length - 1]!;
+      this.deliverableThrough = Math.max(this.deliverableThrough, last);
+      void this.meta.put(ARCHIVED_THROUGH, this.deliverableThrough);
+      this.wake();
+    });
+    this.archiveTail = Promise.all([this.archiveTail, archived.catch(() => undefined)]);
     await archived;
     return ids;
   }

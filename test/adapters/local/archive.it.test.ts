@@ -33,6 +33,20 @@ describe('LocalArchive', () => {
     await rm(dir, { recursive: true, force: true });
   });
 
+  it('writes appends made while another is on its way in call order, each whole, across segments', async () => {
+    const ids = Array.from({ length: 60 }, (_, i) => String(i + 1).padStart(12, '0'));
+    // Three messages per call, alternating days: each call is written in one piece and in call order.
+    await Promise.all(
+      Array.from({ length: 20 }, (_, c) =>
+        archive.appendMany(ids.slice(3 * c, 3 * c + 3).map((id, k) => m(id, k % 2 === 0 ? '2026-11-20T01:00:00Z' : '2026-11-21T01:00:00Z'))),
+      ),
+    );
+    const day20 = ids.filter((_, i) => (i % 3) % 2 === 0);
+    const day21 = ids.filter((_, i) => (i % 3) % 2 === 1);
+    assert.deepEqual(await readAll(archive, '2026-11-20T00:00:00Z', '2026-11-21T00:00:00Z'), day20);
+    assert.deepEqual(await readAll(archive, '2026-11-21T00:00:00Z', '2026-11-22T00:00:00Z'), day21);
+  });
+
   it('reads back messages by received_at, half-open, across daily segments', async () => {
     await archive.appendMany([
       m('000000000001', '2026-11-19T23:00:00Z'),

@@ -4,7 +4,7 @@
 // (value = { m: {qualifier: value}, p: {…} }, msgpack): a request's range read is one cursor walk decoding one
 // value per bucket, instead of one entry per cell. Documents live in their own sub-database.
 import { join } from 'node:path';
-import { open, type Database, type RootDatabase } from 'lmdb';
+import { open, type Database, type DatabaseOptions, type RootDatabase } from 'lmdb';
 import type { CellCondition, CellValue, ConditionalMutation, CounterIncrement, SeriesMutation, SeriesRow, SeriesStore } from '../../pipeline/ports.js';
 
 type Families = Record<string, Record<string, CellValue>>;
@@ -25,14 +25,28 @@ export function openLmdbSeriesStore(opts: { dataDir: string } | { path: string }
   const root: RootDatabase = open({ path, maxDbs: 4 });
   // Shared msgpack structures: rows of one series repeat the same qualifiers, so each is stored as a record
   // referencing a shared structure, which makes a range read's decoding several times cheaper.
-  const rows: Database<Families, Buffer> = root.openDB({ name: 'rows', keyEncoding: 'binary', encoding: 'msgpack', sharedStructuresKey: STRUCTURES_KEY });
+  // The speed layer's partial family is the exception: its qualifiers name messages (`orders@<id>`,
+  // markers `~<id>`), so no two rows share its shape and every write would define a new structure
+  // that each later read decodes again; it is written as a plain map.
+  // lmdb hands msgpackr options such as useRecords to its encoder (open.js), though its types omit them.
+  // Maps decode as objects (with useRecords a function, msgpackr would otherwise return Map instances).
+  const rowOptions: DatabaseOptions & { name: string; useRecords: (o: object) => boolean; mapsAsObjects: boolean } = {
+    name: 'rows',
+    keyEncoding: 'binary',
+    encoding: 'msgpack',
+    sharedStructuresKey: STRUCTURES_KEY,
+    useRecords: (o) => !hasMessageQualifiers(o),
+    mapsAsObjects: true,
+  };
+  const rows: Database<Families, Buffer> = root.openDB(rowOptions);
   const docs: Database<unknown, Buffer> = root.openDB({ name: 'documents', keyEncoding: 'binary', encoding: 'msgpack' });
 
   // Mutations are folded per row first, so each row is read once and written once, in mutation order.
   const current = (touched: Map<string, Families | undefined>, key: string): Families | undefined => {
     if (!touched.has(key)) {
-      const stored = rows.get(toKey(key));
-      touched.set(key, stored ? structuredClone(stored) : undefined);
+      // Each get decodes a fresh object (no value cache is configured), so it can be changed in place.
+      // Each get decodes a fresh object (no value cache is configured), so it can be changed in place.
+      touched.set(key, rows.get(toKey(key)));
     }
     return touched.get(key);
   };
@@ -141,6 +155,16 @@ export function openLmdbSeriesStore(opts: { dataDir: string } | { path: string }
       await root.close();
     },
   };
+}
+
+/** A family keyed by message (the speed layer's cells and markers, cells.ts), judged by its first keys. */
+function hasMessageQualifiers(o: object): boolean {
+  let seen = 0;
+  for (const k in o) {
+    if (k.charCodeAt(0) === 0x7e /* ~ */ || k.charCodeAt(0) === 0x21 /* ! */ || k.includes('@')) return true;
+    if (++seen === 4) return false;
+  }
+  return false;
 }
 
 function holds(row: Families | undefined, c: CellCondition): boolean {

@@ -45,6 +45,30 @@ describe('LMDB series store', () => {
     assert.equal(store.rowCount(), 0);
   });
 
+  it('keeps message-keyed partial cells and markers as written across reopening, and never changes a row already read', async () => {
+    const key = encodeRowKey(total, '2026112111');
+    await store.mutate([{ kind: 'set', key, family: 'm', cells: { orders: 4 } }]);
+    for (let i = 1; i <= 40; i++) {
+      const [applied] = await store.checkAndMutate!([
+        { key, condition: { family: 'p', qualifier: `~msg${i}` }, mutations: [{ kind: 'set', key, family: 'p', cells: { [`orders@msg${i}`]: i, '!writes': i } }] },
+      ]);
+      assert.equal(applied, true);
+    }
+    const [read] = await store.readRange({ start: key, end: key + '\u0000' });
+    const before = structuredClone(read);
+    await store.mutate([
+      { kind: 'delete_cells', key, family: 'p', qualifiers: Array.from({ length: 40 }, (_, i) => `orders@msg${i + 1}`) },
+      { kind: 'set', key, family: 'p', cells: { orders: 820, ...Object.fromEntries(Array.from({ length: 40 }, (_, i) => [`~msg${i + 1}`, 1])) } },
+    ]);
+    assert.deepStrictEqual(read, before);
+    const expected = { m: { orders: 4 }, p: { '!writes': 40, orders: 820, ...Object.fromEntries(Array.from({ length: 40 }, (_, i) => [`~msg${i + 1}`, 1])) } };
+    assert.deepStrictEqual((await store.readRange({ start: key, end: key + '\u0000' }))[0]!.cells, expected);
+    await store.close();
+    store = openLmdbSeriesStore({ dataDir: dir });
+    assert.deepStrictEqual((await store.readRange({ start: key, end: key + '\u0000' }))[0]!.cells, expected);
+    assert.deepStrictEqual(await store.checkAndMutate!([{ key, condition: { family: 'p', qualifier: '~msg7' }, mutations: [{ kind: 'set', key, family: 'p', cells: { 'orders@msg7': 7 } }] }]), [false]);
+  });
+
   it('stores documents apart from the rows and keeps them across reopening', async () => {
     const key = documentKey('m1', 'freshness');
     await store.putDocument(key, { newest_event_at: '2026-11-21T10:59:00.000Z', finalized_through: '2026-11-21T10:00:00.000Z' });

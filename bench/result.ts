@@ -4,6 +4,8 @@
 // api_reads_per_request.
 import type { ApiReadsFigures } from './api-reads.js';
 import type { IngestE2eFigures } from './ingest-e2e.js';
+import type { IngestHttpFigures } from './ingest-http.js';
+import type { OnceFigures } from './once.js';
 
 export interface MartSize {
   events: number;
@@ -20,6 +22,10 @@ export interface Figures {
   load: { rows: number; rows_per_s: number; baseline_appender_rows_per_s: number };
   /** NDJSON file → rows durably in raw.* with every end state recorded (bench/ingest-e2e.ts). */
   ingest_e2e?: IngestE2eFigures;
+  /** The same through the collector over HTTP (bench/ingest-http.ts). */
+  ingest_http?: IngestHttpFigures;
+  /** `tillstream start --once --events 1000000` (bench/once.ts). */
+  once_1m?: OnceFigures;
   marts: { sizes: MartSize[] };
   api: { seconds: number; connections: number; distinct_requests: number; response_bytes_avg: number; rps: number; p50_ms: number; p99_ms: number; baseline_rps: number; baseline_p50_ms: number; baseline_p99_ms: number; non_2xx: number; errors: number };
   freshness: { p95_s: number | null; samples: number; method: string };
@@ -43,6 +49,8 @@ export interface LatestResult {
   ingest: { events: number; events_per_s: number; baseline_json_parse_per_s: number; ratio: number };
   load: { rows: number; rows_per_s: number; baseline_appender_rows_per_s: number; ratio: number };
   ingest_e2e?: IngestE2eFigures & { ratio: number };
+  ingest_http?: IngestHttpFigures;
+  once_1m?: OnceFigures;
   marts: { sizes: MartSize[]; events_per_s: number; baseline_groupby_events_per_s: number; ratio: number; linearity: number | null };
   api: Figures['api'] & { ratio: number };
   /** ReadRows calls per warm metrics request on gcp, counted at the Bigtable client (target 1). */
@@ -76,6 +84,8 @@ export function buildResult(f: Figures): LatestResult {
     ingest: { ...f.ingest, ratio: ratio(f.ingest.events_per_s, f.ingest.baseline_json_parse_per_s) },
     load: { ...f.load, ratio: ratio(f.load.rows_per_s, f.load.baseline_appender_rows_per_s) },
     ...(f.ingest_e2e ? { ingest_e2e: withE2eRatio(f.ingest_e2e) } : {}),
+    ...(f.ingest_http ? { ingest_http: f.ingest_http } : {}),
+    ...(f.once_1m ? { once_1m: f.once_1m } : {}),
     marts: {
       sizes,
       events_per_s: largest.events_per_s,
@@ -109,6 +119,12 @@ export function formatTable(r: LatestResult): string {
     ['load rows/s', fmt(r.load.rows_per_s), `appender ${fmt(r.load.baseline_appender_rows_per_s)}/s`, fmt(r.load.ratio), '≥ 0.8'],
     ...(r.ingest_e2e
       ? [['ingest e2e events/s (file → raw.*)', fmt(r.ingest_e2e.events_per_s), `JSON.parse + appender ${fmt(r.ingest_e2e.baseline_per_s)}/s`, fmt(r.ingest_e2e.ratio), '≥ 0.5, ≥ 50,000/s'] as [string, string, string, string, string]]
+      : []),
+    ...(r.ingest_http
+      ? [['ingest http events/s (POST → raw.*)', fmt(r.ingest_http.events_per_s), `collector → bus ${fmt(r.ingest_http.collector_events_per_s)}/s`, '', '≥ 30,000/s'] as [string, string, string, string, string]]
+      : []),
+    ...(r.once_1m
+      ? [['start --once, 1M events', `${r.once_1m.seconds} s, ${fmt(r.once_1m.peak_rss_mb)} MB`, '', '', '≤ 90 s, ≤ 1,536 MB'] as [string, string, string, string, string]]
       : []),
     ...r.marts.sizes.map(
       (s): [string, string, string, string, string] => [

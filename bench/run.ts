@@ -1,7 +1,8 @@
 // `npm run bench [-- --quick]`: every benchmark figure with its baseline measured in the same run,
 // progress on stderr, a readable table on stdout, and bench/results/latest.json (shape: result.ts).
 // --quick: smaller workloads, the 1M marts size only, 10 s API runs; under five minutes on 2 cores.
-// --only api | api-reads | ingest_e2e | bq_hourly_scan | alerts | backfill: measures that figure alone and updates it in the existing latest.json.
+// --only api | api-reads | ingest_e2e | ingest_http | once_1m | bq_hourly_scan | alerts | backfill | export | revalidate: measures
+// that figure alone and updates it in the existing latest.json.
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
@@ -16,8 +17,10 @@ import { measureAlerts } from './alerts.js';
 import { measureFreshness } from './freshness.js';
 import { measureIngest } from './ingest.js';
 import { measureIngestE2e } from './ingest-e2e.js';
+import { measureIngestHttp } from './ingest-http.js';
 import { measureLoad } from './load.js';
 import { measureMarts } from './marts.js';
+import { measureOnce } from './once.js';
 import { appendSeed, openBenchPipeline, rawSpan, replicate } from './raw-fill.js';
 import { initialBuild, measureReprocess } from './reprocess.js';
 import { buildResult, formatTable, withE2eRatio, type Figures } from './result.js';
@@ -106,6 +109,28 @@ if (values.only === 'api') {
   }
   process.exit(0);
 }
+if (values.only === 'ingest_http') {
+  // The demo mix POSTed to the collector of the local app (its own process) → raw.*, 3 rounds.
+  const dir = await mkdtemp(join(tmpdir(), 'tillstream-bench-'));
+  try {
+    const w = benchWorkload({ events: quick ? 60_000 : 200_000, merchants: 20 });
+    const http = await measureIngestHttp(w, dir, (s) => process.stderr.write(`${s}\n`));
+    const latest = JSON.parse(await readFile(latestPath, 'utf8')) as Record<string, unknown>;
+    await writeFile(latestPath, JSON.stringify(placedAfter(latest, 'ingest_e2e', { ingest_http: http }), null, 2) + '\n');
+    process.stdout.write(`ingest_http ${http.events_per_s} events/s (collector → bus ${http.collector_events_per_s} events/s)\n`);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+  process.exit(0);
+}
+if (values.only === 'once_1m') {
+  // `tillstream start --once --events 1000000` as a user runs it: wall seconds and peak RSS.
+  const once = await measureOnce({ events: 1_000_000, log: (s) => process.stderr.write(`${s}\n`) });
+  const latest = JSON.parse(await readFile(latestPath, 'utf8')) as Record<string, unknown>;
+  await writeFile(latestPath, JSON.stringify(placedAfter(latest, 'ingest_http' in latest ? 'ingest_http' : 'ingest_e2e', { once_1m: once }), null, 2) + '\n');
+  process.stdout.write(`once_1m ${once.seconds} s, peak RSS ${once.peak_rss_mb} MB (ingest ${once.ingest_s} s, marts ${once.marts_s} s)\n`);
+  process.exit(0);
+}
 if (values.only === 'export') {
   // The exporter (warehouse → Bigtable emulator) against a bare MutateRows loop, its peak RSS at 100k and 1M
   // cells against the window-holding export's; and the cells a late batch's run writes. Kept in latest.json.
@@ -129,7 +154,7 @@ if (values.only === 'revalidate') {
   process.exit(0);
 }
 if (values.only !== undefined) {
-  if (values.only !== 'api-reads') throw new Error(`--only: the figures measured alone are api, api-reads, ingest_e2e, bq_hourly_scan, alerts, backfill, export and revalidate, got "${values.only}"`);
+  if (values.only !== 'api-reads') throw new Error(`--only: the figures measured alone are api, api-reads, ingest_e2e, ingest_http, once_1m, bq_hourly_scan, alerts, backfill, export and revalidate, got "${values.only}"`);
   const apiReads = await measureApiReads({ requests: API_READ_REQUESTS, log: (s) => process.stderr.write(`${s}\n`) });
   const latest = JSON.parse(await readFile(latestPath, 'utf8')) as Record<string, unknown>;
   const out = placedAfter(latest, 'api', { api_reads_per_request: apiReads.reads_per_request, api_reads: apiReads });
@@ -170,6 +195,15 @@ try {
 
   step('ingest_e2e: NDJSON file → raw.* through bus, dedupe, sink, speed layer and acks vs JSON.parse + appender (3 rounds)');
   const ingestE2e = await measureIngestE2e(workload, writes, dir, log);
+
+  step('ingest_http: the same events POSTed to the collector of the local app → raw.* (3 rounds)');
+  const ingestHttp = await measureIngestHttp(workload, dir, log);
+
+  let once1m;
+  if (!quick) {
+    step('once_1m: tillstream start --once --events 1000000');
+    once1m = await measureOnce({ events: 1_000_000, log });
+  }
 
   step(`marts: hourly marts vs GROUP BY at ${plan.martSizes.join(', ')} raw events`);
   const martsRt = await openBenchPipeline(join(dir, 'marts'), workload);
@@ -227,6 +261,8 @@ try {
     ingest,
     load,
     ingest_e2e: ingestE2e,
+    ingest_http: ingestHttp,
+    ...(once1m ? { once_1m: once1m } : {}),
     marts: { sizes },
     api,
     api_reads: apiReads,

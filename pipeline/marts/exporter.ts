@@ -423,10 +423,12 @@ async function exportWindowChanges(warehouse: Warehouse, writer: ReturnType<type
   let group: Row[] = [];
   let groupKey = '';
   const flushGroup = async () => {
-    // A changed row's own key and its group's totals (over every current row of the group).
-    const own = new Set(seriesCellsOf(spec, group.filter((r) => r.row_changed === true)).map((c) => c.key));
+    // A changed row's own key and its group's totals (over every current row of the group); a group
+    // whose rows all changed writes all its cells.
+    const changed = group.filter((r) => r.row_changed === true);
+    const own = changed.length === group.length ? undefined : new Set(seriesCellsOf(spec, changed).map((c) => c.key));
     for (const c of seriesCellsOf(spec, group)) {
-      if (!own.has(c.key) && !vanished.has(c.key)) continue;
+      if (own && !own.has(c.key) && !vanished.has(c.key)) continue;
       await writer.put(c);
       if (vanished.has(c.key)) rewritten.add(c.key);
     }

@@ -16,6 +16,9 @@ import { ASSERTIONS, MARTS, assertionSql, readSql, type MartSpec } from './manif
 import { BASELINE_WEEKS } from './windows.js';
 import { hasSeries, snapshotSql } from './changes.js';
 
+/** Days the exporter's snapshots (marts.mart_run_rows) are kept: a run is exported within minutes, its job retried within hours. */
+export const SNAPSHOT_DAYS = 7;
+
 const quote = (sql: string): string => {
   if (sql.includes('"""')) throw new Error('a statement of sql/ contains """ and cannot be embedded in the scheduled script');
   return `"""\n${sql.trim()}\n"""`;
@@ -239,6 +242,11 @@ export function scheduledScript(config: MartConfig = DEFAULT_MART_CONFIG): strin
     lines.push('end for;', '');
   }
   lines.push(
+    // Whole partitions (UTC days of started_at) only: BigQuery drops them without scanning a byte.
+    // https://cloud.google.com/bigquery/docs/using-dml-with-partitioned-tables#using_dml_delete_to_delete_partitions
+    `-- The exporter's snapshots of runs more than ${SNAPSHOT_DAYS} days old (an export that found its snapshot gone would write whole windows, not fewer cells).`,
+    `delete from marts.mart_run_rows where started_at < timestamp(date_sub(date(run_started_at), interval ${SNAPSHOT_DAYS} day));`,
+    '',
     '-- The run log, in one statement once every mart is built: a mart without a window gets an empty one, so its watermark moves.',
     'insert into marts.mart_runs (run_id, kind, mart, window_start, window_end, started_at, finished_at, arrivals_from, arrivals_through, finalized_through, all_from, merchants, cells)',
     "select run_id, 'scheduled', mart, window_start, window_end, run_started_at, current_timestamp(), run_arrivals_from, run_started_at, run_hour, all_from, merchants, cells",

@@ -62,5 +62,11 @@ describe('scheduledScript', () => {
     );
     assert.match(script, /\nusing run_id as run_id, run_started_at as run_started_at, w\.window_start as window_start, /);
   });
+
+  it('drops the exporter\'s snapshots older than a week as whole day partitions, before the run log', () => {
+    const drop = script.indexOf('\ndelete from marts.mart_run_rows where started_at < timestamp(date_sub(date(run_started_at), interval 7 day));\n');
+    assert.ok(drop > script.lastIndexOf('end for;') && drop < script.indexOf('insert into marts.mart_runs '), 'after every mart, before the run log');
+    assert.equal(script.match(/delete from marts\.mart_run_rows/g)!.length, 1);
+  });
 });
 

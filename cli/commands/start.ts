@@ -8,7 +8,11 @@ import type { Server } from 'node:http';
 import { reservePort, type ReservedPort } from '../listen.js';
 import { exportRejectionDocuments } from '../../runtime/rejections.js';
 import { parseArgs } from 'node:util';
-import { generateWorkload } from '../../demo/generator.js';
+import { createReadStream, closeSync, openSync, writeSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
+import { createInterface } from 'node:readline';
+import { generateInto, type PosBatch } from '../../demo/generator.js';
+import type { DimensionsFile } from '../../pipeline/contracts/dimensions.js';
 import { createKey } from '../../pipeline/auth/keys.js';
 import { invariantHolds, totalRejected, type EntryCounts } from '../../pipeline/contracts/outcomes.js';
 import { batchEntries } from '../../pipeline/ingest/entries.js';
@@ -149,40 +153,106 @@ async function describeDataDir(rt: LocalPipeline, ctx: CommandContext): Promise<
 /**
  * Publishes the demo workload the way it would arrive: POS orders as 15-minute batch files of one store,
  * everything else as collector bodies, in receive order; loads its dimensions; creates a read key.
+ * The generated lines go to a scratch file in the data directory and are published from it a group
+ * of messages at a time while the runner consumes, so a large demo never sits in memory whole (a
+ * million events were 1.3 GB of strings) and ingest overlaps publishing.
  */
 async function seedDemo(rt: LocalPipeline, ctx: CommandContext, runId: string, events: number): Promise<{ merchant: string; key: string }> {
   ctx.err(`no events ingested yet: generating a demo workload of ${events} events…`);
-  const workload = generateWorkload({
-    events,
-    seed: DEMO_SEED,
-    anchor: rt.clock.now(),
-    onProgress: (written, total) => {
-      if (written % 100_000 === 0 && written > 0) ctx.err(`  generated ${written}/${total}`);
-    },
-  });
-  await rt.dimensions.load(workload.dimensions);
-  await mirrorDimensionDocuments(rt.series, await rt.dimensions.get());
-  const receivedAt = rt.clock.now();
-  const messages: Omit<InboundMessage, 'id' | 'deliveryAttempt'>[] = [];
-  const online = { source: 'online' as const, run_id: runId };
-  const pos = { source: 'pos' as const, run_id: runId };
-  let next = 0;
-  const flushOnline = (end: number) => {
-    if (end > next) for (const batch of batchEntries(workload.entries.slice(next, end))) messages.push({ receivedAt, attributes: online, entries: batch });
-  };
-  for (const b of [...workload.posBatches].sort((x, y) => x.first_entry - y.first_entry)) {
-    flushOnline(b.first_entry);
-    for (const batch of batchEntries(workload.entries.slice(b.first_entry, b.first_entry + b.count))) messages.push({ receivedAt, attributes: pos, entries: batch });
-    next = b.first_entry + b.count;
+  const scratch = rt.dataDir.file(`demo-${runId}.ndjson.tmp`);
+  const posBatches: PosBatch[] = [];
+  let dimensions: DimensionsFile;
+  const fd = openSync(scratch, 'w', 0o600);
+  try {
+    let lines: string[] = [];
+    let bytes = 0;
+    const write = () => {
+      if (lines.length > 0) writeSync(fd, lines.join('\n') + '\n');
+      lines = [];
+      bytes = 0;
+    };
+    ({ dimensions } = generateInto(
+      {
+        events,
+        seed: DEMO_SEED,
+        anchor: rt.clock.now(),
+        onProgress: (written, total) => {
+          if (written % 100_000 === 0 && written > 0) ctx.err(`  generated ${written}/${total}`);
+        },
+      },
+      {
+        entry(line) {
+          lines.push(line);
+          bytes += line.length + 1;
+          if (bytes >= 1 << 20) write();
+        },
+        posBatch(batch) {
+          posBatches.push(batch);
+        },
+      },
+    ));
+    write();
+  } finally {
+    closeSync(fd);
   }
-  flushOnline(workload.entries.length);
-  for (let i = 0; i < messages.length; i += 200) await rt.bus.publish(messages.slice(i, i + 200));
-  ctx.err(`published ${workload.entries.length} demo entries in ${messages.length} messages`);
+  try {
+    await rt.dimensions.load(dimensions);
+    await mirrorDimensionDocuments(rt.series, await rt.dimensions.get());
+    const { entries, messages } = await publishDemo(rt, scratch, posBatches, runId);
+    ctx.err(`published ${entries} demo entries in ${messages} messages`);
+  } finally {
+    await rm(scratch, { force: true });
+  }
 
-  const merchant = workload.dimensions.merchants[0]!.id;
+  const merchant = dimensions.merchants[0]!.id;
   const { key, record } = createKey(rt.pepper, { kind: 'read', merchantId: merchant, now: rt.clock.now() });
   await rt.keys.put(record);
   return { merchant, key };
+}
+
+/** The demo's lines in receive order: each POS batch its own messages, the stretches between them collector bodies. */
+export async function publishDemo(rt: Pick<LocalPipeline, 'clock' | 'bus' | 'runner'>, file: string, posBatches: PosBatch[], runId: string): Promise<{ entries: number; messages: number }> {
+  const receivedAt = rt.clock.now();
+  const online = { source: 'online' as const, run_id: runId };
+  const pos = { source: 'pos' as const, run_id: runId };
+  const batches = [...posBatches].sort((x, y) => x.first_entry - y.first_entry);
+  let b = 0; // the next POS batch
+  let group: string[] = [];
+  let groupIsPos = false;
+  let pending: Omit<InboundMessage, 'id' | 'deliveryAttempt'>[] = [];
+  let entries = 0;
+  let messages = 0;
+  const publish = async () => {
+    if (pending.length === 0) return;
+    const out = pending;
+    pending = [];
+    messages += (await rt.bus.publish(out)).length;
+  };
+  const endGroup = async () => {
+    for (const batch of batchEntries(group)) pending.push({ receivedAt, attributes: groupIsPos ? pos : online, entries: batch });
+    group = [];
+    if (pending.length >= 200) await publish();
+  };
+  const stop = new AbortController();
+  const consuming = rt.runner.run(stop.signal);
+  try {
+    for await (const line of createInterface({ input: createReadStream(file, 'utf8'), crlfDelay: Infinity })) {
+      const index = entries++;
+      while (b < batches.length && batches[b]!.first_entry + batches[b]!.count <= index) b++;
+      const inPos = b < batches.length && batches[b]!.first_entry <= index;
+      if (inPos !== groupIsPos || (inPos && index === batches[b]!.first_entry)) {
+        await endGroup();
+        groupIsPos = inPos;
+      }
+      group.push(line);
+    }
+    await endGroup();
+    await publish();
+  } finally {
+    stop.abort();
+    await consuming;
+  }
+  return { entries, messages };
 }
 
 function printHuman(ctx: CommandContext, counts: EntryCounts, martRows: Record<string, number>, restart: boolean): void {

@@ -1,6 +1,12 @@
 import assert from 'node:assert/strict';
-import { createStartCommand } from '../../../cli/commands/start.js';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createStartCommand, publishDemo } from '../../../cli/commands/start.js';
 import { UsageError, type CommandContext } from '../../../cli/context.js';
+import { generateWorkload } from '../../../demo/generator.js';
+import { batchEntries } from '../../../pipeline/ingest/entries.js';
+import type { InboundMessage } from '../../../pipeline/ports.js';
 
 describe('tillstream start', () => {
   it('refuses a bad --events or port before opening the data directory', async () => {
@@ -23,5 +29,49 @@ describe('tillstream start', () => {
       await assert.rejects(start([...argv], ctx), (e: unknown) => e instanceof UsageError && e.message === message, argv.join(' '));
     }
     assert.equal(opened, 0);
+  });
+
+  it('publishes the demo from its file as it arrives: each POS batch its own messages, the stretches between them collector bodies, in receive order', async () => {
+    const anchor = new Date('2026-11-21T12:00:00Z');
+    const w = generateWorkload({ events: 4000, seed: 'tillstream-demo', anchor });
+    assert.ok(w.posBatches.length > 10);
+    // What the demo publishes, built from the whole workload in memory.
+    const expected: [string, string[]][] = [];
+    let next = 0;
+    const stretch = (end: number) => {
+      if (end > next) for (const b of batchEntries(w.entries.slice(next, end))) expected.push(['online', b]);
+    };
+    for (const b of [...w.posBatches].sort((x, y) => x.first_entry - y.first_entry)) {
+      stretch(b.first_entry);
+      for (const e of batchEntries(w.entries.slice(b.first_entry, b.first_entry + b.count))) expected.push(['pos', e]);
+      next = b.first_entry + b.count;
+    }
+    stretch(w.entries.length);
+
+    const dir = await mkdtemp(join(tmpdir(), 'tillstream-demo-'));
+    try {
+      const file = join(dir, 'demo.ndjson');
+      await writeFile(file, w.entries.join('\n') + '\n');
+      const published: Omit<InboundMessage, 'id' | 'deliveryAttempt'>[] = [];
+      let consumedWhilePublishing = false;
+      const rt = {
+        clock: { now: () => anchor },
+        bus: { publish: async (ms: Omit<InboundMessage, 'id' | 'deliveryAttempt'>[]) => ms.map((m) => String(published.push(m))) },
+        runner: {
+          run: async (signal: AbortSignal) => {
+            consumedWhilePublishing = !signal.aborted;
+            if (!signal.aborted) await new Promise((resolve) => signal.addEventListener('abort', resolve, { once: true }));
+            return { processed: 0, retried: 0, failed: 0 };
+          },
+        },
+      };
+      const result = await publishDemo(rt as never, file, w.posBatches, 'r1');
+      assert.deepStrictEqual(result, { entries: w.entries.length, messages: expected.length });
+      assert.deepStrictEqual(published.map((m) => [m.attributes.source, m.entries]), expected);
+      assert.ok(published.every((m) => m.attributes.run_id === 'r1' && m.receivedAt.getTime() === anchor.getTime()));
+      assert.ok(consumedWhilePublishing);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });

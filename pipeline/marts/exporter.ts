@@ -1,9 +1,12 @@
 // The exporter: mart rows of rebuilt windows → series store cells (family FAMILY_MART), keyed with
 // the shared row-key codec, plus the documents the query API reads (merchant, stores, freshness).
-// Each bucket's mart cells are replaced (delete_family + set), so exporting a window twice writes
-// the same cells; buckets that lost all their rows in a rebuild are deleted when the caller passes
-// the keys the window held before (the mart cycle, hourly.ts, reads each window once before and
-// once after its rebuild). It reads marts, mart_runs, dims and raw.arrivals — never raw.events.
+// exportMartRun exports one run for one shard of merchants (the export job's task; the local cycle
+// exports every merchant through the same exportRunSeries): only the keys whose rows the run changed
+// against the snapshot the runner or the scheduled script took before each rebuild (changes.ts),
+// with the totals they feed; keys whose rows vanished are deleted; inventory as change points.
+// Rows stream page by page and are written in bounded batches. Each bucket's mart cells are replaced
+// (delete_family + set), so exporting twice writes the same cells. It reads marts, mart_runs,
+// mart_run_rows, dims and raw.arrivals — never raw.events.
 import { CATALOG, TRAFFIC_BREAKDOWNS } from '../metrics/catalog.js';
 import { FAMILY_MART, FAMILY_PARTIAL, type CellValue, type SeriesMutation, type SeriesStore, type SqlParams, type Warehouse } from '../ports.js';
 import { bucketToStart, dayBucket, decodeRowKey, documentKey, encodeRowKey, hourBucket, type Grain, type SeriesName } from '../series/row-key.js';

@@ -253,4 +253,24 @@ describe('exportMartRun', function () {
     const filled = JSON.stringify(expected);
     assert.ok(filled.includes('"closing_quantity":12') && filled.includes('"low_stock":1') && filled.includes('"closing_quantity":null'), 'answers hold levels, lows and hours before the first count');
   });
+
+  it('exports every row of its windows after a run that rebuilt them and stopped before its export completed', async () => {
+    await loadEvents(wh, dims, workload());
+    const broken: SeriesStore = Object.assign(Object.create(openSeries('broken')) as SeriesStore, {
+      mutate: async () => {
+        throw new Error('series store unavailable');
+      },
+    });
+    await assert.rejects(runMartCycle({ warehouse: wh, series: broken, clock: at('2026-03-06T13:20:00Z') }), /series store unavailable/);
+    // The next run rebuilds the same windows (the first recorded no watermark), which now hold what
+    // they will hold: compared with its snapshot nothing changed, yet nothing was ever exported.
+    const series = openSeries('recovered');
+    const next = await runMartCycle({ warehouse: wh, series, clock: at('2026-03-06T13:40:00Z') });
+    assert.ok(next.cells > 100, `${next.cells} cells`);
+    const dense = openSeries('dense');
+    await denseExport(wh, dense, '2026-03-05T00:00:00Z', '2026-03-07T00:00:00Z');
+    const paths = requestsOf(MERCHANTS, '2026-03-06T05:00:00Z', '2026-03-06T16:00:00Z');
+    const now = new Date('2026-03-06T13:45:00Z');
+    assert.deepStrictEqual(await answers(series, MERCHANTS, paths, now), await answers(dense, MERCHANTS, paths, now));
+  });
 });

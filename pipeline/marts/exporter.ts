@@ -187,8 +187,8 @@ export function seriesCellsByKey(windows: { mart: string; rows: Row[] }[]): Map<
 
 /**
  * Batches series mutations: each written bucket's mart family replaced, removed buckets' deleted, the
- * speed layer's partials of finalized hours retired; handed to the store BATCH at a time, so memory
- * holds one batch whatever the export's size.
+ * speed layer's partials of finalized hours retired; handed to the store BATCH at a time, one batch
+ * written while the next fills, so memory holds two batches whatever the export's size.
  */
 export function seriesWriter(series: SeriesStore, opts: { finalizedBefore?: Date } = {}) {
   const finalizedBeforeMs = opts.finalizedBefore?.getTime() ?? Math.floor(Date.now() / HOUR_MS) * HOUR_MS;
@@ -199,28 +199,42 @@ export function seriesWriter(series: SeriesStore, opts: { finalizedBefore?: Date
     mutations.push({ kind: 'delete_family', key, family: FAMILY_PARTIAL });
     result.retiredPartials++;
   };
-  const flush = async () => {
+  // One batch in flight while the next fills (reading overlaps writing; memory holds two batches).
+  let inFlight: Promise<void> = Promise.resolve();
+  let failure: { err: unknown } | undefined;
+  const settle = async () => {
+    await inFlight;
+    if (failure) throw failure.err;
+  };
+  const send = async () => {
+    await settle();
     if (mutations.length === 0) return;
     const batch = mutations;
     mutations = [];
-    await series.mutate(batch);
+    inFlight = series.mutate(batch).catch((err: unknown) => {
+      failure = { err };
+    });
   };
   return {
     result,
-    flush,
+    /** Sends what is left and waits until every batch is written; rejects with the first write's failure. */
+    async flush(): Promise<void> {
+      await send();
+      await settle();
+    },
     async put(c: SeriesCells): Promise<void> {
       mutations.push({ kind: 'delete_family', key: c.key, family: FAMILY_MART });
       mutations.push({ kind: 'set', key: c.key, family: FAMILY_MART, cells: c.cells });
       retire(c.key);
       result.cells += Object.keys(c.cells).length;
       result.rows++;
-      if (mutations.length >= BATCH) await flush();
+      if (mutations.length >= BATCH) await send();
     },
     async remove(key: string): Promise<void> {
       mutations.push({ kind: 'delete_family', key, family: FAMILY_MART });
       retire(key);
       result.deletedRows++;
-      if (mutations.length >= BATCH) await flush();
+      if (mutations.length >= BATCH) await send();
     },
   };
 }

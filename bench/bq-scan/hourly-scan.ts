@@ -12,7 +12,11 @@ import { loadSchemaTables } from '../../test/support/zetasql/catalog.js';
 import { stopZetaSql } from '../../test/support/zetasql/server.js';
 import { createEstimator, type Estimator } from './estimate.js';
 import { billionEventProfile, PROFILE_ASSUMPTIONS } from './profile.js';
-import { scheduledRunStatements } from '../../pipeline/marts/statements.js';
+import { INVENTORY_MART, changedRowsSql, inventoryExtentSql, inventoryPointsSql, snapshotSql, vanishedRowsSql } from '../../pipeline/marts/changes.js';
+import { shardParams } from '../../pipeline/marts/exporter.js';
+import { martSpec } from '../../pipeline/marts/manifest.js';
+import { martParams, scheduledRunStatements } from '../../pipeline/marts/statements.js';
+import { sqlParams, type MartWindow } from '../../pipeline/marts/windows.js';
 import { hourlyScan, type HourlyScan, type PlannedStatement, type Scenario } from './workloads.js';
 
 export const GOALS = { typical_bytes: 60e9, backfill_extra_bytes: 50e9, quiet_bytes: 15e9 } as const;
@@ -30,14 +34,41 @@ export async function openEstimator(): Promise<Estimator> {
 /** Time zone of every merchant and store in the profile (daily marts take local days in it). */
 const PROFILE_ZONE = 'Europe/Berlin';
 
-/** The statements an hourly run issues, for a scenario: the runner's own plan (statements.ts). */
+const RUN_ID = '00000000-0000-4000-8000-000000000000';
+
+/**
+ * What a run's export reads of each rebuilt window of a mart with series (the export job, one shard of
+ * every merchant; exporter.ts exportWindowChanges): the changed rows and the vanished keys against the
+ * window's snapshot, or inventory's change points and extent.
+ */
+function exportReads(w: MartWindow, startedAt: Date): PlannedStatement[] {
+  const params = { ...martParams(w), ...shardParams({ merchantFrom: '' }), run_id: RUN_ID, run_started_at: startedAt };
+  const reads: [string, string][] =
+    w.mart === INVENTORY_MART
+      ? [['points', inventoryPointsSql()], ['extent', inventoryExtentSql()]]
+      : [['vanished', vanishedRowsSql(w.mart)], ['changed', changedRowsSql(w.mart)]];
+  return reads.map(([what, sql]) => ({ stem: `${w.mart} export ${what}`, sql, params: sqlParams(sql, params) }));
+}
+
+/**
+ * The statements an hourly run issues, for a scenario: the runner's own plan (statements.ts), with
+ * the snapshot the script takes of each series window before its rebuild (changes.ts snapshotSql)
+ * and the export job's reads of the run after it.
+ */
 export function plannedStatements(s: Scenario): PlannedStatement[] {
   const zones = new Map([...new Set(s.cells.map((c) => c.merchantId))].map((m) => [m, [PROFILE_ZONE]]));
-  return scheduledRunStatements({ startedAt: s.startedAt, cells: s.cells, zones, arrivalsFrom: new Date(s.startedAt.getTime() - 3_600_000) }).map((st) => ({
-    stem: st.stem,
-    sql: st.sql,
-    params: st.params,
-  }));
+  const run = scheduledRunStatements({ startedAt: s.startedAt, cells: s.cells, zones, arrivalsFrom: new Date(s.startedAt.getTime() - 3_600_000) });
+  const out: PlannedStatement[] = [];
+  const exports: PlannedStatement[] = [];
+  for (const st of run) {
+    if (st.role === 'mart' && st.window && martSpec(st.stem).series) {
+      const snapshot = snapshotSql(st.stem);
+      out.push({ stem: `${st.stem} snapshot`, sql: snapshot, params: sqlParams(snapshot, { ...martParams(st.window), run_id: RUN_ID, run_started_at: s.startedAt }) });
+      exports.push(...exportReads(st.window, s.startedAt));
+    }
+    out.push({ stem: st.stem, sql: st.sql, params: st.params });
+  }
+  return [...out, ...exports];
 }
 
 export interface BqHourlyScan extends HourlyScan {

@@ -83,6 +83,8 @@ function joinOn(m: Pick<MartSpec, 'table'>, keys: string[], a: string, b: string
 }
 
 const SHARD = 'merchant_id >= @shard_from and merchant_id < @shard_to';
+/** The window's merchants (implied by its scope; stated alone, it prunes the leading clustering column's blocks). */
+const WINDOW_MERCHANTS = 'merchant_id >= @merchant_from and merchant_id <= @merchant_to';
 /** Local dates travel as `YYYY-MM-DD` text (as exporter.ts martRows reads them). */
 const out = (m: Pick<MartSpec, 'table'>, alias: string, names: string[]) =>
   names.map((n) => (m.table.columns.find((c) => c.name === n)?.type === 'DATE' ? `cast(${alias}.${n} as string) as ${n}` : `${alias}.${n}`));
@@ -177,12 +179,12 @@ export function inventoryPointsSql(opts: { all?: boolean } = {}): string {
   return `with current_rows as (
   select merchant_id, store_id, sku, hour_start, closing_quantity, low_stock, ${fingerprint(m)} as row_hash
   from ${m.table.id}
-  where hour_start >= timestamp_sub(@window_start, interval 1 hour) and hour_start <= @window_end and ${SHARD}
+  where hour_start >= timestamp_sub(@window_start, interval 1 hour) and hour_start <= @window_end and ${WINDOW_MERCHANTS} and ${SHARD}
 ),
 snapshot_rows as (
   select merchant_id, store_id, sku, hour_start, row_hash
   from marts.mart_run_rows
-  where started_at = @run_started_at and run_id = @run_id and mart = '${m.stem}' and window_start = @window_start and ${SHARD}${opts.all ? ' and false' : ''}
+  where started_at = @run_started_at and run_id = @run_id and mart = '${m.stem}' and window_start = @window_start and ${WINDOW_MERCHANTS} and ${SHARD}${opts.all ? ' and false' : ''}
 ),
 previous_rows as (
   select merchant_id, store_id, sku, hour_start, row_hash from snapshot_rows
@@ -237,6 +239,6 @@ export function inventoryExtentSql(): string {
   const m = martSpec(INVENTORY_MART);
   return `select merchant_id, timestamp_add(max(hour_start), interval 1 hour) as inventory_through
 from ${m.table.id}
-where hour_start >= @window_start and hour_start < @window_end and ${SHARD}
+where hour_start >= @window_start and hour_start < @window_end and ${WINDOW_MERCHANTS} and ${SHARD}
 group by merchant_id`;
 }

@@ -124,6 +124,10 @@ export async function buildWindows(warehouse: Warehouse, windows: MartWindow[], 
     }
     if (w.windowEnd <= w.windowStart) continue;
     await opts.beforeWindow?.(w);
+    // Recorded before it is rebuilt: a run that stops anywhere after this leaves a record without a
+    // watermark, which tells the next run to export every row of its windows (hourly.ts
+    // lastRunIncomplete) — its snapshot of a window this run rebuilt would show no change.
+    await recordWindow(warehouse, { runId, kind: opts.kind ?? 'build', startedAt, finishedAt: clock.now(), window: w, arrivalsThrough: opts.arrivalsThrough, finalizedThrough: opts.finalizedThrough });
     if (hasSeries(spec)) {
       // The window's rows as they were: the exporter exports only what this rebuild changes (changes.ts).
       const snapshot = snapshotSql(w.mart);
@@ -141,7 +145,6 @@ export async function buildWindows(warehouse: Warehouse, windows: MartWindow[], 
       if (bad.length > 0) throw new AssertionFailed(a.stem, w, bad);
     }
     const rowsAfter = opts.observe ? await opts.observe.after(w) : await countRows(warehouse, spec, w, opts.config);
-    await recordWindow(warehouse, { runId, kind: opts.kind ?? 'build', startedAt, finishedAt: clock.now(), window: w, arrivalsThrough: opts.arrivalsThrough, finalizedThrough: opts.finalizedThrough });
     built.push({ ...w, rowsBefore, rowsAfter });
   }
   opts.onWindow?.({ done: sorted.length, total: sorted.length, mart: '' });

@@ -231,6 +231,37 @@ describe('mart runner, exporter and reprocessing', function () {
     assert.deepStrictEqual(counts, [{ accepted: 2, rejected: 0 }]);
   });
 
+  it('exports what a run rebuilt before it stopped, even when it stopped right after its first rebuild', async () => {
+    await loadEvents(wh, dims, [sale('2026-03-06T10:05:00Z'), sale('2026-03-06T11:05:00Z')]);
+    // The first window is rebuilt, then its assertion cannot be read: the run stops there.
+    let failed = false;
+    const faulty = new Proxy(wh, {
+      get(target, prop, receiver) {
+        if (prop === 'query') {
+          return async (sql: string, params?: Record<string, unknown>) => {
+            if (!failed && sql.includes('assert_mart_hourly_store_sales__unique_key')) {
+              failed = true;
+              throw new Error('injected: the run stops after its first rebuild');
+            }
+            return target.query(sql, params as never);
+          };
+        }
+        const v = Reflect.get(target, prop, receiver) as unknown;
+        return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+      },
+    });
+    await assert.rejects(runMartCycle({ warehouse: faulty, series, clock: at('2026-03-06T12:10:00Z') }), /injected/);
+    assert.deepStrictEqual((await martTable(wh, 'mart_hourly_store_sales')).length, 2, 'the first window was rebuilt');
+    await runMartCycle({ warehouse: wh, series, clock: at('2026-03-06T12:20:00Z') });
+    const keys = (await series.readRange({ start: 'm_ny#', end: 'm_ny$' })).map((r) => r.key);
+    assert.deepStrictEqual(keys.filter((k) => k.includes('#sales#') && k.includes('#h#')), [
+      'm_ny#sales#h#2026030610',
+      'm_ny#sales#h#2026030611',
+      'm_ny#sales#store=s1#h#2026030610',
+      'm_ny#sales#store=s1#h#2026030611',
+    ]);
+  });
+
   it('runs a whole cycle: rebuild, export with vanished buckets deleted, documents, and row counts per mart', async () => {
     await loadEvents(wh, dims, [{ ...sale('2026-03-06T10:05:00Z'), messageId: 'm-1' }, sale('2026-03-06T11:05:00Z')]);
     const first = await runMartCycle({ warehouse: wh, series, clock: at('2026-03-06T12:10:00Z') });

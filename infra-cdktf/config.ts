@@ -246,10 +246,12 @@ export const NAMES = {
   appProfiles: { transactional: 'tillstream-transactional', serving: 'tillstream-serving' },
   /**
    * Column families, as the gcp adapters use them: series rows hold m = mart values and p = speed-layer
-   * partials (pipeline/ports.ts), document rows d (adapters/gcp/bigtable-series-store.ts); dedupe
-   * claims c (bigtable-dedupe.ts); key records k (bigtable-key-store.ts).
+   * partials (pipeline/ports.ts), document rows d (adapters/gcp/bigtable-series-store.ts), alert claims
+   * and the alert merchant index a (pipeline/alerts/store.ts); dedupe claims c (bigtable-dedupe.ts); key
+   * records k (bigtable-key-store.ts). Bigtable rejects a write to a family the table lacks, so
+   * test/infra-cdktf/stack.test.ts pins these to the adapters' SERIES_FAMILIES.
    */
-  families: { mart: 'm', partial: 'p', documents: 'd', dedupe: 'c', keys: 'k' },
+  families: { mart: 'm', partial: 'p', documents: 'd', alerts: 'a', dedupe: 'c', keys: 'k' },
   archivePrefix: 'archive/',
   dimensionsObject: 'dimensions/current.json',
   pepperSecret: 'tillstream-key-pepper',

@@ -262,6 +262,8 @@ export interface Warehouse {
 export type CellValue = number | null;
 export const FAMILY_MART = 'm';
 export const FAMILY_PARTIAL = 'p';
+/** Alert claims and the alert merchant index (pipeline/alerts/store.ts); never read as series points. */
+export const FAMILY_ALERTS = 'a';
 
 export interface SeriesRow {
   key: string;

@@ -185,7 +185,7 @@ type RowData = Record<string, Record<string, { value: Buffer }[]>>;
 /**
  * One ReadRows call: the series rows of [start, end) and the document rows named, in one row set (a
  * RowSet holds row keys and row ranges together: https://cloud.google.com/bigtable/docs/reference/data/rpc/google.bigtable.v2#rowset).
- * Document rows hold only family 'd', series rows only 'm' and 'p', so one filter serves both.
+ * Document rows hold only family 'd', series rows 'm' and 'p', alert rows 'a', so one filter serves all.
  */
 async function readRows(table: Table, { start, end }: { start: string; end: string }, documentKeys: readonly string[]): Promise<{ rows: SeriesRow[]; documents: Map<string, unknown> }> {
   const hasRange = Buffer.compare(Buffer.from(start), Buffer.from(end)) < 0;
@@ -194,7 +194,7 @@ async function readRows(table: Table, { start, end }: { start: string; end: stri
   const [found] = await table.getRows({
     ...(documentKeys.length > 0 ? { keys: [...documentKeys] } : {}),
     ...(hasRange ? { ranges: [{ start: { value: start, inclusive: true }, end: { value: end, inclusive: false } }] } : {}),
-    filter: [{ family: /^(m|p|d)$/ }, { column: /(?:[^~!][\s\S]*|!gen)/ }, { column: { cellLimit: 1 } }],
+    filter: [{ family: /^(m|p|d|a)$/ }, { column: /(?:[^~!][\s\S]*|!gen)/ }, { column: { cellLimit: 1 } }],
     decode: false,
   });
   const docKeys = new Set(documentKeys);

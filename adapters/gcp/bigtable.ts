@@ -3,6 +3,7 @@
 // layouts with their GC policies, and the helpers that create them (tests and first deployment; in
 // production infra-cdktf declares the same families).
 import { Bigtable, type Instance, type Table } from '@google-cloud/bigtable';
+import { FAMILY_ALERTS, FAMILY_MART, FAMILY_PARTIAL } from '../../pipeline/ports.js';
 
 const clients = new Map<string, Bigtable>();
 /**
@@ -27,11 +28,17 @@ export interface FamilyLayout {
   rule: { versions: number; age?: { seconds: number }; union?: boolean };
 }
 
-/** Series: mart cells ('m'), speed-layer partials ('p'), mirrored JSON documents ('d'). */
+/**
+ * Series: mart cells ('m'), speed-layer partials ('p'), mirrored JSON documents ('d'), alert claims and
+ * the alert merchant index ('a'). A mutation naming a family the table lacks is refused
+ * (https://cloud.google.com/bigtable/docs/schema-design#column-families: families are defined with
+ * the table), so infra-cdktf creates exactly these (pinned by test/infra-cdktf/stack.test.ts).
+ */
 export const SERIES_FAMILIES: FamilyLayout[] = [
-  { name: 'm', rule: { versions: 1 } },
-  { name: 'p', rule: { versions: 1 } },
+  { name: FAMILY_MART, rule: { versions: 1 } },
+  { name: FAMILY_PARTIAL, rule: { versions: 1 } },
   { name: 'd', rule: { versions: 1 } },
+  { name: FAMILY_ALERTS, rule: { versions: 1 } },
 ];
 export const KEYS_FAMILIES: FamilyLayout[] = [{ name: 'k', rule: { versions: 1 } }];
 export function dedupeFamilies(maxEventAgeSeconds: number): FamilyLayout[] {

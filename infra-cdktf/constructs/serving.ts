@@ -48,6 +48,7 @@ export function tableFamilies(config: StackConfig): Record<TableKey, { family: s
       { family: NAMES.families.mart, versions: 1 },
       { family: NAMES.families.partial, versions: 1 },
       { family: NAMES.families.documents, versions: 1 },
+      { family: NAMES.families.alerts, versions: 1 },
     ],
     dedupe: [{ family: NAMES.families.dedupe, maxAgeHours: config.maxEventAgeDays * 24 }],
     keys: [{ family: NAMES.families.keys, versions: 1 }],

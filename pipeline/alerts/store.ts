@@ -7,7 +7,7 @@
 // evaluations producing the same transition id only one gets `new`. A claim remembers whether the
 // transition reached the delivery queue, so a crash between the claim and the publish is repaired by
 // the next evaluation instead of losing the alert.
-import type { SeriesStore } from '../ports.js';
+import { FAMILY_ALERTS, type SeriesStore } from '../ports.js';
 import type { StoredAlertSettings } from './rules.js';
 import type { AlertPayload, OpenAlerts } from './state.js';
 
@@ -17,7 +17,7 @@ export interface OpenState {
   alerts: OpenAlerts;
 }
 
-const FAMILY = 'a';
+const FAMILY = FAMILY_ALERTS;
 const STATE = 'state';
 const CLAIMED = 1;
 const QUEUED = 2;
@@ -44,8 +44,15 @@ const key = {
   history: (m: string, scope: EvaluationScope) => `${m}#alerts#history#${scope}`,
   claim: (m: string, id: string) => `${m}#alerts#claim#${id}`,
   delivery: (m: string, id: string) => `${m}#alerts#delivery#${id}`,
-  index: () => `_alerts#merchants`,
+  /** One row per merchant with settings: adding one is a single-row write that no concurrent add can undo. */
+  indexed: (m: string) => `${INDEX_PREFIX}${m}`,
+  /** The former index, one document read-modify-written by every first save (two merchants saving at once could drop one); still read. */
+  legacyIndex: () => `_alerts#merchants`,
 };
+const INDEX_PREFIX = '_alerts#merchants#';
+/** The first key after every key of the prefix ('$' follows '#'). */
+const INDEX_END = '_alerts#merchants$';
+const INDEXED = 'on';
 
 /**
  * Mart rules (after each mart run) and scheduled rules (feed silence, freshness) are evaluated by
@@ -77,11 +84,15 @@ export function createAlertStore(series: SeriesStore): AlertStore {
     getSettings: (m) => series.getDocument<StoredAlertSettings>(key.settings(m)),
     async putSettings(settings) {
       await series.putDocument(key.settings(settings.merchant_id), settings);
-      const index = (await series.getDocument<string[]>(key.index())) ?? [];
-      if (!index.includes(settings.merchant_id)) await series.putDocument(key.index(), [...index, settings.merchant_id].sort());
+      await series.mutate([{ kind: 'set', key: key.indexed(settings.merchant_id), family: FAMILY, cells: { [INDEXED]: 1 } }]);
     },
     async merchants() {
-      return (await series.getDocument<string[]>(key.index())) ?? [];
+      const [rows, legacy] = await Promise.all([
+        series.readRange({ start: INDEX_PREFIX, end: INDEX_END }),
+        series.getDocument<string[]>(key.legacyIndex()),
+      ]);
+      const ids = new Set([...rows.filter((r) => r.cells[FAMILY]?.[INDEXED] !== undefined).map((r) => r.key.slice(INDEX_PREFIX.length)), ...(legacy ?? [])]);
+      return [...ids].sort();
     },
     async getOpen(m, scope) {
       return (await series.getDocument<OpenState>(key.open(m, scope))) ?? { through: null, alerts: {} };

@@ -8,6 +8,7 @@ import { scheduledScript } from '../../pipeline/marts/scheduled-script.js';
 import { readSql } from '../../pipeline/marts/manifest.js';
 import { tillstreamReportUrl } from '../../looker/linking-url.js';
 import { parseGcpConfig } from '../../adapters/gcp/config.js';
+import { SERIES_FAMILIES } from '../../adapters/gcp/bigtable.js';
 import { Testing } from 'cdktf';
 import { loadStackConfig } from '../../infra-cdktf/config.js';
 import { TillstreamStack } from '../../infra-cdktf/stack.js';
@@ -354,6 +355,7 @@ describe('infra-cdktf TillstreamStack (prod)', () => {
       assert.deepEqual(gc, [
         { table: 'dedupe', family: 'c', max_version: undefined, max_age: { duration: '168h' } },
         { table: 'keys', family: 'k', max_version: [{ number: 1 }], max_age: undefined },
+        { table: 'series', family: 'a', max_version: [{ number: 1 }], max_age: undefined },
         { table: 'series', family: 'd', max_version: [{ number: 1 }], max_age: undefined },
         { table: 'series', family: 'm', max_version: [{ number: 1 }], max_age: undefined },
         { table: 'series', family: 'p', max_version: [{ number: 1 }], max_age: undefined },
@@ -561,15 +563,17 @@ describe('infra-cdktf TillstreamStack (prod)', () => {
       assert.throws(() => synthesize('prod', { TILLSTREAM_API_ACCESS: 'members' }), /api\.invokers: api\.access "members" needs at least one api\.invokers member/);
     });
 
-    it('creates the series table with families m and p (and d for documents), the dedupe table and the keys table', () => {
+    it('creates the series table with the families the adapters write (m, p, d, a), the dedupe table and the keys table', () => {
       const tables = Object.values(s.resources('google_bigtable_table'))
         .map((t) => ({ name: t.name, families: (t.column_family as Block[]).map((f) => f.family) }))
         .sort((a, b) => a.name.localeCompare(b.name));
       assert.deepEqual(tables, [
         { name: 'dedupe', families: ['c'] },
         { name: 'keys', families: ['k'] },
-        { name: 'series', families: ['m', 'p', 'd'] },
+        { name: 'series', families: ['m', 'p', 'd', 'a'] },
       ]);
+      // Bigtable refuses a write to a family the table lacks: the deployed table has every family the adapters write.
+      assert.deepEqual(tables.find((t) => t.name === 'series')!.families, SERIES_FAMILIES.map((f) => f.name));
     });
 
     it('runs the query API on Cloud Run with min instances, concurrency, probes and its own identity', () => {

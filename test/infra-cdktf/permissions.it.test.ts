@@ -16,7 +16,7 @@ import { STAGING, readSql } from '../../pipeline/marts/manifest.js';
 import { scheduledScript } from '../../pipeline/marts/scheduled-script.js';
 import { tableNames } from '../support/zetasql/analyze.js';
 import { RUN_WITH_OVERRIDES } from './platform-facts.js';
-import { rolesOf, synthesize, type Synthesized } from './synth.js';
+import { rolesOf, synthesize, type Block, type Synthesized } from './synth.js';
 import type { Touch, Workload } from './support/record-workloads.js';
 
 const run = promisify(execFile);
@@ -260,6 +260,21 @@ describe('infra-cdktf permissions from code', function () {
     assert.deepEqual(
       routes,
       writers.map((w) => ({ workload: w, profile: one.profile, cluster: one.cluster, transactional: true })),
+    );
+  });
+
+  // Bigtable refuses a mutation naming a family the table was not created with ("unknown family"):
+  // families are part of the table's schema (https://cloud.google.com/bigtable/docs/schema-design#column-families).
+  it('writes only column families the deployed Bigtable tables have', () => {
+    const deployed = new Map(Object.values(s.resources('google_bigtable_table')).map((t) => [t.name as string, (t.column_family as Block[]).map((f) => f.family as string)]));
+    const writes = touches.filter((t) => t.service === 'bigtable' && t.access === 'write');
+    const named = [...new Set(writes.flatMap((t) => (t.families ?? []).map((f) => `${t.resource}/${f}`)))].sort();
+    // The recorder saw the families the workloads name: speed-layer partials, documents, alert claims, dedupe claims.
+    for (const expected of ['series/p', 'series/d', 'series/a', 'dedupe/c']) assert.ok(named.includes(expected), `a recorded write names ${expected} (recorded: ${named.join(', ')})`);
+    assert.deepEqual(
+      named.filter((n) => !deployed.get(n.split('/')[0]!)?.includes(n.split('/')[1]!)),
+      [],
+      'families written that the deployed table lacks',
     );
   });
 

@@ -34,6 +34,8 @@ export interface Touch {
   op: string;
   /** Bigtable: the app profile the client sent the call through (none: the instance's default). */
   profile?: string;
+  /** Bigtable writes: the column families the call's mutations name. */
+  families?: string[];
 }
 
 const touches: Touch[] = [];
@@ -121,8 +123,23 @@ sinon.stub(tableMethods, 'getRows').callsFake(function (this: BigtableTable, ...
   });
   return answered(args, [rows]) as never;
 } as never);
+/**
+ * The column families a write names, in any form the client takes or sends: raw and proto mutations
+ * (`familyName`), high-level inserts (`data` keyed by family) and deletes (`family` or `family:qualifier`).
+ */
+function familiesOf(value: unknown, out = new Set<string>()): string[] {
+  if (Array.isArray(value)) value.forEach((v) => familiesOf(v, out));
+  else if (value && typeof value === 'object' && !Buffer.isBuffer(value)) {
+    const o = value as Record<string, unknown>;
+    if (typeof o.familyName === 'string') out.add(o.familyName);
+    if (o.method === 'insert' && o.data && typeof o.data === 'object') Object.keys(o.data).forEach((f) => out.add(f));
+    if (o.method === 'delete' && Array.isArray(o.data)) o.data.forEach((c) => out.add(String(c).split(':')[0]!));
+    for (const [k, v] of Object.entries(o)) if (k !== 'data' && k !== 'predicateFilter') familiesOf(v, out);
+  }
+  return [...out].sort();
+}
 sinon.stub(tableMethods, 'mutate').callsFake(function (this: BigtableTable, ...args: unknown[]) {
-  touch({ service: 'bigtable', resource: last(this.name), access: 'write', op: 'MutateRows', ...profileOf(this) });
+  touch({ service: 'bigtable', resource: last(this.name), access: 'write', op: 'MutateRows', ...profileOf(this), families: familiesOf(args[0]) });
   return answered(args, []) as never;
 } as never);
 sinon.stub(tableMethods, 'createReadStream').callsFake(function (this: BigtableTable) {
@@ -152,7 +169,7 @@ const UNARY: Record<string, { op: string; answer: (reqOpts: { rules?: Rule[] }) 
 sinon.stub(Bigtable.prototype, 'request').callsFake(function (this: Bigtable, config: { method: string; reqOpts: { tableName?: string; rules?: Rule[] } }, callback?: (err: Error | null, res?: object) => void) {
   const unary = UNARY[config.method];
   if (!unary || !callback) throw new Error(`a Bigtable ${config.method} call the recorder does not know: record it in support/record-workloads.ts`);
-  touch({ service: 'bigtable', resource: last(config.reqOpts.tableName ?? ''), access: 'write', op: unary.op, ...(this.appProfileId ? { profile: this.appProfileId } : {}) });
+  touch({ service: 'bigtable', resource: last(config.reqOpts.tableName ?? ''), access: 'write', op: unary.op, ...(this.appProfileId ? { profile: this.appProfileId } : {}), families: familiesOf(config.reqOpts) });
   callback(null, unary.answer(config.reqOpts));
 } as never);
 

@@ -143,7 +143,7 @@ export class Warehouse extends Construct {
           view: { query: v.query, useLegacySql: false },
           deletionProtection: false,
           labels: { app: 'tillstream', env: config.environment, layer: v.dataset },
-          // a view reading an earlier staging view (stg_orders reads stg_events) is created after it
+          // a view reading an earlier staging view (stg_orders and stg_page_views read stg_events) is created after it
           dependsOn: [...this.tables.values(), ...this.views.values()],
         }),
       );

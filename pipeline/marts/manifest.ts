@@ -53,8 +53,9 @@ const mart = (table: TableDef, grain: 'hour' | 'day', rebuild: RebuildRule, seri
 export const STAGING: SqlFile[] = [
   { stem: 'stg_events', file: 'sql/staging/stg_events.sql' },
   { stem: 'stg_order_lines', file: 'sql/staging/stg_order_lines.sql' },
-  // reads stg_events: created after it
+  // read stg_events: created after it
   { stem: 'stg_orders', file: 'sql/staging/stg_orders.sql' },
+  { stem: 'stg_page_views', file: 'sql/staging/stg_page_views.sql' },
 ];
 
 /**

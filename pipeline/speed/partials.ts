@@ -119,8 +119,9 @@ function productPartials(lines: OrderLineRow[], rows: Rows): void {
   }
 }
 
-// The page, referrer, device and country of a page view as sql/marts/mart_hourly_traffic_breakdown.sql
-// derives them, with its regular expressions (they mean the same in RE2 and JavaScript).
+// The page, referrer, device and country of a page view as sql/staging/stg_page_views.sql derives them
+// for the breakdown marts, with its regular expressions (they mean the same in RE2 and JavaScript); the
+// two-engine SQL test holds breakdownOf equal to the view on its fixture page views.
 const URL_PATH = /^(?:[a-zA-Z][a-zA-Z0-9+.-]*:\/\/[^/?#]*)?([^?#]*)/;
 const URL_HOST = /^(?:[a-zA-Z][a-zA-Z0-9+.-]*:\/\/(?:[^@/?#]*@)?)?([^:/?#]*)/;
 const hostOf = (url: string | null): string | null => (url === null ? null : URL_HOST.exec(url)![1]!.toLowerCase() || null);

@@ -6,9 +6,9 @@
 -- rebuild window: every local day overlapping [@window_start, @window_end), each in its own time zone,
 --   that is a cell of @cells (merchant|YYYY-MM-DD) or begins after @all_from
 --
--- The dimensions of mart_hourly_traffic_breakdown (same page, referrer, device and country rules) per
--- local day. Visitors and sessions are exact distinct counts over the whole local day, computed from
--- raw events, never added up from hours.
+-- The dimensions of mart_hourly_traffic_breakdown (the page, referrer, device and country of
+-- staging.stg_page_views) per local day. Visitors and sessions are exact distinct counts over the
+-- whole local day, computed from raw events, never added up from hours.
 merge into marts.mart_daily_merchant_traffic_breakdown as target
 using (
 with source as (
@@ -18,14 +18,13 @@ with source as (
     session_id,
     merchant_time_zone as time_zone,
     date(event_ts, merchant_time_zone) as local_date,
-    url,
+    page,
     referrer,
     device,
     country
-  from staging.stg_events
-  where event_type = 'page_view'
-    -- every local day overlapping the window lies within 48 hours of it (offsets are at most ±14 h)
-    and event_ts >= timestamp_sub(@window_start, interval 48 hour)
+  from staging.stg_page_views
+  -- every local day overlapping the window lies within 48 hours of it (offsets are at most ±14 h)
+  where event_ts >= timestamp_sub(@window_start, interval 48 hour)
     and event_ts < timestamp_add(@window_end, interval 48 hour)
     -- a scheduled run's window reads the merchants of its cells only: the leading clustering column
     -- against constants, so BigQuery prunes blocks
@@ -42,42 +41,21 @@ relevant as (
     and (local_date >= date(@all_from, time_zone) or (merchant_id in unnest(@merchants) and concat(merchant_id, '|', cast(local_date as string)) in unnest(@cells)))
 ),
 
-parsed as (
-  select
-    merchant_id,
-    visitor_id,
-    session_id,
-    local_date,
-    time_zone,
-    device,
-    country,
-    -- the regular expressions always match a URL (group 1 may be empty), so both engines agree
-    regexp_extract(url, '^(?:[a-zA-Z][a-zA-Z0-9+.-]*://[^/?#]*)?([^?#]*)') as url_path,
-    lower(nullif(regexp_extract(url, '^(?:[a-zA-Z][a-zA-Z0-9+.-]*://(?:[^@/?#]*@)?)?([^:/?#]*)'), '')) as page_host,
-    lower(nullif(regexp_extract(referrer, '^(?:[a-zA-Z][a-zA-Z0-9+.-]*://(?:[^@/?#]*@)?)?([^:/?#]*)'), '')) as referrer_host
-  from relevant
-),
-
 dimensioned as (
   select
-    parsed.merchant_id,
-    parsed.visitor_id,
-    parsed.session_id,
-    parsed.local_date,
-    parsed.time_zone,
+    relevant.merchant_id,
+    relevant.visitor_id,
+    relevant.session_id,
+    relevant.local_date,
+    relevant.time_zone,
     dimensions.dimension,
     case dimensions.dimension
-      when 'page' then coalesce(nullif(parsed.url_path, ''), '/')
-      when 'referrer' then
-        case
-          when parsed.referrer_host is null then '(direct)'
-          when parsed.referrer_host = parsed.page_host then '(internal)'
-          else regexp_replace(parsed.referrer_host, '^www[.]', '')
-        end
-      when 'device' then coalesce(parsed.device, 'other')
-      else coalesce(parsed.country, '(unknown)')
+      when 'page' then relevant.page
+      when 'referrer' then relevant.referrer
+      when 'device' then relevant.device
+      else relevant.country
     end as dimension_value
-  from parsed
+  from relevant
   cross join (
     select 'page' as dimension
     union all select 'referrer'

@@ -6,12 +6,10 @@
 -- rebuild window: the UTC hours in [@window_start, @window_end) — whole hours — of the cells in @cells
 --   (merchant|YYYY-MM-DDTHH) and of every merchant from @all_from on
 --
--- Page views broken down the way a web analytics dashboard lists them: the page is the URL's path
--- (no query, no fragment; '/' when empty); the referrer is the referring host without 'www.',
--- '(direct)' when the page view has none and '(internal)' when it is the page's own host; the device
--- as sent ('other' by default); the country, '(unknown)' when absent. Every page view counts once in
--- each dimension, so each dimension's page views add up to mart_hourly_traffic's. Visitors and
--- sessions are exact distinct counts per value and hour, never added up from finer buckets.
+-- Page views broken down the way a web analytics dashboard lists them, by the page, referrer, device
+-- and country staging.stg_page_views gives each page view. Every page view counts once in each
+-- dimension, so each dimension's page views add up to mart_hourly_traffic's. Visitors and sessions
+-- are exact distinct counts per value and hour, never added up from finer buckets.
 -- The raw table is scanned once: the four dimensions are a cross join of each row, not four reads.
 merge into marts.mart_hourly_traffic_breakdown as target
 using (
@@ -21,13 +19,12 @@ with source as (
     visitor_id,
     session_id,
     timestamp_trunc(event_ts, hour) as hour_start,
-    url,
+    page,
     referrer,
     device,
     country
-  from staging.stg_events
-  where event_type = 'page_view'
-    and event_ts >= @window_start
+  from staging.stg_page_views
+  where event_ts >= @window_start
     and event_ts < @window_end
     -- the leading clustering column against constants, so BigQuery prunes blocks (the cell test below is inside an or)
     and merchant_id >= @merchant_from
@@ -36,40 +33,20 @@ with source as (
     and (event_ts >= @all_from or (merchant_id in unnest(@merchants) and concat(merchant_id, '|', format_timestamp('%Y-%m-%dT%H', event_ts)) in unnest(@cells)))
 ),
 
-parsed as (
-  select
-    merchant_id,
-    visitor_id,
-    session_id,
-    hour_start,
-    device,
-    country,
-    -- the regular expressions always match a URL (group 1 may be empty), so both engines agree
-    regexp_extract(url, '^(?:[a-zA-Z][a-zA-Z0-9+.-]*://[^/?#]*)?([^?#]*)') as url_path,
-    lower(nullif(regexp_extract(url, '^(?:[a-zA-Z][a-zA-Z0-9+.-]*://(?:[^@/?#]*@)?)?([^:/?#]*)'), '')) as page_host,
-    lower(nullif(regexp_extract(referrer, '^(?:[a-zA-Z][a-zA-Z0-9+.-]*://(?:[^@/?#]*@)?)?([^:/?#]*)'), '')) as referrer_host
-  from source
-),
-
 dimensioned as (
   select
-    parsed.merchant_id,
-    parsed.visitor_id,
-    parsed.session_id,
-    parsed.hour_start,
+    source.merchant_id,
+    source.visitor_id,
+    source.session_id,
+    source.hour_start,
     dimensions.dimension,
     case dimensions.dimension
-      when 'page' then coalesce(nullif(parsed.url_path, ''), '/')
-      when 'referrer' then
-        case
-          when parsed.referrer_host is null then '(direct)'
-          when parsed.referrer_host = parsed.page_host then '(internal)'
-          else regexp_replace(parsed.referrer_host, '^www[.]', '')
-        end
-      when 'device' then coalesce(parsed.device, 'other')
-      else coalesce(parsed.country, '(unknown)')
+      when 'page' then source.page
+      when 'referrer' then source.referrer
+      when 'device' then source.device
+      else source.country
     end as dimension_value
-  from parsed
+  from source
   cross join (
     select 'page' as dimension
     union all select 'referrer'

@@ -9,7 +9,9 @@ import assert from 'node:assert/strict';
 import type { DuckDBValue } from '@duckdb/node-api';
 import type { TableContent } from '@fivetrandevelopers/zetasql/lib/types/zetasql/local_service/TableContent.js';
 import { ASSERTIONS, MARTS, assertionSql } from '../../../pipeline/marts/manifest.js';
+import type { RawEventRow } from '../../../pipeline/ports.js';
 import { toDuckDb } from '../../../pipeline/sql/dialect.js';
+import { breakdownOf } from '../../../pipeline/speed/partials.js';
 import type { TableDef } from '../../../pipeline/schema/types.js';
 import { listSqlFiles, type SqlFile } from '../../support/zetasql/analyze.js';
 import { loadSchemaTables } from '../../support/zetasql/catalog.js';
@@ -176,6 +178,15 @@ describe('sql/ gives the same rows in ZetaSQL and DuckDB', () => {
     // Every page view counts once in each dimension.
     const views = (dimension: string) => zeta.rows.filter((r) => r.dimension === dimension).reduce((n, r) => n + Number(r.page_views), 0);
     assert.deepEqual(['referrer', 'device', 'country'].map(views), ['page', 'page', 'page'].map(views));
+  });
+
+  it("the speed layer's breakdownOf gives every page view the page, referrer, device and country of staging.stg_page_views", () => {
+    const { zeta } = settled(outcomes.get('sql/staging/stg_page_views.sql'), 'stg_page_views');
+    const raw = new Map(fixtures.tables['raw.events']!.filter((e) => e.event_type === 'page_view').map((e) => [e.event_id, e]));
+    assert.deepEqual(zeta.rows.map((r) => r.event_id).sort(), [...raw.keys()].sort());
+    const fromView = zeta.rows.map((r) => [r.event_id, { page: r.page, referrer: r.referrer, device: r.device, country: r.country }]);
+    const fromSpeedLayer = zeta.rows.map((r) => [r.event_id, breakdownOf(raw.get(r.event_id as string) as unknown as RawEventRow)]);
+    assert.deepEqual(fromSpeedLayer, fromView);
   });
 
   for (const file of martFiles) {

@@ -3,23 +3,12 @@
 // +05:45 merchants) is built into marts on DuckDB, exported to LMDB as in production, and every number the
 // API answers is checked against the plain-TypeScript oracle (test/support/oracle.ts) over the raw events.
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { pino } from 'pino';
-import request from 'supertest';
-import type { Express } from 'express';
 import type { LocalWarehouse } from '../../../adapters/local/warehouse.js';
-import { openLmdbSeriesStore, type LmdbSeriesStore } from '../../../adapters/local/series-store.js';
 import type { Dimensions } from '../../../pipeline/contracts/dimensions.js';
-import { exportDocuments, exportWindows } from '../../../pipeline/marts/exporter.js';
-import { buildMarts } from '../../../pipeline/marts/runner.js';
-import { documentKey } from '../../../pipeline/series/row-key.js';
-import { createQueryApi } from '../../../services/query-api/app.js';
 import * as oracle from '../../support/oracle.js';
 import { loadDimensions, loadEvents, openWarehouse } from '../../pipeline/marts/support.js';
 import { WORKLOAD_DIMS, workload } from '../../pipeline/marts/workload.js';
-import { MemoryKeyStore, PEPPER, addKey } from './fixtures.js';
+import { serveMarts, type ServedMarts } from './served-marts.js';
 
 const NY = 'America/New_York';
 const HOUR = 3_600_000;
@@ -50,37 +39,20 @@ describe('breakdowns and comparisons against the oracle (DST included)', functio
   let wh: LocalWarehouse;
   let dims: Dimensions;
   let events: oracle.OracleEvent[];
-  let dir: string;
-  let series: LmdbSeriesStore;
-  let app: Express;
-  let key: string;
+  let served: ServedMarts;
 
   before(async () => {
     wh = await openWarehouse();
     dims = await loadDimensions(wh, WORKLOAD_DIMS);
     events = await loadEvents(wh, dims, workload(20261204, 4000, new Date('2026-03-05T12:00:00Z'), 4 * 24 + 12));
-    const built = await buildMarts(wh, { windowStart: window.start, windowEnd: window.end });
-    dir = await mkdtemp(join(tmpdir(), 'query-api-top-'));
-    series = openLmdbSeriesStore({ dataDir: dir });
-    await exportWindows({ warehouse: wh, series }, built.windows, { finalizedBefore: window.end });
-    await exportDocuments({ warehouse: wh, series });
-    await series.putDocument(documentKey('m_ny', 'freshness'), { newest_event_at: '2026-03-09T23:59:00.000Z', finalized_through: window.end.toISOString() });
-    const keys = new MemoryKeyStore();
-    key = (await addKey(keys, 'read', 'm_ny')).key;
-    app = createQueryApi({ series, keys, pepper: PEPPER, clock: { now: () => NOW }, logger: pino({ level: 'silent' }) });
+    served = await serveMarts(wh, window, { merchant: 'm_ny', newestEventAt: '2026-03-09T23:59:00.000Z', now: NOW });
   });
   after(async () => {
-    await series?.close();
+    await served?.close();
     await wh?.close();
-    if (dir) await rm(dir, { recursive: true, force: true });
   });
 
-  const get = async (path: string, accept?: string) => {
-    const req = request(app).get(`/v1/merchants/m_ny/${path}`).set('Authorization', `Bearer ${key}`);
-    const res = await (accept ? req.set('Accept', accept) : req);
-    assert.equal(res.status, 200, res.text);
-    return res;
-  };
+  const get = (path: string, accept?: string) => served.get(path, accept);
 
   it('ranks products over local days spanning the DST change exactly, the rest as other', async () => {
     const from = '2026-03-07';
@@ -111,7 +83,7 @@ describe('breakdowns and comparisons against the oracle (DST included)', functio
     const res = await get('top?series=products&by=units&from=2026-03-06&to=2026-03-10&store=s2');
     assert.equal(res.body.store, 's2');
     assert.deepEqual(res.body.items.map((i: { key: string; values: object }) => [i.key, i.values]), want);
-    const unknown = await request(app).get('/v1/merchants/m_ny/top?series=products&by=units&from=2026-03-06&to=2026-03-10&store=nope').set('Authorization', `Bearer ${key}`);
+    const unknown = await served.send('top?series=products&by=units&from=2026-03-06&to=2026-03-10&store=nope');
     assert.equal(unknown.status, 404);
   });
 
@@ -197,7 +169,7 @@ describe('breakdowns and comparisons against the oracle (DST included)', functio
         `${series} ${value}`,
       );
     }
-    const missing = await request(app).get('/v1/merchants/m_ny/metrics?series=pages&granularity=day&from=2026-03-06&to=2026-03-10').set('Authorization', `Bearer ${key}`);
+    const missing = await served.send('metrics?series=pages&granularity=day&from=2026-03-06&to=2026-03-10');
     assert.deepEqual([missing.status, missing.body.error.param], [400, 'page']);
   });
 

@@ -3,23 +3,12 @@
 // closing inventory (test/support/oracle.ts), the promotions against the promotion mart's own rows summed
 // here, so the exporter's series and the route's sums are both checked.
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { pino } from 'pino';
-import request from 'supertest';
-import type { Express } from 'express';
 import type { LocalWarehouse } from '../../../adapters/local/warehouse.js';
-import { openLmdbSeriesStore, type LmdbSeriesStore } from '../../../adapters/local/series-store.js';
 import type { Dimensions } from '../../../pipeline/contracts/dimensions.js';
-import { exportDocuments, exportWindows } from '../../../pipeline/marts/exporter.js';
-import { buildMarts } from '../../../pipeline/marts/runner.js';
-import { documentKey } from '../../../pipeline/series/row-key.js';
-import { createQueryApi } from '../../../services/query-api/app.js';
 import * as oracle from '../../support/oracle.js';
 import { inventory, loadDimensions, loadEvents, martTable, openWarehouse, promotion } from '../../pipeline/marts/support.js';
 import { WORKLOAD_DIMS, workload } from '../../pipeline/marts/workload.js';
-import { MemoryKeyStore, PEPPER, addKey } from './fixtures.js';
+import { serveMarts, type ServedMarts } from './served-marts.js';
 
 /** Code-point order, as row keys sort (not the locale's). */
 const cmp = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
@@ -33,10 +22,7 @@ describe('low stock and promotion uplift through the API', function () {
   let wh: LocalWarehouse;
   let dims: Dimensions;
   let events: oracle.OracleEvent[];
-  let dir: string;
-  let series: LmdbSeriesStore;
-  let app: Express;
-  let key: string;
+  let served: ServedMarts;
 
   before(async () => {
     wh = await openWarehouse();
@@ -57,28 +43,14 @@ describe('low stock and promotion uplift through the API', function () {
       inventory({ merchant: 'm_ny', store: 's2', at: '2026-03-10T20:59:00Z', sku: 'cheese', onHand: 3 }),
     ].map((event) => ({ event }));
     events = await loadEvents(wh, dims, [...history, ...recent, ...promos]);
-    const built = await buildMarts(wh, { windowStart: window.start, windowEnd: window.end });
-    dir = await mkdtemp(join(tmpdir(), 'query-api-stock-'));
-    series = openLmdbSeriesStore({ dataDir: dir });
-    await exportWindows({ warehouse: wh, series }, built.windows, { finalizedBefore: window.end });
-    await exportDocuments({ warehouse: wh, series });
-    await series.putDocument(documentKey('m_ny', 'freshness'), { newest_event_at: '2026-03-10T23:59:00.000Z', finalized_through: window.end.toISOString() });
-    const keys = new MemoryKeyStore();
-    key = (await addKey(keys, 'read', 'm_ny')).key;
-    app = createQueryApi({ series, keys, pepper: PEPPER, clock: { now: () => NOW }, logger: pino({ level: 'silent' }) });
+    served = await serveMarts(wh, window, { merchant: 'm_ny', newestEventAt: '2026-03-10T23:59:00.000Z', now: NOW });
   });
   after(async () => {
-    await series?.close();
+    await served?.close();
     await wh?.close();
-    if (dir) await rm(dir, { recursive: true, force: true });
   });
 
-  const get = async (path: string, accept?: string) => {
-    const req = request(app).get(`/v1/merchants/m_ny/${path}`).set('Authorization', `Bearer ${key}`);
-    const res = await (accept ? req.set('Accept', accept) : req);
-    assert.equal(res.status, 200, res.text);
-    return res;
-  };
+  const get = (path: string, accept?: string) => served.get(path, accept);
 
   /** The oracle's low items: each store and sku's newest hour, when low, with the first hour of its low run. */
   function expectedLowStock(store?: string) {
@@ -123,7 +95,7 @@ describe('low stock and promotion uplift through the API', function () {
       'store_id,sku,closing_quantity,low_since,as_of',
       ...want.map((w) => [w.store_id, w.sku.includes(',') ? `"${w.sku}"` : w.sku, w.closing_quantity, w.low_since, w.as_of].join(',')),
     ]);
-    const unknown = await request(app).get('/v1/merchants/m_ny/low-stock?store=nope').set('Authorization', `Bearer ${key}`);
+    const unknown = await served.send('low-stock?store=nope');
     assert.equal(unknown.status, 404);
   });
 
@@ -175,7 +147,7 @@ describe('low stock and promotion uplift through the API', function () {
 
     const preset = await get('promotions?range=today');
     assert.deepEqual(preset.body.promotions.map((p: { promo_id: string }) => p.promo_id), ['p-later']);
-    const bad = await request(app).get('/v1/merchants/m_ny/promotions?from=2026-03-05').set('Authorization', `Bearer ${key}`);
+    const bad = await served.send('promotions?from=2026-03-05');
     assert.deepEqual([bad.status, bad.body.error.param], [400, 'to']);
   });
 });

@@ -68,11 +68,14 @@ const DATASET_ROLES: { dataset: DatasetKey; role: 'READER' | 'WRITER'; workload:
 ];
 
 /**
- * Table-level reads, where a workload needs one table of a dataset and not the rest: the exporter
- * takes each merchant's newest event time from raw.arrivals, and must not read raw events.
+ * Table-level grants, where a workload needs one table of a dataset and not the rest: the exporter
+ * takes each merchant's newest event time from raw.arrivals, and must not read raw events; it writes
+ * the export log and no other table of marts.
  */
 const TABLE_ROLES: { table: string; role: string; workload: Workload }[] = [
   { table: 'raw.arrivals', role: 'roles/bigquery.dataViewer', workload: 'exportMarts' },
+  // The export log: each task appends the runs and merchant ranges it exported (pipeline/marts/export-log.ts).
+  { table: 'marts.mart_exports', role: 'roles/bigquery.dataEditor', workload: 'exportMarts' },
   // Freshness reads raw.arrivals; feed silence reads POS events through staging.stg_events, a view
   // that is not authorized, so querying it needs its table too
   // (https://cloud.google.com/bigquery/docs/views#view_access_controls).

@@ -8,6 +8,7 @@ import { systemClock, type Clock, type SeriesStore, type Warehouse } from '../po
 import { HOUR_MS } from '../time.js';
 import { DEFAULT_MART_CONFIG, type MartConfig } from './config.js';
 import { exportDocuments, exportRunSeries, martRows } from './exporter.js';
+import { exportEarlierRuns, logExport, type EarlierExport } from './export-log.js';
 import { MARTS } from './manifest.js';
 import { buildWindows, scheduledRun, type RunKind, type ScheduledRunResult, type WindowBuild, type WindowObserver, type WindowProgress } from './runner.js';
 import type { MartWindow } from './windows.js';
@@ -75,19 +76,6 @@ function observer(warehouse: Warehouse) {
   return { observe, before, after };
 }
 
-/**
- * Whether the last scheduled run stopped before it completed (no watermark recorded): it may have
- * rebuilt windows without exporting them, and this run's snapshot of those windows would then show
- * no change, so this run exports every row of its windows.
- */
-async function lastRunIncomplete(warehouse: Warehouse, since: Date): Promise<boolean> {
-  const [last] = await warehouse.query<{ arrivals_through: Date | null }>(
-    `select arrivals_through from marts.mart_runs where kind = 'scheduled' and started_at >= @runs_since order by started_at desc, arrivals_through desc limit 1`,
-    { runs_since: since },
-  );
-  return last !== undefined && last.arrivals_through === null;
-}
-
 /** The snapshot of an exported local run is of no further use. */
 const dropSnapshot = (warehouse: Warehouse, runId: string) => warehouse.run('delete from marts.mart_run_rows where run_id = @run_id', { run_id: runId });
 
@@ -125,8 +113,8 @@ export async function runCycle(deps: CycleDeps, plan: CyclePlan): Promise<CycleR
   const config = deps.config ?? DEFAULT_MART_CONFIG;
   const everyMerchant = { merchantFrom: '' };
   if (plan.kind === 'scheduled') {
-    const all = await lastRunIncomplete(warehouse, new Date(clock.now().getTime() - config.horizonDays * 24 * HOUR_MS));
     let exported = { cells: 0, deletedRows: 0, inventoryThrough: new Map<string, Date>() };
+    let earlier: EarlierExport | undefined;
     const run = await scheduledRun({
       warehouse,
       clock,
@@ -134,15 +122,29 @@ export async function runCycle(deps: CycleDeps, plan: CyclePlan): Promise<CycleR
       runId: plan.runId,
       onWindow: deps.onWindow,
       // The export is part of the run: a run killed before its export completes is not recorded as done.
+      // First the earlier runs the export log does not hold (one that stopped part way, or whose export
+      // failed: export-log.ts), each against its own snapshot; then this run.
       // finalizedThrough: the speed layer's partials of the hours this run finalized are retired.
       beforeComplete: async (r) => {
-        exported = await exportRunSeries({ warehouse, series }, { runId: r.runId, ...everyMerchant, all }, r);
+        earlier = await exportEarlierRuns({ warehouse, series }, { before: r.startedAt, now: clock.now(), exclude: [r.runId] });
+        exported = await exportRunSeries({ warehouse, series }, { runId: r.runId, ...everyMerchant }, r);
+        await logExport(warehouse, r, everyMerchant, clock.now());
       },
     });
-    await dropSnapshot(warehouse, run.runId);
-    const documents = await exportDocuments({ warehouse, series }, { from: run.arrivalsFrom, to: run.arrivalsThrough }, undefined, exported.inventoryThrough);
+    for (const id of [...(earlier?.runs ?? []), run.runId]) await dropSnapshot(warehouse, id);
+    const through = new Map(earlier?.inventoryThrough);
+    for (const [m, t] of exported.inventoryThrough) if (!(through.get(m)! >= t)) through.set(m, t);
+    const from = earlier?.arrivalsFrom && earlier.arrivalsFrom < run.arrivalsFrom ? earlier.arrivalsFrom : run.arrivalsFrom;
+    const documents = await exportDocuments({ warehouse, series }, { from, to: run.arrivalsThrough }, undefined, through);
     await deps.onFinalized?.(run.finalizedThrough);
-    return { runId: run.runId, run, windows: run.windows, cells: exported.cells, deletedRows: exported.deletedRows, documents };
+    return {
+      runId: run.runId,
+      run,
+      windows: run.windows,
+      cells: exported.cells + (earlier?.cells ?? 0),
+      deletedRows: exported.deletedRows + (earlier?.deletedRows ?? 0),
+      documents,
+    };
   }
   const seen = plan.compare ? observer(warehouse) : undefined;
   const build = await buildWindows(warehouse, plan.windows, { kind: plan.kind, clock, config, onWindow: deps.onWindow, ...(seen ? { observe: seen.observe } : {}) });

@@ -6,9 +6,13 @@
 // days of promotions announced in touched cells), grouped into windows of nearby partitions. Then
 // each statement of the manifest runs per window with EXECUTE IMMEDIATE … USING the window's
 // bounds and cell arrays as query parameters (each statement stays a single file that ZetaSQL
-// analyzes on its own, and BigQuery prunes partitions on its parameters). The run log is written
-// in one INSERT at the end: a run that fails part way records nothing, so the next run reads its
-// arrivals again and no mart loses any (the exporter skips a failed run).
+// analyzes on its own, and BigQuery prunes partitions on its parameters). Each window is recorded
+// in marts.mart_runs just before its snapshot and rebuild, and the watermarks in one INSERT at the
+// end: a run that fails part way moves no watermark, so the next run reads its arrivals again and no
+// mart loses any, and the windows it did rebuild are exported, against its own snapshot, by the next
+// export (export-log.ts) — the next run's snapshot of them would show no change. Not a transaction:
+// the record-first rule is the local runner's too (runner.ts buildWindows), and a multi-statement
+// transaction would hold every window's DML of the run until its commit.
 // https://cloud.google.com/bigquery/docs/multi-statement-queries (temporary tables, variables)
 // https://cloud.google.com/bigquery/docs/reference/standard-sql/procedural-language (FOR…IN, EXECUTE IMMEDIATE)
 import { DEFAULT_MART_CONFIG, type MartConfig } from './config.js';
@@ -100,6 +104,10 @@ from (
 where timestamp_sub(timestamp(d), interval 14 hour) < run_hour;`;
   }
 }
+
+/** A window's record, written just before its rebuild: no watermarks yet (the run's last statement writes them). */
+const RECORD_WINDOW = `insert into marts.mart_runs (run_id, kind, mart, window_start, window_end, started_at, finished_at, all_from, merchants, cells)
+values (run_id, 'scheduled', w.mart, w.window_start, w.window_end, run_started_at, current_timestamp(), w.all_from, w.merchants, w.cells);`;
 
 /** The script text; `config` gives the horizon and the arrivals overlap (as the runner's). */
 export function scheduledScript(config: MartConfig = DEFAULT_MART_CONFIG): string {
@@ -225,6 +233,9 @@ export function scheduledScript(config: MartConfig = DEFAULT_MART_CONFIG): strin
     const sql = readSql(m.file);
     lines.push(`-- ${m.stem}`);
     lines.push(`for w in (select * from windows where mart = '${m.stem}' order by window_start) do`);
+    // Recorded before it is rebuilt, without watermarks (as runner.ts buildWindows): a script that
+    // stops anywhere after this leaves the window and its snapshot for the next export (export-log.ts).
+    lines.push(RECORD_WINDOW);
     if (hasSeries(m)) {
       // The window's rows as they were, for the exporter to export only what the rebuild changed (changes.ts).
       const snapshot = snapshotSql(m.stem);
@@ -247,14 +258,11 @@ export function scheduledScript(config: MartConfig = DEFAULT_MART_CONFIG): strin
     `-- The exporter's snapshots of runs more than ${SNAPSHOT_DAYS} days old (an export that found its snapshot gone would write whole windows, not fewer cells).`,
     `delete from marts.mart_run_rows where started_at < timestamp(date_sub(date(run_started_at), interval ${SNAPSHOT_DAYS} day));`,
     '',
-    '-- The run log, in one statement once every mart is built: a mart without a window gets an empty one, so its watermark moves.',
+    '-- The watermarks, in one statement once every mart is built: a row per mart, with an empty window at the',
+    '-- hour in progress (a run that stops before this records none, so the next run reads its arrivals again).',
     'insert into marts.mart_runs (run_id, kind, mart, window_start, window_end, started_at, finished_at, arrivals_from, arrivals_through, finalized_through, all_from, merchants, cells)',
-    "select run_id, 'scheduled', mart, window_start, window_end, run_started_at, current_timestamp(), run_arrivals_from, run_started_at, run_hour, all_from, merchants, cells",
-    'from windows',
-    'union all',
     "select run_id, 'scheduled', mart, run_hour, run_hour, run_started_at, current_timestamp(), run_arrivals_from, run_started_at, run_hour, timestamp_add(run_hour, interval 2 day), [''], ['']",
-    `from unnest([${stems}]) as mart`,
-    'where mart not in (select w.mart from windows as w);',
+    `from unnest([${stems}]) as mart;`,
   );
   return lines.join('\n');
 }

@@ -281,5 +281,21 @@ export const martRunRows: TableDef = {
   ],
 };
 
-/** Every table of the deployment: raw, dims, marts (with the run log). */
-export const ALL_TABLES: TableDef[] = [...RAW_TABLES, ...DIM_TABLES, ...MART_TABLES, martRuns, martRunRows];
+export const martExports: TableDef = {
+  id: 'marts.mart_exports',
+  description:
+    'One row per mart run and range of merchants the exporter exported to the series store. A scheduled run with no row covering a merchant range is exported again by the next export (pipeline/marts/export-log.ts): a run whose script or export failed.',
+  uniqueKey: ['run_id', 'merchant_from'],
+  partition: { column: 'run_started_at', granularity: 'DAY' },
+  clustering: ['run_id'],
+  columns: [
+    req('run_id', 'STRING', 'Mart run exported (marts.mart_runs)'),
+    req('run_started_at', 'TIMESTAMP', 'The run\'s started_at'),
+    req('merchant_from', 'STRING', 'First merchant id of the exported range (inclusive; empty: the first merchant)'),
+    opt('merchant_to', 'STRING', 'End of the exported range (exclusive); null: through the last merchant'),
+    req('exported_at', 'TIMESTAMP', 'When the range was exported'),
+  ],
+};
+
+/** Every table of the deployment: raw, dims, marts (with the run log and the export log). */
+export const ALL_TABLES: TableDef[] = [...RAW_TABLES, ...DIM_TABLES, ...MART_TABLES, martRuns, martRunRows, martExports];

@@ -1,11 +1,12 @@
 // What one task of the export job runs for a finished scheduled-query run: the mart run(s) the script
 // recorded in marts.mart_runs between the transfer run's scheduled time and its end, each exported by
-// the exporter (pipeline/marts/exporter.ts exportMartRun) for the task's range of merchants
-// (pipeline/marts/shards.ts); then, in the first task only, alert evaluation for the finalized hours.
-import { exportMartRun, runRecord } from '../../pipeline/marts/exporter.js';
+// the exporter (pipeline/marts/exporter.ts) for the task's range of merchants (pipeline/marts/shards.ts)
+// and logged (pipeline/marts/export-log.ts), after the earlier runs the log does not hold; then, in the
+// first task only, alert evaluation for the finalized hours.
+import { exportDocuments, exportRunSeries, runRecord } from '../../pipeline/marts/exporter.js';
+import { exportEarlierRuns, logExport, rangeOf } from '../../pipeline/marts/export-log.js';
 import type { CycleDeps } from '../../pipeline/marts/hourly.js';
-import { merchantShards, type TaskShard } from '../../pipeline/marts/shards.js';
-import type { MartWindow } from '../../pipeline/marts/windows.js';
+import type { TaskShard } from '../../pipeline/marts/shards.js';
 import type { SeriesStore, Warehouse } from '../../pipeline/ports.js';
 import type { FinishedRun } from './run.js';
 
@@ -21,42 +22,47 @@ export async function runIdsOf(warehouse: Warehouse, run: FinishedRun, now: Date
   return rows.map((r) => r.run_id);
 }
 
-/** The merchants whose cells the run rebuilt: the quantiles every task cuts its range at. */
-export function touchedMerchants(windows: MartWindow[]): string[] {
-  return [...new Set(windows.flatMap((w) => w.scope?.merchants ?? []))];
-}
-
 /**
  * One task's export of a finished run. Every task reads the same record (the run has ended, so it no
- * longer changes) and cuts the same ranges; the task exports its own. The mart alert rules
- * (onFinalized) read the marts, not the series, and keep one watermark for all merchants: the first
- * task alone evaluates them, so an execution evaluates them once.
+ * longer changes) and cuts the same ranges; the task exports its own. Before the run, the task exports
+ * its range of every earlier run not logged as exported (export-log.ts): one whose script stopped part
+ * way, or whose export failed for good. The mart alert rules (onFinalized) read the marts, not the
+ * series, and keep one watermark for all merchants: the first task alone evaluates them, so an
+ * execution evaluates them once.
  */
 export function createRunExporter(deps: { warehouse: Warehouse; series: SeriesStore; now?: () => Date; onFinalized?: CycleDeps['onFinalized'] }) {
   return async (run: FinishedRun, shard: TaskShard = { index: 0, count: 1 }) => {
+    const { warehouse, series } = deps;
     const now = (deps.now ?? (() => new Date()))();
-    let windows = 0;
-    let cells = 0;
-    let deletedRows = 0;
+    const ids = await runIdsOf(warehouse, run, now);
+    const records = await Promise.all(ids.map((id) => runRecord(warehouse, id, now)));
+    const before = new Date(Math.min(run.runTime.getTime(), ...records.map((r) => r.startedAt.getTime())));
+    const earlier = await exportEarlierRuns({ warehouse, series }, { before, now, shard, exclude: ids });
+    let { windows, cells, deletedRows } = earlier;
     let documents = 0;
     let finalized: Date | undefined;
     const ranges = [];
-    for (const runId of await runIdsOf(deps.warehouse, run, now)) {
-      const record = await runRecord(deps.warehouse, runId, now);
-      const range = merchantShards(touchedMerchants(record.windows), shard.count)[shard.index]!;
+    for (const [i, runId] of ids.entries()) {
+      const record = records[i]!;
+      const range = rangeOf(record, shard);
       ranges.push(range);
-      const r = await exportMartRun({ warehouse: deps.warehouse, series: deps.series, now: () => now }, { runId, ...range });
-      windows += r.windows;
+      const r = await exportRunSeries({ warehouse, series }, { runId, ...range }, record);
+      const extents = new Map(earlier.inventoryThrough);
+      for (const [m, t] of r.inventoryThrough) if (!(extents.get(m)! >= t)) extents.set(m, t);
+      const arrivals = earlier.arrivalsFrom && earlier.arrivalsFrom < record.arrivals.from ? { ...record.arrivals, from: earlier.arrivalsFrom } : record.arrivals;
+      documents += await exportDocuments({ warehouse, series }, arrivals, range, extents);
+      await logExport(warehouse, { runId, startedAt: record.startedAt }, range, now);
+      windows += record.windows.length;
       cells += r.cells;
       deletedRows += r.deletedRows;
-      documents += r.documents;
-      if (r.finalizedThrough && (!finalized || r.finalizedThrough > finalized)) finalized = r.finalizedThrough;
+      if (record.finalizedThrough && (!finalized || record.finalizedThrough > finalized)) finalized = record.finalizedThrough;
     }
     if (finalized && shard.index === 0) await deps.onFinalized?.(finalized);
     return {
       task: shard.index,
       tasks: shard.count,
       ranges,
+      ...(earlier.runs.length ? { earlier_runs: earlier.runs } : {}),
       windows,
       cells,
       deleted_rows: deletedRows,

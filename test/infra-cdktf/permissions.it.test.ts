@@ -111,7 +111,8 @@ type Needs = Map<string, string>;
  * The grants (`<on> <role>`, as rolesOf spells them) a workload's touches need. BigQuery access is
  * per dataset (a dataset access entry) where the stack grants the workload at that level, and per
  * table (table IAM, dataViewer or dataEditor) otherwise: a workload that reads one table of a
- * dataset need not read the rest.
+ * dataset need not read the rest, and one that reads a dataset and writes one table of it is
+ * granted the write on that table alone.
  */
 async function neededGrants(s: Synthesized, touches: Touch[], views: Map<string, string[]>, granted: string[]): Promise<string[]> {
   const tables: Needs = new Map();
@@ -154,7 +155,9 @@ async function neededGrants(s: Synthesized, touches: Touch[], views: Map<string,
   const datasets: Needs = new Map();
   for (const [table, access] of tables) {
     const ds = table.split('.')[0]!;
-    if (granted.some((g) => g.startsWith(`dataset:${ds} `))) {
+    // A write to one table of a dataset the workload only reads (the exporter's log in marts) is granted on that table.
+    const tableLevel = access === 'WRITER' && granted.includes(`table:${table} roles/bigquery.dataEditor`) && !granted.includes(`dataset:${ds} WRITER`);
+    if (!tableLevel && granted.some((g) => g.startsWith(`dataset:${ds} `))) {
       if (datasets.get(ds) !== 'WRITER') datasets.set(ds, access);
     } else {
       grants.add(`table:${table} ${access === 'WRITER' ? 'roles/bigquery.dataEditor' : 'roles/bigquery.dataViewer'}`);

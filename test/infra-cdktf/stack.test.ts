@@ -101,9 +101,10 @@ describe('infra-cdktf TillstreamStack (prod)', () => {
       assert.deepEqual(order, expected);
     });
 
-    it('binds the window of every statement and records the run once, at the end', () => {
+    it('binds the window of every statement, records each window in its loop and the watermarks once, at the end', () => {
       assert.equal(script.match(/using w\.window_start as window_start, w\.window_end as window_end\b/g)!.length, MARTS.length + ASSERTIONS.length);
-      assert.equal(script.match(/insert into marts\.mart_runs /g)!.length, 1);
+      assert.equal(script.match(/insert into marts\.mart_runs /g)!.length, MARTS.length + 1);
+      assert.equal(script.match(/insert into marts\.mart_runs \([^)]*arrivals_through/g)!.length, 1);
     });
   });
 
@@ -131,6 +132,8 @@ describe('infra-cdktf TillstreamStack (prod)', () => {
             'dataset:dims READER',
             'dataset:marts READER',
             `project:${p} roles/bigquery.jobUser`,
+            // its export log, the one table it writes
+            'table:marts.mart_exports roles/bigquery.dataEditor',
             'table:raw.arrivals roles/bigquery.dataViewer',
             'topic:tillstream-alerts roles/pubsub.publisher',
           ],

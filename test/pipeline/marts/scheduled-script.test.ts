@@ -1,6 +1,7 @@
 // The BigQuery script of the scheduled query: the runner's cell rule in SQL, every mart of the
 // manifest per window with its assertions after it, bound to the parameters each file names, each
-// mart reading arrivals from its own watermark, and the run log written once, at the end.
+// mart reading arrivals from its own watermark, each window recorded before its rebuild and the
+// watermarks written once, at the end.
 import assert from 'node:assert/strict';
 import { ASSERTIONS, MARTS, martSpec, readSql } from '../../../pipeline/marts/manifest.js';
 import { scheduledScript } from '../../../pipeline/marts/scheduled-script.js';
@@ -41,11 +42,23 @@ describe('scheduledScript', () => {
     assert.deepStrictEqual(own.match(/\b400\b/g), ['400']);
   });
 
-  it('writes the run log once, after every mart, with a row for each mart', () => {
-    assert.equal(script.match(/insert into marts\.mart_runs /g)!.length, 1);
-    const log = script.indexOf('insert into marts.mart_runs ');
+  it('records each window before its snapshot and rebuild, and the watermarks once, after every mart, with a row for each mart', () => {
+    for (const m of MARTS) {
+      const loop = script.indexOf(`-- ${m.stem}\nfor w in`);
+      const record = script.indexOf(
+        "\ninsert into marts.mart_runs (run_id, kind, mart, window_start, window_end, started_at, finished_at, all_from, merchants, cells)\nvalues (run_id, 'scheduled', w.mart, w.window_start, w.window_end, run_started_at, current_timestamp(), w.all_from, w.merchants, w.cells);\n",
+        loop,
+      );
+      const next = script.indexOf('execute immediate', loop);
+      assert.ok(loop > 0 && record > loop && record < next && next < script.indexOf('end for;', loop), m.stem);
+    }
+    // no watermark in a window's record: a run that stops part way moves none
+    assert.equal(script.match(/insert into marts\.mart_runs \(run_id, kind, mart, window_start, window_end, started_at, finished_at, all_from, merchants, cells\)/g)!.length, MARTS.length);
+    const marks = script.match(/insert into marts\.mart_runs \([^)]*arrivals_through[^)]*\)/g)!;
+    assert.equal(marks.length, 1);
+    const log = script.indexOf(marks[0]!);
     for (const m of MARTS) assert.ok(log > script.lastIndexOf(`'${m.stem}' order by window_start) do`), m.stem);
-    assert.match(script.slice(log), /from unnest\(\[[^\]]*'mart_daily_promotion_performance'\]\) as mart\nwhere mart not in \(select w\.mart from windows as w\);$/);
+    assert.match(script.slice(log), /select run_id, 'scheduled', mart, run_hour, run_hour, run_started_at, current_timestamp\(\), run_arrivals_from, run_started_at, run_hour, [^\n]*\nfrom unnest\(\[[^\]]*'mart_daily_promotion_performance'\]\) as mart;$/);
   });
 
   it('snapshots the series keys and value fingerprints of each window before its rebuild, for the exporter to export only what changed', () => {
@@ -65,7 +78,7 @@ describe('scheduledScript', () => {
 
   it('drops the exporter\'s snapshots older than a week as whole day partitions, before the run log', () => {
     const drop = script.indexOf('\ndelete from marts.mart_run_rows where started_at < timestamp(date_sub(date(run_started_at), interval 7 day));\n');
-    assert.ok(drop > script.lastIndexOf('end for;') && drop < script.indexOf('insert into marts.mart_runs '), 'after every mart, before the run log');
+    assert.ok(drop > script.lastIndexOf('end for;') && drop < script.lastIndexOf('insert into marts.mart_runs '), 'after every mart, before the watermarks');
     assert.equal(script.match(/delete from marts\.mart_run_rows/g)!.length, 1);
   });
 });

@@ -2,34 +2,21 @@
 // it, newest first, in the merchant's zone and money, each with what its webhook delivery came to; the
 // chosen store's alerts only when a store is picked; an empty history said as much.
 import assert from 'node:assert/strict';
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
-import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
+import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { pino } from 'pino';
-import { chromium, type Browser, type Page } from 'playwright-core';
-import { openLmdbSeriesStore, type LmdbSeriesStore } from '../../../adapters/local/series-store.js';
+import type { Page } from 'playwright-core';
 import type { AlertPayload } from '../../../pipeline/alerts/state.js';
 import { createAlertStore } from '../../../pipeline/alerts/store.js';
-import { createQueryApi } from '../../../services/query-api/app.js';
-import { MemoryKeyStore, NOW, PEPPER, addKey, seedSeries } from './fixtures.js';
-
-const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic'];
-const ARTIFACTS = join(process.cwd(), 'test-artifacts');
+import { ARTIFACTS, startDashboard, type Dashboard } from './dashboard-support.js';
+import { addKey, seedSeries } from './fixtures.js';
 
 const alert = (p: Partial<AlertPayload> & Pick<AlertPayload, 'id' | 'type' | 'rule_id' | 'kind' | 'at'>): AlertPayload => ({ merchant_id: 'm1', subject: {}, details: {}, ...p });
 
 describe('dashboard alerts panel in headless Chromium', function () {
   this.timeout(120_000);
-  let dir: string;
-  let series: LmdbSeriesStore;
-  let server: Server;
-  let base: string;
-  let browser: Browser;
+  let d: Dashboard;
   let page: Page;
   const keys = { m1: '', m2: '' };
-  const problems: string[] = [];
 
   /** The panel as shown: each row's alert id (or none), its cells' texts and data values. */
   const panel = async () =>
@@ -44,15 +31,9 @@ describe('dashboard alerts panel in headless Chromium', function () {
   /** Opens the page in a fresh context (a key remembered by an earlier test would connect on load), then connects with `key`. */
   const show = async (key: string, merchant: string) => {
     // Unset before the first test.
-    if (page) await page.context().close();
-    page = await (await browser.newContext({ viewport: { width: 1200, height: 1500 }, locale: 'en-US' })).newPage();
-    page.on('pageerror', (err) => problems.push(`pageerror: ${err.message}`));
-    page.on('console', (msg) => {
-      if (msg.type() === 'error') problems.push(`console: ${msg.text()}`);
-    });
-    await page.goto(base + '/');
-    await page.fill('#key', key);
-    await page.click('button[type="submit"]');
+    if (page) await page.close();
+    page = await d.newPage({ viewport: { width: 1200, height: 1500 }, locale: 'en-US' });
+    await d.connect(page, key);
     await page.waitForFunction(
       (m) => document.getElementById('merchant-name')!.textContent!.includes(`(${m})`) && ['ready', 'error'].includes(document.getElementById('alerts')!.dataset.state ?? ''),
       merchant,
@@ -60,10 +41,9 @@ describe('dashboard alerts panel in headless Chromium', function () {
   };
 
   before(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'dashboard-alerts-'));
-    series = openLmdbSeriesStore({ dataDir: dir });
-    await seedSeries(series, { days: 2 });
-    const store = createAlertStore(series);
+    d = await startDashboard({ name: 'dashboard-alerts' });
+    await seedSeries(d.series, { days: 2 });
+    const store = createAlertStore(d.series);
     // Mart rules: a low-stock alert that started and ended, a sales drop still open.
     await store.appendHistory('m1', 'mart', [
       alert({ id: 'alt_low', type: 'alert.fired', rule_id: 'stock', kind: 'low_stock', subject: { store_id: 's1', sku: 'flour' }, at: '2026-11-20T09:00:00.000Z', details: { closing_quantity: 3, threshold: 5 } }),
@@ -79,27 +59,14 @@ describe('dashboard alerts panel in headless Chromium', function () {
     await store.putDelivery('m1', 'alt_drop', { status: 'failed', attempts: 14, last_error: 'HTTP 503', failed_at: '2026-11-21T19:05:00.000Z' });
     await store.putDelivery('m1', 'alt_low_end', { status: 'delivered', attempts: 3, delivered_at: '2026-11-21T08:12:00.000Z' });
     await store.putDelivery('m1', 'alt_quiet', { status: 'pending', attempts: 2, last_error: 'connect ECONNREFUSED', first_attempt_at: '2026-11-21T10:32:05.000Z', next_attempt_at: '2026-11-21T10:35:05.000Z' });
-    const keyStore = new MemoryKeyStore();
-    keys.m1 = (await addKey(keyStore, 'read', 'm1')).key;
-    keys.m2 = (await addKey(keyStore, 'read', 'm2')).key;
-    const app = createQueryApi({ series, keys: keyStore, pepper: PEPPER, clock: { now: () => NOW }, logger: pino({ level: 'silent' }) });
-    server = await new Promise<Server>((resolve) => {
-      const s = app.listen(0, '127.0.0.1', () => resolve(s));
-    });
-    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-    browser = await chromium.launch({ executablePath: '/usr/bin/chromium', headless: true, args: CHROMIUM_ARGS });
+    keys.m1 = (await addKey(d.keys, 'read', 'm1')).key;
+    keys.m2 = (await addKey(d.keys, 'read', 'm2')).key;
   });
-  after(async () => {
-    await browser?.close();
-    await new Promise((resolve) => server?.close(resolve));
-    await series?.close();
-    await rm(dir, { recursive: true, force: true });
-  });
+  after(() => d?.close());
 
   it('lists the alerts the API answers, newest first, in Berlin time and euros, with each webhook delivery', async () => {
     await show(keys.m1, 'm1');
-    const res = await fetch(`${base}/v1/merchants/m1/alerts?limit=100`, { headers: { Authorization: `Bearer ${keys.m1}` } });
-    const history = ((await res.json()) as { alerts: { id: string; at: string; type: string; rule_id: string }[] }).alerts;
+    const { alerts: history } = await d.api<{ alerts: { id: string; at: string; type: string; rule_id: string }[] }>(keys.m1, '/v1/merchants/m1/alerts?limit=100');
     const rows = await panel();
     assert.deepEqual(
       rows.map((r) => ({ id: r.id, at: r.values[0], type: r.values[1], rule: r.values[2] })),
@@ -127,7 +94,7 @@ describe('dashboard alerts panel in headless Chromium', function () {
     );
     await mkdir(ARTIFACTS, { recursive: true });
     await page.locator('#alerts').screenshot({ path: join(ARTIFACTS, 'dashboard-alerts.png') });
-    assert.deepEqual(problems, []);
+    assert.deepEqual(d.problems, []);
   });
 
   it('shows only the chosen store\'s alerts when a store is picked', async () => {
@@ -136,12 +103,12 @@ describe('dashboard alerts panel in headless Chromium', function () {
     await page.waitForFunction(() => document.getElementById('alerts-note')!.textContent!.startsWith('(Soho'));
     await page.waitForFunction(() => document.querySelectorAll('#alerts tbody tr').length === 1);
     assert.deepEqual((await panel()).map((r) => r.id), ['alt_drop']);
-    assert.deepEqual(problems, []);
+    assert.deepEqual(d.problems, []);
   });
 
   it('says so when a merchant has no alerts yet', async () => {
     await show(keys.m2, 'm2');
     assert.deepEqual(await panel(), [{ id: null, cls: 'empty', texts: ['No alerts yet.'], values: [null] }]);
-    assert.deepEqual(problems, []);
+    assert.deepEqual(d.problems, []);
   });
 });

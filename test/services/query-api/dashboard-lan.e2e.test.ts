@@ -2,18 +2,9 @@
 // colleague on the same network opens `http://<LAN address>:8080/`. Chromium exempts localhost from CSP
 // upgrade-insecure-requests and HSTS, so only a non-loopback address shows whether every asset loads.
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
-import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { networkInterfaces, tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { pino } from 'pino';
-import { chromium, type Browser } from 'playwright-core';
-import { openLmdbSeriesStore, type LmdbSeriesStore } from '../../../adapters/local/series-store.js';
-import { createQueryApi } from '../../../services/query-api/app.js';
-import { MemoryKeyStore, NOW, PEPPER, addKey, seedSeries } from './fixtures.js';
-
-const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic'];
+import { networkInterfaces } from 'node:os';
+import { startDashboard, type Dashboard } from './dashboard-support.js';
+import { addKey, seedSeries } from './fixtures.js';
 
 /** The first IPv4 address of this machine that is not loopback. */
 function lanAddress(): string {
@@ -25,42 +16,24 @@ function lanAddress(): string {
 }
 
 describe('dashboard at a non-loopback address over http (Chromium)', () => {
-  let dir: string;
-  let series: LmdbSeriesStore;
-  let server: Server;
-  let browser: Browser;
+  let d: Dashboard;
   let readKey: string;
-  let base: string;
 
   before(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'dashboard-lan-'));
-    series = openLmdbSeriesStore({ dataDir: dir });
-    await seedSeries(series, { days: 3 });
-    const keys = new MemoryKeyStore();
-    readKey = (await addKey(keys, 'read', 'm1')).key;
-    const app = createQueryApi({ series, keys, pepper: PEPPER, clock: { now: () => NOW }, logger: pino({ level: 'silent' }) });
-    const host = lanAddress();
-    server = await new Promise<Server>((resolve) => {
-      const s = app.listen(0, host, () => resolve(s));
-    });
-    base = `http://${host}:${(server.address() as AddressInfo).port}`;
-    browser = await chromium.launch({ executablePath: '/usr/bin/chromium', headless: true, args: CHROMIUM_ARGS });
+    d = await startDashboard({ name: 'dashboard-lan', host: lanAddress() });
+    await seedSeries(d.series, { days: 3 });
+    readKey = (await addKey(d.keys, 'read', 'm1')).key;
   });
-  after(async () => {
-    await browser?.close();
-    await new Promise((resolve) => server?.close(resolve));
-    await series?.close();
-    await rm(dir, { recursive: true, force: true });
-  });
+  after(() => d?.close());
 
   it('loads every asset over http and renders the data after "Show"', async () => {
-    const page = await browser.newPage({ viewport: { width: 1200, height: 900 } });
+    const page = await d.browser.newPage({ viewport: { width: 1200, height: 900 } });
     const failed: string[] = [];
     const loaded: string[] = [];
     page.on('requestfailed', (r) => failed.push(`${r.url()}: ${r.failure()?.errorText}`));
     page.on('response', (r) => loaded.push(`${r.status()} ${r.url()}`));
     page.on('pageerror', (err) => failed.push(`pageerror: ${err.message}`));
-    const res = await page.goto(base + '/');
+    const res = await page.goto(d.base + '/');
     assert.equal(res?.status(), 200);
     await page.waitForLoadState('load');
     assert.deepEqual(failed, []);
@@ -72,7 +45,7 @@ describe('dashboard at a non-loopback address over http (Chromium)', () => {
     assert.deepEqual(failed, []);
     // The stylesheet, the scripts (dashboard and uPlot) and the API calls came from this address over http.
     for (const path of ['/dashboard/dashboard.css', '/dashboard/dashboard.js', '/vendor/uplot/uPlot.iife.min.js', '/vendor/uplot/uPlot.min.css', '/v1/merchants/m1/metrics']) {
-      assert.ok(loaded.some((l) => l.startsWith(`200 ${base}${path}`)), `${path} not loaded from ${base}: ${loaded.join(', ')}`);
+      assert.ok(loaded.some((l) => l.startsWith(`200 ${d.base}${path}`)), `${path} not loaded from ${d.base}: ${loaded.join(', ')}`);
     }
     assert.equal(Number(await page.getAttribute('#total-orders', 'data-value')) > 0, true);
     await page.close();

@@ -4,21 +4,15 @@
 // (Europe/Berlin, EUR, two minor digits) and a Tokyo shop (Asia/Tokyo, JPY, no minor units). Screenshots
 // at 1440×900 and 390×844 go to test-artifacts/.
 import assert from 'node:assert/strict';
-import { mkdir, mkdtemp, rm, stat } from 'node:fs/promises';
-import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
+import { mkdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { pino } from 'pino';
-import { chromium, type Browser, type Page } from 'playwright-core';
-import { openLmdbSeriesStore, type LmdbSeriesStore } from '../../../adapters/local/series-store.js';
+import type { Page } from 'playwright-core';
+import type { LmdbSeriesStore } from '../../../adapters/local/series-store.js';
 import type { SeriesMutation } from '../../../pipeline/ports.js';
 import { documentKey, encodeRowKey, hourBucket } from '../../../pipeline/series/row-key.js';
-import { createQueryApi } from '../../../services/query-api/app.js';
-import { FINALIZED_THROUGH, MemoryKeyStore, NOW, PEPPER, addKey, key, salesCells, seedSeries } from './fixtures.js';
+import { ARTIFACTS, startDashboard, type Dashboard } from './dashboard-support.js';
+import { FINALIZED_THROUGH, addKey, key, salesCells, seedSeries } from './fixtures.js';
 
-const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic'];
-const ARTIFACTS = join(process.cwd(), 'test-artifacts');
 const HOUR = 3_600_000;
 const SKUS = ['MATCHA', 'RAMEN', 'GYOZA', 'MOCHI', 'SAKE', 'ONIGIRI', 'TEA'];
 
@@ -61,39 +55,16 @@ interface Shown {
 
 describe('dashboard: ranges, comparison, breakdowns, currency and zone (Chromium)', function () {
   this.timeout(120_000);
-  let dir: string;
-  let series: LmdbSeriesStore;
-  let server: Server;
-  let base: string;
-  let browser: Browser;
-  const keys = new MemoryKeyStore();
-  const problems: string[] = [];
+  let d: Dashboard;
 
   before(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'dashboard-merchant-'));
-    series = openLmdbSeriesStore({ dataDir: dir });
-    await seedSeries(series, { days: 40 });
-    await seedTokyo(series);
-    const app = createQueryApi({ series, keys, pepper: PEPPER, clock: { now: () => NOW }, logger: pino({ level: 'silent' }) });
-    server = await new Promise<Server>((resolve) => {
-      const s = app.listen(0, '127.0.0.1', () => resolve(s));
-    });
-    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-    browser = await chromium.launch({ executablePath: '/usr/bin/chromium', headless: true, args: CHROMIUM_ARGS });
+    d = await startDashboard({ name: 'dashboard-merchant' });
+    await seedSeries(d.series, { days: 40 });
+    await seedTokyo(d.series);
     await mkdir(ARTIFACTS, { recursive: true });
   });
-  after(async () => {
-    await browser?.close();
-    await new Promise((resolve) => server?.close(resolve));
-    await series?.close();
-    await rm(dir, { recursive: true, force: true });
-  });
+  after(() => d?.close());
 
-  const api = async <T>(readKey: string, path: string): Promise<T> => {
-    const res = await fetch(base + path, { headers: { Authorization: `Bearer ${readKey}` } });
-    assert.equal(res.status, 200, path);
-    return (await res.json()) as T;
-  };
   // Plain JavaScript text: functions compiled for the test runner would carry helpers the page lacks.
   const SHOWN = `(() => {
     const tile = (id) => ({ value: document.getElementById('total-' + id).dataset.value, text: document.getElementById('total-' + id).textContent, change: document.getElementById('change-' + id).dataset.value });
@@ -120,15 +91,9 @@ describe('dashboard: ranges, comparison, breakdowns, currency and zone (Chromium
 
   for (const c of cases) {
     it(`${c.merchant} (${c.zone}, ${c.currency}): ${c.range} compared with the previous period, top products and stores, as the API answers`, async () => {
-      const readKey = (await addKey(keys, 'read', c.merchant)).key;
-      const page = await browser.newPage({ viewport: { width: 1440, height: 900 }, locale: 'en-US' });
-      page.on('pageerror', (err) => problems.push(`pageerror: ${err.message}`));
-      page.on('console', (msg) => {
-        if (msg.type() === 'error') problems.push(`console: ${msg.text()}`);
-      });
-      await page.goto(base + '/');
-      await page.fill('#key', readKey);
-      await page.click('button[type="submit"]');
+      const readKey = (await addKey(d.keys, 'read', c.merchant)).key;
+      const page = await d.newPage({ viewport: { width: 1440, height: 900 }, locale: 'en-US' });
+      await d.connect(page, readKey);
       await page.waitForFunction(() => document.getElementById('status')!.textContent!.startsWith('Showing'));
       await page.selectOption('#range', c.range);
       await page.waitForFunction(() => document.getElementById('status')!.textContent!.startsWith('Showing') && document.querySelectorAll('#top-products tbody tr').length > 0);
@@ -138,11 +103,11 @@ describe('dashboard: ranges, comparison, breakdowns, currency and zone (Chromium
       type Metrics = { granularity: string; from: string; to: string; points: { start: string }[]; totals: Record<string, number | null>; comparison: { change_pct: Record<string, number | null> } };
       const q = `range=${c.range}&compare=previous_period`;
       const MIX = ['online_orders', 'pos_orders', 'pickup_orders', 'delivery_orders', 'dine_in_orders', 'cancellations'];
-      const sales = await api<Metrics & { comparison: { totals: Record<string, number | null> } }>(
+      const sales = await d.api<Metrics & { comparison: { totals: Record<string, number | null> } }>(
         readKey,
         `/v1/merchants/${c.merchant}/metrics?series=sales&metrics=net_revenue_minor,orders,refunds,refund_minor,average_order_value_minor,${MIX.join(',')}&${q}`,
       );
-      const traffic = await api<Metrics>(readKey, `/v1/merchants/${c.merchant}/metrics?series=traffic&metrics=page_views&${q}`);
+      const traffic = await d.api<Metrics>(readKey, `/v1/merchants/${c.merchant}/metrics?series=traffic&metrics=page_views&${q}`);
       const fmt = new Intl.NumberFormat('en-US', { style: 'currency', currency: c.currency });
       const money = (minor: number) => fmt.format(minor / 10 ** c.digits);
       const tile = (value: number | null, change: number | null) => ({ value: value === null ? '' : String(value), change: change === null ? '' : String(change) });
@@ -173,12 +138,12 @@ describe('dashboard: ranges, comparison, breakdowns, currency and zone (Chromium
 
       type Top = { items: { key: string; values: Record<string, number> }[]; other: { count: number; values: Record<string, number> } };
       const range = `range=${c.range}`;
-      const products = await api<Top>(readKey, `/v1/merchants/${c.merchant}/top?series=products&by=net_revenue_minor&limit=5&${range}`);
+      const products = await d.api<Top>(readKey, `/v1/merchants/${c.merchant}/top?series=products&by=net_revenue_minor&limit=5&${range}`);
       const expectedProducts = products.items.map((i) => ({ key: i.key, units: i.values.units!, net: i.values.net_revenue_minor! }));
       if (products.other.count > 0) expectedProducts.push({ key: '', units: products.other.values.units!, net: products.other.values.net_revenue_minor! });
       assert.deepEqual(view.products.map(({ key, units, net }) => ({ key, units, net })), expectedProducts);
       assert.deepEqual(view.products.map((p) => p.texts[3]), expectedProducts.map((p) => money(p.net)));
-      const stores = await api<Top>(readKey, `/v1/merchants/${c.merchant}/top?series=sales&by=net_revenue_minor&limit=5&${range}`);
+      const stores = await d.api<Top>(readKey, `/v1/merchants/${c.merchant}/top?series=sales&by=net_revenue_minor&limit=5&${range}`);
       assert.deepEqual(view.stores.map(({ key, orders, net }) => ({ key, orders, net })), stores.items.map((i) => ({ key: i.key, orders: i.values.orders!, net: i.values.net_revenue_minor! })));
       assert.ok(view.stores.every((s) => (c.stores as readonly string[]).includes(s.key)));
 
@@ -198,13 +163,13 @@ describe('dashboard: ranges, comparison, breakdowns, currency and zone (Chromium
         await page.dispatchEvent('#to', 'change');
         await page.waitForFunction(() => !document.getElementById('status')!.textContent!.startsWith('Loading') && document.getElementById('period')!.textContent!.startsWith('2026-11-19 00:00 – 2026-11-21 00:00'));
         const custom = await shown(page);
-        const api2 = await api<Metrics>(readKey, `/v1/merchants/mjp/metrics?series=sales&metrics=net_revenue_minor&granularity=hour&from=2026-11-19&to=2026-11-21&compare=previous_period`);
+        const api2 = await d.api<Metrics>(readKey, `/v1/merchants/mjp/metrics?series=sales&metrics=net_revenue_minor&granularity=hour&from=2026-11-19&to=2026-11-21&compare=previous_period`);
         assert.deepEqual([api2.from, api2.to, api2.points.length], ['2026-11-18T15:00:00Z', '2026-11-20T15:00:00Z', 48]);
         assert.deepEqual([custom.totals.revenue!.value, custom.totals.revenue!.change], [String(api2.totals.net_revenue_minor), String(api2.comparison.change_pct.net_revenue_minor)]);
         assert.equal(custom.firstRow[0], '2026-11-20 23:00');
       }
       await page.close();
-      assert.deepEqual(problems, []);
+      assert.deepEqual(d.problems, []);
     });
   }
 });

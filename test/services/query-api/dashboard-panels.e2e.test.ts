@@ -4,21 +4,15 @@
 // minor digits) and a Tokyo shop (Asia/Tokyo, JPY, no minor units); series rows in the shape the exporter
 // writes. Screenshots at 1440×900 and 390×844 go to test-artifacts/.
 import assert from 'node:assert/strict';
-import { mkdir, mkdtemp, readFile, rm, stat } from 'node:fs/promises';
-import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
+import { mkdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { pino } from 'pino';
-import { chromium, type Browser, type Page } from 'playwright-core';
-import { openLmdbSeriesStore, type LmdbSeriesStore } from '../../../adapters/local/series-store.js';
+import type { Page } from 'playwright-core';
+import type { LmdbSeriesStore } from '../../../adapters/local/series-store.js';
 import type { SeriesMutation } from '../../../pipeline/ports.js';
 import { dayBucket, documentKey, encodeRowKey, hourBucket } from '../../../pipeline/series/row-key.js';
-import { createQueryApi } from '../../../services/query-api/app.js';
-import { FINALIZED_THROUGH, MemoryKeyStore, NOW, PEPPER, addKey, key, seedSeries } from './fixtures.js';
+import { ARTIFACTS, startDashboard, type Dashboard } from './dashboard-support.js';
+import { FINALIZED_THROUGH, addKey, key, seedSeries } from './fixtures.js';
 
-const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic'];
-const ARTIFACTS = join(process.cwd(), 'test-artifacts');
 const HOUR = 3_600_000;
 const END = Date.parse('2026-11-21T12:00:00Z');
 const BREAKDOWNS = {
@@ -82,17 +76,11 @@ interface Shown {
 
 describe('dashboard: web traffic, low stock and promotions (Chromium)', function () {
   this.timeout(120_000);
-  let dir: string;
-  let series: LmdbSeriesStore;
-  let server: Server;
-  let base: string;
-  let browser: Browser;
-  const keys = new MemoryKeyStore();
-  const problems: string[] = [];
+  let d: Dashboard;
 
   before(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'dashboard-panels-'));
-    series = openLmdbSeriesStore({ dataDir: dir });
+    d = await startDashboard({ name: 'dashboard-panels' });
+    const series = d.series;
     await seedSeries(series, { days: 3 });
     await seedPanels(series, 'm1', ['s1', 's2']);
     await seedPanels(series, 'mjp', ['t1', 't2'], 16);
@@ -104,26 +92,10 @@ describe('dashboard: web traffic, low stock and promotions (Chromium)', function
       ],
     });
     await series.putDocument(documentKey('mjp', 'freshness'), { newest_event_at: '2026-11-21T11:58:00.000Z', finalized_through: FINALIZED_THROUGH });
-    const app = createQueryApi({ series, keys, pepper: PEPPER, clock: { now: () => NOW }, logger: pino({ level: 'silent' }) });
-    server = await new Promise<Server>((resolve) => {
-      const s = app.listen(0, '127.0.0.1', () => resolve(s));
-    });
-    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-    browser = await chromium.launch({ executablePath: '/usr/bin/chromium', headless: true, args: CHROMIUM_ARGS });
     await mkdir(ARTIFACTS, { recursive: true });
   });
-  after(async () => {
-    await browser?.close();
-    await new Promise((resolve) => server?.close(resolve));
-    await series?.close();
-    await rm(dir, { recursive: true, force: true });
-  });
+  after(() => d?.close());
 
-  const api = async <T>(readKey: string, path: string): Promise<T> => {
-    const res = await fetch(base + path, { headers: { Authorization: `Bearer ${readKey}` } });
-    assert.equal(res.status, 200, path);
-    return (await res.json()) as T;
-  };
   // Plain JavaScript text: functions compiled for the test runner would carry helpers the page lacks.
   const SHOWN = `(() => {
     const rows = (id) => [...document.querySelectorAll('#' + id + ' tbody tr')].map((tr) => {
@@ -155,15 +127,9 @@ describe('dashboard: web traffic, low stock and promotions (Chromium)', function
 
   for (const c of cases) {
     it(`${c.merchant} (${c.zone}, ${c.currency}): top pages, sources, devices and countries, low stock and promotion uplift, as the API answers`, async () => {
-      const readKey = (await addKey(keys, 'read', c.merchant)).key;
-      const page = await browser.newPage({ viewport: { width: 1440, height: 900 }, locale: 'en-US' });
-      page.on('pageerror', (err) => problems.push(`pageerror: ${err.message}`));
-      page.on('console', (msg) => {
-        if (msg.type() === 'error') problems.push(`console: ${msg.text()}`);
-      });
-      await page.goto(base + '/');
-      await page.fill('#key', readKey);
-      await page.click('button[type="submit"]');
+      const readKey = (await addKey(d.keys, 'read', c.merchant)).key;
+      const page = await d.newPage({ viewport: { width: 1440, height: 900 }, locale: 'en-US' });
+      await d.connect(page, readKey);
       await settled(page, '');
       type Top = { granularity: string; items: { key: string; values: Record<string, number | null> }[]; other: { count: number; values: Record<string, number | null> } };
       const cell = (v: number | null | undefined) => (v === null || v === undefined ? null : String(v));
@@ -177,7 +143,7 @@ describe('dashboard: web traffic, low stock and promotions (Chromium)', function
         await settled(page, range);
         const view = await shown(page);
         for (const name of Object.keys(BREAKDOWNS)) {
-          const top = await api<Top>(readKey, `/v1/merchants/${c.merchant}/top?series=${name}&by=page_views&limit=8&range=${range}`);
+          const top = await d.api<Top>(readKey, `/v1/merchants/${c.merchant}/top?series=${name}&by=page_views&limit=8&range=${range}`);
           assert.equal(top.granularity, 'day');
           assert.deepEqual(view.web[name]!.map(({ key, values }) => ({ key, values })), expectWeb(top), `${name} over ${range}`);
           // One local day: visitors are exact and shown; several days: not summed, shown as –.
@@ -188,7 +154,7 @@ describe('dashboard: web traffic, low stock and promotions (Chromium)', function
         assert.deepEqual(view.web.referrers!.map((r) => r.texts[1]).sort(), ['Direct / none', 'Your own pages', 'news.example', 'search.example', 'social.example']);
         assert.ok(view.web.countries!.some((r) => r.key === 'JP' && r.texts[1] === 'Japan'));
 
-        const promotions = await api<{ promotions: Record<string, number | string | null>[] }>(readKey, `/v1/merchants/${c.merchant}/promotions?range=${range}`);
+        const promotions = await d.api<{ promotions: Record<string, number | string | null>[] }>(readKey, `/v1/merchants/${c.merchant}/promotions?range=${range}`);
         const fields = ['days', 'promo_net_revenue_minor', 'baseline_net_revenue_minor', 'net_revenue_uplift_minor', 'net_revenue_lift_ratio'];
         assert.deepEqual(
           view.promotions.map(({ key, values }) => ({ key, values })),
@@ -207,7 +173,7 @@ describe('dashboard: web traffic, low stock and promotions (Chromium)', function
 
       const view = await shown(page);
       type Low = { items: { store_id: string; sku: string; closing_quantity: number; low_since: string }[] };
-      const low = await api<Low>(readKey, `/v1/merchants/${c.merchant}/low-stock`);
+      const low = await d.api<Low>(readKey, `/v1/merchants/${c.merchant}/low-stock`);
       const [first, second] = Object.keys(c.stores);
       assert.deepEqual(
         low.items.filter((i) => !i.sku.startsWith('SPICE-')).map((i) => [i.store_id, i.sku, i.closing_quantity, i.low_since]),
@@ -256,7 +222,7 @@ describe('dashboard: web traffic, low stock and promotions (Chromium)', function
       await page.screenshot({ path: join(ARTIFACTS, `dashboard-panels-${c.merchant}-390x844.png`), fullPage: false });
       for (const size of ['1440x900', '390x844']) assert.ok((await stat(join(ARTIFACTS, `dashboard-panels-${c.merchant}-${size}.png`))).size > 10_000);
       await page.close();
-      assert.deepEqual(problems, []);
+      assert.deepEqual(d.problems, []);
     });
   }
 });

@@ -1,19 +1,10 @@
 // The dashboard page in headless Chromium against a real server.
 import assert from 'node:assert/strict';
-import { mkdir, mkdtemp, rm, stat } from 'node:fs/promises';
-import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
+import { mkdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { pino } from 'pino';
-import { chromium, type Browser, type Page } from 'playwright-core';
-import { openLmdbSeriesStore, type LmdbSeriesStore } from '../../../adapters/local/series-store.js';
-import { createQueryApi } from '../../../services/query-api/app.js';
-import { MemoryKeyStore, NOW, PEPPER, addKey, seedSeries } from './fixtures.js';
-
-// Debian's Chromium (installed by scripts/prepare-test-env.mjs), driven headless.
-const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic'];
-const ARTIFACTS = join(process.cwd(), 'test-artifacts');
+import type { Page } from 'playwright-core';
+import { ARTIFACTS, startDashboard, type Dashboard } from './dashboard-support.js';
+import { addKey, seedSeries } from './fixtures.js';
 
 interface Point {
   start: string;
@@ -22,20 +13,11 @@ interface Point {
 }
 
 describe('dashboard in headless Chromium', () => {
-  let dir: string;
-  let series: LmdbSeriesStore;
-  let server: Server;
-  let base: string;
-  let browser: Browser;
+  let d: Dashboard;
   let page: Page;
   let readKey: string;
-  const problems: string[] = [];
 
-  const api = async (path: string): Promise<{ points: Point[] }> => {
-    const res = await fetch(base + path, { headers: { Authorization: `Bearer ${readKey}` } });
-    assert.equal(res.status, 200, path);
-    return (await res.json()) as { points: Point[] };
-  };
+  const api = (path: string) => d.api<{ points: Point[] }>(readKey, path);
   /** What the page shows: its data table (newest first) and its totals. */
   const shown = async () =>
     page.evaluate(() => ({
@@ -69,35 +51,16 @@ describe('dashboard in headless Chromium', () => {
   const sum = (points: Point[], metric: string): number => points.reduce((s, p) => s + (p.values[metric] ?? 0), 0);
 
   before(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'dashboard-'));
-    series = openLmdbSeriesStore({ dataDir: dir });
-    await seedSeries(series, { days: 40 });
-    const keys = new MemoryKeyStore();
-    readKey = (await addKey(keys, 'read', 'm1')).key;
-    const app = createQueryApi({ series, keys, pepper: PEPPER, clock: { now: () => NOW }, logger: pino({ level: 'silent' }) });
-    server = await new Promise<Server>((resolve) => {
-      const s = app.listen(0, '127.0.0.1', () => resolve(s));
-    });
-    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-    browser = await chromium.launch({ executablePath: '/usr/bin/chromium', headless: true, args: CHROMIUM_ARGS });
-    page = await browser.newPage({ viewport: { width: 1200, height: 1500 } });
-    page.on('pageerror', (err) => problems.push(`pageerror: ${err.message}`));
-    page.on('console', (msg) => {
-      if (msg.type() === 'error') problems.push(`console: ${msg.text()}`);
-    });
+    d = await startDashboard({ name: 'dashboard' });
+    await seedSeries(d.series, { days: 40 });
+    readKey = (await addKey(d.keys, 'read', 'm1')).key;
+    page = await d.newPage({ viewport: { width: 1200, height: 1500 } });
   });
-  after(async () => {
-    await browser?.close();
-    await new Promise((resolve) => server?.close(resolve));
-    await series?.close();
-    await rm(dir, { recursive: true, force: true });
-  });
+  after(() => d?.close());
 
   it('loads, takes a key and draws the last 48 hours with the numbers the API answers', async () => {
-    await page.goto(base + '/');
+    await d.connect(page, readKey);
     assert.equal(await page.title(), 'Tillstream dashboard');
-    await page.fill('#key', readKey);
-    await page.click('button[type="submit"]');
     await page.waitForFunction(() => document.querySelectorAll('#data tbody tr').length === 48 && document.querySelectorAll('.chart canvas').length === 3);
     const view = await shown();
     // Anchored on newest_event_at (11:58): the 48 hours ending with that event's hour.
@@ -161,14 +124,13 @@ describe('dashboard in headless Chromium', () => {
   });
 
   it('reports a bad key without drawing anything, and no page errors happened', async () => {
-    const fresh = await browser.newPage();
-    await fresh.goto(base + '/');
-    await fresh.fill('#key', 'tsr_' + 'x'.repeat(43));
-    await fresh.click('button[type="submit"]');
+    // its own page, without the error watch: the 401 it is shown is what this test expects
+    const fresh = await d.browser.newPage();
+    await d.connect(fresh, 'tsr_' + 'x'.repeat(43));
     await fresh.waitForFunction(() => document.getElementById('status')!.classList.contains('error'));
     assert.equal(await fresh.textContent('#status'), 'Could not load: 401: the key is not valid');
     assert.equal(await fresh.isHidden('#view'), true);
     await fresh.close();
-    assert.deepEqual(problems, []);
+    assert.deepEqual(d.problems, []);
   });
 });

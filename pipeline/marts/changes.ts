@@ -171,7 +171,9 @@ const isPoint = (value: string, before: string) => `(${value} is not null and ($
  * snapshot holds: every hour the window rebuilt, and the hour after each (its point depends on the
  * hour before). `is_point` with the values: write the point; not `is_point`: delete it. The previous
  * state of an hour is the snapshot's row inside the window's scope, the mart's (unchanged) row outside.
- * With `all`, every rebuilt hour and the hour after, as points or deletions, whatever the snapshot says.
+ * With `all`, every rebuilt hour and the hour after, as points or deletions, whatever the snapshot says
+ * of their values — and every hour the snapshot held, deleted where it has no row now: an item whose
+ * events a reprocess removed loses its points, or the API would fill its last one forward.
  */
 export function inventoryPointsSql(opts: { all?: boolean } = {}): string {
   const m = martSpec(INVENTORY_MART);
@@ -184,24 +186,25 @@ export function inventoryPointsSql(opts: { all?: boolean } = {}): string {
 snapshot_rows as (
   select merchant_id, store_id, sku, hour_start, row_hash
   from marts.mart_run_rows
-  where started_at = @run_started_at and run_id = @run_id and mart = '${m.stem}' and window_start = @window_start and ${WINDOW_MERCHANTS} and ${SHARD}${opts.all ? ' and false' : ''}
+  where started_at = @run_started_at and run_id = @run_id and mart = '${m.stem}' and window_start = @window_start and ${WINDOW_MERCHANTS} and ${SHARD}
 ),
 previous_rows as (
-  select merchant_id, store_id, sku, hour_start, row_hash from snapshot_rows
+  select merchant_id, store_id, sku, hour_start, row_hash from snapshot_rows${opts.all ? ' where false' : ''}
   union all
   select c.merchant_id, c.store_id, c.sku, c.hour_start, c.row_hash from current_rows as c where not ${scope('c')}
 ),
 candidates as (
-  select distinct merchant_id, store_id, sku, hour_start
+  select merchant_id, store_id, sku, hour_start, logical_or(in_snapshot) as in_snapshot
   from (
-    select merchant_id, store_id, sku, hour_start from snapshot_rows
+    select merchant_id, store_id, sku, hour_start, true as in_snapshot from snapshot_rows
     union all
-    select merchant_id, store_id, sku, timestamp_add(hour_start, interval 1 hour) from snapshot_rows
+    select merchant_id, store_id, sku, timestamp_add(hour_start, interval 1 hour), false from snapshot_rows
     union all
-    select c.merchant_id, c.store_id, c.sku, c.hour_start from current_rows as c where ${scope('c')}
+    select c.merchant_id, c.store_id, c.sku, c.hour_start, false from current_rows as c where ${scope('c')}
     union all
-    select c.merchant_id, c.store_id, c.sku, timestamp_add(c.hour_start, interval 1 hour) from current_rows as c where ${scope('c')}
+    select c.merchant_id, c.store_id, c.sku, timestamp_add(c.hour_start, interval 1 hour), false from current_rows as c where ${scope('c')}
   ) as touched
+  group by merchant_id, store_id, sku, hour_start
 ),
 judged as (
   select
@@ -209,6 +212,7 @@ judged as (
     k.store_id,
     k.sku,
     k.hour_start,
+    k.in_snapshot,
     c.closing_quantity,
     c.low_stock,
     c.row_hash as value_now,
@@ -223,14 +227,14 @@ judged as (
 ),
 points as (
   select
-    merchant_id, store_id, sku, hour_start, closing_quantity, low_stock, value_now, value_then,
+    merchant_id, store_id, sku, hour_start, closing_quantity, low_stock, value_now, value_then, in_snapshot,
     ${isPoint('value_now', 'before_now')} as is_point,
     ${isPoint('value_then', 'before_then')} as was_point
   from judged
 )
 select merchant_id, store_id, sku, hour_start, closing_quantity, low_stock, is_point
 from points
-where ${opts.all ? 'is_point or value_now is not null or value_then is not null' : '(is_point and (not was_point or value_now != value_then)) or (was_point and not is_point)'}
+where ${opts.all ? 'is_point or value_now is not null or value_then is not null or in_snapshot' : '(is_point and (not was_point or value_now != value_then)) or (was_point and not is_point)'}
 order by merchant_id, store_id, sku, hour_start`;
 }
 

@@ -11,6 +11,7 @@ import type { LocalWarehouse } from '../../../adapters/local/warehouse.js';
 import type { Dimensions } from '../../../pipeline/contracts/dimensions.js';
 import { exportMartRun } from '../../../pipeline/marts/exporter.js';
 import { runMartCycle } from '../../../pipeline/marts/hourly.js';
+import { reprocess } from '../../../pipeline/marts/reprocess.js';
 import { scheduledRun } from '../../../pipeline/marts/runner.js';
 import type { Clock, SeriesMutation, SeriesStore } from '../../../pipeline/ports.js';
 import { answers, denseExport, requestsOf } from './api-answers.js';
@@ -201,6 +202,29 @@ describe('exportMartRun', function () {
     assert.deepStrictEqual(await answers(series, ['m_a', 'm_b'], paths, now), expected);
     const filled = JSON.stringify(expected);
     assert.ok(filled.includes('"closing_quantity":12') && filled.includes('"low_stock":1') && filled.includes('"closing_quantity":null'), 'answers hold levels, lows and hours before the first count');
+  });
+
+  it('deletes the inventory points of an item whose events a reprocess removed, so the API fills nothing forward, as over a dense export', async () => {
+    // m_a's cola in store s2 is counted twice, then its counts are found to be another shop's and
+    // removed from raw; the reprocess rebuilds the day, where the item has no row any more.
+    const counts = [
+      inventory({ merchant: 'm_a', store: 's2', at: '2026-03-06T09:15:00Z', sku: 'cola', onHand: 30 }),
+      inventory({ merchant: 'm_a', store: 's2', at: '2026-03-06T11:15:00Z', sku: 'cola', onHand: 8 }),
+    ];
+    await loadEvents(wh, dims, [...workload(), ...counts.map((event) => ({ event }))]);
+    const series = openSeries('series');
+    await runMartCycle({ warehouse: wh, series, clock: at('2026-03-06T13:20:00Z') });
+    const paths = requestsOf(MERCHANTS, '2026-03-06T05:00:00Z', '2026-03-06T16:00:00Z');
+    const now = new Date('2026-03-06T13:45:00Z');
+    const cola = paths.findIndex((p) => p.includes('m_a/') && p.includes('series=inventory') && p.includes('sku=cola&store=s2'));
+    assert.match(JSON.stringify((await answers(series, MERCHANTS, paths, now))[cola]), /"closing_quantity":8,"low_stock":1/, 'the item is answered before the reprocess');
+    await wh.run('delete from raw.events where event_id in (@a, @b)', { a: counts[0]!.event_id, b: counts[1]!.event_id });
+    await reprocess({ warehouse: wh, series, clock: at('2026-03-06T13:40:00Z') }, { from: new Date('2026-03-06T00:00:00Z'), to: new Date('2026-03-06T13:00:00Z') });
+    const dense = openSeries('dense');
+    await denseExport(wh, dense, '2026-03-05T00:00:00Z', '2026-03-07T00:00:00Z');
+    const expected = await answers(dense, MERCHANTS, paths, now);
+    assert.doesNotMatch(JSON.stringify(expected[cola]), /"closing_quantity":\d/, 'a dense export has no count of the item');
+    assert.deepStrictEqual(await answers(series, MERCHANTS, paths, now), expected);
   });
 
   it('exports every row of its windows after a run that rebuilt them and stopped before its export completed', async () => {

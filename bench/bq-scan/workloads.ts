@@ -7,6 +7,7 @@
 import type { SqlParams } from '../../pipeline/ports.js';
 import { ASSERTIONS, assertionSql } from '../../pipeline/marts/manifest.js';
 import { scheduledScript } from '../../pipeline/marts/scheduled-script.js';
+import { mulberry32 } from '../../test/support/random.js';
 import type { Estimator, StatementEstimate } from './estimate.js';
 import { merchantId, PROFILE_ASSUMPTIONS } from './profile.js';
 
@@ -31,18 +32,6 @@ export interface Scenario {
 
 export const BACKFILL_MERCHANT = merchantId(0);
 
-/** A seeded uniform stream (mulberry32): the same cells every run. */
-function uniform(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
-  };
-}
-
 /**
  * Touched cells of a scenario. Expected shares of cells touched, from the arrival mix at 1 B/day
  * (42 M events an hour over 10,000 merchants): the last hour, every merchant; hours 2 to 72 back,
@@ -54,7 +43,8 @@ export function scenario(name: ScenarioName, startedAt = new Date(PROFILE_ASSUMP
   const merchants = PROFILE_ASSUMPTIONS.merchants;
   const perHour = PROFILE_ASSUMPTIONS.events_per_day / 24;
   const cells: Scenario['cells'] = [];
-  const draw = uniform(14);
+  // seeded: the same cells every run
+  const draw = mulberry32(14);
   for (let i = 0; i < merchants; i++) {
     cells.push({ merchantId: merchantId(i), hour: new Date(current - HOUR_MS) });
     if (name !== 'typical') continue;

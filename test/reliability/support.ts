@@ -8,6 +8,7 @@ import type { EntryCounts } from '../../pipeline/contracts/outcomes.js';
 import { batchEntries } from '../../pipeline/ingest/entries.js';
 import { MARTS } from '../../pipeline/marts/manifest.js';
 import type { Clock, InboundMessage, SeriesRow, SeriesStore, Warehouse } from '../../pipeline/ports.js';
+import { mulberry32 } from '../support/random.js';
 
 export type OutboundMessage = Omit<InboundMessage, 'id' | 'deliveryAttempt'>;
 
@@ -81,16 +82,7 @@ export async function totalCounts(rt: { bus: { publishedEntries(): number }; war
 }
 
 /** A small seeded generator (mulberry32): the same seed gives the same faults, kills and corpora. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export const seededRandom = mulberry32;
 
 export function shuffle<T>(items: T[], random: () => number): T[] {
   const a = [...items];

@@ -5,6 +5,7 @@
 // stamped relative to `now`, so a pipeline with those dimensions and an ingest key of `m1` decides each
 // case exactly as `expected` says.
 import type { ReasonCode } from '../../pipeline/contracts/outcomes.js';
+import { mulberry32 } from './random.js';
 
 export type Expected = 'accepted' | ReasonCode;
 
@@ -378,15 +379,4 @@ export function generateHostileCorpus(opts: CorpusOptions): { events: HostileEve
     }
   }
   return { events, requests };
-}
-
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }

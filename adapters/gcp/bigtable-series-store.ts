@@ -39,28 +39,61 @@ export function decodeCellValue(b: Buffer): CellValue {
 // -1 asks Bigtable to stamp the server time, so writers' clocks never decide which version is newest.
 const SERVER_TIME = -1;
 
-export function createBigtableSeriesStore(table: Table): SeriesStore {
+/**
+ * One entry per row with all of its mutations, in order: a MutateRows entry is atomic, and entries of
+ * one request may be applied in any order, even for the same row
+ * (https://cloud.google.com/bigtable/docs/reference/data/rpc/google.bigtable.v2#mutaterowsrequest).
+ */
+function mutateEntries(mutations: SeriesMutation[]): MutateEntry[] {
+  const rows = new Map<string, ProtoMutation[]>();
+  for (const m of mutations) {
+    let list = rows.get(m.key);
+    if (!list) rows.set(m.key, (list = []));
+    if (m.kind === 'delete_row') list.push(DELETE_ROW);
+    else if (m.kind === 'delete_family') list.push(deleteFamily(m.family));
+    else if (m.kind === 'delete_cells') {
+      for (const q of m.qualifiers) list.push({ deleteFromColumn: { familyName: m.family, columnQualifier: qualifierBytes(q) } });
+    } else {
+      for (const q in m.cells) {
+        list.push({ setCell: { familyName: m.family, columnQualifier: qualifierBytes(q), timestampMicros: SERVER_TIME, value: encodeCellValue(m.cells[q] as CellValue) } });
+      }
+    }
+  }
+  const entries: MutateEntry[] = [];
+  for (const [key, list] of rows) if (list.length > 0) entries.push(new MutateEntry(Buffer.from(key), list));
+  return entries;
+}
+
+// Deletions carry no data of their row, so every entry shares them (nothing changes a sent mutation).
+const DELETE_ROW: ProtoMutation = Object.freeze({ deleteFromRow: Object.freeze({}) });
+const DELETE_FAMILY = new Map<string, ProtoMutation>();
+function deleteFamily(familyName: string): ProtoMutation {
+  let m = DELETE_FAMILY.get(familyName);
+  if (!m) DELETE_FAMILY.set(familyName, (m = Object.freeze({ deleteFromFamily: Object.freeze({ familyName }) })));
+  return m;
+}
+
+/**
+ * Qualifier bytes by name: metric names repeat in every row, so each is converted once. Bounded, since
+ * speed-layer marker qualifiers are per message.
+ */
+const QUALIFIERS = new Map<string, Buffer>();
+function qualifierBytes(q: string): Buffer {
+  let b = QUALIFIERS.get(q);
+  if (!b) {
+    b = Buffer.from(q);
+    if (QUALIFIERS.size < 4096) QUALIFIERS.set(q, b);
+  }
+  return b;
+}
+
+export function createBigtableSeriesStore(table: Table, opts: { flow?: MutateFlow } = {}): SeriesStore {
+  const flow = opts.flow ?? new MutateFlow();
   return {
     async mutate(mutations: SeriesMutation[]): Promise<void> {
-      // One entry per row with all of its mutations, in order: a MutateRows entry is atomic.
-      const rows = new Map<string, ProtoMutation[]>();
-      for (const m of mutations) {
-        let list = rows.get(m.key);
-        if (!list) rows.set(m.key, (list = []));
-        if (m.kind === 'delete_row') list.push({ deleteFromRow: {} });
-        else if (m.kind === 'delete_family') list.push({ deleteFromFamily: { familyName: m.family } });
-        else if (m.kind === 'delete_cells') {
-          for (const q of m.qualifiers) list.push({ deleteFromColumn: { familyName: m.family, columnQualifier: Buffer.from(q) } });
-        }
-        else {
-          for (const [q, v] of Object.entries(m.cells)) {
-            list.push({ setCell: { familyName: m.family, columnQualifier: Buffer.from(q), timestampMicros: SERVER_TIME, value: encodeCellValue(v) } });
-          }
-        }
-      }
-      const entries = [...rows].filter(([, list]) => list.length > 0).map(([key, list]) => ({ rowKey: Buffer.from(key), mutations: list }));
+      const entries = mutateEntries(mutations);
       try {
-        await mutateFlowControlled(table, entries);
+        await mutateFlowControlled(table, flow, entries);
       } catch (err) {
         throw new Error(`writing ${entries.length} series rows to Bigtable failed`, { cause: err });
       }
@@ -121,7 +154,19 @@ export function createBigtableSeriesStore(table: Table): SeriesStore {
   };
 }
 
-type MutateEntry = { rowKey: Buffer; mutations: ProtoMutation[] };
+/**
+ * A MutateRows entry. A class rather than a plain object because the client deep-copies the plain
+ * objects and arrays of every request before sending it (`extend(true, {}, reqOpts)` in
+ * @google-cloud/bigtable's Bigtable#request) and passes other objects by reference: entries are
+ * never changed once built, and the copy of 1,000 rows' mutations cost the exporter as much CPU as
+ * encoding them (bench/export.ts profile).
+ */
+class MutateEntry {
+  constructor(
+    readonly rowKey: Buffer,
+    readonly mutations: ProtoMutation[],
+  ) {}
+}
 
 function entryBytes(e: MutateEntry): number {
   let n = e.rowKey.length;
@@ -132,33 +177,71 @@ function entryBytes(e: MutateEntry): number {
   return n;
 }
 
-/** Batches of whole rows within MUTATE_FLOW's per-request bounds, sent in parallel within its in-flight bounds. */
-async function mutateFlowControlled(table: Table, entries: MutateEntry[]): Promise<void> {
+/**
+ * The requests and bytes in flight of every mutate call of one store: callers may keep several calls
+ * going (the exporter does, so reading overlaps writing) and together they stay within MUTATE_FLOW.
+ * Waiting requests are admitted in arrival order; a request always fits when none is in flight.
+ */
+export class MutateFlow {
+  private requests = 0;
+  private bytes = 0;
+  private readonly waiting: { bytes: number; admit: () => void }[] = [];
+
+  constructor(private readonly limits: Pick<typeof MUTATE_FLOW, 'requestsInFlight' | 'bytesInFlight'> = MUTATE_FLOW) {}
+
+  private fits(bytes: number): boolean {
+    return this.requests === 0 || (this.requests < this.limits.requestsInFlight && this.bytes + bytes <= this.limits.bytesInFlight);
+  }
+
+  /** Resolves once a request of `bytes` may be sent; call release(bytes) when it has finished. */
+  acquire(bytes: number): Promise<void> | undefined {
+    if (this.waiting.length === 0 && this.fits(bytes)) {
+      this.requests++;
+      this.bytes += bytes;
+      return undefined;
+    }
+    return new Promise((admit) => this.waiting.push({ bytes, admit }));
+  }
+
+  release(bytes: number): void {
+    this.requests--;
+    this.bytes -= bytes;
+    while (this.waiting.length > 0 && this.fits(this.waiting[0]!.bytes)) {
+      const next = this.waiting.shift()!;
+      this.requests++;
+      this.bytes += next.bytes;
+      next.admit();
+    }
+  }
+}
+
+/**
+ * Sends entries as MutateRows requests of whole rows within MUTATE_FLOW's per-request bounds, each as
+ * soon as `flow` admits it; resolves when all have finished, rejects with the first failure (requests
+ * not yet admitted then are not sent).
+ */
+async function mutateFlowControlled(table: Table, flow: MutateFlow, entries: MutateEntry[]): Promise<void> {
   const f = MUTATE_FLOW;
-  let inFlight = 0;
-  let bytesInFlight = 0;
-  let failure: unknown;
-  const running = new Set<Promise<void>>();
+  let failure: { err: unknown } | undefined;
+  const sent: Promise<void>[] = [];
   const send = async (batch: MutateEntry[], bytes: number) => {
-    // Wait for room: at most requestsInFlight requests and bytesInFlight bytes (one request always fits).
-    while (running.size > 0 && (inFlight >= f.requestsInFlight || bytesInFlight + bytes > f.bytesInFlight)) await Promise.race(running);
-    if (failure) throw failure;
-    inFlight++;
-    bytesInFlight += bytes;
-    const p: Promise<void> = table
-      .mutate(batch, { rawMutation: true })
-      .then(
-        () => undefined,
+    await flow.acquire(bytes);
+    if (failure) {
+      flow.release(bytes);
+      return;
+    }
+    // The client flattens one level of nesting (mutateInternal: arrify(entries).reduce(concat)); a
+    // flat array of n entries is concatenated one entry at a time, n copies of a growing array, a
+    // nested one in a single concat.
+    sent.push(
+      table.mutate([batch], { rawMutation: true }).then(
+        () => flow.release(bytes),
         (err: unknown) => {
-          failure ??= err;
+          flow.release(bytes);
+          failure ??= { err };
         },
-      )
-      .finally(() => {
-        inFlight--;
-        bytesInFlight -= bytes;
-        running.delete(p);
-      });
-    running.add(p);
+      ),
+    );
   };
   let batch: MutateEntry[] = [];
   let bytes = 0;
@@ -167,6 +250,7 @@ async function mutateFlowControlled(table: Table, entries: MutateEntry[]): Promi
     const b = entryBytes(e);
     if (batch.length > 0 && (batch.length >= f.rowsPerRequest || bytes + b > f.bytesPerRequest || mutations + e.mutations.length > f.mutationsPerRequest)) {
       await send(batch, bytes);
+      if (failure) break;
       batch = [];
       bytes = 0;
       mutations = 0;
@@ -175,9 +259,9 @@ async function mutateFlowControlled(table: Table, entries: MutateEntry[]): Promi
     bytes += b;
     mutations += e.mutations.length;
   }
-  if (batch.length > 0) await send(batch, bytes);
-  await Promise.all(running);
-  if (failure) throw failure;
+  if (!failure && batch.length > 0) await send(batch, bytes);
+  await Promise.all(sent);
+  if (failure) throw failure.err;
 }
 
 type RowData = Record<string, Record<string, { value: Buffer }[]>>;

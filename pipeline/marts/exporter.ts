@@ -9,7 +9,7 @@
 // mart_run_rows, dims and raw.arrivals — never raw.events.
 import { CATALOG, TRAFFIC_BREAKDOWNS } from '../metrics/catalog.js';
 import { FAMILY_MART, FAMILY_PARTIAL, type CellValue, type SeriesMutation, type SeriesStore, type SqlParams, type Warehouse } from '../ports.js';
-import { bucketToStart, dayBucket, decodeRowKey, documentKey, encodeRowKey, hourBucket, type Grain, type SeriesName } from '../series/row-key.js';
+import { dayBucket, documentKey, encodeRowKey, hourBucket, type Grain, type SeriesName } from '../series/row-key.js';
 import { resolveDimensions } from '../contracts/dimensions.js';
 import type { FreshnessDocument } from '../series/documents.js';
 import { mirrorDimensionDocuments } from '../series/mirror.js';
@@ -45,12 +45,25 @@ function breakdownKey(r: Row, grain: Grain): string {
 }
 
 const num = (v: unknown): number | null => (v === null || v === undefined ? null : Number(v));
-const pick = (row: Row, names: string[]): Record<string, CellValue> => Object.fromEntries(names.map((n) => [n, num(row[n])]));
+function pick(row: Row, names: string[]): Record<string, CellValue> {
+  const cells: Record<string, CellValue> = {};
+  for (const n of names) cells[n] = num(row[n]);
+  return cells;
+}
 const ratio = (a: number, b: number): number | null => (b === 0 ? null : a / b);
 
+/** Hour buckets by hour start (ms): a window's rows share a few thousand hours at most. */
+const hourBuckets = new Map<number, string>();
 function bucketOf(row: Row, grain: Grain): string {
-  if (grain === 'h') return hourBucket(new Date(row.hour_start as Date | string));
-  return dayBucket(String(row.local_date));
+  if (grain === 'd') return dayBucket(String(row.local_date));
+  const at = row.hour_start instanceof Date ? row.hour_start.getTime() : Date.parse(String(row.hour_start));
+  let bucket = hourBuckets.get(at);
+  if (bucket === undefined) {
+    bucket = hourBucket(new Date(at));
+    if (hourBuckets.size >= 65_536) hourBuckets.clear();
+    hourBuckets.set(at, bucket);
+  }
+  return bucket;
 }
 
 function key(row: Row, series: SeriesName, dims: Record<string, string>, grain: Grain): string {
@@ -159,24 +172,23 @@ export interface ExportResult {
 }
 
 
-/**
+/*
  * Speed layer retirement: an hourly bucket the marts have finalized is served from the marts only,
  * so its partial family is deleted when its mart cells are written. `finalizedBefore` is the end of
  * the last final hour; only a run that started after an hour ended finalizes it.
  */
-function isFinalizedHour(key: string, finalizedBeforeMs: number): boolean {
-  const k = decodeRowKey(key);
-  return k.grain === 'h' && Date.parse(bucketToStart('h', k.bucket)) + HOUR_MS <= finalizedBeforeMs;
-}
 
 /**
- * Mutations handed to the series store per call. The store cuts them into requests and sends those
- * in parallel under its own flow control (Bigtable: adapters/gcp/bigtable-series-store.ts
- * MUTATE_FLOW), so a call must carry many requests' worth for them to overlap: 16,000 mutations are
- * 8,000 replaced rows, eight requests of 1,000 rows, as many as it keeps in flight. Larger calls only
- * hold more at once (64,000 took the 1M-cell export's peak RSS from 512 to 698 MB, bench/export.ts).
+ * The writer's flow control. Mutations go to the series store WRITE_FLOW.mutationsPerCall at a time
+ * (a replaced bucket is two or three mutations, so a call is about 1,000 rows: one Bigtable MutateRows
+ * request, one LMDB transaction), and up to WRITE_FLOW.callsInFlight calls run while the next batch
+ * fills, so reading and converting rows overlaps writing and memory holds at most callsInFlight + 1
+ * batches whatever the export's size. The Bigtable store bounds the requests and bytes in flight of
+ * all calls together (adapters/gcp/bigtable-series-store.ts MUTATE_FLOW, 8 requests); more calls in
+ * flight only wait there holding their rows. Larger batches only hold more at once: 16,000 mutations
+ * a call took the 1M-cell export's peak RSS to 553 MB (bench/export.ts).
  */
-const BATCH = 16_000;
+export const WRITE_FLOW = { mutationsPerCall: 3_000, callsInFlight: 2 };
 
 /** The series cells of each window's rows, by row key (a later window's bucket replaces an earlier one's). */
 export function seriesCellsByKey(windows: { mart: string; rows: Row[] }[]): Map<string, SeriesCells> {
@@ -185,56 +197,88 @@ export function seriesCellsByKey(windows: { mart: string; rows: Row[] }[]): Map<
   return written;
 }
 
+/** The bucket of an hourly row key (`…#h#YYYYMMDDHH`), or undefined for a daily one. */
+function hourlyBucket(key: string): string | undefined {
+  const end = key.lastIndexOf('#');
+  return end >= 2 && key.charCodeAt(end - 1) === 104 /* h */ && key.charCodeAt(end - 2) === 35 /* # */ ? key.slice(end + 1) : undefined;
+}
+
 /**
  * Batches series mutations: each written bucket's mart family replaced, removed buckets' deleted, the
- * speed layer's partials of finalized hours retired; handed to the store BATCH at a time, one batch
- * written while the next fills, so memory holds two batches whatever the export's size.
+ * speed layer's partials of finalized hours retired; handed to the store under WRITE_FLOW. The
+ * mutations of one key are applied in the order given: a key whose earlier mutations are still in
+ * flight waits for them (a store applies one call's mutations of a key in order, but calls in flight
+ * together in any order; Bigtable even the entries of one request).
  */
 export function seriesWriter(series: SeriesStore, opts: { finalizedBefore?: Date } = {}) {
   const finalizedBeforeMs = opts.finalizedBefore?.getTime() ?? Math.floor(Date.now() / HOUR_MS) * HOUR_MS;
+  // An hour is final when it ends at or before finalizedBefore: its bucket is at most the one of the
+  // hour that starts an hour before (buckets are fixed-width YYYYMMDDHH, so text order is time order).
+  const lastFinalBucket = hourBucket(new Date(Math.floor((finalizedBeforeMs - HOUR_MS) / HOUR_MS) * HOUR_MS));
   const result: ExportResult = { cells: 0, rows: 0, deletedRows: 0, retiredPartials: 0 };
   let mutations: SeriesMutation[] = [];
-  const retire = (key: string) => {
-    if (!isFinalizedHour(key, finalizedBeforeMs)) return;
-    mutations.push({ kind: 'delete_family', key, family: FAMILY_PARTIAL });
-    result.retiredPartials++;
-  };
-  // One batch in flight while the next fills (reading overlaps writing; memory holds two batches).
-  let inFlight: Promise<void> = Promise.resolve();
+  let keys = new Set<string>();
+  const inFlight = new Set<{ keys: Set<string>; done: Promise<void> }>();
   let failure: { err: unknown } | undefined;
-  const settle = async () => {
-    await inFlight;
-    if (failure) throw failure.err;
+  const failIfFailed = async () => {
+    if (!failure) return;
+    await Promise.all([...inFlight].map((c) => c.done));
+    throw failure.err;
   };
   const send = async () => {
-    await settle();
+    await failIfFailed();
     if (mutations.length === 0) return;
-    const batch = mutations;
+    while (inFlight.size >= WRITE_FLOW.callsInFlight) await Promise.race([...inFlight].map((c) => c.done));
+    await failIfFailed();
+    const call = { keys, done: Promise.resolve() };
+    call.done = series.mutate(mutations).then(
+      () => void inFlight.delete(call),
+      (err: unknown) => {
+        inFlight.delete(call);
+        failure ??= { err };
+      },
+    );
+    inFlight.add(call);
     mutations = [];
-    inFlight = series.mutate(batch).catch((err: unknown) => {
-      failure = { err };
-    });
+    keys = new Set();
+  };
+  /** Before a key's mutations join the batch: its mutations already in flight finish first. */
+  const admit = async (key: string) => {
+    if (keys.has(key)) return;
+    for (const call of inFlight) if (call.keys.has(key)) await call.done;
+    keys.add(key);
+  };
+  const retire = (key: string) => {
+    const bucket = hourlyBucket(key);
+    if (bucket === undefined || bucket > lastFinalBucket) return;
+    mutations.push({ kind: 'delete_family', key, family: FAMILY_PARTIAL });
+    result.retiredPartials++;
   };
   return {
     result,
     /** Sends what is left and waits until every batch is written; rejects with the first write's failure. */
     async flush(): Promise<void> {
       await send();
-      await settle();
+      await Promise.all([...inFlight].map((c) => c.done));
+      await failIfFailed();
     },
     async put(c: SeriesCells): Promise<void> {
+      if (inFlight.size > 0) await admit(c.key);
+      else keys.add(c.key);
       mutations.push({ kind: 'delete_family', key: c.key, family: FAMILY_MART });
       mutations.push({ kind: 'set', key: c.key, family: FAMILY_MART, cells: c.cells });
       retire(c.key);
-      result.cells += Object.keys(c.cells).length;
+      for (const _ in c.cells) result.cells++;
       result.rows++;
-      if (mutations.length >= BATCH) await send();
+      if (mutations.length >= WRITE_FLOW.mutationsPerCall) await send();
     },
     async remove(key: string): Promise<void> {
+      if (inFlight.size > 0) await admit(key);
+      else keys.add(key);
       mutations.push({ kind: 'delete_family', key, family: FAMILY_MART });
       retire(key);
       result.deletedRows++;
-      if (mutations.length >= BATCH) await send();
+      if (mutations.length >= WRITE_FLOW.mutationsPerCall) await send();
     },
   };
 }

@@ -7,15 +7,18 @@ import type { SeriesMutation } from '../../../pipeline/ports.js';
 
 type Entry = { rowKey: Buffer; mutations: unknown[] };
 
-/** A table whose MutateRows calls each take a few event-loop turns and are recorded. */
+/**
+ * A table whose MutateRows calls each take a few event-loop turns and are recorded; like the client,
+ * it takes an entry, a list of entries or a list of lists (flattened one level).
+ */
 function recordingTable(opts: { failOn?: number } = {}) {
   const requests: Entry[][] = [];
   let inFlight = 0;
   let maxInFlight = 0;
   const table = {
-    async mutate(entries: Entry[], o: { rawMutation: boolean }) {
+    async mutate(raw: Entry | (Entry | Entry[])[], o: { rawMutation: boolean }) {
       assert.equal(o.rawMutation, true);
-      const n = requests.push(entries);
+      const n = requests.push((Array.isArray(raw) ? raw : [raw]).flat(1));
       inFlight++;
       maxInFlight = Math.max(maxInFlight, inFlight);
       for (let i = 0; i < 3; i++) await new Promise((r) => setImmediate(r));
@@ -40,6 +43,21 @@ describe('Bigtable series store writes', () => {
     const keys = requests.flat().map((e) => e.rowKey.toString());
     assert.deepStrictEqual(keys, cells(rows).map((m) => m.key));
     assert.equal(maxInFlight(), MUTATE_FLOW.requestsInFlight);
+  });
+
+  it('keeps the requests of concurrent writes together within the in-flight bound, each write whole', async () => {
+    const { table, requests, maxInFlight } = recordingTable();
+    const store = createBigtableSeriesStore(table);
+    const rows = 6 * MUTATE_FLOW.rowsPerRequest;
+    const first = cells(rows);
+    const second = cells(rows).map((m) => ({ ...m, key: m.key.replace('m1#', 'm2#') }));
+    // Two callers at once (the exporter keeps several writes going): 12 requests, never more than 8 in flight.
+    await Promise.all([store.mutate(first), store.mutate(second)]);
+    assert.equal(requests.length, 12);
+    assert.equal(maxInFlight(), MUTATE_FLOW.requestsInFlight);
+    const keys = requests.flat().map((e) => e.rowKey.toString());
+    assert.deepStrictEqual(keys.filter((k) => k.startsWith('m1#')), first.map((m) => m.key));
+    assert.deepStrictEqual(keys.filter((k) => k.startsWith('m2#')), second.map((m) => m.key));
   });
 
   it('keeps the bytes in flight under the bound when rows are large', async () => {

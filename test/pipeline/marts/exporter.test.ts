@@ -4,7 +4,7 @@
 // read (and which would scan the whole horizon every hour).
 import assert from 'node:assert/strict';
 import { discardingSeriesStore } from '../../../pipeline/marts/dry-run.js';
-import { exportDocuments, writeSeries, seriesCellsByKey } from '../../../pipeline/marts/exporter.js';
+import { exportDocuments, writeSeries, seriesCellsByKey, seriesWriter, WRITE_FLOW } from '../../../pipeline/marts/exporter.js';
 import { FAMILY_MART, type SeriesMutation, type SeriesStore, type SqlParams, type Warehouse } from '../../../pipeline/ports.js';
 import { documentKey } from '../../../pipeline/series/row-key.js';
 
@@ -80,5 +80,96 @@ describe('exporter', () => {
       ['delete_family', 'm1#traffic#h#2026030609'],
     ]);
     assert.ok(series.mutations.every((m) => m.kind !== 'delete_family' || m.family === FAMILY_MART));
+  });
+});
+
+/** A series store whose writes each take a few event-loop turns, recording when each starts and ends. */
+function slowSeries(opts: { failOn?: number } = {}) {
+  const calls: { mutations: SeriesMutation[]; done: boolean }[] = [];
+  const events: string[] = [];
+  let inFlight = 0;
+  let maxInFlight = 0;
+  const series: SeriesStore = {
+    ...discardingSeriesStore,
+    async mutate(ms) {
+      const call = { mutations: ms, done: false };
+      const n = calls.push(call);
+      events.push(`start ${n}`);
+      maxInFlight = Math.max(maxInFlight, ++inFlight);
+      for (let i = 0; i < 5; i++) await new Promise((r) => setImmediate(r));
+      inFlight--;
+      call.done = true;
+      events.push(`end ${n}`);
+      if (n === opts.failOn) throw new Error('UNAVAILABLE');
+    },
+  };
+  return { series, calls, events, maxInFlight: () => maxInFlight };
+}
+
+const hourKey = (i: number) => `m${String(i).padStart(6, '0')}#traffic#h#2026030601`;
+
+describe('exporter series writer', () => {
+  it('keeps WRITE_FLOW.callsInFlight writes going while the next batch fills, each of whole puts, in the order given', async () => {
+    const { series, calls, maxInFlight } = slowSeries();
+    const writer = seriesWriter(series, { finalizedBefore: new Date('2026-03-01T00:00:00Z') });
+    const n = 10 * WRITE_FLOW.mutationsPerCall;
+    const expected: SeriesMutation[] = [];
+    for (let i = 0; i < n / 2; i++) {
+      const key = hourKey(i);
+      expected.push({ kind: 'delete_family', key, family: FAMILY_MART }, { kind: 'set', key, family: FAMILY_MART, cells: { visitors: i } });
+      await writer.put({ key, cells: { visitors: i } });
+    }
+    await writer.flush();
+    assert.equal(maxInFlight(), WRITE_FLOW.callsInFlight);
+    assert.deepStrictEqual(calls.map((c) => c.mutations.length), Array.from({ length: 10 }, () => WRITE_FLOW.mutationsPerCall));
+    assert.deepStrictEqual(calls.flatMap((c) => c.mutations), expected);
+    assert.deepStrictEqual(writer.result, { cells: n / 2, rows: n / 2, deletedRows: 0, retiredPartials: 0 });
+  });
+
+  it('writes a key again only after its earlier write finished, even with other writes in flight', async () => {
+    const { series, calls, events } = slowSeries();
+    const writer = seriesWriter(series, { finalizedBefore: new Date('2026-03-01T00:00:00Z') });
+    const again = hourKey(0);
+    // `again` is the last put of the first call, sent as it fills; it is deleted while that call is in flight.
+    for (let i = 1; i < WRITE_FLOW.mutationsPerCall / 2; i++) await writer.put({ key: hourKey(i), cells: { visitors: i } });
+    await writer.put({ key: again, cells: { visitors: 0 } });
+    assert.equal(calls.length, 1);
+    assert.equal(calls[0]!.done, false);
+    await writer.remove(again);
+    for (let i = 0; i < WRITE_FLOW.mutationsPerCall; i++) await writer.put({ key: hourKey(100_000 + i), cells: { visitors: i } });
+    await writer.flush();
+    const put = calls.findIndex((c) => c.mutations.some((m) => m.key === again && m.kind === 'set'));
+    const removed = calls.findIndex((c) => c.mutations.some((m) => m.key === again && m.kind === 'delete_family' && c.mutations.every((o) => o.key !== again || o.kind === 'delete_family')));
+    assert.ok(put >= 0 && removed > put);
+    assert.ok(events.indexOf(`end ${put + 1}`) < events.indexOf(`start ${removed + 1}`), events.join(', '));
+    assert.equal(writer.result.deletedRows, 1);
+  });
+
+  it('retires the partials of final hours only: an hour ending at or before finalizedBefore', async () => {
+    const { series, calls } = slowSeries();
+    const writer = seriesWriter(series, { finalizedBefore: new Date('2026-03-06T11:30:00Z') });
+    for (const key of ['m1#traffic#h#2026030609', 'm1#traffic#h#2026030610', 'm1#traffic#h#2026030611', 'm1#traffic#d#20260306']) await writer.put({ key, cells: { visitors: 1 } });
+    await writer.remove('m1#traffic#h#2026030605');
+    await writer.flush();
+    assert.deepStrictEqual(
+      calls.flatMap((c) => c.mutations).filter((m) => m.kind === 'delete_family' && m.family === 'p').map((m) => m.key),
+      ['m1#traffic#h#2026030609', 'm1#traffic#h#2026030610', 'm1#traffic#h#2026030605'],
+    );
+    assert.equal(writer.result.retiredPartials, 3);
+  });
+
+  it('fails the export with the first failed write, after the writes in flight have finished', async () => {
+    const { series, events } = slowSeries({ failOn: 2 });
+    const writer = seriesWriter(series, { finalizedBefore: new Date('2026-03-01T00:00:00Z') });
+    await assert.rejects(
+      (async () => {
+        for (let i = 0; i < WRITE_FLOW.mutationsPerCall * 10; i++) await writer.put({ key: hourKey(i), cells: { visitors: i } });
+        await writer.flush();
+      })(),
+      /UNAVAILABLE/,
+    );
+    const started = events.filter((e) => e.startsWith('start')).length;
+    assert.equal(events.filter((e) => e.startsWith('end')).length, started);
+    assert.ok(started < 10, events.join(', '));
   });
 });

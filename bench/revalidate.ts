@@ -10,13 +10,13 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { Bucket, File, Storage } from '@google-cloud/storage';
-import avro from 'avsc';
 import { encodeMessage } from '../adapters/gcp/bus-codec.js';
 import { createGcsArchiveReader, type ArchiveRecord } from '../adapters/gcp/gcs-archive.js';
 import { createIngestStage } from '../pipeline/ingest/stage.js';
 import { revalidate } from '../pipeline/marts/reprocess.js';
 import type { DedupeIndex, Warehouse } from '../pipeline/ports.js';
 import { dimensions, order } from '../test/pipeline/ingest/fixtures.js';
+import { archiveObject } from '../test/support/archive-avro.js';
 
 export interface RevalidateFigures {
   entries_per_s: number;
@@ -24,17 +24,6 @@ export interface RevalidateFigures {
   peak_rss_mb_1m: number;
 }
 
-const SCHEMA = avro.Type.forSchema({
-  type: 'record',
-  name: 'PubsubMessage',
-  fields: [
-    { name: 'subscription_name', type: 'string' },
-    { name: 'message_id', type: 'string' },
-    { name: 'publish_time', type: { type: 'long', logicalType: 'timestamp-micros' } },
-    { name: 'attributes', type: { type: 'map', values: 'string' } },
-    { name: 'data', type: 'bytes' },
-  ],
-});
 const MESSAGES_PER_OBJECT = 100;
 const ENTRIES_PER_MESSAGE = 100;
 const DAY = '2026-11-21';
@@ -46,10 +35,11 @@ function objectName(i: number): string {
   return `archive/${DAY}/${t.slice(11, 19).replaceAll(':', '_')}Z-${String(i).padStart(6, '0')}.avro`;
 }
 
-async function objectBytes(i: number): Promise<Buffer> {
-  const encoder = new avro.streams.BlockEncoder(SCHEMA);
-  const chunks: Buffer[] = [];
-  const done = new Promise<void>((resolve, reject) => encoder.on('data', (c: Buffer) => chunks.push(c)).on('end', resolve).on('error', reject));
+function objectBytes(i: number): Promise<Buffer> {
+  return archiveObject(objectRecords(i));
+}
+
+function* objectRecords(i: number): Generator<ArchiveRecord> {
   for (let m = 0; m < MESSAGES_PER_OBJECT; m++) {
     const receivedAt = new Date(START + i * 1000 + m);
     const entries = Array.from({ length: ENTRIES_PER_MESSAGE }, (_, e) => {
@@ -60,12 +50,8 @@ async function objectBytes(i: number): Promise<Buffer> {
       return JSON.stringify(o);
     });
     const { data, attributes } = encodeMessage({ receivedAt, attributes: { source: 'online', key_merchant_id: 'pizzaco' }, entries });
-    const r: ArchiveRecord = { subscription_name: 'projects/bench/subscriptions/archive', message_id: `${i}-${m}`, publish_time: receivedAt.getTime() * 1000, attributes, data };
-    encoder.write(r);
+    yield { subscription_name: 'projects/bench/subscriptions/archive', message_id: `${i}-${m}`, publish_time: receivedAt.getTime() * 1000, attributes, data };
   }
-  encoder.end();
-  await done;
-  return Buffer.concat(chunks);
 }
 
 async function child(entries: number): Promise<void> {

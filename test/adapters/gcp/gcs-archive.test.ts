@@ -1,37 +1,10 @@
 import assert from 'node:assert/strict';
 import { Bucket, File, Storage } from '@google-cloud/storage';
-import avro from 'avsc';
 import sinon from 'sinon';
 import { encodeMessage } from '../../../adapters/gcp/bus-codec.js';
 import { createGcsArchiveReader, createGcsShardCheckpoint, decodeAvroObject, type ArchiveRecord } from '../../../adapters/gcp/gcs-archive.js';
 import type { InboundMessage } from '../../../pipeline/ports.js';
-
-// The record schema of a Pub/Sub Cloud Storage subscription with write_metadata.
-const SUBSCRIPTION_SCHEMA = avro.Type.forSchema({
-  type: 'record',
-  name: 'PubsubMessage',
-  fields: [
-    { name: 'subscription_name', type: 'string' },
-    { name: 'message_id', type: 'string' },
-    { name: 'publish_time', type: { type: 'long', logicalType: 'timestamp-micros' } },
-    { name: 'attributes', type: { type: 'map', values: 'string' } },
-    { name: 'data', type: 'bytes' },
-  ],
-});
-
-async function avroFile(records: ArchiveRecord[]): Promise<Buffer> {
-  const encoder = new avro.streams.BlockEncoder(SUBSCRIPTION_SCHEMA);
-  const chunks: Buffer[] = [];
-  const done = new Promise<void>((resolve, reject) => {
-    encoder.on('data', (c: Buffer) => chunks.push(c));
-    encoder.on('end', resolve);
-    encoder.on('error', reject);
-  });
-  for (const r of records) encoder.write(r);
-  encoder.end();
-  await done;
-  return Buffer.concat(chunks);
-}
+import { archiveObject } from '../../support/archive-avro.js';
 
 function record(id: string, receivedAt: string, entries: string[]): ArchiveRecord {
   const { data, attributes } = encodeMessage({ receivedAt: new Date(receivedAt), attributes: { source: 'online', key_merchant_id: 'm1' }, entries });
@@ -52,7 +25,7 @@ describe('gcp Cloud Storage archive reader', () => {
 
   it('decodes the Avro records the Cloud Storage subscription writes', async () => {
     const r = record('1', '2026-11-21T10:00:00.000Z', ['{"a":1}']);
-    assert.deepEqual((await decodeAvroObject(await avroFile([r]))).map((x) => ({ ...x })), [r]);
+    assert.deepEqual((await decodeAvroObject(await archiveObject([r]))).map((x) => ({ ...x })), [r]);
   });
 
   it('reads the messages received in a range, in receive order, once each, across day folders', async () => {
@@ -75,7 +48,7 @@ describe('gcp Cloud Storage archive reader', () => {
       return [Object.entries(objects).filter(([name]) => name.startsWith(query.prefix)).map(([name, o]) => Object.assign(this.file(name), { metadata: { timeCreated: o.created } }))];
     }) as never);
     const bytes = new Map<string, Buffer>();
-    for (const [name, o] of Object.entries(objects)) bytes.set(name, await avroFile(o.records));
+    for (const [name, o] of Object.entries(objects)) bytes.set(name, await archiveObject(o.records));
     sandbox.stub(File.prototype, 'download').callsFake((async function (this: File) {
       return [bytes.get(this.name)!];
     }) as never);
@@ -98,7 +71,7 @@ describe('gcp Cloud Storage archive reader', () => {
       return [Object.entries(objects).filter(([name]) => name.startsWith(query.prefix)).map(([name, o]) => Object.assign(this.file(name), { metadata: { timeCreated: o.created } }))];
     }) as never);
     const bytes = new Map<string, Buffer>();
-    for (const [name, o] of Object.entries(objects)) bytes.set(name, await avroFile(o.records));
+    for (const [name, o] of Object.entries(objects)) bytes.set(name, await archiveObject(o.records));
     const downloads: string[] = [];
     sandbox.stub(File.prototype, 'download').callsFake((async function (this: File) {
       downloads.push(this.name);

@@ -10,7 +10,6 @@ import { Bigtable, type Table as BigtableTable } from '@google-cloud/bigtable';
 import { managedwriter } from '@google-cloud/bigquery-storage';
 import { Topic } from '@google-cloud/pubsub';
 import { Bucket, File } from '@google-cloud/storage';
-import avro from 'avsc';
 import { getTestServer } from '@google-cloud/functions-framework/testing';
 import { GoogleAuth } from 'google-auth-library';
 import { writeFileSync } from 'node:fs';
@@ -22,6 +21,7 @@ import { encodeMessage } from '../../../adapters/gcp/bus-codec.js';
 import { createKey } from '../../../pipeline/auth/keys.js';
 import type { KeyRecord } from '../../../pipeline/ports.js';
 import { inventory, order, RECEIVED_AT } from '../../pipeline/ingest/fixtures.js';
+import { archiveObject } from '../../support/archive-avro.js';
 import { synthesize, type Block } from '../synth.js';
 
 export type Workload = 'ingestEvents' | 'ingestPosBatch' | 'startExport' | 'exportMarts' | 'collect' | 'queryApi' | 'evaluateAlerts' | 'deliverAlert' | 'reprocess';
@@ -251,25 +251,9 @@ sinon.stub(File.prototype, 'getMetadata').callsFake(async function (this: File) 
 } as never);
 // The payload archive: one Avro object of the Cloud Storage subscription (write_metadata) on the day re-validated.
 const ARCHIVE_OBJECT = 'archive/2026-11-21/12_05_00Z-recorded.avro';
-async function archiveObject(): Promise<Buffer> {
-  const schema = avro.Type.forSchema({
-    type: 'record',
-    name: 'PubsubMessage',
-    fields: [
-      { name: 'subscription_name', type: 'string' },
-      { name: 'message_id', type: 'string' },
-      { name: 'publish_time', type: { type: 'long', logicalType: 'timestamp-micros' } },
-      { name: 'attributes', type: { type: 'map', values: 'string' } },
-      { name: 'data', type: 'bytes' },
-    ],
-  });
+async function recordedArchiveObject(): Promise<Buffer> {
   const m = encodeMessage({ receivedAt: RECEIVED_AT, attributes: { source: 'online', key_merchant_id: 'pizzaco' }, entries: [JSON.stringify(order())] });
-  const encoder = new avro.streams.BlockEncoder(schema);
-  const chunks: Buffer[] = [];
-  const done = new Promise<void>((resolve, reject) => encoder.on('data', (c: Buffer) => chunks.push(c)).on('end', resolve).on('error', reject));
-  encoder.end({ subscription_name: 'projects/p/subscriptions/archive', message_id: 'archived-1', publish_time: (RECEIVED_AT.getTime() + 1000) * 1000, attributes: m.attributes, data: m.data });
-  await done;
-  return Buffer.concat(chunks);
+  return archiveObject([{ subscription_name: 'projects/p/subscriptions/archive', message_id: 'archived-1', publish_time: (RECEIVED_AT.getTime() + 1000) * 1000, attributes: m.attributes, data: m.data }]);
 }
 sinon.stub(Bucket.prototype, 'getFiles').callsFake(async function (this: Bucket, query?: { prefix?: string }) {
   touch({ service: 'storage', resource: this.name, access: 'read', op: 'objects.list' });
@@ -392,7 +376,7 @@ async function main(): Promise<void> {
   // `tillstream reprocess --revalidate` on gcp, as an operator runs it with the stack's reprocess
   // environment (the reprocess-environment output), as ts-reprocess: the archive re-read shard by
   // shard with its checkpoint, each message through the ingest stage again, the marts rebuilt.
-  objects[ARCHIVE_OBJECT] = await archiveObject();
+  objects[ARCHIVE_OBJECT] = await recordedArchiveObject();
   const reprocessEnv = s.json.output?.['reprocess-environment']?.value as Record<string, string>;
   const { gcpMartDeps } = await import('../../../runtime/gcp.js');
   const { gcpRuntimeFrom } = await import('../../../runtime/select.js');

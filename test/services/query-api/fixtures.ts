@@ -9,24 +9,8 @@ export const NOW = new Date('2026-11-21T12:03:00Z');
 export const FINALIZED_THROUGH = '2026-11-21T10:00:00.000Z';
 export const PEPPER = Buffer.alloc(32, 7);
 
-export class MemoryKeyStore implements KeyStore {
-  readonly records = new Map<string, KeyRecord>();
-  async put(record: KeyRecord): Promise<void> {
-    this.records.set(record.id, record);
-  }
-  async findByHash(hash: string): Promise<KeyRecord | undefined> {
-    return [...this.records.values()].find((r) => r.hash === hash);
-  }
-  async list(): Promise<KeyRecord[]> {
-    return [...this.records.values()];
-  }
-  async revoke(id: string, at: Date): Promise<boolean> {
-    const r = this.records.get(id);
-    if (!r) return false;
-    r.revoked_at = at.toISOString();
-    return true;
-  }
-}
+// the key store the command tests use too
+export { InMemoryKeyStore as MemoryKeyStore } from '../../support/in-memory-command-stores.js';
 
 export async function addKey(keys: KeyStore, kind: KeyKind, merchantId?: string, extra: { expiresInMs?: number; now?: Date } = {}): Promise<{ key: string; record: KeyRecord }> {
   const created = createKey(PEPPER, { kind, merchantId, origins: kind === 'browser' ? ['https://shop.example'] : undefined, now: extra.now ?? new Date('2026-11-01T00:00:00Z'), expiresInMs: extra.expiresInMs });

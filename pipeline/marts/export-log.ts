@@ -22,9 +22,9 @@ export interface LoggedRun {
 /**
  * Scheduled runs started in [since, before) with at least one window, and the ranges each is logged
  * as exported for. Both statements are bounded by the tables' partitions (started_at,
- * run_started_at). With nothing logged in the look-back (the log is new), a run that recorded its
- * watermarks is taken as exported — the exporter before the log exported it or repaired it — and
- * only the runs after the newest of them count.
+ * run_started_at). Runs from before the log was kept count as exported: with nothing logged in the
+ * look-back (the log is new), those up to the newest run that recorded its watermarks; otherwise those
+ * before the oldest run logged.
  */
 export async function unexportedRuns(warehouse: Warehouse, opts: { since: Date; before: Date }): Promise<(LoggedRun & { complete: boolean; logged: MerchantRange[] })[]> {
   const runs = await warehouse.query<{ run_id: string; started_at: Date; complete: boolean }>(
@@ -36,8 +36,8 @@ export async function unexportedRuns(warehouse: Warehouse, opts: { since: Date; 
      order by started_at, run_id`,
     { since: opts.since, before: opts.before },
   );
-  const logged = await warehouse.query<{ run_id: string; merchant_from: string; merchant_to: string | null }>(
-    `select run_id, merchant_from, merchant_to
+  const logged = await warehouse.query<{ run_id: string; run_started_at: Date; merchant_from: string; merchant_to: string | null }>(
+    `select run_id, run_started_at, merchant_from, merchant_to
      from marts.mart_exports
      where run_started_at >= @since and run_started_at < @before`,
     { since: opts.since, before: opts.before },
@@ -51,6 +51,10 @@ export async function unexportedRuns(warehouse: Warehouse, opts: { since: Date; 
   if (logged.length === 0) {
     const lastComplete = candidates.findLastIndex((r) => r.complete);
     candidates = candidates.slice(lastComplete + 1);
+  } else {
+    // Runs before the oldest one logged were exported before the log was kept.
+    const floor = Math.min(...logged.map((l) => new Date(l.run_started_at).getTime()));
+    candidates = candidates.filter((r) => r.startedAt.getTime() >= floor);
   }
   return candidates.map((r) => ({ ...r, logged: byRun.get(r.runId) ?? [] }));
 }

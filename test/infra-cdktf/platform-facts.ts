@@ -153,3 +153,14 @@ export const SCHEDULER_HTTP_TARGET = { minAttemptDeadlineSeconds: 15, maxAttempt
  * https://cloud.google.com/storage/docs/access-control/iam-roles
  */
 export const RETENTION_POLICY = { replacingRoles: ['roles/storage.objectUser', 'roles/storage.objectAdmin', 'roles/storage.admin'] } as const;
+
+/**
+ * BigQuery DML concurrency per table: in any 24 hours the first 1,500 INSERT statements run at once;
+ * after that 10 run at a time and up to 100 more wait (PENDING), and one past the queue fails. Mutating
+ * DML (UPDATE, DELETE, MERGE) runs 2 at a time with 20 queued, and concurrent mutating statements on
+ * the same partitions conflict and are retried or fail; INSERTs only append and never conflict.
+ * https://cloud.google.com/bigquery/docs/data-manipulation-language#insert_dml_concurrency
+ * https://cloud.google.com/bigquery/docs/data-manipulation-language#update_delete_merge_dml_concurrency
+ * https://cloud.google.com/bigquery/docs/data-manipulation-language#dml_statement_conflicts
+ */
+export const DML_CONCURRENCY = { insertsRunning: 10, insertsQueued: 100, mutating: /^\s*(update|delete\s+from|merge(\s+into)?)\s+([\w.]+)/im } as const;

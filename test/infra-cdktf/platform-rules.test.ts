@@ -7,10 +7,12 @@ import { readFileSync } from 'node:fs';
 import { parse } from 'yaml';
 import { synthesize, type Block, type Synthesized } from './synth.js';
 import { FRESHNESS_LIMIT_SECONDS } from '../../infra-cdktf/constructs/operations.js';
+import { scheduledScript } from '../../pipeline/marts/scheduled-script.js';
 import {
   AGENT_SOURCES,
   API_OF_RESOURCE_TYPE,
   CLOUD_RUN_JOB_LIMITS,
+  DML_CONCURRENCY,
   RETENTION_POLICY,
   RUN_WITH_OVERRIDES,
   FUNCTION_RUNTIMES,
@@ -178,6 +180,21 @@ for (const environment of ['prod', 'dev'] as const) {
         // A stuck export task must fail (and be retried) before the next run's export starts beside it.
         assert.ok(seconds < FRESHNESS_LIMIT_SECONDS, `${job.name}: task timeout ${seconds} s reaches the next hourly run`);
       }
+    });
+
+    it('appends the run log and the export log with INSERTs only, and the export job\'s parallel tasks never overflow a table\'s INSERT queue', () => {
+      // Each task appends its ranges one statement at a time: at most `parallelism` INSERTs wait on the log at once.
+      const job = s.find('google_cloud_run_v2_job', 'name', 'tillstream-export-marts');
+      const capacity = DML_CONCURRENCY.insertsRunning + DML_CONCURRENCY.insertsQueued;
+      assert.ok(job.template.parallelism <= capacity, `${job.template.parallelism} tasks appending at once, above the ${capacity} INSERTs a table runs and queues`);
+      // No mutating statement on a log: appends of a failing run and of the next never conflict.
+      const logs = ['marts.mart_runs', 'marts.mart_exports'];
+      const sources = { 'the scheduled script': scheduledScript(), 'pipeline/marts/export-log.ts': read('pipeline/marts/export-log.ts'), 'services/export-job/export-run.ts': read('services/export-job/export-run.ts') };
+      for (const [name, text] of Object.entries(sources)) {
+        const mutated = [...text.matchAll(new RegExp(DML_CONCURRENCY.mutating.source, 'gim'))].map((m) => m[3]!);
+        assert.deepStrictEqual(mutated.filter((t) => logs.includes(t)), [], `${name} mutates a log table`);
+      }
+      assert.ok(sources['the scheduled script'].includes('insert into marts.mart_runs') && sources['pipeline/marts/export-log.ts'].includes('insert into marts.mart_exports'), 'both logs are appended');
     });
 
     it('runs every Cloud Run job as a dedicated service account of the stack, and lets only the starter function run it, with the role that holds run.jobs.runWithOverrides', () => {

@@ -1,6 +1,6 @@
 // The shared time arithmetic: UTC hours, the next run at a minute past the hour, zone offsets and local days.
 import assert from 'node:assert/strict';
-import { addDays, ceilHour, daysBetween, floorHour, isCalendarDate, isoHour, localDate, msUntilMinute, startOfLocalDay, zoneOffsetMinutes } from '../../pipeline/time.js';
+import { addDays, ceilHour, daysBetween, floorHour, isCalendarDate, isoHour, localDate, msUntilMinute, startOfLocalDay, wallClock, zoneOffsetMinutes, zoneOffsetMs } from '../../pipeline/time.js';
 
 describe('time arithmetic', () => {
   it('finds the instant a local day starts, across zones and DST changes', () => {
@@ -67,5 +67,23 @@ describe('time arithmetic', () => {
       ],
       [330, 345, -300, -240, 0],
     );
+  });
+
+  it('reads the same offset and local date as the zone\'s wall clock, in every zone from 1890 to 2100', () => {
+    // Instants about 3.5 years apart at varying times of year and day, so standard and daylight time,
+    // local mean time before standard zones (offsets in seconds) and zones that moved their offset all occur.
+    const step = 110_000_000_003;
+    const instants = Array.from({ length: 60 }, (_, k) => Date.parse('1890-01-01T00:00:00Z') + k * step);
+    const mismatches: string[] = [];
+    for (const zone of Intl.supportedValuesOf('timeZone')) {
+      for (const ms of instants) {
+        const w = wallClock(ms, zone);
+        const offset = Date.UTC(w.y, w.mo - 1, w.d, w.h, w.mi, w.s) - Math.floor(ms / 1000) * 1000;
+        const date = `${String(w.y).padStart(4, '0')}-${String(w.mo).padStart(2, '0')}-${String(w.d).padStart(2, '0')}`;
+        const got = [zoneOffsetMs(ms, zone), localDate(new Date(ms), zone)];
+        if (got[0] !== offset || got[1] !== date) mismatches.push(`${zone} ${new Date(ms).toISOString()}: ${got.join(' ')} against ${offset} ${date}`);
+      }
+    }
+    assert.deepEqual(mismatches, []);
   });
 });

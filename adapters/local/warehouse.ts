@@ -112,7 +112,8 @@ export class LocalWarehouse implements Warehouse, RawSink, DedupeIndex {
 
   /** Streams the result a DuckDB chunk (2,048 rows) at a time, holding the connection until the last. */
   async queryPages<T = Record<string, unknown>>(sql: string, params: SqlParams | undefined, onPage: (rows: T[]) => Promise<void>): Promise<void> {
-    const text = this.translate(sql);
+    const { text, params: values } = joinLongLists(this.translate(sql), params);
+    params = values;
     await this.exclusive(async (conn) => {
       let result;
       try {

@@ -118,6 +118,11 @@ describe('LocalWarehouse', () => {
     assert.deepEqual(await wh.query('SELECT id, xs FROM m.l'), [{ id: 'a', xs: long }]);
     const [row] = await wh.query<{ n: number }>("SELECT count(*) AS n FROM range(2000) r(i) WHERE concat('m|', lpad(i::VARCHAR, 4, '0')) IN (SELECT unnest($xs))", { xs: long });
     assert.equal(row!.n, 998);
+    const streamed: string[] = [];
+    await wh.queryPages<{ x: string }>("SELECT x FROM (SELECT unnest($xs) AS x) WHERE x IN (SELECT unnest($xs))", { xs: long }, async (rows) => {
+      for (const r of rows) streamed.push(r.x);
+    });
+    assert.deepEqual(streamed.sort(), [...long].sort());
   });
 
   it('streams a query\'s rows a DuckDB chunk at a time, in order, and frees the connection after the last page', async () => {

@@ -30,7 +30,7 @@ import { prepareMarts } from '../../pipeline/marts/runner.js';
 import { DimensionsFile, resolveDimensions } from '../../pipeline/contracts/dimensions.js';
 import { FAMILY_MART, type ArchiveReader, type DimensionsStore, type InboundMessage, type SqlParams } from '../../pipeline/ports.js';
 import { RAW_TABLES } from '../../pipeline/schema/raw.js';
-import { TEST_INSTANCE, TEST_PROJECT, useEmulators } from '../adapters/gcp/support/emulators.js';
+import { TEST_INSTANCE, TEST_PROJECT, gcpRuntimeEnv, useEmulators } from '../adapters/gcp/support/emulators.js';
 import { loadDimensions, loadEvents, openWarehouse, order } from '../pipeline/marts/support.js';
 
 const DIMENSIONS = {
@@ -74,17 +74,9 @@ describe('tillstream reprocess and marts with TILLSTREAM_RUNTIME=gcp', function 
   before(async () => {
     const emulators = await useEmulators();
     await ensureTable(bigtableClient(TEST_PROJECT).instance(TEST_INSTANCE), seriesTable, SERIES_FAMILIES);
-    env = {
-      TILLSTREAM_RUNTIME: 'gcp',
-      BIGTABLE_EMULATOR_HOST: emulators.bigtableHost,
-      METADATA_SERVER_DETECTION: 'none',
-      TILLSTREAM_GCP_PROJECT: TEST_PROJECT,
-      TILLSTREAM_BIGTABLE_INSTANCE: TEST_INSTANCE,
+    env = gcpRuntimeEnv(emulators, {
       TILLSTREAM_SERIES_TABLE: seriesTable,
-      TILLSTREAM_ARCHIVE_BUCKET: 'unused-archive',
-      TILLSTREAM_POS_BUCKET: 'unused-pos',
-      TILLSTREAM_DIMENSIONS_BUCKET: 'unused-config',
-    };
+    });
     duck = await openWarehouse();
     // The staging and reporting views, as Terraform deploys them in BigQuery (a gcp run never replaces them).
     await prepareMarts(duck);
@@ -246,18 +238,10 @@ describe('tillstream reprocess --revalidate with TILLSTREAM_RUNTIME=gcp', functi
     const instance = bigtableClient(TEST_PROJECT).instance(TEST_INSTANCE);
     await ensureTable(instance, seriesTable, SERIES_FAMILIES);
     await ensureTable(instance, dedupeTable, dedupeFamilies(7 * 86_400));
-    env = {
-      TILLSTREAM_RUNTIME: 'gcp',
-      BIGTABLE_EMULATOR_HOST: emulators.bigtableHost,
-      METADATA_SERVER_DETECTION: 'none',
-      TILLSTREAM_GCP_PROJECT: TEST_PROJECT,
-      TILLSTREAM_BIGTABLE_INSTANCE: TEST_INSTANCE,
+    env = gcpRuntimeEnv(emulators, {
       TILLSTREAM_SERIES_TABLE: seriesTable,
       TILLSTREAM_DEDUPE_TABLE: dedupeTable,
-      TILLSTREAM_ARCHIVE_BUCKET: 'unused-archive',
-      TILLSTREAM_POS_BUCKET: 'unused-pos',
-      TILLSTREAM_DIMENSIONS_BUCKET: 'unused-config',
-    };
+    });
     duck = await openWarehouse();
     // The staging and reporting views, as Terraform deploys them in BigQuery (a gcp run never replaces them).
     await prepareMarts(duck);

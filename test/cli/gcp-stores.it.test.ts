@@ -22,7 +22,7 @@ import { UsageError } from '../../cli/context.js';
 import { openLocalPipeline } from '../../runtime/local-writer.js';
 import { LocalKeyStore } from '../../adapters/local/key-store.js';
 import { createCommandContext } from '../../cli/runtime-select.js';
-import { TEST_INSTANCE, TEST_PROJECT, useEmulators } from '../adapters/gcp/support/emulators.js';
+import { TEST_INSTANCE, TEST_PROJECT, gcpRuntimeEnv, useEmulators } from '../adapters/gcp/support/emulators.js';
 
 const BIN = join(import.meta.dirname, '..', '..', 'cli', 'bin.mjs');
 const PEPPER = Buffer.alloc(32, 0x3c);
@@ -47,19 +47,12 @@ describe('tillstream dimensions and keys with TILLSTREAM_RUNTIME=gcp', function 
     const instance = bigtableClient(TEST_PROJECT).instance(TEST_INSTANCE);
     await ensureTable(instance, `series-cli-${suffix}`, SERIES_FAMILIES);
     await ensureTable(instance, `keys-cli-${suffix}`, KEYS_FAMILIES);
-    env = {
-      TILLSTREAM_RUNTIME: 'gcp',
-      BIGTABLE_EMULATOR_HOST: emulators.bigtableHost,
-      METADATA_SERVER_DETECTION: 'none',
-      TILLSTREAM_GCP_PROJECT: TEST_PROJECT,
-      TILLSTREAM_BIGTABLE_INSTANCE: TEST_INSTANCE,
+    env = gcpRuntimeEnv(emulators, {
       TILLSTREAM_SERIES_TABLE: `series-cli-${suffix}`,
       TILLSTREAM_KEYS_TABLE: `keys-cli-${suffix}`,
-      TILLSTREAM_ARCHIVE_BUCKET: 'unused-archive',
-      TILLSTREAM_POS_BUCKET: 'unused-pos',
       TILLSTREAM_DIMENSIONS_BUCKET: 'tillstream-config',
       TILLSTREAM_KEY_PEPPER: PEPPER.toString('hex'),
-    };
+    });
     dir = await mkdtemp(join(tmpdir(), 'cli-gcp-'));
   });
   after(async () => {

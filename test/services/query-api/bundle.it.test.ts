@@ -14,7 +14,7 @@ import { createBigtableKeyStore } from '../../../adapters/gcp/bigtable-key-store
 import { createBigtableSeriesStore } from '../../../adapters/gcp/bigtable-series-store.js';
 import { createKey } from '../../../pipeline/auth/keys.js';
 import { documentKey, encodeRowKey, hourBucket } from '../../../pipeline/series/row-key.js';
-import { TEST_INSTANCE, TEST_PROJECT, useEmulators } from '../../adapters/gcp/support/emulators.js';
+import { TEST_INSTANCE, TEST_PROJECT, gcpRuntimeEnv, useEmulators } from '../../adapters/gcp/support/emulators.js';
 
 const BUILD = new URL('../../../scripts/build-query-api.mjs', import.meta.url).pathname;
 const PEPPER = Buffer.alloc(32, 0x3c);
@@ -49,22 +49,14 @@ describe('query API bundle', function () {
     // The image's environment: only what the container sets, run from the bundle's own directory.
     proc = spawn(process.execPath, [join(out, 'server.mjs')], {
       cwd: out,
-      env: {
+      env: gcpRuntimeEnv(emulators, {
         PATH: process.env.PATH,
         NODE_ENV: 'production',
         PORT: '0',
-        TILLSTREAM_RUNTIME: 'gcp',
-        BIGTABLE_EMULATOR_HOST: emulators.bigtableHost,
-        METADATA_SERVER_DETECTION: 'none',
-        TILLSTREAM_GCP_PROJECT: TEST_PROJECT,
-        TILLSTREAM_BIGTABLE_INSTANCE: TEST_INSTANCE,
         TILLSTREAM_SERIES_TABLE: `series-bundle-${suffix}`,
         TILLSTREAM_KEYS_TABLE: `keys-bundle-${suffix}`,
-        TILLSTREAM_ARCHIVE_BUCKET: 'unused-archive',
-        TILLSTREAM_POS_BUCKET: 'unused-pos',
-        TILLSTREAM_DIMENSIONS_BUCKET: 'unused-config',
         TILLSTREAM_KEY_PEPPER: PEPPER.toString('hex'),
-      },
+      }),
       stdio: ['ignore', 'ignore', 'pipe'],
     });
     proc.stderr!.setEncoding('utf8');

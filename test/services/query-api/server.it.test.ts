@@ -18,7 +18,7 @@ import { openLmdbSeriesStore } from '../../../adapters/local/series-store.js';
 import { createKey } from '../../../pipeline/auth/keys.js';
 import type { KeyStore, SeriesStore } from '../../../pipeline/ports.js';
 import { documentKey, encodeRowKey, hourBucket } from '../../../pipeline/series/row-key.js';
-import { TEST_INSTANCE, TEST_PROJECT, useEmulators } from '../../adapters/gcp/support/emulators.js';
+import { TEST_INSTANCE, TEST_PROJECT, gcpRuntimeEnv, useEmulators } from '../../adapters/gcp/support/emulators.js';
 
 const SERVER = new URL('../../../services/query-api/server.ts', import.meta.url).pathname;
 const PEPPER = Buffer.alloc(32, 0x5a);
@@ -108,19 +108,11 @@ describe('query API server', function () {
       const keys = createBigtableKeyStore(await ensureTable(instance, `keys-api-${suffix}`, KEYS_FAMILIES));
       await seed(series);
       readKey = await addReadKey(keys, PEPPER);
-      env = {
-        TILLSTREAM_RUNTIME: 'gcp',
-        BIGTABLE_EMULATOR_HOST: emulators.bigtableHost,
-        METADATA_SERVER_DETECTION: 'none',
-        TILLSTREAM_GCP_PROJECT: TEST_PROJECT,
-        TILLSTREAM_BIGTABLE_INSTANCE: TEST_INSTANCE,
+      env = gcpRuntimeEnv(emulators, {
         TILLSTREAM_SERIES_TABLE: `series-api-${suffix}`,
         TILLSTREAM_KEYS_TABLE: `keys-api-${suffix}`,
-        TILLSTREAM_ARCHIVE_BUCKET: 'unused-archive',
-        TILLSTREAM_POS_BUCKET: 'unused-pos',
-        TILLSTREAM_DIMENSIONS_BUCKET: 'unused-config',
         TILLSTREAM_KEY_PEPPER: PEPPER.toString('hex'),
-      };
+      });
       child = await startServer(env);
     });
     after(async () => {

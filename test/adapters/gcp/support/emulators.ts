@@ -21,6 +21,25 @@ export async function useEmulators(): Promise<RunningEmulators> {
   return r;
 }
 
+/**
+ * The environment of a gcp-runtime process against the emulators: the test project and Bigtable
+ * instance, no metadata server, and buckets it must name but the test leaves unused; `extra` adds the
+ * test's own tables and settings, or replaces any of these.
+ */
+export function gcpRuntimeEnv(emulators: RunningEmulators, extra: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  return {
+    TILLSTREAM_RUNTIME: 'gcp',
+    BIGTABLE_EMULATOR_HOST: emulators.bigtableHost,
+    METADATA_SERVER_DETECTION: 'none',
+    TILLSTREAM_GCP_PROJECT: TEST_PROJECT,
+    TILLSTREAM_BIGTABLE_INSTANCE: TEST_INSTANCE,
+    TILLSTREAM_ARCHIVE_BUCKET: 'unused-archive',
+    TILLSTREAM_POS_BUCKET: 'unused-pos',
+    TILLSTREAM_DIMENSIONS_BUCKET: 'unused-config',
+    ...extra,
+  };
+}
+
 after(async function stopEmulators() {
   this.timeout(10_000);
   if (running) await (await running).stop();

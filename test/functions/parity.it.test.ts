@@ -1,7 +1,9 @@
 // Parity of the two runtimes: one seeded workload through the local runtime (local bus, DuckDB, LMDB)
 // and through the gcp path (gcp publisher → Pub/Sub emulator → ingestEvents as the push subscription
-// delivers it → Bigtable dedupe index; marts exported to the Bigtable series store), with DuckDB
-// standing in for BigQuery. Entry counts, mart rows, series cells and documents must be identical.
+// delivers it → Bigtable dedupe index; the scheduled script's statements and the export job's tasks
+// into the Bigtable series store), with DuckDB standing in for BigQuery. Entry counts, mart rows,
+// series cells and documents must be identical, and stay so after a reprocess that removes an
+// inventory item's events.
 import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -21,9 +23,11 @@ import { createIngestEventsHandler } from '../../functions/ingest-events.js';
 import type { EntryCounts } from '../../pipeline/contracts/outcomes.js';
 import { batchEntries } from '../../pipeline/ingest/entries.js';
 import { createIngestStage } from '../../pipeline/ingest/stage.js';
-import { exportMartRun } from '../../pipeline/marts/exporter.js';
-import { scheduledRun } from '../../pipeline/marts/runner.js';
-import type { Clock, InboundMessage, MessageAttributes, SeriesRow, SeriesStore } from '../../pipeline/ports.js';
+import { reprocess } from '../../pipeline/marts/reprocess.js';
+import type { Clock, InboundMessage, MessageAttributes, SeriesRow, SeriesStore, Warehouse } from '../../pipeline/ports.js';
+import { createRunExporter } from '../../services/export-job/export-run.js';
+import type { FinishedRun } from '../../services/export-job/run.js';
+import { runScheduledScript } from '../pipeline/marts/script-runner.js';
 import { documentKey } from '../../pipeline/series/row-key.js';
 import { toDuckDb } from '../../pipeline/sql/dialect.js';
 import { TEST_INSTANCE, TEST_PROJECT, useEmulators } from '../adapters/gcp/support/emulators.js';
@@ -59,6 +63,25 @@ interface RuntimeNumbers {
   seriesCells: number;
   series: SeriesRow[];
   documents: unknown[];
+  /** After the removed item's events are deleted from raw and the workload's days reprocessed. */
+  reprocessed: { cells: number; series: SeriesRow[] };
+}
+
+/** The inventory item whose events the reprocess removes: the first item of the series (merchant, store, sku). */
+let removed: { merchant: string; store: string; sku: string } | undefined;
+const itemOf = (rows: SeriesRow[]) => {
+  const k = rows.find((r) => r.key.includes('#inventory#'))!.key;
+  const m = /^([^#]+)#inventory#sku=([^#]+)#store=([^#]+)#h#/.exec(k)!;
+  return { merchant: m[1]!, sku: m[2]!, store: m[3]! };
+};
+const itemKey = (i: NonNullable<typeof removed>) => `${i.merchant}#inventory#sku=${i.sku}#store=${i.store}#`;
+
+/** Removes the item's events from raw (as a fix that rejects them would) and reprocesses the workload's days. */
+async function removeAndReprocess(warehouse: Warehouse, series: SeriesStore) {
+  removed ??= itemOf(await series.readRange(ALL_ROWS));
+  await warehouse.run("delete from raw.events where merchant_id = @m and event_type = 'inventory' and store_id = @s and sku = @k", { m: removed.merchant, s: removed.store, k: removed.sku });
+  const r = await reprocess({ warehouse, series, clock }, { from: new Date(ANCHOR.getTime() - 3 * 86_400_000), to: new Date(ANCHOR.getTime()) });
+  return { cells: r.cells, series: await series.readRange(ALL_ROWS) };
 }
 
 async function documentsOf(series: SeriesStore, merchants: string[]) {
@@ -88,13 +111,14 @@ describe('gcp runtime parity with the local runtime (emulators, DuckDB for BigQu
       await rt.bus.publish(messagesOf(workload, { run_id: rt.runId }));
       await rt.runner.drain();
       const cycle = await runMartCycle(rt);
-      return {
+      const numbers = {
         counts: await rt.runCounts(rt.runId),
         martRows: await martRowCounts(rt.warehouse),
         seriesCells: cycle.cells,
         series: await rt.series.readRange(ALL_ROWS),
         documents: await documentsOf(rt.series, merchants),
       };
+      return { ...numbers, reprocessed: await removeAndReprocess(rt.warehouse, rt.series) };
     } finally {
       await rt.close();
     }
@@ -138,15 +162,14 @@ describe('gcp runtime parity with the local runtime (emulators, DuckDB for BigQu
       }
       await sub.close();
 
-      // The scheduled query and the exporter, with Bigtable as the series store.
-      // (the runner snapshots each window before its rebuild into marts.mart_run_rows, as the script does)
-      const build = await scheduledRun({ warehouse, clock });
-      // The export job's tasks, one per merchant shard; together they tile the merchant space.
-      const cut = merchants[Math.floor(merchants.length / 2)]!;
+      // The scheduled query's script (statement by statement, test/pipeline/marts/script-runner.ts) and
+      // the export job's two tasks for its transfer run, with Bigtable as the series store; the tasks'
+      // merchant ranges tile the merchant space.
+      const startedAt = clock.now();
+      await runScheduledScript(warehouse, { startedAt, runId: 'parity-run' });
+      const run: FinishedRun = { name: 'runs/parity', state: 'SUCCEEDED', runTime: startedAt, endTime: new Date(startedAt.getTime() + 60_000) };
       let cells = 0;
-      for (const shard of [{ merchantFrom: '', merchantTo: cut }, { merchantFrom: cut }]) {
-        cells += (await exportMartRun({ warehouse, series, now: clock.now }, { runId: build.runId, ...shard })).cells;
-      }
+      for (const index of [0, 1]) cells += (await createRunExporter({ warehouse, series, now: clock.now })(run, { index, count: 2 })).cells;
 
       const stored = await warehouse.entryCounts({ messageIds: ids });
       const martRows: Record<string, number> = {};
@@ -158,6 +181,7 @@ describe('gcp runtime parity with the local runtime (emulators, DuckDB for BigQu
         seriesCells: cells,
         series: await series.readRange(ALL_ROWS),
         documents: await documentsOf(series, merchants),
+        reprocessed: await removeAndReprocess(warehouse, series),
       };
     } finally {
       await pubsub.close();
@@ -180,5 +204,11 @@ describe('gcp runtime parity with the local runtime (emulators, DuckDB for BigQu
     assert.equal(g.seriesCells, l.seriesCells);
     assert.deepEqual(g.series, l.series);
     assert.deepEqual(g.documents, l.documents);
+    // A reprocess after an item's events were removed deletes its points in both stores alike.
+    const item = itemKey(removed!);
+    assert.ok(l.series.some((r) => r.key.startsWith(item)), `${item} had points`);
+    assert.deepEqual(l.reprocessed.series.filter((r) => r.key.startsWith(item)), []);
+    assert.equal(g.reprocessed.cells, l.reprocessed.cells);
+    assert.deepEqual(g.reprocessed.series, l.reprocessed.series);
   });
 });

@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import type { LocalWarehouse } from '../../../adapters/local/warehouse.js';
 import { CLEAR_CHUNK_STATEMENTS, CLEAR_MESSAGE_STATEMENTS, clearChunkRows, clearMessageRows, messagesOf, replacingSink } from '../../../pipeline/marts/replacing-sink.js';
-import { analyzeSqlFiles, formatAnalysisError } from '../../support/zetasql/analyze.js';
+import { analysisOutcomes } from '../../support/zetasql/analyze.js';
 import type { IngestWrite, SqlParams } from '../../../pipeline/ports.js';
-import { loadDimensions, loadEvents, openWarehouse, order } from './support.js';
+import { loadDimensions, loadEvents, openWarehouse, order, withChunkLiterals } from './support.js';
 
 const DIMENSIONS = {
   merchants: [{ id: 'm1', name: 'M1', time_zone: 'Europe/Berlin', currency: 'EUR' }],
@@ -118,19 +118,9 @@ describe('replacing sink statements analyzed by ZetaSQL (BigQuery language optio
       })),
       ...CLEAR_CHUNK_STATEMENTS.map((sql, i) => ({
         path: `replacing-sink-chunk-${i}.sql`,
-        sql: sql
-          .replaceAll('@ids', "['msg-1', 'msg-2']")
-          .replaceAll(/@(received|events)_from/g, "timestamp '2026-11-20 10:00:00+00'")
-          .replaceAll(/@(received|events)_to/g, "timestamp '2026-11-20 11:00:00+00'"),
+        sql: withChunkLiterals(sql),
       })),
     ];
-    const analysis = await analyzeSqlFiles(files);
-    assert.deepEqual(
-      files.map((f) => {
-        const r = analysis.results.get(f.path);
-        return r?.ok ? 'ok' : r ? formatAnalysisError(f.path, r.error) : 'missing';
-      }),
-      files.map(() => 'ok'),
-    );
+    assert.deepEqual(await analysisOutcomes(files), files.map(() => 'ok'));
   });
 });

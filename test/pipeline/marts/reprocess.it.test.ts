@@ -9,8 +9,8 @@ import { createIngestStage } from '../../../pipeline/ingest/stage.js';
 import type { ChunkRows } from '../../../pipeline/marts/replacing-sink.js';
 import { REVALIDATE_LOOKUPS, revalidate } from '../../../pipeline/marts/reprocess.js';
 import type { ArchiveReader, Clock, InboundMessage, SqlParams, Warehouse } from '../../../pipeline/ports.js';
-import { analyzeSqlFiles, formatAnalysisError } from '../../support/zetasql/analyze.js';
-import { loadDimensions, loadEvents, openWarehouse, order } from './support.js';
+import { analysisOutcomes } from '../../support/zetasql/analyze.js';
+import { loadDimensions, loadEvents, openWarehouse, order, withChunkLiterals } from './support.js';
 
 const DIMS = {
   merchants: [{ id: 'm_ny', name: 'Pizza NY', time_zone: 'America/New_York', currency: 'USD' }],
@@ -170,18 +170,8 @@ describe('re-validation look-ups analyzed by ZetaSQL (BigQuery language options)
     // The analyzer declares only the window parameters: the chunk's parameters are bound as literals.
     const files = Object.entries(REVALIDATE_LOOKUPS).map(([name, sql]) => ({
       path: `revalidate-${name}.sql`,
-      sql: sql
-        .replaceAll('@ids', "['msg-1', 'msg-2']")
-        .replaceAll(/@(received|events)_from/g, "timestamp '2026-11-20 10:00:00+00'")
-        .replaceAll(/@(received|events)_to/g, "timestamp '2026-11-20 11:00:00+00'"),
+      sql: withChunkLiterals(sql),
     }));
-    const analysis = await analyzeSqlFiles(files);
-    assert.deepEqual(
-      files.map((f) => {
-        const r = analysis.results.get(f.path);
-        return r?.ok ? 'ok' : r ? formatAnalysisError(f.path, r.error) : 'missing';
-      }),
-      files.map(() => 'ok'),
-    );
+    assert.deepEqual(await analysisOutcomes(files), files.map(() => 'ok'));
   });
 });

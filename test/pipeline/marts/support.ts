@@ -191,3 +191,14 @@ export function promotion(p: { merchant: string; at: string; promoId: string; st
     body: { promo_id: p.promoId, kind: 'price_reduction', starts_at: p.startsAt, ends_at: p.endsAt, store_ids: p.stores ?? [] },
   };
 }
+
+/**
+ * A re-validation chunk's statement with the chunk's parameters (@ids, @received_from/to, @events_from/to)
+ * bound as literals, for ZetaSQL analysis: the analyzer declares only the window parameters.
+ */
+export function withChunkLiterals(sql: string): string {
+  return sql
+    .replaceAll('@ids', "['msg-1', 'msg-2']")
+    .replaceAll(/@(received|events)_from/g, "timestamp '2026-11-20 10:00:00+00'")
+    .replaceAll(/@(received|events)_to/g, "timestamp '2026-11-20 11:00:00+00'");
+}

@@ -47,6 +47,18 @@ export function formatAnalysisError(file: string, error: AnalysisError): string 
   return `${file}:${error.line}:${error.column} ${error.message}`;
 }
 
+/**
+ * Each file's analysis, in order: 'ok', or its error as `file:line:column message`. Asserting it equals
+ * `files.map(() => 'ok')` names every statement that does not analyze.
+ */
+export async function analysisOutcomes(files: SqlFile[]): Promise<string[]> {
+  const analysis = await analyzeSqlFiles(files);
+  return files.map((f) => {
+    const r = analysis.results.get(f.path);
+    return r?.ok ? 'ok' : r ? formatAnalysisError(f.path, r.error) : 'missing';
+  });
+}
+
 /** A single trailing `;` is allowed in a file; ZetaSQL's single-statement analysis is not. */
 export function statementText(sql: string): string {
   return sql.replace(/;\s*$/, '');

@@ -10,7 +10,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { pino } from 'pino';
 import { openLmdbSeriesStore } from '../adapters/local/series-store.js';
-import { createQueryApi } from '../services/query-api/app.js';
+import { createQueryApiListener } from '../services/query-api/app.js';
 import { MemoryKeyStore, PEPPER, addKey } from '../test/services/query-api/fixtures.js';
 import { ANCHOR } from './workload.js';
 
@@ -22,7 +22,7 @@ if ((mode === 'app' || mode === 'app-cached') && path) {
   const keys = new MemoryKeyStore();
   key = (await addKey(keys, 'admin')).key;
   const logger = pino({ level: 'info' }, pino.destination({ dest: '/dev/null', sync: false }));
-  const app = createQueryApi({ series, keys, pepper: PEPPER, clock: { now: () => ANCHOR }, logger, rateLimit: false, cache: mode === 'app-cached', answerCache: mode === 'app-cached', dashboard: false });
+  const app = createQueryApiListener({ series, keys, pepper: PEPPER, clock: { now: () => ANCHOR }, logger, rateLimit: false, cache: mode === 'app-cached', answerCache: mode === 'app-cached', dashboard: false });
   server = createServer(app);
 } else if (mode === 'bare' && path) {
   const bodies = new Map<string, Buffer>(Object.entries(JSON.parse(readFileSync(path, 'utf8')) as Record<string, string>).map(([p, b]) => [p, Buffer.from(b)]));

@@ -50,14 +50,22 @@ export function plainHttpOptions(options: Readonly<HelmetOptions> = {}): HelmetO
   } as HelmetOptions;
 }
 
-/** Middleware setting helmet(options)'s headers from the sets recorded once, by the request's protocol. */
-export function securityHeaders(options?: Readonly<HelmetOptions>): RequestHandler {
+/** Sets helmet(options)'s headers on a response from the sets recorded once: `secure` for https. */
+export function securityHeadersSetter(options?: Readonly<HelmetOptions>): (res: ServerResponse, secure: boolean) => void {
   const secure = helmetHeaders(options);
   const plain = helmetHeaders(plainHttpOptions(options));
-  return (req, res, next) => {
-    const { set, removed } = (req as Request).secure === true ? secure : plain;
+  return (res, isSecure) => {
+    const { set, removed } = isSecure ? secure : plain;
     for (const name of removed) res.removeHeader(name);
     for (const [name, value] of set) res.setHeader(name, value);
+  };
+}
+
+/** Middleware setting helmet's headers (securityHeadersSetter's, or helmet(options)'s) by the request's protocol. */
+export function securityHeaders(options?: Readonly<HelmetOptions> | ((res: ServerResponse, secure: boolean) => void)): RequestHandler {
+  const setHeaders = typeof options === 'function' ? options : securityHeadersSetter(options);
+  return (req, res, next) => {
+    setHeaders(res, (req as Request).secure === true);
     next();
   };
 }

@@ -3,6 +3,7 @@
 // /health, /ready and the OpenAPI document. createQueryApiRouter() gives the routes alone for composing
 // one process with the collector; createQueryApi() is the complete app (headers, logs, 404, errors).
 import { existsSync } from 'node:fs';
+import type { IncomingMessage, RequestListener } from 'node:http';
 import { createRequire } from 'node:module';
 import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -15,12 +16,13 @@ import { rowRange } from '../../pipeline/series/row-key.js';
 import { DAY_MS } from '../../pipeline/time.js';
 import { HttpError, errorHandler, notFound, notFoundHandler } from '../http/errors.js';
 import { defaultLogger, requestLogger } from '../http/logging.js';
-import { securityHeaders } from '../http/security-headers.js';
+import { securityHeaders, securityHeadersSetter } from '../http/security-headers.js';
+import { keptAnswers } from './kept-answers.js';
 import { createAlertsRouter } from './alerts-router.js';
 import type { WebhookPolicy } from '../../pipeline/alerts/webhook-url.js';
 import { createRejectionsRouter } from './rejections-router.js';
 import { assertMerchantAccess, readerOf, requireReader } from './auth.js';
-import { AnswerCache, PROVISIONAL_MAX_AGE_S, cachedAnswer, secondsUntilNextMartRun, sendCached, sendJson, sendJsonText, sendText } from './cache.js';
+import { AnswerCache, PROVISIONAL_MAX_AGE_S, answerKey, cachedAnswer, secondsUntilNextMartRun, sendCached, sendJson, sendJsonText, sendText } from './cache.js';
 import { CSV_TYPE, toCsv, wantsCsv } from './csv.js';
 import { candidateSpan, previousPeriod, resolveRange } from './ranges.js';
 import { dayBuckets, hourBuckets, parseTopQuery, rankTop, topGrain, topHours, topKeyRange } from './top.js';
@@ -76,14 +78,18 @@ const DASHBOARD_DIR = fileURLToPath(new URL('./dashboard/', import.meta.url));
 const BUNDLED_UPLOT_DIR = fileURLToPath(new URL('./uplot/', import.meta.url));
 const UPLOT_DIR = existsSync(BUNDLED_UPLOT_DIR) ? BUNDLED_UPLOT_DIR : dirname(createRequire(import.meta.url).resolve('uplot'));
 
-export function createQueryApiRouter(deps: QueryApiDeps): Router {
-  const clock = deps.clock ?? systemClock;
-  const cacheOn = deps.cache !== false;
-  const router = Router();
-  const reader = requireReader({ keys: deps.keys, pepper: deps.pepper, clock });
-  const limiter: RequestHandler =
+/** What the routes share with the kept-answer path (kept-answers.ts): one answer cache, one rate limiter. */
+interface Shared {
+  /** Metrics answers as sent, while clients may keep them too (cache.ts AnswerCache); only with caching on. */
+  answers: AnswerCache | undefined;
+  /** Per key; none when rate limiting is off. */
+  rateLimiter: RequestHandler | undefined;
+}
+
+function sharedOf(deps: QueryApiDeps): Shared {
+  const rateLimiter =
     deps.rateLimit === false
-      ? (_req, _res, next) => next()
+      ? undefined
       : rateLimit({
           windowMs: deps.rateLimit?.windowMs ?? 60_000,
           limit: deps.rateLimit?.limit ?? 1200,
@@ -94,6 +100,19 @@ export function createQueryApiRouter(deps: QueryApiDeps): Router {
           handler: (_req, _res, next) => next(new HttpError(429, 'rate_limited', 'too many requests for this key; retry after the number of seconds in Retry-After')),
           validate: false,
         });
+  return { answers: deps.cache !== false && deps.answerCache ? new AnswerCache() : undefined, rateLimiter };
+}
+
+export function createQueryApiRouter(deps: QueryApiDeps): Router {
+  return queryApiRouter(deps, sharedOf(deps));
+}
+
+function queryApiRouter(deps: QueryApiDeps, shared: Shared): Router {
+  const clock = deps.clock ?? systemClock;
+  const cacheOn = deps.cache !== false;
+  const router = Router();
+  const reader = requireReader({ keys: deps.keys, pepper: deps.pepper, clock });
+  const limiter: RequestHandler = shared.rateLimiter ?? ((_req, _res, next) => next());
   const finalizedCache = (): { maxAgeSeconds: number } | false => (cacheOn ? { maxAgeSeconds: secondsUntilNextMartRun(clock.now()) } : false);
   const shortCache = (): { maxAgeSeconds: number } | false => (cacheOn ? { maxAgeSeconds: PROVISIONAL_MAX_AGE_S } : false);
 
@@ -158,16 +177,16 @@ export function createQueryApiRouter(deps: QueryApiDeps): Router {
     sendJson(res, { kind: record.kind, merchant_id: record.merchant_id }, false);
   });
 
-  // Metrics answers as sent, while clients may keep them too (cache.ts AnswerCache); only with caching on.
-  const answers = cacheOn && deps.answerCache ? new AnswerCache() : undefined;
+  const answers = shared.answers;
 
   router.get('/v1/merchants/:merchantId/metrics', reader, limiter, async (req, res) => {
     const merchantId = req.params.merchantId as string;
     assertMerchantAccess(readerOf(res), merchantId);
     const now = clock.now();
     // The same URL parses the same way, so a kept answer stands for this request once access is checked.
-    const answerKey = `${merchantId}\n${req.originalUrl}\n${req.headers.accept ?? ''}`;
-    const kept = answers?.get(answerKey, now.getTime());
+    const accept = req.headers.accept;
+    const keptKey = answerKey(merchantId, req.originalUrl, accept !== undefined && /text\/csv/i.test(accept) && wantsCsv(req, undefined));
+    const kept = answers?.get(keptKey, now.getTime());
     if (kept) {
       sendCached(res, kept, now.getTime());
       return;
@@ -199,8 +218,8 @@ export function createQueryApiRouter(deps: QueryApiDeps): Router {
     const send = (body: string, contentType: string) => {
       if (!answers || cache === false) return sendText(res, body, contentType, cache, 'Authorization, Accept');
       const disposition = res.getHeader('Content-Disposition');
-      const a = cachedAnswer(body, contentType, cache, 'Authorization, Accept', now.getTime(), typeof disposition === 'string' ? { 'Content-Disposition': disposition } : undefined);
-      answers.set(answerKey, a);
+      const a = cachedAnswer(Buffer.from(body), contentType, cache, 'Authorization, Accept', now.getTime(), typeof disposition === 'string' ? { 'Content-Disposition': disposition } : undefined);
+      answers.set(keptKey, a);
       sendCached(res, a, now.getTime());
     };
     const granularity = q.grain === 'h' ? 'hour' : 'day';
@@ -371,18 +390,64 @@ export function createQueryApiRouter(deps: QueryApiDeps): Router {
 
 /** The complete app: security headers, request logs, the routes, 404 and the one error handler. */
 export function createQueryApi(deps: QueryApiDeps): Express {
+  return buildQueryApi(deps).app;
+}
+
+/**
+ * The complete app as node's request listener, for an http server: with the answer cache on, a request
+ * whose answer is kept is answered without entering express (kept-answers.ts); otherwise the app itself.
+ */
+export function createQueryApiListener(deps: QueryApiDeps): RequestListener {
+  const { app, kept } = buildQueryApi(deps);
+  if (!kept) return app;
+  return (req, res) =>
+    kept(req, res, (err) => {
+      if (err !== undefined) refused.set(req, err);
+      app(req, res);
+    });
+}
+
+/** Requests the kept-answer path counted and the rate limiter refused: the app answers the limiter's error. */
+const refused = new WeakMap<IncomingMessage, unknown>();
+
+function buildQueryApi(deps: QueryApiDeps): { app: Express; kept: ReturnType<typeof keptAnswers> | undefined } {
   const logger = deps.logger ?? defaultLogger();
+  const shared = sharedOf(deps);
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false); // ETags are computed over the exact body in cache.ts
   if (deps.trustProxy !== undefined) app.set('trust proxy', deps.trustProxy);
-  app.use(securityHeaders()); // helmet's defaults, precomputed
-  app.use(requestLogger(logger));
+  const setSecurityHeaders = securityHeadersSetter(); // helmet's defaults, precomputed
+  const logRequest = requestLogger(logger);
+  app.use(securityHeaders(setSecurityHeaders));
+  app.use(logRequest);
+  if (shared.answers) {
+    app.use((req, _res, next) => {
+      const err = refused.get(req);
+      if (err === undefined) return next();
+      refused.delete(req);
+      next(err);
+    });
+  }
   for (const handler of deps.mount ?? []) app.use(handler);
-  app.use(createQueryApiRouter({ ...deps, logger }));
+  app.use(queryApiRouter({ ...deps, logger }, shared));
   app.use(notFoundHandler());
   app.use(errorHandler({ logger }));
-  return app;
+  const kept = shared.answers
+    ? keptAnswers({
+        answers: shared.answers,
+        keys: deps.keys,
+        pepper: deps.pepper,
+        clock: deps.clock ?? systemClock,
+        limiter: shared.rateLimiter,
+        // express's own req.secure (the socket, or X-Forwarded-Proto from a proxy 'trust proxy' trusts),
+        // asked of a stand-in request carrying this request's socket and headers.
+        isSecure: (req) => (Object.create(app.request, { socket: { value: req.socket }, headers: { value: req.headers } }) as express.Request).secure,
+        securityHeaders: setSecurityHeaders,
+        logRequest,
+      })
+    : undefined;
+  return { app, kept };
 }
 
 export function catalogBody(): object {

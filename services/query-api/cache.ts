@@ -18,7 +18,7 @@ export function secondsUntilNextMartRun(now: Date): number {
   return Math.max(1, Math.ceil(msUntilMinute(now, MART_RUN_MINUTE) / 1000));
 }
 
-export function strongEtag(body: string): string {
+export function strongEtag(body: string | Buffer): string {
   // The one-shot hash skips the Hash object a createHash().update().digest() chain allocates per answer.
   return `"${hash('sha256', body, 'base64url').slice(0, 32)}"`;
 }
@@ -46,15 +46,18 @@ export function sendText(res: Response, body: string, contentType: string, cache
     res.end(body);
     return;
   }
+  // Encoded once: the ETag is the hash of these bytes and they are what goes out.
+  const bytes = Buffer.from(body);
   res.setHeader('Cache-Control', `private, max-age=${cache.maxAgeSeconds}`);
-  res.setHeader('ETag', strongEtag(body));
+  res.setHeader('ETag', strongEtag(bytes));
   res.setHeader('Content-Type', contentType);
-  res.send(body);
+  res.send(bytes);
 }
 
 /** An answer as sent, kept until `expiresAtMs` (the max-age it was sent with). */
 export interface CachedAnswer {
-  body: string;
+  /** The body's bytes as sent: a kept answer goes out without being encoded again. */
+  body: Buffer;
   etag: string;
   contentType: string;
   vary: string;
@@ -64,15 +67,18 @@ export interface CachedAnswer {
 }
 
 /**
- * Answers kept by request (merchant, URL, Accept), at most `maxBytes` of bodies, least recently used
- * out first. Only answers sent with a max-age are kept, each no longer than that max-age: finalized
- * data until the next mart run, anything provisional PROVISIONAL_MAX_AGE_S. The caller checks access
- * before it looks an answer up: an answer depends on the merchant and the request, not on the key.
+ * Answers kept by request (merchant, URL, representation: answerKey), at most `maxBytes` of bodies,
+ * least recently used out first. Only answers sent with a max-age are kept, each no longer than that
+ * max-age: finalized data until the next mart run, anything provisional PROVISIONAL_MAX_AGE_S. The
+ * caller checks access before it looks an answer up: an answer depends on the merchant and the
+ * request, not on the key. The default budget, 128 MiB of bodies (Buffers, outside the V8 heap), is a
+ * quarter of the 512 MiB a Cloud Run instance of the API gets (infra-cdktf/config.ts): about 2,500
+ * answers of the ~52 KB a 7-day hourly read is.
  */
 export class AnswerCache {
   private readonly lru: LRUCache<string, CachedAnswer>;
-  constructor(maxBytes = 64 * 1024 * 1024) {
-    this.lru = new LRUCache<string, CachedAnswer>({ maxSize: maxBytes, sizeCalculation: (a) => Math.max(1, a.body.length * 2) });
+  constructor(maxBytes = 128 * 1024 * 1024) {
+    this.lru = new LRUCache<string, CachedAnswer>({ maxSize: maxBytes, sizeCalculation: (a) => Math.max(1, a.body.length) });
   }
   get(key: string, nowMs: number): CachedAnswer | undefined {
     const a = this.lru.get(key);
@@ -85,19 +91,35 @@ export class AnswerCache {
   set(key: string, a: CachedAnswer): void {
     this.lru.set(key, a);
   }
+  /** Answers kept (expired ones included until looked up or pushed out). */
+  get size(): number {
+    return this.lru.size;
+  }
+}
+
+/**
+ * The key of a kept answer: the merchant, the URL as sent, and whether the answer is CSV. Of the Accept
+ * header only the representation it picks counts, since clients send many spellings of "JSON".
+ */
+export function answerKey(merchantId: string, url: string, csv: boolean): string {
+  return `${merchantId}\n${url}\n${csv ? 'csv' : ''}`;
 }
 
 /** A text answer as sendText would send it with `cache`, for AnswerCache. */
-export function cachedAnswer(body: string, contentType: string, cache: { maxAgeSeconds: number }, vary: string, nowMs: number, headers?: Record<string, string>): CachedAnswer {
+export function cachedAnswer(body: Buffer, contentType: string, cache: { maxAgeSeconds: number }, vary: string, nowMs: number, headers?: Record<string, string>): CachedAnswer {
   return { body, etag: strongEtag(body), contentType, vary, expiresAtMs: nowMs + cache.maxAgeSeconds * 1000, ...(headers ? { headers } : {}) };
 }
 
-/** Sends a kept answer, with the max-age that remains of it. */
+/** The headers of a kept answer as `res.writeHead` takes them: those sendText set, with the max-age that remains. */
+export function keptHeaders(a: CachedAnswer, nowMs: number): string[] {
+  const out = ['Vary', a.vary, 'Cache-Control', `private, max-age=${Math.max(1, Math.floor((a.expiresAtMs - nowMs) / 1000))}`, 'ETag', a.etag, 'Content-Type', a.contentType, 'Content-Length', String(a.body.length)];
+  for (const name in a.headers) out.push(name, a.headers[name]!);
+  return out;
+}
+
+/** Sends a kept answer through express, which answers 304 to a matching If-None-Match and no body to HEAD. */
 export function sendCached(res: Response, a: CachedAnswer, nowMs: number): void {
-  res.setHeader('Vary', a.vary);
-  res.setHeader('Cache-Control', `private, max-age=${Math.max(1, Math.floor((a.expiresAtMs - nowMs) / 1000))}`);
-  res.setHeader('ETag', a.etag);
-  res.setHeader('Content-Type', a.contentType);
-  for (const [name, value] of Object.entries(a.headers ?? {})) res.setHeader(name, value);
+  const h = keptHeaders(a, nowMs);
+  for (let i = 0; i < h.length; i += 2) res.setHeader(h[i]!, h[i + 1]!);
   res.send(a.body);
 }

@@ -11,7 +11,7 @@ import type { Logger } from 'pino';
 import { webhookPolicyOf } from '../../pipeline/alerts/webhook-url.js';
 import { openReadStores, type RuntimeName } from '../../runtime/select.js';
 import { defaultLogger } from '../http/logging.js';
-import { createQueryApi } from './app.js';
+import { createQueryApiListener } from './app.js';
 
 export interface QueryApiServer {
   runtime: RuntimeName;
@@ -45,7 +45,7 @@ export async function startQueryApiServer(opts: StartQueryApiOptions = {}): Prom
   const logger = opts.logger ?? defaultLogger();
   const stores = await openReadStores(env);
   let stopping = false;
-  const app = createQueryApi({
+  const app = createQueryApiListener({
     series: stores.series,
     keys: stores.keys,
     pepper: stores.pepper,

@@ -42,18 +42,23 @@ export function openLmdbSeriesStore(opts: { dataDir: string } | { path: string }
   const docs: Database<unknown, Buffer> = root.openDB({ name: 'documents', keyEncoding: 'binary', encoding: 'msgpack' });
 
   // Mutations are folded per row first, so each row is read once and written once, in mutation order.
-  const current = (touched: Map<string, Families | undefined>, key: string): Families | undefined => {
-    if (!touched.has(key)) {
+  // `touched` holds the rows read in the transaction (changed in place), `dirty` the ones to write back.
+  interface Txn {
+    touched: Map<string, Families | undefined>;
+    dirty: Set<string>;
+  }
+  const current = (t: Txn, key: string): Families | undefined => {
+    if (!t.touched.has(key)) {
       // Each get decodes a fresh object (no value cache is configured), so it can be changed in place.
-      // Each get decodes a fresh object (no value cache is configured), so it can be changed in place.
-      touched.set(key, rows.get(toKey(key)));
+      t.touched.set(key, rows.get(toKey(key)));
     }
-    return touched.get(key);
+    return t.touched.get(key);
   };
-  const applyAll = (touched: Map<string, Families | undefined>, mutations: SeriesMutation[]): void => {
+  const applyAll = (t: Txn, mutations: SeriesMutation[]): void => {
     for (const mut of mutations) {
-      const row = current(touched, mut.key);
-      if (mut.kind === 'delete_row') touched.set(mut.key, undefined);
+      const row = current(t, mut.key);
+      t.dirty.add(mut.key);
+      if (mut.kind === 'delete_row') t.touched.set(mut.key, undefined);
       else if (mut.kind === 'delete_family') {
         if (row) delete row[mut.family];
       } else if (mut.kind === 'delete_cells') {
@@ -61,19 +66,67 @@ export function openLmdbSeriesStore(opts: { dataDir: string } | { path: string }
         if (family) for (const q of mut.qualifiers) delete family[q];
       } else {
         const next = row ?? {};
-        next[mut.family] = { ...(next[mut.family] ?? {}), ...mut.cells };
-        touched.set(mut.key, next);
+        // In place: copying the family for each set made a hot row's writes quadratic in its cells.
+        const family = next[mut.family];
+        if (family) Object.assign(family, mut.cells);
+        else next[mut.family] = { ...mut.cells };
+        t.touched.set(mut.key, next);
       }
     }
   };
-  const commit = (touched: Map<string, Families | undefined>): void => {
-    for (const [key, row] of touched) {
+  const commit = (t: Txn): void => {
+    for (const key of t.dirty) {
+      const row = t.touched.get(key);
       // A row without cells does not exist, as in Bigtable.
-      const empty = !row || Object.values(row).every((f) => Object.keys(f).length === 0);
-      if (empty) rows.remove(toKey(key));
-      else rows.put(toKey(key), prune(row));
+      if (row && prune(row)) rows.put(toKey(key), row);
+      else rows.remove(toKey(key));
     }
   };
+
+  // Group commit of conditional writes and counters: calls that arrive while a write transaction is
+  // pending run together, in arrival order, in one transaction sharing one view of the rows, so a row
+  // that several messages of a batch touch is decoded and encoded once per group rather than twice per
+  // message. Each call sees the calls before it, exactly as one transaction per call would.
+  interface Queued {
+    run: (t: Txn) => unknown;
+    resolve: (out: unknown) => void;
+    reject: (err: unknown) => void;
+  }
+  let queue: Queued[] = [];
+  const inOwnTransaction = (q: Queued): void => {
+    rows
+      .transaction(() => {
+        const t: Txn = { touched: new Map(), dirty: new Set() };
+        const out = q.run(t);
+        commit(t);
+        return out;
+      })
+      .then(q.resolve, q.reject);
+  };
+  const grouped = <T>(run: (t: Txn) => T): Promise<T> =>
+    new Promise<T>((resolve, reject) => {
+      queue.push({ run, resolve: resolve as (out: unknown) => void, reject });
+      if (queue.length > 1) return; // the pending transaction takes this call too
+      let group: Queued[] = [];
+      // The callback runs once lmdb's write turn comes, and takes every call queued by then.
+      rows
+        .transaction(() => {
+          group = queue;
+          queue = [];
+          const t: Txn = { touched: new Map(), dirty: new Set() };
+          const results = group.map((q) => q.run(t));
+          commit(t);
+          return results;
+        })
+        .then(
+          (results) => group.forEach((q, i) => q.resolve(results[i])),
+          (err: unknown) => {
+            if (group.length === 0) for (const q of queue.splice(0)) q.reject(err); // the transaction never ran
+            else if (group.length === 1) group[0]!.reject(err);
+            else for (const q of group) inOwnTransaction(q); // one failing call must not fail the others
+          },
+        );
+    });
 
   const readRange = ({ start, end }: { start: string; end: string }): SeriesRow[] => {
     const out: SeriesRow[] = [];
@@ -90,9 +143,9 @@ export function openLmdbSeriesStore(opts: { dataDir: string } | { path: string }
     async mutate(mutations: SeriesMutation[]): Promise<void> {
       if (mutations.length === 0) return;
       await rows.transaction(() => {
-        const touched = new Map<string, Families | undefined>();
-        applyAll(touched, mutations);
-        commit(touched);
+        const t: Txn = { touched: new Map(), dirty: new Set() };
+        applyAll(t, mutations);
+        commit(t);
       });
     },
 
@@ -100,30 +153,24 @@ export function openLmdbSeriesStore(opts: { dataDir: string } | { path: string }
     // sequential CheckAndMutateRow calls would.
     async checkAndMutate(entries: ConditionalMutation[]): Promise<boolean[]> {
       if (entries.length === 0) return [];
-      return rows.transaction(() => {
-        const touched = new Map<string, Families | undefined>();
-        const applied = entries.map((e) => {
-          if (!holds(current(touched, e.key), e.condition)) return false;
-          applyAll(touched, e.mutations);
+      return grouped((t) =>
+        entries.map((e) => {
+          if (!holds(current(t, e.key), e.condition)) return false;
+          applyAll(t, e.mutations);
           return true;
-        });
-        commit(touched);
-        return applied;
-      });
+        }),
+      );
     },
 
     async increment(entries: CounterIncrement[]): Promise<number[]> {
       if (entries.length === 0) return [];
-      return rows.transaction(() => {
-        const touched = new Map<string, Families | undefined>();
-        const values = entries.map(({ key, family, qualifier, by }) => {
-          const next = (current(touched, key)?.[family]?.[qualifier] ?? 0) + by;
-          applyAll(touched, [{ kind: 'set', key, family, cells: { [qualifier]: next } }]);
+      return grouped((t) =>
+        entries.map(({ key, family, qualifier, by }) => {
+          const next = (current(t, key)?.[family]?.[qualifier] ?? 0) + by;
+          applyAll(t, [{ kind: 'set', key, family, cells: { [qualifier]: next } }]);
           return next;
-        });
-        commit(touched);
-        return values;
-      });
+        }),
+      );
     },
 
     async readRange(range): Promise<SeriesRow[]> {
@@ -172,9 +219,17 @@ function holds(row: Families | undefined, c: CellCondition): boolean {
   return c.equals === undefined ? value === undefined : value === c.equals;
 }
 
-/** Drops empty families so a stored row holds only families with cells. */
-function prune(row: Families): Families {
-  const out: Families = {};
-  for (const [family, cells] of Object.entries(row)) if (Object.keys(cells).length > 0) out[family] = cells;
-  return out;
+/** Drops empty families in place, so a stored row holds only families with cells; false if none is left. */
+function prune(row: Families): boolean {
+  let any = false;
+  for (const family in row) {
+    if (hasKeys(row[family]!)) any = true;
+    else delete row[family];
+  }
+  return any;
+}
+
+function hasKeys(o: object): boolean {
+  for (const _ in o) return true;
+  return false;
 }

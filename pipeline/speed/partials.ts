@@ -31,11 +31,26 @@ const str = (v: unknown): string | null => (v === null || v === undefined ? null
 
 class Rows {
   readonly byKey = new Map<string, PartialRow>();
+  // A message adds to the same few hundred rows again and again: their keys are encoded once each,
+  // looked up by merchant, series and dimension values joined, and by the hour's milliseconds.
+  private readonly byParts = new Map<string, Map<number, PartialRow>>();
   add(merchantId: string, series: SeriesName, dims: Record<string, string>, hourStart: Date, values: Record<string, number>): void {
-    const key = encodeRowKey({ merchantId, series, dims, grain: 'h' }, hourBucket(hourStart));
-    let row = this.byKey.get(key);
-    if (!row) this.byKey.set(key, (row = { key, merchantId, hourStart, values: {} }));
-    for (const [name, v] of Object.entries(values)) if (v !== 0) row.values[name] = (row.values[name] ?? 0) + v;
+    let parts = merchantId + '\u0001' + series;
+    for (const name in dims) parts += '\u0001' + name + '\u0001' + dims[name]!;
+    let hours = this.byParts.get(parts);
+    if (!hours) this.byParts.set(parts, (hours = new Map()));
+    const hourMs = hourStart.getTime();
+    let row = hours.get(hourMs);
+    if (!row) {
+      const key = encodeRowKey({ merchantId, series, dims, grain: 'h' }, hourBucket(hourStart));
+      row = this.byKey.get(key);
+      if (!row) this.byKey.set(key, (row = { key, merchantId, hourStart, values: {} }));
+      hours.set(hourMs, row);
+    }
+    for (const name in values) {
+      const v = values[name]!;
+      if (v !== 0) row.values[name] = (row.values[name] ?? 0) + v;
+    }
   }
 }
 

@@ -18,9 +18,9 @@
 //     (the marker is present, nothing is written).
 //   - Two compactors: the generation test lets only one apply a given snapshot; the other writes
 //     nothing and leaves the row to the next compaction.
-// When to compact: every writer adds 1 to the row's counter cell `!writes` after writing its cells
-//   (ReadModifyWriteRow, atomic in the row), and the writer whose increment reaches a multiple of
-//   compactEvery compacts the row. The count lives in the row, not in a process, so however many
+// When to compact: every writer adds 1 to the row's counter cell `!writes` alongside its conditional
+//   write (ReadModifyWriteRow, atomic in the row), and the writer whose increment reaches a multiple of
+//   compactEvery compacts the row once its write applied. The count lives in the row, not in a process, so however many
 //   instances write a hot row, it holds at most about compactEvery messages' cells between
 //   compactions. The counter only triggers: an extra or lost increment (a retried write) moves a
 //   compaction, never a value.
@@ -126,25 +126,31 @@ export function createPartialWriter(opts: PartialWriterOptions): PartialWriter {
       }
       const open = partials.filter((p) => p.hourStart.getTime() + HOUR_MS > finalized.get(p.merchantId)!);
       if (open.length === 0) return result;
-      const applied = await checkAndMutate!(
-        open.map((p) => {
-          const cells: Record<string, number> = {};
-          for (const [metric, v] of Object.entries(p.values)) cells[messageCell(metric, messageId)] = v;
-          const mutation: SeriesMutation = { kind: 'set', key: p.key, family: FAMILY_PARTIAL, cells };
-          return { key: p.key, condition: { family: FAMILY_PARTIAL, qualifier: marker(messageId) }, mutations: [mutation] };
-        }),
-      );
-      const written = open.filter((p, i) => {
-        if (!applied[i]) result.alreadyFolded++;
-        else {
-          result.rows++;
-          result.cells += Object.keys(p.values).length;
+      // The counters are incremented together with the conditional writes, not after them: a store
+      // that group-commits (the local one) then reads and writes each row once for both, and Bigtable
+      // saves a round trip. A row whose write did not apply (a late redelivery) counts one write too
+      // many, which moves its next compaction and never a value.
+      const [applied, counts] = await Promise.all([
+        checkAndMutate!(
+          open.map((p) => {
+            const cells: Record<string, number> = {};
+            for (const metric in p.values) cells[messageCell(metric, messageId)] = p.values[metric]!;
+            const mutation: SeriesMutation = { kind: 'set', key: p.key, family: FAMILY_PARTIAL, cells };
+            return { key: p.key, condition: { family: FAMILY_PARTIAL, qualifier: marker(messageId) }, mutations: [mutation] };
+          }),
+        ),
+        increment!(open.map((p) => ({ key: p.key, family: FAMILY_PARTIAL, qualifier: WRITES, by: 1 }))),
+      ]);
+      const due: string[] = [];
+      open.forEach((p, i) => {
+        if (!applied[i]) {
+          result.alreadyFolded++;
+          return;
         }
-        return applied[i];
+        result.rows++;
+        result.cells += Object.keys(p.values).length;
+        if (counts[i]! % compactEvery === 0) due.push(p.key);
       });
-      if (written.length === 0) return result;
-      const counts = await increment!(written.map((p) => ({ key: p.key, family: FAMILY_PARTIAL, qualifier: WRITES, by: 1 })));
-      const due = written.filter((_, i) => counts[i]! % compactEvery === 0).map((p) => p.key);
       for (const key of due) if (await compact(key)) result.compacted++;
       return result;
     },

@@ -14,6 +14,7 @@ import { createEstimator, type Estimator } from './estimate.js';
 import { billionEventProfile, PROFILE_ASSUMPTIONS } from './profile.js';
 import { INVENTORY_MART, changedRowsSql, inventoryExtentSql, inventoryPointsSql, snapshotSql, vanishedRowsSql } from '../../pipeline/marts/changes.js';
 import { shardParams } from '../../pipeline/marts/exporter.js';
+import { EXPORT_LOOKBACK_DAYS, LOOKBACK_SQL } from '../../pipeline/marts/export-log.js';
 import { martSpec } from '../../pipeline/marts/manifest.js';
 import { martParams, scheduledRunStatements } from '../../pipeline/marts/statements.js';
 import { sqlParams, type MartWindow } from '../../pipeline/marts/windows.js';
@@ -53,7 +54,7 @@ function exportReads(w: MartWindow, startedAt: Date): PlannedStatement[] {
 /**
  * The statements an hourly run issues, for a scenario: the runner's own plan (statements.ts), with
  * the snapshot the script takes of each series window before its rebuild (changes.ts snapshotSql)
- * and the export job's reads of the run after it.
+ * and the export job's reads of the run after it, and of the week's run and export logs.
  */
 export function plannedStatements(s: Scenario): PlannedStatement[] {
   const zones = new Map([...new Set(s.cells.map((c) => c.merchantId))].map((m) => [m, [PROFILE_ZONE]]));
@@ -68,6 +69,9 @@ export function plannedStatements(s: Scenario): PlannedStatement[] {
     }
     out.push({ stem: st.stem, sql: st.sql, params: st.params });
   }
+  // What each export task reads of the week's run log and export log (the earlier runs it exports too).
+  const lookback = { since: new Date(s.startedAt.getTime() - EXPORT_LOOKBACK_DAYS * 86_400_000), before: s.startedAt };
+  for (const [what, sql] of Object.entries(LOOKBACK_SQL)) exports.push({ stem: `export lookback ${what}`, sql, params: sqlParams(sql, lookback) });
   return [...out, ...exports];
 }
 

@@ -129,6 +129,8 @@ function rowsPerDay(def: TableDef): number {
     'marts.mart_daily_merchant_traffic_breakdown': a.merchants * 100,
     'marts.mart_daily_promotion_performance': a.stores * 2,
     'marts.mart_runs': 24 * 8 * 4,
+    // a row per run and export task (32 in prod)
+    'marts.mart_exports': 24 * 32,
     'dims.merchants': a.merchants,
     'dims.stores': a.stores,
   };

@@ -14,6 +14,19 @@ import type { MartWindow } from './windows.js';
 /** Days an unexported run is looked for: its snapshot (marts.mart_run_rows) is kept as long (scheduled-script.ts SNAPSHOT_DAYS). */
 export const EXPORT_LOOKBACK_DAYS = 7;
 
+/** What an export reads of the look-back (bench/bq-scan prices both): the scheduled runs with a window, and the export log. */
+export const LOOKBACK_SQL = {
+  runs: `select run_id, min(started_at) as started_at, countif(arrivals_through is not null) > 0 as complete
+from marts.mart_runs
+where kind = 'scheduled' and started_at >= @since and started_at < @before
+group by run_id
+having countif(window_end > window_start) > 0
+order by started_at, run_id`,
+  logged: `select run_id, run_started_at, merchant_from, merchant_to
+from marts.mart_exports
+where run_started_at >= @since and run_started_at < @before`,
+};
+
 export interface LoggedRun {
   runId: string;
   startedAt: Date;
@@ -28,18 +41,11 @@ export interface LoggedRun {
  */
 export async function unexportedRuns(warehouse: Warehouse, opts: { since: Date; before: Date }): Promise<(LoggedRun & { complete: boolean; logged: MerchantRange[] })[]> {
   const runs = await warehouse.query<{ run_id: string; started_at: Date; complete: boolean }>(
-    `select run_id, min(started_at) as started_at, countif(arrivals_through is not null) > 0 as complete
-     from marts.mart_runs
-     where kind = 'scheduled' and started_at >= @since and started_at < @before
-     group by run_id
-     having countif(window_end > window_start) > 0
-     order by started_at, run_id`,
+    LOOKBACK_SQL.runs,
     { since: opts.since, before: opts.before },
   );
   const logged = await warehouse.query<{ run_id: string; run_started_at: Date; merchant_from: string; merchant_to: string | null }>(
-    `select run_id, run_started_at, merchant_from, merchant_to
-     from marts.mart_exports
-     where run_started_at >= @since and run_started_at < @before`,
+    LOOKBACK_SQL.logged,
     { since: opts.since, before: opts.before },
   );
   const byRun = new Map<string, MerchantRange[]>();

@@ -8,7 +8,7 @@ import { randomUUID } from 'node:crypto';
 import { systemClock, type Clock, type SqlParams, type Warehouse } from '../ports.js';
 import { DEFAULT_MART_CONFIG, type MartConfig } from './config.js';
 import { MARTS, REPORTING, STAGING, martSpec, readSql, type MartSpec } from './manifest.js';
-import { hasSeries, snapshotSql } from './changes.js';
+import { INVENTORY_MART, hasSeries, snapshotSql } from './changes.js';
 import { BOOKKEEPING, martParams, planScheduledWindows, sortWindows, windowStatements } from './statements.js';
 import { HOUR_MS, floorHour } from '../time.js';
 import { hourRange, sqlParams, windowCondition, type MartWindow, type TouchedCell } from './windows.js';
@@ -285,6 +285,31 @@ export async function readRunInput(warehouse: Warehouse, startedAt: Date, config
 }
 
 /**
+ * The first hour each merchant's inventory mart can hold a row: the hour of its first inventory
+ * event in raw, or of its first mart row (a row whose events have since left raw is rebuilt away),
+ * whichever is earlier. A merchant absent has neither. Read by the local plan only (DuckDB scans
+ * these columns in milliseconds; BigQuery would bill every partition, so its script keeps the rule).
+ */
+export async function inventoryStarts(warehouse: Warehouse, merchants: string[]): Promise<Map<string, Date>> {
+  if (merchants.length === 0) return new Map();
+  const rows = await warehouse.query<{ merchant_id: string; first_at: Date }>(
+    `select merchant_id, min(first_at) as first_at
+from (
+  select merchant_id, min(event_ts) as first_at from raw.events
+  where event_type = 'inventory' and merchant_id in unnest(@merchants)
+  group by merchant_id
+  union all
+  select merchant_id, min(hour_start) as first_at from ${martSpec(INVENTORY_MART).table.id}
+  where merchant_id in unnest(@merchants)
+  group by merchant_id
+) as firsts
+group by merchant_id`,
+    { merchants },
+  );
+  return new Map(rows.map((r) => [r.merchant_id, floorHour(new Date(r.first_at))]));
+}
+
+/**
  * The hourly run. Rebuilds the cells touched by arrivals received since each mart's watermark (less
  * the overlap) and their dependants per mart (later inventory hours, local days, promotion
  * baselines). The hour in progress is never built, so it is never finalized.
@@ -313,7 +338,11 @@ export async function scheduledRun(deps: {
   const input = await readRunInput(warehouse, startedAt, config);
   // The same cells as the BigQuery script's plan, one window per mart: DuckDB pays per statement, not
   // per partition read, so a backfill of hours scattered over years is one statement per mart.
-  const windows = planScheduledWindows({ startedAt, finalizedThrough: input.finalizedThrough, cells: input.cellsByMart, zones: input.zones, promotions: input.promotions, coalesce: true });
+  // Inventory: only merchants with inventory, from their first inventory hour (a backfill of orders
+  // alone would otherwise rebuild every hour since each merchant's first order: 105,000 cells of
+  // nothing for four years of three merchants).
+  const inventoryStart = await inventoryStarts(warehouse, [...new Set((input.cellsByMart.get(INVENTORY_MART) ?? []).map((c) => c.merchantId))].sort());
+  const windows = planScheduledWindows({ startedAt, finalizedThrough: input.finalizedThrough, cells: input.cellsByMart, zones: input.zones, promotions: input.promotions, coalesce: true, inventoryStart });
   const result = await buildWindows(warehouse, windows, { runId: deps.runId, startedAt, kind: 'scheduled', clock, config, beforeWindow: deps.beforeWindow, observe: deps.observe, onWindow: deps.onWindow });
   const touchedHours = [...new Set(input.touched.map((c) => c.hour.getTime()))].sort((a, b) => a - b).map((t) => new Date(t));
   const run: ScheduledRunResult = { ...result, startedAt, arrivalsFrom: input.arrivalsFrom, arrivalsThrough: startedAt, finalizedThrough: current, touchedHours, touchedCells: input.touched };

@@ -91,6 +91,8 @@ export interface ScheduledPlanInput {
   marts?: string[];
   /** One window per mart (CellPlanInput.coalesce): the local runner's plan; BigQuery's keeps a window per stretch. */
   coalesce?: boolean;
+  /** CellPlanInput.inventoryStart (the local runner's plan). */
+  inventoryStart?: CellPlanInput['inventoryStart'];
 }
 
 /** The windows of a scheduled run, in execution order. */
@@ -102,7 +104,7 @@ export function planScheduledWindows(input: ScheduledPlanInput): MartWindow[] {
   return sortWindows(
     specs.flatMap((s) => {
       const cells = Array.isArray(input.cells) ? input.cells : (input.cells.get(s.stem) ?? []);
-      return planCellWindows(s, { cells, limit, allFrom, zones: input.zones, promotions: input.promotions, coalesce: input.coalesce });
+      return planCellWindows(s, { cells, limit, allFrom, zones: input.zones, promotions: input.promotions, coalesce: input.coalesce, inventoryStart: input.inventoryStart });
     }),
   );
 }

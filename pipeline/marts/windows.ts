@@ -109,6 +109,13 @@ export interface CellPlanInput {
    * script and its estimate keep a window per stretch of nearby partitions (the default).
    */
   coalesce?: boolean;
+  /**
+   * Inventory: the first hour each merchant's inventory mart can hold a row (its first inventory
+   * event or its first mart row, whichever is earlier), where the caller knows it (the local runner).
+   * A merchant's hours before it rebuild to nothing from nothing, and a merchant without one has no
+   * inventory at all: neither is rebuilt. Absent: every touched merchant from its first touched hour.
+   */
+  inventoryStart?: Map<string, Date>;
 }
 
 /** Local dates an hour overlaps in a zone: one, or two where the zone's offset is not whole hours. */
@@ -250,6 +257,13 @@ export function planCellWindows(spec: Pick<MartSpec, 'stem' | 'rebuild'>, input:
     case 'later_hours': {
       const first = new Map<string, number>();
       for (const c of touched) first.set(c.merchantId, Math.min(first.get(c.merchantId) ?? Infinity, floorHour(c.hour).getTime()));
+      if (input.inventoryStart) {
+        for (const [m, from] of first) {
+          const start = input.inventoryStart.get(m);
+          if (start === undefined) first.delete(m);
+          else first.set(m, Math.max(from, floorHour(start).getTime()));
+        }
+      }
       const allFromMs = Math.min(input.allFrom.getTime(), limitMs);
       // Distinct by construction (one run of hours per merchant): no set needed.
       const merchants: string[] = [];

@@ -16,7 +16,7 @@ import { reprocess } from '../../../pipeline/marts/reprocess.js';
 import { scheduledRun, type MartWindow } from '../../../pipeline/marts/runner.js';
 import { FAMILY_MART, type ArchiveReader, type Clock, type InboundMessage } from '../../../pipeline/ports.js';
 import { documentKey, encodeRowKey } from '../../../pipeline/series/row-key.js';
-import { loadDimensions, loadEvents, martTable, openWarehouse, order, type FixtureEvent } from './support.js';
+import { inventory, loadDimensions, loadEvents, martTable, openWarehouse, order, type FixtureEvent } from './support.js';
 
 const DIMS = {
   merchants: [{ id: 'm_ny', name: 'Pizza NY', time_zone: 'America/New_York', currency: 'USD' }],
@@ -51,7 +51,7 @@ describe('mart runner, exporter and reprocessing', function () {
   });
 
   it('rebuilds the touched cells and every merchant\'s latest inventory hours, never the hour in progress, and records its windows', async () => {
-    await loadEvents(wh, dims, [sale('2026-03-06T10:05:00Z'), sale('2026-03-06T14:05:00Z')]);
+    await loadEvents(wh, dims, [sale('2026-03-06T10:05:00Z'), { event: inventory({ merchant: 'm_ny', store: 's1', at: '2026-03-06T10:20:00Z', sku: 'pz', onHand: 12 }) }, sale('2026-03-06T14:05:00Z')]);
     const run = await scheduledRun({ warehouse: wh, clock: at('2026-03-06T14:20:00Z'), runId: 'run-1' });
     assert.equal(iso(run.finalizedThrough), '2026-03-06T14:00:00.000Z');
     assert.deepStrictEqual(run.touchedHours.map(iso), ['2026-03-06T10:00:00.000Z', '2026-03-06T14:00:00.000Z']);
@@ -81,6 +81,7 @@ describe('mart runner, exporter and reprocessing', function () {
     const received = '2026-03-06T14:10:00Z';
     await loadEvents(wh, dims, [
       { ...sale('2025-06-01T03:30:00Z', 500), receivedAt: received, messageId: 'backfill' },
+      { event: inventory({ merchant: 'm_ny', store: 's1', at: '2025-06-01T03:40:00Z', sku: 'pz', onHand: 12 }), receivedAt: received, messageId: 'backfill' },
       { ...sale('2025-09-15T20:10:00Z', 700), receivedAt: received, messageId: 'backfill' },
       { ...sale('2026-01-10T12:00:00Z', 900), receivedAt: received, messageId: 'backfill' },
     ]);
@@ -101,6 +102,35 @@ describe('mart runner, exporter and reprocessing', function () {
       ['2025-05-31', 1],
       ['2025-09-15', 1],
       ['2026-01-10', 1],
+    ]);
+  });
+
+  it('rebuilds no inventory hours of a backfill without inventory, and a merchant\'s hours from its first inventory event on', async () => {
+    const received = '2026-03-06T14:10:00Z';
+    await loadEvents(wh, dims, [
+      { ...sale('2025-06-01T03:30:00Z', 500), receivedAt: received, messageId: 'orders' },
+      { ...sale('2026-01-10T12:00:00Z', 900), receivedAt: received, messageId: 'orders' },
+    ]);
+    const first = await scheduledRun({ warehouse: wh, clock: at('2026-03-06T14:20:00Z') });
+    // orders alone: only every merchant's latest hours, no cell of the months between
+    assert.deepStrictEqual(first.windows.filter((w) => w.mart === 'mart_hourly_store_inventory').map((w) => [iso(w.windowStart), iso(w.windowEnd), w.scope?.cells, w.scope?.allFrom && iso(w.scope.allFrom)]), [
+      ['2026-03-06T12:00:00.000Z', '2026-03-06T14:00:00.000Z', [], '2026-03-06T12:00:00.000Z'],
+    ]);
+    assert.deepStrictEqual(await martTable(wh, 'mart_hourly_store_inventory'), []);
+    // a later backfill with an older order and the merchant's first inventory event: its hours from that event on
+    await loadEvents(wh, dims, [
+      { ...sale('2025-05-01T08:00:00Z', 300), receivedAt: '2026-03-06T15:10:00Z', messageId: 'more' },
+      { event: inventory({ merchant: 'm_ny', store: 's1', at: '2026-03-06T09:30:00Z', sku: 'pz', onHand: 7 }), receivedAt: '2026-03-06T15:10:00Z', messageId: 'more' },
+    ]);
+    const second = await scheduledRun({ warehouse: wh, clock: at('2026-03-06T15:20:00Z') });
+    assert.deepStrictEqual(cellsOf(second.windows, 'mart_hourly_store_inventory'), [['m_ny|2026-03-06T09', 'm_ny|2026-03-06T10', 'm_ny|2026-03-06T11', 'm_ny|2026-03-06T12'], []]);
+    assert.deepStrictEqual((await martTable(wh, 'mart_hourly_store_inventory')).map((r) => [r.hour_start, r.closing_quantity]), [
+      ['2026-03-06T09:00:00.000Z', 7],
+      ['2026-03-06T10:00:00.000Z', 7],
+      ['2026-03-06T11:00:00.000Z', 7],
+      ['2026-03-06T12:00:00.000Z', 7],
+      ['2026-03-06T13:00:00.000Z', 7],
+      ['2026-03-06T14:00:00.000Z', 7],
     ]);
   });
 

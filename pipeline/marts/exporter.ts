@@ -383,8 +383,8 @@ export interface MartRunShard extends MerchantRange {
   runId: string;
   /**
    * Export every row of the run's windows, not only those the run changed: a repair of the series
-   * store, or a run whose snapshot cannot be trusted (one that rebuilt windows an interrupted run had
-   * already rebuilt and not exported).
+   * store (a build or reprocess). A run that stopped or whose export failed needs none: the next
+   * export exports it against its own snapshot (export-log.ts).
    */
   all?: boolean;
 }

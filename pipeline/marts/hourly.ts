@@ -2,8 +2,9 @@
 // written. The local hourly run (`tillstream start`, `--once`), `tillstream marts` and `reprocess`
 // call `runCycle`. The runner snapshots each window before its rebuild (marts.mart_run_rows), and the
 // exporter writes what the rebuild changed (exporter.ts exportRunSeries) — the code the gcp export
-// runs per merchant shard after the scheduled query (exportMartRun). An explicit build or reprocess
-// exports every row of its windows: it is also how a damaged series store is repaired.
+// runs per merchant shard after the scheduled query (services/export-job/export-run.ts). A scheduled
+// cycle first exports the earlier runs the export log does not hold (export-log.ts). An explicit build
+// or reprocess exports every row of its windows: it is also how a damaged series store is repaired.
 import { systemClock, type Clock, type SeriesStore, type Warehouse } from '../ports.js';
 import { HOUR_MS } from '../time.js';
 import { DEFAULT_MART_CONFIG, type MartConfig } from './config.js';

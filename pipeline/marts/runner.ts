@@ -124,9 +124,9 @@ export async function buildWindows(warehouse: Warehouse, windows: MartWindow[], 
     }
     if (w.windowEnd <= w.windowStart) continue;
     await opts.beforeWindow?.(w);
-    // Recorded before it is rebuilt: a run that stops anywhere after this leaves a record without a
-    // watermark, which tells the next run to export every row of its windows (hourly.ts
-    // lastRunIncomplete) — its snapshot of a window this run rebuilt would show no change.
+    // Recorded before it is rebuilt: a run that stops anywhere after this leaves the window and its
+    // snapshot, and the next export exports it against that snapshot (export-log.ts) — the next run's
+    // own snapshot of a window this run rebuilt would show no change.
     await recordWindow(warehouse, { runId, kind: opts.kind ?? 'build', startedAt, finishedAt: clock.now(), window: w, arrivalsThrough: opts.arrivalsThrough, finalizedThrough: opts.finalizedThrough });
     if (hasSeries(spec)) {
       // The window's rows as they were: the exporter exports only what this rebuild changes (changes.ts).

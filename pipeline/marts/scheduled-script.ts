@@ -10,9 +10,11 @@
 // in marts.mart_runs just before its snapshot and rebuild, and the watermarks in one INSERT at the
 // end: a run that fails part way moves no watermark, so the next run reads its arrivals again and no
 // mart loses any, and the windows it did rebuild are exported, against its own snapshot, by the next
-// export (export-log.ts) — the next run's snapshot of them would show no change. Not a transaction:
-// the record-first rule is the local runner's too (runner.ts buildWindows), and a multi-statement
-// transaction would hold every window's DML of the run until its commit.
+// export (export-log.ts) — the next run's snapshot of them would show no change. Each DML statement
+// of a script commits on its own, so a failed script keeps its records and rebuilt windows
+// (https://cloud.google.com/bigquery/docs/data-manipulation-language#limitations). Not a
+// multi-statement transaction: the record-first rule is the local runner's too (runner.ts
+// buildWindows), and a transaction would hold every window's DML of the run until its commit.
 // https://cloud.google.com/bigquery/docs/multi-statement-queries (temporary tables, variables)
 // https://cloud.google.com/bigquery/docs/reference/standard-sql/procedural-language (FOR…IN, EXECUTE IMMEDIATE)
 import { DEFAULT_MART_CONFIG, type MartConfig } from './config.js';

@@ -72,11 +72,11 @@ describe('scheduled script and export job', function () {
     });
   }
 
-  /** The export job's one task for the transfer run of the script started at `iso` (scheduled then, ended minutes later). */
-  function exportJob(iso: string, series: SeriesStore) {
+  /** A task of the export job (by default its only one) for the transfer run of the script started at `iso` (scheduled then, ended minutes later). */
+  function exportJob(iso: string, series: SeriesStore, shard = { index: 0, count: 1 }) {
     const startedAt = new Date(iso);
     const run: FinishedRun = { name: `runs/${iso}`, state: 'SUCCEEDED', runTime: startedAt, endTime: new Date(startedAt.getTime() + 300_000) };
-    return createRunExporter({ warehouse: wh, series, now: () => new Date(startedAt.getTime() + 600_000) })(run);
+    return createRunExporter({ warehouse: wh, series, now: () => new Date(startedAt.getTime() + 600_000) })(run, shard);
   }
 
   async function assertDense(series: SeriesStore, now: string) {
@@ -126,5 +126,28 @@ describe('scheduled script and export job', function () {
     const answered = await assertDense(series, '2026-03-06T15:15:00Z');
     assert.ok(answered.includes('"orders":2'), 'the late orders are answered');
     assert.deepStrictEqual(next.earlier_runs, ['run-2026-03-06T14:10:00Z']);
+  });
+
+  it('exports, with the next run\'s export, the merchants of a run whose one task failed for good, whatever the next execution\'s task count', async () => {
+    const series = openSeries('series');
+    await loadEvents(wh, dims, workload((h) => h - 7));
+    await script('2026-03-06T13:10:00Z');
+    await exportJob('2026-03-06T13:10:00Z', series);
+    await loadEvents(wh, dims, workload(() => 9, '2026-03-06T13:30:00Z'));
+    await script('2026-03-06T14:10:00Z');
+    // Two tasks: the first exports m_a, the second (m_b on) fails on every attempt.
+    const broken: SeriesStore = Object.assign(Object.create(series) as SeriesStore, {
+      mutate: async () => {
+        throw new Error('series store unavailable');
+      },
+    });
+    assert.deepStrictEqual((await exportJob('2026-03-06T14:10:00Z', series, { index: 0, count: 2 })).ranges, [{ merchantFrom: '', merchantTo: 'm_b' }]);
+    await assert.rejects(exportJob('2026-03-06T14:10:00Z', broken, { index: 1, count: 2 }), /series store unavailable/);
+    // The next execution runs three tasks, each a merchant: the two whose range of the earlier run is not logged export it.
+    await script('2026-03-06T15:10:00Z');
+    const tasks = [];
+    for (const index of [0, 1, 2]) tasks.push(await exportJob('2026-03-06T15:10:00Z', series, { index, count: 3 }));
+    await assertDense(series, '2026-03-06T15:15:00Z');
+    assert.deepStrictEqual(tasks.map((t) => t.earlier_runs ?? []), [[], ['run-2026-03-06T14:10:00Z'], ['run-2026-03-06T14:10:00Z']]);
   });
 });

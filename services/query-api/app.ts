@@ -22,7 +22,7 @@ import { createAlertsRouter } from './alerts-router.js';
 import type { WebhookPolicy } from '../../pipeline/alerts/webhook-url.js';
 import { createRejectionsRouter } from './rejections-router.js';
 import { assertMerchantAccess, readerOf, requireReader } from './auth.js';
-import { AnswerCache, PROVISIONAL_MAX_AGE_S, answerKey, cachedAnswer, secondsUntilNextMartRun, sendCached, sendJson, sendJsonText, sendText } from './cache.js';
+import { AnswerCache, PROVISIONAL_MAX_AGE_S, answerKey, cachedAnswer, type CachedAnswer, secondsUntilNextMartRun, sendCached, sendJson, sendJsonText, sendText } from './cache.js';
 import { CSV_TYPE, toCsv, wantsCsv } from './csv.js';
 import { candidateSpan, previousPeriod, resolveRange } from './ranges.js';
 import { dayBuckets, hourBuckets, parseTopQuery, rankTop, topGrain, topHours, topKeyRange } from './top.js';
@@ -178,6 +178,8 @@ function queryApiRouter(deps: QueryApiDeps, shared: Shared): Router {
   });
 
   const answers = shared.answers;
+  /** Metrics answers being built, by answerKey. */
+  const building = new Map<string, Promise<CachedAnswer | undefined>>();
 
   router.get('/v1/merchants/:merchantId/metrics', reader, limiter, async (req, res) => {
     const merchantId = req.params.merchantId as string;
@@ -191,74 +193,96 @@ function queryApiRouter(deps: QueryApiDeps, shared: Shared): Router {
       sendCached(res, kept, now.getTime());
       return;
     }
-    const q = parseMetricsQuery(req.query as Record<string, unknown>);
-    // A preset's days and the previous period depend on the merchant's zone, which the read itself brings:
-    // the one read covers them for any zone (and the previous period lies just before the range).
-    const span = candidateSpan(q, now);
-    // Inventory is stored as change points, one at least every UTC midnight: the read starts at the
-    // midnight before the span, and the hours are filled forward (points.ts fillForward).
-    const points = q.series.name === 'inventory' && span.grain === 'h';
-    const read = points ? { ...span, fromMs: span.fromMs! - (((span.fromMs! % DAY_MS) + DAY_MS) % DAY_MS) } : span;
-    const range = rowRange({ merchantId, series: q.series.name, dims: q.dims, grain: q.grain }, ...bucketRange(read));
-    const { rows: stored, merchant, stores, freshness } = await readMerchant(res, merchantId, range);
-    const rows = points && freshness?.inventory_through ? fillForward(stored, { fromMs: read.fromMs!, toMs: read.toMs!, throughMs: Date.parse(freshness.inventory_through) }) : stored;
-    let timeZone = merchant?.time_zone ?? 'UTC';
-    if (q.dims.store !== undefined) {
-      const store = stores?.stores.find((s) => s.id === q.dims.store);
-      if (stores && !store) throw notFound('no such store');
-      // A store's days are its own local days.
-      if (store && q.grain === 'd') timeZone = store.time_zone;
+    // Requests arriving while their answer is being built wait for it instead of building it again: many
+    // readers of one dashboard ask for the same answers when they expire (provisional ones every 10 s).
+    if (answers) {
+      const pending = building.get(keptKey);
+      if (pending) {
+        const built = await pending;
+        if (built) {
+          sendCached(res, built, clock.now().getTime());
+          return;
+        }
+      }
     }
-    const current = resolveRange(q, timeZone, now);
-    const slots = bucketSlots(current, timeZone);
-    const finalizedThroughMs = freshness?.finalized_through ? Date.parse(freshness.finalized_through) : null;
-    // Slots end in ascending order, so some bucket is provisional exactly when the last one is.
-    const anyProvisional = finalizedThroughMs === null || slots.at(-1)!.endMs > finalizedThroughMs;
-    const cache = anyProvisional ? shortCache() : finalizedCache();
-    const send = (body: string, contentType: string) => {
-      if (!answers || cache === false) return sendText(res, body, contentType, cache, 'Authorization, Accept');
-      const disposition = res.getHeader('Content-Disposition');
-      const a = cachedAnswer(Buffer.from(body), contentType, cache, 'Authorization, Accept', now.getTime(), typeof disposition === 'string' ? { 'Content-Disposition': disposition } : undefined);
-      answers.set(keptKey, a);
-      sendCached(res, a, now.getTime());
-    };
-    const granularity = q.grain === 'h' ? 'hour' : 'day';
-    const head = { merchant_id: merchantId, series: q.series.name, granularity, time_zone: q.grain === 'h' ? 'UTC' : timeZone };
-    const input = { rows, metrics: q.metrics, finalizedThroughMs };
-    const previous = q.compare ? previousPeriod(current) : undefined;
-    const previousSlots = previous ? bucketSlots(previous, timeZone) : undefined;
-
-    if (wantsCsv(req, q.format)) {
-      const names = q.metrics.map((m) => m.name);
-      const lines = (period: string, ps: ReturnType<typeof buildPoints>) => ps.map((p) => [...(previous ? [period] : []), p.start, p.provisional, ...names.map((n) => p.values[n])]);
-      const body = toCsv(
-        [...(previous ? ['period'] : []), 'start', 'provisional', ...names],
-        [...lines('current', buildPoints({ slots, ...input })), ...(previousSlots ? lines('previous', buildPoints({ slots: previousSlots, ...input })) : [])],
-      );
-      res.setHeader('Content-Disposition', `attachment; filename="${merchantId}-${q.series.name}-${granularity}-${current.from.slice(0, 13)}.csv"`);
-      send(body, CSV_TYPE);
-      return;
-    }
-    if (!previousSlots && q.range === undefined && !q.localDays) {
-      // The common answer is written as JSON text directly (the same bytes JSON.stringify would give, key order included).
-      const body = JSON.stringify(head).slice(0, -1) + ',"points":' + pointsJson({ slots, ...input }) + '}';
-      send(body, JSON_TYPE);
-      return;
-    }
-    const answer: Record<string, unknown> = { ...head, from: current.from, to: current.to, points: buildPoints({ slots, ...input }) };
-    if (previous && previousSlots) {
-      const totals = totalsOf({ slots, ...input });
-      const previousTotals = totalsOf({ slots: previousSlots, ...input });
-      answer.totals = totals;
-      answer.comparison = {
-        from: previous.from,
-        to: previous.to,
-        totals: previousTotals,
-        change_pct: Object.fromEntries(q.metrics.map((m) => [m.name, changePct(totals[m.name] ?? null, previousTotals[m.name] ?? null)])),
-        points: buildPoints({ slots: previousSlots, ...input }),
+    let settle: ((a: CachedAnswer | undefined) => void) | undefined;
+    const mine = answers && !building.has(keptKey) ? new Promise<CachedAnswer | undefined>((resolve) => (settle = resolve)) : undefined;
+    if (mine) building.set(keptKey, mine);
+    try {
+      const q = parseMetricsQuery(req.query as Record<string, unknown>);
+      // A preset's days and the previous period depend on the merchant's zone, which the read itself brings:
+      // the one read covers them for any zone (and the previous period lies just before the range).
+      const span = candidateSpan(q, now);
+      // Inventory is stored as change points, one at least every UTC midnight: the read starts at the
+      // midnight before the span, and the hours are filled forward (points.ts fillForward).
+      const points = q.series.name === 'inventory' && span.grain === 'h';
+      const read = points ? { ...span, fromMs: span.fromMs! - (((span.fromMs! % DAY_MS) + DAY_MS) % DAY_MS) } : span;
+      const range = rowRange({ merchantId, series: q.series.name, dims: q.dims, grain: q.grain }, ...bucketRange(read));
+      const { rows: stored, merchant, stores, freshness } = await readMerchant(res, merchantId, range);
+      const rows = points && freshness?.inventory_through ? fillForward(stored, { fromMs: read.fromMs!, toMs: read.toMs!, throughMs: Date.parse(freshness.inventory_through) }) : stored;
+      let timeZone = merchant?.time_zone ?? 'UTC';
+      if (q.dims.store !== undefined) {
+        const store = stores?.stores.find((s) => s.id === q.dims.store);
+        if (stores && !store) throw notFound('no such store');
+        // A store's days are its own local days.
+        if (store && q.grain === 'd') timeZone = store.time_zone;
+      }
+      const current = resolveRange(q, timeZone, now);
+      const slots = bucketSlots(current, timeZone);
+      const finalizedThroughMs = freshness?.finalized_through ? Date.parse(freshness.finalized_through) : null;
+      // Slots end in ascending order, so some bucket is provisional exactly when the last one is.
+      const anyProvisional = finalizedThroughMs === null || slots.at(-1)!.endMs > finalizedThroughMs;
+      const cache = anyProvisional ? shortCache() : finalizedCache();
+      const send = (body: string, contentType: string) => {
+        if (!answers || cache === false) return sendText(res, body, contentType, cache, 'Authorization, Accept');
+        const disposition = res.getHeader('Content-Disposition');
+        const a = cachedAnswer(Buffer.from(body), contentType, cache, 'Authorization, Accept', now.getTime(), typeof disposition === 'string' ? { 'Content-Disposition': disposition } : undefined);
+        answers.set(keptKey, a);
+        settle?.(a);
+        sendCached(res, a, now.getTime());
       };
+      const granularity = q.grain === 'h' ? 'hour' : 'day';
+      const head = { merchant_id: merchantId, series: q.series.name, granularity, time_zone: q.grain === 'h' ? 'UTC' : timeZone };
+      const input = { rows, metrics: q.metrics, finalizedThroughMs };
+      const previous = q.compare ? previousPeriod(current) : undefined;
+      const previousSlots = previous ? bucketSlots(previous, timeZone) : undefined;
+
+      if (wantsCsv(req, q.format)) {
+        const names = q.metrics.map((m) => m.name);
+        const lines = (period: string, ps: ReturnType<typeof buildPoints>) => ps.map((p) => [...(previous ? [period] : []), p.start, p.provisional, ...names.map((n) => p.values[n])]);
+        const body = toCsv(
+          [...(previous ? ['period'] : []), 'start', 'provisional', ...names],
+          [...lines('current', buildPoints({ slots, ...input })), ...(previousSlots ? lines('previous', buildPoints({ slots: previousSlots, ...input })) : [])],
+        );
+        res.setHeader('Content-Disposition', `attachment; filename="${merchantId}-${q.series.name}-${granularity}-${current.from.slice(0, 13)}.csv"`);
+        send(body, CSV_TYPE);
+        return;
+      }
+      if (!previousSlots && q.range === undefined && !q.localDays) {
+        // The common answer is written as JSON text directly (the same bytes JSON.stringify would give, key order included).
+        const body = JSON.stringify(head).slice(0, -1) + ',"points":' + pointsJson({ slots, ...input }) + '}';
+        send(body, JSON_TYPE);
+        return;
+      }
+      const answer: Record<string, unknown> = { ...head, from: current.from, to: current.to, points: buildPoints({ slots, ...input }) };
+      if (previous && previousSlots) {
+        const totals = totalsOf({ slots, ...input });
+        const previousTotals = totalsOf({ slots: previousSlots, ...input });
+        answer.totals = totals;
+        answer.comparison = {
+          from: previous.from,
+          to: previous.to,
+          totals: previousTotals,
+          change_pct: Object.fromEntries(q.metrics.map((m) => [m.name, changePct(totals[m.name] ?? null, previousTotals[m.name] ?? null)])),
+          points: buildPoints({ slots: previousSlots, ...input }),
+        };
+      }
+      send(JSON.stringify(answer), JSON_TYPE);
+    } finally {
+      // An answer not kept (an error, caching off for it) leaves the waiters to build their own.
+      settle?.(undefined);
+      if (mine && building.get(keptKey) === mine) building.delete(keptKey);
     }
-    send(JSON.stringify(answer), JSON_TYPE);
   });
 
   router.get('/v1/merchants/:merchantId/top', reader, limiter, async (req, res) => {

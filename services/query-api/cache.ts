@@ -38,12 +38,13 @@ export function sendText(res: Response, body: string, contentType: string, cache
   // Answers depend on the key, and on Accept where a route also answers CSV.
   res.setHeader('Vary', vary);
   if (cache === false) {
-    // Without an ETag there is nothing to revalidate, so express's send() would only re-encode the text
-    // into a Buffer first; node writes the string itself (and no body for HEAD).
+    // Without an ETag there is nothing to revalidate: no need for express's send() (node sends no body to HEAD).
     res.setHeader('Cache-Control', 'no-store');
     res.setHeader('Content-Type', contentType);
-    res.setHeader('Content-Length', Buffer.byteLength(body));
-    res.end(body);
+    // Encoded once: its length and the bytes written (a string would be measured, then encoded again).
+    const bytes = Buffer.from(body);
+    res.setHeader('Content-Length', bytes.length);
+    res.end(bytes);
     return;
   }
   // Encoded once: the ETag is the hash of these bytes and they are what goes out.

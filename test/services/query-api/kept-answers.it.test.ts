@@ -10,7 +10,7 @@ import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import request from 'supertest';
 import { openLmdbSeriesStore, type LmdbSeriesStore } from '../../../adapters/local/series-store.js';
-import type { SeriesStore } from '../../../pipeline/ports.js';
+import type { KeyStore, SeriesStore } from '../../../pipeline/ports.js';
 import { createQueryApi, createQueryApiListener, type QueryApiDeps } from '../../../services/query-api/app.js';
 import { metricsMerchantOf } from '../../../services/query-api/kept-answers.js';
 import { MemoryKeyStore, NOW, PEPPER, addKey, seedSeries } from './fixtures.js';
@@ -160,6 +160,26 @@ describe('kept answers', () => {
     assert.equal(fourth.headers['ratelimit-policy'], ok.headers['ratelimit-policy']);
     // another key has its own count
     assert.equal((await at(listener, '/v1/merchants/m2/metrics?series=sales&granularity=day&from=2026-11-20&to=2026-11-21', m2Key)).status, 200);
+  });
+
+  it('builds an answer once for the requests that ask for it while it is being built', async () => {
+    let open!: () => void;
+    const gate = new Promise<void>((resolve) => (open = resolve));
+    let authenticated = 0;
+    const waiting: SeriesStore = { ...counting(), readRangeWithDocuments: async (r, k) => (reads++, await gate, series.readRangeWithDocuments(r, k)) };
+    const watched: KeyStore = { ...keys, put: (r) => keys.put(r), list: () => keys.list(), revoke: (id, at) => keys.revoke(id, at), findByHash: async (h) => ((authenticated += 1), keys.findByHash(h)) };
+    const api = createQueryApi(deps({ series: waiting, keys: watched }));
+    const before = reads;
+    const answers = Promise.all([1, 2, 3].map(() => at(api, FINALIZED)));
+    // once all three are past the key check, nothing but the one read holds them
+    while (authenticated < 3) await new Promise((resolve) => setImmediate(resolve));
+    await new Promise((resolve) => setImmediate(resolve));
+    open();
+    const [a, b, c] = await answers;
+    assert.deepEqual([a!.status, b!.status, c!.status], [200, 200, 200]);
+    assert.equal(b!.text, a!.text);
+    assert.equal(c!.text, a!.text);
+    assert.equal(reads, before + 1);
   });
 
   it('logs one line per kept answer, as for any request', async () => {

@@ -246,6 +246,24 @@ function groupCells(mart: string, cells: { merchantId: string; key: string; rang
  * Nothing at or after `limit` is built.
  */
 export function planCellWindows(spec: Pick<MartSpec, 'stem' | 'rebuild'>, input: CellPlanInput): MartWindow[] {
+  // The marts of one rule share a run's cells (readRunInput), and so their windows: planned once.
+  if (spec.rebuild === 'hours' || spec.rebuild === 'local_days') {
+    const plans = sharedPlans.get(input.cells) ?? sharedPlans.set(input.cells, new Map()).get(input.cells)!;
+    const memo = plans.get(spec.rebuild);
+    if (memo && memo.limitMs === input.limit.getTime() && memo.zones === input.zones && memo.coalesce === input.coalesce) {
+      return memo.windows.map((w) => ({ ...w, mart: spec.stem }));
+    }
+    const windows = planCellWindowsOnce(spec, input);
+    plans.set(spec.rebuild, { limitMs: input.limit.getTime(), zones: input.zones, coalesce: input.coalesce, windows });
+    return windows;
+  }
+  return planCellWindowsOnce(spec, input);
+}
+
+/** The last plan of each rule without per-mart inputs, per cells array (the windows' scopes are shared, never changed). */
+const sharedPlans = new WeakMap<readonly TouchedCell[], Map<string, { limitMs: number; zones: Map<string, string[]>; coalesce?: boolean; windows: MartWindow[] }>>();
+
+function planCellWindowsOnce(spec: Pick<MartSpec, 'stem' | 'rebuild'>, input: CellPlanInput): MartWindow[] {
   const limitMs = input.limit.getTime();
   const touched = input.cells.filter((c) => c.hour.getTime() < limitMs);
   const hourCell = (merchantId: string, hour: Date) => ({ merchantId, key: hourKey(hour), range: { start: hour, end: new Date(hour.getTime() + HOUR_MS) } });
@@ -290,7 +308,13 @@ export function planCellWindows(spec: Pick<MartSpec, 'stem' | 'rebuild'>, input:
       const days = new Map([...localDaysOf(input.cells, limitMs, input.zones)].map(([m, ds]) => [m, new Set(ds)]));
       const add = (m: string, d: string) => (days.get(m) ?? days.set(m, new Set()).get(m)!).add(d);
       if (spec.rebuild === 'baseline_days') {
-        for (const [m, ds] of days) for (const d of [...ds]) for (let w = 1; w <= BASELINE_WEEKS; w++) ds.add(addDays(d, 7 * w));
+        for (const ds of days.values()) {
+          for (const d of [...ds]) {
+            // day numbers and the memoized isoDate: a backfill adds eight weeks to each of thousands of days
+            const n = Date.parse(`${d}T00:00:00Z`) / DAY_MS;
+            for (let w = 1; w <= BASELINE_WEEKS; w++) ds.add(isoDate(n + 7 * w));
+          }
+        }
         for (const p of input.promotions ?? []) {
           for (const z of zonesOf(p.merchantId)) {
             const last = localDate(new Date(p.endsAt.getTime() - 1), z);

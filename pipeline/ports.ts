@@ -110,6 +110,14 @@ export class RowsRefusedError extends Error {
   override readonly name = 'RowsRefusedError';
 }
 
+/**
+ * A publisher's answer that an entry, as its bus carries it, is larger than the bus takes in one
+ * message: nothing of the publish call was sent. Retrying cannot help; the sender is told at once.
+ */
+export class MessageTooLargeError extends Error {
+  override readonly name = 'MessageTooLargeError';
+}
+
 // ---------------------------------------------------------------- dedupe
 
 export interface DedupeClaim {

@@ -4,8 +4,8 @@
 // pipeline-owned push subscriptions deliver to the functions instead (functions/pubsub-push.ts).
 import { PubSub, type Message, type Subscription, type Topic } from '@google-cloud/pubsub';
 import { batchEntries, type BatchLimits } from '../../pipeline/ingest/entries.js';
-import type { Publisher } from '../../pipeline/ports.js';
-import { decodeMessage, encodeMessage, type DecodedMessage } from './bus-codec.js';
+import { MessageTooLargeError, type InboundMessage, type Publisher } from '../../pipeline/ports.js';
+import { decodeMessage, encodeMessage, type DecodedMessage, type EncodedMessage } from './bus-codec.js';
 
 export interface PubSubPublisherOptions {
   pubsub: PubSub;
@@ -14,8 +14,43 @@ export interface PubSubPublisherOptions {
 }
 
 /**
+ * Pub/Sub refuses a message whose data is over 10 MB, and a publish request over 10 MB in total
+ * (INVALID_ARGUMENT; https://cloud.google.com/pubsub/quotas#resource_limits). The bound is on the
+ * encoded message, not on the entries: JSON escaping grows a quote or backslash twofold and a control
+ * character of an unparsable NDJSON line sixfold (\u0001), so a body well inside the collector's limit
+ * can encode past it. Counted here with the attributes, in decimal megabytes.
+ */
+export const PUBSUB_MAX_MESSAGE_BYTES = 10_000_000;
+
+const encodedBytes = (m: EncodedMessage): number =>
+  m.data.length + Object.entries(m.attributes).reduce((n, [k, v]) => n + Buffer.byteLength(k) + Buffer.byteLength(v), 0);
+
+/**
+ * The messages of a batch: one, or, when its encoding is over Pub/Sub's limit, its halves, each split
+ * again as needed. A single entry over the limit cannot travel: MessageTooLargeError.
+ */
+function encodeWithin(message: Pick<InboundMessage, 'receivedAt' | 'attributes'>, entries: string[], out: EncodedMessage[]): void {
+  const encoded = encodeMessage({ ...message, entries });
+  const bytes = encodedBytes(encoded);
+  if (bytes <= PUBSUB_MAX_MESSAGE_BYTES) {
+    out.push(encoded);
+    return;
+  }
+  if (entries.length === 1) {
+    throw new MessageTooLargeError(
+      `an entry of ${Buffer.byteLength(entries[0]!)} bytes encodes to a message of ${bytes} bytes, above Pub/Sub's ${PUBSUB_MAX_MESSAGE_BYTES}-byte message limit`,
+    );
+  }
+  const half = Math.ceil(entries.length / 2);
+  encodeWithin(message, entries.slice(0, half), out);
+  encodeWithin(message, entries.slice(half), out);
+}
+
+/**
  * A Publisher over one topic. A message whose entries exceed the limits is split into several
  * messages with the same attributes; the returned ids are those of every message published, in order.
+ * Every message is encoded and measured before any is sent, so a call refused for an entry Pub/Sub
+ * cannot carry (MessageTooLargeError) has enqueued nothing.
  */
 export function createPubSubPublisher(opts: PubSubPublisherOptions): Publisher & { topic: Topic } {
   // The client's own batching groups our (already batched) messages into publish RPCs.
@@ -23,15 +58,12 @@ export function createPubSubPublisher(opts: PubSubPublisherOptions): Publisher &
   return {
     topic,
     async publish(messages) {
-      const pending: Promise<string>[] = [];
+      const encoded: EncodedMessage[] = [];
       for (const m of messages) {
-        for (const entries of batchEntries(m.entries, opts.limits)) {
-          const { data, attributes } = encodeMessage({ receivedAt: m.receivedAt, attributes: m.attributes, entries });
-          pending.push(topic.publishMessage({ data, attributes }));
-        }
+        for (const entries of batchEntries(m.entries, opts.limits)) encodeWithin(m, entries, encoded);
       }
       try {
-        return await Promise.all(pending);
+        return await Promise.all(encoded.map(({ data, attributes }) => topic.publishMessage({ data, attributes })));
       } catch (err) {
         throw new Error(`publishing to Pub/Sub topic ${opts.topic} failed`, { cause: err });
       }

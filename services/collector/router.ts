@@ -7,7 +7,7 @@ import express, { type Request, type RequestHandler, type Router } from 'express
 import { rateLimit } from 'express-rate-limit';
 import { authenticate, bearerToken } from '../../pipeline/auth/keys.js';
 import { type BatchLimits, batchEntries, splitJsonArrayBody, splitNdjson } from '../../pipeline/ingest/entries.js';
-import { type Clock, type KeyRecord, type KeyStore, type MessageAttributes, type Publisher, systemClock } from '../../pipeline/ports.js';
+import { type Clock, type KeyRecord, type KeyStore, MessageTooLargeError, type MessageAttributes, type Publisher, systemClock } from '../../pipeline/ports.js';
 import { HttpError } from '../http/errors.js';
 
 export interface CollectorOptions {
@@ -131,6 +131,10 @@ export function createCollector(opts: CollectorOptions): Router {
       const ids = await opts.publisher.publish(batches.map((batch) => ({ receivedAt, attributes, entries: batch })));
       res.status(202).json({ received: entries.length, messages: ids.length });
     } catch (err) {
+      // An entry the bus cannot carry (Pub/Sub's 10 MB message, which JSON escaping can reach from a
+      // smaller body): nothing was enqueued, so the body is refused as too large rather than failing
+      // with a 5xx the sender would retry forever.
+      if (err instanceof MessageTooLargeError) return next(new HttpError(413, 'payload_too_large', err.message));
       next(err);
     }
   });

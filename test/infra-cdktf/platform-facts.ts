@@ -164,3 +164,10 @@ export const RETENTION_POLICY = { replacingRoles: ['roles/storage.objectUser', '
  * https://cloud.google.com/bigquery/docs/data-manipulation-language#dml_statement_conflicts
  */
 export const DML_CONCURRENCY = { insertsRunning: 10, insertsQueued: 100, mutating: /^\s*(update|delete\s+from|merge(\s+into)?)\s+([\w.]+)/im } as const;
+
+/**
+ * Pub/Sub message limits: a message's data at most 10 MB and a publish request at most 10 MB in total
+ * (refused with INVALID_ARGUMENT); at most 100 attributes, keys of 256 bytes, values of 1,024 bytes.
+ * https://cloud.google.com/pubsub/quotas#resource_limits
+ */
+export const PUBSUB_MESSAGE_LIMITS = { maxMessageBytes: 10_000_000, maxAttributes: 100, maxAttributeKeyBytes: 256, maxAttributeValueBytes: 1024 } as const;

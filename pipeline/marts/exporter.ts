@@ -80,6 +80,19 @@ function sumInto(acc: Map<string, SeriesCells>, k: string, row: Row, names: stri
   for (const n of names) entry.cells[n] = (entry.cells[n] as number) + (num(row[n]) ?? 0);
 }
 
+/** Marts without totals: each row is one series row. */
+const ROW_CELLS: Partial<Record<string, (r: Row) => SeriesCells>> = {
+  mart_hourly_traffic: (r) => ({ key: key(r, 'traffic', {}, 'h'), cells: pick(r, TRAFFIC) }),
+  mart_hourly_store_inventory: (r) => ({ key: key(r, 'inventory', { sku: String(r.sku), store: String(r.store_id) }, 'h'), cells: pick(r, INVENTORY) }),
+  mart_daily_merchant_sales: (r) => ({ key: key(r, 'sales', {}, 'd'), cells: pick(r, SALES) }),
+  mart_daily_store_sales: (r) => ({ key: key(r, 'sales', { store: String(r.store_id) }, 'd'), cells: pick(r, SALES) }),
+  mart_daily_merchant_traffic: (r) => ({ key: key(r, 'traffic', {}, 'd'), cells: pick(r, TRAFFIC) }),
+  mart_hourly_traffic_breakdown: (r) => ({ key: breakdownKey(r, 'h'), cells: pick(r, BREAKDOWN) }),
+  mart_daily_merchant_traffic_breakdown: (r) => ({ key: breakdownKey(r, 'd'), cells: pick(r, BREAKDOWN) }),
+  // Store-local days of the promotion in the store (the query API's /promotions lists them).
+  mart_daily_promotion_performance: (r) => ({ key: key(r, 'promotions', { promo: String(r.promo_id), store: String(r.store_id) }, 'd'), cells: pick(r, PROMOTIONS) }),
+};
+
 /** The series cells a mart's rows become; pure, so tests and the oracle can use it. */
 export function seriesCellsOf(spec: Pick<MartSpec, 'stem'>, rows: Row[]): SeriesCells[] {
   const out: SeriesCells[] = [];
@@ -108,25 +121,11 @@ export function seriesCellsOf(spec: Pick<MartSpec, 'stem'>, rows: Row[]): Series
       }
       return [...out, ...totals.values()];
     }
-    case 'mart_hourly_traffic':
-      return rows.map((r) => ({ key: key(r, 'traffic', {}, 'h'), cells: pick(r, TRAFFIC) }));
-    case 'mart_hourly_store_inventory':
-      return rows.map((r) => ({ key: key(r, 'inventory', { sku: String(r.sku), store: String(r.store_id) }, 'h'), cells: pick(r, INVENTORY) }));
-    case 'mart_daily_merchant_sales':
-      return rows.map((r) => ({ key: key(r, 'sales', {}, 'd'), cells: pick(r, SALES) }));
-    case 'mart_daily_store_sales':
-      return rows.map((r) => ({ key: key(r, 'sales', { store: String(r.store_id) }, 'd'), cells: pick(r, SALES) }));
-    case 'mart_daily_merchant_traffic':
-      return rows.map((r) => ({ key: key(r, 'traffic', {}, 'd'), cells: pick(r, TRAFFIC) }));
-    case 'mart_hourly_traffic_breakdown':
-      return rows.map((r) => ({ key: breakdownKey(r, 'h'), cells: pick(r, BREAKDOWN) }));
-    case 'mart_daily_merchant_traffic_breakdown':
-      return rows.map((r) => ({ key: breakdownKey(r, 'd'), cells: pick(r, BREAKDOWN) }));
-    case 'mart_daily_promotion_performance':
-      // Store-local days of the promotion in the store (the query API's /promotions lists them).
-      return rows.map((r) => ({ key: key(r, 'promotions', { promo: String(r.promo_id), store: String(r.store_id) }, 'd'), cells: pick(r, PROMOTIONS) }));
-    default:
-      throw new Error(`no series mapping for mart ${spec.stem}`);
+    default: {
+      const cellsOf = ROW_CELLS[spec.stem];
+      if (!cellsOf) throw new Error(`no series mapping for mart ${spec.stem}`);
+      return rows.map(cellsOf);
+    }
   }
 }
 
@@ -480,6 +479,21 @@ async function exportWindowChanges(warehouse: Warehouse, writer: ReturnType<type
     for (const c of seriesCellsOf(spec, rows)) vanished.add(c.key);
   });
   const rewritten = new Set<string>();
+  const cellsOf = ROW_CELLS[w.mart];
+  if (cellsOf) {
+    // No totals: a row is its own group, written when it changed (or its key's snapshot row vanished).
+    await pages<Row>(warehouse, changedRowsSql(w.mart, { all }), params, async (rows) => {
+      for (const r of rows) {
+        const c = cellsOf(r);
+        const wasVanished = vanished.has(c.key);
+        if (r.row_changed !== true && !wasVanished) continue;
+        await writer.put(c);
+        if (wasVanished) rewritten.add(c.key);
+      }
+    });
+    for (const k of vanished) if (!rewritten.has(k)) await writer.remove(k);
+    return;
+  }
   const groups = groupColumns(spec);
   let group: Row[] = [];
   let groupKey = '';

@@ -22,10 +22,11 @@ const unescape = (s: string): string => s.replace(/%([0-9A-F]{2})/g, (_, h: stri
 
 /** Key prefix of one series (everything before the bucket), ending in '#'. */
 export function seriesPrefix(k: SeriesKey): string {
-  const dims = Object.keys(k.dims)
-    .sort()
-    .map((name) => `${escape(name)}=${escape(k.dims[name]!)}`);
-  return [escape(k.merchantId), k.series, ...dims, k.grain, ''].join('#');
+  let prefix = escape(k.merchantId) + '#' + k.series + '#';
+  const names = Object.keys(k.dims);
+  if (names.length > 1) names.sort();
+  for (const name of names) prefix += escape(name) + '=' + escape(k.dims[name]!) + '#';
+  return prefix + k.grain + '#';
 }
 
 export function hourBucket(hourStart: Date): string {

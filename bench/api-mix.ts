@@ -5,9 +5,11 @@
 // (server.ts: cache on, read once per path first, as a running deployment's cache holds what its
 // readers ask for; provisional answers still expire after 10 s) and without — and a bare node:http
 // server answers the same bytes per path.
-// Each is driven at full speed by autocannon (rps, ratio to bare); the cached API is then driven at
-// a fixed 2,000 requests/s for its latency (p99 at that rate).
+// Each is driven at full speed by autocannon (rps, ratio to bare); the cached API and bare node:http are
+// then driven at a fixed 2,000 requests/s for their latency (p99 at that rate; the bare server's is what
+// the machine and the client add to any server).
 import { writeFile } from 'node:fs/promises';
+import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { Rng, cumulative } from '../demo/random.js';
 import { autocannon, startServer, stopServer, type AutocannonResult } from './api.js';
@@ -36,8 +38,13 @@ export interface ApiMixFigures {
   rate_rps: number;
   p50_ms: number;
   p99_ms: number;
+  /** Latency of bare node:http at the same rate: what the machine (client included) adds to any server. */
+  baseline_p50_ms: number;
+  baseline_p99_ms: number;
   non_2xx: number;
   errors: number;
+  /** The machine's 1-minute load average when the runs started and when they ended (it is shared). */
+  load_avg: [number, number];
 }
 
 const iso = (ms: number) => new Date(ms).toISOString().replace('.000Z', 'Z');
@@ -84,6 +91,7 @@ export async function measureApiMix(opts: { seriesPath: string; paths: string[];
   let non2xx = 0;
   let errors = 0;
   const count = (r: AutocannonResult) => ((non2xx += r.non2xx), (errors += r.errors), r);
+  const loadAtStart = loadavg()[0]!;
 
   const uncached = await startServer(['app', opts.seriesPath]);
   let uncachedRun: AutocannonResult;
@@ -122,12 +130,15 @@ export async function measureApiMix(opts: { seriesPath: string; paths: string[];
   await writeFile(bodiesFile, JSON.stringify(bodies));
   const bare = await startServer(['bare', bodiesFile]);
   let bareRun: AutocannonResult;
+  let bareRateRun: AutocannonResult;
   try {
     bareRun = count(await run(bare.port, paths, { seconds, connections }));
+    log(`  bare node:http: ${Math.round(bareRun.requests.average)} rps; at ${opts.rate} rps for ${seconds} s…`);
+    bareRateRun = count(await run(bare.port, paths, { seconds, connections, rate: opts.rate }));
   } finally {
     await stopServer(bare.child);
   }
-  log(`  bare node:http: ${Math.round(bareRun.requests.average)} rps`);
+  log(`  bare node:http at ${opts.rate} rps: p50 ${bareRateRun.latency.p50} ms, p99 ${bareRateRun.latency.p99} ms`);
   const ratio = (a: number) => Math.round((a / bareRun.requests.average) * 100) / 100;
   return {
     mix: 'merchants Zipf (rank^-1.1); 1, 7 and 31 days; hour and day; merchant or one store; 80 % finalized, 20 % ending at the hour in progress',
@@ -143,7 +154,10 @@ export async function measureApiMix(opts: { seriesPath: string; paths: string[];
     rate_rps: opts.rate,
     p50_ms: rateRun.latency.p50,
     p99_ms: rateRun.latency.p99,
+    baseline_p50_ms: bareRateRun.latency.p50,
+    baseline_p99_ms: bareRateRun.latency.p99,
     non_2xx: non2xx,
     errors,
+    load_avg: [Math.round(loadAtStart * 10) / 10, Math.round(loadavg()[0]! * 10) / 10],
   };
 }

@@ -50,22 +50,18 @@ export function plainHttpOptions(options: Readonly<HelmetOptions> = {}): HelmetO
   } as HelmetOptions;
 }
 
-/** Sets helmet(options)'s headers on a response from the sets recorded once: `secure` for https. */
-export function securityHeadersSetter(options?: Readonly<HelmetOptions>): (res: ServerResponse, secure: boolean) => void {
-  const secure = helmetHeaders(options);
-  const plain = helmetHeaders(plainHttpOptions(options));
-  return (res, isSecure) => {
-    const { set, removed } = isSecure ? secure : plain;
-    for (const name of removed) res.removeHeader(name);
-    for (const [name, value] of set) res.setHeader(name, value);
-  };
+/** helmet(options)'s headers over https and over plain http, recorded once. */
+export function securityHeaderSets(options?: Readonly<HelmetOptions>): { secure: SecurityHeaders; plain: SecurityHeaders } {
+  return { secure: helmetHeaders(options), plain: helmetHeaders(plainHttpOptions(options)) };
 }
 
-/** Middleware setting helmet's headers (securityHeadersSetter's, or helmet(options)'s) by the request's protocol. */
-export function securityHeaders(options?: Readonly<HelmetOptions> | ((res: ServerResponse, secure: boolean) => void)): RequestHandler {
-  const setHeaders = typeof options === 'function' ? options : securityHeadersSetter(options);
+/** Middleware setting helmet's headers (of `sets`, or of helmet(options)) by the request's protocol. */
+export function securityHeaders(options?: Readonly<HelmetOptions> | { secure: SecurityHeaders; plain: SecurityHeaders }): RequestHandler {
+  const sets = options && 'secure' in options && 'plain' in options ? (options as { secure: SecurityHeaders; plain: SecurityHeaders }) : securityHeaderSets(options as Readonly<HelmetOptions> | undefined);
   return (req, res, next) => {
-    setHeaders(res, (req as Request).secure === true);
+    const { set, removed } = (req as Request).secure === true ? sets.secure : sets.plain;
+    for (const name of removed) res.removeHeader(name);
+    for (const [name, value] of set) res.setHeader(name, value);
     next();
   };
 }

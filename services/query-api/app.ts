@@ -16,7 +16,7 @@ import { rowRange } from '../../pipeline/series/row-key.js';
 import { DAY_MS } from '../../pipeline/time.js';
 import { HttpError, errorHandler, notFound, notFoundHandler } from '../http/errors.js';
 import { defaultLogger, requestLogger } from '../http/logging.js';
-import { securityHeaders, securityHeadersSetter } from '../http/security-headers.js';
+import { securityHeaderSets, securityHeaders } from '../http/security-headers.js';
 import { keptAnswers } from './kept-answers.js';
 import { createAlertsRouter } from './alerts-router.js';
 import type { WebhookPolicy } from '../../pipeline/alerts/webhook-url.js';
@@ -441,9 +441,9 @@ function buildQueryApi(deps: QueryApiDeps): { app: Express; kept: ReturnType<typ
   app.disable('x-powered-by');
   app.set('etag', false); // ETags are computed over the exact body in cache.ts
   if (deps.trustProxy !== undefined) app.set('trust proxy', deps.trustProxy);
-  const setSecurityHeaders = securityHeadersSetter(); // helmet's defaults, precomputed
+  const security = securityHeaderSets(); // helmet's defaults, precomputed
   const logRequest = requestLogger(logger);
-  app.use(securityHeaders(setSecurityHeaders));
+  app.use(securityHeaders(security));
   app.use(logRequest);
   if (shared.answers) {
     app.use((req, _res, next) => {
@@ -457,6 +457,8 @@ function buildQueryApi(deps: QueryApiDeps): { app: Express; kept: ReturnType<typ
   app.use(queryApiRouter({ ...deps, logger }, shared));
   app.use(notFoundHandler());
   app.use(errorHandler({ logger }));
+  const secureHeaders = security.secure.set.flat();
+  const plainHeaders = security.plain.set.flat();
   const kept = shared.answers
     ? keptAnswers({
         answers: shared.answers,
@@ -467,7 +469,7 @@ function buildQueryApi(deps: QueryApiDeps): { app: Express; kept: ReturnType<typ
         // express's own req.secure (the socket, or X-Forwarded-Proto from a proxy 'trust proxy' trusts),
         // asked of a stand-in request carrying this request's socket and headers.
         isSecure: (req) => (Object.create(app.request, { socket: { value: req.socket }, headers: { value: req.headers } }) as express.Request).secure,
-        securityHeaders: setSecurityHeaders,
+        securityHeaders: (secure) => (secure ? secureHeaders : plainHeaders),
         logRequest,
       })
     : undefined;

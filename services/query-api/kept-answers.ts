@@ -26,8 +26,8 @@ export interface KeptAnswersDeps {
   limiter?: RequestHandler;
   /** Whether express would take the request as https (req.secure, which trusts proxies as the app does). */
   isSecure: (req: IncomingMessage) => boolean;
-  /** The app's security headers for a response (security-headers.ts). */
-  securityHeaders: (res: ServerResponse, secure: boolean) => void;
+  /** The app's security headers (security-headers.ts), as name, value, name, value… for https or plain http. */
+  securityHeaders: (secure: boolean) => readonly string[];
   /** The app's request log middleware (logging.ts): the same line, the same request ids. */
   logRequest: (req: IncomingMessage, res: ServerResponse, next: () => void) => void;
 }
@@ -60,9 +60,9 @@ export function keptAnswers(deps: KeptAnswersDeps): (req: IncomingMessage, res: 
     const kept = answers.get(answerKey(merchantId, req.url!, false), nowMs);
     if (!kept) return otherwise();
     const write = (): void => {
-      deps.securityHeaders(res, deps.isSecure(req));
       deps.logRequest(req, res, () => undefined);
-      res.writeHead(200, keptHeaders(kept, nowMs));
+      // One array in the order the app sets them: security headers, then the answer's.
+      res.writeHead(200, [...deps.securityHeaders(deps.isSecure(req)), ...keptHeaders(kept, nowMs)]);
       // node sends no body to HEAD; Content-Length stays that of the GET, as express's send() leaves it
       res.end(kept.body);
     };

@@ -171,3 +171,30 @@ export const DML_CONCURRENCY = { insertsRunning: 10, insertsQueued: 100, mutatin
  * https://cloud.google.com/pubsub/quotas#resource_limits
  */
 export const PUBSUB_MESSAGE_LIMITS = { maxMessageBytes: 10_000_000, maxAttributes: 100, maxAttributeKeyBytes: 256, maxAttributeValueBytes: 1024 } as const;
+
+/**
+ * Pub/Sub subscription settings: ack deadline 10-600 s; retry backoff 0-600 s; a dead-letter policy
+ * allows 5-100 delivery attempts; messages kept 10 minutes to 31 days. A push subscription counts a
+ * delivery as failed when the endpoint has not answered within the ack deadline and sends it again, so
+ * a deadline shorter than the function's timeout delivers a message again while it is still being
+ * processed. A Cloud Storage subscription writes a file every 1-10 minutes (max_duration, never more
+ * than the ack deadline) or every max_bytes, 1 KB to 10 GiB.
+ * https://cloud.google.com/pubsub/docs/subscription-properties
+ * https://cloud.google.com/pubsub/docs/handling-failures
+ * https://cloud.google.com/pubsub/docs/push#receive_push
+ * https://cloud.google.com/pubsub/docs/reference/rest/v1/projects.subscriptions#CloudStorageConfig
+ */
+export const PUBSUB_SUBSCRIPTION_LIMITS = {
+  ackDeadlineSeconds: [10, 600],
+  backoffSeconds: [0, 600],
+  deliveryAttempts: [5, 100],
+  retentionSeconds: [600, 31 * 86_400],
+  storageMaxDurationSeconds: [60, 600],
+  storageMaxBytes: [1_000, 10 * 2 ** 30],
+} as const;
+
+/**
+ * BigQuery query jobs: the text of a query or script, before resolving views, at most 1,024 K
+ * characters. https://cloud.google.com/bigquery/quotas#query_jobs
+ */
+export const BIGQUERY_MAX_QUERY_CHARS = 1_024_000;

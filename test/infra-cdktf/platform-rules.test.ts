@@ -11,6 +11,7 @@ import { scheduledScript } from '../../pipeline/marts/scheduled-script.js';
 import {
   AGENT_SOURCES,
   API_OF_RESOURCE_TYPE,
+  BIGQUERY_MAX_QUERY_CHARS,
   CLOUD_RUN_JOB_LIMITS,
   DML_CONCURRENCY,
   RETENTION_POLICY,
@@ -18,6 +19,7 @@ import {
   FUNCTION_RUNTIMES,
   SCHEDULER_HTTP_TARGET,
   NODE_END_OF_LIFE,
+  PUBSUB_SUBSCRIPTION_LIMITS,
   SERVICE_AGENT_EMAIL,
 } from './platform-facts.js';
 
@@ -260,6 +262,44 @@ for (const environment of ['prod', 'dev'] as const) {
         assert.match(sa, /^\$\{google_service_account\.[\w-]+\.id\}$/, `${fn.name}: build account ${sa}`);
         assert.notEqual(sa, fn.service_config.service_account_email, `${fn.name} builds as its runtime identity`);
       }
+    });
+
+    it('sets every Pub/Sub subscription within the platform\'s limits, each push deadline outlasting the function it calls', () => {
+      const L = PUBSUB_SUBSCRIPTION_LIMITS;
+      const within = (v: number, [lo, hi]: readonly [number, number]) => v >= lo && v <= hi;
+      const seconds = (d: string | undefined) => (d === undefined ? undefined : Number(/^(\d+)s$/.exec(d)?.[1]));
+      const subs = Object.values(s.resources('google_pubsub_subscription'));
+      assert.ok(subs.some((b) => b.push_config) && subs.some((b) => b.cloud_storage_config));
+      for (const b of subs) {
+        // Unset, the deadline is 10 s (https://cloud.google.com/pubsub/docs/subscription-properties#ack_deadline).
+        const ack = (b.ack_deadline_seconds as number | undefined) ?? 10;
+        assert.ok(within(ack, L.ackDeadlineSeconds), `${b.name}: ack deadline ${ack} s`);
+        const retention = seconds(b.message_retention_duration as string | undefined);
+        if (retention !== undefined) assert.ok(within(retention, L.retentionSeconds), `${b.name}: retention ${retention} s`);
+        if (b.retry_policy) {
+          for (const k of ['minimum_backoff', 'maximum_backoff']) assert.ok(within(seconds(b.retry_policy[k])!, L.backoffSeconds), `${b.name}: ${k} ${b.retry_policy[k]}`);
+        }
+        if (b.dead_letter_policy) assert.ok(within(b.dead_letter_policy.max_delivery_attempts as number, L.deliveryAttempts), `${b.name}: ${b.dead_letter_policy.max_delivery_attempts} attempts`);
+        if (b.cloud_storage_config) {
+          const c = b.cloud_storage_config;
+          const duration = seconds(c.max_duration as string)!;
+          assert.ok(within(duration, L.storageMaxDurationSeconds) && duration <= ack, `${b.name}: a file every ${duration} s with an ack deadline of ${ack} s`);
+          assert.ok(within(c.max_bytes as number, L.storageMaxBytes), `${b.name}: max_bytes ${c.max_bytes}`);
+        }
+        if (b.push_config) {
+          const target = /^\$\{google_cloudfunctions2_function\.([\w-]+)\.service_config\[0\]\.uri\}$/.exec(b.push_config.push_endpoint as string)?.[1];
+          assert.ok(target, `${b.name} pushes to ${b.push_config.push_endpoint}`);
+          const fn = s.resources('google_cloudfunctions2_function')[target]!;
+          const timeout = fn.service_config.timeout_seconds as number;
+          assert.ok(ack >= timeout, `${b.name}: Pub/Sub sends a message again after ${ack} s while ${fn.name} may still process it (timeout ${timeout} s)`);
+        }
+      }
+    });
+
+    it('deploys a scheduled mart script within BigQuery\'s query length', () => {
+      const queries = Object.values(s.resources('google_bigquery_data_transfer_config')).map((t) => t.params.query as string);
+      assert.ok(queries.length > 0);
+      for (const q of queries) assert.ok(q.length <= BIGQUERY_MAX_QUERY_CHARS, `the scheduled script is ${q.length} characters, above BigQuery's ${BIGQUERY_MAX_QUERY_CHARS}`);
     });
   });
 }

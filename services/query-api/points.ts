@@ -176,9 +176,24 @@ export function pointsJson(opts: { slots: BucketSlot[]; rows: SeriesRow[]; metri
   const names = metrics.map((def, i) => (i === 0 ? '{' : ',') + JSON.stringify(def.name) + ':');
   const out: string[] = ['['];
   const pushValues = (family: string, cells: Cells): void => {
+    if (storedAsAnswered(cells)) {
+      out.push(JSON.stringify(cells));
+      return;
+    }
     for (let m = 0; m < metrics.length; m++) out.push(names[m]!, jsonNumber(metricValue(metrics[m]!, cells, family)));
     if (metrics.length === 0) out.push('{');
     out.push('}');
+  };
+  // The exporter writes a bucket's cells in catalog order, so when every metric is asked for, a bucket
+  // holding all of them as numbers is its own "values" object: JSON.stringify writes it in one call.
+  const storedAsAnswered = (cells: Cells): boolean => {
+    let i = 0;
+    for (const name in cells) {
+      const def = metrics[i++];
+      const v = cells[name];
+      if (def === undefined || def.name !== name || !(typeof v === 'number' || (v === null && def.kind !== 'additive'))) return false;
+    }
+    return i === metrics.length && i > 0;
   };
   const empty = cellsFor(undefined, false);
   const noRowStart = out.length;

@@ -77,4 +77,35 @@ describe('query API point builder', () => {
       '[{"start":"2026-11-21T09:00:00Z","values":{"page_views":99,"visitors":null,"orders_per_session":null},"provisional":true}]',
     );
   });
+
+  it('writes buckets holding every metric in catalog order as stored, and any other bucket metric by metric, the same text either way', () => {
+    const slots = bucketSlots({ grain: 'h', from: '', to: '', fromMs: Date.parse('2026-11-21T08:00:00Z'), toMs: Date.parse('2026-11-21T14:00:00Z') }, 'UTC');
+    const all = { page_views: 10, visitors: 4, sessions: 3, orders_with_session: 1, orders_per_session: 1 / 3 };
+    const rows: SeriesRow[] = [
+      { key: 'm1#traffic#h#2026112108', cells: { m: all } },
+      // a ratio without a value: null, as stored
+      { key: 'm1#traffic#h#2026112109', cells: { m: { ...all, orders_per_session: null } } },
+      // an additive metric stored as null answers 0
+      { key: 'm1#traffic#h#2026112110', cells: { m: { ...all, page_views: null } } },
+      // another order, a missing metric, an extra cell
+      { key: 'm1#traffic#h#2026112111', cells: { m: { visitors: 4, page_views: 10, sessions: 3, orders_with_session: 1, orders_per_session: 0.5 } } },
+      { key: 'm1#traffic#h#2026112112', cells: { m: { page_views: 10, visitors: 4, sessions: 3, orders_with_session: 1 } } },
+      { key: 'm1#traffic#h#2026112113', cells: { m: { ...all, extra: 1 } } },
+    ];
+    const metrics = metricsOf('traffic', ['page_views', 'visitors', 'sessions', 'orders_with_session', 'orders_per_session']);
+    const opts = { slots, rows, metrics, finalizedThroughMs: Date.parse('2026-11-22T00:00:00Z') };
+    const text = pointsJson(opts);
+    assert.equal(text, JSON.stringify(buildPoints(opts)));
+    assert.deepEqual(
+      (JSON.parse(text) as { values: Record<string, number | null> }[]).map((p) => [p.values.page_views, p.values.orders_per_session, Object.keys(p.values).length]),
+      [
+        [10, 1 / 3, 5],
+        [10, null, 5],
+        [0, 1 / 3, 5],
+        [10, 0.5, 5],
+        [10, 1 / 3, 5],
+        [10, 1 / 3, 5],
+      ],
+    );
+  });
 });

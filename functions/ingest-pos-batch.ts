@@ -6,7 +6,7 @@
 import type { HttpFunction } from '@google-cloud/functions-framework';
 import { z } from 'zod';
 import { PosFileError, type PosObjectRef } from '../adapters/gcp/pos-batch-reader.js';
-import type { Logger, Publisher } from '../pipeline/ports.js';
+import { MessageTooLargeError, type Logger, type Publisher } from '../pipeline/ports.js';
 import { readPushRequest } from './push.js';
 import { errorDetail } from '../pipeline/errors.js';
 import { ack, badRequest, retry } from './respond.js';
@@ -69,6 +69,12 @@ export function createIngestPosBatchHandler(deps: IngestPosBatchDeps): HttpFunct
       deps.logger.info({ ...base, file, entries: entries.length, messages: ids.length }, 'POS file published');
       return ack(res, { ...base, outcome: 'published', file, entries: entries.length, messages: ids.length });
     } catch (err) {
+      if (err instanceof MessageTooLargeError) {
+        // An entry over Pub/Sub's message limit: nothing of the file was published, and every retry
+        // would fail the same way until the file is dead-lettered. Refused as a whole, loudly.
+        deps.logger.error({ ...base, file, err: err.message }, 'POS file has an entry too large to publish');
+        return ack(res, { ...base, outcome: 'entry_too_large', file, error: err.message });
+      }
       deps.logger.warn({ ...base, file, err: errorDetail(err) }, 'publishing POS entries failed; will retry');
       return retry(res, `publishing the entries of ${file} failed`);
     }

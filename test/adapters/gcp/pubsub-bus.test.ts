@@ -7,11 +7,12 @@ import request from 'supertest';
 import { createPubSubPublisher, PUBSUB_MAX_MESSAGE_BYTES } from '../../../adapters/gcp/pubsub-bus.js';
 import { decodeMessage } from '../../../adapters/gcp/bus-codec.js';
 import { createCollectHandler } from '../../../functions/collect.js';
+import { createIngestPosBatchHandler } from '../../../functions/ingest-pos-batch.js';
 import { createKey, newPepper } from '../../../pipeline/auth/keys.js';
 import { MessageTooLargeError } from '../../../pipeline/ports.js';
 import { DEFAULT_MAX_BODY_BYTES } from '../../../services/collector/router.js';
 import { InMemoryKeyStore } from '../../support/in-memory-command-stores.js';
-import { testServer } from '../../functions/support.js';
+import { deliver, MemoryLogger, testServer } from '../../functions/support.js';
 import { PUBSUB_MESSAGE_LIMITS } from '../../infra-cdktf/platform-facts.js';
 
 interface Sent {
@@ -90,5 +91,21 @@ describe('gcp pubsub publisher against Pub/Sub message limits', () => {
     assert.equal(res.status, 413, JSON.stringify(res.body));
     assert.equal(res.body.error.code, 'payload_too_large');
     assert.deepEqual(sent, []);
+  });
+
+  it('makes ingestPosBatch acknowledge, with an error logged and nothing published, a POS file with an entry Pub/Sub cannot carry, instead of retrying it into the dead-letter topic', async () => {
+    const { pubsub, sent } = limitedPubSub();
+    const logger = new MemoryLogger();
+    const entries = ['{"event_id":"e1"}', controlLine(2_000_000)];
+    const srv = testServer(createIngestPosBatchHandler({ read: async () => ({ entries }), publisher: createPubSubPublisher({ pubsub, topic: 'tillstream-pos' }), logger }));
+    const res = await deliver(srv, 'push', {
+      messageId: 'n1',
+      data: Buffer.from(JSON.stringify({ bucket: 'pos', name: 'pizzaco/1015.ndjson', timeCreated: '2026-11-21T10:15:00Z' })),
+      attributes: { eventType: 'OBJECT_FINALIZE' },
+    });
+    assert.equal(res.status, 200, JSON.stringify(res.body));
+    assert.equal(res.body.outcome, 'entry_too_large');
+    assert.deepEqual(sent, []);
+    assert.deepEqual(logger.lines.map((l) => [l.level, l.msg]), [['error', 'POS file has an entry too large to publish']]);
   });
 });

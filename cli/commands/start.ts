@@ -210,8 +210,24 @@ async function seedDemo(rt: LocalPipeline, ctx: CommandContext, runId: string, e
   return { merchant, key };
 }
 
-/** The demo's lines in receive order: each POS batch its own messages, the stretches between them collector bodies. */
-export async function publishDemo(rt: Pick<LocalPipeline, 'clock' | 'bus' | 'runner'>, file: string, posBatches: PosBatch[], runId: string): Promise<{ entries: number; messages: number }> {
+/**
+ * Unconsumed messages the demo publisher lets the bus hold before it waits for the runner: publishing
+ * is much faster than ingest, and a million events published ahead grew the bus file (memory-mapped,
+ * so resident) to hundreds of MB; under the bound its freed pages are reused.
+ */
+export const DEMO_MAX_BACKLOG = 2048;
+
+/**
+ * The demo's lines in receive order: each POS batch its own messages, the stretches between them
+ * collector bodies. Published while the runner consumes, at most about `maxBacklog` messages ahead of it.
+ */
+export async function publishDemo(
+  rt: Pick<LocalPipeline, 'clock' | 'bus' | 'runner'>,
+  file: string,
+  posBatches: PosBatch[],
+  runId: string,
+  maxBacklog = DEMO_MAX_BACKLOG,
+): Promise<{ entries: number; messages: number }> {
   const receivedAt = rt.clock.now();
   const online = { source: 'online' as const, run_id: runId };
   const pos = { source: 'pos' as const, run_id: runId };
@@ -227,6 +243,7 @@ export async function publishDemo(rt: Pick<LocalPipeline, 'clock' | 'bus' | 'run
     const out = pending;
     pending = [];
     messages += (await rt.bus.publish(out)).length;
+    while (rt.bus.pendingCount() > maxBacklog && !consumeFailed) await new Promise((resolve) => setTimeout(resolve, 20));
   };
   const endGroup = async () => {
     for (const batch of batchEntries(group)) pending.push({ receivedAt, attributes: groupIsPos ? pos : online, entries: batch });
@@ -234,7 +251,11 @@ export async function publishDemo(rt: Pick<LocalPipeline, 'clock' | 'bus' | 'run
     if (pending.length >= 200) await publish();
   };
   const stop = new AbortController();
-  const consuming = rt.runner.run(stop.signal);
+  let consumeFailed = false;
+  const consuming = rt.runner.run(stop.signal).catch((err: unknown) => {
+    consumeFailed = true;
+    throw err;
+  });
   try {
     for await (const line of createInterface({ input: createReadStream(file, 'utf8'), crlfDelay: Infinity })) {
       const index = entries++;

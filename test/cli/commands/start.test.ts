@@ -56,7 +56,7 @@ describe('tillstream start', () => {
       let consumedWhilePublishing = false;
       const rt = {
         clock: { now: () => anchor },
-        bus: { publish: async (ms: Omit<InboundMessage, 'id' | 'deliveryAttempt'>[]) => ms.map((m) => String(published.push(m))) },
+        bus: { publish: async (ms: Omit<InboundMessage, 'id' | 'deliveryAttempt'>[]) => ms.map((m) => String(published.push(m))), pendingCount: () => 0 },
         runner: {
           run: async (signal: AbortSignal) => {
             consumedWhilePublishing = !signal.aborted;
@@ -70,6 +70,47 @@ describe('tillstream start', () => {
       assert.deepStrictEqual(published.map((m) => [m.attributes.source, m.entries]), expected);
       assert.ok(published.every((m) => m.attributes.run_id === 'r1' && m.receivedAt.getTime() === anchor.getTime()));
       assert.ok(consumedWhilePublishing);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('publishes the demo at most a bounded backlog ahead of the runner, and every message still once', async () => {
+    const anchor = new Date('2026-11-21T12:00:00Z');
+    const w = generateWorkload({ events: 20000, seed: 'tillstream-demo', anchor });
+    const dir = await mkdtemp(join(tmpdir(), 'tillstream-demo-'));
+    try {
+      const file = join(dir, 'demo.ndjson');
+      await writeFile(file, w.entries.join('\n') + '\n');
+      let published = 0;
+      let consumed = 0;
+      const backlogs: number[] = [];
+      const rt = {
+        clock: { now: () => anchor },
+        bus: {
+          publish: async (ms: unknown[]) => {
+            backlogs.push(published - consumed); // unconsumed messages when a publish starts
+            return ms.map(() => String(++published));
+          },
+          pendingCount: () => published - consumed,
+        },
+        runner: {
+          // Consumes three messages every few milliseconds, far slower than the file is read.
+          run: async (signal: AbortSignal) => {
+            while (!signal.aborted) {
+              consumed = Math.min(published, consumed + 3);
+              await new Promise((resolve) => setTimeout(resolve, 2));
+            }
+            return { processed: consumed, retried: 0, failed: 0 };
+          },
+        },
+      };
+      const maxBacklog = 50;
+      const result = await publishDemo(rt as never, file, w.posBatches, 'r1', maxBacklog);
+      assert.equal(result.messages, published);
+      assert.equal(result.entries, w.entries.length);
+      assert.ok(backlogs.length > 2, `published in ${backlogs.length} groups`);
+      assert.ok(Math.max(...backlogs) <= maxBacklog, `a publish started with ${Math.max(...backlogs)} messages unconsumed`);
     } finally {
       await rm(dir, { recursive: true, force: true });
     }

@@ -54,10 +54,16 @@ export class LocalWarehouse implements Warehouse, RawSink, DedupeIndex {
     const conn = await instance.connect();
     // DuckDB truncates TIMESTAMPTZ in the session zone; BigQuery always works in UTC.
     await conn.run("SET TimeZone = 'UTC'");
-    for (const t of tables) {
-      await conn.run(duckdbDdl(t));
-      await addMissingColumns(conn, t, opts.path);
+    for (const t of tables) await conn.run(duckdbDdl(t));
+    // Every table's columns in one read: a read of information_schema per table cost ~4 ms each,
+    // ~0.1 CPU s of every command's start.
+    const present = new Map<string, Set<string>>();
+    const reader = await conn.runAndReadAll('SELECT table_schema, table_name, column_name FROM information_schema.columns');
+    for (const [schema, name, column] of reader.getRows()) {
+      const id = `${String(schema)}.${String(name)}`;
+      (present.get(id) ?? present.set(id, new Set()).get(id)!).add(String(column));
     }
+    for (const t of tables) await addMissingColumns(conn, t, present.get(t.id) ?? new Set(), opts.path);
     for (const stmt of STATE_DDL) await conn.run(stmt);
     return new LocalWarehouse(new DuckDbSession(instance, conn), opts.translate ?? ((sql) => sql), tables);
   }
@@ -155,13 +161,7 @@ export class LocalWarehouse implements Warehouse, RawSink, DedupeIndex {
  * A table created by an earlier schema gets the nullable columns added since; a missing required
  * column cannot be filled in, so that data directory has to be rebuilt.
  */
-async function addMissingColumns(conn: DuckDBConnection, table: TableDef, path: string): Promise<void> {
-  const [schema, name] = table.id.split('.') as [string, string];
-  const reader = await conn.runAndReadAll(
-    'SELECT column_name FROM information_schema.columns WHERE table_schema = $1 AND table_name = $2',
-    [schema, name],
-  );
-  const present = new Set(reader.getRows().map(([c]) => String(c)));
+async function addMissingColumns(conn: DuckDBConnection, table: TableDef, present: ReadonlySet<string>, path: string): Promise<void> {
   for (const c of table.columns) {
     if (present.has(c.name)) continue;
     if (c.mode === 'REQUIRED') {

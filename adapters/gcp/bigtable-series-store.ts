@@ -87,8 +87,8 @@ function qualifierBytes(q: string): Buffer {
   return b;
 }
 
-export function createBigtableSeriesStore(table: Table, opts: { flow?: MutateFlow } = {}): SeriesStore {
-  const flow = opts.flow ?? new MutateFlow();
+export function createBigtableSeriesStore(table: Table): SeriesStore {
+  const flow = new MutateFlow();
   return {
     async mutate(mutations: SeriesMutation[]): Promise<void> {
       const entries = mutateEntries(mutations);
@@ -182,7 +182,7 @@ function entryBytes(e: MutateEntry): number {
  * going (the exporter does, so reading overlaps writing) and together they stay within MUTATE_FLOW.
  * Waiting requests are admitted in arrival order; a request always fits when none is in flight.
  */
-export class MutateFlow {
+class MutateFlow {
   private requests = 0;
   private bytes = 0;
   private readonly waiting: { bytes: number; admit: () => void }[] = [];

@@ -171,12 +171,6 @@ export interface ExportResult {
 }
 
 
-/*
- * Speed layer retirement: an hourly bucket the marts have finalized is served from the marts only,
- * so its partial family is deleted when its mart cells are written. `finalizedBefore` is the end of
- * the last final hour; only a run that started after an hour ended finalizes it.
- */
-
 /**
  * The writer's flow control. Mutations go to the series store WRITE_FLOW.mutationsPerCall at a time
  * (a replaced bucket is two or three mutations, so a call is about 1,000 rows: one Bigtable MutateRows
@@ -211,8 +205,11 @@ function hourlyBucket(key: string): string | undefined {
  */
 export function seriesWriter(series: SeriesStore, opts: { finalizedBefore?: Date } = {}) {
   const finalizedBeforeMs = opts.finalizedBefore?.getTime() ?? Math.floor(Date.now() / HOUR_MS) * HOUR_MS;
-  // An hour is final when it ends at or before finalizedBefore: its bucket is at most the one of the
-  // hour that starts an hour before (buckets are fixed-width YYYYMMDDHH, so text order is time order).
+  // Speed layer retirement: an hourly bucket the marts have finalized is served from the marts only,
+  // so its partial family is deleted when its mart cells are written. `finalizedBefore` is the end of
+  // the last final hour (only a run that started after an hour ended finalizes it): an hour is final
+  // when its bucket is at most the one of the hour that starts an hour before it (buckets are
+  // fixed-width YYYYMMDDHH, so text order is time order).
   const lastFinalBucket = hourBucket(new Date(Math.floor((finalizedBeforeMs - HOUR_MS) / HOUR_MS) * HOUR_MS));
   const result: ExportResult = { cells: 0, rows: 0, deletedRows: 0, retiredPartials: 0 };
   let mutations: SeriesMutation[] = [];

@@ -51,9 +51,15 @@ export function createGcpRuntime(config: GcpConfig): GcpRuntime {
   const bigquery = () => bigqueryClient(config.projectId, config.bigquery.location);
   const instance = () => bigtableClient(config.projectId, config.bigtable.appProfileId).instance(config.bigtable.instanceId);
   const limits = { maxEntries: config.batch.maxEntries, maxBytes: config.batch.maxBytes };
-  // Raw rows through the Storage Write API's default stream (adapters/gcp/bigquery-storage-sink.ts).
+  // Raw rows through the Storage Write API's default stream (adapters/gcp/bigquery-storage-sink.ts);
+  // those of partitions outside its range (a backfill more than 10 years back) by DML INSERT.
   const rawSink = lazy(() =>
-    createStorageWriteSink({ writeClient: new managedwriter.WriterClient({ projectId: config.projectId }), projectId: config.projectId, rawDataset: config.bigquery.rawDataset }),
+    createStorageWriteSink({
+      writeClient: new managedwriter.WriterClient({ projectId: config.projectId }),
+      projectId: config.projectId,
+      rawDataset: config.bigquery.rawDataset,
+      dml: { bigquery: bigquery(), location: config.bigquery.location },
+    }),
   );
   const warehouse = lazy(() => {
     const wh = createBigQueryWarehouse({

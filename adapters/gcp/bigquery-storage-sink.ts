@@ -16,12 +16,21 @@
 //   https://cloud.google.com/bigquery/docs/write-api-best-practices
 //   https://cloud.google.com/bigquery/quotas#write-api-limits
 //
+// The Storage Write API writes a table partitioned on a time-unit column only in partitions from 10
+// years in the past to 1 year in the future of the day it writes, and refuses a row outside them
+// (https://cloud.google.com/bigquery/docs/write-api#time-unit_column_partitioning). raw.events and
+// raw.order_lines are partitioned on event_ts, and a backfill accepts events of any age (DESIGN.md,
+// "Clock"): such rows go in by a DML INSERT of the same rows as query parameters, which has no such
+// range (https://cloud.google.com/bigquery/docs/reference/standard-sql/dml-syntax#insert_statement),
+// instead of failing their whole message on every delivery attempt until it is processing_failed.
+//
 // The default stream is at-least-once and has no insertId: a retried append may store a row twice.
 // Exactness does not rest on the sink: the Bigtable dedupe index decides each event's end state
 // before anything is written, the stage's journal keeps a message's parts from being written with
 // two end states, and the read side keeps one row per key (staging.stg_events keeps the earliest
 // received_at per (merchant_id, event_id); rejected and duplicate rows are one per (message_id,
 // entry_index)).
+import type { BigQuery } from '@google-cloud/bigquery';
 import { adapt, managedwriter } from '@google-cloud/bigquery-storage';
 import { RowsRefusedError, type IngestWrite, type RawSink } from '../../pipeline/ports.js';
 import { rawArrivals, rawDuplicates, rawEvents, rawOrderLines, rawRejectedEvents } from '../../pipeline/schema/raw.js';
@@ -38,7 +47,29 @@ export interface StorageWriteSinkOptions {
   rawDataset: string;
   /** Rows per AppendRows request; a message (at most 1 MB of entries) stays well below the 10 MB request limit. */
   rowsPerAppend?: number;
+  /** Where rows outside the Storage Write API's partition range go in by DML; without it they are refused. */
+  dml?: { bigquery: BigQuery; location: string };
+  /** Wall clock in ms (tests): the partition range is counted from the day of the write. */
+  nowMs?: () => number;
 }
+
+/** The partitions the Storage Write API writes, in years from the day of the write (see the header). */
+export const WRITE_API_PARTITION_YEARS = { past: 10, future: 1 } as const;
+/** Rows this close to either end go by DML too: the service's own day may differ from ours. */
+const RANGE_MARGIN_MS = 7 * 86_400_000;
+
+/** The partition times (ms, inclusive) the Storage Write API writes on the day of `nowMs`, less the margin. */
+export function writeApiRange(nowMs: number): { from: number; to: number } {
+  const years = (n: number) => {
+    const d = new Date(nowMs);
+    d.setUTCFullYear(d.getUTCFullYear() + n);
+    return d.getTime();
+  };
+  return { from: years(-WRITE_API_PARTITION_YEARS.past) + RANGE_MARGIN_MS, to: years(WRITE_API_PARTITION_YEARS.future) - RANGE_MARGIN_MS };
+}
+
+/** An INSERT of a DML statement reads no table: a ceiling far above it, as every job carries one. */
+const DML_MAX_BYTES_BILLED = String(1 << 30);
 
 /** The protobuf descriptor of a table's rows, from the schema source. */
 export function protoDescriptorOf(table: TableDef) {
@@ -112,10 +143,58 @@ export function createStorageWriteSink(opts: StorageWriteSinkOptions): RawSink &
     }
   }
 
+  const nowMs = opts.nowMs ?? Date.now;
+
+  /** The rows the default stream takes, and those outside its partition range. */
+  function splitByRange(table: TableDef, rows: Record<string, unknown>[]): { rows: Record<string, unknown>[]; outside: Record<string, unknown>[] } {
+    const column = table.partition?.column;
+    if (!column) return { rows, outside: [] };
+    const { from, to } = writeApiRange(nowMs());
+    const outsideRange = (r: Record<string, unknown>) => {
+      const v = r[column];
+      const ms = v instanceof Date ? v.getTime() : typeof v === 'string' ? Date.parse(v) : NaN;
+      return ms < from || ms > to;
+    };
+    if (!rows.some(outsideRange)) return { rows, outside: [] };
+    return { rows: rows.filter((r) => !outsideRange(r)), outside: rows.filter(outsideRange) };
+  }
+
+  /** One INSERT … SELECT FROM UNNEST(@rows) of the rows, typed by the schema source; waits for it to commit. */
+  async function insertByDml(table: TableDef, rows: Record<string, unknown>[], first: boolean): Promise<void> {
+    const what = `inserting ${rows.length} rows into ${table.id} by DML (partitions outside the Storage Write API's range) failed`;
+    if (!opts.dml) throw new (first ? RowsRefusedError : Error)(`${what}: no BigQuery client to run it`);
+    const columns = table.columns.map((c) => c.name).join(', ');
+    const target = `\`${opts.projectId}.${opts.rawDataset}.${table.id.split('.')[1]!}\``;
+    const types = Object.fromEntries(table.columns.map((c) => [c.name, c.mode === 'REPEATED' ? [c.type] : c.type]));
+    // The same values the stream would carry (and the same refusal of a missing required column), absent ones as NULL.
+    const params = rows.map((r) => {
+      const row = storageRow(table, r);
+      return Object.fromEntries(table.columns.map((c) => [c.name, row[c.name] ?? null]));
+    });
+    try {
+      const [job] = await opts.dml.bigquery.createQueryJob({
+        query: `insert into ${target} (${columns}) select ${columns} from unnest(@rows)`,
+        params: { rows: params },
+        types: { rows: [types] },
+        location: opts.dml.location,
+        useLegacySql: false,
+        maximumBytesBilled: DML_MAX_BYTES_BILLED,
+      });
+      await job.getQueryResults();
+    } catch (err) {
+      throw new Error(what, { cause: err });
+    }
+  }
+
   return {
     async write(batch: IngestWrite): Promise<void> {
       let first = true;
-      for (const { table, rows } of tablesOf(batch)) {
+      for (const { table, rows: all } of tablesOf(batch)) {
+        const { rows, outside } = splitByRange(table, all);
+        if (outside.length > 0) {
+          await insertByDml(table, outside, first);
+          first = false;
+        }
         const encoded = rows.map((r) => storageRow(table, r));
         for (let i = 0; i < encoded.length; i += rowsPerAppend) {
           const what = `appending ${encoded.length} rows to ${table.id} (Storage Write API, default stream) failed`;

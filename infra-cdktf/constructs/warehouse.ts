@@ -83,8 +83,12 @@ const TABLE_ROLES: { table: string; role: string; workload: Workload }[] = [
   { table: 'raw.events', role: 'roles/bigquery.dataViewer', workload: 'evaluateAlerts' },
 ];
 
-/** Running a query is a project-level permission in BigQuery; it grants no data access by itself. */
-const JOB_USERS: Workload[] = ['martsRunner', 'exportMarts', 'evaluateAlerts', 'reprocess'];
+/**
+ * Running a query is a project-level permission in BigQuery; it grants no data access by itself.
+ * Ingest runs one when a backfill brings events older than the Storage Write API's partition range:
+ * it inserts them by DML (adapters/gcp/bigquery-storage-sink.ts).
+ */
+const JOB_USERS: Workload[] = ['martsRunner', 'exportMarts', 'evaluateAlerts', 'reprocess', 'ingestEvents'];
 
 export class Warehouse extends Construct {
   readonly datasets: Record<DatasetKey, BigqueryDataset>;

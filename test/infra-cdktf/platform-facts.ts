@@ -198,3 +198,10 @@ export const PUBSUB_SUBSCRIPTION_LIMITS = {
  * characters. https://cloud.google.com/bigquery/quotas#query_jobs
  */
 export const BIGQUERY_MAX_QUERY_CHARS = 1_024_000;
+
+/**
+ * BigQuery Storage Write API: into a table partitioned on a time-unit column it writes only partitions
+ * from 10 years in the past to 1 year in the future, and refuses a row outside them. DML has no such
+ * range. https://cloud.google.com/bigquery/docs/write-api#time-unit_column_partitioning
+ */
+export const STORAGE_WRITE_PARTITION_RANGE = { pastYears: 10, futureYears: 1 } as const;

@@ -125,7 +125,8 @@ describe('infra-cdktf TillstreamStack (prod)', () => {
           alertsScheduler: rolesOf(s, 'ts-alerts-scheduler'),
         },
         {
-          ingestEvents: ['bigtable:dedupe roles/bigtable.user', 'bigtable:series roles/bigtable.user', `bucket:${p}-tillstream-config roles/storage.objectViewer`, 'dataset:raw WRITER'],
+          // A job of its own only for a backfill's events older than the Storage Write API's partition range (DML INSERT).
+          ingestEvents: ['bigtable:dedupe roles/bigtable.user', 'bigtable:series roles/bigtable.user', `bucket:${p}-tillstream-config roles/storage.objectViewer`, 'dataset:raw WRITER', `project:${p} roles/bigquery.jobUser`],
           ingestPosBatch: [`bucket:${p}-tillstream-pos roles/storage.objectViewer`, 'topic:tillstream-pos roles/pubsub.publisher'],
           exportMarts: [
             'bigtable:series roles/bigtable.user',
@@ -199,6 +200,7 @@ describe('infra-cdktf TillstreamStack (prod)', () => {
           'serviceAccount:google_service_account:ts-evaluate-alerts roles/bigquery.jobUser',
           'serviceAccount:google_service_account:ts-export-marts roles/bigquery.jobUser',
           'serviceAccount:google_service_account:ts-functions-build roles/logging.logWriter',
+          'serviceAccount:google_service_account:ts-ingest-events roles/bigquery.jobUser',
           'serviceAccount:google_service_account:ts-marts-runner roles/bigquery.jobUser',
           'serviceAccount:google_service_account:ts-reprocess roles/bigquery.jobUser',
         ],

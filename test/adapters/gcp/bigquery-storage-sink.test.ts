@@ -7,15 +7,16 @@ import { Duplex } from 'node:stream';
 import { managedwriter } from '@google-cloud/bigquery-storage';
 import protobuf from 'protobufjs';
 import descriptor from 'protobufjs/ext/descriptor/index.js';
-import type { BigQuery } from '@google-cloud/bigquery';
+import { BigQuery } from '@google-cloud/bigquery';
 import { createBigQueryWarehouse } from '../../../adapters/gcp/bigquery-warehouse.js';
-import { createStorageWriteSink, protoDescriptorOf } from '../../../adapters/gcp/bigquery-storage-sink.js';
+import { createStorageWriteSink, protoDescriptorOf, writeApiRange } from '../../../adapters/gcp/bigquery-storage-sink.js';
 import { replacingSink } from '../../../pipeline/marts/replacing-sink.js';
 import { RowsRefusedError, type IngestWrite } from '../../../pipeline/ports.js';
-import { rawEvents } from '../../../pipeline/schema/raw.js';
+import { rawEvents, rawOrderLines } from '../../../pipeline/schema/raw.js';
 import { createIngestStage } from '../../../pipeline/ingest/stage.js';
 import { InMemoryDedupeIndex } from '../../support/in-memory-dedupe-index.js';
 import { dimensions, inventory, message, order } from '../../pipeline/ingest/fixtures.js';
+import { STORAGE_WRITE_PARTITION_RANGE } from '../../infra-cdktf/platform-facts.js';
 
 interface AppendRequest {
   writeStream?: string;
@@ -143,6 +144,83 @@ describe('gcp BigQuery Storage Write API sink (fake BigQueryWrite client)', () =
     await assert.rejects(sink.write(only(w, { accepted: [noId as never] })), /raw\.events\.event_id is required/);
     sink.close();
     assert.equal(requests.length, 0);
+  });
+});
+
+/**
+ * The Storage Write API's partition range (test/infra-cdktf/platform-facts.ts), as the service applies
+ * it: a request with a row of raw.events or raw.order_lines whose event_ts day lies outside it is
+ * refused with row errors, and nothing of it is stored.
+ */
+function rangeEnforcingAnswer(nowMs: number): { current: Answer } {
+  const schemas = new Map<string, AppendRequest>();
+  const years = (n: number) => {
+    const d = new Date(nowMs);
+    d.setUTCFullYear(d.getUTCFullYear() + n);
+    return d.getTime();
+  };
+  const [from, to] = [years(-STORAGE_WRITE_PARTITION_RANGE.pastYears), years(STORAGE_WRITE_PARTITION_RANGE.futureYears)];
+  return {
+    current: (req) => {
+      if (req.protoRows?.writerSchema) schemas.set(req.writeStream!, req);
+      if (!/tables\/(events|order_lines)\//.test(req.writeStream!)) return { appendResult: {} };
+      const rows = decodeRows(schemas.get(req.writeStream!)!, req);
+      const outside = rows.map((r, index) => ({ index, ms: Number(r.event_ts) / 1000 })).filter((r) => r.ms < from || r.ms > to);
+      if (outside.length === 0) return { appendResult: {} };
+      return { rowErrors: outside.map((r) => ({ index: r.index, code: 'FIELDS_ERROR', message: 'partition outside the allowed range' })), error: { code: 3, message: 'rows refused' } };
+    },
+  };
+}
+
+describe('gcp BigQuery Storage Write API sink and the partition range it writes', () => {
+  const now = Date.parse('2026-12-04T11:00:00Z');
+
+  it('keeps its own range inside the documented one', () => {
+    const { from, to } = writeApiRange(now);
+    assert.ok(from >= Date.parse('2016-12-04T11:00:00Z') && to <= Date.parse('2027-12-04T11:00:00Z'), JSON.stringify({ from: new Date(from), to: new Date(to) }));
+  });
+
+  it('inserts a backfill\'s rows older than 10 years by DML, and appends the rest to the default stream', async () => {
+    const { writeClient, requests } = fakeWriteClient(rangeEnforcingAnswer(now));
+    const jobs: { query: string; params: { rows: Record<string, unknown>[] }; types: { rows: [Record<string, unknown>] }; location: string; maximumBytesBilled?: string }[] = [];
+    const bigquery = {
+      createQueryJob: async (q: (typeof jobs)[number]) => {
+        jobs.push(q);
+        return [{ getQueryResults: async () => [[]] }];
+      },
+    } as unknown as BigQuery;
+    const sink = createStorageWriteSink({ writeClient, projectId: 'tillstream-test', rawDataset: 'raw', dml: { bigquery, location: 'EU' }, nowMs: () => now });
+    const w = await stageWrite();
+    const ancient = new Date('2012-03-01T12:00:00Z');
+    const event = w.accepted[0]!;
+    const old = { ...event, event_id: 'ord-2012', event_ts: ancient };
+    const oldLines = w.orderLines.filter((l) => l.event_id === event.event_id).map((l) => ({ ...l, event_id: 'ord-2012', event_ts: ancient }));
+    assert.ok(oldLines.length > 0);
+    await sink.write(only(w, { accepted: [...w.accepted, old], orderLines: [...w.orderLines, ...oldLines], arrivals: w.arrivals }));
+    sink.close();
+
+    // The stream took this year's rows only.
+    const streamed = requests.filter((r) => /tables\/events\//.test(r.writeStream!)).flatMap((r) => decodeRows(requests[0]!, r).map((x) => x.event_id));
+    assert.deepEqual(streamed, w.accepted.map((r) => r.event_id));
+    // One INSERT per table, of the schema source's columns, the rows as typed parameters.
+    assert.deepEqual(
+      jobs.map((j) => [j.query, j.location, j.params.rows.map((r) => [r.event_id, (r.event_ts as Date).toISOString()])]),
+      [
+        [`insert into \`tillstream-test.raw.events\` (${rawEvents.columns.map((c) => c.name).join(', ')}) select ${rawEvents.columns.map((c) => c.name).join(', ')} from unnest(@rows)`, 'EU', [['ord-2012', ancient.toISOString()]]],
+        [`insert into \`tillstream-test.raw.order_lines\` (${rawOrderLines.columns.map((c) => c.name).join(', ')}) select ${rawOrderLines.columns.map((c) => c.name).join(', ')} from unnest(@rows)`, 'EU', oldLines.map(() => ['ord-2012', ancient.toISOString()])],
+      ],
+    );
+    for (const j of jobs) {
+      assert.ok(Number(j.maximumBytesBilled) > 0, 'every job carries maximumBytesBilled');
+      // The client turns the rows into an ARRAY<STRUCT> parameter of the declared types (REPEATED columns as arrays, NULLs typed).
+      const param = (BigQuery as unknown as { valueToQueryParameter_(v: unknown, t: unknown): { parameterType: { arrayType: { structTypes: { name: string; type: { type: string } }[] } } } })
+        .valueToQueryParameter_(j.params.rows, j.types.rows);
+      const table = j.query.includes('order_lines') ? rawOrderLines : rawEvents;
+      assert.deepEqual(
+        param.parameterType.arrayType.structTypes.map((f) => [f.name, f.type.type]),
+        table.columns.map((c) => [c.name, c.mode === 'REPEATED' ? 'ARRAY' : c.type]),
+      );
+    }
   });
 });
 

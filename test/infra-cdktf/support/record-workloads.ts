@@ -303,6 +303,10 @@ async function main(): Promise<void> {
   const message = encodeMessage({ receivedAt: RECEIVED_AT, attributes: { source: 'online', key_merchant_id: 'pizzaco' }, entries: [JSON.stringify(order()), JSON.stringify(inventory())] });
   withAlertsTopicOf('tillstream-ingest-events');
   await run('ingestEvents', () => request(getTestServer('ingestEvents')).post('/').send(push(message.data, message.attributes)), (st) => st === 200);
+  // A backfill reaching further back than the Storage Write API writes (10 years): its rows go in by DML.
+  const ancient = { ...order(), event_id: 'ord-2012', event_ts: '2012-03-01T12:00:00Z' };
+  const backfill = encodeMessage({ receivedAt: RECEIVED_AT, attributes: { source: 'online', key_merchant_id: 'pizzaco', backfill: '1' }, entries: [JSON.stringify(ancient)] });
+  await run('ingestEvents', () => request(getTestServer('ingestEvents')).post('/').send(push(backfill.data, backfill.attributes, '2')), (st) => st === 200);
 
   const notification = { bucket: functionEnv('tillstream-ingest-pos-batch').TILLSTREAM_POS_BUCKET, name: 'pos/2026-11-21/s001.ndjson', generation: '1', timeCreated: '2026-11-21T13:00:00Z' };
   withAlertsTopicOf('tillstream-ingest-pos-batch');

@@ -7,7 +7,6 @@ import { COMMANDS } from './commands/index.js';
 import { HELP, helpRequest, version } from './help.js';
 import { isUsageError } from './context.js';
 import { errorDetail } from '../pipeline/errors.js';
-import { forwardCommand, withAbsolutePaths } from './forward.js';
 import { openLocalPipeline } from '../runtime/local-writer.js';
 import { DATA_FILES } from '../runtime/local-stores.js';
 import { createCommandContext } from './runtime-select.js';
@@ -46,6 +45,7 @@ export async function main(argv: string[]): Promise<number> {
       const dataDir = resolveDataDir();
       const live = await readLiveLock(dataDir).catch(() => undefined);
       if (live?.url && live.pid !== process.pid) {
+        const { forwardCommand, withAbsolutePaths } = await import('./forward.js');
         const result = await forwardCommand(live.url, join(dataDir, DATA_FILES.pepper), withAbsolutePaths(spec, argv, process.cwd()));
         result.stderr.forEach(err);
         result.stdout.forEach(out);

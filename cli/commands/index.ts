@@ -1,11 +1,12 @@
 // The command table of `tillstream`.
-import { runForwarded, type ForwardableCommand } from '../forward.js';
+import type { ForwardableCommand } from '../forward.js';
 import type { Command } from '../context.js';
 
 /**
  * A command whose module is imported when it runs, so a command loads its own modules only: every
  * command loaded the server, the query API and the alert modules of `start` (`--help` took 1.15 CPU s
- * against 0.96 now; `ingest` before it opens its stores 1.29 against 1.20).
+ * against 0.96 now; `ingest` before it opens its stores 1.29 against 1.20). The forwarding code
+ * (express, for the server's side) loads only with `start` or to reach a running one.
  */
 const lazy =
   (load: () => Promise<Command>): Command =>
@@ -20,7 +21,10 @@ export const COMMANDS: Record<string, CommandSpec> = {
   // The running process runs forwarded commands from this table; handed over as a function, so neither
   // the start command nor the server imports the table.
   start: {
-    run: lazy(async () => (await import('./start.js')).createStartCommand({ dispatch: (rt, argv) => runForwarded(COMMANDS, rt, argv) })),
+    run: lazy(async () => {
+      const [{ createStartCommand }, { runForwarded }] = await Promise.all([import('./start.js'), import('../forward.js')]);
+      return createStartCommand({ dispatch: (rt, argv) => runForwarded(COMMANDS, rt, argv) });
+    }),
     usesDataDir: true, summary: 'start [--once] [--events N] [--port P]   run the local pipeline, collector, query API and dashboard' },
   generate: {
     run: lazy(async () => {

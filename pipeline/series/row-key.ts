@@ -5,6 +5,12 @@
 // Merchant first, so merchants never share a row and one request is one contiguous range scan.
 // Components are percent-escaped for '#', '=', '%' and control characters, so any sku is safe
 // and no component can forge a separator.
+// Bigtable refuses a row key over 4 KiB (https://cloud.google.com/bigtable/quotas#limits-data-size),
+// and a dimension value can be longer than that once escaped: a page is the path of a URL of up to
+// 2,048 characters, each '=' or '%' of it three bytes escaped and each non-ASCII character up to four.
+// A value over MAX_DIMENSION_BYTES escaped keeps its first bytes and a hash of the whole value
+// (`<prefix>~<16 hex>`), so every key fits and distinct values keep distinct keys.
+import { createHash } from 'node:crypto';
 
 export type Grain = 'h' | 'd';
 export type SeriesName = 'sales' | 'products' | 'traffic' | 'inventory' | 'pages' | 'referrers' | 'devices' | 'countries' | 'promotions';
@@ -20,12 +26,37 @@ export interface SeriesKey {
 const escape = (s: string): string => s.replace(/[%#=\u0000-\u001f\u007f]/g, (c) => '%' + c.charCodeAt(0).toString(16).padStart(2, '0').toUpperCase());
 const unescape = (s: string): string => s.replace(/%([0-9A-F]{2})/g, (_, h: string) => String.fromCharCode(parseInt(h, 16)));
 
+/** Escaped bytes of one dimension value in a key; with ids of 128 characters a key stays far below 4 KiB. */
+export const MAX_DIMENSION_BYTES = 1024;
+const HASH_MARK = '~';
+const HASH_HEX = 16;
+
+/** A dimension value as it appears in a key: escaped, and bounded (see the header). */
+function dimensionValue(value: string): string {
+  const e = escape(value);
+  // A UTF-16 code unit is at most 3 UTF-8 bytes: most values skip the exact count.
+  if (e.length * 3 <= MAX_DIMENSION_BYTES || Buffer.byteLength(e) <= MAX_DIMENSION_BYTES) return e;
+  const budget = MAX_DIMENSION_BYTES - HASH_MARK.length - HASH_HEX;
+  let bytes = 0;
+  let end = 0;
+  for (const ch of e) {
+    const n = ch.length === 2 ? 4 : ch.charCodeAt(0) < 0x80 ? 1 : ch.charCodeAt(0) < 0x800 ? 2 : 3;
+    if (bytes + n > budget) break;
+    bytes += n;
+    end += ch.length;
+  }
+  // Never end inside an escape: '%' and its two hex digits stay together.
+  const pct = e.lastIndexOf('%', end - 1);
+  if (pct >= 0 && pct > end - 3) end = pct;
+  return e.slice(0, end) + HASH_MARK + createHash('sha256').update(value).digest('hex').slice(0, HASH_HEX);
+}
+
 /** Key prefix of one series (everything before the bucket), ending in '#'. */
 export function seriesPrefix(k: SeriesKey): string {
   let prefix = escape(k.merchantId) + '#' + k.series + '#';
   const names = Object.keys(k.dims);
   if (names.length > 1) names.sort();
-  for (const name of names) prefix += escape(name) + '=' + escape(k.dims[name]!) + '#';
+  for (const name of names) prefix += escape(name) + '=' + dimensionValue(k.dims[name]!) + '#';
   return prefix + k.grain + '#';
 }
 

@@ -205,3 +205,9 @@ export const BIGQUERY_MAX_QUERY_CHARS = 1_024_000;
  * range. https://cloud.google.com/bigquery/docs/write-api#time-unit_column_partitioning
  */
 export const STORAGE_WRITE_PARTITION_RANGE = { pastYears: 10, futureYears: 1 } as const;
+
+/**
+ * Bigtable: a row key is at most 4 KiB; a longer one is refused (the MutateRows entry fails).
+ * https://cloud.google.com/bigtable/quotas#limits-data-size
+ */
+export const BIGTABLE_MAX_ROW_KEY_BYTES = 4096;

@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import { parse } from 'yaml';
 import { synthesize, type Block, type Synthesized } from './synth.js';
 import { FRESHNESS_LIMIT_SECONDS } from '../../infra-cdktf/constructs/operations.js';
+import { DEFAULT_ABANDON_AFTER_MS } from '../../adapters/gcp/bigtable-dedupe.js';
 import { scheduledScript } from '../../pipeline/marts/scheduled-script.js';
 import {
   AGENT_SOURCES,
@@ -300,6 +301,21 @@ for (const environment of ['prod', 'dev'] as const) {
       const queries = Object.values(s.resources('google_bigquery_data_transfer_config')).map((t) => t.params.query as string);
       assert.ok(queries.length > 0);
       for (const q of queries) assert.ok(q.length <= BIGQUERY_MAX_QUERY_CHARS, `the scheduled script is ${q.length} characters, above BigQuery's ${BIGQUERY_MAX_QUERY_CHARS}`);
+    });
+
+    it('abandons an unconfirmed dedupe claim only after every delivery attempt of its message can have ended', () => {
+      // A claim is made on the first attempt; Pub/Sub then redelivers at most max_delivery_attempts times,
+      // each attempt lasting up to the ack deadline and waiting up to the maximum backoff before the next
+      // (https://cloud.google.com/pubsub/docs/handling-failures). A copy that takes the event over while
+      // the owner may still retry would let both store it.
+      const ingest = Object.entries(s.resources('google_cloudfunctions2_function')).find(([, f]) => f.build_config.entry_point === 'ingestEvents')![0];
+      const subs = Object.values(s.resources('google_pubsub_subscription')).filter((b) => b.push_config?.push_endpoint === `\${google_cloudfunctions2_function.${ingest}.service_config[0].uri}`);
+      assert.equal(subs.length, 2, 'the events and POS streams');
+      for (const b of subs) {
+        const attempts = b.dead_letter_policy.max_delivery_attempts as number;
+        const windowSeconds = attempts * (b.ack_deadline_seconds as number) + (attempts - 1) * Number(/^(\d+)s$/.exec(b.retry_policy.maximum_backoff as string)![1]);
+        assert.ok(windowSeconds * 1000 < DEFAULT_ABANDON_AFTER_MS, `${b.name}: a message retries for up to ${windowSeconds} s, claims are abandoned after ${DEFAULT_ABANDON_AFTER_MS / 1000} s`);
+      }
     });
   });
 }

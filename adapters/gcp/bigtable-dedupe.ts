@@ -117,8 +117,23 @@ export function createBigtableDedupeIndex(table: Table, opts: BigtableDedupeOpti
     const cells = (rows[0]?.data as Cells | undefined)?.[FAMILY];
     const owner = text(cells?.[OWNER]?.[0]?.value);
     const hash = text(cells?.[HASH]?.[0]?.value);
-    // Released between our check and our read: try again rather than guess.
-    if (owner === undefined || hash === undefined) {
+    if (owner === undefined) {
+      // No owner: released between our check and our read, or garbage-collected. Garbage collection
+      // drops each cell once its own timestamp is past the family's maximum age, whenever the
+      // tablet compacts (https://cloud.google.com/bigtable/docs/garbage-collection): the owner and
+      // hash cells of a claim go before the confirmation written after them, so a row can hold the
+      // confirmation alone, for good. Such a row claims nothing: take it over, atomically, while it
+      // still has no owner (another copy may be doing the same).
+      const [claimed] = await row.filter([{ family: new RegExp(`^${FAMILY}$`) }, { column: new RegExp(`^${OWNER}$`) }], {
+        onMatch: [],
+        onNoMatch: [{ method: 'delete', data: [`${FAMILY}:${HASH}`, `${FAMILY}:${STORED}`] }, ...claimCells],
+      });
+      if (!claimed) return { kind: 'new' };
+      if (attempt >= 3) throw new Error(`the claim of ${row.id} keeps changing under us`);
+      return claimOne(c, attempt + 1);
+    }
+    // A hash without its owner's twin cell (written together, collected together): read again rather than guess.
+    if (hash === undefined) {
       if (attempt >= 3) throw new Error(`the claim of ${row.id} keeps changing under us`);
       return claimOne(c, attempt + 1);
     }

@@ -93,6 +93,22 @@ describe('gcp Bigtable dedupe index (emulator)', function () {
     assert.deepEqual(await aged.claim([claim('e7', 'h7', 'killed', 0)]), [{ kind: 'duplicate', first: { messageId: owner, index: 0 } }]);
   });
 
+  it('lets a copy own an event whose claim garbage collection took and whose confirmation it left', async () => {
+    // Bigtable collects each cell by its own timestamp, whenever its tablet compacts: the claim's owner
+    // and hash (written first) can be gone while the confirmation (written after them) is still there.
+    // https://cloud.google.com/bigtable/docs/garbage-collection
+    const table = await ensureTable(instance, `dedupe-${++n}`, dedupeFamilies(8 * 86_400));
+    const gc = createBigtableDedupeIndex(table);
+    await gc.claim([claim('e9', 'h9', 'first', 0)]);
+    await gc.confirm([{ merchantId: 'm1', eventId: 'e9', entry: { messageId: 'first', index: 0 } }]);
+    await table.row(dedupeRowKey('m1', 'e9')).deleteCells(['c:o', 'c:h']);
+    assert.deepEqual(await gc.claim([claim('e9', 'h9', 'late-copy', 0)]), [{ kind: 'new' }]);
+    // The copy now owns it like any claim: unconfirmed, so the next copy waits; confirmed, a duplicate.
+    assert.deepEqual(await gc.claim([claim('e9', 'h9', 'third', 0)]), [{ kind: 'pending', first: { messageId: 'late-copy', index: 0 } }]);
+    await gc.confirm([{ merchantId: 'm1', eventId: 'e9', entry: { messageId: 'late-copy', index: 0 } }]);
+    assert.deepEqual(await gc.claim([claim('e9', 'h9', 'third', 0)]), [{ kind: 'duplicate', first: { messageId: 'late-copy', index: 0 } }]);
+  });
+
   it('spreads a merchant\'s sequential event ids over the key space with a stable hash prefix', () => {
     const keys = Array.from({ length: 64 }, (_, i) => dedupeRowKey('bigmerchant', `ord-${String(i).padStart(6, '0')}`));
     assert.match(keys[0]!, /^[0-9a-f]{4}#bigmerchant#ord-000000$/);

@@ -45,7 +45,7 @@ export interface StorageWriteSinkOptions {
   projectId: string;
   /** Dataset that holds the raw tables (the schema source calls it `raw`). */
   rawDataset: string;
-  /** Rows per AppendRows request; a message (at most 1 MB of entries) stays well below the 10 MB request limit. */
+  /** Rows per AppendRows request, at most; requests are also cut by size (APPEND_BYTES). */
   rowsPerAppend?: number;
   /** Where rows outside the Storage Write API's partition range go in by DML; without it they are refused. */
   dml?: { bigquery: BigQuery; location: string };
@@ -66,6 +66,24 @@ export function writeApiRange(nowMs: number): { from: number; to: number } {
     return d.getTime();
   };
   return { from: years(-WRITE_API_PARTITION_YEARS.past) + RANGE_MARGIN_MS, to: years(WRITE_API_PARTITION_YEARS.future) - RANGE_MARGIN_MS };
+}
+
+/**
+ * An AppendRows request carries at most 10 MB (https://cloud.google.com/bigquery/quotas#write-api-limits),
+ * and a message may hold up to TILLSTREAM_BATCH_MAX_BYTES (9 MB) of entries, whose rows are larger
+ * still: requests are cut at this many bytes by estimate (each value's UTF-8 bytes, a few per field),
+ * half the limit, so the writer schema and protobuf framing always fit.
+ */
+export const APPEND_BYTES = 5_000_000;
+
+/** A row's size as protobuf by estimate: its values' bytes and a few bytes of tag and length per field. */
+function estimatedBytes(row: Record<string, unknown>): number {
+  let n = 0;
+  for (const v of Object.values(row)) {
+    if (Array.isArray(v)) for (const x of v) n += 4 + (typeof x === 'string' ? Buffer.byteLength(x) : 10);
+    else n += 4 + (typeof v === 'string' ? Buffer.byteLength(v) : 10);
+  }
+  return n;
 }
 
 /** An INSERT of a DML statement reads no table: a ceiling far above it, as every job carries one. */
@@ -145,6 +163,25 @@ export function createStorageWriteSink(opts: StorageWriteSinkOptions): RawSink &
 
   const nowMs = opts.nowMs ?? Date.now;
 
+  /** The rows in requests of at most rowsPerAppend rows and APPEND_BYTES by estimate (a larger row goes alone). */
+  function appendChunks(rows: JSONObject[]): JSONObject[][] {
+    const chunks: JSONObject[][] = [];
+    let current: JSONObject[] = [];
+    let bytes = 0;
+    for (const row of rows) {
+      const size = estimatedBytes(row);
+      if (current.length > 0 && (current.length >= rowsPerAppend || bytes + size > APPEND_BYTES)) {
+        chunks.push(current);
+        current = [];
+        bytes = 0;
+      }
+      current.push(row);
+      bytes += size;
+    }
+    if (current.length > 0) chunks.push(current);
+    return chunks;
+  }
+
   /** The rows the default stream takes, and those outside its partition range. */
   function splitByRange(table: TableDef, rows: Record<string, unknown>[]): { rows: Record<string, unknown>[]; outside: Record<string, unknown>[] } {
     const column = table.partition?.column;
@@ -196,11 +233,11 @@ export function createStorageWriteSink(opts: StorageWriteSinkOptions): RawSink &
           first = false;
         }
         const encoded = rows.map((r) => storageRow(table, r));
-        for (let i = 0; i < encoded.length; i += rowsPerAppend) {
+        for (const chunk of appendChunks(encoded)) {
           const what = `appending ${encoded.length} rows to ${table.id} (Storage Write API, default stream) failed`;
           let result;
           try {
-            result = await (await writerFor(table)).appendRows(encoded.slice(i, i + rowsPerAppend)).getResult();
+            result = await (await writerFor(table)).appendRows(chunk).getResult();
           } catch (err) {
             await drop(table);
             throw new Error(what, { cause: err });

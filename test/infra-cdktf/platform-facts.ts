@@ -211,3 +211,9 @@ export const STORAGE_WRITE_PARTITION_RANGE = { pastYears: 10, futureYears: 1 } a
  * https://cloud.google.com/bigtable/quotas#limits-data-size
  */
 export const BIGTABLE_MAX_ROW_KEY_BYTES = 4096;
+
+/**
+ * BigQuery Storage Write API: one AppendRows request carries at most 10 MB.
+ * https://cloud.google.com/bigquery/quotas#write-api-limits
+ */
+export const APPEND_ROWS_MAX_BYTES = 10_000_000;

@@ -16,7 +16,7 @@ import { rawEvents, rawOrderLines } from '../../../pipeline/schema/raw.js';
 import { createIngestStage } from '../../../pipeline/ingest/stage.js';
 import { InMemoryDedupeIndex } from '../../support/in-memory-dedupe-index.js';
 import { dimensions, inventory, message, order } from '../../pipeline/ingest/fixtures.js';
-import { STORAGE_WRITE_PARTITION_RANGE } from '../../infra-cdktf/platform-facts.js';
+import { APPEND_ROWS_MAX_BYTES, STORAGE_WRITE_PARTITION_RANGE } from '../../infra-cdktf/platform-facts.js';
 
 interface AppendRequest {
   writeStream?: string;
@@ -171,6 +171,40 @@ function rangeEnforcingAnswer(nowMs: number): { current: Answer } {
     },
   };
 }
+
+describe('gcp BigQuery Storage Write API sink and the AppendRows request limit', () => {
+  it('cuts a message\'s rows into requests within 10 MB, every row once and in order', async () => {
+    const sizes: number[] = [];
+    // As the service: a request over the limit is refused whole.
+    const answer: { current: Answer } = {
+      current: (req) => {
+        const bytes = (req.protoRows?.rows?.serializedRows ?? []).reduce((n, b) => n + b.length, 0);
+        sizes.push(bytes);
+        return bytes > APPEND_ROWS_MAX_BYTES ? { error: { code: 3, message: 'AppendRows request too large' } } : { appendResult: {} };
+      },
+    };
+    const { writeClient, requests } = fakeWriteClient(answer);
+    const sink = createStorageWriteSink({ writeClient, projectId: 'tillstream-test', rawDataset: 'raw' });
+    const w = await stageWrite();
+    // A message of 9 MB (the most TILLSTREAM_BATCH_MAX_BYTES allows): 500 entries of 18 KB, each rejected
+    // with a detail of 4 KB (50 listed issues): 11 MB of rows, the 500 rows of one request before.
+    const template = w.rejected[0]!;
+    const rejected = Array.from({ length: 500 }, (_, i) => ({
+      ...template,
+      entry_index: i,
+      reason: 'schema_mismatch' as const,
+      detail: 'body.line_items.0.quantity: Invalid input: expected number, received string; '.repeat(50).slice(0, 4000),
+      payload: `{"x":"${String(i).padStart(3, '0')}${'y'.repeat(17_990)}"}`,
+    }));
+    await sink.write(only(w, { rejected }));
+    sink.close();
+    assert.ok(sizes.length > 1 && sizes.every((n) => n <= APPEND_ROWS_MAX_BYTES), JSON.stringify(sizes));
+    assert.deepEqual(
+      requests.flatMap((r) => decodeRows(requests[0]!, r).map((x) => x.entry_index)),
+      rejected.map((r) => String(r.entry_index)),
+    );
+  });
+});
 
 describe('gcp BigQuery Storage Write API sink and the partition range it writes', () => {
   const now = Date.parse('2026-12-04T11:00:00Z');

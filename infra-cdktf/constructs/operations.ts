@@ -155,18 +155,20 @@ export class Operations extends Construct {
       severity: 'ERROR',
       notificationChannels,
       documentation: documentation('Messages failed every delivery attempt and were dead-lettered. Inspect and replay them.'),
+      // Each hold subscription has no consumer but a person: unwatched, its dead letters expire unseen after 7 days.
       conditions: [
-        {
-          displayName: 'dead-letter backlog above zero',
-          conditionThreshold: {
-            filter: `resource.type="pubsub_subscription" AND resource.labels.subscription_id="${NAMES.subscriptions.deadLetterHold}" AND metric.type="pubsub.googleapis.com/subscription/num_undelivered_messages"`,
-            comparison: 'COMPARISON_GT',
-            thresholdValue: 0,
-            duration: '300s',
-            aggregations: [{ alignmentPeriod: '60s', perSeriesAligner: 'ALIGN_MAX' }],
-          },
+        { name: 'dead-letter backlog above zero', subscription: NAMES.subscriptions.deadLetterHold },
+        { name: 'alert deliveries dead-lettered', subscription: NAMES.subscriptions.alertsDeadLetterHold },
+      ].map((c) => ({
+        displayName: c.name,
+        conditionThreshold: {
+          filter: `resource.type="pubsub_subscription" AND resource.labels.subscription_id="${c.subscription}" AND metric.type="pubsub.googleapis.com/subscription/num_undelivered_messages"`,
+          comparison: 'COMPARISON_GT',
+          thresholdValue: 0,
+          duration: '300s',
+          aggregations: [{ alignmentPeriod: '60s', perSeriesAligner: 'ALIGN_MAX' }],
         },
-      ],
+      })),
     });
 
     new MonitoringAlertPolicy(this, 'function-errors-alert', {

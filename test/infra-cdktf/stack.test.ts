@@ -685,7 +685,7 @@ describe('infra-cdktf TillstreamStack (prod)', () => {
         .sort((a, b) => a.name.localeCompare(b.name));
       assert.deepEqual(policies, [
         { name: 'Tillstream: function errors', conditions: [['export tasks failing', 3], ['more than 5 error entries in 5 minutes', 5]] },
-        { name: 'Tillstream: messages in the dead-letter path', conditions: [['dead-letter backlog above zero', 0]] },
+        { name: 'Tillstream: messages in the dead-letter path', conditions: [['dead-letter backlog above zero', 0], ['alert deliveries dead-lettered', 0]] },
         { name: 'Tillstream: metrics more than one hour behind', conditions: [['export lag above one hour', 3600], ['no export for 75 minutes', '4500s']] },
         { name: 'Tillstream: query API 5xx', conditions: [['more than 5 responses 5xx in 5 minutes', 5]] },
       ]);
@@ -695,6 +695,17 @@ describe('infra-cdktf TillstreamStack (prod)', () => {
       const filters = Object.values(s.resources('google_monitoring_alert_policy')).flatMap((p) => (p.conditions as Block[]).map((c) => (c.condition_threshold ?? c.condition_absent).filter as string));
       assert.ok(filters.some((f) => f.includes('resource.labels.subscription_id="tillstream-dead-letter-hold"')));
       assert.ok(filters.some((f) => f.includes('resource.labels.service_name="tillstream-query-api"') && f.includes('response_code_class="5xx"')));
+    });
+
+    it('watches the backlog of every subscription that nothing consumes (the dead-letter holds)', () => {
+      const holds = Object.values(s.resources('google_pubsub_subscription'))
+        .filter((b) => !b.push_config && !b.cloud_storage_config)
+        .map((b) => b.name as string)
+        .sort();
+      assert.deepEqual(holds, ['tillstream-alerts-dead-letter-hold', 'tillstream-dead-letter-hold']);
+      const filters = Object.values(s.resources('google_monitoring_alert_policy')).flatMap((p) => (p.conditions as Block[]).map((c) => c.condition_threshold?.filter as string | undefined));
+      const watched = holds.filter((h) => filters.some((f) => f?.includes(`resource.labels.subscription_id="${h}"`) && f.includes('num_undelivered_messages')));
+      assert.deepEqual(watched, holds);
     });
 
     it('keeps the key pepper in Secret Manager, readable by the collector and the API only', () => {

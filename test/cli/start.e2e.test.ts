@@ -85,8 +85,19 @@ describe('tillstream start --once and ingest', () => {
     assert.equal(s2.accepted, 0);
     // Every entry accepted the first time is now a duplicate; rejected entries are rejected again.
     assert.equal(s2.duplicates, s1.accepted + s1.duplicates);
-    const marts2 = JSON.parse(tillstream(dataDir, ['start', '--once']).last) as Summary;
-    assertSameMarts(marts2, marts1, utcHour() !== hour1);
+    let before = marts1;
+    let after = JSON.parse(tillstream(dataDir, ['start', '--once']).last) as Summary;
+    if (utcHour() !== hour1) {
+      // The hour in progress ended between the two builds, so its orders joined the hourly marts for
+      // that reason alone: load the file a third time within one hour and compare that.
+      const hour2 = utcHour();
+      before = JSON.parse(tillstream(dataDir, ['start', '--once']).last) as Summary;
+      const thrice = JSON.parse(tillstream(dataDir, ['ingest', '--file', file, '--source', 'pos']).last) as Summary;
+      assert.equal(thrice.accepted, 0);
+      after = JSON.parse(tillstream(dataDir, ['start', '--once']).last) as Summary;
+      assert.equal(utcHour(), hour2, 'a test of a few seconds does not span two hour boundaries');
+    }
+    assert.deepEqual(after.mart_rows, before.mart_rows);
   });
 
   it('refuses bad input with a clear message and exit code 2', async () => {

@@ -1,7 +1,8 @@
 // The query API: merchants read their metric series, stores and freshness, reading only the series store
 // (LMDB locally, Bigtable on Cloud Run) — one read per request, documents included (documents.ts) — plus the dashboard page,
 // /health, /ready and the OpenAPI document. createQueryApiRouter() gives the routes alone for composing
-// one process with the collector; createQueryApi() is the complete app (headers, logs, 404, errors).
+// one process with the collector; createQueryApi() is the complete app (headers, logs, 404, errors);
+// createQueryApiListener() is that app for an http server, answering kept answers ahead of express.
 import { existsSync } from 'node:fs';
 import type { IncomingMessage, RequestListener } from 'node:http';
 import { createRequire } from 'node:module';

@@ -89,7 +89,13 @@ export function keptAnswers(deps: KeptAnswersDeps): (req: IncomingMessage, res: 
       (result) => {
         // A manage key may do what a read key may (auth.ts); every refusal is express's to answer.
         if (!result.ok || (result.record.kind !== 'read' && result.record.kind !== 'manage' && result.record.kind !== 'admin')) return otherwise();
-        serve(req, res, result.record, merchantId, otherwise);
+        try {
+          serve(req, res, result.record, merchantId, otherwise);
+        } catch (err) {
+          // nothing sent yet: the app answers the error as it answers any; else the answer is cut short
+          if (res.headersSent) res.destroy(err as Error);
+          else otherwise(err);
+        }
       },
       // a key store that fails here fails again in express, which answers it
       () => otherwise(),

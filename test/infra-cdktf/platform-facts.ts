@@ -217,3 +217,12 @@ export const BIGTABLE_MAX_ROW_KEY_BYTES = 4096;
  * https://cloud.google.com/bigquery/quotas#write-api-limits
  */
 export const APPEND_ROWS_MAX_BYTES = 10_000_000;
+
+/**
+ * Cloud Run CPU and memory (services, jobs and the services of Cloud Run functions): 0.08 to 1 vCPU, or
+ * 1, 2, 4, 6 or 8; the memory each allows, in MiB; below 0.5 vCPU at most 512 MiB, below 1 vCPU at
+ * most 1 GiB; below 1 vCPU an instance takes one request at a time (concurrency 1).
+ * https://cloud.google.com/run/docs/configuring/services/cpu
+ * https://cloud.google.com/run/docs/configuring/jobs/cpu
+ */
+export const CLOUD_RUN_CPU_MEMORY_MIB: Record<number, [number, number]> = { 1: [128, 4096], 2: [128, 8192], 4: [2048, 16384], 6: [4096, 24576], 8: [4096, 32768] };

@@ -13,6 +13,7 @@ import {
   AGENT_SOURCES,
   API_OF_RESOURCE_TYPE,
   BIGQUERY_MAX_QUERY_CHARS,
+  CLOUD_RUN_CPU_MEMORY_MIB,
   CLOUD_RUN_JOB_LIMITS,
   DML_CONCURRENCY,
   RETENTION_POLICY,
@@ -315,6 +316,31 @@ for (const environment of ['prod', 'dev'] as const) {
         const attempts = b.dead_letter_policy.max_delivery_attempts as number;
         const windowSeconds = attempts * (b.ack_deadline_seconds as number) + (attempts - 1) * Number(/^(\d+)s$/.exec(b.retry_policy.maximum_backoff as string)![1]);
         assert.ok(windowSeconds * 1000 < DEFAULT_ABANDON_AFTER_MS, `${b.name}: a message retries for up to ${windowSeconds} s, claims are abandoned after ${DEFAULT_ABANDON_AFTER_MS / 1000} s`);
+      }
+    });
+
+    it('gives every function, the API and the export job a CPU, memory and concurrency Cloud Run allows together', () => {
+      const mib = (m: string) => {
+        const g = /^(\d+(?:\.\d+)?)(Mi|Gi|M|G)$/.exec(m);
+        assert.ok(g, `memory ${m}`);
+        return Number(g[1]) * (g[2]!.startsWith('G') ? 1024 : 1);
+      };
+      const workloads = [
+        ...Object.values(s.resources('google_cloudfunctions2_function')).map((f) => ({ name: f.name as string, cpu: f.service_config.available_cpu as string, memory: f.service_config.available_memory as string, concurrency: f.service_config.max_instance_request_concurrency as number })),
+        ...Object.values(s.resources('google_cloud_run_v2_service')).map((v) => ({ name: v.name as string, ...v.template.containers[0].resources.limits, concurrency: v.template.max_instance_request_concurrency as number })),
+        ...Object.values(s.resources('google_cloud_run_v2_job')).map((j) => ({ name: j.name as string, ...j.template.template.containers[0].resources.limits, concurrency: 1 })),
+      ];
+      assert.equal(workloads.length, 8);
+      for (const w of workloads) {
+        const cpu = Number(w.cpu);
+        const memory = mib(w.memory);
+        if (cpu < 1) {
+          assert.ok(cpu >= 0.08 && memory <= (cpu < 0.5 ? 512 : 1024) && w.concurrency === 1, `${w.name}: ${w.cpu} vCPU, ${w.memory}, concurrency ${w.concurrency}`);
+          continue;
+        }
+        const range = CLOUD_RUN_CPU_MEMORY_MIB[cpu];
+        assert.ok(range, `${w.name}: ${w.cpu} vCPU is not one Cloud Run offers`);
+        assert.ok(memory >= range[0] && memory <= range[1], `${w.name}: ${w.memory} with ${w.cpu} vCPU (${range[0]}-${range[1]} MiB)`);
       }
     });
   });

@@ -9,8 +9,8 @@
 import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { pino } from 'pino';
 import { openLmdbSeriesStore } from '../adapters/local/series-store.js';
+import { defaultLogger } from '../services/http/logging.js';
 import { createQueryApiListener } from '../services/query-api/app.js';
 import { MemoryKeyStore, PEPPER, addKey } from '../test/services/query-api/fixtures.js';
 import { ANCHOR } from './workload.js';
@@ -25,7 +25,8 @@ if ((mode === 'app' || mode === 'app-cached') && path) {
   const series = openLmdbSeriesStore({ path });
   const keys = new MemoryKeyStore();
   key = (await addKey(keys, 'admin')).key;
-  const logger = pino({ level: 'info' }, pino.destination({ dest: '/dev/null', sync: false }));
+  // the service's own logger (server.ts), written to a discarding destination
+  const logger = defaultLogger({ dest: '/dev/null', level: 'info' });
   const app = createQueryApiListener({ series, keys, pepper: PEPPER, clock: { now: () => new Date(ANCHOR.getTime() + (performance.now() - started)) }, logger, rateLimit: false, cache: mode === 'app-cached', answerCache: mode === 'app-cached', dashboard: false });
   server = createServer(app);
 } else if (mode === 'bare' && path) {

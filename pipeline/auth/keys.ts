@@ -3,6 +3,7 @@
 // read plus that merchant's own settings, such as alert rules), browser (one merchant, write, bound
 // to origins), admin (no merchant, reads all).
 import { createHmac, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
+import { LRUCache } from 'lru-cache';
 import type { KeyKind, KeyRecord, KeyStore } from '../ports.js';
 
 const PREFIX: Record<KeyKind, string> = { ingest: 'tsi', read: 'tsr', manage: 'tsm', browser: 'tsb', admin: 'tsa' };
@@ -57,6 +58,28 @@ export function createKey(pepper: Buffer, opts: CreateKeyOptions): { key: string
   return { key, record };
 }
 
+/**
+ * Hashes of keys the store knew, by pepper and presented key: the HMAC is the same every time, and a
+ * reader sends its key with every request. Only the hash is remembered — the record is looked up in the
+ * store on every request, so a revoked key is refused as soon as the store shows it revoked. Keys the
+ * store did not know are not remembered (random keys cannot push known ones out).
+ */
+const knownHashes = new WeakMap<Buffer, LRUCache<string, string>>();
+
+function hashOfPresented(pepper: Buffer, presented: string): { hash: string; remember?: () => void } {
+  let memo = knownHashes.get(pepper);
+  const hit = memo?.get(presented);
+  if (hit !== undefined) return { hash: hit };
+  const hash = hashKey(pepper, presented);
+  return {
+    hash,
+    remember: () => {
+      if (!memo) knownHashes.set(pepper, (memo = new LRUCache<string, string>({ max: 10_000 })));
+      memo.set(presented, hash);
+    },
+  };
+}
+
 export type AuthFailure = 'missing' | 'malformed' | 'unknown' | 'expired' | 'revoked';
 
 /** Resolves a presented key to its record, or says why not (all failures answer 401). */
@@ -68,9 +91,10 @@ export async function authenticate(
 ): Promise<{ ok: true; record: KeyRecord } | { ok: false; failure: AuthFailure }> {
   if (!presented) return { ok: false, failure: 'missing' };
   if (!KEY_PATTERN.test(presented)) return { ok: false, failure: 'malformed' };
-  const hash = hashKey(pepper, presented);
+  const { hash, remember } = hashOfPresented(pepper, presented);
   const record = await store.findByHash(hash);
   if (!record || !timingSafeEqual(Buffer.from(record.hash, 'hex'), Buffer.from(hash, 'hex'))) return { ok: false, failure: 'unknown' };
+  remember?.();
   if (record.revoked_at) return { ok: false, failure: 'revoked' };
   if (record.expires_at && Date.parse(record.expires_at) <= now.getTime()) return { ok: false, failure: 'expired' };
   return { ok: true, record };

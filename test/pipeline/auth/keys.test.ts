@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { authenticate, bearerToken, createKey, hashKey, parseDuration, redactKey } from '../../../pipeline/auth/keys.js';
+import { cachedKeyStore } from '../../../adapters/gcp/bigtable-key-store.js';
 import { InMemoryKeyStore } from '../../support/in-memory-command-stores.js';
 
 const PEPPER = Buffer.alloc(32, 1);
@@ -53,6 +54,41 @@ describe('API keys (pipeline/auth/keys.ts)', () => {
     assert.deepEqual(await authenticate(store, PEPPER, createKey(PEPPER, { kind: 'admin' }).key, later), { ok: false, failure: 'unknown' });
     // The same key under another pepper is another hash: unknown.
     assert.deepEqual(await authenticate(store, Buffer.alloc(32, 2), live.key, later), { ok: false, failure: 'unknown' });
+  });
+
+  it('refuses a key revoked after it was accepted, as soon as the store shows the revocation', async () => {
+    const store = new InMemoryKeyStore();
+    const k = createKey(PEPPER, { kind: 'read', merchantId: 'm1', now: NOW });
+    await store.put(k.record);
+    // Accepted repeatedly (its hash is remembered), then revoked by another process writing the store.
+    for (let i = 0; i < 3; i++) assert.deepEqual(await authenticate(store, PEPPER, k.key, NOW), { ok: true, record: k.record });
+    await store.revoke(k.record.id, NOW);
+    assert.deepEqual(await authenticate(store, PEPPER, k.key, NOW), { ok: false, failure: 'revoked' });
+
+    // Behind the request paths' read-through cache: refused once the cache's own TTL has passed, not later.
+    const backing = new InMemoryKeyStore();
+    const c = createKey(PEPPER, { kind: 'read', merchantId: 'm1', now: NOW });
+    await backing.put(c.record);
+    let nowMs = NOW.getTime();
+    const cached = cachedKeyStore(backing, { ttlMs: 30_000, now: () => nowMs });
+    assert.equal((await authenticate(cached, PEPPER, c.key, NOW)).ok, true);
+    await backing.revoke(c.record.id, NOW); // not through `cached`: another instance revoked it
+    nowMs += 30_000;
+    assert.deepEqual(await authenticate(cached, PEPPER, c.key, NOW), { ok: false, failure: 'revoked' });
+  });
+
+  it('checks a remembered key against the store each time, under its own pepper only', async () => {
+    const k = createKey(PEPPER, { kind: 'read', merchantId: 'm1', now: NOW });
+    const store = new InMemoryKeyStore();
+    await store.put(k.record);
+    assert.equal((await authenticate(store, PEPPER, k.key, NOW)).ok, true);
+    // Gone from the store (another store, or the record deleted): unknown, though its hash was remembered.
+    assert.deepEqual(await authenticate(new InMemoryKeyStore(), PEPPER, k.key, NOW), { ok: false, failure: 'unknown' });
+    // Another pepper's store holding the hash this pepper gives: still unknown under that pepper.
+    const other = Buffer.alloc(32, 3);
+    const otherStore = new InMemoryKeyStore();
+    await otherStore.put({ ...k.record, hash: hashKey(PEPPER, k.key) });
+    assert.deepEqual(await authenticate(otherStore, other, k.key, NOW), { ok: false, failure: 'unknown' });
   });
 
   it('reads a bearer token with any case of the scheme, and nothing else', () => {

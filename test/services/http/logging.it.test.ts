@@ -1,11 +1,19 @@
-// The request logger: one line per request at its end, its level by status, no key in it.
+// The request logger: one line per request at its end, its level by status, no key in it; the default
+// logger gathers request lines into batches and loses none of them when the process ends.
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { once } from 'node:events';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Writable } from 'node:stream';
+import { fileURLToPath } from 'node:url';
 import { pino } from 'pino';
-import { requestLogger } from '../../../services/http/logging.js';
+import { defaultLogger, requestLogger } from '../../../services/http/logging.js';
+
+const CHILD = fileURLToPath(new URL('./log-exit-child.ts', import.meta.url));
 
 describe('request logger', () => {
   it('logs each request once when it ends: 2xx info, 4xx warn, 5xx error with an err', async () => {
@@ -50,4 +58,84 @@ describe('request logger', () => {
     }
     assert.deepEqual(lines, []);
   });
+});
+
+describe('default logger', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'tillstream-log-'));
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  async function serve(log: ReturnType<typeof requestLogger>, paths: string[]): Promise<void> {
+    const server = createServer((req, res) => log(req, res, () => res.writeHead(req.url === '/missing' ? 404 : 200).end('x')));
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    try {
+      for (const p of paths) await (await fetch(`http://127.0.0.1:${(server.address() as AddressInfo).port}${p}`)).text();
+    } finally {
+      server.close();
+    }
+  }
+
+  async function linesOnceWritten(file: string, count: number): Promise<Record<string, unknown>[]> {
+    for (let i = 0; i < 500; i++) {
+      const text = existsSync(file) ? readFileSync(file, 'utf8') : '';
+      const lines = text.split('\n').filter(Boolean);
+      if (lines.length >= count) return lines.map((l) => JSON.parse(l) as Record<string, unknown>);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    throw new Error(`${file} did not get ${count} lines: ${existsSync(file) ? readFileSync(file, 'utf8') : '(no file)'}`);
+  }
+
+  it('gathers request lines into one write, sent with the next line that is not a request line', async () => {
+    const file = join(dir, 'batched.log');
+    const logger = defaultLogger({ dest: file, level: 'info', flushMs: 3_600_000 });
+    await serve(requestLogger(logger), ['/a', '/missing', '/b']);
+    // Three request lines (well under a batch) wait: nothing is written yet.
+    assert.equal(existsSync(file) ? readFileSync(file, 'utf8') : '', '');
+    logger.info({ signal: 'SIGTERM' }, 'stopping');
+    const lines = await linesOnceWritten(file, 4);
+    assert.deepEqual(
+      lines.map((l) => [l.level, (l.req as { url?: string } | undefined)?.url, (l.res as { status?: number } | undefined)?.status, l.msg]),
+      [
+        [30, '/a', 200, `GET /a 200 ${lines[0]!.responseTime}ms`],
+        [40, '/missing', 404, `GET /missing 404 ${lines[1]!.responseTime}ms`],
+        [30, '/b', 200, `GET /b 200 ${lines[2]!.responseTime}ms`],
+        [30, undefined, undefined, 'stopping'],
+      ],
+    );
+  });
+
+  it('writes a 5xx request line at once, with the lines gathered before it', async () => {
+    const file = join(dir, 'error.log');
+    const logger = defaultLogger({ dest: file, level: 'info', flushMs: 3_600_000 });
+    const log = requestLogger(logger);
+    const server = createServer((req, res) => log(req, res, () => res.writeHead(req.url === '/fail' ? 503 : 200).end('x')));
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    try {
+      for (const p of ['/ok', '/fail']) await (await fetch(`http://127.0.0.1:${(server.address() as AddressInfo).port}${p}`)).text();
+    } finally {
+      server.close();
+    }
+    const lines = await linesOnceWritten(file, 2);
+    assert.deepEqual(
+      lines.map((l) => [l.level, l.msg]),
+      [
+        [30, `GET /ok 200 ${lines[0]!.responseTime}ms`],
+        [50, 'GET /fail 503'],
+      ],
+    );
+  });
+
+  for (const how of ['exit', 'throw'] as const) {
+    it(`loses no gathered request line when the process ends (${how === 'exit' ? 'process.exit' : 'an uncaught exception'})`, () => {
+      const file = join(dir, `${how}.log`);
+      const r = spawnSync(process.execPath, ['--import', 'tsx', CHILD, file, how, '7'], { encoding: 'utf8' });
+      assert.equal(r.status, how === 'exit' ? 0 : 1, r.stderr);
+      const lines = readFileSync(file, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as { req: { url: string } });
+      assert.deepEqual(
+        lines.map((l) => l.req.url),
+        Array.from({ length: 7 }, (_, i) => `/r${i}`),
+      );
+    });
+  }
 });

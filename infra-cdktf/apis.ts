@@ -69,6 +69,8 @@ export const APIS_OF_TYPE: Record<string, readonly Api[]> = {
   google_pubsub_topic: ['pubsub.googleapis.com'],
   google_pubsub_topic_iam_member: ['pubsub.googleapis.com'],
   google_secret_manager_secret: ['secretmanager.googleapis.com'],
+  // Service Usage serves the override (on in every project); a service's quota metrics are listed once it is enabled.
+  google_service_usage_consumer_quota_override: ['bigquery.googleapis.com'],
   google_secret_manager_secret_iam_member: ['secretmanager.googleapis.com'],
   google_service_account: ['iam.googleapis.com'],
   google_service_account_iam_member: ['iam.googleapis.com'],

@@ -1,6 +1,7 @@
 // Typed, zod-validated configuration of one deployment (one GCP project per environment). Every stack
 // takes one of these; a bad value fails synth with an error naming its key. Resource names default to
 // the names the gcp runtime expects (adapters/gcp/config.ts), so functions and infrastructure agree.
+import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { describeIssues } from '../pipeline/errors.js';
 import { DEFAULT_MART_CONFIG } from '../pipeline/marts/config.js';
@@ -11,6 +12,31 @@ export type Environment = (typeof ENVIRONMENTS)[number];
 
 const id = z.string().regex(/^[a-z][a-z0-9-]{4,28}[a-z0-9]$/, 'a GCP project id: 6-30 lower-case letters, digits and hyphens');
 const duration = z.string().regex(/^\d+s$/, 'a duration in seconds such as "600s"');
+
+const MIB = 2 ** 20;
+
+/**
+ * The default byte ceilings, from the per-statement budgets of the typical hour (sql/budgets.json,
+ * checked by test/bench/bq-scan/budgets.it.test.ts), so they follow the budgets:
+ * - per job of a deployed workload: twice the largest read of the export job (its look-back and
+ *   diff reads are the largest jobs those workloads issue; alert rules and ingest's DML read less);
+ * - per job of reprocess: twice the largest statement of the mart script, which reprocess runs;
+ * - per principal per day: the whole script's hour × 24 × 1.5 (the runner's day with room for
+ *   busier hours and a backfill's re-reads).
+ */
+export const BYTE_CEILINGS = (() => {
+  const budgets = JSON.parse(readFileSync(new URL('../sql/budgets.json', import.meta.url), 'utf8')) as Record<string, number | string>;
+  const entries = Object.entries(budgets).filter((e): e is [string, number] => typeof e[1] === 'number');
+  const exportRead = ([k]: [string, number]) => /(^| )export /.test(k);
+  const exportReads = entries.filter(exportRead).map(([, v]) => v);
+  const script = entries.filter((e) => !exportRead(e)).map(([, v]) => v);
+  const hour = script.reduce((a, v) => a + v, 0);
+  return {
+    maxBytesBilled: 2 * Math.max(...exportReads),
+    reprocessMaxBytesBilled: 2 * Math.max(...script),
+    dailyQueryBytesPerPrincipal: Math.ceil(hour * 24 * 1.5),
+  };
+})();
 
 const instances = z
   .object({ min: z.number().int().min(0), max: z.number().int().min(1) })
@@ -103,6 +129,25 @@ export const StackConfigSchema = z
     lookerTemplateReportId: z.string().min(1),
     /** Keeps production data from being destroyed by a mistaken plan. */
     deletionProtection: z.boolean(),
+    /**
+     * Byte ceilings on BigQuery (docs/capacity.md, "Byte ceilings"); defaults from sql/budgets.json (BYTE_CEILINGS).
+     * - `maxBytesBilled`: maximumBytesBilled of every query job a deployed workload issues (export job,
+     *   functions, query API), as TILLSTREAM_MAX_BYTES_BILLED: a job that would bill more fails before
+     *   it runs and bills nothing (https://cloud.google.com/bigquery/docs/best-practices-costs#limit_query_costs_by_restricting_the_number_of_bytes_billed).
+     * - `reprocessMaxBytesBilled`: the same ceiling in the reprocess environment (reprocess-environment
+     *   output): reprocess and `tillstream marts` run the mart statements themselves, over a range.
+     * - `dailyQueryBytesPerPrincipal`: BigQuery's "query usage per day per user" custom quota, the one
+     *   cap a scheduled query (the hourly mart script) is under: it applies to every principal of the
+     *   project alike, the marts runner included, and resets at midnight Pacific Time
+     *   (https://cloud.google.com/bigquery/docs/custom-quotas).
+     */
+    bigquery: z
+      .object({
+        maxBytesBilled: z.number().int().positive(),
+        reprocessMaxBytesBilled: z.number().int().positive(),
+        dailyQueryBytesPerPrincipal: z.number().int().min(MIB),
+      })
+      .refine((b) => b.reprocessMaxBytesBilled >= b.maxBytesBilled, { message: 'reprocessMaxBytesBilled must not be below maxBytesBilled', path: ['reprocessMaxBytesBilled'] }),
   })
   .refine((c) => c.bigtable.minNodes <= c.bigtable.maxNodes, { message: 'bigtable.minNodes must not exceed maxNodes', path: ['bigtable', 'minNodes'] })
   .refine((c) => c.api.access !== 'members' || c.api.invokers.length > 0, { message: 'api.access "members" needs at least one api.invokers member', path: ['api', 'invokers'] })
@@ -144,6 +189,7 @@ const common = {
   maxEventAgeDays: 7,
   pubsub: { maxDeliveryAttempts: DEFAULT_MAX_ATTEMPTS, minimumBackoff: '10s', maximumBackoff: '600s', ackDeadlineSeconds: 60, messageRetention: '604800s' },
   lookerTemplateReportId: 'tillstream-template-report',
+  bigquery: BYTE_CEILINGS,
 };
 
 /** Defaults per environment; Cloud Build overrides the project and the release artifacts. */
@@ -200,7 +246,9 @@ export const DEFAULTS: Record<Environment, StackConfigInput> = {
  * Build sets — TILLSTREAM_PROJECT (project id), TILLSTREAM_FUNCTIONS_OBJECT (functions zip object),
  * TILLSTREAM_API_IMAGE (query API image) and TILLSTREAM_EXPORT_IMAGE (export job image) — and, for an organization whose policies forbid a public
  * service, TILLSTREAM_API_ACCESS and TILLSTREAM_API_INVOKERS (comma-separated IAM members); and
- * TILLSTREAM_OPERATORS, the members who may run reprocess as ts-reprocess (comma-separated).
+ * TILLSTREAM_OPERATORS, the members who may run reprocess as ts-reprocess (comma-separated); and the
+ * BigQuery byte ceilings, in bytes: TILLSTREAM_STACK_MAX_BYTES_BILLED (bigquery.maxBytesBilled),
+ * TILLSTREAM_STACK_REPROCESS_MAX_BYTES_BILLED and TILLSTREAM_STACK_DAILY_QUERY_BYTES (per principal).
  */
 export function loadStackConfig(environment: Environment, env: NodeJS.ProcessEnv = process.env): StackConfig {
   const base = structuredClone(DEFAULTS[environment]);
@@ -211,6 +259,10 @@ export function loadStackConfig(environment: Environment, env: NodeJS.ProcessEnv
   if (env.TILLSTREAM_API_ACCESS) base.api.access = env.TILLSTREAM_API_ACCESS as StackConfig['api']['access'];
   if (env.TILLSTREAM_API_INVOKERS) base.api.invokers = env.TILLSTREAM_API_INVOKERS.split(',').map((m) => m.trim());
   if (env.TILLSTREAM_OPERATORS) base.operators = env.TILLSTREAM_OPERATORS.split(',').map((m) => m.trim());
+  // A bad number stays a number (NaN) so the schema names the key it belongs to.
+  if (env.TILLSTREAM_STACK_MAX_BYTES_BILLED) base.bigquery.maxBytesBilled = Number(env.TILLSTREAM_STACK_MAX_BYTES_BILLED);
+  if (env.TILLSTREAM_STACK_REPROCESS_MAX_BYTES_BILLED) base.bigquery.reprocessMaxBytesBilled = Number(env.TILLSTREAM_STACK_REPROCESS_MAX_BYTES_BILLED);
+  if (env.TILLSTREAM_STACK_DAILY_QUERY_BYTES) base.bigquery.dailyQueryBytesPerPrincipal = Number(env.TILLSTREAM_STACK_DAILY_QUERY_BYTES);
   return parseStackConfig(base);
 }
 

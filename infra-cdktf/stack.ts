@@ -15,6 +15,7 @@ import { Identities } from './constructs/identities.js';
 import { Ingestion } from './constructs/ingestion.js';
 import { Marts } from './constructs/marts.js';
 import { Operations } from './constructs/operations.js';
+import { QueryQuota } from './constructs/query-quota.js';
 import { Reporting } from './constructs/reporting.js';
 import { Serving } from './constructs/serving.js';
 import { GoogleBetaProvider } from './constructs/service-identity.js';
@@ -36,6 +37,7 @@ export class TillstreamStack extends TerraformStack {
   readonly reprocessing: Reprocessing;
   readonly reporting: Reporting;
   readonly alerts: Alerts;
+  readonly queryQuota: QueryQuota;
 
   constructor(scope: Construct, id: string, config: StackConfig) {
     super(scope, id);
@@ -73,6 +75,9 @@ export class TillstreamStack extends TerraformStack {
       identities: this.identities,
       functions: { deliver: this.functions.functions.deliverAlert, evaluate: this.functions.functions.evaluateAlerts },
     });
+
+    // The hourly script cannot carry maximumBytesBilled: a daily quota per principal caps it (query-quota.ts).
+    this.queryQuota = new QueryQuota(this, 'query-quota', { config, beta });
 
     this.waitForApis();
 

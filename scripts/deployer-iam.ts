@@ -47,6 +47,8 @@ export const DEPLOYER_ROLES: { role: string; for: string }[] = [
   { role: 'roles/logging.logWriter', for: 'the build writes its own logs (a user-specified build account, CLOUD_LOGGING_ONLY)' },
   { role: 'roles/monitoring.alertPolicyEditor', for: 'alert policies' },
   { role: 'roles/monitoring.notificationChannelEditor', for: 'the on-call e-mail channels' },
+  // https://cloud.google.com/bigquery/docs/custom-quotas#required_role
+  { role: 'roles/servicemanagement.quotaAdmin', for: 'the BigQuery query usage quota per principal (google_service_usage_consumer_quota_override: serviceusage.quotas.update)' },
 ];
 
 const PROJECT_ID = /^[a-z][a-z0-9-]{4,28}[a-z0-9]$/;

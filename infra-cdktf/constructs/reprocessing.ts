@@ -54,6 +54,10 @@ export class Reprocessing extends Construct {
       // Re-validation claims dedupe keys and writes speed-layer partials: the single-cluster profile.
       ...appProfileEnvironment(NAMES.appProfiles[APP_PROFILE_OF.reprocess!]),
       TILLSTREAM_CHECKPOINT_BUCKET: buckets.checkpoints,
+      // Reprocess runs the mart statements itself, over a range an operator picks: a ceiling of its own,
+      // above the largest statement of the hourly script. A longer range whose dry run (printed before
+      // it runs) shows a statement above it runs with TILLSTREAM_MAX_BYTES_BILLED raised for that run.
+      TILLSTREAM_MAX_BYTES_BILLED: String(config.bigquery.reprocessMaxBytesBilled),
       TILLSTREAM_RUNTIME: 'gcp',
     };
     new TerraformOutput(this, 'reprocess-environment', {

@@ -18,6 +18,9 @@ export function runtimeEnvironment(config: StackConfig, buckets: { archive: stri
     TILLSTREAM_RAW_DATASET: NAMES.datasets.raw,
     TILLSTREAM_DIMS_DATASET: NAMES.datasets.dims,
     TILLSTREAM_MARTS_DATASET: NAMES.datasets.marts,
+    // Every query job the workload issues carries it (adapters/gcp/bigquery-warehouse.ts); without it a
+    // job bills whatever it reads (config.ts, bigquery).
+    TILLSTREAM_MAX_BYTES_BILLED: String(config.bigquery.maxBytesBilled),
     TILLSTREAM_EVENTS_TOPIC: NAMES.topics.events,
     TILLSTREAM_POS_TOPIC: NAMES.topics.pos,
     TILLSTREAM_DEAD_LETTER_TOPIC: NAMES.topics.deadLetter,

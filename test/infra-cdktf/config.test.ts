@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
-import { DEFAULTS, loadStackConfig, parseStackConfig, StackConfigError } from '../../infra-cdktf/config.js';
+import { readFileSync } from 'node:fs';
+import { BYTE_CEILINGS, DEFAULTS, loadStackConfig, parseStackConfig, StackConfigError } from '../../infra-cdktf/config.js';
 
 describe('infra-cdktf config', () => {
   it('accepts the defaults of both environments', () => {
@@ -45,5 +46,43 @@ describe('infra-cdktf config', () => {
     const job = structuredClone(DEFAULTS.prod);
     job.exportJob.parallelism = job.exportJob.tasks + 1;
     assert.throws(() => parseStackConfig(job), { message: 'stack configuration: exportJob.parallelism: exportJob.parallelism must not exceed exportJob.tasks' });
+  });
+
+  describe('BigQuery byte ceilings', () => {
+    const budgets = Object.entries(JSON.parse(readFileSync(new URL('../../sql/budgets.json', import.meta.url), 'utf8')) as Record<string, number | string>).filter(
+      (e): e is [string, number] => typeof e[1] === 'number',
+    );
+    const exportReads = budgets.filter(([k]) => / export |^export /.test(k));
+    const script = budgets.filter(([k]) => !/ export |^export /.test(k));
+
+    it('defaults them from sql/budgets.json, in both environments', () => {
+      assert.ok(exportReads.length > 10 && script.length > 10, 'the budgets name the export reads and the script statements');
+      for (const env of ['dev', 'prod'] as const) assert.deepEqual(loadStackConfig(env, {}).bigquery, BYTE_CEILINGS);
+    });
+
+    it('leaves every budgeted job of a typical hour under its ceiling, and a normal day of the marts runner under the daily quota', () => {
+      const c = loadStackConfig('prod', {}).bigquery;
+      // The export job's reads run under the workloads' ceiling; reprocess runs the script's statements under its own.
+      assert.deepEqual(exportReads.filter(([, v]) => v > c.maxBytesBilled), []);
+      assert.deepEqual(script.filter(([, v]) => v > c.reprocessMaxBytesBilled), []);
+      const hour = script.reduce((a, [, v]) => a + v, 0);
+      assert.ok(c.dailyQueryBytesPerPrincipal >= 24 * hour, `${c.dailyQueryBytesPerPrincipal} bytes a day holds 24 budgeted hours of ${hour} bytes`);
+      // ...and the bench's measured typical hour (bench/results/latest.json) is within the budgeted one.
+      const measured = (JSON.parse(readFileSync(new URL('../../bench/results/latest.json', import.meta.url), 'utf8')) as { bq_hourly_scan: { typical_bytes: number } }).bq_hourly_scan.typical_bytes;
+      assert.ok(measured <= hour, `measured typical hour ${measured} within the budgeted ${hour}`);
+    });
+
+    it('takes deploy-time overrides, and refuses a reprocess ceiling below the workloads\' or a bad number, naming the key', () => {
+      const c = loadStackConfig('prod', {
+        TILLSTREAM_STACK_MAX_BYTES_BILLED: '200000000000',
+        TILLSTREAM_STACK_REPROCESS_MAX_BYTES_BILLED: '9000000000000',
+        TILLSTREAM_STACK_DAILY_QUERY_BYTES: '400000000000000',
+      });
+      assert.deepEqual(c.bigquery, { maxBytesBilled: 200_000_000_000, reprocessMaxBytesBilled: 9_000_000_000_000, dailyQueryBytesPerPrincipal: 400_000_000_000_000 });
+      assert.throws(() => loadStackConfig('prod', { TILLSTREAM_STACK_REPROCESS_MAX_BYTES_BILLED: '1000' }), {
+        message: 'stack configuration: bigquery.reprocessMaxBytesBilled: reprocessMaxBytesBilled must not be below maxBytesBilled',
+      });
+      assert.throws(() => loadStackConfig('prod', { TILLSTREAM_STACK_MAX_BYTES_BILLED: '100GB' }), /bigquery\.maxBytesBilled/);
+    });
   });
 });

@@ -201,6 +201,14 @@ describe('infra-cdktf permissions from code', function () {
   });
 
   const granted = (w: Workload | 'martsRunner') => rolesOf(s, ACCOUNT[w]);
+  /** The environment the stack deploys a workload with. */
+  const envOf = (w: Workload): Record<string, string> => {
+    if (w === 'queryApi') return Object.fromEntries((s.find('google_cloud_run_v2_service', 'name', 'tillstream-query-api').template.containers[0].env as { name: string; value: string }[]).map((e) => [e.name, e.value]));
+    if (w === 'reprocess') return s.json.output?.['reprocess-environment']?.value as Record<string, string>;
+    if (w === 'exportMarts') return Object.fromEntries((s.find('google_cloud_run_v2_job', 'name', 'tillstream-export-marts').template.template.containers[0].env as { name: string; value: string }[]).map((e) => [e.name, e.value]));
+    const fn = Object.values(s.resources('google_cloudfunctions2_function')).find((f) => f.build_config.entry_point === w)!;
+    return fn.service_config.environment_variables as Record<string, string>;
+  };
   const needed = (w: Workload) => neededGrants(s, touches.filter((t) => t.workload === w), views, granted(w));
 
   it('records every workload doing its work (no workload touched nothing)', () => {
@@ -237,13 +245,6 @@ describe('infra-cdktf permissions from code', function () {
     const writers = [...new Set(bigtable.filter((t) => t.access === 'write' && conditionalTables.has(t.resource)).map((t) => t.workload))].sort();
     assert.ok(writers.includes('ingestEvents'), 'ingest claims dedupe keys with CheckAndMutateRow');
     assert.ok(writers.includes('queryApi'), 'the query API writes alert settings into the series table');
-    const envOf = (w: Workload): Record<string, string> => {
-      if (w === 'queryApi') return Object.fromEntries((s.find('google_cloud_run_v2_service', 'name', 'tillstream-query-api').template.containers[0].env as { name: string; value: string }[]).map((e) => [e.name, e.value]));
-      if (w === 'reprocess') return s.json.output?.['reprocess-environment']?.value as Record<string, string>;
-      if (w === 'exportMarts') return Object.fromEntries((s.find('google_cloud_run_v2_job', 'name', 'tillstream-export-marts').template.template.containers[0].env as { name: string; value: string }[]).map((e) => [e.name, e.value]));
-      const fn = Object.values(s.resources('google_cloudfunctions2_function')).find((f) => f.build_config.entry_point === w)!;
-      return fn.service_config.environment_variables as Record<string, string>;
-    };
     const profileOf = (id: string | undefined) => Object.values(s.resources('google_bigtable_app_profile')).find((p) => p.app_profile_id === id);
     // The query API runs in a server of its own in the recording, built from its own environment, so its
     // calls carry the profiles its clients really use (it reads through one and writes through another);
@@ -264,6 +265,30 @@ describe('infra-cdktf permissions from code', function () {
       routes,
       writers.map((w) => ({ workload: w, profile: one.profile, cluster: one.cluster, transactional: true })),
     );
+  });
+
+  // A query job without maximumBytesBilled bills whatever it reads; with it, a job that would bill more
+  // fails before it runs and bills nothing
+  // (https://cloud.google.com/bigquery/docs/best-practices-costs#limit_query_costs_by_restricting_the_number_of_bytes_billed).
+  // Dry runs bill nothing and take no ceiling.
+  it('runs every workload that issues BigQuery query jobs with the stack\'s byte ceiling, and every job it issues carries one no higher', () => {
+    const jobs = touches.filter((t) => t.service === 'bigquery-job' && !t.dryRun);
+    const issuers = [...new Set(jobs.map((t) => t.workload))].sort();
+    for (const w of ['ingestEvents', 'exportMarts', 'evaluateAlerts', 'reprocess'] as const) assert.ok(issuers.includes(w), `${w} issues query jobs in the recording (issuers: ${issuers.join(', ')})`);
+    assert.deepEqual(
+      issuers.filter((w) => !envOf(w).TILLSTREAM_MAX_BYTES_BILLED),
+      [],
+      'workloads that issue query jobs with no byte ceiling in their environment',
+    );
+    const ceilingOf = (w: Workload) => String(w === 'reprocess' ? s.config.bigquery.reprocessMaxBytesBilled : s.config.bigquery.maxBytesBilled);
+    assert.deepEqual(
+      issuers.map((w) => ({ workload: w, TILLSTREAM_MAX_BYTES_BILLED: envOf(w).TILLSTREAM_MAX_BYTES_BILLED })),
+      issuers.map((w) => ({ workload: w, TILLSTREAM_MAX_BYTES_BILLED: ceilingOf(w) })),
+    );
+    const over = jobs
+      .filter((t) => t.maximumBytesBilled === undefined || BigInt(t.maximumBytesBilled) > BigInt(ceilingOf(t.workload)))
+      .map((t) => `${t.workload}: ${t.maximumBytesBilled ?? 'no ceiling'} on ${t.resource.split('\n')[0]!.slice(0, 80)}`);
+    assert.deepEqual(over, [], 'query jobs without a ceiling, or above their workload\'s');
   });
 
   // Bigtable refuses a mutation naming a family the table was not created with ("unknown family"):

@@ -81,6 +81,9 @@ export const API_OF_RESOURCE_TYPE: Record<string, string[]> = {
   google_secret_manager_secret: ['secretmanager.googleapis.com'],
   google_secret_manager_secret_iam_member: ['secretmanager.googleapis.com'],
   google_service_account: ['iam.googleapis.com'],
+  // Service Usage (on in every project) serves the override; the quota it lowers is BigQuery's, whose
+  // metrics a project lists once that API is on (https://cloud.google.com/service-usage/docs/manage-quota).
+  google_service_usage_consumer_quota_override: ['bigquery.googleapis.com'],
   google_service_account_iam_member: ['iam.googleapis.com'],
   google_storage_bucket: ['storage.googleapis.com'],
   google_storage_bucket_iam_member: ['storage.googleapis.com'],

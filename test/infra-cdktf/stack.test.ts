@@ -73,6 +73,23 @@ describe('infra-cdktf TillstreamStack (prod)', () => {
       script = (Object.values(s.resources('google_bigquery_data_transfer_config'))[0]!.params as Block).query as string;
     });
 
+    // A scheduled query takes no maximumBytesBilled: the per-principal daily query quota is its cap
+    // (infra-cdktf/constructs/query-quota.ts, https://cloud.google.com/bigquery/docs/custom-quotas).
+    it('caps the bytes every principal, the marts runner included, may query a day: a consumer override of BigQuery\'s per-user query usage, in MiB', () => {
+      const overrides = Object.values(s.resources('google_service_usage_consumer_quota_override'));
+      assert.equal(overrides.length, 1);
+      const [o] = overrides;
+      assert.deepEqual(
+        { provider: o!.provider, service: o!.service, metric: o!.metric, limit: o!.limit, force: o!.force },
+        // URL-encoded, as the API's resource names take them; force: the first apply lowers "unlimited" by more than 10 %.
+        { provider: 'google-beta', service: 'bigquery.googleapis.com', metric: 'bigquery.googleapis.com%2Fquota%2Fquery%2Fusage', limit: '%2Fd%2Fproject%2Fuser', force: true },
+      );
+      assert.equal(o!.override_value, String(Math.floor(s.config.bigquery.dailyQueryBytesPerPrincipal / 2 ** 20)));
+      const raised = loadStackConfig('prod', { TILLSTREAM_STACK_DAILY_QUERY_BYTES: String(500 * 2 ** 40) });
+      const json = JSON.parse(Testing.synth(new TillstreamStack(Testing.app(), 'tillstream-quota', raised))) as { resource: Record<string, Record<string, Block>> };
+      assert.equal(Object.values(json.resource.google_service_usage_consumer_quota_override!)[0]!.override_value, String(500 * 2 ** 20));
+    });
+
     it('deploys the script generated from the manifest, unchanged', () => {
       assert.equal(script, scheduledScript());
     });
@@ -458,6 +475,7 @@ describe('infra-cdktf TillstreamStack (prod)', () => {
         TILLSTREAM_RAW_DATASET: 'raw',
         TILLSTREAM_DIMS_DATASET: 'dims',
         TILLSTREAM_MARTS_DATASET: 'marts',
+        TILLSTREAM_MAX_BYTES_BILLED: String(s.config.bigquery.maxBytesBilled),
         TILLSTREAM_EVENTS_TOPIC: 'tillstream-events',
         TILLSTREAM_POS_TOPIC: 'tillstream-pos',
         TILLSTREAM_DEAD_LETTER_TOPIC: 'tillstream-dead-letter',

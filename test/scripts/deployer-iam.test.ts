@@ -66,6 +66,8 @@ const NEEDS: Record<string, { permission: string; roles: string[] }[]> = {
   google_secret_manager_secret_iam_member: [{ permission: 'secretmanager.secrets.setIamPolicy', roles: ['roles/secretmanager.admin'] }],
   google_logging_metric: [{ permission: 'logging.logMetrics.create', roles: ['roles/logging.configWriter', 'roles/logging.admin', 'roles/editor'] }],
   google_monitoring_alert_policy: [{ permission: 'monitoring.alertPolicies.create', roles: ['roles/monitoring.alertPolicyEditor', 'roles/monitoring.editor', 'roles/editor'] }],
+  // https://cloud.google.com/bigquery/docs/custom-quotas#required_role
+  google_service_usage_consumer_quota_override: [{ permission: 'serviceusage.quotas.update', roles: ['roles/servicemanagement.quotaAdmin', 'roles/editor'] }],
   google_monitoring_notification_channel: [
     { permission: 'monitoring.notificationChannels.create', roles: ['roles/monitoring.notificationChannelEditor', 'roles/monitoring.editor', 'roles/editor'] },
   ],

@@ -36,6 +36,9 @@ export interface Touch {
   profile?: string;
   /** Bigtable writes: the column families the call's mutations name. */
   families?: string[];
+  /** BigQuery query jobs: the maximumBytesBilled the job carried (none: it bills whatever it reads), and whether it was a dry run. */
+  maximumBytesBilled?: string;
+  dryRun?: boolean;
 }
 
 const touches: Touch[] = [];
@@ -198,8 +201,15 @@ function answer(sql: string): Record<string, unknown>[] {
   if (/from dims\.merchants/.test(sql)) return [{ merchant_id: 'pizzaco', name: 'Pizza Co', time_zone: 'Europe/Berlin', currency: 'EUR' }];
   return [];
 }
-sinon.stub(BigQuery.prototype, 'createQueryJob').callsFake(async function (opts: { query: string }) {
-  touch({ service: 'bigquery-job', resource: opts.query, access: 'read', op: 'jobs.insert' });
+sinon.stub(BigQuery.prototype, 'createQueryJob').callsFake(async function (opts: { query: string; maximumBytesBilled?: string | number; dryRun?: boolean }) {
+  touch({
+    service: 'bigquery-job',
+    resource: opts.query,
+    access: 'read',
+    op: 'jobs.insert',
+    ...(opts.maximumBytesBilled !== undefined ? { maximumBytesBilled: String(opts.maximumBytesBilled) } : {}),
+    ...(opts.dryRun ? { dryRun: true } : {}),
+  });
   return [{ getQueryResults: async () => [answer(opts.query)], metadata: {} }] as never;
 } as never);
 // Raw rows go through the Storage Write API's default stream: one connection per table, rows appended.

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
+import { PROJECT_QUERY_USAGE_PER_DAY_DEFAULT } from './platform-facts.js';
 import { BYTE_CEILINGS, DEFAULTS, loadStackConfig, parseStackConfig, StackConfigError } from '../../infra-cdktf/config.js';
 
 describe('infra-cdktf config', () => {
@@ -67,6 +68,8 @@ describe('infra-cdktf config', () => {
       assert.deepEqual(script.filter(([, v]) => v > c.reprocessMaxBytesBilled), []);
       const hour = script.reduce((a, [, v]) => a + v, 0);
       assert.ok(c.dailyQueryBytesPerPrincipal >= 24 * hour, `${c.dailyQueryBytesPerPrincipal} bytes a day holds 24 budgeted hours of ${hour} bytes`);
+      // A runaway marts runner meets its own quota before the project's, which would stop every workload's queries.
+      assert.ok(c.dailyQueryBytesPerPrincipal < PROJECT_QUERY_USAGE_PER_DAY_DEFAULT, `${c.dailyQueryBytesPerPrincipal} bytes a day under the project default ${PROJECT_QUERY_USAGE_PER_DAY_DEFAULT}`);
       // ...and the bench's measured typical hour (bench/results/latest.json) is within the budgeted one.
       const measured = (JSON.parse(readFileSync(new URL('../../bench/results/latest.json', import.meta.url), 'utf8')) as { bq_hourly_scan: { typical_bytes: number } }).bq_hourly_scan.typical_bytes;
       assert.ok(measured <= hour, `measured typical hour ${measured} within the budgeted ${hour}`);

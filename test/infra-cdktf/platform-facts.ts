@@ -229,3 +229,10 @@ export const APPEND_ROWS_MAX_BYTES = 10_000_000;
  * https://cloud.google.com/run/docs/configuring/jobs/cpu
  */
 export const CLOUD_RUN_CPU_MEMORY_MIB: Record<number, [number, number]> = { 1: [128, 4096], 2: [128, 8192], 4: [2048, 16384], 6: [4096, 24576], 8: [4096, 32768] };
+
+/**
+ * BigQuery's default project-wide "query usage per day" (QueryUsagePerDay), in bytes: 200 TiB
+ * (https://cloud.google.com/bigquery/docs/custom-quotas). The per-user quota cannot lift it: whatever the
+ * per-user limit, the usage of all users of the project together never exceeds the per-day one.
+ */
+export const PROJECT_QUERY_USAGE_PER_DAY_DEFAULT = 200 * 2 ** 40;

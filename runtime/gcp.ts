@@ -58,7 +58,7 @@ export function createGcpRuntime(config: GcpConfig): GcpRuntime {
       writeClient: new managedwriter.WriterClient({ projectId: config.projectId }),
       projectId: config.projectId,
       rawDataset: config.bigquery.rawDataset,
-      dml: { bigquery: bigquery(), location: config.bigquery.location },
+      dml: { bigquery: bigquery(), location: config.bigquery.location, maximumBytesBilled: config.bigquery.maximumBytesBilled },
     }),
   );
   const warehouse = lazy(() => {

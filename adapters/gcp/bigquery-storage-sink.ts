@@ -47,8 +47,12 @@ export interface StorageWriteSinkOptions {
   rawDataset: string;
   /** Rows per AppendRows request, at most; requests are also cut by size (APPEND_BYTES). */
   rowsPerAppend?: number;
-  /** Where rows outside the Storage Write API's partition range go in by DML; without it they are refused. */
-  dml?: { bigquery: BigQuery; location: string };
+  /**
+   * Where rows outside the Storage Write API's partition range go in by DML; without it they are refused.
+   * maximumBytesBilled: the workload's ceiling (TILLSTREAM_MAX_BYTES_BILLED); the insert carries the
+   * lower of it and DML_MAX_BYTES_BILLED.
+   */
+  dml?: { bigquery: BigQuery; location: string; maximumBytesBilled?: number };
   /** Wall clock in ms (tests): the partition range is counted from the day of the write. */
   nowMs?: () => number;
 }
@@ -87,7 +91,7 @@ function estimatedBytes(row: Record<string, unknown>): number {
 }
 
 /** An INSERT of a DML statement reads no table: a ceiling far above it, as every job carries one. */
-const DML_MAX_BYTES_BILLED = String(1 << 30);
+export const DML_MAX_BYTES_BILLED = 1 << 30;
 
 /** The protobuf descriptor of a table's rows, from the schema source. */
 export function protoDescriptorOf(table: TableDef) {
@@ -215,7 +219,7 @@ export function createStorageWriteSink(opts: StorageWriteSinkOptions): RawSink &
         types: { rows: [types] },
         location: opts.dml.location,
         useLegacySql: false,
-        maximumBytesBilled: DML_MAX_BYTES_BILLED,
+        maximumBytesBilled: String(Math.min(opts.dml.maximumBytesBilled ?? DML_MAX_BYTES_BILLED, DML_MAX_BYTES_BILLED)),
       });
       await job.getQueryResults();
     } catch (err) {

@@ -9,7 +9,7 @@ import protobuf from 'protobufjs';
 import descriptor from 'protobufjs/ext/descriptor/index.js';
 import { BigQuery } from '@google-cloud/bigquery';
 import { createBigQueryWarehouse } from '../../../adapters/gcp/bigquery-warehouse.js';
-import { createStorageWriteSink, protoDescriptorOf, writeApiRange } from '../../../adapters/gcp/bigquery-storage-sink.js';
+import { createStorageWriteSink, DML_MAX_BYTES_BILLED, protoDescriptorOf, writeApiRange } from '../../../adapters/gcp/bigquery-storage-sink.js';
 import { replacingSink } from '../../../pipeline/marts/replacing-sink.js';
 import { RowsRefusedError, type IngestWrite } from '../../../pipeline/ports.js';
 import { rawEvents, rawOrderLines } from '../../../pipeline/schema/raw.js';
@@ -246,6 +246,7 @@ describe('gcp BigQuery Storage Write API sink and the partition range it writes'
     );
     for (const j of jobs) {
       assert.ok(Number(j.maximumBytesBilled) > 0, 'every job carries maximumBytesBilled');
+      assert.equal(j.maximumBytesBilled, String(DML_MAX_BYTES_BILLED), 'no workload ceiling: the insert\'s own');
       // The client turns the rows into an ARRAY<STRUCT> parameter of the declared types (REPEATED columns as arrays, NULLs typed).
       const param = (BigQuery as unknown as { valueToQueryParameter_(v: unknown, t: unknown): { parameterType: { arrayType: { structTypes: { name: string; type: { type: string } }[] } } } })
         .valueToQueryParameter_(j.params.rows, j.types.rows);
@@ -255,6 +256,25 @@ describe('gcp BigQuery Storage Write API sink and the partition range it writes'
         table.columns.map((c) => [c.name, c.mode === 'REPEATED' ? 'ARRAY' : c.type]),
       );
     }
+  });
+
+  it('carries the workload\'s byte ceiling on the DML insert when it is the lower one', async () => {
+    const ceilings: (string | undefined)[] = [];
+    const bigquery = {
+      createQueryJob: async (q: { maximumBytesBilled?: string }) => {
+        ceilings.push(q.maximumBytesBilled);
+        return [{ getQueryResults: async () => [[]] }];
+      },
+    } as unknown as BigQuery;
+    const w = await stageWrite();
+    const old = { ...w.accepted[0]!, event_id: 'ord-2012', event_ts: new Date('2012-03-01T12:00:00Z') };
+    for (const maximumBytesBilled of [500_000_000, 10 * DML_MAX_BYTES_BILLED]) {
+      const { writeClient } = fakeWriteClient(rangeEnforcingAnswer(now));
+      const sink = createStorageWriteSink({ writeClient, projectId: 'tillstream-test', rawDataset: 'raw', dml: { bigquery, location: 'EU', maximumBytesBilled }, nowMs: () => now });
+      await sink.write(only(w, { accepted: [old] }));
+      sink.close();
+    }
+    assert.deepEqual(ceilings, ['500000000', String(DML_MAX_BYTES_BILLED)]);
   });
 });
 

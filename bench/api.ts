@@ -42,7 +42,9 @@ export function requestPaths(stores: StoreRef[], min: number, oldestEnd: Date): 
 }
 
 export async function startServer(args: string[]): Promise<{ child: ChildProcess; port: number; key: string }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', join(import.meta.dirname, 'api-server.ts'), ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
+  // BENCH_CPU_PROF=<dir>: each server writes a V8 CPU profile there when it stops (node --cpu-prof).
+  const prof = process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : [];
+  const child = spawn(process.execPath, [...prof, '--import', 'tsx', join(import.meta.dirname, 'api-server.ts'), ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
   const line = await new Promise<string>((resolve, reject) => {
     child.once('exit', (code) => reject(new Error(`the API server exited with ${code}`)));
     createInterface({ input: child.stdout! }).once('line', resolve);

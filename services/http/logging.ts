@@ -6,8 +6,8 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { pino, type Logger } from 'pino';
 import { redactKey } from '../../pipeline/auth/keys.js';
 
-/** Bytes of request lines gathered before one write (about 20 lines of a metrics read). */
-export const LOG_BATCH_BYTES = 4096;
+/** Bytes of request lines gathered before one write (about 50 lines of a metrics read). */
+export const LOG_BATCH_BYTES = 8192;
 /** How long a gathered request line waits at most for its batch. */
 export const LOG_FLUSH_MS = 1000;
 

@@ -73,6 +73,7 @@ export interface QueryApiDeps {
 }
 
 const JSON_TYPE = 'application/json; charset=utf-8';
+const ASCII = /^[\x00-\x7f]*$/;
 const MAX_URL_LENGTH = 4096;
 const DASHBOARD_DIR = fileURLToPath(new URL('./dashboard/', import.meta.url));
 // The bundle (scripts/build-query-api.mjs) carries uPlot's files beside it; the sources take the package's.
@@ -234,10 +235,10 @@ function queryApiRouter(deps: QueryApiDeps, shared: Shared): Router {
       // Slots end in ascending order, so some bucket is provisional exactly when the last one is.
       const anyProvisional = finalizedThroughMs === null || slots.at(-1)!.endMs > finalizedThroughMs;
       const cache = anyProvisional ? shortCache() : finalizedCache();
-      const send = (body: string, contentType: string) => {
+      const send = (body: string | Buffer, contentType: string) => {
         if (!answers || cache === false) return sendText(res, body, contentType, cache, 'Authorization, Accept');
         const disposition = res.getHeader('Content-Disposition');
-        const a = cachedAnswer(Buffer.from(body), contentType, cache, 'Authorization, Accept', now.getTime(), typeof disposition === 'string' ? { 'Content-Disposition': disposition } : undefined);
+        const a = cachedAnswer(typeof body === 'string' ? Buffer.from(body) : body, contentType, cache, 'Authorization, Accept', now.getTime(), typeof disposition === 'string' ? { 'Content-Disposition': disposition } : undefined);
         answers.set(keptKey, a);
         settle?.(a);
         sendCached(res, a, now.getTime());
@@ -261,8 +262,11 @@ function queryApiRouter(deps: QueryApiDeps, shared: Shared): Router {
       }
       if (!previousSlots && q.range === undefined && !q.localDays) {
         // The common answer is written as JSON text directly (the same bytes JSON.stringify would give, key order included).
-        const body = JSON.stringify(head).slice(0, -1) + ',"points":' + pointsJson({ slots, ...input }) + '}';
-        send(body, JSON_TYPE);
+        const headJson = JSON.stringify(head);
+        const body = headJson.slice(0, -1) + ',"points":' + pointsJson({ slots, ...input }) + '}';
+        // Points JSON is ASCII (numbers, ISO instants and dates, catalog names); with an ASCII head the
+        // latin1 bytes are the UTF-8 bytes, copied instead of encoded character by character.
+        send(ASCII.test(headJson) ? Buffer.from(body, 'latin1') : body, JSON_TYPE);
         return;
       }
       const answer: Record<string, unknown> = { ...head, from: current.from, to: current.to, points: buildPoints({ slots, ...input }) };

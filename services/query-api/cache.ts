@@ -33,8 +33,8 @@ export function sendJsonText(res: Response, body: string, cache: { maxAgeSeconds
   sendText(res, body, 'application/json; charset=utf-8', cache, vary);
 }
 
-/** A text answer (JSON or CSV) with ETag and Cache-Control (or no-store when caching is off). */
-export function sendText(res: Response, body: string, contentType: string, cache: { maxAgeSeconds: number } | false, vary = 'Authorization'): void {
+/** A text answer (JSON or CSV, or its bytes) with ETag and Cache-Control (or no-store when caching is off). */
+export function sendText(res: Response, body: string | Buffer, contentType: string, cache: { maxAgeSeconds: number } | false, vary = 'Authorization'): void {
   // Answers depend on the key, and on Accept where a route also answers CSV.
   res.setHeader('Vary', vary);
   if (cache === false) {
@@ -42,13 +42,13 @@ export function sendText(res: Response, body: string, contentType: string, cache
     res.setHeader('Cache-Control', 'no-store');
     res.setHeader('Content-Type', contentType);
     // Encoded once: its length and the bytes written (a string would be measured, then encoded again).
-    const bytes = Buffer.from(body);
+    const bytes = typeof body === 'string' ? Buffer.from(body) : body;
     res.setHeader('Content-Length', bytes.length);
     res.end(bytes);
     return;
   }
   // Encoded once: the ETag is the hash of these bytes and they are what goes out.
-  const bytes = Buffer.from(body);
+  const bytes = typeof body === 'string' ? Buffer.from(body) : body;
   res.setHeader('Cache-Control', `private, max-age=${cache.maxAgeSeconds}`);
   res.setHeader('ETag', strongEtag(bytes));
   res.setHeader('Content-Type', contentType);

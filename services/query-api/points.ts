@@ -25,8 +25,28 @@ export interface BucketSlot {
   endMs: number;
 }
 
+/**
+ * Slots kept by range: readers of one deployment ask for the same ranges (presets, the same hours of a
+ * dashboard), and a 31-day hourly range is 744 slots with their strings. Kept frozen, shared by every
+ * answer of the range; at most MAX_KEPT_SLOTS ranges (a 31-day hourly one is ~70 KB), emptied when full.
+ */
+const keptSlots = new Map<string, readonly BucketSlot[]>();
+const MAX_KEPT_SLOTS = 256;
+
 /** Every bucket of the request's half-open range. Days are local to `timeZone`. */
-export function bucketSlots(req: Pick<MetricsRequest, 'grain' | 'from' | 'to' | 'fromMs' | 'toMs'>, timeZone: string): BucketSlot[] {
+export function bucketSlots(req: Pick<MetricsRequest, 'grain' | 'from' | 'to' | 'fromMs' | 'toMs'>, timeZone: string): readonly BucketSlot[] {
+  // Hours are UTC whatever the zone; days are the zone's.
+  const key = req.grain === 'h' ? `h ${req.fromMs} ${req.toMs}` : `d ${req.from} ${req.to} ${timeZone}`;
+  let slots = keptSlots.get(key);
+  if (slots === undefined) {
+    if (keptSlots.size >= MAX_KEPT_SLOTS) keptSlots.clear();
+    slots = Object.freeze(buildSlots(req, timeZone).map((s) => Object.freeze(s)));
+    keptSlots.set(key, slots);
+  }
+  return slots;
+}
+
+function buildSlots(req: Pick<MetricsRequest, 'grain' | 'from' | 'to' | 'fromMs' | 'toMs'>, timeZone: string): BucketSlot[] {
   const slots: BucketSlot[] = [];
   if (req.grain === 'h') {
     // One ISO date per UTC day; the hours of that day only append their two digits (this loop was a
@@ -145,7 +165,7 @@ function metricValue(def: MetricDef, cells: Cells, family: string): number | nul
 }
 
 /** Builds every point of the range from the rows of one range read. */
-export function buildPoints(opts: { slots: BucketSlot[]; rows: SeriesRow[]; metrics: MetricDef[]; finalizedThroughMs: number | null }): Point[] {
+export function buildPoints(opts: { slots: readonly BucketSlot[]; rows: SeriesRow[]; metrics: MetricDef[]; finalizedThroughMs: number | null }): Point[] {
   const byBucket = new Map<string, SeriesRow>();
   for (const row of opts.rows) byBucket.set(row.key.slice(row.key.lastIndexOf('#') + 1), row);
   return opts.slots.map((slot) => {
@@ -170,7 +190,7 @@ function jsonNumber(v: number | null): string {
  * Most buckets of a store's hourly series have no row, and a bucket without a row always answers the mart
  * family's empty values, so that `"values"` object is written once per answer and reused.
  */
-export function pointsJson(opts: { slots: BucketSlot[]; rows: SeriesRow[]; metrics: MetricDef[]; finalizedThroughMs: number | null }): string {
+export function pointsJson(opts: { slots: readonly BucketSlot[]; rows: SeriesRow[]; metrics: MetricDef[]; finalizedThroughMs: number | null }): string {
   const { slots, rows, metrics, finalizedThroughMs } = opts;
   // Each metric's `"name":` (with the comma before every one but the first), built once per answer.
   const names = metrics.map((def, i) => (i === 0 ? '{' : ',') + JSON.stringify(def.name) + ':');
@@ -236,7 +256,7 @@ export function pointsJson(opts: { slots: BucketSlot[]; rows: SeriesRow[]; metri
  * from (average order value = summed net of completed orders / summed orders); distinct counts only for a
  * single bucket, since visitors of two hours do not add up (null otherwise); gauges the last bucket's value.
  */
-export function totalsOf(opts: { slots: BucketSlot[]; rows: SeriesRow[]; metrics: MetricDef[]; finalizedThroughMs: number | null }): Record<string, number | null> {
+export function totalsOf(opts: { slots: readonly BucketSlot[]; rows: SeriesRow[]; metrics: MetricDef[]; finalizedThroughMs: number | null }): Record<string, number | null> {
   const byBucket = new Map<string, SeriesRow>();
   for (const row of opts.rows) byBucket.set(row.key.slice(row.key.lastIndexOf('#') + 1), row);
   const sums: Cells = {};

@@ -17,6 +17,27 @@ describe('query API point builder', () => {
     ]);
   });
 
+  it('answers a range asked again with the same slots, per zone for days, and lets no answer change them', () => {
+    const berlin = bucketSlots({ grain: 'd', from: '2026-03-28', to: '2026-03-30' }, 'Europe/Berlin');
+    const tokyo = bucketSlots({ grain: 'd', from: '2026-03-28', to: '2026-03-30' }, 'Asia/Tokyo');
+    assert.deepEqual(
+      tokyo.map((s) => s.endMs),
+      [Date.parse('2026-03-28T15:00:00Z'), Date.parse('2026-03-29T15:00:00Z')],
+    );
+    assert.deepEqual(bucketSlots({ grain: 'd', from: '2026-03-28', to: '2026-03-30' }, 'Europe/Berlin'), berlin);
+    assert.equal(berlin[1]!.endMs, Date.parse('2026-03-29T22:00:00Z'));
+    // Hours are UTC in any zone; a slot or the list changed by one answer would change the next one's.
+    const hours = { grain: 'h' as const, from: '', to: '', fromMs: Date.parse('2026-11-21T09:00:00Z'), toMs: Date.parse('2026-11-21T11:00:00Z') };
+    const utc = bucketSlots(hours, 'UTC');
+    assert.deepEqual(bucketSlots(hours, 'Asia/Tokyo'), utc);
+    assert.throws(() => ((utc[0] as { endMs: number }).endMs = 0), TypeError);
+    assert.throws(() => (utc as unknown as unknown[]).push({}), TypeError);
+    assert.deepEqual(
+      bucketSlots(hours, 'UTC').map((s) => s.start),
+      ['2026-11-21T09:00:00Z', '2026-11-21T10:00:00Z'],
+    );
+  });
+
   it('takes finalized buckets from the mart family only and provisional ones from partials when present', () => {
     const slots = bucketSlots({ grain: 'h', from: '', to: '', fromMs: Date.parse('2026-11-21T09:00:00Z'), toMs: Date.parse('2026-11-21T12:00:00Z') }, 'UTC');
     const rows: SeriesRow[] = [

@@ -14,6 +14,17 @@ export const BASELINE_REACH_MS = 57 * DAY_MS;
 /** A touched local day changes the promotion days of the same weekday in the eight weeks after it. */
 export const BASELINE_WEEKS = 8;
 
+/**
+ * A window's cells start within one span of this many UTC days from the epoch (its era), so a window
+ * reaches at most this plus the three days of a local-day cell: one BigQuery job may modify at most
+ * 4,000 partitions of a table (https://cloud.google.com/bigquery/quotas#partitioned_tables), and the
+ * marts are partitioned by day. Without it, one inventory event a dozen years old made every hourly
+ * run's inventory MERGE span its whole history, and fail, every hour. The script splits the same way.
+ */
+export const WINDOW_ERA_DAYS = 3650;
+export const eraOf = (ms: number): number => Math.floor(Math.floor(ms / DAY_MS) / WINDOW_ERA_DAYS);
+const eraStartMs = (era: number): number => era * WINDOW_ERA_DAYS * DAY_MS;
+
 export interface TimeRange {
   start: Date;
   end: Date;
@@ -215,11 +226,20 @@ function boundsOfDates(dates: string[]): TimeRange[] {
 
 /**
  * Cells grouped into windows of nearby hours (a window per stretch of partitions, so each statement
- * prunes to its own), or into one window (`gapMs` Infinity). Each cell lies in exactly one merged
- * range, and both are taken in time order, so grouping is one pass.
+ * prunes to its own), or into one window (`gapMs` Infinity), never across an era (WINDOW_ERA_DAYS).
  */
-function groupCells(mart: string, cells: { merchantId: string; key: string; range: TimeRange }[], allFrom?: TimeRange, gapMs = DAY_MS): MartWindow[] {
-  const ranges = mergeRanges([...cells.map((c) => c.range), ...(allFrom ? [allFrom] : [])], gapMs);
+function groupCells(mart: string, cells: { merchantId: string; key: string; range: TimeRange }[], gapMs = DAY_MS): MartWindow[] {
+  const eras = new Map<number, { merchantId: string; key: string; range: TimeRange }[]>();
+  for (const c of cells) {
+    const era = eraOf(c.range.start.getTime());
+    (eras.get(era) ?? eras.set(era, []).get(era)!).push(c);
+  }
+  return [...eras].sort(([a], [b]) => a - b).flatMap(([, list]) => groupNearby(mart, list, gapMs));
+}
+
+/** Each cell lies in exactly one merged range, and both are taken in time order, so grouping is one pass. */
+function groupNearby(mart: string, cells: { merchantId: string; key: string; range: TimeRange }[], gapMs: number): MartWindow[] {
+  const ranges = mergeRanges(cells.map((c) => c.range), gapMs);
   const sorted = [...cells].sort((a, b) => a.range.start.getTime() - b.range.start.getTime());
   let next = 0;
   return ranges.map((r) => {
@@ -230,8 +250,7 @@ function groupCells(mart: string, cells: { merchantId: string; key: string; rang
       merchants.add(c.merchantId);
       keys.add(cellKey(c.merchantId, c.key));
     }
-    const all = allFrom && allFrom.start >= r.start && allFrom.end <= r.end ? allFrom.start : undefined;
-    return { mart, windowStart: r.start, windowEnd: r.end, scope: { merchants: [...merchants].sort(), cells: [...keys].sort(), ...(all ? { allFrom: all } : {}) } };
+    return { mart, windowStart: r.start, windowEnd: r.end, scope: { merchants: [...merchants].sort(), cells: [...keys].sort() } };
   });
 }
 
@@ -271,7 +290,7 @@ function planCellWindowsOnce(spec: Pick<MartSpec, 'stem' | 'rebuild'>, input: Ce
   const gapMs = input.coalesce ? Infinity : DAY_MS;
   switch (spec.rebuild) {
     case 'hours':
-      return groupCells(spec.stem, touched.map((c) => hourCell(c.merchantId, floorHour(c.hour))), undefined, gapMs);
+      return groupCells(spec.stem, touched.map((c) => hourCell(c.merchantId, floorHour(c.hour))), gapMs);
     case 'later_hours': {
       const first = new Map<string, number>();
       for (const c of touched) first.set(c.merchantId, Math.min(first.get(c.merchantId) ?? Infinity, floorHour(c.hour).getTime()));
@@ -283,22 +302,31 @@ function planCellWindowsOnce(spec: Pick<MartSpec, 'stem' | 'rebuild'>, input: Ce
         }
       }
       const allFromMs = Math.min(input.allFrom.getTime(), limitMs);
-      // Distinct by construction (one run of hours per merchant): no set needed.
-      const merchants: string[] = [];
-      const keys: string[] = [];
-      let start = Math.min(allFromMs, limitMs);
-      for (const [m, from] of first) {
-        if (from >= allFromMs) continue;
-        merchants.push(m);
-        start = Math.min(start, from);
-        for (let t = from; t < allFromMs; t += HOUR_MS) keys.push(cellKey(m, hourKey(new Date(t))));
-      }
-      // Two windows, run in this order: the touched merchants' hours before allFrom (their merchant
-      // range only, so a late backfill of one merchant reads that merchant's blocks, not every
-      // merchant's), then every merchant from allFrom on, whose carry-in reads the rows the first
-      // window has just rebuilt.
+      const late = [...first].filter(([, from]) => from < allFromMs);
+      // Windows run in this order: the touched merchants' hours before allFrom, one window per era
+      // (their merchant range only, so a late backfill of one merchant reads that merchant's blocks,
+      // not every merchant's), then every merchant from allFrom on. Each window's carry-in reads the
+      // rows the one before it has just rebuilt.
       const out: MartWindow[] = [];
-      if (keys.length > 0) out.push({ mart: spec.stem, windowStart: new Date(start), windowEnd: new Date(allFromMs), scope: { merchants: merchants.sort(), cells: keys.sort() } });
+      if (late.length > 0) {
+        const start = late.reduce((min, [, from]) => Math.min(min, from), Infinity);
+        for (let era = eraOf(start); eraStartMs(era) < allFromMs; era++) {
+          const chunkStart = Math.max(start, eraStartMs(era));
+          const chunkEnd = Math.min(allFromMs, eraStartMs(era + 1));
+          // Distinct by construction (one run of hours per merchant): no set needed.
+          const merchants: string[] = [];
+          const keys: string[] = [];
+          let windowStart = chunkEnd;
+          for (const [m, from] of late) {
+            if (from >= chunkEnd) continue;
+            merchants.push(m);
+            const t0 = Math.max(from, chunkStart);
+            windowStart = Math.min(windowStart, t0);
+            for (let t = t0; t < chunkEnd; t += HOUR_MS) keys.push(cellKey(m, hourKey(new Date(t))));
+          }
+          if (keys.length > 0) out.push({ mart: spec.stem, windowStart: new Date(windowStart), windowEnd: new Date(chunkEnd), scope: { merchants: merchants.sort(), cells: keys.sort() } });
+        }
+      }
       if (allFromMs < limitMs) out.push({ mart: spec.stem, windowStart: new Date(allFromMs), windowEnd: input.limit, scope: { merchants: [], cells: [], allFrom: new Date(allFromMs) } });
       return out;
     }
@@ -330,7 +358,7 @@ function planCellWindowsOnce(spec: Pick<MartSpec, 'stem' | 'rebuild'>, input: Ce
           return [{ merchantId: m, key: d, range: { start: range!.start, end: new Date(Math.min(range!.end.getTime(), limitMs)) } }];
         }),
       );
-      return groupCells(spec.stem, cells, undefined, gapMs);
+      return groupCells(spec.stem, cells, gapMs);
     }
   }
 }

@@ -236,3 +236,10 @@ export const CLOUD_RUN_CPU_MEMORY_MIB: Record<number, [number, number]> = { 1: [
  * per-user limit, the usage of all users of the project together never exceeds the per-day one.
  */
 export const PROJECT_QUERY_USAGE_PER_DAY_DEFAULT = 200 * 2 ** 40;
+
+/**
+ * BigQuery: one job (a query's DML statement included) may modify at most 4,000 partitions of a table;
+ * the marts are partitioned by day, so a mart window may span at most 4,000 UTC days.
+ * https://cloud.google.com/bigquery/quotas#partitioned_tables
+ */
+export const BIGQUERY_MAX_PARTITIONS_MODIFIED_PER_JOB = 4000;

@@ -65,6 +65,8 @@ interface Scenario {
   cells: TouchedCell[];
   zones: Map<string, string[]>;
   promotions: { merchantId: string; startsAt: Date; endsAt: Date }[];
+  /** What else the scenario's windows must show. */
+  check?: (windows: Bound[]) => void;
 }
 
 /** Windows as they bind their statements (what the runner and the script pass as parameters). */
@@ -167,6 +169,33 @@ describe('the scheduled script\'s cell rule and the runner\'s', () => {
       ],
     },
     {
+      // Windows never cross an era (windows.ts WINDOW_ERA_DAYS, 3,650 days from the epoch; one began at
+      // 2019-12-20T00:00Z): BigQuery refuses a job modifying over 4,000 partitions. The reference
+      // evaluator generates at most 16,000 hours, so the split is shown at an era's start, not years back.
+      name: 'cells on both sides of an era boundary (2019-12-20): every window split there, inventory\'s too',
+      startedAt: new Date('2019-12-21T06:05:00Z'),
+      finalizedThrough: new Date('2019-12-21T05:00:00Z'),
+      cells: [
+        { merchantId: 'm-berlin', hour: new Date('2019-12-16T09:00:00Z') },
+        { merchantId: 'm-berlin', hour: new Date('2019-12-19T23:00:00Z') },
+        { merchantId: 'm-india', hour: new Date('2019-12-20T00:00:00Z') },
+        { merchantId: 'm-newyork', hour: new Date('2019-12-21T04:00:00Z') },
+      ],
+      zones,
+      promotions: [],
+      check: (windows) => {
+        const inventory = windows.filter((w) => w.mart === 'mart_hourly_store_inventory').map((w) => [new Date(w.window_start).toISOString(), new Date(w.window_end).toISOString()]);
+        assert.deepStrictEqual(inventory, [
+          ['2019-12-16T09:00:00.000Z', '2019-12-20T00:00:00.000Z'],
+          ['2019-12-20T00:00:00.000Z', '2019-12-21T04:00:00.000Z'],
+          ['2019-12-21T04:00:00.000Z', '2019-12-21T06:00:00.000Z'],
+        ]);
+        const boundary = Date.parse('2019-12-20T00:00:00Z');
+        const across = windows.filter((w) => w.mart.startsWith('mart_hourly') && w.window_start < boundary && w.window_end > boundary);
+        assert.deepStrictEqual(across, [], 'hourly windows across the era boundary');
+      },
+    },
+    {
       name: 'no touched cell, inventory extended from a finalized_through four hours back',
       startedAt,
       finalizedThrough: hoursBack(4),
@@ -182,6 +211,7 @@ describe('the scheduled script\'s cell rule and the runner\'s', () => {
       const ts = planned(s);
       assert.ok(ts.length > 0, 'the scenario plans windows');
       assert.deepStrictEqual(sql, ts);
+      s.check?.(sql);
     });
   }
 });

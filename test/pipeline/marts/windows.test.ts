@@ -2,6 +2,8 @@
 import assert from 'node:assert/strict';
 import { cellKey, hoursToRanges, mergeRanges, planCellWindows, windowsForRule, type TimeRange } from '../../../pipeline/marts/windows.js';
 import { localDate } from '../../../pipeline/time.js';
+import { planScheduledWindows } from '../../../pipeline/marts/statements.js';
+import { BIGQUERY_MAX_PARTITIONS_MODIFIED_PER_JOB } from '../../infra-cdktf/platform-facts.js';
 
 const d = (s: string) => new Date(s);
 const show = (rs: TimeRange[]) => rs.map((r) => [r.start.toISOString(), r.end.toISOString()]);
@@ -9,6 +11,29 @@ const touched = hoursToRanges([d('2026-03-06T09:00:00Z'), d('2026-03-06T10:00:00
 const limit = d('2026-03-06T14:00:00Z');
 
 describe('mart windows', () => {
+  it('keeps every window of a run within the partitions one BigQuery job may modify, with a touched hour fifteen years back', () => {
+    const DAY = 86_400_000;
+    const windows = planScheduledWindows({
+      startedAt: new Date('2026-12-04T10:05:00Z'),
+      finalizedThrough: new Date('2026-12-04T09:00:00Z'),
+      cells: [
+        { merchantId: 'm1', hour: new Date('2011-06-01T12:00:00Z') },
+        { merchantId: 'm2', hour: new Date('2026-12-04T08:00:00Z') },
+      ],
+      zones: new Map([['m1', ['Pacific/Kiritimati', 'Pacific/Pago_Pago']]]),
+      promotions: [],
+    });
+    const partitions = (w: { windowStart: Date; windowEnd: Date }) => Math.floor((w.windowEnd.getTime() - 1) / DAY) - Math.floor(w.windowStart.getTime() / DAY) + 1;
+    const over = windows.filter((w) => partitions(w) > BIGQUERY_MAX_PARTITIONS_MODIFIED_PER_JOB).map((w) => `${w.mart} ${w.windowStart.toISOString()}: ${partitions(w)} day partitions`);
+    assert.deepEqual(over, []);
+    // The inventory hours from 2011 are all rebuilt, in order, each exactly once.
+    const inventory = windows.filter((w) => w.mart === 'mart_hourly_store_inventory');
+    const cells = inventory.flatMap((w) => w.scope!.cells);
+    assert.equal(new Set(cells).size, cells.length);
+    assert.ok(cells.includes('m1|2011-06-01T12') && cells.includes('m1|2026-12-04T07'));
+    for (let i = 1; i < inventory.length; i++) assert.equal(inventory[i]!.windowStart.getTime(), inventory[i - 1]!.windowEnd.getTime());
+  });
+
   it('merges touched hours into contiguous ranges', () => {
     assert.deepStrictEqual(show(touched), [
       ['2026-03-06T09:00:00.000Z', '2026-03-06T11:00:00.000Z'],

@@ -8,6 +8,7 @@
 // Each is driven at full speed by autocannon (rps, ratio to bare); the cached API and bare node:http are
 // then driven at a fixed 2,000 requests/s for their latency (p99 at that rate; the bare server's is what
 // the machine and the client add to any server).
+import { readFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
@@ -45,6 +46,26 @@ export interface ApiMixFigures {
   errors: number;
   /** The machine's 1-minute load average when the runs started and when they ended (it is shared). */
   load_avg: [number, number];
+  /**
+   * The server process's CPU (user + system) per request of the full-speed runs, µs: what the server
+   * itself spends, steadier on a shared machine than requests/s, which also depend on what else runs.
+   */
+  cached_cpu_us: number;
+  uncached_cpu_us: number;
+  baseline_cpu_us: number;
+}
+
+/** CPU seconds (user + system) a process has used so far, from /proc (Linux; clock ticks of 10 ms). */
+function cpuSecondsOf(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
+/** `run` with the server's CPU per request it answered, µs. */
+async function withCpu(pid: number, run: () => Promise<AutocannonResult>): Promise<{ result: AutocannonResult; cpuUs: number }> {
+  const before = cpuSecondsOf(pid);
+  const result = await run();
+  return { result, cpuUs: Math.round(((cpuSecondsOf(pid) - before) * 1e6) / Math.max(1, result.requests.total)) };
 }
 
 const iso = (ms: number) => new Date(ms).toISOString().replace('.000Z', 'Z');
@@ -95,6 +116,9 @@ export async function measureApiMix(opts: { seriesPath: string; paths: string[];
 
   const uncached = await startServer(['app', opts.seriesPath]);
   let uncachedRun: AutocannonResult;
+  let uncachedCpuUs: number;
+  let cachedCpuUs: number;
+  let bareCpuUs: number;
   try {
     const headers = { authorization: `Bearer ${uncached.key}` };
     for (const p of paths) {
@@ -105,11 +129,13 @@ export async function measureApiMix(opts: { seriesPath: string; paths: string[];
       bytes += Buffer.byteLength(text);
     }
     log(`  ${paths.length} distinct requests, ${Math.round(bytes / paths.length)} bytes each on average; uncached query API for ${seconds} s…`);
-    uncachedRun = count(await run(uncached.port, paths, { seconds, connections, headers }));
+    const measured = await withCpu(uncached.child.pid!, () => run(uncached.port, paths, { seconds, connections, headers }));
+    uncachedRun = count(measured.result);
+    uncachedCpuUs = measured.cpuUs;
   } finally {
     await stopServer(uncached.child);
   }
-  log(`  uncached: ${Math.round(uncachedRun.requests.average)} rps, p99 ${uncachedRun.latency.p99} ms; cached query API for ${seconds} s…`);
+  log(`  uncached: ${Math.round(uncachedRun.requests.average)} rps, ${uncachedCpuUs} µs CPU a request, p99 ${uncachedRun.latency.p99} ms; cached query API for ${seconds} s…`);
 
   const cached = await startServer(['app-cached', opts.seriesPath]);
   let cachedRun: AutocannonResult;
@@ -118,8 +144,10 @@ export async function measureApiMix(opts: { seriesPath: string; paths: string[];
     const headers = { authorization: `Bearer ${cached.key}` };
     // Steady state: a deployment's cache holds what its readers asked for; each path is read once first.
     for (const p of paths) await (await fetch(`http://127.0.0.1:${cached.port}${p}`, { headers })).arrayBuffer();
-    cachedRun = count(await run(cached.port, paths, { seconds, connections, headers }));
-    log(`  cached: ${Math.round(cachedRun.requests.average)} rps, p99 ${cachedRun.latency.p99} ms; cached at ${opts.rate} rps for ${seconds} s…`);
+    const measured = await withCpu(cached.child.pid!, () => run(cached.port, paths, { seconds, connections, headers }));
+    cachedRun = count(measured.result);
+    cachedCpuUs = measured.cpuUs;
+    log(`  cached: ${Math.round(cachedRun.requests.average)} rps, ${cachedCpuUs} µs CPU a request, p99 ${cachedRun.latency.p99} ms; cached at ${opts.rate} rps for ${seconds} s…`);
     rateRun = count(await run(cached.port, paths, { seconds, connections, headers, rate: opts.rate }));
   } finally {
     await stopServer(cached.child);
@@ -132,8 +160,10 @@ export async function measureApiMix(opts: { seriesPath: string; paths: string[];
   let bareRun: AutocannonResult;
   let bareRateRun: AutocannonResult;
   try {
-    bareRun = count(await run(bare.port, paths, { seconds, connections }));
-    log(`  bare node:http: ${Math.round(bareRun.requests.average)} rps; at ${opts.rate} rps for ${seconds} s…`);
+    const measured = await withCpu(bare.child.pid!, () => run(bare.port, paths, { seconds, connections }));
+    bareRun = count(measured.result);
+    bareCpuUs = measured.cpuUs;
+    log(`  bare node:http: ${Math.round(bareRun.requests.average)} rps, ${bareCpuUs} µs CPU a request; at ${opts.rate} rps for ${seconds} s…`);
     bareRateRun = count(await run(bare.port, paths, { seconds, connections, rate: opts.rate }));
   } finally {
     await stopServer(bare.child);
@@ -159,5 +189,8 @@ export async function measureApiMix(opts: { seriesPath: string; paths: string[];
     non_2xx: non2xx,
     errors,
     load_avg: [Math.round(loadAtStart * 10) / 10, Math.round(loadavg()[0]! * 10) / 10],
+    cached_cpu_us: cachedCpuUs,
+    uncached_cpu_us: uncachedCpuUs,
+    baseline_cpu_us: bareCpuUs,
   };
 }

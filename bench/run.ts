@@ -103,7 +103,7 @@ if (values.only === 'api') {
     const latest = JSON.parse(await readFile(latestPath, 'utf8')) as Record<string, unknown>;
     const api = { ...(latest.api as Record<string, unknown>), cached_ratio: mix.cached_ratio, uncached_ratio: mix.uncached_ratio, p99_ms: mix.p99_ms, p99_rate_rps: mix.rate_rps, mix };
     await writeFile(latestPath, JSON.stringify({ ...latest, api }, null, 2) + '\n');
-    process.stdout.write(`api mix: cached ${mix.cached_rps} rps (${mix.cached_ratio}×), uncached ${mix.uncached_rps} rps (${mix.uncached_ratio}×), bare ${mix.baseline_rps} rps; p99 ${mix.p99_ms} ms at ${mix.rate_rps} rps (bare ${mix.baseline_p99_ms} ms)\n`);
+    process.stdout.write(`api mix: cached ${mix.cached_rps} rps (${mix.cached_ratio}×), uncached ${mix.uncached_rps} rps (${mix.uncached_ratio}×), bare ${mix.baseline_rps} rps; p99 ${mix.p99_ms} ms at ${mix.rate_rps} rps (bare ${mix.baseline_p99_ms} ms); server CPU a request: cached ${mix.cached_cpu_us} µs, uncached ${mix.uncached_cpu_us} µs, bare ${mix.baseline_cpu_us} µs\n`);
   } finally {
     await rm(dir, { recursive: true, force: true });
   }

@@ -23,13 +23,25 @@ let writingRequestLine = false;
  */
 export function defaultLogger(opts: { dest?: number | string; level?: string; flushMs?: number } = {}): Logger {
   const stream = pino.destination({ dest: opts.dest ?? 2, sync: false, minLength: LOG_BATCH_BYTES, periodicFlush: opts.flushMs ?? LOG_FLUSH_MS });
+  // A file destination opens asynchronously, and sonic-boom drops a flush asked for while it opens
+  // (the lines would wait for the periodic flush): until 'ready', a flush is remembered and done then.
+  let open = false;
+  let flushOnOpen = false;
+  stream.once('ready', () => {
+    open = true;
+    if (flushOnOpen) stream.flush();
+  });
+  const flush = (): void => {
+    if (open) stream.flush();
+    else flushOnOpen = true;
+  };
   return pino(
     {
       level: opts.level ?? process.env.LOG_LEVEL ?? 'info',
       hooks: {
         logMethod(args, method, level) {
           method.apply(this, args);
-          if (!writingRequestLine || level >= 50) stream.flush();
+          if (!writingRequestLine || level >= 50) flush();
         },
       },
     },

@@ -104,6 +104,14 @@ describe('default logger', () => {
     );
   });
 
+  it('writes a line logged while its file is still opening, without waiting for the periodic flush', async () => {
+    const file = join(dir, 'opening.log');
+    const logger = defaultLogger({ dest: file, level: 'info', flushMs: 3_600_000 });
+    logger.info('starting');
+    const lines = await linesOnceWritten(file, 1);
+    assert.equal(lines[0]!.msg, 'starting');
+  });
+
   it('writes a 5xx request line at once, with the lines gathered before it', async () => {
     const file = join(dir, 'error.log');
     const logger = defaultLogger({ dest: file, level: 'info', flushMs: 3_600_000 });

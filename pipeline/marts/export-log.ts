@@ -35,9 +35,7 @@ export interface LoggedRun {
 /**
  * Scheduled runs started in [since, before) with at least one window, and the ranges each is logged
  * as exported for. Both statements are bounded by the tables' partitions (started_at,
- * run_started_at). Runs from before the log was kept count as exported: with nothing logged in the
- * look-back (the log is new), those up to the newest run that recorded its watermarks; otherwise those
- * before the oldest run logged.
+ * run_started_at).
  */
 export async function unexportedRuns(warehouse: Warehouse, opts: { since: Date; before: Date }): Promise<(LoggedRun & { complete: boolean; logged: MerchantRange[] })[]> {
   const runs = await warehouse.query<{ run_id: string; started_at: Date; complete: boolean }>(
@@ -53,16 +51,11 @@ export async function unexportedRuns(warehouse: Warehouse, opts: { since: Date; 
     const list = byRun.get(l.run_id) ?? byRun.set(l.run_id, []).get(l.run_id)!;
     list.push({ merchantFrom: l.merchant_from, ...(l.merchant_to !== null ? { merchantTo: l.merchant_to } : {}) });
   }
-  let candidates = runs.map((r) => ({ runId: r.run_id, startedAt: new Date(r.started_at), complete: r.complete }));
-  if (logged.length === 0) {
-    const lastComplete = candidates.findLastIndex((r) => r.complete);
-    candidates = candidates.slice(lastComplete + 1);
-  } else {
-    // Runs before the oldest one logged were exported before the log was kept.
-    const floor = Math.min(...logged.map((l) => new Date(l.run_started_at).getTime()));
-    candidates = candidates.filter((r) => r.startedAt.getTime() >= floor);
-  }
-  return candidates.map((r) => ({ ...r, logged: byRun.get(r.runId) ?? [] }));
+  // Every run of the look-back counts, logged or not. An empty log does not mean a deployment older than
+  // the log: a first run that rebuilt and recorded its watermarks but died in its export leaves one too,
+  // and taking it as exported lost its cells (the SIGKILL test: 601 series rows short). A deployment that
+  // gains the log exports its last week of runs once more, each against its own snapshot: overwrites.
+  return runs.map((r) => ({ runId: r.run_id, startedAt: new Date(r.started_at), complete: r.complete, logged: byRun.get(r.run_id) ?? [] }));
 }
 
 /** Whether the ranges cover `range` (ranges are half-open over merchant ids; an absent end is past every id). */

@@ -46,7 +46,8 @@ export function createRunExporter(deps: { warehouse: Warehouse; series: SeriesSt
       const record = records[i]!;
       const range = rangeOf(record, shard);
       ranges.push(range);
-      const r = await exportRunSeries({ warehouse, series }, { runId, ...range }, record);
+      // After earlier runs the log did not hold, every row of this run's windows, as the local cycle does (hourly.ts).
+      const r = await exportRunSeries({ warehouse, series }, { runId, ...range, ...(earlier.runs.length > 0 ? { all: true } : {}) }, record);
       const extents = new Map(earlier.inventoryThrough);
       for (const [m, t] of r.inventoryThrough) if (!(extents.get(m)! >= t)) extents.set(m, t);
       const arrivals = earlier.arrivalsFrom && earlier.arrivalsFrom < record.arrivals.from ? { ...record.arrivals, from: earlier.arrivalsFrom } : record.arrivals;

@@ -7,6 +7,12 @@ import { authenticate, bearerToken } from '../../pipeline/auth/keys.js';
 import type { Clock, KeyRecord, KeyStore } from '../../pipeline/ports.js';
 import { HttpError, notFound } from '../http/errors.js';
 
+/** Key kinds that may read: a manage key may do what a read key may (DESIGN.md keys). */
+export const mayRead = (record: KeyRecord): boolean => record.kind === 'read' || record.kind === 'manage' || record.kind === 'admin';
+
+/** Whether a key reaches a merchant: its own, or any for an admin key. */
+export const reachesMerchant = (record: KeyRecord, merchantId: string): boolean => record.kind === 'admin' || record.merchant_id === merchantId;
+
 export function readerOf(res: Response): KeyRecord {
   const record = res.locals.reader as KeyRecord | undefined;
   if (!record) throw new Error('route is missing the requireReader middleware');
@@ -26,8 +32,7 @@ export function requireReader(deps: { keys: KeyStore; pepper: Buffer; clock: Clo
       throw unauthorized(result.failure === 'expired' ? 'the key has expired' : result.failure === 'revoked' ? 'the key has been revoked' : 'the key is not valid');
     }
     const { record } = result;
-    // A manage key may do what a read key may (DESIGN.md keys).
-    if (record.kind !== 'read' && record.kind !== 'manage' && record.kind !== 'admin') throw new HttpError(403, 'forbidden', `a ${record.kind} key cannot read; use a read key`);
+    if (!mayRead(record)) throw new HttpError(403, 'forbidden', `a ${record.kind} key cannot read; use a read key`);
     res.locals.reader = record;
     next();
   };
@@ -35,6 +40,5 @@ export function requireReader(deps: { keys: KeyStore; pepper: Buffer; clock: Clo
 
 /** The merchant a key may read, or 404 when the path names another. */
 export function assertMerchantAccess(record: KeyRecord, merchantId: string): void {
-  if (record.kind === 'admin') return;
-  if (record.merchant_id !== merchantId) throw notFound('no such merchant');
+  if (!reachesMerchant(record, merchantId)) throw notFound('no such merchant');
 }

@@ -12,6 +12,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Request, RequestHandler } from 'express';
 import { authenticate, bearerToken } from '../../pipeline/auth/keys.js';
 import type { Clock, KeyRecord, KeyStore } from '../../pipeline/ports.js';
+import { mayRead, reachesMerchant } from './auth.js';
 import { answerKey, keptHeaders, type AnswerCache } from './cache.js';
 
 const PREFIX = '/v1/merchants/';
@@ -55,7 +56,7 @@ export function metricsMerchantOf(url: string): string | undefined {
 export function keptAnswers(deps: KeptAnswersDeps): (req: IncomingMessage, res: ServerResponse, otherwise: (err?: unknown) => void) => void {
   const { answers, clock } = deps;
   const serve = (req: IncomingMessage, res: ServerResponse, record: KeyRecord, merchantId: string, otherwise: (err?: unknown) => void): void => {
-    if (record.kind !== 'admin' && record.merchant_id !== merchantId) return otherwise();
+    if (!reachesMerchant(record, merchantId)) return otherwise();
     const nowMs = clock.now().getTime();
     const kept = answers.get(answerKey(merchantId, req.url!, false), nowMs);
     if (!kept) return otherwise();
@@ -87,8 +88,8 @@ export function keptAnswers(deps: KeptAnswersDeps): (req: IncomingMessage, res: 
     if (presented === undefined) return otherwise();
     authenticate(deps.keys, deps.pepper, presented, clock.now()).then(
       (result) => {
-        // A manage key may do what a read key may (auth.ts); every refusal is express's to answer.
-        if (!result.ok || (result.record.kind !== 'read' && result.record.kind !== 'manage' && result.record.kind !== 'admin')) return otherwise();
+        // The routes' own rules (auth.ts); every refusal is express's to answer.
+        if (!result.ok || !mayRead(result.record)) return otherwise();
         try {
           serve(req, res, result.record, merchantId, otherwise);
         } catch (err) {

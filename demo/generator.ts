@@ -19,6 +19,12 @@ class Generator extends OrderAndWebGenerator {
   // ------------------------------------------------------------ the run
 
   run(): WorkloadManifest {
+    const steps = this.steps();
+    for (let step = steps.next(); ; step = steps.next()) if (step.done) return step.value;
+  }
+
+  /** The run one slice of time per step: each step writes the entries received in its slice. */
+  *steps(): Iterator<void, WorkloadManifest> {
     for (let h = 0; h < this.slices; h++) {
       this.currentSlice = h;
       this.bucket = this.pending.get(h) ?? [];
@@ -41,6 +47,7 @@ class Generator extends OrderAndWebGenerator {
       this.duplicates(h, t0, t1, last);
       this.malformed(h, t0, t1, last);
       this.emitBucket();
+      yield;
     }
     if (this.written === 0 || this.written % PROGRESS_EVERY !== 0) this.opts.onProgress?.(this.written, this.total);
     return this.manifest();
@@ -438,6 +445,16 @@ export function generateInto(opts: GenerateOptions, sink: WorkloadSink): { manif
   const g = new Generator({ ...r, onProgress: opts.onProgress }, sink);
   const manifest = g.run();
   return { manifest, dimensions: g.dimensions() };
+}
+
+/**
+ * Streams a workload into a sink one slice of time (an hour) per step, so a caller can consume what
+ * a step wrote before the next is generated; the generator's return value is the manifest. The
+ * dimensions are `demoDimensions(seed, merchants)`.
+ */
+export function generateSteps(opts: GenerateOptions, sink: WorkloadSink): Iterator<void, WorkloadManifest> {
+  const r = resolveOptions(opts);
+  return new Generator({ ...r, onProgress: opts.onProgress }, sink).steps();
 }
 
 /** The whole workload in memory: dimensions, NDJSON lines in receive order, POS batches, manifest. */

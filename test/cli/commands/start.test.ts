@@ -1,10 +1,7 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { createStartCommand, publishDemo } from '../../../cli/commands/start.js';
 import { UsageError, type CommandContext } from '../../../cli/context.js';
-import { generateWorkload } from '../../../demo/generator.js';
+import { generateSteps, generateWorkload, type WorkloadSink } from '../../../demo/generator.js';
 import { batchEntries } from '../../../pipeline/ingest/entries.js';
 import type { InboundMessage } from '../../../pipeline/ports.js';
 
@@ -31,88 +28,95 @@ describe('tillstream start', () => {
     assert.equal(opened, 0);
   });
 
-  it('publishes the demo from its file as it arrives: each POS batch its own messages, the stretches between them collector bodies, in receive order', async () => {
+  it('publishes the demo as it is generated: each POS batch its own messages, the other entries collector bodies of up to 500 entries, in receive order', async () => {
     const anchor = new Date('2026-11-21T12:00:00Z');
     const w = generateWorkload({ events: 4000, seed: 'tillstream-demo', anchor });
     assert.ok(w.posBatches.length > 10);
-    // What the demo publishes, built from the whole workload in memory.
+    // What the demo publishes, built from the whole workload in memory: walking the entries in
+    // receive order, a POS batch is published as it ends, a body once it holds 500 entries.
     const expected: [string, string[]][] = [];
-    let next = 0;
-    const stretch = (end: number) => {
-      if (end > next) for (const b of batchEntries(w.entries.slice(next, end))) expected.push(['online', b]);
+    const batchAt = new Map(w.posBatches.map((b) => [b.first_entry, b]));
+    let body: string[] = [];
+    const endBody = () => {
+      for (const b of batchEntries(body)) expected.push(['online', b]);
+      body = [];
     };
-    for (const b of [...w.posBatches].sort((x, y) => x.first_entry - y.first_entry)) {
-      stretch(b.first_entry);
-      for (const e of batchEntries(w.entries.slice(b.first_entry, b.first_entry + b.count))) expected.push(['pos', e]);
-      next = b.first_entry + b.count;
+    for (let i = 0; i < w.entries.length; ) {
+      const batch = batchAt.get(i);
+      if (batch) {
+        for (const e of batchEntries(w.entries.slice(i, i + batch.count))) expected.push(['pos', e]);
+        i += batch.count;
+        continue;
+      }
+      body.push(w.entries[i++]!);
+      if (body.length === 500) endBody();
     }
-    stretch(w.entries.length);
+    endBody();
+    assert.ok(expected.filter(([source, e]) => source === 'online' && e.length === 500).length >= 5);
 
-    const dir = await mkdtemp(join(tmpdir(), 'tillstream-demo-'));
-    try {
-      const file = join(dir, 'demo.ndjson');
-      await writeFile(file, w.entries.join('\n') + '\n');
-      const published: Omit<InboundMessage, 'id' | 'deliveryAttempt'>[] = [];
-      let consumedWhilePublishing = false;
-      const rt = {
-        clock: { now: () => anchor },
-        bus: { publish: async (ms: Omit<InboundMessage, 'id' | 'deliveryAttempt'>[]) => ms.map((m) => String(published.push(m))), pendingCount: () => 0 },
-        runner: {
-          run: async (signal: AbortSignal) => {
-            consumedWhilePublishing = !signal.aborted;
-            if (!signal.aborted) await new Promise((resolve) => signal.addEventListener('abort', resolve, { once: true }));
-            return { processed: 0, retried: 0, failed: 0 };
-          },
+    const published: Omit<InboundMessage, 'id' | 'deliveryAttempt'>[] = [];
+    let consumedWhilePublishing = false;
+    const rt = {
+      clock: { now: () => anchor },
+      bus: { publish: async (ms: Omit<InboundMessage, 'id' | 'deliveryAttempt'>[]) => ms.map((m) => String(published.push(m))), pendingCount: () => 0 },
+      runner: {
+        run: async (signal: AbortSignal) => {
+          consumedWhilePublishing = !signal.aborted;
+          if (!signal.aborted) await new Promise((resolve) => signal.addEventListener('abort', resolve, { once: true }));
+          return { processed: 0, retried: 0, failed: 0 };
         },
-      };
-      const result = await publishDemo(rt as never, file, w.posBatches, 'r1');
-      assert.deepStrictEqual(result, { entries: w.entries.length, messages: expected.length });
-      assert.deepStrictEqual(published.map((m) => [m.attributes.source, m.entries]), expected);
-      assert.ok(published.every((m) => m.attributes.run_id === 'r1' && m.receivedAt.getTime() === anchor.getTime()));
-      assert.ok(consumedWhilePublishing);
-    } finally {
-      await rm(dir, { recursive: true, force: true });
-    }
+      },
+    };
+    const result = await publishDemo(rt as never, (sink) => generateSteps({ events: 4000, seed: 'tillstream-demo', anchor }, sink), 'r1');
+    assert.deepStrictEqual(result, { entries: w.entries.length, messages: expected.length });
+    assert.deepStrictEqual(published.map((m) => [m.attributes.source, m.entries]), expected);
+    assert.ok(published.every((m) => m.attributes.run_id === 'r1' && m.receivedAt.getTime() === anchor.getTime()));
+    assert.ok(consumedWhilePublishing);
   });
 
-  it('publishes the demo at most a bounded backlog ahead of the runner, and every message still once', async () => {
+  it('publishes the demo at most a bounded backlog of entries ahead of the runner, while it is generated, and every message once', async () => {
     const anchor = new Date('2026-11-21T12:00:00Z');
-    const w = generateWorkload({ events: 20000, seed: 'tillstream-demo', anchor });
-    const dir = await mkdtemp(join(tmpdir(), 'tillstream-demo-'));
-    try {
-      const file = join(dir, 'demo.ndjson');
-      await writeFile(file, w.entries.join('\n') + '\n');
-      let published = 0;
-      let consumed = 0;
-      const backlogs: number[] = [];
-      const rt = {
-        clock: { now: () => anchor },
-        bus: {
-          publish: async (ms: unknown[]) => {
-            backlogs.push(published - consumed); // unconsumed messages when a publish starts
-            return ms.map(() => String(++published));
-          },
-          pendingCount: () => published - consumed,
+    const sizes: number[] = []; // entries of each published message
+    let consumed = 0; // messages, consumed in publish order
+    const backlogs: number[] = [];
+    let stepsBeforeLastPublish = 0;
+    let steps = 0;
+    const rt = {
+      clock: { now: () => anchor },
+      bus: {
+        publish: async (ms: Omit<InboundMessage, 'id' | 'deliveryAttempt'>[]) => {
+          // unconsumed entries when a publish starts
+          backlogs.push(sizes.slice(consumed).reduce((a, b) => a + b, 0));
+          stepsBeforeLastPublish = steps;
+          return ms.map((m) => String(sizes.push(m.entries.length)));
         },
-        runner: {
-          // Consumes three messages every few milliseconds, far slower than the file is read.
-          run: async (signal: AbortSignal) => {
-            while (!signal.aborted) {
-              consumed = Math.min(published, consumed + 3);
-              await new Promise((resolve) => setTimeout(resolve, 2));
-            }
-            return { processed: consumed, retried: 0, failed: 0 };
-          },
+        pendingCount: () => sizes.length - consumed,
+      },
+      runner: {
+        // Consumes three messages every few milliseconds, far slower than the workload is generated.
+        run: async (signal: AbortSignal) => {
+          while (!signal.aborted) {
+            consumed = Math.min(sizes.length, consumed + 3);
+            await new Promise((resolve) => setTimeout(resolve, 2));
+          }
+          return { processed: consumed, retried: 0, failed: 0 };
         },
-      };
-      const maxBacklog = 50;
-      const result = await publishDemo(rt as never, file, w.posBatches, 'r1', maxBacklog);
-      assert.equal(result.messages, published);
-      assert.equal(result.entries, w.entries.length);
-      assert.ok(backlogs.length > 2, `published in ${backlogs.length} groups`);
-      assert.ok(Math.max(...backlogs) <= maxBacklog, `a publish started with ${Math.max(...backlogs)} messages unconsumed`);
-    } finally {
-      await rm(dir, { recursive: true, force: true });
-    }
+      },
+    };
+    const maxBacklog = 2000;
+    const generate = (sink: WorkloadSink) => {
+      const it = generateSteps({ events: 20000, seed: 'tillstream-demo', anchor }, sink);
+      return { next: () => (steps++, it.next()) };
+    };
+    const result = await publishDemo(rt as never, generate, 'r1', maxBacklog);
+    assert.equal(result.messages, sizes.length);
+    assert.equal(result.entries, 20000);
+    assert.equal(sizes.reduce((a, b) => a + b, 0), 20000);
+    assert.ok(backlogs.length > 2, `published in ${backlogs.length} groups`);
+    // Generated as it is published, not all before the first publish.
+    assert.ok(stepsBeforeLastPublish > 2, `the last publish came after ${stepsBeforeLastPublish} steps`);
+    assert.ok(backlogs[0] === 0 && backlogs.slice(1).some((n) => n > 0));
+    // A publish starts only once the backlog is at most the bound; the messages it adds may pass it.
+    assert.ok(Math.max(...backlogs) <= maxBacklog, `a publish started with ${Math.max(...backlogs)} entries unconsumed`);
   });
 });

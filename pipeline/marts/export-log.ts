@@ -91,7 +91,7 @@ export function touchedMerchants(windows: MartWindow[]): string[] {
 }
 
 export interface EarlierExport {
-  /** Runs exported, oldest first. */
+  /** Runs exported, oldest first (written newest first). */
   runs: string[];
   windows: number;
   cells: number;
@@ -106,27 +106,52 @@ export interface EarlierExport {
 export const rangeOf = (record: Pick<RunRecord, 'windows'>, shard: TaskShard = { index: 0, count: 1 }): MerchantRange =>
   merchantShards(touchedMerchants(record.windows), shard.count)[shard.index]!;
 
+/** An earlier run to export for a task's range of it: not logged as exported for that range. */
+export interface PendingRun extends LoggedRun {
+  complete: boolean;
+  record: RunRecord;
+  range: MerchantRange;
+}
+
 /**
- * Exports every scheduled run started in the look-back before `before` that is not logged as exported
- * for the task's range of it, oldest first, each against its own snapshot, and logs each range once
- * written. A task that fails logs nothing it did not write, so the next export writes it.
+ * Every scheduled run started in the look-back before `before` that is not logged as exported for the
+ * task's range of it, oldest first.
  */
-export async function exportEarlierRuns(
-  deps: { warehouse: Warehouse; series: SeriesStore },
+export async function pendingEarlierRuns(
+  warehouse: Warehouse,
   opts: { before: Date; now: Date; shard?: TaskShard; exclude?: Iterable<string> },
-): Promise<EarlierExport> {
-  const { warehouse } = deps;
+): Promise<PendingRun[]> {
   const exclude = new Set(opts.exclude ?? []);
   const since = new Date(opts.before.getTime() - EXPORT_LOOKBACK_DAYS * 24 * HOUR_MS);
-  const out: EarlierExport = { runs: [], windows: 0, cells: 0, deletedRows: 0, inventoryThrough: new Map() };
+  const out: PendingRun[] = [];
   for (const e of await unexportedRuns(warehouse, { since, before: opts.before })) {
     if (exclude.has(e.runId)) continue;
     const record = await runRecord(warehouse, e.runId, opts.now);
     const range = rangeOf(record, opts.shard);
-    if (covers(e.logged, range)) continue;
-    const r = await exportRunSeries(deps, { runId: e.runId, ...range }, record);
-    await logExport(warehouse, e, range, opts.now);
-    out.runs.push(e.runId);
+    if (!covers(e.logged, range)) out.push({ runId: e.runId, startedAt: e.startedAt, complete: e.complete, record, range });
+  }
+  return out;
+}
+
+/**
+ * Exports the pending earlier runs, each against its own snapshot, and logs each range once written. A
+ * task that fails logs nothing it did not write, so the next export writes it. They go newest first,
+ * after the job's own runs, and skip every key `written` holds (the keys the job wrote or deleted
+ * already), adding theirs: overlapping windows write each key once per job, in the newest run's state
+ * — every export reads the marts as they are now, so an older run's write of a key repeats a newer
+ * one's, and its deletion of a key the newer run wrote cannot happen (a key vanished from the marts is
+ * written by no run).
+ */
+export async function exportEarlierRuns(
+  deps: { warehouse: Warehouse; series: SeriesStore },
+  pending: PendingRun[],
+  opts: { now: Date; written?: Set<string> },
+): Promise<EarlierExport> {
+  const out: EarlierExport = { runs: pending.map((e) => e.runId), windows: 0, cells: 0, deletedRows: 0, inventoryThrough: new Map() };
+  for (const e of [...pending].reverse()) {
+    const { record, range } = e;
+    const r = await exportRunSeries(deps, { runId: e.runId, ...range }, record, { written: opts.written });
+    await logExport(deps.warehouse, e, range, opts.now);
     out.windows += record.windows.length;
     out.cells += r.cells;
     out.deletedRows += r.deletedRows;

@@ -203,7 +203,18 @@ function hourlyBucket(key: string): string | undefined {
  * flight waits for them (a store applies one call's mutations of a key in order, but calls in flight
  * together in any order; Bigtable even the entries of one request).
  */
-export function seriesWriter(series: SeriesStore, opts: { finalizedBefore?: Date } = {}) {
+export function seriesWriter(
+  series: SeriesStore,
+  opts: {
+    finalizedBefore?: Date;
+    /**
+     * Keys written or deleted already by the job this writer is part of: their puts and removals are
+     * skipped, and the writer adds the keys it writes (export-log.ts exportEarlierRuns). Only a job that
+     * exports more than one run keeps it: it holds every key the job writes.
+     */
+    written?: Set<string>;
+  } = {},
+) {
   const finalizedBeforeMs = opts.finalizedBefore?.getTime() ?? Math.floor(Date.now() / HOUR_MS) * HOUR_MS;
   // Speed layer retirement: an hourly bucket the marts have finalized is served from the marts only,
   // so its partial family is deleted when its mart cells are written. `finalizedBefore` is the end of
@@ -259,6 +270,8 @@ export function seriesWriter(series: SeriesStore, opts: { finalizedBefore?: Date
       await failIfFailed();
     },
     async put(c: SeriesCells): Promise<void> {
+      if (opts.written?.has(c.key)) return;
+      opts.written?.add(c.key);
       if (inFlight.size > 0) await admit(c.key);
       else keys.add(c.key);
       mutations.push({ kind: 'delete_family', key: c.key, family: FAMILY_MART });
@@ -269,6 +282,8 @@ export function seriesWriter(series: SeriesStore, opts: { finalizedBefore?: Date
       if (mutations.length >= WRITE_FLOW.mutationsPerCall) await send();
     },
     async remove(key: string): Promise<void> {
+      if (opts.written?.has(key)) return;
+      opts.written?.add(key);
       if (inFlight.size > 0) await admit(key);
       else keys.add(key);
       mutations.push({ kind: 'delete_family', key, family: FAMILY_MART });
@@ -528,8 +543,10 @@ export async function exportRunSeries(
   deps: { warehouse: Warehouse; series: SeriesStore },
   shard: MartRunShard,
   record: Pick<RunRecord, 'windows' | 'startedAt' | 'finalizedThrough'>,
+  /** `written`: the keys the job wrote already, skipped here (seriesWriter). */
+  opts: { written?: Set<string> } = {},
 ): Promise<ExportResult & { inventoryThrough: Map<string, Date> }> {
-  const writer = seriesWriter(deps.series, { finalizedBefore: record.finalizedThrough });
+  const writer = seriesWriter(deps.series, { finalizedBefore: record.finalizedThrough, ...(opts.written ? { written: opts.written } : {}) });
   const extents = new Map<string, number>();
   for (const w of record.windows) {
     if (!hasSeries(martSpec(w.mart))) continue;

@@ -3,13 +3,13 @@
 // call `runCycle`. The runner snapshots each window before its rebuild (marts.mart_run_rows), and the
 // exporter writes what the rebuild changed (exporter.ts exportRunSeries) — the code the gcp export
 // runs per merchant shard after the scheduled query (services/export-job/export-run.ts). A scheduled
-// cycle first exports the earlier runs the export log does not hold (export-log.ts). An explicit build
+// cycle also exports the earlier runs the export log does not hold (export-log.ts). An explicit build
 // or reprocess exports every row of its windows: it is also how a damaged series store is repaired.
 import { systemClock, type Clock, type SeriesStore, type Warehouse } from '../ports.js';
 import { HOUR_MS } from '../time.js';
 import { DEFAULT_MART_CONFIG, type MartConfig } from './config.js';
 import { exportDocuments, exportRunSeries, martRows } from './exporter.js';
-import { exportEarlierRuns, logExport, type EarlierExport } from './export-log.js';
+import { exportEarlierRuns, logExport, pendingEarlierRuns, type EarlierExport } from './export-log.js';
 import { MARTS } from './manifest.js';
 import { buildWindows, scheduledRun, type RunKind, type ScheduledRunResult, type WindowBuild, type WindowObserver, type WindowProgress } from './runner.js';
 import type { MartWindow } from './windows.js';
@@ -123,17 +123,19 @@ export async function runCycle(deps: CycleDeps, plan: CyclePlan): Promise<CycleR
       runId: plan.runId,
       onWindow: deps.onWindow,
       // The export is part of the run: a run killed before its export completes is not recorded as done.
-      // First the earlier runs the export log does not hold (one that stopped part way, or whose export
-      // failed: export-log.ts), each against its own snapshot; then this run.
+      // This run, and the earlier runs the export log does not hold (one that stopped part way, or whose
+      // export failed: export-log.ts), each against its own snapshot, newest first, each key once.
       // finalizedThrough: the speed layer's partials of the hours this run finalized are retired.
       beforeComplete: async (r) => {
-        earlier = await exportEarlierRuns({ warehouse, series }, { before: r.startedAt, now: clock.now(), exclude: [r.runId] });
+        const pending = await pendingEarlierRuns(warehouse, { before: r.startedAt, now: clock.now(), exclude: [r.runId] });
+        const written = pending.length > 0 ? new Set<string>() : undefined;
         // After a run the log does not hold (it stopped part way), this run, which reads its arrivals
         // again, exports every row of its windows, not only what its own snapshot shows changed: with
         // the earlier runs' exports alone the SIGKILL test still ended some kill sequences hundreds of
         // series rows short; why the earlier run's snapshot missed them is not yet known.
-        exported = await exportRunSeries({ warehouse, series }, { runId: r.runId, ...everyMerchant, ...(earlier.runs.length > 0 ? { all: true } : {}) }, r);
+        exported = await exportRunSeries({ warehouse, series }, { runId: r.runId, ...everyMerchant, ...(written ? { all: true } : {}) }, r, { written });
         await logExport(warehouse, r, everyMerchant, clock.now());
+        earlier = await exportEarlierRuns({ warehouse, series }, pending, { now: clock.now(), written });
       },
     });
     for (const id of [...(earlier?.runs ?? []), run.runId]) await dropSnapshot(warehouse, id);

@@ -13,8 +13,9 @@ import { exportMartRun } from '../../../pipeline/marts/exporter.js';
 import { runMartCycle } from '../../../pipeline/marts/hourly.js';
 import { reprocess } from '../../../pipeline/marts/reprocess.js';
 import { scheduledRun } from '../../../pipeline/marts/runner.js';
-import type { Clock, SeriesMutation, SeriesStore } from '../../../pipeline/ports.js';
+import type { Clock, SeriesStore } from '../../../pipeline/ports.js';
 import { answers, denseExport, requestsOf } from './api-answers.js';
+import { recording, rewrittenKeys, writesByKey } from './series-writes.js';
 import { inventory, loadDimensions, loadEvents, openWarehouse, order, pageView, type FixtureEvent } from './support.js';
 
 const MERCHANTS = ['m_a', 'm_b', 'm_c'];
@@ -28,18 +29,6 @@ const DIMS = {
 
 const at = (iso: string): Clock => ({ now: () => new Date(iso) });
 const ALL = { start: '!', end: '~' };
-
-/** A series store that records the mutations it is given. */
-function recording(inner: SeriesStore): SeriesStore & { mutations: SeriesMutation[] } {
-  const mutations: SeriesMutation[] = [];
-  return Object.assign(Object.create(inner) as SeriesStore, {
-    mutations,
-    mutate: async (ms: SeriesMutation[]) => {
-      mutations.push(...ms);
-      await inner.mutate(ms);
-    },
-  });
-}
 
 /** A seeded generator (mulberry32), so the workload is the same on every run. */
 function random(seed: number) {
@@ -238,9 +227,14 @@ describe('exportMartRun', function () {
     // The next run rebuilds the same windows (the first recorded no watermark), which now hold what
     // they will hold: compared with its own snapshot nothing changed; the first run, never logged as
     // exported, is exported against its snapshot.
-    const series = openSeries('recovered');
+    const series = recording(openSeries('recovered'));
     const next = await runMartCycle({ warehouse: wh, series, clock: at('2026-03-06T13:40:00Z') });
     assert.ok(next.cells > 100, `${next.cells} cells`);
+    // The two runs' windows are the same: each key is written once, in the newest run's state.
+    const { sets, deletes, cells } = writesByKey(series.mutations);
+    const again = rewrittenKeys(series.mutations);
+    assert.deepStrictEqual(again, [], `${again.length} of ${sets.size + deletes.size} keys written more than once; ${cells} cells`);
+    assert.equal(next.cells, cells);
     const dense = openSeries('dense');
     await denseExport(wh, dense, '2026-03-05T00:00:00Z', '2026-03-07T00:00:00Z');
     const paths = requestsOf(MERCHANTS, '2026-03-06T05:00:00Z', '2026-03-06T16:00:00Z');

@@ -14,6 +14,7 @@ import { createRunExporter } from '../../../services/export-job/export-run.js';
 import type { FinishedRun } from '../../../services/export-job/run.js';
 import { answers, denseExport, requestsOf } from '../../pipeline/marts/api-answers.js';
 import { runScheduledScript } from '../../pipeline/marts/script-runner.js';
+import { recording, rewrittenKeys, writesByKey } from '../../pipeline/marts/series-writes.js';
 import { inventory, loadDimensions, loadEvents, openWarehouse, order, pageView, type FixtureEvent } from '../../pipeline/marts/support.js';
 
 const MERCHANTS = ['m_a', 'm_b', 'm_c'];
@@ -63,12 +64,13 @@ describe('scheduled script and export job', function () {
   };
 
   /** The scheduled script started at `iso` (stopped right after its first rebuild, if asked). */
-  async function script(iso: string, opts: { stopAfterFirstRebuild?: boolean } = {}) {
+  async function script(iso: string, opts: { stopAfterFirstRebuild?: boolean; stopBeforeWatermarks?: boolean } = {}) {
     let rebuilt = 0;
     await runScheduledScript(wh, {
       startedAt: new Date(iso),
       runId: `run-${iso}`,
       ...(opts.stopAfterFirstRebuild ? { stopAfter: (s) => s.mart !== undefined && /^merge into marts\./m.test(s.sql) && ++rebuilt === 1 } : {}),
+      ...(opts.stopBeforeWatermarks ? { stopAfter: (s) => /^delete from marts\.mart_run_rows/.test(s.sql) } : {}),
     });
   }
 
@@ -104,6 +106,26 @@ describe('scheduled script and export job', function () {
     const answered = await assertDense(series, '2026-03-06T15:15:00Z');
     assert.ok(answered.includes('"orders":2'), 'the late orders are answered');
     assert.deepStrictEqual(next.earlier_runs, ['run-2026-03-06T14:10:00Z']);
+  });
+
+  it('writes each key once in an export of an earlier run and the current one over the same windows, the newest run\'s state', async () => {
+    const series = openSeries('series');
+    await loadEvents(wh, dims, workload((h) => h - 7));
+    await script('2026-03-06T13:10:00Z');
+    await exportJob('2026-03-06T13:10:00Z', series);
+    await loadEvents(wh, dims, workload(() => 9, '2026-03-06T13:30:00Z'));
+    // The 14:10 script rebuilds every window and stops before its watermarks: the 15:10 run reads the
+    // same arrivals again and rebuilds the same windows, and its export exports both runs.
+    await assert.rejects(script('2026-03-06T14:10:00Z', { stopBeforeWatermarks: true }), /injected: the script stops after delete from marts\.mart_run_rows/);
+    await script('2026-03-06T15:10:00Z');
+    const recorded = recording(series);
+    const next = await exportJob('2026-03-06T15:10:00Z', recorded);
+    assert.deepStrictEqual(next.earlier_runs, ['run-2026-03-06T14:10:00Z']);
+    const { sets, deletes, cells } = writesByKey(recorded.mutations);
+    const again = rewrittenKeys(recorded.mutations);
+    assert.deepStrictEqual(again, [], `${again.length} of ${sets.size + deletes.size} keys written more than once; ${cells} cells`);
+    assert.equal(next.cells, cells);
+    await assertDense(series, '2026-03-06T15:15:00Z');
   });
 
   it('exports, with the next run\'s export, a run whose export failed for good', async () => {

@@ -25,9 +25,16 @@ export interface IngestHttpFigures {
 }
 
 interface Body {
-  key: string;
-  text: string;
+  /** Request headers, built once. */
+  headers: Record<string, string>;
+  /** The NDJSON body, encoded before the clock starts (as a load generator sends prepared bytes). */
+  bytes: Buffer;
 }
+
+const bodyOf = (key: string, lines: string[]): Body => {
+  const bytes = Buffer.from(lines.join('\n') + '\n');
+  return { headers: { 'content-type': 'application/x-ndjson', authorization: `Bearer ${key}`, 'content-length': String(bytes.length) }, bytes };
+};
 
 /** The workload's entries as NDJSON bodies of one merchant each, within one bus message, merchants interleaved. */
 export function httpBodies(w: BenchWorkload, keys: Record<string, string>): Body[] {
@@ -48,14 +55,14 @@ export function httpBodies(w: BenchWorkload, keys: Record<string, string>): Body
     for (const e of entries) {
       const size = Buffer.byteLength(e) + 1;
       if (current.length > 0 && (current.length >= DEFAULT_BATCH_LIMITS.maxEntries || bytes + size > DEFAULT_BATCH_LIMITS.maxBytes)) {
-        bodies.push({ key: keys[m]!, text: current.join('\n') + '\n' });
+        bodies.push(bodyOf(keys[m]!, current));
         current = [];
         bytes = 0;
       }
       current.push(e);
       bytes += size;
     }
-    if (current.length > 0) bodies.push({ key: keys[m]!, text: current.join('\n') + '\n' });
+    if (current.length > 0) bodies.push(bodyOf(keys[m]!, current));
     return bodies;
   });
   const out: Body[] = [];
@@ -71,7 +78,9 @@ interface Server {
 }
 
 async function startServer(dataDir: string, dimensionsPath: string): Promise<Server> {
-  const child = spawn(process.execPath, ['--import', 'tsx', join(import.meta.dirname, 'ingest-http-server.ts'), dataDir, dimensionsPath], {
+  // BENCH_CPU_PROF=<dir>: the server writes a V8 CPU profile there when it stops (node --cpu-prof).
+  const prof = process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : [];
+  const child = spawn(process.execPath, [...prof, '--import', 'tsx', join(import.meta.dirname, 'ingest-http-server.ts'), dataDir, dimensionsPath], {
     stdio: ['pipe', 'pipe', 'inherit'],
   });
   const lines = createInterface({ input: child.stdout! })[Symbol.asyncIterator]();
@@ -94,7 +103,7 @@ async function startServer(dataDir: string, dimensionsPath: string): Promise<Ser
 function post(agent: Agent, port: number, body: Body): Promise<void> {
   return new Promise((resolve, reject) => {
     const req = request(
-      { agent, host: '127.0.0.1', port, method: 'POST', path: '/v1/events', headers: { 'content-type': 'application/x-ndjson', authorization: `Bearer ${body.key}` } },
+      { agent, host: '127.0.0.1', port, method: 'POST', path: '/v1/events', headers: body.headers },
       (res) => {
         let text = '';
         res.setEncoding('utf8');
@@ -103,7 +112,7 @@ function post(agent: Agent, port: number, body: Body): Promise<void> {
       },
     );
     req.on('error', reject);
-    req.end(body.text);
+    req.end(body.bytes);
   });
 }
 

@@ -7,6 +7,7 @@ import {
   posCsvToEntries,
   splitJsonArrayBody,
   splitNdjson,
+  splitNdjsonBytes,
 } from '../../../pipeline/ingest/entries.js';
 import { Event } from '../../../pipeline/contracts/events.js';
 
@@ -50,6 +51,23 @@ describe('splitNdjson', () => {
   it('returns no entries for an empty text', () => {
     assert.deepStrictEqual(splitNdjson(''), []);
     assert.deepStrictEqual(splitNdjson('\n\r\n'), []);
+  });
+});
+
+describe('splitNdjsonBytes', () => {
+  it('returns the entries splitNdjson returns for the decoded text, broken UTF-8 and Unicode blanks included', () => {
+    const bodies = [
+      Buffer.from('{"a":1}\r\n\n  \n{broken\n{"b":2}'),
+      Buffer.from('\ufeff{"t":"Zürich – café 𝄞"}\n{"a":1}\r\n'),
+      Buffer.from('\u00a0\n\u2028\r\n\u3000\t\n{"x":"\u2028"}\n \r \n'),
+      Buffer.from('\r\r\n\r'),
+      Buffer.concat([Buffer.from('{"a":"'), Buffer.from([0xe2, 0x80]), Buffer.from('\n'), Buffer.from([0xff, 0xc3]), Buffer.from('\r\n"'), Buffer.from([0xf0, 0x9d, 0x84])]),
+      Buffer.from(''),
+      Buffer.from('\n\r\n'),
+    ];
+    for (const body of bodies) assert.deepStrictEqual(splitNdjsonBytes(body), splitNdjson(body.toString('utf8')), JSON.stringify(body.toString('utf8')));
+    assert.deepStrictEqual(splitNdjsonBytes(bodies[1]!), ['\ufeff{"t":"Zürich – café 𝄞"}', '{"a":1}']);
+    assert.deepStrictEqual(splitNdjsonBytes(bodies[4]!), ['{"a":"\ufffd', '\ufffd\ufffd', '"\ufffd']);
   });
 });
 

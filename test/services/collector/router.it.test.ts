@@ -1,6 +1,9 @@
 // The HTTP collector: statuses, body splitting, keys and origins, rate limits, and what reaches the bus.
 import assert from 'node:assert/strict';
+import { once } from 'node:events';
 import { mkdtemp, rm } from 'node:fs/promises';
+import type { Server } from 'node:http';
+import { connect, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import express, { type Express } from 'express';
@@ -24,6 +27,30 @@ const event = (id: string) => ({
   schema_version: 1,
   body: { name: 'click', visitor_id: 'v1', session_id: 's1' },
 });
+
+/**
+ * Writes a POST's head and only the first `sent` bytes of a body of `declared` bytes, never the rest,
+ * and resolves with the answer's status line and body once the server has answered in full.
+ */
+function unfinishedPost(port: number, headers: string[], declared: number, sent: number): Promise<{ status: string; body: string }> {
+  return new Promise((resolve, reject) => {
+    const socket = connect(port, '127.0.0.1');
+    let data = '';
+    socket.setEncoding('utf8');
+    socket.on('error', reject);
+    socket.on('data', (d: string) => {
+      data += d;
+      const end = data.indexOf('\r\n\r\n');
+      if (end === -1) return;
+      const length = Number(/\r\ncontent-length: (\d+)/i.exec(data.slice(0, end))?.[1]);
+      if (data.length - end - 4 < length) return;
+      socket.destroy();
+      resolve({ status: data.slice(0, data.indexOf('\r\n')), body: data.slice(end + 4) });
+    });
+    const head = ['POST /v1/events HTTP/1.1', 'Host: 127.0.0.1', 'Content-Type: application/x-ndjson', `Content-Length: ${declared}`, ...headers];
+    socket.write(`${head.join('\r\n')}\r\n\r\n${'{"event_id":"e"}\n'.repeat(Math.ceil(sent / 17)).slice(0, sent)}`);
+  });
+}
 
 describe('collector', () => {
   let dir: string;
@@ -166,5 +193,30 @@ describe('collector', () => {
     assert.equal(third.body.error.code, 'rate_limited');
     assert.ok(Number(third.headers['retry-after']) > 0);
     assert.equal(bus.publishedEntries(), 2);
+  });
+
+  it('answers 401 to a missing or bad key without waiting for the body, which never comes', async () => {
+    const server: Server = build().listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    const { port } = server.address() as AddressInfo;
+    try {
+      const bad = await unfinishedPost(port, [`Authorization: Bearer tsi_${'A'.repeat(43)}`], 60_000, 1_000);
+      assert.deepEqual(bad, { status: 'HTTP/1.1 401 Unauthorized', body: JSON.stringify({ error: { code: 'unauthorized', message: 'the key is not valid' } }) });
+      const none = await unfinishedPost(port, [], 60_000, 1_000);
+      assert.deepEqual(none, { status: 'HTTP/1.1 401 Unauthorized', body: JSON.stringify({ error: { code: 'unauthorized', message: 'an ingest or browser key is required' } }) });
+    } finally {
+      server.closeAllConnections();
+      server.close();
+    }
+    assert.equal(bus.publishedEntries(), 0);
+  });
+
+  it('keeps entries that are not ASCII exactly as sent', async () => {
+    const { key: k } = await key('ingest');
+    const entries = [JSON.stringify({ ...event('e1'), body: { name: 'Zürich café ☕ 𝄞', visitor_id: 'v1', session_id: 's1' } }), JSON.stringify(event('e2'))];
+    const res = await request(app).post('/v1/events').set('Authorization', `Bearer ${k}`).set('Content-Type', 'application/x-ndjson').send(Buffer.from(entries.join('\n')));
+    assert.equal(res.status, 202);
+    const [msg] = await bus.receive(10);
+    assert.deepEqual(msg!.entries, entries);
   });
 });

@@ -11,6 +11,7 @@ import { systemClock, type Logger } from '../pipeline/ports.js';
 import { createCollectHandler } from './collect.js';
 import { createStartExportHandler } from './start-export.js';
 import { answerBodyErrorsAsJson } from './framework-errors.js';
+import { serveUnreadBodies, withUnreadBody } from './unread-body.js';
 import { createJobStarter } from '../adapters/gcp/run-jobs.js';
 import { encodeRun, EXPORT_RUN_ENV } from '../services/export-job/run.js';
 import { createIngestEventsHandler } from './ingest-events.js';
@@ -22,8 +23,10 @@ import { evaluateScheduledAlerts } from '../pipeline/alerts/evaluate.js';
 import { createAlertStore } from '../pipeline/alerts/store.js';
 import { createDeliverAlertHandler, createEvaluateAlertsHandler } from './alerts.js';
 
-// Before the framework builds its server: bodies it cannot parse are answered in the contract's shape.
+// Before the framework builds its server: bodies it cannot parse are answered in the contract's shape,
+// and the collector is handed its requests before their bodies are read.
 answerBodyErrorsAsJson();
+serveUnreadBodies();
 
 /** JSON lines on stdout with Cloud Logging's severity field. */
 export const logger: Logger = pino({
@@ -74,7 +77,8 @@ export const startExport = lazyHandler('startExport', () => {
   return createStartExportHandler({ start: async (run) => ({ execution: await starter.run({ [EXPORT_RUN_ENV]: encodeRun(run) }) }), logger });
 });
 
-export const collect = lazyHandler('collect', () => {
+// Public: its key check comes before the body is read (unread-body.ts).
+export const collect = withUnreadBody(lazyHandler('collect', () => {
   const rt = gcpRuntime();
   return createCollectHandler({
     publisher: rt.eventsPublisher,
@@ -83,7 +87,7 @@ export const collect = lazyHandler('collect', () => {
     batchLimits: rt.config.batch,
     logger,
   });
-});
+}));
 
 /** The alerts topic (TILLSTREAM_ALERTS_TOPIC, set by infra-cdktf/constructs/functions.ts). */
 function alertQueue(rt: ReturnType<typeof gcpRuntime>) {

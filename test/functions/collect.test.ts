@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
 import sinon from 'sinon';
 import request from 'supertest';
+import type { IncomingMessage } from 'node:http';
 import { createCollectHandler } from '../../functions/collect.js';
+import { DEFAULT_MAX_BODY_BYTES } from '../../services/collector/router.js';
 import { createKey, newPepper } from '../../pipeline/auth/keys.js';
 import type { InboundMessage, KeyRecord, KeyStore, Publisher } from '../../pipeline/ports.js';
 import { testServer } from './support.js';
@@ -93,19 +95,65 @@ describe('collect function', () => {
     assert.deepEqual(published, []);
   });
 
-  it('refuses a body that is not JSON at all with the contract error body and publishes nothing', async () => {
+  it('refuses a body that is not JSON at all with the contract error body, once the key passed, and publishes nothing', async () => {
     const { srv, published } = setup();
-    // The framework's own JSON parser refuses it before the function runs; nothing is logged for it.
-    const logged = sinon.stub(console, 'error');
-    try {
-      const res = await request(srv).post('/v1/events').set('authorization', `Bearer ${ingest.key}`).set('content-type', 'application/json').send('[{"a":1},');
-      assert.deepEqual([res.status, res.headers['content-type'], res.body], [400, 'application/json; charset=utf-8', { error: { code: 'invalid_body', message: 'request body is not valid JSON' } }]);
-      const cloudEvent = await request(srv).post('/v1/events').set('authorization', `Bearer ${ingest.key}`).set('content-type', 'application/cloudevents+json').send('{');
-      assert.deepEqual([cloudEvent.status, cloudEvent.body], [400, { error: { code: 'invalid_body', message: 'request body is not valid JSON' } }]);
-    } finally {
-      logged.restore();
-    }
-    assert.deepEqual(logged.args, []);
+    const res = await request(srv).post('/v1/events').set('authorization', `Bearer ${ingest.key}`).set('content-type', 'application/json').send('[{"a":1},');
+    assert.deepEqual([res.status, res.headers['content-type'], res.body.error.code], [400, 'application/json; charset=utf-8', 'invalid_body']);
+    assert.match(res.body.error.message, /^body is not valid JSON: /);
+    // Without a key the body is not looked at: the key is what is wrong.
+    const noKey = await request(srv).post('/v1/events').set('content-type', 'application/json').send('[{"a":1},');
+    assert.deepEqual([noKey.status, noKey.body.error.code], [401, 'unauthorized']);
+    const cloudEvent = await request(srv).post('/v1/events').set('authorization', `Bearer ${ingest.key}`).set('content-type', 'application/cloudevents+json').send('{');
+    assert.deepEqual([cloudEvent.status, cloudEvent.body.error.code], [415, 'unsupported_media_type']);
+    assert.deepEqual(published, []);
+  });
+
+  /**
+   * The collector with a key store that notes, at each look-up, whether the request's body had been
+   * read yet (by anything: the framework's parsers or the collector).
+   */
+  function watched() {
+    const requests: IncomingMessage[] = [];
+    const lookups: { bodyRead: boolean; bodyEnded: boolean }[] = [];
+    const watchedKeys: KeyStore = {
+      put: (r) => keys.put(r),
+      list: () => keys.list(),
+      revoke: () => keys.revoke(),
+      async findByHash(h) {
+        const req = requests.at(-1)!;
+        lookups.push({ bodyRead: req.readableDidRead, bodyEnded: req.readableEnded });
+        return keys.findByHash(h);
+      },
+    };
+    const published: unknown[] = [];
+    const publisher: Publisher = {
+      async publish(messages) {
+        published.push(...messages);
+        return messages.map((_, i) => `id-${i}`);
+      },
+    };
+    const srv = testServer(createCollectHandler({ publisher, keys: watchedKeys, pepper, rateLimitPerMinute: false }));
+    srv.prependListener('request', (req: IncomingMessage) => void requests.push(req));
+    return { srv, lookups, published };
+  }
+
+  it('checks the key before it reads the body: a caller without a valid key never has its body read or parsed', async () => {
+    const { srv, lookups, published } = watched();
+    // A well-formed key the store does not hold, with 4 MB of JSON (under the 5 MiB limit).
+    const unknown = createKey(pepper, { kind: 'ingest', merchantId: 'pizzaco' });
+    const body = `[${'{"event_id":"e","merchant_id":"pizzaco"},'.repeat(100_000)}{}]`;
+    const res = await request(srv).post('/v1/events').set('authorization', `Bearer ${unknown.key}`).set('content-type', 'application/json').send(body);
+    assert.deepEqual([res.status, res.body.error.code], [401, 'unauthorized']);
+    assert.deepEqual(lookups, [{ bodyRead: false, bodyEnded: false }]);
+    assert.deepEqual(published, []);
+  });
+
+  it('refuses a body over the limit after the key check without reading it', async () => {
+    const { srv, lookups, published } = watched();
+    const body = Buffer.alloc(DEFAULT_MAX_BODY_BYTES + 1, 0x20);
+    const res = await request(srv).post('/v1/events').set('authorization', `Bearer ${ingest.key}`).set('content-type', 'application/x-ndjson').send(body);
+    assert.deepEqual([res.status, res.body.error.code], [413, 'payload_too_large']);
+    assert.deepEqual(lookups, [{ bodyRead: false, bodyEnded: false }]);
     assert.deepEqual(published, []);
   });
 

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { getFunction, getTestServer } from '@google-cloud/functions-framework/testing';
 import request from 'supertest';
+import { takesUnreadBody } from '../../functions/unread-body.js';
 
 describe('functions entry points', () => {
   const saved: Record<string, string | undefined> = {};
@@ -25,6 +26,14 @@ describe('functions entry points', () => {
 
   it('answers 500 without configuration, so the subscription keeps the message', async () => {
     const res = await request(getTestServer('ingestEvents')).post('/').send({ message: { data: '', messageId: '1' } });
+    assert.deepEqual([res.status, res.body], [500, { error: { code: 'internal', message: 'the function is not configured' } }]);
+  });
+
+  it('hands the public collector its requests before their bodies are read, and no other function', async () => {
+    const names = ['ingestEvents', 'ingestPosBatch', 'startExport', 'collect', 'deliverAlert', 'evaluateAlerts'];
+    assert.deepEqual(names.filter((n) => takesUnreadBody(getFunction(n))), ['collect']);
+    // Unconfigured, it still answers through its own app: a body without a key is refused unread.
+    const res = await request(getTestServer('collect')).post('/v1/events').set('content-type', 'application/json').send('[{"a":1},');
     assert.deepEqual([res.status, res.body], [500, { error: { code: 'internal', message: 'the function is not configured' } }]);
   });
 });

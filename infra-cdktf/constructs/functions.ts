@@ -1,7 +1,17 @@
 // Functions: one Cloud Function (gen2) per entry point of functions/, each running as its own service
 // account, built from the zip Cloud Build uploads to the artifacts bucket. The message-driven
 // functions and evaluateAlerts take only internal traffic (Pub/Sub push, Cloud Scheduler) and require
-// an OIDC token of their caller's identity; the collector is public and checks its own keys.
+// an OIDC token of their caller's identity; the collector is public and checks its own keys, before it
+// reads a request's body (functions/unread-body.ts).
+// Platform limits (test/infra-cdktf/platform-facts.ts): a request to a function carries at most 32 MB
+// (https://cloud.google.com/functions/quotas#resource_limits), above the collector's 5 MiB body
+// limit, so its own 413 answers first; an instance takes at most 1,000 requests at once
+// (https://cloud.google.com/run/docs/about-concurrency). Max instances are bounded by the region's
+// Cloud Run CPU and memory quota, which every service, function and job of the region shares
+// (https://cloud.google.com/run/docs/configuring/max-instances-limits): prod at every maximum asks for
+// 875 vCPU of functions, 100 of the query API and 64 of export tasks (1,039 vCPU, 576 GiB), beyond
+// the 1,000 vCPU that page gives as an example baseline — a region's quota is raised before prod's
+// peak, or instances past it do not start.
 import { Construct } from 'constructs';
 import { ArtifactRegistryRepository } from '@cdktf/provider-google/lib/artifact-registry-repository/index.js';
 import { ArtifactRegistryRepositoryIamMember } from '@cdktf/provider-google/lib/artifact-registry-repository-iam-member/index.js';
@@ -168,6 +178,12 @@ export class Functions extends Construct {
     ) as Record<FunctionKey, Cloudfunctions2Function>;
 
     // A gen2 function is a Cloud Run service: invoking it is run.invoker on that service.
+    // The collector alone is granted to allUsers, and only with publicEndpoints: merchants' browsers
+    // (beacons, the web SDK) and servers post to it directly and carry no Google identity, so Cloud
+    // Run's invoker check would refuse them; the collector's own key check (ingest or browser keys,
+    // origins, rate limit) is what admits a request, before its body is read. Nothing else is
+    // public: the other functions are invoked by the stack's own identities, and a test holds the
+    // stack to the collector and the query API as its only internet-facing services.
     for (const key of Object.keys(FUNCTIONS) as FunctionKey[]) {
       const trigger = FUNCTIONS[key].trigger;
       // The scheduler job's OIDC identity invokes the scheduled function (https://cloud.google.com/scheduler/docs/http-target-auth).

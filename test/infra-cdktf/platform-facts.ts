@@ -243,3 +243,24 @@ export const PROJECT_QUERY_USAGE_PER_DAY_DEFAULT = 200 * 2 ** 40;
  * https://cloud.google.com/bigquery/quotas#partitioned_tables
  */
 export const BIGQUERY_MAX_PARTITIONS_MODIFIED_PER_JOB = 4000;
+
+/**
+ * Cloud Run functions (2nd gen): an HTTP request to a function carries at most 32 MB uncompressed; a
+ * larger one never reaches it. https://cloud.google.com/functions/quotas#resource_limits
+ */
+export const FUNCTION_MAX_REQUEST_BYTES = 32_000_000;
+
+/**
+ * Cloud Run (the services of functions included): at most 1,000 concurrent requests per instance.
+ * https://cloud.google.com/run/docs/about-concurrency
+ */
+export const CLOUD_RUN_MAX_CONCURRENCY = 1000;
+
+/**
+ * Cloud Run ingress: `all` (ALLOW_ALL / INGRESS_TRAFFIC_ALL) admits the internet; `internal` admits
+ * the project's own Pub/Sub push, Cloud Scheduler and other internal sources at the run.app URL.
+ * https://cloud.google.com/run/docs/securing/ingress#settings
+ * Who may invoke past ingress: roles/run.invoker, to allUsers for an unauthenticated public service,
+ * or no invoker check at all. https://cloud.google.com/run/docs/authenticating/public
+ */
+export const PUBLIC_MEMBERS = ['allUsers', 'allAuthenticatedUsers'] as const;

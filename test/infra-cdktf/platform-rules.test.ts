@@ -9,11 +9,18 @@ import { synthesize, type Block, type Synthesized } from './synth.js';
 import { FRESHNESS_LIMIT_SECONDS } from '../../infra-cdktf/constructs/operations.js';
 import { DEFAULT_ABANDON_AFTER_MS } from '../../adapters/gcp/bigtable-dedupe.js';
 import { scheduledScript } from '../../pipeline/marts/scheduled-script.js';
+import { DEFAULT_MAX_BODY_BYTES } from '../../services/collector/router.js';
+import { Testing } from 'cdktf';
+import { loadStackConfig } from '../../infra-cdktf/config.js';
+import { TillstreamStack } from '../../infra-cdktf/stack.js';
 import {
   AGENT_SOURCES,
   API_OF_RESOURCE_TYPE,
   BIGQUERY_MAX_QUERY_CHARS,
   CLOUD_RUN_CPU_MEMORY_MIB,
+  CLOUD_RUN_MAX_CONCURRENCY,
+  FUNCTION_MAX_REQUEST_BYTES,
+  PUBLIC_MEMBERS,
   CLOUD_RUN_JOB_LIMITS,
   DML_CONCURRENCY,
   RETENTION_POLICY,
@@ -342,6 +349,40 @@ for (const environment of ['prod', 'dev'] as const) {
         assert.ok(range, `${w.name}: ${w.cpu} vCPU is not one Cloud Run offers`);
         assert.ok(memory >= range[0] && memory <= range[1], `${w.name}: ${w.memory} with ${w.cpu} vCPU (${range[0]}-${range[1]} MiB)`);
       }
+    });
+
+    it('keeps every instance\'s concurrency within Cloud Run\'s, and the collector\'s body limit below what a request to a function may carry, so its 413 answers first', () => {
+      for (const f of Object.values(s.resources('google_cloudfunctions2_function'))) assert.ok(f.service_config.max_instance_request_concurrency <= CLOUD_RUN_MAX_CONCURRENCY, f.name);
+      for (const v of Object.values(s.resources('google_cloud_run_v2_service'))) assert.ok(v.template.max_instance_request_concurrency <= CLOUD_RUN_MAX_CONCURRENCY, v.name);
+      assert.ok(DEFAULT_MAX_BODY_BYTES <= FUNCTION_MAX_REQUEST_BYTES, `${DEFAULT_MAX_BODY_BYTES} > ${FUNCTION_MAX_REQUEST_BYTES}`);
+    });
+
+    it('opens to the internet only the collector and the query API, both checking their own keys, and grants nothing else to allUsers', () => {
+      const open = (json: Synthesized['json']) => {
+        const out: string[] = [];
+        for (const [type, byId] of Object.entries(json.resource)) {
+          for (const b of Object.values(byId)) {
+            const members = [b.member, ...((b.members as unknown[] | undefined) ?? [])].filter((m): m is string => typeof m === 'string');
+            const name = s.resolve(String(b.name ?? b.bucket ?? b.dataset_id ?? b.topic ?? b.subscription ?? ''));
+            for (const m of members) if ((PUBLIC_MEMBERS as readonly string[]).includes(m)) out.push(`${type} ${name} ${b.role} ${m}`);
+            if (b.invoker_iam_disabled === true) out.push(`${type} ${b.name} invoker check disabled`);
+          }
+        }
+        return out.sort();
+      };
+      const ingress = (json: Synthesized['json']) =>
+        [
+          ...Object.values((json.resource.google_cloudfunctions2_function ?? {}) as Record<string, Block>).map((f) => `${f.name} ${f.service_config.ingress_settings}`),
+          ...Object.values((json.resource.google_cloud_run_v2_service ?? {}) as Record<string, Block>).map((v) => `${v.name} ${v.ingress}`),
+        ].filter((x) => /ALLOW_ALL|INGRESS_TRAFFIC_ALL/.test(x)).sort();
+      assert.deepEqual(open(s.json), ['google_cloud_run_v2_service tillstream-query-api invoker check disabled', 'google_cloud_run_v2_service_iam_member tillstream-collect roles/run.invoker allUsers']);
+      assert.deepEqual(ingress(s.json), ['tillstream-collect ALLOW_ALL', 'tillstream-query-api INGRESS_TRAFFIC_ALL']);
+      for (const b of Object.values(s.resources('google_storage_bucket'))) assert.equal(b.public_access_prevention, 'enforced', b.name);
+      // Without public endpoints nothing is granted to allUsers: merchants' browsers and SDKs then reach the collector through a front of the operator's own.
+      const config = loadStackConfig(environment, {});
+      config.publicEndpoints = false;
+      const closed = JSON.parse(Testing.synth(new TillstreamStack(Testing.app(), 'closed', config))) as Synthesized['json'];
+      assert.deepEqual(open(closed), ['google_cloud_run_v2_service tillstream-query-api invoker check disabled']);
     });
   });
 }

@@ -8,12 +8,12 @@
 // Each is driven at full speed by autocannon (rps, ratio to bare); the cached API and bare node:http are
 // then driven at a fixed 2,000 requests/s for their latency (p99 at that rate; the bare server's is what
 // the machine and the client add to any server).
-import { readFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { Rng, cumulative } from '../demo/random.js';
 import { autocannon, startServer, stopServer, type AutocannonResult } from './api.js';
+import { cpuSecondsOf } from './stats.js';
 import { ANCHOR } from './workload.js';
 
 const HOUR_MS = 3_600_000;
@@ -53,12 +53,6 @@ export interface ApiMixFigures {
   cached_cpu_us: number;
   uncached_cpu_us: number;
   baseline_cpu_us: number;
-}
-
-/** CPU seconds (user + system) a process has used so far, from /proc (Linux; clock ticks of 10 ms). */
-function cpuSecondsOf(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / 100;
 }
 
 /** `run` with the server's CPU per request it answered, µs. */

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { invariantHolds, type EntryCounts } from '../pipeline/contracts/outcomes.js';
 import { DEFAULT_BATCH_LIMITS } from '../pipeline/ingest/entries.js';
-import { median } from './stats.js';
+import { cpuSecondsOf, median } from './stats.js';
 import type { BenchWorkload } from './workload.js';
 
 export interface IngestHttpFigures {
@@ -22,6 +22,12 @@ export interface IngestHttpFigures {
   collector_events_per_s: number;
   bodies: number;
   connections: number;
+  /**
+   * CPU seconds (user + system, all threads) of the server process — collector and runner — and of the
+   * client, from the first POST until every message is acked: steadier than events/s on a shared machine.
+   */
+  server_cpu_s: number;
+  client_cpu_s: number;
 }
 
 interface Body {
@@ -116,12 +122,21 @@ function post(agent: Agent, port: number, body: Body): Promise<void> {
   });
 }
 
-async function once(w: BenchWorkload, dir: string, dimensionsPath: string, connections: number): Promise<{ total: number; collector: number; bodies: number }> {
+interface Round {
+  total: number;
+  collector: number;
+  bodies: number;
+  serverCpu: number;
+  clientCpu: number;
+}
+
+async function once(w: BenchWorkload, dir: string, dimensionsPath: string, connections: number): Promise<Round> {
   const server = await startServer(join(dir, 'data'), dimensionsPath);
   const agent = new Agent({ keepAlive: true, maxSockets: connections });
   try {
     const bodies = httpBodies(w, server.keys);
     let next = 0;
+    const cpu0 = { server: cpuSecondsOf(server.child.pid!), client: process.cpuUsage() };
     const t0 = performance.now();
     await Promise.all(
       Array.from({ length: connections }, async () => {
@@ -139,7 +154,14 @@ async function once(w: BenchWorkload, dir: string, dimensionsPath: string, conne
       await new Promise((r) => setTimeout(r, 20));
     }
     const s = (performance.now() - t0) / 1000;
-    return { total: w.entries / s, collector: w.entries / ((posted - t0) / 1000), bodies: bodies.length };
+    const client = process.cpuUsage(cpu0.client);
+    return {
+      total: w.entries / s,
+      collector: w.entries / ((posted - t0) / 1000),
+      bodies: bodies.length,
+      serverCpu: cpuSecondsOf(server.child.pid!) - cpu0.server,
+      clientCpu: (client.user + client.system) / 1e6,
+    };
   } finally {
     agent.destroy();
     const exited = new Promise((r) => server.child.once('exit', r));
@@ -154,13 +176,25 @@ export async function measureIngestHttp(w: BenchWorkload, dir: string, log: (s: 
   await writeFile(dimensionsPath, JSON.stringify(w.dimensionsFile));
   const totals: number[] = [];
   const collector: number[] = [];
+  const serverCpu: number[] = [];
+  const clientCpu: number[] = [];
   let bodies = 0;
   for (let round = 0; round < (opts.rounds ?? 3); round++) {
     const r = await once(w, join(dir, `http-${round}`), dimensionsPath, connections);
     totals.push(r.total);
     collector.push(r.collector);
+    serverCpu.push(r.serverCpu);
+    clientCpu.push(r.clientCpu);
     bodies = r.bodies;
-    log(`  round ${round + 1}: POST → raw.* ${Math.round(r.total)} events/s (collector → bus ${Math.round(r.collector)} events/s, ${r.bodies} bodies)`);
+    log(`  round ${round + 1}: POST → raw.* ${Math.round(r.total)} events/s (collector → bus ${Math.round(r.collector)} events/s, ${r.bodies} bodies; CPU s server ${r.serverCpu.toFixed(2)}, client ${r.clientCpu.toFixed(2)})`);
   }
-  return { events: w.entries, events_per_s: Math.round(median(totals)), collector_events_per_s: Math.round(median(collector)), bodies, connections };
+  return {
+    events: w.entries,
+    events_per_s: Math.round(median(totals)),
+    collector_events_per_s: Math.round(median(collector)),
+    bodies,
+    connections,
+    server_cpu_s: Number(median(serverCpu).toFixed(2)),
+    client_cpu_s: Number(median(clientCpu).toFixed(2)),
+  };
 }

@@ -157,6 +157,63 @@ describe('collect function', () => {
     assert.deepEqual(published, []);
   });
 
+  it('reads at once only the body bytes its budget allows: a request past it waits, its key and body untouched, until one finishes', async () => {
+    const lookups: IncomingMessage[] = [];
+    const requests: IncomingMessage[] = [];
+    const watchedKeys: KeyStore = {
+      put: (r) => keys.put(r),
+      list: () => keys.list(),
+      revoke: () => keys.revoke(),
+      async findByHash(h) {
+        lookups.push(requests.at(-1)!);
+        return keys.findByHash(h);
+      },
+    };
+    // The publisher holds each body until the test lets it go.
+    const held: (() => void)[] = [];
+    let heldTwo!: () => void;
+    const twoHeld = new Promise<void>((r) => (heldTwo = r));
+    const publisher: Publisher = {
+      async publish(messages) {
+        await new Promise<void>((r) => {
+          held.push(r);
+          if (held.length === 2) heldTwo();
+        });
+        return messages.map((_, i) => `id-${i}`);
+      },
+    };
+    const body = `${'{"event_id":"e"}\n'.repeat(60)}`;
+    const srv = testServer(createCollectHandler({ publisher, keys: watchedKeys, pepper, rateLimitPerMinute: false, maxBodyBytesInFlight: 2 * Buffer.byteLength(body) }));
+    let arrived!: () => void;
+    const thirdArrived = new Promise<void>((r) => (arrived = r));
+    srv.prependListener('request', (req: IncomingMessage) => {
+      requests.push(req);
+      if (requests.length === 3) arrived();
+    });
+    await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+    try {
+      const url = `http://127.0.0.1:${(srv.address() as { port: number }).port}/v1/events`;
+      const post = () => fetch(url, { method: 'POST', headers: { authorization: `Bearer ${ingest.key}`, 'content-type': 'application/x-ndjson' }, body }).then((r) => r.status);
+      const first = [post(), post()];
+      await twoHeld;
+      const third = post();
+      await thirdArrived;
+      await new Promise((r) => setImmediate(r));
+      assert.equal(lookups.length, 2, 'the third request waits before its key check');
+      assert.equal(requests[2]!.readableDidRead, false, 'and before its body is read');
+      held.shift()!();
+      // One finished: the third is admitted, and its body held with the other.
+      while (held.length < 2) await new Promise((r) => setImmediate(r));
+      for (const release of held.splice(0)) release();
+      assert.deepEqual(await Promise.all([...first, third]), [202, 202, 202]);
+      assert.equal(lookups.length, 3);
+    } finally {
+      for (const release of held.splice(0)) release();
+      srv.closeAllConnections();
+      await new Promise((r) => srv.close(r));
+    }
+  });
+
   it('answers /health without a key', async () => {
     const { srv } = setup();
     const res = await request(srv).get('/health');

@@ -1,8 +1,8 @@
 // The server side of the ingest_http figure, in its own process so that the client and the server do
 // not share one event loop: the local pipeline of a fresh data directory, served by the app of
-// `tillstream start` (collector, query API; rate limits off, request logs to a discarding
-// destination so their cost counts) while its runner consumes the bus. The bench's clock is fixed at
-// the workload's anchor, so the age rules give the workload's outcomes. Makes one ingest key per
+// `tillstream start` (collector, query API; rate limits off, request logs written by the service's
+// logger to a discarding destination so their cost counts) while its runner consumes the bus. The
+// bench's clock is fixed at the workload's anchor, so the age rules give the workload's outcomes. Makes one ingest key per
 // merchant and prints one JSON line, {"port", "keys": {merchant: key}}, once it listens. Each line
 // `status` read on stdin is answered with one JSON line: the run's counts and the unacked messages.
 // Usage: tsx bench/ingest-http-server.ts <data dir> <dimensions.json>
@@ -10,10 +10,10 @@ import { readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createInterface } from 'node:readline';
-import { pino } from 'pino';
 import { createKey } from '../pipeline/auth/keys.js';
 import type { DimensionsFile } from '../pipeline/contracts/dimensions.js';
 import { openLocalPipeline } from '../runtime/local-writer.js';
+import { defaultLogger } from '../services/http/logging.js';
 import { createLocalApp } from '../services/local-app.js';
 import { ANCHOR } from './workload.js';
 
@@ -29,7 +29,8 @@ for (const m of dims.merchants) {
   await rt.keys.put(record);
   keys[m.id] = key;
 }
-const logger = pino({ level: 'info' }, pino.destination({ dest: '/dev/null', sync: false }));
+// The service's own logger, as `tillstream start` logs to a pipe (request lines in batches), discarded.
+const logger = defaultLogger({ dest: '/dev/null', level: 'info' });
 const server = createServer(createLocalApp(rt, { rateLimit: false, logger }));
 server.keepAliveTimeout = 60_000;
 const stop = new AbortController();

@@ -13,7 +13,10 @@ export interface OnceFigures {
   events: number;
   seconds: number;
   peak_rss_mb: number;
-  /** Seconds of the phases as the command reports them on stderr. */
+  /**
+   * Seconds of the phases as the command reports them on stderr: ingest from the start of seeding
+   * (generated, published and ingested together) to the last message consumed; marts and export.
+   */
   ingest_s: number | null;
   marts_s: number | null;
 }

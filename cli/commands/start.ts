@@ -60,11 +60,12 @@ export function createStartCommand(startOpts: StartOptions = {}): Command {
     const runId = rt.runId;
     let readKey: { merchant: string; key: string } | undefined;
     const restart = rt.bus.publishedEntries() > 0;
+    // The demo is ingested while it is generated: its seconds count from the start of seeding.
+    const t0 = performance.now();
     if (restart) await describeDataDir(rt, ctx);
     else readKey = await seedDemo(rt, ctx, runId, events);
 
     ctx.err('ingesting…');
-    const t0 = performance.now();
     await rt.runner.drain();
     ctx.err(`ingested in ${((performance.now() - t0) / 1000).toFixed(1)} s; building marts…`);
     const t1 = performance.now();
@@ -158,20 +159,17 @@ async function seedDemo(rt: LocalPipeline, ctx: CommandContext, runId: string, e
   const dimensions = demoDimensions(DEMO_SEED);
   await rt.dimensions.load(dimensions);
   await mirrorDimensionDocuments(rt.series, await rt.dimensions.get());
-  const generate = (sink: WorkloadSink) =>
-    generateSteps(
-      {
-        events,
-        seed: DEMO_SEED,
-        anchor: rt.clock.now(),
-        onProgress: (written, total) => {
-          if (written % 100_000 === 0 && written > 0) ctx.err(`  generated ${written}/${total}`);
-        },
-      },
-      sink,
-    );
-  const { entries, messages } = await publishDemo(rt, generate, runId);
-  ctx.err(`published ${entries} demo entries in ${messages} messages`);
+  const generate = (sink: WorkloadSink) => generateSteps({ events, seed: DEMO_SEED, anchor: rt.clock.now() }, sink);
+  // One step for the whole seeding: entries ingested (generated, published and consumed), the
+  // entries generated so far as its detail.
+  const step = (ctx.progress ?? NO_PROGRESS).start('ingesting the demo', events, 'entries');
+  let published;
+  try {
+    published = await publishDemo(rt, generate, runId, DEMO_MAX_BACKLOG, (ingested, generated) => step.update(ingested, undefined, `(${generated} generated)`));
+  } finally {
+    step.stop();
+  }
+  ctx.err(`published ${published.entries} demo entries in ${published.messages} messages`);
 
   const merchant = dimensions.merchants[0]!.id;
   const { key, record } = createKey(rt.pepper, { kind: 'read', merchantId: merchant, now: rt.clock.now() });
@@ -189,7 +187,8 @@ export const DEMO_MAX_BACKLOG = 32_768;
 
 /**
  * Publishes what `generate` writes into the sink it is given, a step at a time, while the runner
- * consumes, at most about `maxBacklog` unconsumed entries ahead of it. Each POS batch (the sink is
+ * consumes, at most about `maxBacklog` unconsumed entries ahead of it, and returns once the runner
+ * has consumed them all (or failed). Each POS batch (the sink is
  * told of one just before its entries) is its own messages; the other entries are collector bodies
  * of up to the collector's 500 entries, in receive order (a POS batch received between two online
  * entries is published before the body holding them). Bodies of 500 entries instead of the stretches
@@ -201,6 +200,8 @@ export async function publishDemo(
   generate: (sink: WorkloadSink) => Iterator<unknown>,
   runId: string,
   maxBacklog = DEMO_MAX_BACKLOG,
+  /** Called after each step and while waiting on the runner: entries consumed, entries generated. */
+  onProgress?: (consumed: number, generated: number) => void,
 ): Promise<{ entries: number; messages: number }> {
   const receivedAt = rt.clock.now();
   const online = { source: 'online' as const, run_id: runId };
@@ -240,13 +241,20 @@ export async function publishDemo(
     const n = publishedThrough.length - 1;
     return publishedThrough[n]! - publishedThrough[Math.max(0, n - rt.bus.pendingCount())]!;
   };
-  const publish = async () => {
-    if (pending.length === 0) return;
-    const out = pending;
-    pending = [];
-    await rt.bus.publish(out);
-    for (const m of out) publishedThrough.push(publishedThrough[publishedThrough.length - 1]! + m.entries.length);
-    while (unconsumed() > maxBacklog && !consumeFailed) await new Promise((resolve) => setTimeout(resolve, 20));
+  /** Publishes what the sink collected, then waits until at most `backlog` entries are unconsumed. */
+  const publish = async (backlog: number) => {
+    if (pending.length > 0) {
+      const out = pending;
+      pending = [];
+      await rt.bus.publish(out);
+      for (const m of out) publishedThrough.push(publishedThrough[publishedThrough.length - 1]! + m.entries.length);
+    }
+    for (;;) {
+      const waiting = unconsumed();
+      onProgress?.(publishedThrough[publishedThrough.length - 1]! - waiting, entries);
+      if (waiting <= backlog || consumeFailed) break;
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
   };
   const stop = new AbortController();
   let consumeFailed = false;
@@ -256,9 +264,10 @@ export async function publishDemo(
   });
   try {
     const steps = generate(sink);
-    while (!steps.next().done && !consumeFailed) await publish();
+    while (!steps.next().done && !consumeFailed) await publish(maxBacklog);
     endBody();
-    await publish();
+    // The last messages consumed too, so the progress ends at every entry ingested.
+    await publish(0);
   } finally {
     stop.abort();
     await consuming;

@@ -74,7 +74,7 @@ describe('tillstream start', () => {
     assert.ok(consumedWhilePublishing);
   });
 
-  it('publishes the demo at most a bounded backlog of entries ahead of the runner, while it is generated, and every message once', async () => {
+  it('publishes the demo at most a bounded backlog of entries ahead of the runner, while it is generated, and every message once, reporting the entries consumed', async () => {
     const anchor = new Date('2026-11-21T12:00:00Z');
     const sizes: number[] = []; // entries of each published message
     let consumed = 0; // messages, consumed in publish order
@@ -108,8 +108,14 @@ describe('tillstream start', () => {
       const it = generateSteps({ events: 20000, seed: 'tillstream-demo', anchor }, sink);
       return { next: () => (steps++, it.next()) };
     };
-    const result = await publishDemo(rt as never, generate, 'r1', maxBacklog);
+    const progress: [number, number][] = [];
+    const result = await publishDemo(rt as never, generate, 'r1', maxBacklog, (consumed, generated) => progress.push([consumed, generated]));
     assert.equal(result.messages, sizes.length);
+    // Progress: entries consumed never go back, trail what was generated, and end at every entry.
+    assert.ok(progress.every(([c, g], i) => c <= g && (i === 0 || c >= progress[i - 1]![0])));
+    assert.ok(progress.some(([c, g]) => c > 0 && c < g && g < 20000));
+    assert.deepStrictEqual(progress.at(-1), [20000, 20000]);
+    assert.equal(consumed, sizes.length);
     assert.equal(result.entries, 20000);
     assert.equal(sizes.reduce((a, b) => a + b, 0), 20000);
     assert.ok(backlogs.length > 2, `published in ${backlogs.length} groups`);

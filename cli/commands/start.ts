@@ -188,10 +188,10 @@ export const DEMO_MAX_BACKLOG = 32_768;
 /**
  * Publishes what `generate` writes into the sink it is given, a step at a time, while the runner
  * consumes, at most about `maxBacklog` unconsumed entries ahead of it, and returns once the runner
- * has consumed them all (or failed). Each POS batch (the sink is
- * told of one just before its entries) is its own messages; the other entries are collector bodies
- * of up to the collector's 500 entries, in receive order (a POS batch received between two online
- * entries is published before the body holding them). Bodies of 500 entries instead of the stretches
+ * has consumed them all (or failed). Each POS batch (the sink is told of one just before its
+ * entries) is its own messages; the other entries are collector bodies of up to the collector's 500
+ * entries, in receive order (a POS batch received between two online entries is published before
+ * the body holding them). Bodies of 500 entries instead of the stretches
  * between POS batches (64 entries on average) halve the messages of a million-event demo, and with
  * them the speed layer's and the bus's per-message work.
  */

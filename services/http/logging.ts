@@ -53,10 +53,19 @@ type Middleware = (req: IncomingMessage & { id?: unknown }, res: ServerResponse,
 
 const MAX_REQ_ID = 2147483647;
 
-/** One line per request when it finishes (or its connection closes first); 5xx as errors, 4xx as warnings. */
+/** Requests a requestLogger already logs. */
+const logged = new WeakSet<IncomingMessage>();
+
+/**
+ * One line per request when it finishes (or its connection closes first); 5xx as errors, 4xx as warnings.
+ * A request already being logged (the query API's listener logs a request it then hands to express with
+ * an error to answer) is not logged again.
+ */
 export function requestLogger(logger: Logger): Middleware {
   let lastId = 0;
   return (req, res, next) => {
+    if (logged.has(req)) return next();
+    logged.add(req);
     const startMs = Date.now();
     req.id ??= lastId = (lastId + 1) & MAX_REQ_ID;
     const done = (): void => {

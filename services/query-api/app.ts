@@ -12,7 +12,7 @@ import express, { Router, type Express, type RequestHandler } from 'express';
 import { rateLimit } from 'express-rate-limit';
 import type { Logger } from 'pino';
 import { CATALOG } from '../../pipeline/metrics/catalog.js';
-import { systemClock, type Clock, type KeyStore, type SeriesStore } from '../../pipeline/ports.js';
+import { systemClock, type Clock, type KeyRecord, type KeyStore, type SeriesStore } from '../../pipeline/ports.js';
 import { rowRange } from '../../pipeline/series/row-key.js';
 import { DAY_MS } from '../../pipeline/time.js';
 import { HttpError, errorHandler, notFound, notFoundHandler } from '../http/errors.js';
@@ -28,7 +28,7 @@ import { CSV_TYPE, toCsv, wantsCsv } from './csv.js';
 import { candidateSpan, previousPeriod, resolveRange } from './ranges.js';
 import { dayBuckets, hourBuckets, parseTopQuery, rankTop, topGrain, topHours, topKeyRange } from './top.js';
 import { openApiDocument } from './openapi.js';
-import { MerchantIdParam, parseMetricsQuery, parseQueryString } from './params.js';
+import { MerchantIdParam, parseMetricsQuery, parseQueryString, type MetricsRequest } from './params.js';
 import { LowStockQuery, lowStock, parsePromotionsQuery, promotionDays, promotionsOf, seriesKeyRange } from './stock.js';
 import { startOfLocalDay } from '../../pipeline/time.js';
 import { bucketRange, bucketSlots, buildPoints, changePct, fillForward, pointsJson, totalsOf } from './points.js';
@@ -84,9 +84,21 @@ const UPLOT_DIR = existsSync(BUNDLED_UPLOT_DIR) ? BUNDLED_UPLOT_DIR : dirname(cr
 interface Shared {
   /** Metrics answers as sent, while clients may keep them too (cache.ts AnswerCache); only with caching on. */
   answers: AnswerCache | undefined;
+  /** Metrics answers being built, by answerKey. */
+  building: Map<string, Promise<CachedAnswer | undefined>>;
   /** Per key; none when rate limiting is off. */
   rateLimiter: RequestHandler | undefined;
+  /** The metrics route's answer, set by the router. */
+  metricsAnswer?: MetricsAnswerer;
 }
+
+/**
+ * A metrics answer: with caching on, one as sendCached sends it (`disposition` when it was just built as a
+ * CSV), kept or not; with caching off, bytes sent with `Cache-Control: no-store`.
+ */
+export type MetricsAnswer = ({ kept: CachedAnswer; nowMs: number } | { body: Buffer; contentType: string }) & { disposition?: string };
+
+export type MetricsAnswerer = (record: KeyRecord, merchantId: string, url: string, parse: () => MetricsRequest, acceptCsv: boolean) => Promise<MetricsAnswer>;
 
 function sharedOf(deps: QueryApiDeps): Shared {
   const rateLimiter =
@@ -102,7 +114,7 @@ function sharedOf(deps: QueryApiDeps): Shared {
           handler: (_req, _res, next) => next(new HttpError(429, 'rate_limited', 'too many requests for this key; retry after the number of seconds in Retry-After')),
           validate: false,
         });
-  return { answers: deps.cache !== false && deps.answerCache ? new AnswerCache() : undefined, rateLimiter };
+  return { answers: deps.cache !== false && deps.answerCache ? new AnswerCache() : undefined, building: new Map(), rateLimiter };
 }
 
 export function createQueryApiRouter(deps: QueryApiDeps): Router {
@@ -125,8 +137,7 @@ function queryApiRouter(deps: QueryApiDeps, shared: Shared): Router {
    * key's own merchant exists even before its first export (empty series in UTC); an admin asking for a
    * merchant nobody exported gets 404.
    */
-  async function readMerchant(res: express.Response, rawId: string, range?: { start: string; end: string }): Promise<MerchantRead> {
-    const record = readerOf(res);
+  async function readMerchant(record: KeyRecord, rawId: string, range?: { start: string; end: string }): Promise<MerchantRead> {
     assertMerchantAccess(record, rawId);
     if (!MerchantIdParam.safeParse(rawId).success) throw notFound('no such merchant');
     const read = await documents.read(rawId, range);
@@ -180,38 +191,34 @@ function queryApiRouter(deps: QueryApiDeps, shared: Shared): Router {
   });
 
   const answers = shared.answers;
-  /** Metrics answers being built, by answerKey. */
-  const building = new Map<string, Promise<CachedAnswer | undefined>>();
 
-  router.get('/v1/merchants/:merchantId/metrics', reader, limiter, async (req, res) => {
-    const merchantId = req.params.merchantId as string;
-    assertMerchantAccess(readerOf(res), merchantId);
+  /**
+   * The answer to a metrics request of `record`'s key for `merchantId` (the route's, and the listener's
+   * ahead of express: kept-answers.ts): a kept answer, or one built from the request's one read and kept
+   * when caching is on. `parse` gives the request's parameters (400 as an HttpError); `acceptCsv`, whether
+   * Accept alone picks CSV. Throws the route's errors as HttpErrors.
+   */
+  const metricsAnswer: MetricsAnswerer = async (record, merchantId, url, parse, acceptCsv) => {
+    assertMerchantAccess(record, merchantId);
     const now = clock.now();
     // The same URL parses the same way, so a kept answer stands for this request once access is checked.
-    const accept = req.headers.accept;
-    const keptKey = answerKey(merchantId, req.originalUrl, accept !== undefined && /text\/csv/i.test(accept) && wantsCsv(req, undefined));
+    const keptKey = answerKey(merchantId, url, acceptCsv);
     const kept = answers?.get(keptKey, now.getTime());
-    if (kept) {
-      sendCached(res, kept, now.getTime());
-      return;
-    }
+    if (kept) return { kept, nowMs: now.getTime() };
     // Requests arriving while their answer is being built wait for it instead of building it again: many
     // readers of one dashboard ask for the same answers when they expire (provisional ones every 10 s).
     if (answers) {
-      const pending = building.get(keptKey);
+      const pending = shared.building.get(keptKey);
       if (pending) {
         const built = await pending;
-        if (built) {
-          sendCached(res, built, clock.now().getTime());
-          return;
-        }
+        if (built) return { kept: built, nowMs: clock.now().getTime() };
       }
     }
     let settle: ((a: CachedAnswer | undefined) => void) | undefined;
-    const mine = answers && !building.has(keptKey) ? new Promise<CachedAnswer | undefined>((resolve) => (settle = resolve)) : undefined;
-    if (mine) building.set(keptKey, mine);
+    const mine = answers && !shared.building.has(keptKey) ? new Promise<CachedAnswer | undefined>((resolve) => (settle = resolve)) : undefined;
+    if (mine) shared.building.set(keptKey, mine);
     try {
-      const q = parseMetricsQuery(req.query as Record<string, unknown>);
+      const q = parse();
       // A preset's days and the previous period depend on the merchant's zone, which the read itself brings:
       // the one read covers them for any zone (and the previous period lies just before the range).
       const span = candidateSpan(q, now);
@@ -220,7 +227,7 @@ function queryApiRouter(deps: QueryApiDeps, shared: Shared): Router {
       const points = q.series.name === 'inventory' && span.grain === 'h';
       const read = points ? { ...span, fromMs: span.fromMs! - (((span.fromMs! % DAY_MS) + DAY_MS) % DAY_MS) } : span;
       const range = rowRange({ merchantId, series: q.series.name, dims: q.dims, grain: q.grain }, ...bucketRange(read));
-      const { rows: stored, merchant, stores, freshness } = await readMerchant(res, merchantId, range);
+      const { rows: stored, merchant, stores, freshness } = await readMerchant(record, merchantId, range);
       const rows = points && freshness?.inventory_through ? fillForward(stored, { fromMs: read.fromMs!, toMs: read.toMs!, throughMs: Date.parse(freshness.inventory_through) }) : stored;
       let timeZone = merchant?.time_zone ?? 'UTC';
       if (q.dims.store !== undefined) {
@@ -235,13 +242,14 @@ function queryApiRouter(deps: QueryApiDeps, shared: Shared): Router {
       // Slots end in ascending order, so some bucket is provisional exactly when the last one is.
       const anyProvisional = finalizedThroughMs === null || slots.at(-1)!.endMs > finalizedThroughMs;
       const cache = anyProvisional ? shortCache() : finalizedCache();
-      const send = (body: string | Buffer, contentType: string) => {
-        if (!answers || cache === false) return sendText(res, body, contentType, cache, 'Authorization, Accept');
-        const disposition = res.getHeader('Content-Disposition');
-        const a = cachedAnswer(typeof body === 'string' ? Buffer.from(body) : body, contentType, cache, 'Authorization, Accept', now.getTime(), typeof disposition === 'string' ? { 'Content-Disposition': disposition } : undefined);
-        answers.set(keptKey, a);
+      const send = (body: string | Buffer, contentType: string, disposition?: string): MetricsAnswer => {
+        const bytes = typeof body === 'string' ? Buffer.from(body) : body;
+        if (cache === false) return { body: bytes, contentType, ...(disposition !== undefined ? { disposition } : {}) };
+        // Sent as sendText sends it with `cache`, whether kept or not.
+        const a = cachedAnswer(bytes, contentType, cache, 'Authorization, Accept', now.getTime(), disposition !== undefined ? { 'Content-Disposition': disposition } : undefined);
+        answers?.set(keptKey, a);
         settle?.(a);
-        sendCached(res, a, now.getTime());
+        return { kept: a, nowMs: now.getTime(), ...(disposition !== undefined ? { disposition } : {}) };
       };
       const granularity = q.grain === 'h' ? 'hour' : 'day';
       const head = { merchant_id: merchantId, series: q.series.name, granularity, time_zone: q.grain === 'h' ? 'UTC' : timeZone };
@@ -249,16 +257,14 @@ function queryApiRouter(deps: QueryApiDeps, shared: Shared): Router {
       const previous = q.compare ? previousPeriod(current) : undefined;
       const previousSlots = previous ? bucketSlots(previous, timeZone) : undefined;
 
-      if (wantsCsv(req, q.format)) {
+      if (q.format !== undefined ? q.format === 'csv' : acceptCsv) {
         const names = q.metrics.map((m) => m.name);
         const lines = (period: string, ps: ReturnType<typeof buildPoints>) => ps.map((p) => [...(previous ? [period] : []), p.start, p.provisional, ...names.map((n) => p.values[n])]);
         const body = toCsv(
           [...(previous ? ['period'] : []), 'start', 'provisional', ...names],
           [...lines('current', buildPoints({ slots, ...input })), ...(previousSlots ? lines('previous', buildPoints({ slots: previousSlots, ...input })) : [])],
         );
-        res.setHeader('Content-Disposition', `attachment; filename="${merchantId}-${q.series.name}-${granularity}-${current.from.slice(0, 13)}.csv"`);
-        send(body, CSV_TYPE);
-        return;
+        return send(body, CSV_TYPE, `attachment; filename="${merchantId}-${q.series.name}-${granularity}-${current.from.slice(0, 13)}.csv"`);
       }
       if (!previousSlots && q.range === undefined && !q.localDays) {
         // The common answer is written as JSON text directly (the same bytes JSON.stringify would give, key order included).
@@ -266,8 +272,7 @@ function queryApiRouter(deps: QueryApiDeps, shared: Shared): Router {
         const body = headJson.slice(0, -1) + ',"points":' + pointsJson({ slots, ...input }) + '}';
         // Points JSON is ASCII (numbers, ISO instants and dates, catalog names); with an ASCII head the
         // latin1 bytes are the UTF-8 bytes, copied instead of encoded character by character.
-        send(ASCII.test(headJson) ? Buffer.from(body, 'latin1') : body, JSON_TYPE);
-        return;
+        return send(ASCII.test(headJson) ? Buffer.from(body, 'latin1') : body, JSON_TYPE);
       }
       const answer: Record<string, unknown> = { ...head, from: current.from, to: current.to, points: buildPoints({ slots, ...input }) };
       if (previous && previousSlots) {
@@ -282,19 +287,29 @@ function queryApiRouter(deps: QueryApiDeps, shared: Shared): Router {
           points: buildPoints({ slots: previousSlots, ...input }),
         };
       }
-      send(JSON.stringify(answer), JSON_TYPE);
+      return send(JSON.stringify(answer), JSON_TYPE);
     } finally {
       // An answer not kept (an error, caching off for it) leaves the waiters to build their own.
       settle?.(undefined);
-      if (mine && building.get(keptKey) === mine) building.delete(keptKey);
+      if (mine && shared.building.get(keptKey) === mine) shared.building.delete(keptKey);
     }
+  };
+  shared.metricsAnswer = metricsAnswer;
+
+  router.get('/v1/merchants/:merchantId/metrics', reader, limiter, async (req, res) => {
+    const accept = req.headers.accept;
+    const answer = await metricsAnswer(readerOf(res), req.params.merchantId as string, req.originalUrl, () => parseMetricsQuery(req.query as Record<string, unknown>), accept !== undefined && /text\/csv/i.test(accept) && wantsCsv(req, undefined));
+    // A CSV's Content-Disposition goes first, where the route set it before sending.
+    if (answer.disposition !== undefined) res.setHeader('Content-Disposition', answer.disposition);
+    if ('kept' in answer) sendCached(res, answer.kept, answer.nowMs);
+    else sendText(res, answer.body, answer.contentType, false, 'Authorization, Accept');
   });
 
   router.get('/v1/merchants/:merchantId/top', reader, limiter, async (req, res) => {
     const merchantId = req.params.merchantId as string;
     assertMerchantAccess(readerOf(res), merchantId);
     const t = parseTopQuery(req.query as Record<string, unknown>);
-    const { rows, merchant, stores, freshness } = await readMerchant(res, merchantId, topKeyRange(merchantId, t));
+    const { rows, merchant, stores, freshness } = await readMerchant(readerOf(res), merchantId, topKeyRange(merchantId, t));
     if (t.store !== undefined && stores && !stores.stores.some((s) => s.id === t.store)) throw notFound('no such store');
     const timeZone = merchant?.time_zone ?? 'UTC';
     const { hours, days } = topHours(t, timeZone, clock.now());
@@ -336,7 +351,7 @@ function queryApiRouter(deps: QueryApiDeps, shared: Shared): Router {
     const merchantId = req.params.merchantId as string;
     assertMerchantAccess(readerOf(res), merchantId);
     const q = parseQueryString(LowStockQuery, req.query as Record<string, unknown>);
-    const { rows, stores, freshness } = await readMerchant(res, merchantId, seriesKeyRange(merchantId, 'inventory'));
+    const { rows, stores, freshness } = await readMerchant(readerOf(res), merchantId, seriesKeyRange(merchantId, 'inventory'));
     if (q.store !== undefined && stores && !stores.stores.some((s) => s.id === q.store)) throw notFound('no such store');
     // Change points: every item's newest hour is the one before the merchant's inventory extent.
     const items = lowStock(rows, q.store, freshness?.inventory_through);
@@ -354,7 +369,7 @@ function queryApiRouter(deps: QueryApiDeps, shared: Shared): Router {
     const merchantId = req.params.merchantId as string;
     assertMerchantAccess(readerOf(res), merchantId);
     const p = parsePromotionsQuery(req.query as Record<string, unknown>);
-    const { rows, merchant, freshness } = await readMerchant(res, merchantId, seriesKeyRange(merchantId, 'promotions'));
+    const { rows, merchant, freshness } = await readMerchant(readerOf(res), merchantId, seriesKeyRange(merchantId, 'promotions'));
     const days = promotionDays(p, merchant?.time_zone ?? 'UTC', clock.now());
     const promotions = promotionsOf(rows, days);
     const finalizedThroughMs = freshness?.finalized_through ? Date.parse(freshness.finalized_through) : null;
@@ -379,14 +394,14 @@ function queryApiRouter(deps: QueryApiDeps, shared: Shared): Router {
 
   router.get('/v1/merchants/:merchantId', reader, limiter, async (req, res) => {
     const merchantId = req.params.merchantId as string;
-    const { merchant } = await readMerchant(res, merchantId);
+    const { merchant } = await readMerchant(readerOf(res), merchantId);
     noQuery(req, res, () => undefined);
     // Before its first export a merchant has no document: its id alone, in UTC, currency unknown.
     sendJson(res, { id: merchantId, name: merchant?.name ?? null, time_zone: merchant?.time_zone ?? 'UTC', currency: merchant?.currency ?? null }, finalizedCache());
   });
 
   router.get('/v1/merchants/:merchantId/stores', reader, limiter, async (req, res) => {
-    const { stores: doc } = await readMerchant(res, req.params.merchantId as string);
+    const { stores: doc } = await readMerchant(readerOf(res), req.params.merchantId as string);
     noQuery(req, res, () => undefined);
     const stores = doc?.stores ?? [];
     const body = {
@@ -396,7 +411,7 @@ function queryApiRouter(deps: QueryApiDeps, shared: Shared): Router {
   });
 
   router.get('/v1/merchants/:merchantId/freshness', reader, limiter, async (req, res) => {
-    const { freshness: f } = await readMerchant(res, req.params.merchantId as string);
+    const { freshness: f } = await readMerchant(readerOf(res), req.params.merchantId as string);
     noQuery(req, res, () => undefined);
     const finalized = f?.finalized_through ?? null;
     const lag = finalized === null ? null : Math.max(0, Math.round((clock.now().getTime() - Date.parse(finalized)) / 1000));
@@ -423,23 +438,23 @@ export function createQueryApi(deps: QueryApiDeps): Express {
 }
 
 /**
- * The complete app as node's request listener, for an http server: with the answer cache on, a request
- * whose answer is kept is answered without entering express (kept-answers.ts); otherwise the app itself.
+ * The complete app as node's request listener, for an http server: a metrics request with a key that may
+ * read its merchant and parameters the route takes is answered without entering express (kept-answers.ts),
+ * from the answer cache when it holds the answer; anything else by the app itself.
  */
 export function createQueryApiListener(deps: QueryApiDeps): RequestListener {
-  const { app, kept } = buildQueryApi(deps);
-  if (!kept) return app;
+  const { app, metrics } = buildQueryApi(deps);
   return (req, res) =>
-    kept(req, res, (err) => {
+    metrics(req, res, (err) => {
       if (err !== undefined) refused.set(req, err);
       app(req, res);
     });
 }
 
-/** Requests the kept-answer path counted and the rate limiter refused: the app answers the limiter's error. */
+/** Requests the listener counted and could not answer (a rate limit, a read's error): the app answers the error. */
 const refused = new WeakMap<IncomingMessage, unknown>();
 
-function buildQueryApi(deps: QueryApiDeps): { app: Express; kept: ReturnType<typeof keptAnswers> | undefined } {
+function buildQueryApi(deps: QueryApiDeps): { app: Express; metrics: ReturnType<typeof keptAnswers> } {
   const logger = deps.logger ?? defaultLogger();
   const shared = sharedOf(deps);
   const app = express();
@@ -450,35 +465,36 @@ function buildQueryApi(deps: QueryApiDeps): { app: Express; kept: ReturnType<typ
   const logRequest = requestLogger(logger);
   app.use(securityHeaders(security));
   app.use(logRequest);
-  if (shared.answers) {
-    app.use((req, _res, next) => {
-      const err = refused.get(req);
-      if (err === undefined) return next();
-      refused.delete(req);
-      next(err);
-    });
-  }
+  app.use((req, _res, next) => {
+    const err = refused.get(req);
+    if (err === undefined) return next();
+    refused.delete(req);
+    next(err);
+  });
   for (const handler of deps.mount ?? []) app.use(handler);
   app.use(queryApiRouter({ ...deps, logger }, shared));
   app.use(notFoundHandler());
   app.use(errorHandler({ logger }));
   const secureHeaders = security.secure.set.flat();
   const plainHeaders = security.plain.set.flat();
-  const kept = shared.answers
-    ? keptAnswers({
-        answers: shared.answers,
-        keys: deps.keys,
-        pepper: deps.pepper,
-        clock: deps.clock ?? systemClock,
-        limiter: shared.rateLimiter,
-        // express's own req.secure (the socket, or X-Forwarded-Proto from a proxy 'trust proxy' trusts),
-        // asked of a stand-in request carrying this request's socket and headers.
-        isSecure: (req) => (Object.create(app.request, { socket: { value: req.socket }, headers: { value: req.headers } }) as express.Request).secure,
-        securityHeaders: (secure) => (secure ? secureHeaders : plainHeaders),
-        logRequest,
-      })
-    : undefined;
-  return { app, kept };
+  const trustsProxies = deps.trustProxy !== undefined && deps.trustProxy !== false;
+  const metrics = keptAnswers({
+    answers: shared.answers,
+    metricsAnswer: shared.metricsAnswer!,
+    parseQuery: app.get('query parser fn') as (query: string | null) => Record<string, unknown>,
+    keys: deps.keys,
+    pepper: deps.pepper,
+    clock: deps.clock ?? systemClock,
+    limiter: shared.rateLimiter,
+    // express's own req.secure (the socket, or X-Forwarded-Proto from a proxy 'trust proxy' trusts),
+    // asked of a stand-in request carrying this request's socket and headers; without trusted proxies, the socket's.
+    isSecure: trustsProxies
+      ? (req) => (Object.create(app.request, { socket: { value: req.socket }, headers: { value: req.headers } }) as express.Request).secure
+      : (req) => (req.socket as { encrypted?: boolean }).encrypted === true,
+    securityHeaders: (secure) => (secure ? secureHeaders : plainHeaders),
+    logRequest,
+  });
+  return { app, metrics };
 }
 
 export function catalogBody(): object {

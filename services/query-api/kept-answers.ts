@@ -1,25 +1,37 @@
-// Kept metrics answers served ahead of express. Once an answer is kept (cache.ts AnswerCache), a repeat
-// of its request costs the key check, the rate limit, the security headers, the log line and the
-// write of the kept bytes — what bare node:http pays plus those. express's own handling of a request
-// (its request and response prototypes, the router's walk) costs more than all of that together
-// (bench/README.md), so a request this path can answer from the cache never enters it.
-// Anything else goes to express unchanged and is answered there exactly as before: a request without
-// a valid read key for the merchant (401, 403, 404 come from the routes), an answer not kept, a
-// conditional request (express answers 304 from the kept answer's ETag), a CSV negotiated by Accept,
-// any path spelled otherwise than `/v1/merchants/{id}/metrics`. A request is counted by the rate limiter
-// once: here only when its answer is kept, and then it never reaches the routes' limiter.
+// Metrics reads served ahead of express. express's own handling of a request (its request and response
+// prototypes, the router's walk, its query getter and send()) costs more than a kept answer's whole
+// work (bench/README.md), so a metrics request this path can take never enters it: a kept answer
+// (cache.ts AnswerCache) costs the key check, the rate limit, the security headers, the log line and
+// the write of the kept bytes; one not kept is built by the route's own code (app.ts metricsAnswer) and
+// written with the headers the route sends.
+// Anything the route would refuse before its read goes to express untouched and is answered there
+// exactly as before: a request without a valid read key for the merchant (401, 403, 404 come from the
+// routes), parameters the route refuses (400), a conditional request (express answers 304 from the
+// kept answer's ETag), a CSV (by format=csv or Accept), any path spelled otherwise than
+// `/v1/merchants/{id}/metrics`. A request this path took is counted by the rate limiter here; an error
+// after that (429, a store the merchant lacks, a failed read) goes to the app's error handler, which
+// answers it as the route's error.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Request, RequestHandler } from 'express';
 import { authenticate, bearerToken } from '../../pipeline/auth/keys.js';
 import type { Clock, KeyRecord, KeyStore } from '../../pipeline/ports.js';
+import type { MetricsAnswer, MetricsAnswerer } from './app.js';
 import { mayRead, reachesMerchant } from './auth.js';
 import { answerKey, keptHeaders, type AnswerCache } from './cache.js';
+import { MerchantIdParam, parseMetricsQuery, type MetricsRequest } from './params.js';
 
 const PREFIX = '/v1/merchants/';
 const SUFFIX = '/metrics';
+/** The router refuses longer URLs (app.ts). */
+const MAX_URL_LENGTH = 4096;
 
 export interface KeptAnswersDeps {
-  answers: AnswerCache;
+  /** Kept answers, when caching is on. */
+  answers: AnswerCache | undefined;
+  /** The metrics route's answer (app.ts), for requests whose answer is not kept. */
+  metricsAnswer: MetricsAnswerer;
+  /** express's query parser as the app has it ('query parser fn'). */
+  parseQuery: (query: string | null) => Record<string, unknown>;
   keys: KeyStore;
   pepper: Buffer;
   clock: Clock;
@@ -49,25 +61,41 @@ export function metricsMerchantOf(url: string): string | undefined {
 }
 
 /**
- * A request handler that answers kept metrics answers and hands every other request to `otherwise`
- * untouched (nothing written, no header set, not counted) — or, when the rate limiter refuses a
- * request it counted here, with the limiter's error, which the app must answer (app.ts).
+ * A request handler that answers metrics requests and hands every other request to `otherwise`
+ * untouched (nothing written, no header set, not counted) — or, once it has counted a request, with the
+ * error the route would answer (the rate limiter's 429, a 404 of the read, a failed read), which the app
+ * must answer (app.ts) as express answers any error.
  */
 export function keptAnswers(deps: KeptAnswersDeps): (req: IncomingMessage, res: ServerResponse, otherwise: (err?: unknown) => void) => void {
   const { answers, clock } = deps;
-  const serve = (req: IncomingMessage, res: ServerResponse, record: KeyRecord, merchantId: string, otherwise: (err?: unknown) => void): void => {
-    if (!reachesMerchant(record, merchantId)) return otherwise();
-    const nowMs = clock.now().getTime();
-    const kept = answers.get(answerKey(merchantId, req.url!, false), nowMs);
-    if (!kept) return otherwise();
-    const write = (): void => {
-      deps.logRequest(req, res, () => undefined);
-      // One array in the order the app sets them: security headers, then the answer's.
-      res.writeHead(200, [...deps.securityHeaders(deps.isSecure(req)), ...keptHeaders(kept, nowMs)]);
-      // node sends no body to HEAD; Content-Length stays that of the GET, as express's send() leaves it
-      res.end(kept.body);
+  const write = (req: IncomingMessage, res: ServerResponse, answer: MetricsAnswer): void => {
+    const own = 'kept' in answer ? keptHeaders(answer.kept, answer.nowMs) : ['Vary', 'Authorization, Accept', 'Cache-Control', 'no-store', 'Content-Type', answer.contentType, 'Content-Length', String(answer.body.length)];
+    // In the order express sets them: security headers, the rate limiter's, then the answer's. Without a
+    // limiter, one array (node formats it without a header object); with one, the security headers were set first.
+    res.writeHead(200, deps.limiter ? own : deps.securityHeaders(deps.isSecure(req)).concat(own));
+    // node sends no body to HEAD; Content-Length stays that of the GET, as express's send() leaves it
+    res.end('kept' in answer ? answer.kept.body : answer.body);
+  };
+  /** Logs the request, counts it and answers it with `answer`'s result, or has the app answer the error. */
+  const serve = (req: IncomingMessage, res: ServerResponse, record: KeyRecord, answer: () => MetricsAnswer | Promise<MetricsAnswer>, otherwise: (err?: unknown) => void): void => {
+    deps.logRequest(req, res, () => undefined);
+    const fail = (err: unknown): void => {
+      // nothing sent yet: the app answers the error as it answers any; else the answer is cut short
+      if (res.headersSent) res.destroy(err as Error);
+      else otherwise(err);
     };
-    if (!deps.limiter) return write();
+    const answerIt = (): void => {
+      try {
+        const a = answer();
+        if (a instanceof Promise) a.then((done) => write(req, res, done)).catch(fail);
+        else write(req, res, a);
+      } catch (err) {
+        fail(err);
+      }
+    };
+    if (!deps.limiter) return answerIt();
+    const headers = deps.securityHeaders(deps.isSecure(req));
+    for (let i = 0; i < headers.length; i += 2) res.setHeader(headers[i]!, headers[i + 1]!);
     // express-rate-limit needs of the response only these (headers, and the key's record for keyGenerator).
     const view = {
       get headersSent() {
@@ -77,11 +105,12 @@ export function keptAnswers(deps: KeptAnswersDeps): (req: IncomingMessage, res: 
       append: (name: string, value: string | string[]) => res.appendHeader(name, value),
       locals: { reader: record },
     };
-    deps.limiter(req as Request, view as never, (err?: unknown) => (err === undefined ? write() : otherwise(err)));
+    deps.limiter(req as Request, view as never, (err?: unknown) => (err === undefined ? answerIt() : otherwise(err)));
   };
   return (req, res, otherwise) => {
-    if (answers.size === 0 || (req.method !== 'GET' && req.method !== 'HEAD')) return otherwise();
-    const merchantId = metricsMerchantOf(req.url ?? '');
+    if (req.method !== 'GET' && req.method !== 'HEAD') return otherwise();
+    const url = req.url ?? '';
+    const merchantId = url.length > MAX_URL_LENGTH || url.includes('#') ? undefined : metricsMerchantOf(url);
     const h = req.headers;
     if (merchantId === undefined || h['if-none-match'] !== undefined || h['if-modified-since'] !== undefined || (h.accept !== undefined && /text\/csv/i.test(h.accept))) return otherwise();
     const presented = bearerToken(h.authorization);
@@ -89,17 +118,29 @@ export function keptAnswers(deps: KeptAnswersDeps): (req: IncomingMessage, res: 
     authenticate(deps.keys, deps.pepper, presented, clock.now()).then(
       (result) => {
         // The routes' own rules (auth.ts); every refusal is express's to answer.
-        if (!result.ok || !mayRead(result.record)) return otherwise();
+        if (!result.ok || !mayRead(result.record) || !reachesMerchant(result.record, merchantId)) return otherwise();
+        const { record } = result;
+        const nowMs = clock.now().getTime();
+        const kept = answers?.get(answerKey(merchantId, url, false), nowMs);
+        if (kept) return serve(req, res, record, () => ({ kept, nowMs }), otherwise);
+        // A request the route would refuse before its read (parameters, a CSV) goes to express untouched.
+        let q: MetricsRequest;
         try {
-          serve(req, res, result.record, merchantId, otherwise);
-        } catch (err) {
-          // nothing sent yet: the app answers the error as it answers any; else the answer is cut short
-          if (res.headersSent) res.destroy(err as Error);
-          else otherwise(err);
+          q = parseMetricsQuery(deps.parseQuery(queryOf(url)));
+        } catch {
+          return otherwise();
         }
+        if (q.format === 'csv' || !MerchantIdParam.safeParse(merchantId).success) return otherwise();
+        serve(req, res, record, () => deps.metricsAnswer(record, merchantId, url, () => q, false), otherwise);
       },
       // a key store that fails here fails again in express, which answers it
       () => otherwise(),
     );
   };
 }
+
+/** The query string of a URL as express's req.query takes it (parseurl's `query`: null without one). */
+const queryOf = (url: string): string | null => {
+  const at = url.indexOf('?');
+  return at < 0 ? null : url.slice(at + 1);
+};

@@ -4,8 +4,9 @@
 import { BIGINT, LIST, VARCHAR, listValue, type DuckDBConnection } from '@duckdb/node-api';
 import type { EntryRef } from '../../pipeline/contracts/outcomes.js';
 import type { DedupeClaim, DedupeIndex, DedupeVerdict } from '../../pipeline/ports.js';
+import { req, type TableDef } from '../../pipeline/schema/types.js';
 import { inTransaction, type DuckDbSession, type Pending } from './duckdb-session.js';
-import { toTimestampTz } from './duckdb-values.js';
+import { appendRows } from './duckdb-values.js';
 
 /** Local bookkeeping tables, not part of the BigQuery schema (GCP keeps the dedupe index in Bigtable). */
 export const STATE_DDL = [
@@ -23,6 +24,22 @@ export const STATE_DDL = [
      claimed_at TIMESTAMPTZ NOT NULL
    )`,
 ];
+
+/** state.dedupe_index's columns in table order, for column-wise appends (appendRows). */
+const dedupeIndexTable: TableDef = {
+  id: 'state.dedupe_index',
+  description: 'Local dedupe index: the first entry of each (merchant_id, event_id)',
+  uniqueKey: ['dedupe_key'],
+  columns: [
+    req('dedupe_key', 'STRING', 'merchant_id and event_id joined'),
+    req('merchant_id', 'STRING', 'Merchant'),
+    req('event_id', 'STRING', 'Event id'),
+    req('content_hash', 'STRING', 'Hash of the canonical content of the first copy'),
+    req('message_id', 'STRING', 'Message of the first copy'),
+    req('entry_index', 'INT64', 'Entry index of the first copy'),
+    req('claimed_at', 'TIMESTAMP', 'When the claim was written'),
+  ],
+};
 
 /** The unit separator cannot occur in validated ids, so the joined key is unambiguous. */
 const dedupeKey = (merchantId: string, eventId: string): string => `${merchantId}\u001f${eventId}`;
@@ -82,25 +99,21 @@ export class LocalDedupeIndex implements DedupeIndex {
         verdicts.push({ kind: 'conflict', first: { ...owner.entry } });
       }
     }
-    if (fresh.length > 0) {
-      const appender = await conn.createAppender('dedupe_index', 'state');
-      const now = toTimestampTz(new Date());
-      try {
-        for (const c of fresh) {
-          appender.appendVarchar(dedupeKey(c.merchantId, c.eventId));
-          appender.appendVarchar(c.merchantId);
-          appender.appendVarchar(c.eventId);
-          appender.appendVarchar(c.contentHash);
-          appender.appendVarchar(c.entry.messageId);
-          appender.appendBigInt(BigInt(c.entry.index));
-          appender.appendTimestampTZ(now);
-          appender.endRow();
-        }
-        appender.flushSync();
-      } finally {
-        appender.closeSync();
-      }
-    }
+    // Column-wise data chunks: value-by-value appender calls cost a native value per timestamp.
+    const claimedAt = new Date();
+    await appendRows(
+      conn,
+      dedupeIndexTable,
+      fresh.map((c) => ({
+        dedupe_key: dedupeKey(c.merchantId, c.eventId),
+        merchant_id: c.merchantId,
+        event_id: c.eventId,
+        content_hash: c.contentHash,
+        message_id: c.entry.messageId,
+        entry_index: c.entry.index,
+        claimed_at: claimedAt,
+      })),
+    );
     return verdicts;
   }
 

@@ -26,6 +26,7 @@ interface QueuedAppend {
   reject: (err: unknown) => void;
 }
 
+const MAX_KEPT_BUFFER = 32 * 1024 * 1024;
 const SEGMENT = /^(\d{4}-\d{2}-\d{2})\.ndjson$/;
 const dayOf = (d: Date): string => d.toISOString().slice(0, 10);
 
@@ -33,6 +34,8 @@ export class LocalArchive implements ArchiveWriter, ArchiveReader {
   private readonly handles = new Map<string, FileHandle>();
   private tail: Promise<unknown> = Promise.resolve();
   private readonly queued: QueuedAppend[] = [];
+  /** Reused output buffer of writeQueued (see encodeLines). */
+  private out = Buffer.allocUnsafe(0);
 
   constructor(readonly dir: string) {}
 
@@ -69,7 +72,8 @@ export class LocalArchive implements ArchiveWriter, ArchiveReader {
       }
       for (const [day, lines] of byDay) {
         const fh = await this.segment(day);
-        await fh.write(lines.join('\n') + '\n');
+        const bytes = this.encodeLines(lines);
+        for (let at = 0; at < bytes.length; ) at += (await fh.write(bytes, at)).bytesWritten;
         await fh.datasync();
       }
     } catch (err) {
@@ -77,6 +81,28 @@ export class LocalArchive implements ArchiveWriter, ArchiveReader {
       return;
     }
     for (const q of group) q.resolve();
+  }
+
+  /**
+   * The lines, each followed by a newline, UTF-8 encoded into one buffer (reused up to
+   * MAX_KEPT_BUFFER bytes). Joining the group's lines into one string and encoding that made two
+   * copies of megabytes per group (large-object allocations, each bringing a full garbage collection
+   * nearer); writes are serialized (tail), so one buffer serves them all.
+   */
+  private encodeLines(lines: string[]): Buffer {
+    let need = 0;
+    for (const l of lines) need += Buffer.byteLength(l, 'utf8') + 1;
+    let out = this.out;
+    if (out.length < need) {
+      out = Buffer.allocUnsafe(need);
+      if (need <= MAX_KEPT_BUFFER) this.out = out;
+    }
+    let at = 0;
+    for (const l of lines) {
+      at += out.write(l, at, 'utf8');
+      out[at++] = 0x0a;
+    }
+    return out.subarray(0, at);
   }
 
   private async segment(day: string): Promise<FileHandle> {

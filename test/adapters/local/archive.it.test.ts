@@ -47,6 +47,18 @@ describe('LocalArchive', () => {
     assert.deepEqual(await readAll(archive, '2026-11-21T00:00:00Z', '2026-11-22T00:00:00Z'), day21);
   });
 
+  it('keeps every entry as written, multi-byte text included, when a small append follows a large one', async () => {
+    const big = m('000000000001', '2026-11-20T01:00:00Z', [`{"title":"Bestellung – ${'ü𝄞'.repeat(40_000)}"}`, 'plain']);
+    const small = m('000000000002', '2026-11-20T02:00:00Z', ['{"city":"Zürich"}']);
+    await archive.appendMany([big]);
+    await archive.appendMany([small]);
+    const read: InboundMessage[] = [];
+    for await (const x of archive.read({ from: new Date('2026-11-20T00:00:00Z'), to: new Date('2026-11-21T00:00:00Z') })) read.push(x);
+    assert.deepEqual(read.map((x) => [x.id, x.entries]), [[big.id, big.entries], [small.id, small.entries]]);
+    const line = (x: InboundMessage) => JSON.stringify({ id: x.id, received_at: x.receivedAt.toISOString(), attributes: x.attributes, entries: x.entries });
+    assert.equal(await readFile(join(dir, 'archive', '2026-11-20.ndjson'), 'utf8'), `${line(big)}\n${line(small)}\n`);
+  });
+
   it('reads back messages by received_at, half-open, across daily segments', async () => {
     await archive.appendMany([
       m('000000000001', '2026-11-19T23:00:00Z'),

@@ -87,21 +87,24 @@ export class LocalArchive implements ArchiveWriter, ArchiveReader {
    * The lines, each followed by a newline, UTF-8 encoded into one buffer (reused up to
    * MAX_KEPT_BUFFER bytes). Joining the group's lines into one string and encoding that made two
    * copies of megabytes per group (large-object allocations, each bringing a full garbage collection
-   * nearer); writes are serialized (tail), so one buffer serves them all.
+   * nearer); writes are serialized (tail), so one buffer serves them all. Room is reserved by the
+   * worst case of a line (3 bytes per UTF-16 unit) rather than measured: Buffer.byteLength over the
+   * lines cost several times the encoding itself.
    */
   private encodeLines(lines: string[]): Buffer {
-    let need = 0;
-    for (const l of lines) need += Buffer.byteLength(l, 'utf8') + 1;
     let out = this.out;
-    if (out.length < need) {
-      out = Buffer.allocUnsafe(need);
-      if (need <= MAX_KEPT_BUFFER) this.out = out;
-    }
     let at = 0;
     for (const l of lines) {
+      const room = l.length * 3 + 1;
+      if (out.length - at < room) {
+        const bigger = Buffer.allocUnsafe(Math.max(out.length * 2, at + room));
+        out.copy(bigger, 0, 0, at);
+        out = bigger;
+      }
       at += out.write(l, at, 'utf8');
       out[at++] = 0x0a;
     }
+    if (out.length <= MAX_KEPT_BUFFER) this.out = out;
     return out.subarray(0, at);
   }
 

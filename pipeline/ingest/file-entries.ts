@@ -24,38 +24,51 @@ export interface FileEntry {
 
 /**
  * One entry per non-blank line, LF or CRLF, exactly as splitNdjson splits a text: a line that does
- * not parse stays an entry (the stage rejects it as `invalid_json`). Chunks may be Buffers (decoded
- * as UTF-8 across chunk boundaries, invalid bytes becoming U+FFFD as readFile does) or strings.
+ * not parse stays an entry (the stage rejects it as `invalid_json`). Chunks may be Buffers or strings;
+ * the bytes are decoded as UTF-8 as reading the whole file does (invalid bytes become U+FFFD, a byte
+ * order mark at the start is dropped).
+ * Lines are split on the bytes and decoded one by one (as the collector's splitNdjsonBytes does): a
+ * chunk decoded whole became one two-byte string as soon as one of its lines was not ASCII (a third of
+ * the demo mix's entries carry an en dash), and every entry cut from it stayed two-byte, which made
+ * each later pass over it — hashing, the bus's msgpack, the archive's JSON — slower. Each entry owns
+ * its storage, so no entry keeps a chunk alive while it waits in a batch. A newline byte is never part
+ * of a multi-byte UTF-8 sequence, so lines split the same either way.
  */
 export async function* ndjsonFileEntries(input: AsyncIterable<Buffer | string>): AsyncGenerator<FileEntry> {
-  const decoder = new TextDecoder('utf-8');
-  let carry = '';
+  let carry: Buffer = EMPTY; // the bytes of an unfinished line, copied out of their chunk
   let line = 0;
-  const lineOf = (text: string): string => (text.charCodeAt(text.length - 1) === 0x0d ? text.slice(0, -1) : text);
+  const entryOf = (bytes: Buffer, start: number, end: number): string | undefined => {
+    line++;
+    if (line === 1 && end - start >= 3 && bytes[start] === 0xef && bytes[start + 1] === 0xbb && bytes[start + 2] === 0xbf) start += 3;
+    if (end > start && bytes[end - 1] === 0x0d) end--;
+    const text = bytes.toString('utf8', start, end);
+    return text.trim() === '' ? undefined : text;
+  };
   for await (const chunk of input) {
-    const text = carry + (typeof chunk === 'string' ? chunk : decoder.decode(chunk, { stream: true }));
-    let start = 0;
-    for (let nl = text.indexOf('\n'); nl !== -1; nl = text.indexOf('\n', start)) {
-      line++;
-      const entry = lineOf(text.slice(start, nl));
-      // A copy, not a slice: a sliced string would keep the whole chunk alive while the entry waits in a batch.
-      if (entry.trim() !== '') yield { entry: copyString(entry), line };
+    const bytes = typeof chunk === 'string' ? Buffer.from(chunk, 'utf8') : chunk;
+    let nl = bytes.indexOf(0x0a);
+    if (nl === -1) {
+      carry = Buffer.concat([carry, bytes]);
+      continue;
+    }
+    const head = carry.length === 0 ? bytes.subarray(0, nl) : Buffer.concat([carry, bytes.subarray(0, nl)]);
+    carry = EMPTY;
+    let entry = entryOf(head, 0, head.length);
+    if (entry !== undefined) yield { entry, line };
+    let start = nl + 1;
+    for (nl = bytes.indexOf(0x0a, start); nl !== -1; nl = bytes.indexOf(0x0a, start)) {
+      entry = entryOf(bytes, start, nl);
+      if (entry !== undefined) yield { entry, line };
       start = nl + 1;
     }
-    carry = text.slice(start);
+    if (start < bytes.length) carry = Buffer.from(bytes.subarray(start));
   }
-  carry += decoder.decode();
-  if (carry !== '') {
-    line++;
-    const entry = lineOf(carry);
-    if (entry.trim() !== '') yield { entry: copyString(entry), line };
+  if (carry.length > 0) {
+    const entry = entryOf(carry, 0, carry.length);
+    if (entry !== undefined) yield { entry, line };
   }
 }
-
-/** Flattens a V8 sliced/cons string into its own storage. */
-function copyString(s: string): string {
-  return (' ' + s).slice(1);
-}
+const EMPTY = Buffer.alloc(0);
 
 /** Open orders held at once by the streaming CSV reader (see PosCsvGrouper). */
 export const MAX_OPEN_ORDERS = 10_000;

@@ -43,6 +43,15 @@ describe('ndjsonFileEntries', () => {
     assert.deepStrictEqual(await collect(ndjsonFileEntries(Readable.from([Buffer.from('\n\r\n  \n')]))), []);
   });
 
+  it('drops a byte order mark at the start of the file, even cut across chunks, and keeps one anywhere else', async () => {
+    const bom = '\uFEFF';
+    const text = `${bom}{"a":1}\n${bom}{"b":2}\n`;
+    for (let size = 1; size <= Buffer.byteLength(text); size++) {
+      const got = await collect(ndjsonFileEntries(Readable.from(chunks(text, size))));
+      assert.deepStrictEqual(got, [{ entry: '{"a":1}', line: 1 }, { entry: `${bom}{"b":2}`, line: 2 }], `chunk size ${size}`);
+    }
+  });
+
   it('turns invalid UTF-8 into U+FFFD as reading the whole file does', async () => {
     const bytes = Buffer.concat([Buffer.from('{"x":"'), Buffer.from([0xff, 0xfe]), Buffer.from('"}\n')]);
     const got = await collect(ndjsonFileEntries(Readable.from([bytes.subarray(0, 7), bytes.subarray(7)])));

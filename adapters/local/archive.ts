@@ -20,8 +20,10 @@ interface ArchiveLine {
   entries: string[];
 }
 
+type ArchivedMessage = Pick<InboundMessage, 'id' | 'receivedAt' | 'attributes' | 'entries'>;
+
 interface QueuedAppend {
-  messages: readonly Pick<InboundMessage, 'id' | 'receivedAt' | 'attributes' | 'entries'>[];
+  messages: readonly ArchivedMessage[];
   resolve: () => void;
   reject: (err: unknown) => void;
 }
@@ -60,19 +62,18 @@ export class LocalArchive implements ArchiveWriter, ArchiveReader {
 
   private async writeQueued(group: QueuedAppend[]): Promise<void> {
     try {
-      const byDay = new Map<string, string[]>();
+      const byDay = new Map<string, ArchivedMessage[]>();
       for (const { messages } of group) {
         for (const m of messages) {
-          const line: ArchiveLine = { id: m.id, received_at: m.receivedAt.toISOString(), attributes: m.attributes, entries: m.entries };
           const day = dayOf(m.receivedAt);
-          let lines = byDay.get(day);
-          if (!lines) byDay.set(day, (lines = []));
-          lines.push(JSON.stringify(line));
+          let ms = byDay.get(day);
+          if (!ms) byDay.set(day, (ms = []));
+          ms.push(m);
         }
       }
-      for (const [day, lines] of byDay) {
+      for (const [day, ms] of byDay) {
         const fh = await this.segment(day);
-        const bytes = this.encodeLines(lines);
+        const bytes = this.encodeLines(ms);
         for (let at = 0; at < bytes.length; ) at += (await fh.write(bytes, at)).bytesWritten;
         await fh.datasync();
       }
@@ -84,25 +85,37 @@ export class LocalArchive implements ArchiveWriter, ArchiveReader {
   }
 
   /**
-   * The lines, each followed by a newline, UTF-8 encoded into one buffer (reused up to
-   * MAX_KEPT_BUFFER bytes). Joining the group's lines into one string and encoding that made two
-   * copies of megabytes per group (large-object allocations, each bringing a full garbage collection
-   * nearer); writes are serialized (tail), so one buffer serves them all. Room is reserved by the
-   * worst case of a line (3 bytes per UTF-16 unit) rather than measured: Buffer.byteLength over the
-   * lines cost several times the encoding itself.
+   * The messages' archive lines (JSON.stringify of an ArchiveLine, byte for byte), each followed by a
+   * newline, UTF-8 encoded into one buffer (reused up to MAX_KEPT_BUFFER bytes). A line is written
+   * piece by piece, each entry as its own JSON string: a whole line as one string was megabytes
+   * (large-object allocations, each bringing a full garbage collection nearer) and two-byte as soon as
+   * one entry was not ASCII, and joining a group's lines copied it all again. Writes are serialized
+   * (tail), so one buffer serves them all. Room is reserved by a piece's worst case (3 bytes per UTF-16
+   * unit) rather than measured: Buffer.byteLength cost several times the encoding itself.
    */
-  private encodeLines(lines: string[]): Buffer {
+  private encodeLines(messages: readonly ArchivedMessage[]): Buffer {
     let out = this.out;
     let at = 0;
-    for (const l of lines) {
-      const room = l.length * 3 + 1;
-      if (out.length - at < room) {
-        const bigger = Buffer.allocUnsafe(Math.max(out.length * 2, at + room));
-        out.copy(bigger, 0, 0, at);
-        out = bigger;
+    const reserve = (bytes: number) => {
+      if (out.length - at >= bytes) return;
+      const bigger = Buffer.allocUnsafe(Math.max(out.length * 2, at + bytes, 64 * 1024));
+      out.copy(bigger, 0, 0, at);
+      out = bigger;
+    };
+    const put = (text: string) => {
+      reserve(text.length * 3);
+      at += out.write(text, at, 'utf8');
+    };
+    for (const m of messages) {
+      put(`{"id":${JSON.stringify(m.id)},"received_at":"${m.receivedAt.toISOString()}","attributes":${JSON.stringify(m.attributes)},"entries":[`);
+      for (let i = 0; i < m.entries.length; i++) {
+        if (i > 0) {
+          reserve(1);
+          out[at++] = 0x2c; // ,
+        }
+        put(JSON.stringify(m.entries[i]));
       }
-      at += out.write(l, at, 'utf8');
-      out[at++] = 0x0a;
+      put(']}\n');
     }
     if (out.length <= MAX_KEPT_BUFFER) this.out = out;
     return out.subarray(0, at);

@@ -47,16 +47,18 @@ describe('LocalArchive', () => {
     assert.deepEqual(await readAll(archive, '2026-11-21T00:00:00Z', '2026-11-22T00:00:00Z'), day21);
   });
 
-  it('keeps every entry as written, multi-byte text included, when a small append follows a large one', async () => {
+  it('writes each message as its documented JSON line byte for byte (multi-byte, escaped, no entries), also when a small append follows a large one', async () => {
     const big = m('000000000001', '2026-11-20T01:00:00Z', [`{"title":"Bestellung – ${'ü𝄞'.repeat(40_000)}"}`, 'plain']);
-    const small = m('000000000002', '2026-11-20T02:00:00Z', ['{"city":"Zürich"}']);
+    const small = { ...m('000000000002', '2026-11-20T02:00:00Z', ['{"city":"Zürich"}', 'say "hi"\\ \n\t\u0001 \ud800 end']), attributes: { source: 'pos' as const, run_id: 'r"1' } };
+    const empty = m('000000000003', '2026-11-20T03:00:00Z', []);
     await archive.appendMany([big]);
-    await archive.appendMany([small]);
+    await archive.appendMany([small, empty]);
     const read: InboundMessage[] = [];
     for await (const x of archive.read({ from: new Date('2026-11-20T00:00:00Z'), to: new Date('2026-11-21T00:00:00Z') })) read.push(x);
-    assert.deepEqual(read.map((x) => [x.id, x.entries]), [[big.id, big.entries], [small.id, small.entries]]);
+    assert.deepEqual(read.map((x) => [x.id, x.attributes, x.entries]), [big, small, empty].map((x) => [x.id, x.attributes, x.entries]));
+    // Byte for byte the documented line: JSON.stringify of {id, received_at, attributes, entries}.
     const line = (x: InboundMessage) => JSON.stringify({ id: x.id, received_at: x.receivedAt.toISOString(), attributes: x.attributes, entries: x.entries });
-    assert.equal(await readFile(join(dir, 'archive', '2026-11-20.ndjson'), 'utf8'), `${line(big)}\n${line(small)}\n`);
+    assert.equal(await readFile(join(dir, 'archive', '2026-11-20.ndjson'), 'utf8'), `${line(big)}\n${line(small)}\n${line(empty)}\n`);
   });
 
   it('reads back messages by received_at, half-open, across daily segments', async () => {

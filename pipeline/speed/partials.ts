@@ -29,29 +29,37 @@ export interface PartialRow {
 const num = (v: unknown): number => (typeof v === 'number' ? v : v === null || v === undefined ? 0 : Number(v));
 const str = (v: unknown): string | null => (v === null || v === undefined ? null : String(v));
 
+type Level = Map<string | number, Level | PartialRow>;
+
 class Rows {
   readonly byKey = new Map<string, PartialRow>();
   // A message adds to the same few hundred rows again and again: their keys are encoded once each,
-  // looked up by merchant, series and dimension values joined, and by the hour's milliseconds.
-  private readonly byParts = new Map<string, Map<number, PartialRow>>();
+  // and found again through nested maps — merchant, series, each dimension's name and value, then the
+  // hour's milliseconds — without building a lookup string per call.
+  private readonly tree: Level = new Map();
   add(merchantId: string, series: SeriesName, dims: Record<string, string>, hourStart: Date, values: Record<string, number>): void {
-    let parts = merchantId + '\u0001' + series;
-    for (const name in dims) parts += '\u0001' + name + '\u0001' + dims[name]!;
-    let hours = this.byParts.get(parts);
-    if (!hours) this.byParts.set(parts, (hours = new Map()));
+    let level = below(below(this.tree, merchantId), series);
+    for (const name in dims) level = below(below(level, name), dims[name]!);
     const hourMs = hourStart.getTime();
-    let row = hours.get(hourMs);
+    let row = level.get(hourMs) as PartialRow | undefined;
     if (!row) {
       const key = encodeRowKey({ merchantId, series, dims, grain: 'h' }, hourBucket(hourStart));
       row = this.byKey.get(key);
       if (!row) this.byKey.set(key, (row = { key, merchantId, hourStart, values: {} }));
-      hours.set(hourMs, row);
+      level.set(hourMs, row);
     }
     for (const name in values) {
       const v = values[name]!;
       if (v !== 0) row.values[name] = (row.values[name] ?? 0) + v;
     }
   }
+}
+
+/** The level under `key` (strings name merchants, series and dimensions; numbers are hours, the last level). */
+function below(level: Level, key: string): Level {
+  let next = level.get(key) as Level | undefined;
+  if (!next) level.set(key, (next = new Map()));
+  return next;
 }
 
 /** The partial aggregates of one message's write, one entry per series row it touches. */

@@ -269,7 +269,7 @@ function queryApiRouter(deps: QueryApiDeps, shared: Shared): Router {
       if (!previousSlots && q.range === undefined && !q.localDays) {
         // The common answer is written as JSON text directly (the same bytes JSON.stringify would give, key order included).
         const headJson = JSON.stringify(head);
-        const body = headJson.slice(0, -1) + ',"points":' + pointsJson({ slots, ...input }) + '}';
+        const body = pointsJson({ slots, ...input }, { before: headJson.slice(0, -1) + ',"points":', after: '}' });
         // Points JSON is ASCII (numbers, ISO instants and dates, catalog names); with an ASCII head the
         // latin1 bytes are the UTF-8 bytes, copied instead of encoded character by character.
         return send(ASCII.test(headJson) ? Buffer.from(body, 'latin1') : body, JSON_TYPE);

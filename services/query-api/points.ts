@@ -187,14 +187,16 @@ function jsonNumber(v: number | null): string {
  * without building an object per point. Every piece is pushed to one array joined once at the end: text
  * grown by concatenation is a tree of partial strings that V8 must flatten before it can be encoded, which
  * for a 31-day hourly answer (255 KB) cost more than the concatenation itself.
+ * `around` is text written before and after the array, in the same join (an answer's head and its closing
+ * brace: concatenated afterwards, the body would be flattened again before it is encoded).
  * Most buckets of a store's hourly series have no row, and a bucket without a row always answers the mart
  * family's empty values, so that `"values"` object is written once per answer and reused.
  */
-export function pointsJson(opts: { slots: readonly BucketSlot[]; rows: SeriesRow[]; metrics: MetricDef[]; finalizedThroughMs: number | null }): string {
+export function pointsJson(opts: { slots: readonly BucketSlot[]; rows: SeriesRow[]; metrics: MetricDef[]; finalizedThroughMs: number | null }, around: { before: string; after: string } = { before: '', after: '' }): string {
   const { slots, rows, metrics, finalizedThroughMs } = opts;
   // Each metric's `"name":` (with the comma before every one but the first), built once per answer.
   const names = metrics.map((def, i) => (i === 0 ? '{' : ',') + JSON.stringify(def.name) + ':');
-  const out: string[] = ['['];
+  const out: string[] = [around.before, '['];
   const pushValues = (family: string, cells: Cells): void => {
     if (storedAsAnswered(cells)) {
       out.push(JSON.stringify(cells));
@@ -247,7 +249,7 @@ export function pointsJson(opts: { slots: readonly BucketSlot[]; rows: SeriesRow
     pushValues(family, cells);
     out.push(provisional ? ',"provisional":true}' : ',"provisional":false}');
   }
-  out.push(']');
+  out.push(']', around.after);
   return out.join('');
 }
 

@@ -92,6 +92,8 @@ describe('query API point builder', () => {
     for (const finalizedThroughMs of [null, Date.parse('2026-11-21T10:00:00Z'), Date.parse('2026-11-22T00:00:00Z')]) {
       const opts = { slots, rows, metrics, finalizedThroughMs };
       assert.equal(pointsJson(opts), JSON.stringify(buildPoints(opts)));
+      // text around the array is written as given
+      assert.equal(pointsJson(opts, { before: '{"series":"traffic","points":', after: '}' }), JSON.stringify({ series: 'traffic', points: buildPoints(opts) }));
     }
     assert.equal(
       pointsJson({ slots: slots.slice(1, 2), rows, metrics, finalizedThroughMs: null }),

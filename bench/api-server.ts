@@ -3,8 +3,9 @@
 // caching off and request logs on (written to a discarding destination, so their cost counts).
 // `bare`: node:http answering each path with the bytes the query API gave for it. Prints one JSON
 // line, {"port", "key"}, once it listens.
-// `app-cached`: the same with the response caching a gcp deployment runs (server.ts: cache on gcp, kept
-// answers served ahead of express by createQueryApiListener).
+// `app-cached`: the same with the response caching a gcp deployment runs (server.ts: cache on gcp). Both
+// serve through createQueryApiListener as server.ts does: metrics reads are answered ahead of express,
+// kept answers and, when not kept, the route's own answer.
 // Usage: tsx bench/api-server.ts app | app-cached <series path> | bare <bodies.json>
 import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';

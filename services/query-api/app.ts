@@ -18,7 +18,7 @@ import { DAY_MS } from '../../pipeline/time.js';
 import { HttpError, errorHandler, notFound, notFoundHandler } from '../http/errors.js';
 import { defaultLogger, requestLogger } from '../http/logging.js';
 import { securityHeaderSets, securityHeaders } from '../http/security-headers.js';
-import { keptAnswers } from './kept-answers.js';
+import { metricsAheadOfExpress } from './kept-answers.js';
 import { createAlertsRouter } from './alerts-router.js';
 import type { WebhookPolicy } from '../../pipeline/alerts/webhook-url.js';
 import { createRejectionsRouter } from './rejections-router.js';
@@ -454,7 +454,7 @@ export function createQueryApiListener(deps: QueryApiDeps): RequestListener {
 /** Requests the listener counted and could not answer (a rate limit, a read's error): the app answers the error. */
 const refused = new WeakMap<IncomingMessage, unknown>();
 
-function buildQueryApi(deps: QueryApiDeps): { app: Express; metrics: ReturnType<typeof keptAnswers> } {
+function buildQueryApi(deps: QueryApiDeps): { app: Express; metrics: ReturnType<typeof metricsAheadOfExpress> } {
   const logger = deps.logger ?? defaultLogger();
   const shared = sharedOf(deps);
   const app = express();
@@ -478,7 +478,7 @@ function buildQueryApi(deps: QueryApiDeps): { app: Express; metrics: ReturnType<
   const secureHeaders = security.secure.set.flat();
   const plainHeaders = security.plain.set.flat();
   const trustsProxies = deps.trustProxy !== undefined && deps.trustProxy !== false;
-  const metrics = keptAnswers({
+  const metrics = metricsAheadOfExpress({
     answers: shared.answers,
     metricsAnswer: shared.metricsAnswer!,
     parseQuery: app.get('query parser fn') as (query: string | null) => Record<string, unknown>,

@@ -25,7 +25,7 @@ const SUFFIX = '/metrics';
 /** The router refuses longer URLs (app.ts). */
 const MAX_URL_LENGTH = 4096;
 
-export interface KeptAnswersDeps {
+export interface MetricsAheadDeps {
   /** Kept answers, when caching is on. */
   answers: AnswerCache | undefined;
   /** The metrics route's answer (app.ts), for requests whose answer is not kept. */
@@ -66,7 +66,7 @@ export function metricsMerchantOf(url: string): string | undefined {
  * error the route would answer (the rate limiter's 429, a 404 of the read, a failed read), which the app
  * must answer (app.ts) as express answers any error.
  */
-export function keptAnswers(deps: KeptAnswersDeps): (req: IncomingMessage, res: ServerResponse, otherwise: (err?: unknown) => void) => void {
+export function metricsAheadOfExpress(deps: MetricsAheadDeps): (req: IncomingMessage, res: ServerResponse, otherwise: (err?: unknown) => void) => void {
   const { answers, clock } = deps;
   const write = (req: IncomingMessage, res: ServerResponse, answer: MetricsAnswer): void => {
     const own = 'kept' in answer ? keptHeaders(answer.kept, answer.nowMs) : ['Vary', 'Authorization, Accept', 'Cache-Control', 'no-store', 'Content-Type', answer.contentType, 'Content-Length', String(answer.body.length)];

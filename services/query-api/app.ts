@@ -18,7 +18,7 @@ import { DAY_MS } from '../../pipeline/time.js';
 import { HttpError, errorHandler, notFound, notFoundHandler } from '../http/errors.js';
 import { defaultLogger, requestLogger } from '../http/logging.js';
 import { securityHeaderSets, securityHeaders } from '../http/security-headers.js';
-import { metricsAheadOfExpress } from './kept-answers.js';
+import { metricsAheadOfExpress, type MetricsAnswer, type MetricsAnswerer } from './kept-answers.js';
 import { createAlertsRouter } from './alerts-router.js';
 import type { WebhookPolicy } from '../../pipeline/alerts/webhook-url.js';
 import { createRejectionsRouter } from './rejections-router.js';
@@ -91,14 +91,6 @@ interface Shared {
   /** The metrics route's answer, set by the router. */
   metricsAnswer?: MetricsAnswerer;
 }
-
-/**
- * A metrics answer: with caching on, one as sendCached sends it (`disposition` when it was just built as a
- * CSV), kept or not; with caching off, bytes sent with `Cache-Control: no-store`.
- */
-export type MetricsAnswer = ({ kept: CachedAnswer; nowMs: number } | { body: Buffer; contentType: string }) & { disposition?: string };
-
-export type MetricsAnswerer = (record: KeyRecord, merchantId: string, url: string, parse: () => MetricsRequest, acceptCsv: boolean) => Promise<MetricsAnswer>;
 
 function sharedOf(deps: QueryApiDeps): Shared {
   const rateLimiter =

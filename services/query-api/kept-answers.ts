@@ -15,10 +15,17 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Request, RequestHandler } from 'express';
 import { authenticate, bearerToken } from '../../pipeline/auth/keys.js';
 import type { Clock, KeyRecord, KeyStore } from '../../pipeline/ports.js';
-import type { MetricsAnswer, MetricsAnswerer } from './app.js';
 import { mayRead, reachesMerchant } from './auth.js';
-import { answerKey, keptHeaders, type AnswerCache } from './cache.js';
+import { answerKey, keptHeaders, type AnswerCache, type CachedAnswer } from './cache.js';
 import { MerchantIdParam, parseMetricsQuery, type MetricsRequest } from './params.js';
+
+/**
+ * A metrics answer: with caching on, one as sendCached sends it (`disposition` when it was just built as a
+ * CSV), kept or not; with caching off, bytes sent with `Cache-Control: no-store`.
+ */
+export type MetricsAnswer = ({ kept: CachedAnswer; nowMs: number } | { body: Buffer; contentType: string }) & { disposition?: string };
+
+export type MetricsAnswerer = (record: KeyRecord, merchantId: string, url: string, parse: () => MetricsRequest, acceptCsv: boolean) => Promise<MetricsAnswer>;
 
 const PREFIX = '/v1/merchants/';
 const SUFFIX = '/metrics';

@@ -180,10 +180,10 @@ async function seedDemo(rt: LocalPipeline, ctx: CommandContext, runId: string, e
 /**
  * Unconsumed entries the demo publisher lets the bus hold before it waits for the runner: publishing
  * is much faster than ingest, and a million events published ahead grew the bus file (memory-mapped,
- * so resident) to hundreds of MB; under the bound its freed pages are reused. Two of the runner's
- * batches (16,384 entries each), so the runner never waits for the publisher.
+ * so resident) to hundreds of MB; under the bound its freed pages are reused. Four of the runner's
+ * batches (16,384 entries each), so the runner does not wait for the publisher on a busy machine.
  */
-export const DEMO_MAX_BACKLOG = 32_768;
+export const DEMO_MAX_BACKLOG = 65_536;
 
 /**
  * Publishes what `generate` writes into the sink it is given, a step at a time, while the runner
@@ -241,17 +241,29 @@ export async function publishDemo(
     const n = publishedThrough.length - 1;
     return publishedThrough[n]! - publishedThrough[Math.max(0, n - rt.bus.pendingCount())]!;
   };
-  /** Publishes what the sink collected, then waits until at most `backlog` entries are unconsumed. */
+  // The publish in flight: the next step is generated while its commit and archive append sync (on a
+  // busy disk a sync took longer than generating a step, and the runner waited for the publisher).
+  let inflight: Promise<unknown> = Promise.resolve();
+  let consumed = 0;
+  /**
+   * Publishes what the sink collected once the previous publish is done (in order), then waits until
+   * at most `backlog` entries are unconsumed; with 0, also for this publish.
+   */
   const publish = async (backlog: number) => {
     if (pending.length > 0) {
       const out = pending;
       pending = [];
-      await rt.bus.publish(out);
+      await inflight;
       for (const m of out) publishedThrough.push(publishedThrough[publishedThrough.length - 1]! + m.entries.length);
+      inflight = rt.bus.publish(out);
+      inflight.catch(() => undefined); // awaited by the next publish; not an unhandled rejection meanwhile
     }
+    if (backlog === 0) await inflight;
     for (;;) {
       const waiting = unconsumed();
-      onProgress?.(publishedThrough[publishedThrough.length - 1]! - waiting, entries);
+      // The estimate counts a publish not yet committed as consumed until it is: never report less.
+      consumed = Math.max(consumed, publishedThrough[publishedThrough.length - 1]! - waiting);
+      onProgress?.(consumed, entries);
       if (waiting <= backlog || consumeFailed) break;
       await new Promise((resolve) => setTimeout(resolve, 20));
     }
@@ -268,6 +280,9 @@ export async function publishDemo(
     endBody();
     // The last messages consumed too, so the progress ends at every entry ingested.
     await publish(0);
+  } catch (err) {
+    await inflight.catch(() => undefined);
+    throw err;
   } finally {
     stop.abort();
     await consuming;

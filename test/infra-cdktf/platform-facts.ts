@@ -231,6 +231,13 @@ export const APPEND_ROWS_MAX_BYTES = 10_000_000;
 export const CLOUD_RUN_CPU_MEMORY_MIB: Record<number, [number, number]> = { 1: [128, 4096], 2: [128, 8192], 4: [2048, 16384], 6: [4096, 24576], 8: [4096, 32768] };
 
 /**
+ * A Cloud Run job runs in the second generation execution environment, whose minimum memory is 512 MiB
+ * (below the 128 MiB a service or function may have at 1 or 2 vCPU).
+ * https://cloud.google.com/run/docs/configuring/jobs/memory-limits
+ */
+export const CLOUD_RUN_JOB_MIN_MEMORY_MIB = 512;
+
+/**
  * BigQuery's default project-wide "query usage per day" (QueryUsagePerDay), in bytes: 200 TiB
  * (https://cloud.google.com/bigquery/docs/custom-quotas). The per-user quota cannot lift it: whatever the
  * per-user limit, the usage of all users of the project together never exceeds the per-day one.

@@ -18,6 +18,7 @@ import {
   API_OF_RESOURCE_TYPE,
   BIGQUERY_MAX_QUERY_CHARS,
   CLOUD_RUN_CPU_MEMORY_MIB,
+  CLOUD_RUN_JOB_MIN_MEMORY_MIB,
   CLOUD_RUN_MAX_CONCURRENCY,
   FUNCTION_MAX_REQUEST_BYTES,
   PUBLIC_MEMBERS,
@@ -335,12 +336,13 @@ for (const environment of ['prod', 'dev'] as const) {
       const workloads = [
         ...Object.values(s.resources('google_cloudfunctions2_function')).map((f) => ({ name: f.name as string, cpu: f.service_config.available_cpu as string, memory: f.service_config.available_memory as string, concurrency: f.service_config.max_instance_request_concurrency as number })),
         ...Object.values(s.resources('google_cloud_run_v2_service')).map((v) => ({ name: v.name as string, ...v.template.containers[0].resources.limits, concurrency: v.template.max_instance_request_concurrency as number })),
-        ...Object.values(s.resources('google_cloud_run_v2_job')).map((j) => ({ name: j.name as string, ...j.template.template.containers[0].resources.limits, concurrency: 1 })),
+        ...Object.values(s.resources('google_cloud_run_v2_job')).map((j) => ({ name: j.name as string, ...j.template.template.containers[0].resources.limits, concurrency: 1, job: true })),
       ];
       assert.equal(workloads.length, 8);
       for (const w of workloads) {
         const cpu = Number(w.cpu);
         const memory = mib(w.memory);
+        if ('job' in w) assert.ok(memory >= CLOUD_RUN_JOB_MIN_MEMORY_MIB, `${w.name}: a job needs at least ${CLOUD_RUN_JOB_MIN_MEMORY_MIB} MiB, has ${w.memory}`);
         if (cpu < 1) {
           assert.ok(cpu >= 0.08 && memory <= (cpu < 0.5 ? 512 : 1024) && w.concurrency === 1, `${w.name}: ${w.cpu} vCPU, ${w.memory}, concurrency ${w.concurrency}`);
           continue;

@@ -9,7 +9,8 @@ import { join } from 'node:path';
 import { openLmdbSeriesStore, type LmdbSeriesStore } from '../../../adapters/local/series-store.js';
 import type { LocalWarehouse } from '../../../adapters/local/warehouse.js';
 import type { Dimensions } from '../../../pipeline/contracts/dimensions.js';
-import { exportMartRun } from '../../../pipeline/marts/exporter.js';
+import { exportDocuments, exportMartRun, exportRunSeries } from '../../../pipeline/marts/exporter.js';
+import { exportEarlierRuns, logExport, pendingEarlierRuns } from '../../../pipeline/marts/export-log.js';
 import { runMartCycle } from '../../../pipeline/marts/hourly.js';
 import { reprocess } from '../../../pipeline/marts/reprocess.js';
 import { scheduledRun } from '../../../pipeline/marts/runner.js';
@@ -241,4 +242,78 @@ describe('exportMartRun', function () {
     const now = new Date('2026-03-06T13:45:00Z');
     assert.deepStrictEqual(await answers(series, MERCHANTS, paths, now), await answers(dense, MERCHANTS, paths, now));
   });
+
+  /** Orders, page views and stock counts of both stores' hours, received at `received` (quantity `q` tells batches apart). */
+  function lateBatch(hours: number[], received: string, q: number): FixtureEvent[] {
+    const out: FixtureEvent[] = [];
+    for (const m of MERCHANTS) {
+      for (const h of hours) {
+        const t = `2026-03-06T${String(h).padStart(2, '0')}:${String(10 + q).padStart(2, '0')}:00Z`;
+        out.push({ receivedAt: received, event: order({ merchant: m, store: h % 2 ? 's1' : 's2', at: t, currency: 'EUR', lines: [{ sku: 'pz', quantity: q, unit_price_minor: 900 }] }) });
+        out.push({ receivedAt: received, event: pageView({ merchant: m, at: t, visitor: `v${h}-${q}`, session: `s${h}-${q}` }) });
+        out.push({ receivedAt: received, event: inventory({ merchant: m, store: 's1', at: t, sku: 'pz', onHand: 20 - h - q }) });
+      }
+    }
+    return out;
+  }
+
+  // A run stopped anywhere (a SIGKILL) leaves its recorded windows and snapshots; the next run exports
+  // only what its own snapshot shows changed, then each run the log does not hold against that run's
+  // snapshot — no export of every row. Kill points: before the k-th window's record (its earlier windows
+  // rebuilt), in its export (every window rebuilt), and two runs in a row, with arrivals between them
+  // that overlap the stopped run's windows.
+  const KILLS: { name: string; stops: number[] }[] = [
+    { name: 'before its 3rd window', stops: [2] },
+    { name: 'before its 7th window', stops: [6] },
+    { name: 'in its export', stops: [Infinity] },
+    { name: 'before its 5th window, then the next in its export', stops: [4, Infinity] },
+    { name: 'in its export, then the next before its 2nd window', stops: [Infinity, 1] },
+  ];
+  for (const kill of KILLS) {
+    it(`exports against their own snapshots what runs stopped ${kill.name} rebuilt: the series answer as a dense export`, async () => {
+      await loadEvents(wh, dims, lateBatch([8, 9, 10, 11, 12], '2026-03-06T13:01:00Z', 1));
+      const series = openSeries('series');
+      await runMartCycle({ warehouse: wh, series, clock: at('2026-03-06T13:20:00Z') });
+      const batches = [lateBatch([9, 10, 11], '2026-03-06T13:25:00Z', 2), lateBatch([10, 11, 12], '2026-03-06T13:35:00Z', 3)];
+      for (const [i, stop] of kill.stops.entries()) {
+        await loadEvents(wh, dims, batches[i]!);
+        let windows = 0;
+        const stopped = () => {
+          throw new Error('killed');
+        };
+        await assert.rejects(
+          scheduledRun({ warehouse: wh, clock: at(`2026-03-06T13:${30 + i * 10}:00Z`), beforeWindow: async () => (windows++ === stop ? stopped() : undefined), beforeComplete: async () => stopped() }),
+          /killed/,
+        );
+        assert.ok(stop === Infinity || windows === stop + 1, `the run had ${windows} windows, stopped before the ${stop + 1}th`);
+      }
+      await loadEvents(wh, dims, lateBatch([8, 12], '2026-03-06T13:50:00Z', 4));
+      const now = at('2026-03-06T14:00:00Z');
+      let pending = 0;
+      const through = new Map<string, Date>();
+      let from: Date | undefined;
+      const run = await scheduledRun({
+        warehouse: wh,
+        clock: now,
+        beforeComplete: async (r) => {
+          const earlier = await pendingEarlierRuns(wh, { before: r.startedAt, now: now.now(), exclude: [r.runId] });
+          pending = earlier.length;
+          const written = new Set<string>();
+          const own = await exportRunSeries({ warehouse: wh, series }, { runId: r.runId, merchantFrom: '' }, r, { written });
+          await logExport(wh, r, { merchantFrom: '' }, now.now());
+          const rest = await exportEarlierRuns({ warehouse: wh, series }, earlier, { now: now.now(), written });
+          for (const [m, t] of [...own.inventoryThrough, ...rest.inventoryThrough]) if (!(through.get(m)! >= t)) through.set(m, t);
+          from = rest.arrivalsFrom;
+        },
+      });
+      // The documents as the cycle writes them (hourly.ts runCycle).
+      await exportDocuments({ warehouse: wh, series }, { from: from && from < run.arrivalsFrom ? from : run.arrivalsFrom, to: run.arrivalsThrough }, undefined, through);
+      assert.equal(pending, kill.stops.length, 'every stopped run is exported');
+      const dense = openSeries('dense');
+      await denseExport(wh, dense, '2026-03-05T00:00:00Z', '2026-03-07T00:00:00Z');
+      const paths = requestsOf(MERCHANTS, '2026-03-06T05:00:00Z', '2026-03-06T16:00:00Z');
+      const when = new Date('2026-03-06T14:05:00Z');
+      assert.deepStrictEqual(await answers(series, MERCHANTS, paths, when), await answers(dense, MERCHANTS, paths, when));
+    });
+  }
 });

@@ -51,10 +51,14 @@ export async function unexportedRuns(warehouse: Warehouse, opts: { since: Date; 
     const list = byRun.get(l.run_id) ?? byRun.set(l.run_id, []).get(l.run_id)!;
     list.push({ merchantFrom: l.merchant_from, ...(l.merchant_to !== null ? { merchantTo: l.merchant_to } : {}) });
   }
-  // Every run of the look-back counts, logged or not. An empty log does not mean a deployment older than
-  // the log: a first run that rebuilt and recorded its watermarks but died in its export leaves one too,
-  // and taking it as exported lost its cells (the SIGKILL test: 601 series rows short). A deployment that
-  // gains the log exports its last week of runs once more, each against its own snapshot: overwrites.
+  // Every run of the look-back counts, logged or not. The log is written per run as each export ends, not
+  // in run order: an export logs its own run, then writes the earlier unlogged ones, and a kill or a
+  // failed task in between leaves a newer run logged and an older one not. A rule that took the runs
+  // before the oldest logged one (or, with an empty log, up to the newest complete one) as exported from
+  // before the log was kept dropped that older run for good: the SIGKILL test ended 601 series rows
+  // short, and fails again with that rule restored. Each run's export against its own snapshot is
+  // enough: the next run exports only what its own snapshot shows changed. A deployment that gains the
+  // log exports its last week of runs once more, each against its own snapshot: overwrites.
   return runs.map((r) => ({ runId: r.run_id, startedAt: new Date(r.started_at), complete: r.complete, logged: byRun.get(r.run_id) ?? [] }));
 }
 

@@ -14,6 +14,7 @@ import { exportEarlierRuns, logExport, pendingEarlierRuns } from '../../../pipel
 import { runMartCycle } from '../../../pipeline/marts/hourly.js';
 import { reprocess } from '../../../pipeline/marts/reprocess.js';
 import { scheduledRun } from '../../../pipeline/marts/runner.js';
+import type { MartWindow } from '../../../pipeline/marts/windows.js';
 import type { Clock, SeriesStore } from '../../../pipeline/ports.js';
 import { answers, denseExport, requestsOf } from './api-answers.js';
 import { recording, rewrittenKeys, writesByKey } from './series-writes.js';
@@ -262,18 +263,23 @@ describe('exportMartRun', function () {
   // snapshot — no export of every row. Kill points: before the k-th window's record (its earlier windows
   // rebuilt), in its export (every window rebuilt), and two runs in a row, with arrivals between them
   // that overlap the stopped run's windows.
-  const KILLS: { name: string; stops: number[] }[] = [
+  const LOGGED_OWN = -1;
+  const KILLS: { name: string; stops: number[]; first?: boolean }[] = [
     { name: 'before its 3rd window', stops: [2] },
     { name: 'before its 7th window', stops: [6] },
     { name: 'in its export', stops: [Infinity] },
     { name: 'before its 5th window, then the next in its export', stops: [4, Infinity] },
     { name: 'in its export, then the next before its 2nd window', stops: [Infinity, 1] },
+    // The log is not in run order: the next run logs its own export, then stops before the earlier run's.
+    { name: 'in its export, then the next after logging its own export', stops: [Infinity, LOGGED_OWN] },
+    // The same as the deployment's first runs: no logged run is older than the unlogged one.
+    { name: 'first, in its export, then the next after logging its own export', stops: [Infinity, LOGGED_OWN], first: true },
   ];
   for (const kill of KILLS) {
     it(`exports against their own snapshots what runs stopped ${kill.name} rebuilt: the series answer as a dense export`, async () => {
       await loadEvents(wh, dims, lateBatch([8, 9, 10, 11, 12], '2026-03-06T13:01:00Z', 1));
       const series = openSeries('series');
-      await runMartCycle({ warehouse: wh, series, clock: at('2026-03-06T13:20:00Z') });
+      if (!kill.first) await runMartCycle({ warehouse: wh, series, clock: at('2026-03-06T13:20:00Z') });
       const batches = [lateBatch([9, 10, 11], '2026-03-06T13:25:00Z', 2), lateBatch([10, 11, 12], '2026-03-06T13:35:00Z', 3)];
       for (const [i, stop] of kill.stops.entries()) {
         await loadEvents(wh, dims, batches[i]!);
@@ -281,11 +287,16 @@ describe('exportMartRun', function () {
         const stopped = () => {
           throw new Error('killed');
         };
-        await assert.rejects(
-          scheduledRun({ warehouse: wh, clock: at(`2026-03-06T13:${30 + i * 10}:00Z`), beforeWindow: async () => (windows++ === stop ? stopped() : undefined), beforeComplete: async () => stopped() }),
-          /killed/,
-        );
-        assert.ok(stop === Infinity || windows === stop + 1, `the run had ${windows} windows, stopped before the ${stop + 1}th`);
+        const clock = at(`2026-03-06T13:${30 + i * 10}:00Z`);
+        const beforeComplete = async (r: { runId: string; startedAt: Date; windows: MartWindow[]; finalizedThrough?: Date }) => {
+          if (stop === LOGGED_OWN) {
+            await exportRunSeries({ warehouse: wh, series }, { runId: r.runId, merchantFrom: '' }, r);
+            await logExport(wh, r, { merchantFrom: '' }, clock.now());
+          }
+          stopped();
+        };
+        await assert.rejects(scheduledRun({ warehouse: wh, clock, beforeWindow: async () => (windows++ === stop ? stopped() : undefined), beforeComplete }), /killed/);
+        assert.ok(stop === Infinity || stop === LOGGED_OWN || windows === stop + 1, `the run had ${windows} windows, stopped before the ${stop + 1}th`);
       }
       await loadEvents(wh, dims, lateBatch([8, 12], '2026-03-06T13:50:00Z', 4));
       const now = at('2026-03-06T14:00:00Z');
@@ -308,7 +319,7 @@ describe('exportMartRun', function () {
       });
       // The documents as the cycle writes them (hourly.ts runCycle).
       await exportDocuments({ warehouse: wh, series }, { from: from && from < run.arrivalsFrom ? from : run.arrivalsFrom, to: run.arrivalsThrough }, undefined, through);
-      assert.equal(pending, kill.stops.length, 'every stopped run is exported');
+      assert.equal(pending, kill.stops.filter((s) => s !== LOGGED_OWN).length, 'every run the log does not hold is exported');
       const dense = openSeries('dense');
       await denseExport(wh, dense, '2026-03-05T00:00:00Z', '2026-03-07T00:00:00Z');
       const paths = requestsOf(MERCHANTS, '2026-03-06T05:00:00Z', '2026-03-06T16:00:00Z');

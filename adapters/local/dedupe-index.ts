@@ -4,28 +4,18 @@
 import { BIGINT, LIST, VARCHAR, listValue, type DuckDBConnection } from '@duckdb/node-api';
 import type { EntryRef } from '../../pipeline/contracts/outcomes.js';
 import type { DedupeClaim, DedupeIndex, DedupeVerdict } from '../../pipeline/ports.js';
+import { duckdbDdl } from '../../pipeline/schema/ddl-duckdb.js';
 import { req, type TableDef } from '../../pipeline/schema/types.js';
 import { inTransaction, type DuckDbSession, type Pending } from './duckdb-session.js';
 import { appendRows } from './duckdb-values.js';
 
-/** Local bookkeeping tables, not part of the BigQuery schema (GCP keeps the dedupe index in Bigtable). */
-export const STATE_DDL = [
-  'CREATE SCHEMA IF NOT EXISTS state',
-  // No PRIMARY KEY: claims are decided in one serialized transaction (one writer holds the data
-  // directory), so a key is never inserted twice; an ART index on it cost more at insert and commit
-  // (and memory) than the look-ups it served, which scan the table as a semi-join anyway.
-  `CREATE TABLE IF NOT EXISTS state.dedupe_index (
-     dedupe_key VARCHAR NOT NULL,
-     merchant_id VARCHAR NOT NULL,
-     event_id VARCHAR NOT NULL,
-     content_hash VARCHAR NOT NULL,
-     message_id VARCHAR NOT NULL,
-     entry_index BIGINT NOT NULL,
-     claimed_at TIMESTAMPTZ NOT NULL
-   )`,
-];
-
-/** state.dedupe_index's columns in table order, for column-wise appends (appendRows). */
+/**
+ * state.dedupe_index: a local bookkeeping table, not part of the BigQuery schema (GCP keeps the dedupe
+ * index in Bigtable). Its DDL and its column-wise appends (appendRows) both come from this definition.
+ * No PRIMARY KEY (duckdbDdl adds none): claims are decided in one serialized transaction (one writer
+ * holds the data directory), so a key is never inserted twice; an ART index on it cost more at insert
+ * and commit (and memory) than the look-ups it served, which scan the table as a semi-join anyway.
+ */
 const dedupeIndexTable: TableDef = {
   id: 'state.dedupe_index',
   description: 'Local dedupe index: the first entry of each (merchant_id, event_id)',
@@ -40,6 +30,9 @@ const dedupeIndexTable: TableDef = {
     req('claimed_at', 'TIMESTAMP', 'When the claim was written'),
   ],
 };
+
+/** Local bookkeeping tables' DDL (the warehouse runs it on open). */
+export const STATE_DDL = [duckdbDdl(dedupeIndexTable)];
 
 /** The unit separator cannot occur in validated ids, so the joined key is unambiguous. */
 const dedupeKey = (merchantId: string, eventId: string): string => `${merchantId}\u001f${eventId}`;

@@ -23,6 +23,7 @@ import {
   type DuckDBValueConverter,
   type JS,
 } from '@duckdb/node-api';
+import duckdb from '@duckdb/node-bindings';
 import type { SqlParams } from '../../pipeline/ports.js';
 import type { Column, ColumnType, TableDef } from '../../pipeline/schema/types.js';
 
@@ -93,43 +94,194 @@ function columnConverter(c: Column): ToValue {
   return (v) => (v == null ? null : scalarValue(c.type, v, c.name));
 }
 
-interface TableWriter {
-  types: DuckDBType[];
-  converters: ToValue[];
-}
-const writersByTable = new WeakMap<TableDef, TableWriter>();
 const CHUNK_ROWS = 2048; // DuckDB's vector size
+const INLINE_BYTES = 12; // string_t keeps strings of up to 12 bytes in its 16-byte slot, after a 4-byte length
+
+/** A validity mask with every row valid (DuckDB keeps one bit per row, in 64-bit words). */
+function allValid(n: number): Uint8Array<ArrayBuffer> {
+  return new Uint8Array(Math.ceil(n / 64) * 8).fill(0xff);
+}
+
+function flushValidity(vector: duckdb.Vector, validity: Uint8Array<ArrayBuffer> | null): void {
+  if (!validity) return;
+  duckdb.vector_ensure_validity_writable(vector);
+  duckdb.copy_data_to_vector_validity(vector, 0, validity.buffer, validity.byteOffset, validity.byteLength);
+}
 
 /**
- * Appends rows (objects keyed by column name; missing keys are NULL) to a table of the schema source.
- * Column-wise data chunks rather than one appender call per value: numbers and timestamps are copied
- * to DuckDB in one call per column, which makes bulk loads markedly faster than value-by-value appends.
+ * Writes n strings (null allowed) into a VARCHAR vector. A string of at most 12 ASCII characters is
+ * written inline as DuckDB lays it out (length, then the bytes, zero-padded: duckdb_string_t in
+ * https://github.com/duckdb/duckdb/blob/main/src/include/duckdb.h, and the vector access rules of
+ * https://duckdb.org/docs/stable/clients/c/vector); any other string goes through
+ * duckdb_vector_assign_string_element as the client writes it, so the stored bytes are the same.
+ */
+function fillStrings(vector: duckdb.Vector, get: (i: number) => unknown, n: number, required: string | null): void {
+  const slots = new Uint8Array(n * 16);
+  const words = new DataView(slots.buffer);
+  let validity: Uint8Array<ArrayBuffer> | null = null;
+  let long: number[] | null = null;
+  let longValues: string[] | null = null;
+  for (let i = 0; i < n; i++) {
+    const raw = get(i);
+    if (raw == null) {
+      if (required) throw new Error(`${required} is required but the row has none`);
+      validity ??= allValid(n);
+      validity[i >> 3]! &= ~(1 << (i & 7));
+      continue;
+    }
+    const s = typeof raw === 'string' ? raw : String(raw);
+    const len = s.length;
+    let inline = len <= INLINE_BYTES;
+    for (let k = 0; inline && k < len; k++) {
+      const c = s.charCodeAt(k);
+      if (c > 0x7f) inline = false;
+    }
+    if (inline) {
+      const at = i * 16;
+      words.setUint32(at, len, true);
+      for (let k = 0; k < len; k++) slots[at + 4 + k] = s.charCodeAt(k);
+    } else {
+      (long ??= []).push(i);
+      (longValues ??= []).push(s);
+    }
+  }
+  duckdb.copy_data_to_vector(vector, 0, slots.buffer, 0, slots.byteLength);
+  if (long) for (let k = 0; k < long.length; k++) duckdb.vector_assign_string_element(vector, long[k]!, longValues![k]!);
+  flushValidity(vector, validity);
+}
+
+/** Writes a 64-bit integer given as a number (exact when safe) or a bigint, little-endian. */
+function setInt64(words: DataView, at: number, v: number | bigint): void {
+  if (typeof v === 'number' && Number.isSafeInteger(v)) {
+    words.setUint32(at, v >>> 0, true);
+    words.setInt32(at + 4, Math.floor(v / 4_294_967_296), true);
+  } else {
+    words.setBigInt64(at, BigInt(v), true);
+  }
+}
+
+function fillInt64(vector: duckdb.Vector, get: (i: number) => unknown, n: number, required: string | null, toWord: (v: unknown) => number | bigint): void {
+  const data = new Uint8Array(n * 8);
+  const words = new DataView(data.buffer);
+  let validity: Uint8Array<ArrayBuffer> | null = null;
+  for (let i = 0; i < n; i++) {
+    const v = get(i);
+    if (v == null) {
+      if (required) throw new Error(`${required} is required but the row has none`);
+      validity ??= allValid(n);
+      validity[i >> 3]! &= ~(1 << (i & 7));
+      continue;
+    }
+    setInt64(words, i * 8, toWord(v));
+  }
+  duckdb.copy_data_to_vector(vector, 0, data.buffer, 0, data.byteLength);
+  flushValidity(vector, validity);
+}
+
+/** INT64 as the client converts it: BigInt(v), so a fraction or a non-numeric string throws. */
+const int64Word = (v: unknown): number | bigint => (typeof v === 'number' && Number.isSafeInteger(v) ? v : BigInt(v as number | string | bigint));
+
+/** TIMESTAMP as microseconds since the epoch, from a Date or anything `new Date` reads. */
+function timestampWord(column: string): (v: unknown) => number | bigint {
+  return (v) => {
+    const ms = toDate(v, column).getTime();
+    return Number.isSafeInteger(ms * 1000) ? ms * 1000 : BigInt(ms) * 1000n;
+  };
+}
+
+/** A REPEATED STRING column: list entries (offset, length) per row, the strings in its child vector. */
+function fillStringLists(vector: duckdb.Vector, get: (i: number) => unknown, n: number): void {
+  const entries = new Uint8Array(n * 16);
+  const words = new DataView(entries.buffer);
+  let total = 0;
+  for (let i = 0; i < n; i++) {
+    const list = get(i) as readonly unknown[] | null | undefined;
+    const len = list == null ? 0 : list.length; // BigQuery has no NULL arrays: a missing list is empty
+    setInt64(words, i * 16, total);
+    setInt64(words, i * 16 + 8, len);
+    total += len;
+  }
+  duckdb.list_vector_reserve(vector, total);
+  duckdb.list_vector_set_size(vector, total);
+  if (total > 0) {
+    const flat: unknown[] = new Array(total);
+    let k = 0;
+    for (let i = 0; i < n; i++) {
+      const list = get(i) as readonly unknown[] | null | undefined;
+      if (list != null) for (const x of list) flat[k++] = x;
+    }
+    fillStrings(duckdb.list_vector_get_child(vector), (j) => flat[j], total, null);
+  }
+  duckdb.copy_data_to_vector(vector, 0, entries.buffer, 0, entries.byteLength);
+}
+
+/**
+ * How a column reaches its vector. Strings, integers, timestamps and string lists are filled in bulk:
+ * a strings' column writes its 16-byte slots (length and inline bytes of short ASCII strings) and its
+ * validity mask in one copy each and hands only the other strings to DuckDB one by one; integers and
+ * timestamps are written as 64-bit words without a BigInt per value. The client's own vectors keep
+ * two arrays per column and chunk and set every validity bit through BigInts, which made these appends
+ * about a fifth of the ingest's JS time. The other types go through the client's vectors.
+ */
+interface ColumnWriter {
+  type: DuckDBType;
+  fill?: (vector: duckdb.Vector, get: (i: number) => unknown, n: number) => void;
+  convert: ToValue;
+}
+
+function columnWriter(table: TableDef, c: Column): ColumnWriter {
+  const type = c.mode === 'REPEATED' ? LIST(BASE_TYPES[c.type]) : BASE_TYPES[c.type];
+  const required = c.mode === 'REQUIRED' ? `${table.id}.${c.name}` : null;
+  const convert = columnConverter(c);
+  if (c.mode === 'REPEATED') return c.type === 'STRING' ? { type, convert, fill: (v, get, n) => fillStringLists(v, get, n) } : { type, convert };
+  switch (c.type) {
+    case 'STRING':
+      return { type, convert, fill: (v, get, n) => fillStrings(v, get, n, required) };
+    case 'INT64':
+      return { type, convert, fill: (v, get, n) => fillInt64(v, get, n, required, int64Word) };
+    case 'TIMESTAMP': {
+      const word = timestampWord(c.name);
+      return { type, convert, fill: (v, get, n) => fillInt64(v, get, n, required, word) };
+    }
+    default:
+      return { type, convert };
+  }
+}
+
+const writersByTable = new WeakMap<TableDef, ColumnWriter[]>();
+
+/**
+ * Appends rows (objects keyed by column name; missing keys are NULL) to a table of the schema source,
+ * column-wise, one data chunk of up to 2,048 rows at a time, in the caller's transaction.
  */
 export async function appendRows(conn: DuckDBConnection, table: TableDef, rows: readonly object[]): Promise<void> {
   if (rows.length === 0) return;
-  let writer = writersByTable.get(table);
-  if (!writer) {
-    writer = {
-      types: table.columns.map((c) => (c.mode === 'REPEATED' ? LIST(BASE_TYPES[c.type]) : BASE_TYPES[c.type])),
-      converters: table.columns.map(columnConverter),
-    };
-    writersByTable.set(table, writer);
+  let writers = writersByTable.get(table);
+  if (!writers) {
+    writers = table.columns.map((c) => columnWriter(table, c));
+    writersByTable.set(table, writers);
   }
   const [schema, name] = table.id.split('.') as [string, string];
   const appender = await conn.createAppender(name, schema);
   const columns = table.columns;
+  const types = writers.map((w) => w.type);
   try {
     for (let offset = 0; offset < rows.length; offset += CHUNK_ROWS) {
       const n = Math.min(CHUNK_ROWS, rows.length - offset);
-      const chunk = DuckDBDataChunk.create(writer.types, n);
+      const chunk = DuckDBDataChunk.create(types, n);
       for (let ci = 0; ci < columns.length; ci++) {
         const c = columns[ci]!;
-        const convert = writer.converters[ci]!;
+        const w = writers[ci]!;
+        const get = (ri: number) => (rows[offset + ri] as Record<string, unknown>)[c.name];
+        if (w.fill) {
+          w.fill(duckdb.data_chunk_get_vector(chunk.chunk, ci), get, n);
+          continue;
+        }
         const values: DuckDBValue[] = new Array(n);
         for (let ri = 0; ri < n; ri++) {
-          const v = (rows[offset + ri] as Record<string, unknown>)[c.name];
+          const v = get(ri);
           if (v == null && c.mode === 'REQUIRED') throw new Error(`${table.id}.${c.name} is required but the row has none`);
-          values[ri] = convert(v);
+          values[ri] = w.convert(v);
         }
         chunk.setColumnValues(ci, values);
       }

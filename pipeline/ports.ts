@@ -312,8 +312,8 @@ export interface CounterIncrement {
 export interface SeriesStore {
   /** Applies mutations; each row's mutations are atomic. Re-applying changes nothing. */
   mutate(mutations: SeriesMutation[]): Promise<void>;
-  /** Rows with start ≤ key < end, in key order: one contiguous range read. */
-  readRange(range: { start: string; end: string }): Promise<SeriesRow[]>;
+  /** Rows with start ≤ key < end, in key order: one contiguous range read; at most `limit` rows (the first ones) when given. */
+  readRange(range: { start: string; end: string }, opts?: { limit?: number }): Promise<SeriesRow[]>;
   /**
    * The rows of a range and some documents, together in one read (one ReadRows on Bigtable, whose row set
    * takes keys and ranges at once), so a query API request costs one round trip. An empty range

@@ -99,8 +99,8 @@ export function createBigtableSeriesStore(table: Table): SeriesStore {
       }
     },
 
-    async readRange(range): Promise<SeriesRow[]> {
-      return (await readRows(table, range, [])).rows;
+    async readRange(range, opts): Promise<SeriesRow[]> {
+      return (await readRows(table, range, [], opts?.limit)).rows;
     },
 
     readRangeWithDocuments: (range, documentKeys) => readRows(table, range, documentKeys),
@@ -271,7 +271,7 @@ type RowData = Record<string, Record<string, { value: Buffer }[]>>;
  * RowSet holds row keys and row ranges together: https://cloud.google.com/bigtable/docs/reference/data/rpc/google.bigtable.v2#rowset).
  * Document rows hold only family 'd', series rows 'm' and 'p', alert rows 'a', so one filter serves all.
  */
-async function readRows(table: Table, { start, end }: { start: string; end: string }, documentKeys: readonly string[]): Promise<{ rows: SeriesRow[]; documents: Map<string, unknown> }> {
+async function readRows(table: Table, { start, end }: { start: string; end: string }, documentKeys: readonly string[], limit?: number): Promise<{ rows: SeriesRow[]; documents: Map<string, unknown> }> {
   const hasRange = Buffer.compare(Buffer.from(start), Buffer.from(end)) < 0;
   const documents = new Map<string, unknown>();
   if (!hasRange && documentKeys.length === 0) return { rows: [], documents };
@@ -279,6 +279,9 @@ async function readRows(table: Table, { start, end }: { start: string; end: stri
     ...(documentKeys.length > 0 ? { keys: [...documentKeys] } : {}),
     ...(hasRange ? { ranges: [{ start: { value: start, inclusive: true }, end: { value: end, inclusive: false } }] } : {}),
     filter: [{ family: /^(m|p|d|a)$/ }, { column: /(?:[^~!][\s\S]*|!gen)/ }, { column: { cellLimit: 1 } }],
+    // rows_limit of ReadRowsRequest: the server stops after that many rows
+    // (https://cloud.google.com/bigtable/docs/reference/data/rpc/google.bigtable.v2#readrowsrequest).
+    ...(limit !== undefined && documentKeys.length === 0 ? { limit } : {}),
     decode: false,
   });
   const docKeys = new Set(documentKeys);

@@ -128,12 +128,13 @@ export function openLmdbSeriesStore(opts: { dataDir: string } | { path: string }
         );
     });
 
-  const readRange = ({ start, end }: { start: string; end: string }): SeriesRow[] => {
+  const readRange = ({ start, end }: { start: string; end: string }, limit = Infinity): SeriesRow[] => {
     const out: SeriesRow[] = [];
     const [from, to] = [toKey(start), toKey(end)];
     if (Buffer.compare(from, to) >= 0) return out;
     for (const { key, value } of rows.getRange({ start: from, end: to })) {
       if (key.equals(STRUCTURES_KEY)) continue;
+      if (out.length >= limit) break;
       out.push({ key: key.toString('utf8'), cells: value });
     }
     return out;
@@ -173,8 +174,8 @@ export function openLmdbSeriesStore(opts: { dataDir: string } | { path: string }
       );
     },
 
-    async readRange(range): Promise<SeriesRow[]> {
-      return readRange(range);
+    async readRange(range, opts): Promise<SeriesRow[]> {
+      return readRange(range, opts?.limit);
     },
 
     async readRangeWithDocuments(range, documentKeys) {

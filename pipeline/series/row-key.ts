@@ -23,7 +23,8 @@ export interface SeriesKey {
   grain: Grain;
 }
 
-const escape = (s: string): string => s.replace(/[%#=\u0000-\u001f\u007f]/g, (c) => '%' + c.charCodeAt(0).toString(16).padStart(2, '0').toUpperCase());
+/** One key component escaped (see the header). */
+export const escape = (s: string): string => s.replace(/[%#=\u0000-\u001f\u007f]/g, (c) => '%' + c.charCodeAt(0).toString(16).padStart(2, '0').toUpperCase());
 const unescape = (s: string): string => s.replace(/%([0-9A-F]{2})/g, (_, h: string) => String.fromCharCode(parseInt(h, 16)));
 
 /** Escaped bytes of one dimension value in a key; with ids of 128 characters a key stays far below 4 KiB. */
@@ -32,7 +33,7 @@ const HASH_MARK = '~';
 const HASH_HEX = 16;
 
 /** A dimension value as it appears in a key: escaped, and bounded (see the header). */
-function dimensionValue(value: string): string {
+export function dimensionValue(value: string): string {
   const e = escape(value);
   // A UTF-16 code unit is at most 3 UTF-8 bytes: most values skip the exact count.
   if (e.length * 3 <= MAX_DIMENSION_BYTES || Buffer.byteLength(e) <= MAX_DIMENSION_BYTES) return e;

@@ -3,6 +3,7 @@
 // merchants, per-family merges, idempotent bucket replacement, and documents kept apart from the rows.
 import assert from 'node:assert/strict';
 import type { SeriesStore } from '../../pipeline/ports.js';
+import { decodeRankedKey, rankedRange, withRankedTwins } from '../../pipeline/series/ranked.js';
 import { documentKey, encodeRowKey, hourBucket, rowRange, type SeriesKey } from '../../pipeline/series/row-key.js';
 
 const total: SeriesKey = { merchantId: 'm1', series: 'sales', dims: {}, grain: 'h' };
@@ -11,6 +12,36 @@ const hour = (iso: string): string => hourBucket(new Date(iso));
 
 /** Registers the contract's tests; `store()` answers the fresh, empty store of the current test. */
 export function seriesStoreContract(store: () => SeriesStore): void {
+  it('reads at most limit rows of a range, the first ones, so a long range can be read page by page', async () => {
+    const keys = ['2026112100', '2026112101', '2026112102', '2026112103', '2026112104'].map((b) => encodeRowKey(total, b));
+    await store().mutate(keys.map((key, i) => ({ kind: 'set', key, family: 'm', cells: { orders: i } })));
+    const range = rowRange(total, '2026112100', '2026112200');
+    assert.deepEqual((await store().readRange(range, { limit: 2 })).map((r) => r.key), keys.slice(0, 2));
+    assert.deepEqual((await store().readRange({ ...range, start: keys[1]! + '\u0000' }, { limit: 2 })).map((r) => r.key), keys.slice(2, 4));
+    assert.equal((await store().readRange(range, { limit: 10 })).length, 5);
+  });
+
+  it("holds a ranking's buckets in one range of ranked rows, written and deleted with their series rows", async () => {
+    const products: SeriesKey = { merchantId: 'm1', series: 'products', dims: {}, grain: 'h' };
+    const skus = ['pz', 'cola', 'a#b=c%'];
+    const history = Array.from({ length: 48 }, (_, h) => hourBucket(new Date(Date.UTC(2026, 10, 20) + h * 3_600_000)));
+    const rows = skus.flatMap((sku) => history.flatMap((b) => [encodeRowKey({ ...products, dims: { sku } }, b), encodeRowKey({ ...products, dims: { sku, store: 's1' } }, b)]));
+    await store().mutate(withRankedTwins(rows.map((key) => ({ kind: 'set', key, family: 'm', cells: { units: 1 } }))));
+    const day = (await store().readRange(rankedRange({ merchantId: 'm1', series: 'products', grain: 'h' }, '2026112100', '2026112200'))).map((r) => decodeRankedKey(r.key));
+    assert.equal(day.length, 24 * skus.length);
+    assert.deepEqual(new Set(day.map((k) => k.dims.sku)), new Set(skus));
+    assert.ok(day.every((k) => k.bucket >= '2026112100' && k.bucket < '2026112200' && k.dims.store === undefined));
+    const narrowed = await store().readRange(rankedRange({ merchantId: 'm1', series: 'products', grain: 'h', narrowedTo: 's1' }, '2026112110', '2026112112'));
+    assert.deepEqual(narrowed.map((r) => decodeRankedKey(r.key)), ['2026112110', '2026112111'].flatMap((bucket) => [...skus].sort((a, b) => Buffer.compare(Buffer.from(encodeRowKey({ ...products, dims: { sku: a } }, '')), Buffer.from(encodeRowKey({ ...products, dims: { sku: b } }, '')))).map((sku) => ({ ...products, dims: { sku, store: 's1' }, bucket }))));
+    // A reprocess deleting a bucket's mart family deletes its ranked rows too: nothing is left behind.
+    const gone = rows.filter((k) => k.endsWith('#2026112105'));
+    await store().mutate(withRankedTwins(gone.map((key) => ({ kind: 'delete_family', key, family: 'm' }))));
+    const after = await store().readRange(rankedRange({ merchantId: 'm1', series: 'products', grain: 'h' }, '2026112100', '2026112200'));
+    assert.equal(after.length, 23 * skus.length);
+    assert.ok(after.every((r) => decodeRankedKey(r.key).bucket !== '2026112105'));
+    assert.deepEqual(await store().readRange(rankedRange({ merchantId: 'm1', series: 'products', grain: 'h', narrowedTo: 's1' }, '2026112105', '2026112106')), []);
+  });
+
   it('reads back exactly the rows of a half-open range, in key order', async () => {
     const keys = ['2026112100', '2026112101', '2026112102', '2026112103'].map((b) => encodeRowKey(total, b));
     await store().mutate(keys.reverse().map((key, i) => ({ kind: 'set', key, family: 'm', cells: { orders: i } })));

@@ -1,0 +1,146 @@
+// Ranked rows: a bucket-major second row for every row a ranking (/v1/merchants/{id}/top) reads, so a
+// ranking of a range is one scan of that range's buckets instead of the dimension's whole history.
+// The series row key puts the dimension value before the grain and bucket
+//   m1#products#sku=pz#h#2026112114            (row-key.ts)
+// and its ranked twin moves the ranked dimension after the bucket, keeping any narrowing dimension
+// (products: the store) before it:
+//   m1#products#~h#2026112114#sku=pz
+//   m1#products#~h#store=s1#2026112114#sku=pz
+// so `m1#products#~h#2026112100` … `m1#products#~h#2026112200` holds exactly one UTC day's sku rows.
+// A twin holds the same cells as its row: every writer applies each mutation of a ranked row to its twin
+// too (withRankedTwins: the exporter's writes, deletes and partial retirements; the speed layer writes
+// and compacts a twin as a row of its own), so a reprocess that deletes a bucket deletes its twin.
+// '~' never starts a dimension name, so no series row key has a component like the twin's third one.
+import type { SeriesMutation, SeriesRow, SeriesStore } from '../ports.js';
+import { FAMILY_MART } from '../ports.js';
+import { dimensionValue, escape, type Grain, type SeriesKey, type SeriesName } from './row-key.js';
+
+/** Series with a ranked dimension, and that dimension. */
+export const RANKED_DIMENSIONS = { products: 'sku', sales: 'store', pages: 'page', referrers: 'referrer', devices: 'device', countries: 'country' } as const;
+export type RankedSeries = keyof typeof RANKED_DIMENSIONS;
+/** A dimension a ranking may narrow by (products: one store's skus), kept before the bucket. */
+const NARROWING: Partial<Record<RankedSeries, string>> = { products: 'store' };
+/** Grains a ranking reads: hours for all; local days for the web breakdowns (the others sum hours). */
+const RANKED_GRAINS: Record<RankedSeries, readonly Grain[]> = { products: ['h'], sales: ['h'], pages: ['h', 'd'], referrers: ['h', 'd'], devices: ['h', 'd'], countries: ['h', 'd'] };
+
+const TWIN_MARK = '~';
+
+/**
+ * The ranked twin of a series row key, or undefined when no ranking reads the row: its series has a
+ * ranked dimension, it carries that dimension and at most the series' narrowing one, and its grain is
+ * one rankings read. Works on the encoded key (components stay escaped as they are).
+ */
+export function rankedTwinKey(key: string): string | undefined {
+  const parts = key.split('#');
+  if (parts.length < 5 || parts.length > 6) return undefined;
+  const series = parts[1] as RankedSeries;
+  const ranked = RANKED_DIMENSIONS[series];
+  if (ranked === undefined) return undefined;
+  const grain = parts[parts.length - 2] as Grain;
+  if (!RANKED_GRAINS[series].includes(grain)) return undefined;
+  const dims = parts.slice(2, -2);
+  let rankedPart: string | undefined;
+  let narrowing: string | undefined;
+  for (const d of dims) {
+    const name = d.slice(0, d.indexOf('='));
+    if (name === ranked) rankedPart = d;
+    else if (name === NARROWING[series]) narrowing = d;
+    else return undefined;
+  }
+  if (rankedPart === undefined) return undefined;
+  return `${parts[0]}#${series}#${TWIN_MARK}${grain}#${narrowing === undefined ? '' : narrowing + '#'}${parts[parts.length - 1]}#${rankedPart}`;
+}
+
+/** Whether a key is a ranked twin (its third component starts with '~'). */
+export function isRankedKey(key: string): boolean {
+  const first = key.indexOf('#');
+  const second = key.indexOf('#', first + 1);
+  return first >= 0 && second >= 0 && key.charCodeAt(second + 1) === 0x7e /* ~ */;
+}
+
+/** The series key and bucket a twin stands for (what decodeRowKey answers for its row). */
+export function decodeRankedKey(key: string): SeriesKey & { bucket: string } {
+  const parts = key.split('#');
+  const [merchant, series, mark] = parts;
+  if (parts.length < 5 || !mark?.startsWith(TWIN_MARK)) throw new Error(`not a ranked row key: ${key}`);
+  const grain = mark.slice(TWIN_MARK.length);
+  if (grain !== 'h' && grain !== 'd') throw new Error(`bad grain in ranked row key: ${key}`);
+  const dims: Record<string, string> = {};
+  for (const p of [...parts.slice(3, -2), parts[parts.length - 1]!]) {
+    const eq = p.indexOf('=');
+    if (eq < 0) throw new Error(`bad dimension in ranked row key: ${key}`);
+    dims[unescape(p.slice(0, eq))] = unescape(p.slice(eq + 1));
+  }
+  return { merchantId: unescape(merchant!), series: series as SeriesName, dims, grain, bucket: parts[parts.length - 2]! };
+}
+
+const unescape = (s: string): string => s.replace(/%([0-9A-F]{2})/g, (_, h: string) => String.fromCharCode(parseInt(h, 16)));
+
+/** The twins' key range of buckets [fromBucket, toBucket) of a ranked series, optionally narrowed (products: one store). */
+export function rankedRange(k: { merchantId: string; series: RankedSeries; grain: Grain; narrowedTo?: string }, fromBucket: string, toBucket: string): { start: string; end: string } {
+  const by = NARROWING[k.series];
+  if (k.narrowedTo !== undefined && by === undefined) throw new Error(`series ${k.series} is not narrowed by any dimension`);
+  const prefix = `${escape(k.merchantId)}#${k.series}#${TWIN_MARK}${k.grain}#${k.narrowedTo === undefined ? '' : `${by}=${dimensionValue(k.narrowedTo)}#`}`;
+  return { start: prefix + fromBucket, end: prefix + toBucket };
+}
+
+/**
+ * The mutations with each ranked row's mutations repeated on its twin, right after the original, so the
+ * twin goes through the same sets and deletes in the same order as its row. Other rows' pass unchanged.
+ */
+export function withRankedTwins(mutations: SeriesMutation[]): SeriesMutation[] {
+  const out: SeriesMutation[] = [];
+  let lastKey: string | undefined;
+  let lastTwin: string | undefined;
+  for (const m of mutations) {
+    out.push(m);
+    // A row's mutations come together (delete_family, set, retirement): its twin key is built once.
+    if (m.key !== lastKey) {
+      lastKey = m.key;
+      lastTwin = rankedTwinKey(m.key);
+    }
+    if (lastTwin !== undefined) out.push({ ...m, key: lastTwin });
+  }
+  return out;
+}
+
+/** The key range of a merchant's rows of a ranked series' dimension (the row layout: the whole history). */
+function dimensionRange(merchantId: string, series: RankedSeries): { start: string; end: string } {
+  const base = `${escape(merchantId)}#${series}#${RANKED_DIMENSIONS[series]}`;
+  return { start: `${base}=`, end: `${base}>` };
+}
+
+/** Rows read per call while copying, so a merchant's history never sits in memory at once. */
+export const BACKFILL_PAGE_ROWS = 5_000;
+
+/**
+ * Writes the twin of every ranked row a merchant already has (rows written before twins existed), page by
+ * page: the mart family replaced as the exporter writes it, the speed layer's readable cells set (its
+ * markers and counters are not readable on Bigtable and are not copied; an hour in progress is
+ * finalized, and its partials retired, within the hour). Answers the rows copied. Idempotent.
+ */
+export async function backfillRankedRows(series: SeriesStore, merchantId: string, pageRows = BACKFILL_PAGE_ROWS): Promise<number> {
+  let copied = 0;
+  for (const name of Object.keys(RANKED_DIMENSIONS) as RankedSeries[]) {
+    let { start } = dimensionRange(merchantId, name);
+    const { end } = dimensionRange(merchantId, name);
+    for (;;) {
+      const page: SeriesRow[] = await series.readRange({ start, end }, { limit: pageRows });
+      const mutations: SeriesMutation[] = [];
+      for (const row of page) {
+        const twin = rankedTwinKey(row.key);
+        if (twin === undefined) continue;
+        for (const [family, cells] of Object.entries(row.cells)) {
+          const readable = Object.fromEntries(Object.entries(cells).filter(([q]) => q[0] !== '!' && q[0] !== '~'));
+          if (family === FAMILY_MART) mutations.push({ kind: 'delete_family', key: twin, family });
+          if (Object.keys(readable).length > 0) mutations.push({ kind: 'set', key: twin, family, cells: readable });
+        }
+        copied++;
+      }
+      if (mutations.length > 0) await series.mutate(mutations);
+      if (page.length < pageRows) break;
+      start = page[page.length - 1]!.key + '\u0000';
+    }
+  }
+  return copied;
+}

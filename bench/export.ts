@@ -5,16 +5,20 @@
 // request, one request at a time) writing the same cells into a fresh table. The mart rows are hourly
 // traffic rows of 1,000 merchants in a DuckDB file, with a run record whose window holds them all and
 // no snapshot (every row new: a first export). Each run is its own process, so its peak RSS
-// (getrusage maxRSS) is its own: the exporter at 1× and 10× the cells, and — the figure before
+// (getrusage maxRSS) is its own, and runs with the Node.js settings of the prod export job's container
+// (NODE_OPTIONS sized from its memory limit, infra-cdktf/export-job-heap.ts); the DuckDB file is served
+// to it from a process of its own, as BigQuery serves the job its query's pages (remoteWarehouse):
+// the exporter at 1× and 10× the cells, and — the figure before
 // streaming — the window-holding export (exportWindows: every row of the window and its cells in
 // memory before the first write) at the same sizes; and both 10× runs again with the V8 heap capped at
-// 96 MB, which tells live memory from the heap's growth between collections. The baseline and the 1×
+// 96 MB (on the command line, above the job's NODE_OPTIONS), which tells live memory from the heap's
+// growth between collections. The baseline and the 1×
 // and 10× exports run three times, alternating; their figures are the medians.
 // `export_changed`: a seeded workload through the local mart cycle, then a late POS batch touching one
 // merchant's three hours: the cells the next run writes, against the cells of those hours and their
 // local days (the bound), and the cells a full export of the same run's windows writes.
 // `npm run bench -- --only export` measures both and updates them in latest.json.
-import { execFile } from 'node:child_process';
+import { execFile, fork, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -30,9 +34,11 @@ import { normalizeEvent, utcHourStart } from '../pipeline/ingest/normalize.js';
 import { exportMartRun, exportRunSeries, exportWindows, seriesCellsOf } from '../pipeline/marts/exporter.js';
 import { runMartCycle } from '../pipeline/marts/hourly.js';
 import { discardingSeriesStore } from '../pipeline/marts/dry-run.js';
-import type { IngestWrite, SeriesMutation, SeriesStore } from '../pipeline/ports.js';
+import type { IngestWrite, SeriesMutation, SeriesStore, SqlParams, Warehouse } from '../pipeline/ports.js';
 import { toDuckDb } from '../pipeline/sql/dialect.js';
 import { startEmulators } from '../scripts/emulators/run.js';
+import { DEFAULTS } from '../infra-cdktf/config.js';
+import { exportJobNodeEnv } from '../infra-cdktf/export-job-heap.js';
 
 export interface ExportFigures {
   cells_per_s: number;
@@ -43,6 +49,8 @@ export interface ExportFigures {
   cells_1x: number;
   /** Runs of the baseline, the 1× and the 10× export; cells/s and peak RSS are their medians. */
   rounds: number;
+  /** The Node.js settings every measured process ran with: the prod export job's (infra-cdktf/export-job-heap.ts). */
+  node_options: string;
   /** The machine's 1-minute load average when the runs began and when they ended. */
   load_avg: [number, number];
   /** Before streaming: the window-holding export's peak RSS at the same sizes. */
@@ -72,6 +80,8 @@ const START = Date.parse('2026-11-01T00:00:00Z');
 const MERCHANTS = 1000;
 const TRAFFIC_CELLS = 5;
 const HEAP_LIMIT_MB = 96;
+/** What the prod export job's container runs with (NODE_OPTIONS from its memory limit): the measured processes run with it too. */
+export const EXPORTER_ENV = exportJobNodeEnv(DEFAULTS.prod.exportJob.memory);
 /** Alternating baseline and exporter runs whose medians are the figures. */
 const ROUNDS = 3;
 
@@ -102,6 +112,72 @@ async function prepare(file: string, rows: number): Promise<void> {
   }
 }
 
+/**
+ * The warehouse as the export job meets BigQuery: in another process. BigQuery runs a query's joins
+ * and sort on its side and sends the result page by page; a DuckDB file opened in the exporter's own
+ * process would run them in it instead, and its hash tables and sort grow with the window (measured:
+ * the exporter into a discarding store, heap alike, 182 MB at 100k cells and 220 MB at 1M). So the
+ * DuckDB file is served by a child process (`serve`) and the exporter's process holds only the pages
+ * it is handed, one at a time, each acknowledged before the next is sent.
+ */
+type WarehouseRequest = { id: number; op: 'run' | 'query' | 'pages'; sql: string; params?: SqlParams } | { id: number; op: 'ack' };
+type WarehouseReply = { id: number; rows?: unknown[]; page?: unknown[]; done?: true; error?: string };
+
+async function serveWarehouse(file: string): Promise<void> {
+  const wh = await LocalWarehouse.open({ path: file, translate: toDuckDb });
+  const acks = new Map<number, () => void>();
+  const send = (m: WarehouseReply) => new Promise<void>((resolve, reject) => process.send!(m, (err: Error | null) => (err ? reject(err) : resolve())));
+  process.on('message', (m: WarehouseRequest) => {
+    if (m.op === 'ack') return acks.get(m.id)?.();
+    const answer = async (): Promise<WarehouseReply> => {
+      if (m.op === 'run') return (await wh.run(m.sql, m.params), { id: m.id, done: true });
+      if (m.op === 'query') return { id: m.id, rows: await wh.query(m.sql, m.params) };
+      await wh.queryPages(m.sql, m.params, async (page) => {
+        const acked = new Promise<void>((resolve) => acks.set(m.id, resolve));
+        await send({ id: m.id, page });
+        await acked;
+      });
+      acks.delete(m.id);
+      return { id: m.id, done: true };
+    };
+    answer().then(send, (err: unknown) => send({ id: m.id, error: String((err as Error)?.stack ?? err) }));
+  });
+  process.on('disconnect', () => void wh.close().then(() => process.exit(0)));
+  process.send!({ id: 0, done: true });
+}
+
+async function remoteWarehouse(file: string): Promise<Warehouse & { close(): Promise<void> }> {
+  // Its own heap and flags: not the exporter's (run() passes the job's settings to the exporter only).
+  const server: ChildProcess = fork(fileURLToPath(import.meta.url), ['serve', '0', file], { execArgv: ['--import', 'tsx'], serialization: 'advanced', env: { ...process.env, NODE_OPTIONS: '' }, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const waiting = new Map<number, (m: WarehouseReply) => void>();
+  server.on('message', (m: WarehouseReply) => waiting.get(m.id)?.(m));
+  await new Promise<void>((resolve, reject) => {
+    waiting.set(0, () => resolve());
+    server.once('exit', (code) => reject(new Error(`the warehouse process exited with ${code}`)));
+  });
+  let next = 1;
+  const request = (op: 'run' | 'query' | 'pages', sql: string, params: SqlParams | undefined, onPage?: (rows: unknown[]) => Promise<void>) =>
+    new Promise<WarehouseReply>((resolve, reject) => {
+      const id = next++;
+      waiting.set(id, (m) => {
+        if (m.page) {
+          void onPage!(m.page).then(() => server.send({ id, op: 'ack' }), reject);
+          return;
+        }
+        waiting.delete(id);
+        if (m.error) reject(new Error(`the warehouse process: ${m.error}`));
+        else resolve(m);
+      });
+      server.send({ id, op, sql, ...(params ? { params } : {}) });
+    });
+  return {
+    run: async (sql, params) => void (await request('run', sql, params)),
+    query: async <T,>(sql: string, params?: SqlParams) => (await request('query', sql, params)).rows as T[],
+    queryPages: async <T,>(sql: string, params: SqlParams | undefined, onPage: (rows: T[]) => Promise<void>) => void (await request('pages', sql, params, onPage as (rows: unknown[]) => Promise<void>)),
+    close: () => new Promise<void>((resolve) => (server.once('exit', () => resolve()), server.disconnect())),
+  };
+}
+
 /** One measured run in this process: prints {cells, seconds, peak_rss_mb}. */
 async function child(mode: 'exporter' | 'window' | 'baseline', rows: number, file: string): Promise<void> {
   const table = await ensureTable(bigtableClient('bench').instance('bench'), `export-${mode}-${process.pid}`, SERIES_FAMILIES);
@@ -127,7 +203,7 @@ async function child(mode: 'exporter' | 'window' | 'baseline', rows: number, fil
     t0 = performance.now();
     for (let i = 0; i < entries.length; i += 1000) await table.mutate(entries.slice(i, i + 1000), { rawMutation: true });
   } else {
-    const wh = await LocalWarehouse.open({ path: file, translate: toDuckDb });
+    const wh = await remoteWarehouse(file);
     t0 = performance.now();
     if (mode === 'exporter') cells = (await exportMartRun({ warehouse: wh, series, now: () => new Date(START) }, { runId: 'bench', merchantFrom: '' })).cells;
     else {
@@ -143,7 +219,7 @@ async function child(mode: 'exporter' | 'window' | 'baseline', rows: number, fil
 async function run(host: string, mode: 'prepare' | 'exporter' | 'window' | 'baseline', rows: number, file: string, heapMb?: number): Promise<Measured> {
   const heap = heapMb ? [`--max-old-space-size=${heapMb}`] : [];
   const { stdout } = await promisify(execFile)(process.execPath, [...heap, '--import', 'tsx', fileURLToPath(import.meta.url), mode, String(rows), file], {
-    env: { ...process.env, BIGTABLE_EMULATOR_HOST: host, METADATA_SERVER_DETECTION: 'none' },
+    env: { ...process.env, ...(mode === 'prepare' ? {} : EXPORTER_ENV), BIGTABLE_EMULATOR_HOST: host, METADATA_SERVER_DETECTION: 'none' },
     maxBuffer: 1 << 20,
   });
   return mode === 'prepare' ? { cells: 0, seconds: 0, peak_rss_mb: 0 } : JSON.parse(stdout.trim().split('\n').at(-1)!);
@@ -201,6 +277,7 @@ export async function measureExport(opts: { cells: number; log: (s: string) => v
       peak_rss_mb_10x: Math.round(median(e10.map((r) => r.peak_rss_mb))),
       cells_1x: e1[0]!.cells,
       rounds: ROUNDS,
+      node_options: EXPORTER_ENV.NODE_OPTIONS,
       load_avg: [Number(loadBefore.toFixed(1)), Number(loadavg()[0]!.toFixed(1))],
       window_peak_rss_mb_1x: Math.round(w1.peak_rss_mb),
       window_peak_rss_mb_10x: Math.round(w10.peak_rss_mb),
@@ -307,7 +384,9 @@ export async function measureExportChanged(opts: { merchants: number; log: (s: s
   }
 }
 
-if (process.argv[1] === fileURLToPath(import.meta.url) && ['prepare', 'exporter', 'window', 'baseline'].includes(process.argv[2] ?? '')) {
+if (process.argv[1] === fileURLToPath(import.meta.url) && process.argv[2] === 'serve') {
+  await serveWarehouse(process.argv[4]!);
+} else if (process.argv[1] === fileURLToPath(import.meta.url) && ['prepare', 'exporter', 'window', 'baseline'].includes(process.argv[2] ?? '')) {
   const [mode, rows, file] = process.argv.slice(2) as ['prepare' | 'exporter' | 'window' | 'baseline', string, string];
   if (mode === 'prepare') await prepare(file, Number(rows));
   else await child(mode, Number(rows), file);

@@ -17,6 +17,7 @@ import type { BigtableAppProfile } from '@cdktf/provider-google/lib/bigtable-app
 import { CloudRunV2Job } from '@cdktf/provider-google/lib/cloud-run-v2-job/index.js';
 import { CloudRunV2JobIamMember } from '@cdktf/provider-google/lib/cloud-run-v2-job-iam-member/index.js';
 import { NAMES, type StackConfig } from '../config.js';
+import { exportJobNodeEnv } from '../export-job-heap.js';
 import type { Identities } from './identities.js';
 import { appProfileEnvironment, runtimeEnvironment } from './runtime-env.js';
 import { APP_PROFILE_OF } from './serving.js';
@@ -42,6 +43,7 @@ export class ExportJob extends Construct {
     super(scope, id);
     const { config, identities } = props;
     const profile = APP_PROFILE_OF.exportMarts!;
+    const job = config.exportJob;
     const env = {
       ...runtimeEnvironment(config, props.buckets),
       // It writes the rows the speed layer updates conditionally: the same single cluster (serving.ts).
@@ -50,8 +52,10 @@ export class ExportJob extends Construct {
       TILLSTREAM_ALERTS_TOPIC: NAMES.topics.alerts,
       TILLSTREAM_RUNTIME: 'gcp',
       NODE_ENV: 'production',
+      // The V8 heap sized from the container's memory limit (export-job-heap.ts): without it V8 sizes it
+      // from the host and lets it grow to several times the export's live set.
+      ...exportJobNodeEnv(job.memory),
     };
-    const job = config.exportJob;
     this.job = new CloudRunV2Job(this, 'job', {
       project: config.projectId,
       location: config.region,

@@ -238,6 +238,15 @@ export const CLOUD_RUN_CPU_MEMORY_MIB: Record<number, [number, number]> = { 1: [
 export const CLOUD_RUN_JOB_MIN_MEMORY_MIB = 512;
 
 /**
+ * A Cloud Run instance, a job's task included, that exceeds its memory limit is terminated; the limit
+ * holds the loaded executable, what the process allocates and the files it writes (the file system is
+ * in memory). https://cloud.google.com/run/docs/configuring/jobs/memory-limits
+ * V8's young generation is three semi-spaces (two semi-spaces and the new large-object space), on top
+ * of --max-old-space-size (https://nodejs.org/api/cli.html#--max-semi-space-sizesize-in-mib).
+ */
+export const V8_YOUNG_GENERATION_SEMI_SPACES = 3;
+
+/**
  * BigQuery's default project-wide "query usage per day" (QueryUsagePerDay), in bytes: 200 TiB
  * (https://cloud.google.com/bigquery/docs/custom-quotas). The per-user quota cannot lift it: whatever the
  * per-user limit, the usage of all users of the project together never exceeds the per-day one.

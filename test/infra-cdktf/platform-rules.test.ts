@@ -9,9 +9,11 @@ import { synthesize, type Block, type Synthesized } from './synth.js';
 import { FRESHNESS_LIMIT_SECONDS } from '../../infra-cdktf/constructs/operations.js';
 import { DEFAULT_ABANDON_AFTER_MS } from '../../adapters/gcp/bigtable-dedupe.js';
 import { scheduledScript } from '../../pipeline/marts/scheduled-script.js';
+import { EXPORTER_ENV } from '../../bench/export.js';
 import { DEFAULT_MAX_BODY_BYTES } from '../../services/collector/router.js';
 import { Testing } from 'cdktf';
 import { loadStackConfig } from '../../infra-cdktf/config.js';
+import { mebibytes } from '../../infra-cdktf/export-job-heap.js';
 import { TillstreamStack } from '../../infra-cdktf/stack.js';
 import {
   AGENT_SOURCES,
@@ -19,6 +21,7 @@ import {
   BIGQUERY_MAX_QUERY_CHARS,
   CLOUD_RUN_CPU_MEMORY_MIB,
   CLOUD_RUN_JOB_MIN_MEMORY_MIB,
+  V8_YOUNG_GENERATION_SEMI_SPACES,
   CLOUD_RUN_MAX_CONCURRENCY,
   FUNCTION_MAX_REQUEST_BYTES,
   PUBLIC_MEMBERS,
@@ -82,6 +85,15 @@ function functionHandlers(): Map<string, string> {
 function exportTask(): string {
   return /export async function runExportTask[\s\S]*?\n\}/.exec(read('services/export-job/main.ts'))![0];
 }
+
+/**
+ * The export job's memory outside the V8 heap, with room: the exporter's peak RSS less its heap was
+ * 105-131 MB at 1M cells (the node binary's pages, the gRPC client's native memory, the request
+ * buffers under the store's 32 MiB flow control; bench/export.ts, docs/capacity.md).
+ */
+const EXPORTER_NATIVE_MIB = 192;
+/** The exporter's live heap after a mark-compact (60-80 MB at 1M cells), with room for a job's written-keys set. */
+const EXPORTER_LIVE_HEAP_MIB = 256;
 
 /** A handler that claims dedupe keys, writes speed-layer partials or claims alert transitions issues CheckAndMutateRow. */
 const TRANSACTIONAL_USE = /\brt\.dedupe\b|createPartialWriter\(|\bmartAlertHook\(|\bevaluateScheduledAlerts\(/;
@@ -351,6 +363,22 @@ for (const environment of ['prod', 'dev'] as const) {
         assert.ok(range, `${w.name}: ${w.cpu} vCPU is not one Cloud Run offers`);
         assert.ok(memory >= range[0] && memory <= range[1], `${w.name}: ${w.memory} with ${w.cpu} vCPU (${range[0]}-${range[1]} MiB)`);
       }
+    });
+
+    it('sizes the export job\'s V8 heap from its memory limit, leaving the exporter\'s native memory room below the limit Cloud Run terminates a task at, and the export benchmark measures the prod job\'s settings', () => {
+      const job = s.find('google_cloud_run_v2_job', 'name', 'tillstream-export-marts');
+      const container = job.template.template.containers[0];
+      const limitMib = mebibytes(container.resources.limits.memory as string);
+      const nodeOptions = (container.env as { name: string; value: string }[]).find((e) => e.name === 'NODE_OPTIONS')?.value;
+      assert.ok(nodeOptions, 'the export job sets NODE_OPTIONS: without a heap limit V8 sizes the heap from the host, not the container');
+      const flag = (name: string) => Number(new RegExp(`--${name}=(\\d+)(?:\\s|$)`).exec(nodeOptions)?.[1]);
+      const oldSpace = flag('max-old-space-size');
+      const semiSpace = flag('max-semi-space-size');
+      assert.ok(oldSpace > 0 && semiSpace > 0, `NODE_OPTIONS "${nodeOptions}" sets both the old and the semi-space size`);
+      const heap = oldSpace + V8_YOUNG_GENERATION_SEMI_SPACES * semiSpace;
+      assert.ok(limitMib - heap >= EXPORTER_NATIVE_MIB, `heap ${heap} MiB under a ${limitMib} MiB limit leaves ${limitMib - heap} MiB, the exporter's native memory needs ${EXPORTER_NATIVE_MIB}`);
+      assert.ok(oldSpace >= EXPORTER_LIVE_HEAP_MIB, `an old generation of ${oldSpace} MiB below the exporter's live heap (${EXPORTER_LIVE_HEAP_MIB} MiB)`);
+      if (environment === 'prod') assert.equal(EXPORTER_ENV.NODE_OPTIONS, nodeOptions, 'bench/export.ts runs the exporter with the prod job\'s NODE_OPTIONS');
     });
 
     it('keeps every instance\'s concurrency within Cloud Run\'s, and the collector\'s body limit below what a request to a function may carry, so its 413 answers first', () => {

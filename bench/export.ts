@@ -147,14 +147,15 @@ async function serveWarehouse(file: string): Promise<void> {
 }
 
 async function remoteWarehouse(file: string): Promise<Warehouse & { close(): Promise<void> }> {
-  // Its own heap and flags: not the exporter's (run() passes the job's settings to the exporter only).
+  // Its own heap and flags: the job's NODE_OPTIONS are for the measured process, not its stand-in source.
   const server: ChildProcess = fork(fileURLToPath(import.meta.url), ['serve', '0', file], { execArgv: ['--import', 'tsx'], serialization: 'advanced', env: { ...process.env, NODE_OPTIONS: '' }, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   const waiting = new Map<number, (m: WarehouseReply) => void>();
   server.on('message', (m: WarehouseReply) => waiting.get(m.id)?.(m));
-  await new Promise<void>((resolve, reject) => {
-    waiting.set(0, () => resolve());
-    server.once('exit', (code) => reject(new Error(`the warehouse process exited with ${code}`)));
+  // A warehouse process that dies fails whatever waits on it (its start included) instead of hanging the run.
+  server.once('exit', (code) => {
+    for (const answer of waiting.values()) answer({ id: -1, error: `the warehouse process exited with ${code}` });
   });
+  await new Promise<void>((resolve, reject) => waiting.set(0, (m) => (waiting.delete(0), m.error ? reject(new Error(m.error)) : resolve())));
   let next = 1;
   const request = (op: 'run' | 'query' | 'pages', sql: string, params: SqlParams | undefined, onPage?: (rows: unknown[]) => Promise<void>) =>
     new Promise<WarehouseReply>((resolve, reject) => {

@@ -31,8 +31,13 @@ export interface CycleDeps {
 }
 
 export type CyclePlan =
-  /** The hourly run: touched cells from raw.arrivals (runner.ts). */
-  | { kind: 'scheduled'; runId?: string }
+  /**
+   * The hourly run: touched cells from raw.arrivals (runner.ts). Each is a run of its own, with an id
+   * of its own: the export log, the snapshots and the watermarks are kept per run id, so a cycle that
+   * shared an id with an earlier one (the local runtime once passed its process's id to every cycle) and
+   * stopped part way counted as exported with the earlier one's log entry, and was never exported.
+   */
+  | { kind: 'scheduled' }
   /** Given windows rebuilt now (`marts`, `reprocess`); `compare` keeps the rows on both sides for a report. */
   | { kind: Exclude<RunKind, 'scheduled'>; windows: MartWindow[]; compare?: boolean };
 
@@ -120,7 +125,6 @@ export async function runCycle(deps: CycleDeps, plan: CyclePlan): Promise<CycleR
       warehouse,
       clock,
       config,
-      runId: plan.runId,
       onWindow: deps.onWindow,
       // The export is part of the run: a run killed before its export completes is not recorded as done.
       // This run, and the earlier runs the export log does not hold (one that stopped part way, or whose
@@ -184,9 +188,12 @@ export interface MartCycleResult {
   documents: number;
 }
 
-/** One hourly cycle (the local scheduler, `tillstream start --once`). */
-export async function runMartCycle(deps: CycleDeps & { runId?: string }): Promise<MartCycleResult> {
-  const r = await runCycle(deps, { kind: 'scheduled', runId: deps.runId });
+/**
+ * One hourly cycle (the local scheduler, `tillstream start --once`). The local pipeline passed as its
+ * deps carries the run id its entries are counted under: the cycle's mart run takes an id of its own.
+ */
+export async function runMartCycle(deps: CycleDeps): Promise<MartCycleResult> {
+  const r = await runCycle(deps, { kind: 'scheduled' });
   return { run: r.run!, cells: r.cells, documents: r.documents };
 }
 

@@ -327,4 +327,50 @@ describe('exportMartRun', function () {
       assert.deepStrictEqual(await answers(series, MERCHANTS, paths, when), await answers(dense, MERCHANTS, paths, when));
     });
   }
+
+  // The local runtime runs every hourly cycle of a process with the process's pipeline as the cycle's
+  // deps (`runMartCycle(rt)`), and that pipeline carries the run id its ingested entries are counted
+  // under. A cycle is a mart run of its own whatever its deps carry: under the process's id, a second
+  // cycle stopped part way was covered by the first cycle's entry in the export log, so the next
+  // process never exported it, and its own snapshot of the same windows showed no change.
+  const PROCESS_STOPS: { name: string; inExport: boolean; beforeWindow?: number }[] = [
+    { name: 'in its export', inExport: true },
+    { name: 'before its 3rd window', inExport: false, beforeWindow: 2 },
+  ];
+  for (const stop of PROCESS_STOPS) {
+    it(`exports, with the next process's cycle, what a process's second cycle rebuilt before it stopped ${stop.name}: the series answer as a dense export`, async () => {
+      await loadEvents(wh, dims, lateBatch([8, 9, 10, 11, 12], '2026-03-06T13:01:00Z', 1));
+      const series = openSeries('series');
+      // What a process hands its cycles, as the local pipeline does: its stores and its run id.
+      const first = { warehouse: wh, series, runId: 'run_process_1' };
+      const done = await runMartCycle({ ...first, clock: at('2026-03-06T13:20:00Z') });
+      await loadEvents(wh, dims, lateBatch([9, 10, 11], '2026-03-06T13:25:00Z', 2));
+      const broken: SeriesStore = Object.assign(Object.create(series) as SeriesStore, {
+        mutate: async () => {
+          throw new Error('killed');
+        },
+      });
+      let windows = 0;
+      const stopped = runMartCycle({
+        ...first,
+        ...(stop.inExport ? { series: broken } : {}),
+        clock: at('2026-03-06T13:30:00Z'),
+        onWindow: () => {
+          if (windows++ === stop.beforeWindow) throw new Error('killed');
+        },
+      });
+      await assert.rejects(stopped, /killed/);
+      await loadEvents(wh, dims, lateBatch([8, 12], '2026-03-06T13:50:00Z', 4));
+      const second = { warehouse: wh, series, runId: 'run_process_2' };
+      const next = await runMartCycle({ ...second, clock: at('2026-03-06T14:00:00Z') });
+      const dense = openSeries('dense');
+      await denseExport(wh, dense, '2026-03-05T00:00:00Z', '2026-03-07T00:00:00Z');
+      const paths = requestsOf(MERCHANTS, '2026-03-06T05:00:00Z', '2026-03-06T16:00:00Z');
+      const when = new Date('2026-03-06T14:05:00Z');
+      assert.deepStrictEqual(await answers(series, MERCHANTS, paths, when), await answers(dense, MERCHANTS, paths, when));
+      const ids = await wh.query<{ run_id: string }>('select distinct run_id from marts.mart_runs order by run_id');
+      assert.equal(ids.length, 3, `every cycle is a run of its own: ${ids.map((r) => r.run_id).join(', ')}`);
+      assert.notEqual(done.run.runId, next.run.runId);
+    });
+  }
 });

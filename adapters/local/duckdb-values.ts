@@ -97,9 +97,22 @@ function columnConverter(c: Column): ToValue {
 const CHUNK_ROWS = 2048; // DuckDB's vector size
 const INLINE_BYTES = 12; // string_t keeps strings of up to 12 bytes in its 16-byte slot, after a 4-byte length
 
+/**
+ * Zero-filled scratch bytes, one reused buffer per use: DuckDB copies what it is given
+ * (copy_data_to_vector), so the same memory serves every column and chunk instead of new arrays for
+ * the garbage collector. Uses never nest within one kind (a list's child strings use 'slots', its
+ * entries 'entries').
+ */
+const scratchBuffers = new Map<string, Uint8Array<ArrayBuffer>>();
+function scratch(kind: 'slots' | 'words' | 'entries' | 'validity', bytes: number, fill = 0): Uint8Array<ArrayBuffer> {
+  let buf = scratchBuffers.get(kind);
+  if (!buf || buf.length < bytes) scratchBuffers.set(kind, (buf = new Uint8Array(Math.max(bytes, CHUNK_ROWS * 16))));
+  return buf.subarray(0, bytes).fill(fill);
+}
+
 /** A validity mask with every row valid (DuckDB keeps one bit per row, in 64-bit words). */
 function allValid(n: number): Uint8Array<ArrayBuffer> {
-  return new Uint8Array(Math.ceil(n / 64) * 8).fill(0xff);
+  return scratch('validity', Math.ceil(n / 64) * 8, 0xff);
 }
 
 function flushValidity(vector: duckdb.Vector, validity: Uint8Array<ArrayBuffer> | null): void {
@@ -116,7 +129,7 @@ function flushValidity(vector: duckdb.Vector, validity: Uint8Array<ArrayBuffer> 
  * duckdb_vector_assign_string_element as the client writes it, so the stored bytes are the same.
  */
 function fillStrings(vector: duckdb.Vector, get: (i: number) => unknown, n: number, required: string | null): void {
-  const slots = new Uint8Array(n * 16);
+  const slots = scratch('slots', n * 16);
   const words = new DataView(slots.buffer);
   let validity: Uint8Array<ArrayBuffer> | null = null;
   let long: number[] | null = null;
@@ -161,7 +174,7 @@ function setInt64(words: DataView, at: number, v: number | bigint): void {
 }
 
 function fillInt64(vector: duckdb.Vector, get: (i: number) => unknown, n: number, required: string | null, toWord: (v: unknown) => number | bigint): void {
-  const data = new Uint8Array(n * 8);
+  const data = scratch('words', n * 8);
   const words = new DataView(data.buffer);
   let validity: Uint8Array<ArrayBuffer> | null = null;
   for (let i = 0; i < n; i++) {
@@ -191,7 +204,7 @@ function timestampWord(column: string): (v: unknown) => number | bigint {
 
 /** A REPEATED STRING column: list entries (offset, length) per row, the strings in its child vector. */
 function fillStringLists(vector: duckdb.Vector, get: (i: number) => unknown, n: number): void {
-  const entries = new Uint8Array(n * 16);
+  const entries = scratch('entries', n * 16);
   const words = new DataView(entries.buffer);
   let total = 0;
   for (let i = 0; i < n; i++) {
@@ -227,24 +240,31 @@ interface ColumnWriter {
   type: DuckDBType;
   fill?: (vector: duckdb.Vector, get: (i: number) => unknown, n: number) => void;
   convert: ToValue;
+  /**
+   * The column's value of a row. Compiled per column (the name a literal, never input) so each read
+   * is a plain property load: rows[i][name] with the name varying across columns made one
+   * megamorphic load site for every cell.
+   */
+  read: (row: object) => unknown;
 }
 
 function columnWriter(table: TableDef, c: Column): ColumnWriter {
   const type = c.mode === 'REPEATED' ? LIST(BASE_TYPES[c.type]) : BASE_TYPES[c.type];
   const required = c.mode === 'REQUIRED' ? `${table.id}.${c.name}` : null;
   const convert = columnConverter(c);
-  if (c.mode === 'REPEATED') return c.type === 'STRING' ? { type, convert, fill: (v, get, n) => fillStringLists(v, get, n) } : { type, convert };
+  const read = new Function('r', `return r[${JSON.stringify(c.name)}];`) as (row: object) => unknown;
+  if (c.mode === 'REPEATED') return c.type === 'STRING' ? { type, convert, read, fill: (v, get, n) => fillStringLists(v, get, n) } : { type, convert, read };
   switch (c.type) {
     case 'STRING':
-      return { type, convert, fill: (v, get, n) => fillStrings(v, get, n, required) };
+      return { type, convert, read, fill: (v, get, n) => fillStrings(v, get, n, required) };
     case 'INT64':
-      return { type, convert, fill: (v, get, n) => fillInt64(v, get, n, required, int64Word) };
+      return { type, convert, read, fill: (v, get, n) => fillInt64(v, get, n, required, int64Word) };
     case 'TIMESTAMP': {
       const word = timestampWord(c.name);
-      return { type, convert, fill: (v, get, n) => fillInt64(v, get, n, required, word) };
+      return { type, convert, read, fill: (v, get, n) => fillInt64(v, get, n, required, word) };
     }
     default:
-      return { type, convert };
+      return { type, convert, read };
   }
 }
 
@@ -272,7 +292,8 @@ export async function appendRows(conn: DuckDBConnection, table: TableDef, rows: 
       for (let ci = 0; ci < columns.length; ci++) {
         const c = columns[ci]!;
         const w = writers[ci]!;
-        const get = (ri: number) => (rows[offset + ri] as Record<string, unknown>)[c.name];
+        const read = w.read;
+        const get = (ri: number) => read(rows[offset + ri]!);
         if (w.fill) {
           w.fill(duckdb.data_chunk_get_vector(chunk.chunk, ci), get, n);
           continue;

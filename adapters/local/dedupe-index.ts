@@ -66,11 +66,13 @@ export class LocalDedupeIndex implements DedupeIndex {
   private async claimAll(conn: DuckDBConnection, claims: DedupeClaim[]): Promise<DedupeVerdict[]> {
     const keys = [...new Set(claims.map((c) => dedupeKey(c.merchantId, c.eventId)))];
     const owners = new Map<string, { contentHash: string; entry: EntryRef }>();
-    // One semi-join of the whole group's keys (a list parameter) instead of IN lists of placeholders.
+    // One semi-join of the whole group's keys instead of IN lists of placeholders. The keys go in as
+    // one JSON array text, which DuckDB's built-in json reads back exactly (ids are ASCII by the
+    // contract's Id): a LIST parameter cost the client a native value per key, ~2 % of an ingest's JS time.
     const reader = await conn.runAndReadAll(
-      'SELECT dedupe_key, content_hash, message_id, entry_index FROM state.dedupe_index WHERE dedupe_key IN (SELECT unnest($keys))',
-      { keys: listValue(keys) },
-      { keys: LIST(VARCHAR) },
+      `SELECT dedupe_key, content_hash, message_id, entry_index FROM state.dedupe_index WHERE dedupe_key IN (SELECT unnest(from_json($keys, '["VARCHAR"]')))`,
+      { keys: JSON.stringify(keys) },
+      { keys: VARCHAR },
     );
     for (const [key, hash, messageId, index] of reader.getRows()) {
       owners.set(String(key), { contentHash: String(hash), entry: { messageId: String(messageId), index: Number(index) } });

@@ -241,6 +241,15 @@ describe('LocalWarehouse', () => {
       ]);
     });
 
+    it('finds earlier claims of event ids with quotes, backslashes, control and non-ASCII characters', async () => {
+      const ids = ['say "hi"', 'back\\slash\\', 'tab\tnl\n\u0001\u001f', 'Zürich – 𝄞', '[1,"x"]', 'e1'];
+      assert.deepEqual(await wh.claim(ids.map((id, i) => claim(id, 'h', 'a', i))), ids.map(() => ({ kind: 'new' })));
+      assert.deepEqual(
+        await wh.claim(ids.map((id, i) => claim(id, i % 2 === 0 ? 'h' : 'other', 'b', i))),
+        ids.map((_, i) => ({ kind: i % 2 === 0 ? 'duplicate' : 'conflict', first: { messageId: 'a', index: i } })),
+      );
+    });
+
     it('answers concurrent claims as if made one by one, in call order', async () => {
       const [a, b, c] = await Promise.all([wh.claim([claim('e1', 'h1', 'a', 0)]), wh.claim([claim('e1', 'h1', 'b', 0), claim('e2', 'h2', 'b', 1)]), wh.claim([claim('e2', 'hX', 'c', 0)])]);
       assert.deepEqual([a, b, c], [

@@ -13,6 +13,7 @@ import { dayBucket, documentKey, encodeRowKey, hourBucket, type Grain, type Seri
 import { resolveDimensions } from '../contracts/dimensions.js';
 import type { FreshnessDocument } from '../series/documents.js';
 import { mirrorDimensionDocuments } from '../series/mirror.js';
+import { backfillRankedRows, withRankedTwins } from '../series/ranked.js';
 import { martSpec, type MartSpec } from './manifest.js';
 import { DEFAULT_MART_CONFIG } from './config.js';
 import { martParams } from './statements.js';
@@ -238,7 +239,9 @@ export function seriesWriter(
     while (inFlight.size >= WRITE_FLOW.callsInFlight) await Promise.race([...inFlight].map((c) => c.done));
     await failIfFailed();
     const call = { keys, done: Promise.resolve() };
-    call.done = series.mutate(mutations).then(
+    // Every mutation of a ranked row goes to its bucket-major twin too (pipeline/series/ranked.ts); a
+    // twin's key follows its row's, so the per-key ordering below holds for both.
+    call.done = series.mutate(withRankedTwins(mutations)).then(
       () => void inFlight.delete(call),
       (err: unknown) => {
         inFlight.delete(call);
@@ -380,6 +383,9 @@ export async function exportDocuments(
       newest_event_at: newestAt,
       finalized_through: finalizedThrough ?? before?.finalized_through ?? null,
       ...(through.length ? { inventory_through: through.reduce((a, b) => (Date.parse(a) >= Date.parse(b) ? a : b)) } : {}),
+      // Once per merchant: rows written before ranked rows existed get theirs (a deployment's first export
+      // with them). A merchant without documents yet had every row written with its ranked row.
+      ranked_rows: before === undefined || before.ranked_rows === true || (await backfillRankedRows(series, m.merchant_id), true),
     };
     await series.putDocument(key, freshness);
   }

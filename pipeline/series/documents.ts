@@ -42,6 +42,12 @@ export const FreshnessDocument = z.object({
    * (pipeline/marts/changes.ts) that the query API fills forward up to here; absent: every hour is stored.
    */
   inventory_through: z.string().optional(),
+  /**
+   * true once every ranked row of the merchant has its bucket-major twin (pipeline/series/ranked.ts): the
+   * exporter copies the rows written before twins existed, once, then sets it. Absent: rankings scan the
+   * dimension's rows as the series layout holds them.
+   */
+  ranked_rows: z.boolean().optional(),
 });
 
 export type MerchantDocument = z.infer<typeof MerchantDocument>;

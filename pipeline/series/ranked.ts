@@ -13,7 +13,7 @@
 // '~' never starts a dimension name, so no series row key has a component like the twin's third one.
 import type { SeriesMutation, SeriesRow, SeriesStore } from '../ports.js';
 import { FAMILY_MART } from '../ports.js';
-import { dimensionValue, escape, type Grain, type SeriesKey, type SeriesName } from './row-key.js';
+import { decodeRowKey, dimensionValue, escape, type Grain, type SeriesKey, type SeriesName } from './row-key.js';
 
 /** Series with a ranked dimension, and that dimension. */
 export const RANKED_DIMENSIONS = { products: 'sku', sales: 'store', pages: 'page', referrers: 'referrer', devices: 'device', countries: 'country' } as const;
@@ -72,6 +72,11 @@ export function decodeRankedKey(key: string): SeriesKey & { bucket: string } {
     dims[unescape(p.slice(0, eq))] = unescape(p.slice(eq + 1));
   }
   return { merchantId: unescape(merchant!), series: series as SeriesName, dims, grain, bucket: parts[parts.length - 2]! };
+}
+
+/** The series key and bucket of a series row or of a ranked twin. */
+export function decodeSeriesRowKey(key: string): SeriesKey & { bucket: string } {
+  return isRankedKey(key) ? decodeRankedKey(key) : decodeRowKey(key);
 }
 
 const unescape = (s: string): string => s.replace(/%([0-9A-F]{2})/g, (_, h: string) => String.fromCharCode(parseInt(h, 16)));

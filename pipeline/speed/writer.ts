@@ -33,6 +33,7 @@ import type { Clock, IngestWrite, Logger, SeriesMutation, SeriesStore } from '..
 import { FAMILY_PARTIAL, systemClock } from '../ports.js';
 import type { IngestResult, IngestStage } from '../ingest/stage.js';
 import { documentKey } from '../series/row-key.js';
+import { isRankedKey, rankedTwinKey } from '../series/ranked.js';
 import type { FreshnessDocument } from '../series/documents.js';
 import { GENERATION, marker, messageCell, parseQualifier, WRITES } from './cells.js';
 import { partialsOf } from './partials.js';
@@ -125,6 +126,14 @@ export function createPartialWriter(opts: PartialWriterOptions): PartialWriter {
         if (!finalized.has(p.merchantId)) finalized.set(p.merchantId, (await finalizedThrough(p.merchantId))?.getTime() ?? -Infinity);
       }
       const open = partials.filter((p) => p.hourStart.getTime() + HOUR_MS > finalized.get(p.merchantId)!);
+      // A ranked row's twin (series/ranked.ts) is written as a row of its own: its own marker, counter
+      // and compaction, so each row keeps the invariant above whatever happens to the other. The result
+      // counts the series rows.
+      const rows = open.length;
+      for (let i = 0; i < rows; i++) {
+        const twin = rankedTwinKey(open[i]!.key);
+        if (twin !== undefined) open.push({ ...open[i]!, key: twin });
+      }
       if (open.length === 0) return result;
       // The counters are incremented together with the conditional writes, not after them: a store
       // that group-commits (the local one) then reads and writes each row once for both, and Bigtable
@@ -144,14 +153,16 @@ export function createPartialWriter(opts: PartialWriterOptions): PartialWriter {
       const due: string[] = [];
       open.forEach((p, i) => {
         if (!applied[i]) {
-          result.alreadyFolded++;
+          if (i < rows) result.alreadyFolded++;
           return;
         }
-        result.rows++;
-        result.cells += Object.keys(p.values).length;
+        if (i < rows) {
+          result.rows++;
+          result.cells += Object.keys(p.values).length;
+        }
         if (counts[i]! % compactEvery === 0) due.push(p.key);
       });
-      for (const key of due) if (await compact(key)) result.compacted++;
+      for (const key of due) if ((await compact(key)) && !isRankedKey(key)) result.compacted++;
       return result;
     },
   };

@@ -26,7 +26,7 @@ import { assertMerchantAccess, readerOf, requireReader } from './auth.js';
 import { AnswerCache, PROVISIONAL_MAX_AGE_S, answerKey, cachedAnswer, type CachedAnswer, secondsUntilNextMartRun, sendCached, sendJson, sendJsonText, sendText } from './cache.js';
 import { CSV_TYPE, toCsv, wantsCsv } from './csv.js';
 import { candidateSpan, previousPeriod, resolveRange } from './ranges.js';
-import { dayBuckets, hourBuckets, parseTopQuery, rankTop, topGrain, topHours, topKeyRange } from './top.js';
+import { dayBuckets, hourBuckets, parseTopQuery, rankTop, topGrain, topHours, topKeyRange, topRankedRange } from './top.js';
 import { openApiDocument } from './openapi.js';
 import { MerchantIdParam, parseMetricsQuery, parseQueryString, type MetricsRequest } from './params.js';
 import { LowStockQuery, lowStock, parsePromotionsQuery, promotionDays, promotionsOf, seriesKeyRange } from './stock.js';
@@ -297,7 +297,10 @@ function queryApiRouter(deps: QueryApiDeps, shared: Shared): Router {
     const merchantId = req.params.merchantId as string;
     assertMerchantAccess(readerOf(res), merchantId);
     const t = parseTopQuery(req.query as Record<string, unknown>);
-    const { rows, merchant, stores, freshness } = await readMerchant(readerOf(res), merchantId, topKeyRange(merchantId, t));
+    const read = await readMerchant(readerOf(res), merchantId, topRankedRange(merchantId, t, clock.now()));
+    const { merchant, stores, freshness } = read;
+    // A merchant whose rows predate the ranked rows (no ranked_rows yet: its first export since copies them) is read as the rows lie.
+    const rows = freshness?.ranked_rows === true ? read.rows : (await readMerchant(readerOf(res), merchantId, topKeyRange(merchantId, t))).rows;
     if (t.store !== undefined && stores && !stores.stores.some((s) => s.id === t.store)) throw notFound('no such store');
     const timeZone = merchant?.time_zone ?? 'UTC';
     const { hours, days } = topHours(t, timeZone, clock.now());

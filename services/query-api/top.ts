@@ -1,9 +1,11 @@
 // Ranked breakdowns: GET /v1/merchants/{id}/top — the top N products (sku), stores, pages, referrers,
 // devices or countries of a range by an additive metric, the rest summed as "other", computed exactly from
 // the series already exported (products by sku and sales by store: their hourly series; web traffic: its
-// hourly series for a range of hours, its daily series for the merchant's local days). One read: every row
-// of the dimension under the merchant, the range's buckets kept (the key layout puts the dimension value
-// before the grain and bucket, so no key range holds just the range's buckets; the filter runs here).
+// hourly series for a range of hours, its daily series for the merchant's local days). One read: the
+// ranked rows (pipeline/series/ranked.ts: bucket-major twins of the series rows) of the buckets the range
+// can cover in any zone, the range's buckets kept once the merchant's zone is known. A merchant whose
+// rows predate the twins (no ranked_rows in its freshness document) is read as before: every row of the
+// dimension under the merchant (topKeyRange), a second read.
 // Distinct counts (visitors, sessions) are exact only at their own grain: they are answered for a range of
 // exactly one bucket (one hour, or one local day) and are null otherwise, never summed.
 import { z } from 'zod';
@@ -11,15 +13,16 @@ import { Id } from '../../pipeline/contracts/events.js';
 import type { MetricDef } from '../../pipeline/metrics/catalog.js';
 import { seriesDef } from '../../pipeline/metrics/catalog.js';
 import type { CellValue, SeriesRow } from '../../pipeline/ports.js';
-import { bucketToStart, dayBucket, decodeRowKey, hourBucket, seriesPrefix } from '../../pipeline/series/row-key.js';
-import { HOUR_MS, addDays, daysBetween, isCalendarDate, startOfLocalDay } from '../../pipeline/time.js';
+import { RANKED_DIMENSIONS, decodeSeriesRowKey, rankedRange } from '../../pipeline/series/ranked.js';
+import { bucketToStart, dayBucket, hourBucket, seriesPrefix } from '../../pipeline/series/row-key.js';
+import { HOUR_MS, addDays, ceilHour, daysBetween, floorHour, isCalendarDate, startOfLocalDay } from '../../pipeline/time.js';
 import { badParameter } from '../http/errors.js';
 import { FormatParam, RANGE_PRESETS, explicitRange, parseQueryString, type RangePreset } from './params.js';
 import { cellsFor } from './points.js';
 import { daysAsRange, presetDays, type ConcreteRange } from './ranges.js';
 
 /** Series with a ranked dimension, and that dimension. */
-export const TOP_SERIES = { products: 'sku', sales: 'store', pages: 'page', referrers: 'referrer', devices: 'device', countries: 'country' } as const;
+export const TOP_SERIES = RANKED_DIMENSIONS;
 export type TopSeries = keyof typeof TOP_SERIES;
 export type TopDimension = (typeof TOP_SERIES)[TopSeries];
 /** Series whose daily rows answer a range of local days (the others sum the hours of those days). */
@@ -90,7 +93,26 @@ export function topHours(t: TopRequest, timeZone: string, now: Date): { hours: C
   return { hours: daysAsRange('h', days, timeZone), days };
 }
 
-/** The key range holding every row of the series' ranked dimension for the merchant. */
+/**
+ * The ranked rows' key range of every bucket the request can cover, whatever the merchant's zone turns
+ * out to be (the read brings the zone along): hours as asked; local days from their start in UTC+14 to
+ * their end in UTC−12, as the metrics requests' candidate span (ranges.ts). Rows outside the range the
+ * zone gives are dropped by rankTop.
+ */
+export function topRankedRange(merchantId: string, t: TopRequest, now: Date): { start: string; end: string } {
+  const grain = topGrain(t);
+  const k = { merchantId, series: t.series, grain, ...(t.store !== undefined ? { narrowedTo: t.store } : {}) };
+  if (t.hours) return rankedRange(k, hourBucket(new Date(t.hours.fromMs!)), hourBucket(new Date(t.hours.toMs!)));
+  const days = EXTREME_ZONES.map((z) => t.days ?? presetDays(t.preset!, now, z));
+  const from = days.map((d) => d.from).sort()[0]!;
+  const to = days.map((d) => d.to).sort().at(-1)!;
+  if (grain === 'd') return rankedRange(k, dayBucket(from), dayBucket(to));
+  return rankedRange(k, hourBucket(floorHour(startOfLocalDay(from, EXTREME_ZONES[0]))), hourBucket(ceilHour(startOfLocalDay(to, EXTREME_ZONES[1]))));
+}
+/** The zones at both ends of the offsets in use: UTC+14 is a day ahead of UTC−12. */
+const EXTREME_ZONES = ['Pacific/Kiritimati', 'Etc/GMT+12'] as const;
+
+/** The key range holding every row of the series' ranked dimension for the merchant (the rows' own layout: its whole history). */
 export function topKeyRange(merchantId: string, t: TopRequest): { start: string; end: string } {
   // 'm#products#' from the codec, then the dimension: rows with it (and possibly more dimensions after) follow.
   const base = seriesPrefix({ merchantId, series: t.series, dims: {}, grain: 'h' }).slice(0, -'h#'.length);
@@ -149,7 +171,7 @@ export function rankTop(t: TopRequest, rows: SeriesRow[], buckets: TopBuckets, f
   const single = buckets.count === 1;
   const zero = (): Record<string, number | null> => Object.fromEntries(t.metrics.map((m) => [m.name, m.kind === 'additive' || single ? 0 : null]));
   for (const row of rows) {
-    const k = decodeRowKey(row.key);
+    const k = decodeSeriesRowKey(row.key);
     const dimNames = Object.keys(k.dims).sort().join(',');
     if (k.grain !== buckets.grain || dimNames !== (t.store === undefined ? t.dimension : `${t.dimension},store`)) continue;
     if (t.store !== undefined && k.dims.store !== t.store) continue;

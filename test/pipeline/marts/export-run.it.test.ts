@@ -3,6 +3,7 @@
 // run writes); a run writes only the series keys its rebuild changed; inventory as change points that
 // the query API fills forward — every answer equal to the answer over a dense export of the same marts.
 import assert from 'node:assert/strict';
+import { isRankedKey, rankedTwinKey } from '../../../pipeline/series/ranked.js';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -109,7 +110,10 @@ describe('exportMartRun', function () {
     const second = await runMartCycle({ warehouse: wh, series, clock: at('2026-03-06T13:40:00Z') });
     assert.ok(second.run.windows.some((w) => w.mart === 'mart_hourly_store_sales' && w.scope?.cells.includes('m_a|2026-03-06T09')), 'the sales hour was rebuilt');
     assert.ok(second.run.windows.some((w) => w.mart === 'mart_hourly_store_inventory'), 'inventory hours were rebuilt');
-    const sets = series.mutations.filter((m) => m.kind === 'set');
+    const sets = series.mutations.filter((m) => m.kind === 'set' && !isRankedKey(m.key));
+    // The ranked rows of those a ranking reads are set with them, with the same cells, and no other.
+    const rankedSets = series.mutations.filter((m) => m.kind === 'set' && isRankedKey(m.key));
+    assert.deepStrictEqual(rankedSets, sets.flatMap((m) => (rankedTwinKey(m.key) ? [{ ...m, key: rankedTwinKey(m.key)! }] : [])));
     assert.deepStrictEqual(sets.map((m) => m.key).sort(), [
       'm_a#countries#country=(unknown)#d#20260306',
       'm_a#countries#country=(unknown)#h#2026030609',

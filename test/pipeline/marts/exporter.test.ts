@@ -61,8 +61,8 @@ describe('exporter', () => {
     series.docs.set(documentKey('m2', 'freshness'), { newest_event_at: '2026-03-06T11:00:00.000Z', finalized_through: '2026-03-06T11:00:00.000Z' });
     const arrivals = { from: new Date('2026-03-06T11:05:00Z'), to: new Date('2026-03-06T12:05:00Z') };
     assert.equal(await exportDocuments({ warehouse, series }, arrivals), 6);
-    assert.deepStrictEqual(series.docs.get(documentKey('m1', 'freshness')), { newest_event_at: '2026-03-06T11:40:00.000Z', finalized_through: '2026-03-06T12:00:00.000Z' });
-    assert.deepStrictEqual(series.docs.get(documentKey('m2', 'freshness')), { newest_event_at: '2026-03-06T11:00:00.000Z', finalized_through: '2026-03-06T12:00:00.000Z' });
+    assert.deepStrictEqual(series.docs.get(documentKey('m1', 'freshness')), { newest_event_at: '2026-03-06T11:40:00.000Z', finalized_through: '2026-03-06T12:00:00.000Z', ranked_rows: true });
+    assert.deepStrictEqual(series.docs.get(documentKey('m2', 'freshness')), { newest_event_at: '2026-03-06T11:00:00.000Z', finalized_through: '2026-03-06T12:00:00.000Z', ranked_rows: true });
     assert.deepStrictEqual(asked.filter((a) => /raw\./.test(a.sql)).map((a) => [/from raw\.(\w+)/.exec(a.sql)![1], a.params]), [
       ['arrivals', { arrivals_from: arrivals.from, arrivals_to: arrivals.to }],
     ]);

@@ -3,6 +3,7 @@
 // hour in progress; exports replace bucket cells idempotently; reprocessing reports what changed
 // and revalidation moves entries between end states.
 import assert from 'node:assert/strict';
+import { isRankedKey, rankedTwinKey } from '../../../pipeline/series/ranked.js';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -178,7 +179,9 @@ describe('mart runner, exporter and reprocessing', function () {
     assert.deepStrictEqual(byKey.get('m_ny#sales#d#20260306')!.orders, 3);
     assert.deepStrictEqual(byKey.get('m_ny#sales#store=s1#d#20260306')!.orders, 2);
     // sales: store and total, hourly and daily; products: pz in s1 and in total, and the web order's sku-a in total
-    assert.equal(rows.length, 4);
+    assert.equal(rows.filter((r) => !isRankedKey(r.key)).length, 4);
+    // and the ranked rows of those a ranking reads (sales by store, hourly), with the same cells
+    assert.deepStrictEqual(rows.filter((r) => isRankedKey(r.key)), rows.flatMap((r) => (rankedTwinKey(r.key) ? [{ ...r, key: rankedTwinKey(r.key)! }] : [])));
     assert.deepStrictEqual([first.rows, first.cells], [4 + 3, 4 * 14 + 3 * 4]);
 
     await exportDocuments({ warehouse: wh, series });
@@ -188,7 +191,7 @@ describe('mart runner, exporter and reprocessing', function () {
         { id: 's_empty', name: 'Closed', city: 'Boston', region: 'MA', time_zone: 'America/New_York' },
       ],
     });
-    assert.deepStrictEqual(await series.getDocument(documentKey('m_ny', 'freshness')), { newest_event_at: '2026-03-06T10:20:00.000Z', finalized_through: '2026-03-06T12:00:00.000Z' });
+    assert.deepStrictEqual(await series.getDocument(documentKey('m_ny', 'freshness')), { newest_event_at: '2026-03-06T10:20:00.000Z', finalized_through: '2026-03-06T12:00:00.000Z', ranked_rows: true });
   });
 
   it('deletes the cells of a bucket whose rows vanished in a rebuild', async () => {
@@ -283,7 +286,9 @@ describe('mart runner, exporter and reprocessing', function () {
     await assert.rejects(runMartCycle({ warehouse: faulty, series, clock: at('2026-03-06T12:10:00Z') }), /injected/);
     assert.deepStrictEqual((await martTable(wh, 'mart_hourly_store_sales')).length, 2, 'the first window was rebuilt');
     await runMartCycle({ warehouse: wh, series, clock: at('2026-03-06T12:20:00Z') });
-    const keys = (await series.readRange({ start: 'm_ny#', end: 'm_ny$' })).map((r) => r.key);
+    const all = (await series.readRange({ start: 'm_ny#', end: 'm_ny$' })).map((r) => r.key);
+    const keys = all.filter((k) => !isRankedKey(k));
+    assert.deepStrictEqual(all.filter(isRankedKey), keys.flatMap((k) => rankedTwinKey(k) ?? []).sort());
     assert.deepStrictEqual(keys.filter((k) => k.includes('#sales#') && k.includes('#h#')), [
       'm_ny#sales#h#2026030610',
       'm_ny#sales#h#2026030611',
@@ -312,7 +317,11 @@ describe('mart runner, exporter and reprocessing', function () {
     // message m-1 is written again without its order (as a revalidation would): hour 10 loses its only row
     await wh.write({ accepted: [], orderLines: [], rejected: [], duplicates: [], arrivals: [{ message_id: 'm-1', merchant_id: 'm_ny', event_hour: new Date('2026-03-06T10:00:00Z'), received_at: new Date('2026-03-06T12:15:00Z') }] });
     await runMartCycle({ warehouse: wh, series, clock: at('2026-03-06T12:20:00Z') });
-    const keys = (await series.readRange({ start: 'm_ny#', end: 'm_ny$' })).map((r) => r.key);
+    const all = (await series.readRange({ start: 'm_ny#', end: 'm_ny$' })).map((r) => r.key);
+    const keys = all.filter((k) => !isRankedKey(k));
+    // the vanished hour's ranked rows went with it: every ranked row left is the twin of a row left
+    assert.deepStrictEqual(all.filter(isRankedKey), keys.flatMap((k) => rankedTwinKey(k) ?? []).sort());
+    assert.deepStrictEqual(all.filter((k) => k.includes('2026030610')), []);
     assert.deepStrictEqual(keys.filter((k) => k.endsWith('#h#2026030610')), []);
     assert.deepStrictEqual(keys.filter((k) => k.includes('#sales#') ), ['m_ny#sales#d#20260306', 'm_ny#sales#h#2026030611', 'm_ny#sales#store=s1#d#20260306', 'm_ny#sales#store=s1#h#2026030611']);
   });

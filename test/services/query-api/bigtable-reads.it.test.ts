@@ -76,7 +76,7 @@ describe('query API reads on Bigtable (emulator)', function () {
     assert.equal(store, 1);
     assert.equal(await readsOf(async () => assert.equal((await get('metrics?series=sales&granularity=hour&from=2026-11-21T00:00:00Z&to=2026-11-21T01:00:00Z&store=nope')).status, 404)), 1);
     // A comparison and a ranking are one read too: the previous period lies just before the range, and a
-    // ranking reads the dimension's rows under the merchant.
+    // ranking reads its range's ranked rows (pipeline/series/ranked.ts).
     const compared = await readsOf(async () => {
       const res = await get('metrics?series=sales&metrics=orders&range=yesterday&compare=previous_period');
       assert.deepEqual([res.status, res.body.from, res.body.comparison.from], [200, '2026-11-19T23:00:00Z', '2026-11-18T23:00:00Z']);

@@ -3,6 +3,7 @@
 import { createKey } from '../../../pipeline/auth/keys.js';
 import type { KeyKind, KeyRecord, KeyStore, SeriesMutation, SeriesStore } from '../../../pipeline/ports.js';
 import type { FreshnessDocument, MerchantDocument, StoresDocument } from '../../../pipeline/series/documents.js';
+import { withRankedTwins } from '../../../pipeline/series/ranked.js';
 import { dayBucket, documentKey, encodeRowKey, hourBucket, type SeriesKey } from '../../../pipeline/series/row-key.js';
 
 export const NOW = new Date('2026-11-21T12:03:00Z');
@@ -87,7 +88,9 @@ export async function seedSeries(series: SeriesStore, opts: { days?: number } = 
   }
   muts.push({ kind: 'set', key: encodeRowKey(key('m1', 'products', { sku: 'PIZZA/Margherita #1' }, 'h'), '2026112109'), family: 'm', cells: { units: 4, orders: 3, gross_revenue_minor: 4000, net_revenue_minor: 3800 } });
   muts.push({ kind: 'set', key: encodeRowKey(key('m1', 'inventory', { sku: 'DOUGH', store: 's1' }, 'h'), '2026112109'), family: 'm', cells: { closing_quantity: 17, low_stock: 0 } });
-  for (let i = 0; i < muts.length; i += 500) await series.mutate(muts.slice(i, i + 500));
+  // With the ranked rows the exporter and the speed layer write beside the rows a ranking reads.
+  const all = withRankedTwins(muts);
+  for (let i = 0; i < all.length; i += 500) await series.mutate(all.slice(i, i + 500));
 
   const merchants: MerchantDocument[] = [
     { id: 'm1', name: 'Pizza One', time_zone: 'Europe/Berlin', currency: 'EUR' },
@@ -102,7 +105,7 @@ export async function seedSeries(series: SeriesStore, opts: { days?: number } = 
   };
   await series.putDocument(documentKey('m1', 'stores'), stores);
   await series.putDocument(documentKey('m2', 'stores'), { stores: [{ id: 's1', name: 'Bandra', city: 'Mumbai', region: 'MH', time_zone: 'Asia/Kolkata' }] });
-  const freshness: FreshnessDocument = { newest_event_at: '2026-11-21T11:58:00.000Z', finalized_through: FINALIZED_THROUGH };
+  const freshness: FreshnessDocument = { newest_event_at: '2026-11-21T11:58:00.000Z', finalized_through: FINALIZED_THROUGH, ranked_rows: true };
   await series.putDocument(documentKey('m1', 'freshness'), freshness);
   await series.putDocument(documentKey('m2', 'freshness'), freshness);
 }

@@ -109,6 +109,16 @@ const CALLS: Record<string, CallRule> = {
     arity(name, args, 1);
     return `CAST(hash(${args[0]}) >> 1 AS BIGINT)`;
   },
+  // Microseconds since the epoch (a BIGINT in both engines): bucketing instants without a time zone.
+  unix_micros: (args, name) => {
+    arity(name, args, 1);
+    return `epoch_us(${args[0]})`;
+  },
+  // Integer division; both engines truncate toward zero (BigQuery DIV(-20, 3) = -6, DuckDB -20 // 3 = -6).
+  div: (args, name) => {
+    arity(name, args, 2);
+    return `((${args[0]}) // (${args[1]}))`;
+  },
   logical_or: (args) => `bool_or(${args.join(',')})`,
   logical_and: (args) => `bool_and(${args.join(',')})`,
 };

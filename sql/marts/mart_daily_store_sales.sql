@@ -18,7 +18,8 @@ with source as (
   select
     *,
     coalesce(store_time_zone, merchant_time_zone) as time_zone,
-    date(event_ts, coalesce(store_time_zone, merchant_time_zone)) as local_date
+    -- the event's UTC quarter hour: integer arithmetic, no time zone
+    div(unix_micros(event_ts), 900000000) as quarter_hour
   from staging.stg_orders
   -- every local day overlapping the window lies within 48 hours of it (offsets are at most ±14 h)
   where event_ts >= timestamp_sub(@window_start, interval 48 hour)
@@ -30,13 +31,57 @@ with source as (
     and store_id is not null
 ),
 
+-- Local days are looked up once per (time zone, UTC quarter hour) with events, not converted per
+-- event. Every offset of today's zones, and so every local midnight and every DST switch, falls on a
+-- UTC quarter hour (+05:30, +05:45, Lord Howe's 30-minute DST), so all instants of one quarter hour
+-- share a local day: the day of its first and of its last event. Where those two differ (a local
+-- mean time of a zone's early history), each event of the quarter hour takes its own conversion.
+-- A second reference of `source` scans no other columns or partitions (billed once per table).
+zone_quarter_hours as (
+  select
+    time_zone,
+    quarter_hour,
+    date(min(event_ts), time_zone) as first_local_date,
+    date(max(event_ts), time_zone) as last_local_date
+  from source
+  group by time_zone, quarter_hour
+),
+
+-- the window's first and last local day, and @all_from's, once per time zone
+zone_window_days as (
+  select
+    time_zone,
+    date(@window_start, time_zone) as window_first_date,
+    date(timestamp_sub(@window_end, interval 1 microsecond), time_zone) as window_last_date,
+    date(@all_from, time_zone) as all_from_date
+  from (select distinct time_zone from zone_quarter_hours) as zones
+),
+
+located as (
+  select
+    source.*,
+    case
+      when zone_quarter_hours.first_local_date = zone_quarter_hours.last_local_date then zone_quarter_hours.first_local_date
+      else date(source.event_ts, source.time_zone)
+    end as local_date,
+    zone_window_days.window_first_date,
+    zone_window_days.window_last_date,
+    zone_window_days.all_from_date
+  from source
+  inner join zone_quarter_hours
+    on zone_quarter_hours.time_zone = source.time_zone
+    and zone_quarter_hours.quarter_hour = source.quarter_hour
+  inner join zone_window_days
+    on zone_window_days.time_zone = source.time_zone
+),
+
 in_window as (
   select *
-  from source
-  where local_date >= date(@window_start, time_zone)
-    and local_date <= date(timestamp_sub(@window_end, interval 1 microsecond), time_zone)
+  from located
+  where local_date >= window_first_date
+    and local_date <= window_last_date
     -- the window's cells (merchant|local date), or every merchant's days from @all_from (a range build)
-    and (local_date >= date(@all_from, time_zone) or (merchant_id in unnest(@merchants) and concat(merchant_id, '|', cast(local_date as string)) in unnest(@cells)))
+    and (local_date >= all_from_date or (merchant_id in unnest(@merchants) and concat(merchant_id, '|', cast(local_date as string)) in unnest(@cells)))
 ),
 
 ranked as (

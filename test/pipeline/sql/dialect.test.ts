@@ -86,6 +86,10 @@ describe('toDuckDb', () => {
     assert.throws(() => toDuckDb('timestamp_diff(b, a, hour)'), /MICROSECOND only/);
   });
 
+  it('rewrites UNIX_MICROS to epoch_us and DIV to integer division', () => {
+    assert.equal(toDuckDb('div(unix_micros(event_ts), 900000000)'), '((epoch_us(event_ts)) // (900000000))');
+  });
+
   it('refuses an arity it does not know rather than guessing', () => {
     assert.throws(() => toDuckDb('timestamp_trunc(ts, hour, "UTC")'), /TIMESTAMP_TRUNC with 3 arguments is not supported/);
   });

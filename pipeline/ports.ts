@@ -317,9 +317,7 @@ export interface SeriesStore {
   /**
    * The rows of a range and some documents, together in one read (one ReadRows on Bigtable, whose row set
    * takes keys and ranges at once), so a query API request costs one round trip. An empty range
-   * (start ≥ end) reads the documents alone; a missing document is absent from the map. Its rows are
-   * read-only: a store may answer the same frozen row to many reads while its stored value is unchanged
-   * (the local store does), and readers may keep what they derive from a frozen row by its identity.
+   * (start ≥ end) reads the documents alone; a missing document is absent from the map.
    */
   readRangeWithDocuments(range: { start: string; end: string }, documentKeys: readonly string[]): Promise<{ rows: SeriesRow[]; documents: Map<string, unknown> }>;
   /**

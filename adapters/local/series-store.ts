@@ -19,14 +19,8 @@ const toKey = (s: string): Buffer => Buffer.from(s, 'utf8');
 /** Below every row key ('\u0000' never starts an escaped component), so no range read returns it. */
 const STRUCTURES_KEY = Buffer.from([0]);
 
-/** How many rows readRangeWithDocuments keeps decoded (see sharedRows below) unless told otherwise. */
-export const SHARED_ROWS = 100_000;
-
-/**
- * Opens (creating if needed) the series store at `<dataDir>/series`. `sharedRows`: how many rows the query
- * API's reads (readRangeWithDocuments) keep decoded, 0 for none.
- */
-export function openLmdbSeriesStore(opts: ({ dataDir: string } | { path: string }) & { sharedRows?: number }): LmdbSeriesStore {
+/** Opens (creating if needed) the series store at `<dataDir>/series`. */
+export function openLmdbSeriesStore(opts: { dataDir: string } | { path: string }): LmdbSeriesStore {
   const path = 'path' in opts ? opts.path : join(opts.dataDir, 'series');
   const root: RootDatabase = open({ path, maxDbs: 4 });
   // Shared msgpack structures: rows of one series repeat the same qualifiers, so each is stored as a record
@@ -46,8 +40,6 @@ export function openLmdbSeriesStore(opts: ({ dataDir: string } | { path: string 
   };
   const rows: Database<Families, Buffer> = root.openDB(rowOptions);
   const docs: Database<unknown, Buffer> = root.openDB({ name: 'documents', keyEncoding: 'binary', encoding: 'msgpack' });
-  // The same rows as their stored bytes, for sharedRange.
-  const rawRows: Database<Buffer, Buffer> = root.openDB({ name: 'rows', keyEncoding: 'binary', encoding: 'binary' });
 
   // Mutations are folded per row first, so each row is read once and written once, in mutation order.
   // `touched` holds the rows read in the transaction (changed in place), `dirty` the ones to write back.
@@ -148,46 +140,6 @@ export function openLmdbSeriesStore(opts: ({ dataDir: string } | { path: string 
     return out;
   };
 
-  // The query API reads the same finalized rows again and again (every range over an hour reads it), and
-  // decoding them and writing their JSON were a third of an answer's CPU. Its reads keep each row they
-  // decode with the bytes it was decoded from, and answer the kept row — frozen, shared by every read —
-  // while the stored bytes are still those: a row is only as old as the comparison of a few bytes (a
-  // value with shared structures is 5–20 bytes), so whatever a writer changed, by any process, is read
-  // anew. Kept rows are immutable, so what is derived from them can be kept by their identity (the
-  // query API keeps their values' JSON text, points.ts). The bytes mean what they meant only under the
-  // same shared structures: when the structures entry changes, nothing kept is trusted.
-  const sharedRows = opts.sharedRows ?? SHARED_ROWS;
-  // A plain map, emptied when full: cheaper to look up than an LRU, and a full one is refilled by the reads.
-  const decoded = sharedRows > 0 ? new Map<string, { bytes: Buffer; row: SeriesRow }>() : undefined;
-  let structures: Buffer | undefined;
-  const decoder = (rows as unknown as { decoder: { decode(bytes: Buffer): Families } }).decoder;
-  const sharedRange = ({ start, end }: { start: string; end: string }): SeriesRow[] => {
-    if (!decoded) return readRange({ start, end });
-    const out: SeriesRow[] = [];
-    const [from, to] = [toKey(start), toKey(end)];
-    if (Buffer.compare(from, to) >= 0) return out;
-    const now = rawRows.getBinary(STRUCTURES_KEY);
-    if (now === undefined ? structures !== undefined : structures === undefined || !structures.equals(now)) {
-      decoded.clear();
-      structures = now;
-    }
-    for (const { key, value } of rawRows.getRange({ start: from, end: to })) {
-      if (key.equals(STRUCTURES_KEY)) continue;
-      const k = key.toString('utf8');
-      const kept = decoded.get(k);
-      if (kept && kept.bytes.equals(value)) {
-        out.push(kept.row);
-        continue;
-      }
-      // value is the range read's own copy of the bytes (lmdb copies binary values), so it can be kept.
-      const row = freezeRow({ key: k, cells: decoder.decode(value) });
-      if (decoded.size >= sharedRows) decoded.clear();
-      decoded.set(k, { bytes: value, row });
-      out.push(row);
-    }
-    return out;
-  };
-
   return {
     async mutate(mutations: SeriesMutation[]): Promise<void> {
       if (mutations.length === 0) return;
@@ -232,7 +184,7 @@ export function openLmdbSeriesStore(opts: ({ dataDir: string } | { path: string 
         const value = docs.get(toKey(key));
         if (value !== undefined) documents.set(key, value);
       }
-      return { rows: sharedRange(range), documents };
+      return { rows: readRange(range), documents };
     },
 
     async getDocument<T>(key: string): Promise<T | undefined> {
@@ -251,12 +203,6 @@ export function openLmdbSeriesStore(opts: ({ dataDir: string } | { path: string 
       await root.close();
     },
   };
-}
-
-function freezeRow(row: SeriesRow): SeriesRow {
-  for (const family in row.cells) Object.freeze(row.cells[family]);
-  Object.freeze(row.cells);
-  return Object.freeze(row);
 }
 
 /** A family keyed by message (the speed layer's cells and markers, cells.ts), judged by its first keys. */

@@ -31,7 +31,7 @@ import { openApiDocument } from './openapi.js';
 import { MerchantIdParam, parseMetricsQuery, parseQueryString, type MetricsRequest } from './params.js';
 import { LowStockQuery, lowStock, parsePromotionsQuery, promotionDays, promotionsOf, seriesKeyRange } from './stock.js';
 import { startOfLocalDay } from '../../pipeline/time.js';
-import { bucketRange, bucketSlots, buildPoints, changePct, fillForward, pointsBytes, totalsOf } from './points.js';
+import { bucketRange, bucketSlots, buildPoints, changePct, fillForward, pointsJson, totalsOf } from './points.js';
 import { merchantDocuments, type MerchantRead } from './documents.js';
 
 export interface QueryApiDeps {
@@ -73,6 +73,7 @@ export interface QueryApiDeps {
 }
 
 const JSON_TYPE = 'application/json; charset=utf-8';
+const ASCII = /^[\x00-\x7f]*$/;
 const MAX_URL_LENGTH = 4096;
 const DASHBOARD_DIR = fileURLToPath(new URL('./dashboard/', import.meta.url));
 // The bundle (scripts/build-query-api.mjs) carries uPlot's files beside it; the sources take the package's.
@@ -260,7 +261,10 @@ function queryApiRouter(deps: QueryApiDeps, shared: Shared): Router {
       if (!previousSlots && q.range === undefined && !q.localDays) {
         // The common answer is written as JSON text directly (the same bytes JSON.stringify would give, key order included).
         const headJson = JSON.stringify(head);
-        return send(pointsBytes({ slots, ...input }, { before: headJson.slice(0, -1) + ',"points":', after: '}' }), JSON_TYPE);
+        const body = pointsJson({ slots, ...input }, { before: headJson.slice(0, -1) + ',"points":', after: '}' });
+        // Points JSON is ASCII (numbers, ISO instants and dates, catalog names); with an ASCII head the
+        // latin1 bytes are the UTF-8 bytes, copied instead of encoded character by character.
+        return send(ASCII.test(headJson) ? Buffer.from(body, 'latin1') : body, JSON_TYPE);
       }
       const answer: Record<string, unknown> = { ...head, from: current.from, to: current.to, points: buildPoints({ slots, ...input }) };
       if (previous && previousSlots) {

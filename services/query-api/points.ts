@@ -183,40 +183,28 @@ function jsonNumber(v: number | null): string {
 }
 
 /**
- * The JSON text of buildPoints(opts)'s array: equal to JSON.stringify(buildPoints(opts)), without building
- * an object per point. `around` is text written before and after the array (an answer's head and its
- * closing brace). pointsBytes gives the same as UTF-8 bytes, which is what an answer sends.
+ * The JSON text of buildPoints(opts)'s array, written directly: equal to JSON.stringify(buildPoints(opts)),
+ * without building an object per point. Every piece is pushed to one array joined once at the end: text
+ * grown by concatenation is a tree of partial strings that V8 must flatten before it can be encoded, which
+ * for a 31-day hourly answer (255 KB) cost more than the concatenation itself.
+ * `around` is text written before and after the array, in the same join (an answer's head and its closing
+ * brace: concatenated afterwards, the body would be flattened again before it is encoded).
+ * Most buckets of a store's hourly series have no row, and a bucket without a row always answers the mart
+ * family's empty values, so that `"values"` object is written once per answer and reused.
  */
-export function pointsJson(opts: PointsInput, around: { before: string; after: string } = { before: '', after: '' }): string {
-  return pointsBytes(opts, around).toString('utf8');
-}
-
-type PointsInput = { slots: readonly BucketSlot[]; rows: SeriesRow[]; metrics: MetricDef[]; finalizedThroughMs: number | null };
-
-/**
- * pointsJson's text as bytes, assembled from each point's bytes in one copy. A point is written once and
- * kept while what it is written from stays: per frozen row (one the series store shares between reads
- * while its stored value is unchanged, ports.ts readRangeWithDocuments) and per frozen slot (a bucket
- * without a row: bucketSlots keeps them per range), by the metrics asked and whether it is provisional.
- * Writing every point again (a few hundred bytes of numbers each, 744 for a 31-day hourly answer),
- * joining the ~3,700 strings and encoding the 255 KB cost several times this copy of kept bytes
- * (bench/README.md). Rows and slots nothing shares (rows of the Bigtable store, inventory's filled hours)
- * are written each time.
- */
-export function pointsBytes(opts: PointsInput, around: { before: string; after: string } = { before: '', after: '' }): Buffer {
+export function pointsJson(opts: { slots: readonly BucketSlot[]; rows: SeriesRow[]; metrics: MetricDef[]; finalizedThroughMs: number | null }, around: { before: string; after: string } = { before: '', after: '' }): string {
   const { slots, rows, metrics, finalizedThroughMs } = opts;
   // Each metric's `"name":` (with the comma before every one but the first), built once per answer.
   const names = metrics.map((def, i) => (i === 0 ? '{' : ',') + JSON.stringify(def.name) + ':');
-  // What a kept point depends on besides its row or slot: the metrics asked, and final or provisional.
-  const metricsKey = names.join('');
-  const keptKeys = [metricsKey, 'p' + metricsKey] as const;
-  const valuesJson = (family: string, cells: Cells): string => {
-    if (storedAsAnswered(cells)) return JSON.stringify(cells);
-    const out: string[] = [];
+  const out: string[] = [around.before, '['];
+  const pushValues = (family: string, cells: Cells): void => {
+    if (storedAsAnswered(cells)) {
+      out.push(JSON.stringify(cells));
+      return;
+    }
     for (let m = 0; m < metrics.length; m++) out.push(names[m]!, jsonNumber(metricValue(metrics[m]!, cells, family)));
     if (metrics.length === 0) out.push('{');
     out.push('}');
-    return out.join('');
   };
   // The exporter writes a bucket's cells in catalog order, so when every metric is asked for, a bucket
   // holding all of them as numbers is its own "values" object: JSON.stringify writes it in one call.
@@ -229,9 +217,12 @@ export function pointsBytes(opts: PointsInput, around: { before: string; after: 
     }
     return i === metrics.length && i > 0;
   };
-  // A bucket without a row answers the mart family's empty values, final or provisional.
-  let noRowValues: string | undefined;
-  const parts: Buffer[] = [Buffer.from(around.before + '[')];
+  const empty = cellsFor(undefined, false);
+  const noRowStart = out.length;
+  pushValues(empty.family, empty.cells);
+  const noRow = out.splice(noRowStart).join('');
+  // Everything after `start` of a bucket without a row, final or provisional.
+  const noRowTail = ['","values":' + noRow + ',"provisional":false}', '","values":' + noRow + ',"provisional":true}'] as const;
   // Rows come in key order and slots in time order, and a row key ends with its bucket: one walk pairs them.
   let r = 0;
   for (let s = 0; s < slots.length; s++) {
@@ -247,39 +238,19 @@ export function pointsBytes(opts: PointsInput, around: { before: string; after: 
         break;
       }
     }
-    const owner: object = row ?? slot;
-    const kept = Object.isFrozen(owner) ? keptPointsOf(owner) : undefined;
-    const keptKey = keptKeys[provisional ? 1 : 0];
-    let point = kept?.get(keptKey);
-    // A row's bucket is answered as its slot's start, which only the slot knows: checked on every use.
-    if (point === undefined || point.start !== slot.start) {
-      let values: string;
-      if (row) {
-        const { family, cells } = cellsFor(row, provisional);
-        values = valuesJson(family, cells);
-      } else {
-        noRowValues ??= valuesJson(FAMILY_MART, {});
-        values = noRowValues;
-      }
-      // start is an ISO instant or a date: nothing in it needs escaping. Kept with its leading comma.
-      point = { start: slot.start, bytes: Buffer.from(`,{"start":"${slot.start}","values":${values},"provisional":${provisional}}`) };
-      kept?.set(keptKey, point);
+    // start is an ISO instant or a date: nothing in it needs escaping.
+    out.push(s === 0 ? '{"start":"' : ',{"start":"', slot.start);
+    if (!row) {
+      out.push(noRowTail[provisional ? 1 : 0]);
+      continue;
     }
-    parts.push(s === 0 ? point.bytes.subarray(1) : point.bytes);
+    const { family, cells } = cellsFor(row, provisional);
+    out.push('","values":');
+    pushValues(family, cells);
+    out.push(provisional ? ',"provisional":true}' : ',"provisional":false}');
   }
-  parts.push(Buffer.from(']' + around.after));
-  return Buffer.concat(parts);
-}
-
-/** Points as written (pointsBytes), of frozen rows and slots, by the metrics asked and final or provisional. */
-const keptPoints = new WeakMap<object, Map<string, { start: string; bytes: Buffer }>>();
-
-function keptPointsOf(owner: object): Map<string, { start: string; bytes: Buffer }> {
-  let points = keptPoints.get(owner);
-  if (points === undefined) keptPoints.set(owner, (points = new Map()));
-  // A few sets of metrics are asked for again and again; one asked with many keeps only the last few.
-  else if (points.size >= 8) points.clear();
-  return points;
+  out.push(']', around.after);
+  return out.join('');
 }
 
 /**

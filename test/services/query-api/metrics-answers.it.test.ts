@@ -1,8 +1,10 @@
-// Metrics answers written from kept points (points.ts pointsBytes over the rows the LMDB series store shares
-// between reads): the same bytes as JSON.stringify of the points buildPoints builds from rows read afresh,
-// for hours and days, merchant and store, provisional hours, DST days and ranges without rows, on the
-// first read and on every read after; and a kept point is never answered once its row, the dimensions or
-// the clock say otherwise.
+// Metrics answers as written (points.ts pointsJson, the bytes the route sends): the same bytes as
+// JSON.stringify of the points buildPoints builds from rows read afresh, for hours and days, merchant
+// and store, provisional hours, DST days and ranges without rows, on the first read and on every read
+// after, through the route and the listener ahead of express; and no answer outlives what it was built
+// from beyond its max-age: a re-exported, deleted or partially updated row, a finalized_through that
+// moves, a new dimensions version, a provisional answer's 10 s. Any answer or point kept between reads
+// must keep these true.
 import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -20,7 +22,7 @@ import { MemoryKeyStore, NOW, PEPPER, addKey, key, salesCells, seedSeries } from
 
 const silent = pino({ level: 'silent' });
 
-describe('metrics answers from kept points', () => {
+describe('metrics answers as written', () => {
   let dir: string;
   let series: LmdbSeriesStore;
   let keys: MemoryKeyStore;
@@ -46,7 +48,7 @@ describe('metrics answers from kept points', () => {
 
   beforeEach(async () => {
     now = NOW;
-    dir = await mkdtemp(join(tmpdir(), 'kept-points-'));
+    dir = await mkdtemp(join(tmpdir(), 'metrics-answers-'));
     series = openLmdbSeriesStore({ dataDir: dir });
     // 40 days: back to 2026-10-12, across the end of summer time in Berlin and London (2026-10-25).
     await seedSeries(series, { days: 40 });
@@ -129,7 +131,7 @@ describe('metrics answers from kept points', () => {
     assert.deepEqual(await points(), [[5, false], [1, false], [9, true]]);
   });
 
-  it('answers days in the zone of the dimensions version read with the request, not of the kept points', async () => {
+  it('answers days in the zone of the dimensions version read with the request', async () => {
     const app = make({ cache: false });
     const days = 'series=sales&metrics=orders&granularity=day&from=2026-11-19&to=2026-11-21';
     await series.putDocument(documentKey('m1', 'dimensions'), { version: 'v1' });

@@ -23,12 +23,14 @@ export interface OnceFigures {
 
 const BIN = join(import.meta.dirname, '..', 'cli', 'main.ts');
 const PEAK_RSS = join(import.meta.dirname, 'report-peak-rss.mjs');
+/** With TILLSTREAM_MEMORY_PROFILE set, what is resident at the peak is sampled too (bench/sample-memory.mjs). */
+const SAMPLER = process.env.TILLSTREAM_MEMORY_PROFILE ? ['--import', join(import.meta.dirname, 'sample-memory.mjs')] : [];
 
 export async function measureOnce(opts: { events: number; log: (s: string) => void }): Promise<OnceFigures> {
   const dir = await mkdtemp(join(tmpdir(), 'tillstream-once-'));
   try {
     const t0 = performance.now();
-    const child = spawn(process.execPath, ['--import', 'tsx', '--import', PEAK_RSS, BIN, 'start', '--once', '--events', String(opts.events)], {
+    const child = spawn(process.execPath, ['--import', 'tsx', '--import', PEAK_RSS, ...SAMPLER, BIN, 'start', '--once', '--events', String(opts.events)], {
       env: { ...process.env, TILLSTREAM_DATA_DIR: join(dir, 'data') },
       stdio: ['ignore', 'pipe', 'pipe'],
     });

@@ -11,6 +11,7 @@ import type { LocalWarehouse } from '../../../adapters/local/warehouse.js';
 import { openLmdbSeriesStore, type LmdbSeriesStore } from '../../../adapters/local/series-store.js';
 import { exportDocuments, exportWindows } from '../../../pipeline/marts/exporter.js';
 import { buildMarts } from '../../../pipeline/marts/runner.js';
+import type { FreshnessDocument } from '../../../pipeline/series/documents.js';
 import { documentKey } from '../../../pipeline/series/row-key.js';
 import { createQueryApi } from '../../../services/query-api/app.js';
 import { MemoryKeyStore, PEPPER, addKey } from './fixtures.js';
@@ -39,7 +40,10 @@ export async function serveMarts(
     series = openLmdbSeriesStore({ dataDir: dir });
     await exportWindows({ warehouse: wh, series }, built.windows, { finalizedBefore: window.end });
     await exportDocuments({ warehouse: wh, series });
-    await series.putDocument(documentKey(opts.merchant, 'freshness'), { newest_event_at: opts.newestEventAt, finalized_through: window.end.toISOString() });
+    // As the export wrote it (ranked_rows: rankings read their ranked rows), with the test's times.
+    const freshness = await series.getDocument<FreshnessDocument>(documentKey(opts.merchant, 'freshness'));
+    assert.equal(freshness?.ranked_rows, true);
+    await series.putDocument(documentKey(opts.merchant, 'freshness'), { ...freshness, newest_event_at: opts.newestEventAt, finalized_through: window.end.toISOString() });
     const keys = new MemoryKeyStore();
     const { key } = await addKey(keys, 'read', opts.merchant);
     const app = createQueryApi({ series, keys, pepper: PEPPER, clock: { now: () => opts.now }, logger: pino({ level: 'silent' }) });

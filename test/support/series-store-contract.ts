@@ -3,7 +3,7 @@
 // merchants, per-family merges, idempotent bucket replacement, and documents kept apart from the rows.
 import assert from 'node:assert/strict';
 import type { SeriesStore } from '../../pipeline/ports.js';
-import { decodeRankedKey, rankedRange, withRankedTwins } from '../../pipeline/series/ranked.js';
+import { backfillRankedRows, decodeRankedKey, rankedRange, rankedTwinKey, withRankedTwins } from '../../pipeline/series/ranked.js';
 import { documentKey, encodeRowKey, hourBucket, rowRange, type SeriesKey } from '../../pipeline/series/row-key.js';
 
 const total: SeriesKey = { merchantId: 'm1', series: 'sales', dims: {}, grain: 'h' };
@@ -40,6 +40,27 @@ export function seriesStoreContract(store: () => SeriesStore): void {
     assert.equal(after.length, 23 * skus.length);
     assert.ok(after.every((r) => decodeRankedKey(r.key).bucket !== '2026112105'));
     assert.deepEqual(await store().readRange(rankedRange({ merchantId: 'm1', series: 'products', grain: 'h', narrowedTo: 's1' }, '2026112105', '2026112106')), []);
+  });
+
+  it('copies the ranked rows of rows written without them, page by page, their readable cells only', async () => {
+    const rows = ['s1', 's2', 's3'].flatMap((store) => ['2026112100', '2026112101', '2026112102'].map((b) => encodeRowKey({ ...store1, dims: { store } }, b)));
+    await store().mutate([
+      ...rows.map((key, i) => ({ kind: 'set' as const, key, family: 'm', cells: { orders: i } })),
+      { kind: 'set', key: rows[4]!, family: 'p', cells: { orders: 2, 'orders@msg-9': 1, '~msg-8': 1 } },
+      { kind: 'set', key: encodeRowKey(total, '2026112100'), family: 'm', cells: { orders: 99 } },
+    ]);
+    assert.equal(await backfillRankedRows(store(), 'm1', 2), rows.length);
+    const twins = await store().readRange(rankedRange({ merchantId: 'm1', series: 'sales', grain: 'h' }, '2026112100', '2026112200'));
+    assert.deepEqual(
+      twins,
+      rows
+        .map((key, i) => ({ key: rankedTwinKey(key)!, cells: { m: { orders: i }, ...(i === 4 ? { p: { orders: 2, 'orders@msg-9': 1 } } : {}) } }))
+        .sort((a, b) => Buffer.compare(Buffer.from(a.key), Buffer.from(b.key))),
+    );
+    // Again: the same rows (idempotent), and the merchant total, which no ranking reads, has none.
+    assert.equal(await backfillRankedRows(store(), 'm1', 2), rows.length);
+    assert.deepEqual(await store().readRange(rankedRange({ merchantId: 'm1', series: 'sales', grain: 'h' }, '2026112100', '2026112200')), twins);
+    assert.equal((await store().readRange({ start: 'm1#', end: 'm1$' })).length, 2 * rows.length + 1);
   });
 
   it('reads back exactly the rows of a half-open range, in key order', async () => {

@@ -1,4 +1,6 @@
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { join } from 'node:path';
 import { createStartCommand, publishDemo } from '../../../cli/commands/start.js';
 import { UsageError, type CommandContext } from '../../../cli/context.js';
 import { generateSteps, generateWorkload, type WorkloadSink } from '../../../demo/generator.js';
@@ -124,5 +126,20 @@ describe('tillstream start', () => {
     assert.ok(backlogs[0] === 0 && backlogs.slice(1).some((n) => n > 0));
     // A publish starts only once the backlog is at most the bound; the messages it adds may pass it.
     assert.ok(Math.max(...backlogs) <= maxBacklog, `a publish started with ${Math.max(...backlogs)} entries unconsumed`);
+  });
+});
+
+describe('tillstream start heap', () => {
+  const peakOldSpace = (args: string[]): number => {
+    const child = join(import.meta.dirname, 'start-heap-child.ts');
+    const out = execFileSync(process.execPath, ['--import', 'tsx', child, ...args], { encoding: 'utf8' });
+    return (JSON.parse(out.trim().split('\n').pop()!) as { peak_old_space_mb: number }).peak_old_space_mb;
+  };
+
+  it('collects garbage of batches that outlive young collections before the old generation grows to several times its live set', () => {
+    // The same allocations in two processes, one of which ran `start` first.
+    const before = peakOldSpace([]);
+    const after = peakOldSpace(['start']);
+    assert.ok(after <= before * 0.7, `old generation peak ${after} MB after start against ${before} MB without`);
   });
 });

@@ -38,7 +38,7 @@ export async function bundle({ entry, name, out, sql = false }) {
     // One directory: files the code finds beside itself sit beside whichever chunk holds it.
     chunkNames: '[name]-[hash]',
     // Native packages of the local runtime: never loaded on gcp, and not portable into a bundle.
-    external: ['lmdb', '@duckdb/node-api'],
+    external: ['lmdb', '@duckdb/node-api', '@duckdb/node-bindings'],
     banner: { js: banner },
     minify: true,
     legalComments: 'none',

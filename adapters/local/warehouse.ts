@@ -23,6 +23,15 @@ export type { StoredEntryCounts } from './entry-counter.js';
 /** WAL size at which DuckDB checkpoints on its own (default 16 MB); see LocalWarehouse.open. */
 export const CHECKPOINT_THRESHOLD = '64MB';
 
+/**
+ * What DuckDB's buffer manager may hold: table blocks it caches and the operators' hash tables and
+ * sorts (which spill to a temporary file past it). In a million-event `start --once` the mart build
+ * took the process's anonymous memory to 1.1 GB on top of the LMDB maps and the heap; blocks already
+ * in the file are dropped and read again, so the limit costs reads, not data
+ * (https://duckdb.org/docs/current/configuration/overview, memory_limit).
+ */
+export const MEMORY_LIMIT = '768MB';
+
 export type TranslateSql = (sql: string) => string;
 
 export interface LocalWarehouseOptions {
@@ -63,6 +72,9 @@ export class LocalWarehouse implements Warehouse, RawSink, DedupeIndex {
     // cost of up to this much WAL replayed on open after a crash and held in memory until the next
     // checkpoint.
     await conn.run(`SET checkpoint_threshold = '${CHECKPOINT_THRESHOLD}'`);
+    // DuckDB's own default is 80 % of the machine's memory, and the local runtime shares its process
+    // with the V8 heap and the LMDB maps; see MEMORY_LIMIT.
+    await conn.run(`SET memory_limit = '${MEMORY_LIMIT}'`);
     for (const t of tables) await conn.run(duckdbDdl(t));
     // Every table's columns in one read: a read of information_schema per table cost ~4 ms each,
     // ~0.1 CPU s of every command's start.

@@ -46,6 +46,16 @@ describe('LocalWarehouse', () => {
     ]);
   });
 
+  it('bounds what DuckDB may hold to its memory limit instead of 80 % of the machine, and checkpoints at its WAL threshold', async () => {
+    const settings = await wh.query<{ name: string; value: string }>(
+      `SELECT name, value FROM duckdb_settings() WHERE name IN ('memory_limit', 'checkpoint_threshold') ORDER BY name`,
+    );
+    assert.deepEqual(settings, [
+      { name: 'checkpoint_threshold', value: '61.0 MiB' },
+      { name: 'memory_limit', value: '732.4 MiB' },
+    ]);
+  });
+
   it('writes rows that read back whole, in a UTC session', async () => {
     await wh.write(sampleWrite('000000000001', 2));
     const s = await snapshot();

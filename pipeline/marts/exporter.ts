@@ -20,7 +20,7 @@ import { martParams } from './statements.js';
 import { LAST_MERCHANT, sqlParams, windowCondition, type MartWindow } from './windows.js';
 import { INVENTORY_MART, changedRowsSql, groupColumns, hasSeries, inventoryExtentSql, inventoryPointsSql, vanishedRowsSql } from './changes.js';
 import { recordedWindow } from './runner.js';
-import { HOUR_MS } from '../time.js';
+import { HOUR_MS, ceilHour } from '../time.js';
 
 type Row = Record<string, unknown>;
 
@@ -328,6 +328,13 @@ export async function exportWindows(
   return writeSeries(deps.series, seriesCellsByKey(rows), opts);
 }
 
+/**
+ * Rows of merchants' histories one export call (a task of the export job) copies into ranked rows at most
+ * (exportDocuments): about a minute of a task at the copy's measured rate (docs/capacity.md "Ranked
+ * breakdowns"), well inside the task timeout, however many merchants a deployment's first exports find.
+ */
+export const RANKED_COPY_ROWS_PER_RUN = 200_000;
+
 /** Newest event time per merchant among arrivals received in [from, to): raw.arrivals only (bounded by its receive-date partitions). */
 export const NEWEST_EVENTS_SQL = `select merchant_id, max(coalesce(last_event_at, event_hour)) as newest_event_at
 from raw.arrivals
@@ -347,6 +354,8 @@ export async function exportDocuments(
   shard?: MerchantRange,
   /** The end of each merchant's last inventory hour the export wrote (kept when later in the document already). */
   inventoryThrough: Map<string, Date> = new Map(),
+  /** rankedCopyRows: rows of earlier merchants' histories this call copies at most (RANKED_COPY_ROWS_PER_RUN). */
+  opts: { rankedCopyRows?: number; now?: Date } = {},
 ): Promise<number> {
   const { warehouse, series } = deps;
   const where = shard ? ' where merchant_id >= @shard_from and merchant_id < @shard_to' : '';
@@ -373,6 +382,8 @@ export async function exportDocuments(
     fraud_ips: [],
   });
   await mirrorDimensionDocuments(series, dims);
+  let copyLeft = opts.rankedCopyRows ?? RANKED_COPY_ROWS_PER_RUN;
+  const copyStartedAt = ceilHour(new Date((opts.now ?? new Date()).getTime() + HOUR_MS)).toISOString();
   for (const m of merchants) {
     const key = documentKey(m.merchant_id, 'freshness');
     const before = await series.getDocument<FreshnessDocument>(key);
@@ -383,13 +394,32 @@ export async function exportDocuments(
       newest_event_at: newestAt,
       finalized_through: finalizedThrough ?? before?.finalized_through ?? null,
       ...(through.length ? { inventory_through: through.reduce((a, b) => (Date.parse(a) >= Date.parse(b) ? a : b)) } : {}),
-      // Once per merchant: rows written before ranked rows existed get theirs (a deployment's first export
-      // with them). A merchant without documents yet had every row written with its ranked row.
-      ranked_rows: before === undefined || before.ranked_rows === true || (await backfillRankedRows(series, m.merchant_id), true),
+      ...(await rankedState(m.merchant_id, before)),
     };
     await series.putDocument(key, freshness);
   }
   return merchants.length * 3;
+
+  /**
+   * Once per merchant: rows written before ranked rows existed get theirs (a deployment's first exports
+   * with them), within the call's budget of rows; a merchant left over, or stopped within its rows, keeps
+   * being answered from its rows and its copy goes on in a later export. A merchant without documents yet
+   * had every row written with its ranked row. ranked_from is the first hour after the hour in progress
+   * when its copy began (an hour ahead: events up to futureSkewMs, 5 minutes by default, after they were
+   * received): the speed layer, deployed before the exporter, wrote every partial of those hours with its
+   * twin, while earlier hours may hold partials written before it, which the copy leaves out.
+   */
+  async function rankedState(merchantId: string, before: FreshnessDocument | undefined): Promise<Pick<FreshnessDocument, 'ranked_rows' | 'ranked_from' | 'ranked_copy_after'>> {
+    if (before === undefined) return { ranked_rows: true };
+    const from = before.ranked_from === undefined ? {} : { ranked_from: before.ranked_from };
+    if (before.ranked_rows === true) return { ranked_rows: true, ...from };
+    const kept = { ...from, ...(before.ranked_copy_after === undefined ? {} : { ranked_copy_after: before.ranked_copy_after }) };
+    if (copyLeft <= 0) return kept;
+    const rankedFrom = before.ranked_from ?? copyStartedAt;
+    const progress = await backfillRankedRows(series, merchantId, { maxRows: copyLeft, ...(before.ranked_copy_after === undefined ? {} : { after: before.ranked_copy_after }) });
+    copyLeft -= progress.copied;
+    return progress.next === undefined ? { ranked_rows: true, ranked_from: rankedFrom } : { ranked_from: rankedFrom, ranked_copy_after: progress.next };
+  }
 }
 
 // ------------------------------------------------------------------------------------------------

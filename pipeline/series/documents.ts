@@ -48,6 +48,14 @@ export const FreshnessDocument = z.object({
    * dimension's rows as the series layout holds them.
    */
   ranked_rows: z.boolean().optional(),
+  /**
+   * Set when the copy of a merchant's rows began: its twins carry the speed layer's partials for the hours
+   * starting here and later (the copy brings mart cells only). A ranking reaching an hour before it that is
+   * not final yet is answered from the rows (services/query-api/top.ts rankedRowsExact).
+   */
+  ranked_from: z.string().optional(),
+  /** The last row key copied when a copy stopped at its run's budget: the next export goes on after it. */
+  ranked_copy_after: z.string().optional(),
 });
 
 export type MerchantDocument = z.infer<typeof MerchantDocument>;

@@ -118,34 +118,53 @@ function dimensionRange(merchantId: string, series: RankedSeries): { start: stri
 /** Rows read per call while copying, so a merchant's history never sits in memory at once. */
 export const BACKFILL_PAGE_ROWS = 5_000;
 
+/** How far a copy got: the rows it copied, and where the next one goes on when it stopped before the end. */
+export interface BackfillProgress {
+  copied: number;
+  /** The last row key copied when the copy stopped at its budget; absent once the merchant's rows are all copied. */
+  next?: string;
+}
+
 /**
  * Writes the twin of every ranked row a merchant already has (rows written before twins existed), page by
- * page: the mart family replaced as the exporter writes it, the speed layer's readable cells set (its
- * markers and counters are not readable on Bigtable and are not copied; an hour in progress is
- * finalized, and its partials retired, within the hour). Answers the rows copied. Idempotent.
+ * page, in key order: the mart family only, replaced as the exporter writes it. The speed layer's partials
+ * are not copied: their per-message markers are not readable on Bigtable, so a twin holding a copy of a
+ * row's partials would count again a redelivered message its row had already folded. An hour still in
+ * progress at the copy is therefore answered from the rows until a mart run finalizes it (the freshness
+ * document's ranked_from, services/query-api/top.ts), when the exporter writes its twin's mart cells.
+ * Stops after the page that reaches `maxRows` (answering where it stopped) and goes on after `after`.
+ * Idempotent.
  */
-export async function backfillRankedRows(series: SeriesStore, merchantId: string, pageRows = BACKFILL_PAGE_ROWS): Promise<number> {
+export async function backfillRankedRows(
+  series: SeriesStore,
+  merchantId: string,
+  opts: { pageRows?: number; maxRows?: number; after?: string } = {},
+): Promise<BackfillProgress> {
+  const pageRows = opts.pageRows ?? BACKFILL_PAGE_ROWS;
   let copied = 0;
-  for (const name of Object.keys(RANKED_DIMENSIONS) as RankedSeries[]) {
-    let { start } = dimensionRange(merchantId, name);
-    const { end } = dimensionRange(merchantId, name);
-    for (;;) {
+  // The series' ranges in key order, so one key says how far the copy got across all of them.
+  const ranges = (Object.keys(RANKED_DIMENSIONS) as RankedSeries[]).map((name) => dimensionRange(merchantId, name)).sort((a, b) => (a.start < b.start ? -1 : 1));
+  for (const { start: from, end } of ranges) {
+    let start = opts.after !== undefined && opts.after + '\u0000' > from ? opts.after + '\u0000' : from;
+    while (start < end) {
       const page: SeriesRow[] = await series.readRange({ start, end }, { limit: pageRows });
       const mutations: SeriesMutation[] = [];
       for (const row of page) {
         const twin = rankedTwinKey(row.key);
         if (twin === undefined) continue;
-        for (const [family, cells] of Object.entries(row.cells)) {
-          const readable = Object.fromEntries(Object.entries(cells).filter(([q]) => q[0] !== '!' && q[0] !== '~'));
-          if (family === FAMILY_MART) mutations.push({ kind: 'delete_family', key: twin, family });
-          if (Object.keys(readable).length > 0) mutations.push({ kind: 'set', key: twin, family, cells: readable });
-        }
+        const mart = row.cells[FAMILY_MART];
+        mutations.push({ kind: 'delete_family', key: twin, family: FAMILY_MART });
+        if (mart !== undefined && Object.keys(mart).length > 0) mutations.push({ kind: 'set', key: twin, family: FAMILY_MART, cells: mart });
         copied++;
       }
       if (mutations.length > 0) await series.mutate(mutations);
-      if (page.length < pageRows) break;
-      start = page[page.length - 1]!.key + '\u0000';
+      if (page.length === 0) break;
+      const last = page[page.length - 1]!.key;
+      const lastPage = page.length < pageRows;
+      if (opts.maxRows !== undefined && copied >= opts.maxRows && !(lastPage && end === ranges.at(-1)!.end)) return { copied, next: last };
+      if (lastPage) break;
+      start = last + '\u0000';
     }
   }
-  return copied;
+  return { copied };
 }

@@ -26,7 +26,7 @@ import { assertMerchantAccess, readerOf, requireReader } from './auth.js';
 import { AnswerCache, PROVISIONAL_MAX_AGE_S, answerKey, cachedAnswer, type CachedAnswer, secondsUntilNextMartRun, sendCached, sendJson, sendJsonText, sendText } from './cache.js';
 import { CSV_TYPE, toCsv, wantsCsv } from './csv.js';
 import { candidateSpan, previousPeriod, resolveRange } from './ranges.js';
-import { dayBuckets, hourBuckets, parseTopQuery, rankTop, topGrain, topHours, topKeyRange, topRankedRange } from './top.js';
+import { dayBuckets, hourBuckets, parseTopQuery, rankTop, rankedRowsExact, topGrain, topHours, topKeyRange, topRankedRange } from './top.js';
 import { openApiDocument } from './openapi.js';
 import { MerchantIdParam, parseMetricsQuery, parseQueryString, type MetricsRequest } from './params.js';
 import { LowStockQuery, lowStock, parsePromotionsQuery, promotionDays, promotionsOf, seriesKeyRange } from './stock.js';
@@ -303,11 +303,11 @@ function queryApiRouter(deps: QueryApiDeps, shared: Shared): Router {
     const t = parseTopQuery(req.query as Record<string, unknown>);
     const read = await readMerchant(readerOf(res), merchantId, topRankedRange(merchantId, t, clock.now()));
     const { merchant, stores, freshness } = read;
-    // A merchant whose rows predate the ranked rows (no ranked_rows yet: its first export since copies them) is read as the rows lie.
-    const rows = freshness?.ranked_rows === true ? read.rows : (await readMerchant(readerOf(res), merchantId, topKeyRange(merchantId, t))).rows;
     if (t.store !== undefined && stores && !stores.stores.some((s) => s.id === t.store)) throw notFound('no such store');
     const timeZone = merchant?.time_zone ?? 'UTC';
     const { hours, days } = topHours(t, timeZone, clock.now());
+    // A merchant whose ranked rows are not complete for these hours (their copy not done, or an hour in progress during it) is read as the rows lie.
+    const rows = rankedRowsExact(freshness, hours) ? read.rows : (await readMerchant(readerOf(res), merchantId, topKeyRange(merchantId, t))).rows;
     const finalizedThroughMs = freshness?.finalized_through ? Date.parse(freshness.finalized_through) : null;
     const grain = topGrain(t);
     const ranked = rankTop(t, rows, grain === 'd' ? dayBuckets(days!, timeZone) : hourBuckets(hours), finalizedThroughMs);

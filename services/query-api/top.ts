@@ -4,8 +4,9 @@
 // hourly series for a range of hours, its daily series for the merchant's local days). One read: the
 // ranked rows (pipeline/series/ranked.ts: bucket-major twins of the series rows) of the buckets the range
 // can cover in any zone, the range's buckets kept once the merchant's zone is known. A merchant whose
-// rows predate the twins (no ranked_rows in its freshness document) is read as before: every row of the
-// dimension under the merchant (topKeyRange), a second read.
+// rows predate the twins (no ranked_rows in its freshness document, or a range reaching an hour in progress
+// while they were copied: rankedRowsExact) is read as before: every row of the dimension under the merchant
+// (topKeyRange), a second read.
 // Distinct counts (visitors, sessions) are exact only at their own grain: they are answered for a range of
 // exactly one bucket (one hour, or one local day) and are null otherwise, never summed.
 import { z } from 'zod';
@@ -13,6 +14,7 @@ import { Id } from '../../pipeline/contracts/events.js';
 import type { MetricDef } from '../../pipeline/metrics/catalog.js';
 import { seriesDef } from '../../pipeline/metrics/catalog.js';
 import type { CellValue, SeriesRow } from '../../pipeline/ports.js';
+import type { FreshnessDocument } from '../../pipeline/series/documents.js';
 import { RANKED_DIMENSIONS, decodeSeriesRowKey, rankedRange } from '../../pipeline/series/ranked.js';
 import { bucketToStart, dayBucket, hourBucket, seriesPrefix } from '../../pipeline/series/row-key.js';
 import { HOUR_MS, addDays, ceilHour, daysBetween, floorHour, isCalendarDate, startOfLocalDay } from '../../pipeline/time.js';
@@ -111,6 +113,20 @@ export function topRankedRange(merchantId: string, t: TopRequest, now: Date): { 
 }
 /** The zones at both ends of the offsets in use: UTC+14 is a day ahead of UTC−12. */
 const EXTREME_ZONES = ['Pacific/Kiritimati', 'Etc/GMT+12'] as const;
+
+/**
+ * Whether the ranked rows answer the hours exactly: the merchant's copy of its earlier rows is done
+ * (ranked_rows), and no hour asked is both before ranked_from and not final. The copy brings mart cells
+ * only, so such an hour's twins lack the partials written before the copy (pipeline/series/ranked.ts
+ * backfillRankedRows); its rows hold them, and the mart replaces both once it is final.
+ */
+export function rankedRowsExact(freshness: Pick<FreshnessDocument, 'ranked_rows' | 'ranked_from' | 'finalized_through'> | undefined, hours: ConcreteRange): boolean {
+  if (freshness?.ranked_rows !== true) return false;
+  if (freshness.ranked_from === undefined) return true;
+  const finalizedMs = freshness.finalized_through ? Date.parse(freshness.finalized_through) : -Infinity;
+  // The hours in doubt: [finalized_through, ranked_from).
+  return !(hours.fromMs! < Date.parse(freshness.ranked_from) && hours.toMs! > finalizedMs);
+}
 
 /** The key range holding every row of the series' ranked dimension for the merchant (the rows' own layout: its whole history). */
 export function topKeyRange(merchantId: string, t: TopRequest): { start: string; end: string } {

@@ -11,7 +11,7 @@ import { exportDocuments, writeSeries } from '../../../pipeline/marts/exporter.j
 import type { CellValue, SeriesStore, Warehouse } from '../../../pipeline/ports.js';
 import type { FreshnessDocument } from '../../../pipeline/series/documents.js';
 import { mirrorDimensionDocuments } from '../../../pipeline/series/mirror.js';
-import { decodeRankedKey, isRankedKey, rankedRange } from '../../../pipeline/series/ranked.js';
+import { decodeRankedKey, isRankedKey, rankedRange, rankedTwinKey } from '../../../pipeline/series/ranked.js';
 import { documentKey, encodeRowKey, hourBucket } from '../../../pipeline/series/row-key.js';
 import { createPartialWriter } from '../../../pipeline/speed/writer.js';
 import { createQueryApi } from '../../../services/query-api/app.js';
@@ -84,17 +84,17 @@ function counted(store: SeriesStore) {
 }
 
 /** The exporter's documents for merchants in Europe/Berlin with stores s1 and s2, through a warehouse answering its four questions. */
-async function exportMerchantDocuments(series: SeriesStore, merchantIds: string[]): Promise<void> {
+async function exportMerchantDocuments(series: SeriesStore, merchantIds: string[], opts: { finalized?: string; now?: Date; rankedCopyRows?: number } = {}): Promise<void> {
   const warehouse = {
     async query(sql: string) {
       if (/from dims\.merchants/.test(sql)) return merchantIds.map((merchant_id) => ({ merchant_id, name: merchant_id, time_zone: 'Europe/Berlin', currency: 'EUR' }));
       if (/from dims\.stores/.test(sql)) return merchantIds.flatMap((merchant_id) => STORES.map((store_id) => ({ merchant_id, store_id, name: store_id, city: null, region: null, time_zone: 'Europe/Berlin' })));
-      if (/from marts\.mart_runs/.test(sql)) return [{ finalized_through: new Date(FINALIZED) }];
+      if (/from marts\.mart_runs/.test(sql)) return [{ finalized_through: new Date(opts.finalized ?? FINALIZED) }];
       if (/from raw\.arrivals/.test(sql)) return [];
       throw new Error(`unexpected statement: ${sql}`);
     },
   } as unknown as Warehouse;
-  await exportDocuments({ warehouse, series }, { from: new Date(END - HOUR), to: new Date(END) });
+  await exportDocuments({ warehouse, series }, { from: new Date(END - HOUR), to: new Date(END) }, undefined, undefined, { now: opts.now ?? NOW, ...(opts.rankedCopyRows === undefined ? {} : { rankedCopyRows: opts.rankedCopyRows }) });
 }
 
 export function topReadBehaviours(open: () => Promise<SeriesStore>): void {
@@ -235,5 +235,88 @@ export function topReadBehaviours(open: () => Promise<SeriesStore>): void {
     assert.deepStrictEqual(narrowed.body.items.map((i: { key: string; values: { units: number } }) => [i.key, i.values.units]), [['MARG-L', 3]]);
     // Read from the ranked rows: the speed layer wrote them beside its series rows.
     assert.equal((await store.readRange(rankedRange({ merchantId: 'pizzaco', series: 'products', grain: 'h' }, '2026112111', '2026112112'))).length, 1);
+  });
+
+  it('copies earlier merchants within each export\'s budget, going on where the last stopped, answering from the rows until done', async () => {
+    const store = await open();
+    const rows = [history('m1', 4), history('m2', 4)];
+    await store.mutate(rows.flatMap((w) => [...w.values()]).map((r) => ({ kind: 'set' as const, key: r.key, family: 'm', cells: r.cells })));
+    await mirrorDimensionDocuments(store, resolveDimensions({ merchants: ['m1', 'm2'].map((id) => ({ id, name: id, time_zone: 'Europe/Berlin', currency: 'EUR' })), stores: ['m1', 'm2'].flatMap((m) => STORES.map((id) => ({ id, merchant_id: m, name: id, time_zone: 'Europe/Berlin' }))), fraud_ips: [] }));
+    for (const m of ['m1', 'm2']) await store.putDocument(documentKey(m, 'freshness'), { newest_event_at: null, finalized_through: FINALIZED });
+    const { c, top } = await setUp(store);
+    const expected = await Promise.all(['m1', 'm2'].map((m) => top(m, ONE_DAY)));
+    const doc = async (m: string) => (await store.getDocument<FreshnessDocument>(documentKey(m, 'freshness')))!;
+
+    // One row a run: each run copies one read's worth (a page) and stops; the merchant after it waits.
+    await exportMerchantDocuments(store, ['m1', 'm2'], { rankedCopyRows: 1 });
+    assert.equal((await doc('m1')).ranked_rows, undefined);
+    assert.ok((await doc('m1')).ranked_copy_after?.startsWith('m1#products#sku='), JSON.stringify(await doc('m1')));
+    assert.deepEqual(await doc('m2'), { newest_event_at: null, finalized_through: FINALIZED });
+    for (const [i, m] of ['m1', 'm2'].entries()) {
+      const read = await c.rowsRead(() => top(m, ONE_DAY));
+      assert.deepStrictEqual(read.out, expected[i]);
+      assert.ok(read.rows >= rows[i]!.size, `${m}: ${read.rows} rows read`);
+    }
+    await exportMerchantDocuments(store, ['m1', 'm2'], { rankedCopyRows: 1 });
+    assert.equal((await doc('m1')).ranked_rows, true);
+    assert.equal((await doc('m1')).ranked_copy_after, undefined);
+    assert.equal((await doc('m1')).ranked_from, '2026-11-22T03:00:00.000Z');
+    assert.equal((await doc('m2')).ranked_rows, undefined);
+    await exportMerchantDocuments(store, ['m1', 'm2'], { rankedCopyRows: 1 });
+    for (const [i, m] of ['m1', 'm2'].entries()) {
+      assert.equal((await doc(m)).ranked_rows, true, m);
+      const read = await c.rowsRead(() => top(m, ONE_DAY));
+      assert.deepStrictEqual(read.out, expected[i]);
+      assert.ok(read.rows <= 50 * SKUS.length, `${m}: ${read.rows} rows read`);
+    }
+  });
+
+  it('counts a message redelivered after the copy once: an hour in progress during the copy is answered from its rows until final', async () => {
+    const store = await open();
+    await mirrorDimensionDocuments(store, ingestDimensions);
+    const freshness = { newest_event_at: '2026-11-21T11:30:00.000Z', finalized_through: '2026-11-21T11:00:00.000Z' };
+    await store.putDocument(documentKey('pizzaco', 'freshness'), freshness);
+    // The speed layer before ranked rows: partials in the series rows only, each with its message's marker.
+    const writer = createPartialWriter({ series: store, finalizedThrough: async () => new Date('2026-11-21T11:00:00Z') });
+    for (const n of [1, 2]) await writer.write(`msg-${n}`, await orderWrite(n, 700 * n));
+    const written = await store.readRange({ start: 'pizzaco#', end: 'pizzaco$' });
+    await store.mutate(written.filter((r) => isRankedKey(r.key)).map((r) => ({ kind: 'delete_row' as const, key: r.key })));
+    // Compacted: the messages' cells folded into sums, each message kept as a marker only (not readable on Bigtable).
+    const ranked = written.filter((r) => !isRankedKey(r.key) && rankedTwinKey(r.key) !== undefined);
+    assert.ok(ranked.length > 0);
+    for (const r of ranked) assert.equal(await writer.compact(r.key), true, r.key);
+
+    // The copy, by the first export with ranked rows (11:45), then msg-2 delivered again.
+    const warehouse = {
+      async query(sql: string) {
+        if (/from dims\.merchants/.test(sql)) return [{ merchant_id: 'pizzaco', name: 'Pizza Co', time_zone: 'Europe/Berlin', currency: 'EUR' }];
+        if (/from dims\.stores/.test(sql)) return [{ merchant_id: 'pizzaco', store_id: 's001', name: 'Mitte', city: 'Berlin', region: 'BE', time_zone: 'Europe/Berlin' }];
+        if (/from marts\.mart_runs/.test(sql)) return [{ finalized_through: new Date(freshness.finalized_through) }];
+        if (/from raw\.arrivals/.test(sql)) return [];
+        throw new Error(`unexpected statement: ${sql}`);
+      },
+    } as unknown as Warehouse;
+    await exportDocuments({ warehouse, series: store }, { from: new Date('2026-11-21T11:00:00Z'), to: new Date('2026-11-21T11:45:00Z') }, undefined, undefined, { now: new Date('2026-11-21T11:45:00Z') });
+    const doc = (await store.getDocument<FreshnessDocument>(documentKey('pizzaco', 'freshness')))!;
+    assert.deepEqual([doc.ranked_rows, doc.ranked_from], [true, '2026-11-21T13:00:00.000Z']);
+    const again = await writer.write('msg-2', await orderWrite(2, 1400));
+    assert.ok(again.alreadyFolded >= ranked.length, JSON.stringify(again));
+
+    const keys = new MemoryKeyStore();
+    const app = createQueryApi({ series: store, keys, pepper: PEPPER, clock: { now: () => new Date('2026-11-21T11:50:00Z') }, logger: pino({ level: 'silent' }), rateLimit: false, dashboard: false });
+    const admin = (await addKey(keys, 'admin')).key;
+    const get = async (q: string) => {
+      const res = await request(app).get(`/v1/merchants/pizzaco/top?${q}`).set('Authorization', `Bearer ${admin}`);
+      assert.equal(res.status, 200, JSON.stringify(res.body));
+      return res.body as { items: { key: string; values: Record<string, number | null> }[]; totals: Record<string, number | null> };
+    };
+    for (const q of ['series=products&by=net_revenue_minor&range=today', 'series=sales&by=orders&range=today', 'series=products&by=units&range=today&store=s001', 'series=products&by=units&from=2026-11-21T11:00:00Z&to=2026-11-21T12:00:00Z']) {
+      const answer = await get(q);
+      assert.deepStrictEqual(answer, await fromRowLayout(store, () => get(q), 'pizzaco'), q);
+    }
+    const products = await get('series=products&by=net_revenue_minor&range=today');
+    assert.deepStrictEqual(products.items.map((i) => [i.key, i.values.units, i.values.net_revenue_minor]), [['MARG-L', 2, 2100]]);
+    const stores = await get('series=sales&by=orders&range=today');
+    assert.deepStrictEqual(stores.items.map((i) => [i.key, i.values.orders]), [['s001', 2]]);
   });
 }

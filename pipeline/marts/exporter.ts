@@ -605,6 +605,6 @@ export async function exportMartRun(deps: { warehouse: Warehouse; series: Series
   const now = (deps.now ?? (() => new Date()))();
   const record = await runRecord(warehouse, shard.runId, now);
   const { inventoryThrough, ...exported } = await exportRunSeries(deps, shard, record);
-  const documents = await exportDocuments({ warehouse, series }, record.arrivals, shard, inventoryThrough);
+  const documents = await exportDocuments({ warehouse, series }, record.arrivals, shard, inventoryThrough, { now });
   return { runId: shard.runId, windows: record.windows.length, ...exported, documents, ...(record.finalizedThrough ? { finalizedThrough: record.finalizedThrough } : {}) };
 }

@@ -60,9 +60,10 @@ describe('exporter', () => {
     // m2's document already knows a newer event: a backfill of older events does not move it back
     series.docs.set(documentKey('m2', 'freshness'), { newest_event_at: '2026-03-06T11:00:00.000Z', finalized_through: '2026-03-06T11:00:00.000Z' });
     const arrivals = { from: new Date('2026-03-06T11:05:00Z'), to: new Date('2026-03-06T12:05:00Z') };
-    assert.equal(await exportDocuments({ warehouse, series }, arrivals), 6);
+    assert.equal(await exportDocuments({ warehouse, series }, arrivals, undefined, undefined, { now: new Date('2026-03-06T12:05:00Z') }), 6);
     assert.deepStrictEqual(series.docs.get(documentKey('m1', 'freshness')), { newest_event_at: '2026-03-06T11:40:00.000Z', finalized_through: '2026-03-06T12:00:00.000Z', ranked_rows: true });
-    assert.deepStrictEqual(series.docs.get(documentKey('m2', 'freshness')), { newest_event_at: '2026-03-06T11:00:00.000Z', finalized_through: '2026-03-06T12:00:00.000Z', ranked_rows: true });
+    // m2's rows predate ranked rows (a document without ranked_rows): copied, their partials' hours until 14:00 answered from the rows until final.
+    assert.deepStrictEqual(series.docs.get(documentKey('m2', 'freshness')), { newest_event_at: '2026-03-06T11:00:00.000Z', finalized_through: '2026-03-06T12:00:00.000Z', ranked_rows: true, ranked_from: '2026-03-06T14:00:00.000Z' });
     assert.deepStrictEqual(asked.filter((a) => /raw\./.test(a.sql)).map((a) => [/from raw\.(\w+)/.exec(a.sql)![1], a.params]), [
       ['arrivals', { arrivals_from: arrivals.from, arrivals_to: arrivals.to }],
     ]);

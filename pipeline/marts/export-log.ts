@@ -56,9 +56,11 @@ export async function unexportedRuns(warehouse: Warehouse, opts: { since: Date; 
   // failed task in between leaves a newer run logged and an older one not. A rule that took the runs
   // before the oldest logged one (or, with an empty log, up to the newest complete one) as exported from
   // before the log was kept dropped that older run for good: the SIGKILL test ended 601 series rows
-  // short, and fails again with that rule restored (without the next run's re-export of its windows,
-  // hourly.ts). A deployment that gains the
-  // log exports its last week of runs once more, each against its own snapshot: overwrites.
+  // short, and fails again with that rule restored. A deployment that gains the log exports its last
+  // week of runs once more, each against its own snapshot: overwrites. Runs and log entries are matched
+  // by run id alone, so no two runs may share one (the script's generate_uuid(), a random id per local
+  // cycle: hourly.ts); a cycle that reused its process's id was taken as logged with that process's
+  // first cycle, and the SIGKILL test lost what it rebuilt.
   return runs.map((r) => ({ runId: r.run_id, startedAt: new Date(r.started_at), complete: r.complete, logged: byRun.get(r.run_id) ?? [] }));
 }
 

@@ -133,13 +133,9 @@ export async function runCycle(deps: CycleDeps, plan: CyclePlan): Promise<CycleR
       beforeComplete: async (r) => {
         const pending = await pendingEarlierRuns(warehouse, { before: r.startedAt, now: clock.now(), exclude: [r.runId] });
         const written = pending.length > 0 ? new Set<string>() : undefined;
-        // After a run the log does not hold, every row of this run's windows. The 601 rows the SIGKILL
-        // test once lost came from the old look-back rule (export-log.ts unexportedRuns). A second loss
-        // is not explained: without this re-export crash.long (30 kills) still failed 2 of 6 runs, each
-        // time with the marts equal to a clean run's but 121 and 158 hourly series rows (products,
-        // sales, traffic; a run of consecutive hours) holding only the speed layer's partials: no export
-        // wrote their mart cells or retired the partials. So it stays.
-        exported = await exportRunSeries({ warehouse, series }, { runId: r.runId, ...everyMerchant, ...(written ? { all: true } : {}) }, r, { written });
+        // Only what this run's own snapshot shows changed, even after runs the log does not hold: those
+        // are exported against their own snapshots (the windows they rebuilt show no change here).
+        exported = await exportRunSeries({ warehouse, series }, { runId: r.runId, ...everyMerchant }, r, { written });
         await logExport(warehouse, r, everyMerchant, clock.now());
         earlier = await exportEarlierRuns({ warehouse, series }, pending, { now: clock.now(), written });
       },

@@ -50,8 +50,7 @@ export function createRunExporter(deps: { warehouse: Warehouse; series: SeriesSt
     const newestFirst = [...ids.keys()].sort((a, b) => records[b]!.startedAt.getTime() - records[a]!.startedAt.getTime());
     for (const i of newestFirst) {
       const record = records[i]!;
-      // After earlier runs the log did not hold, every row of this run's windows, as the local cycle does (hourly.ts).
-      const r = await exportRunSeries({ warehouse, series }, { runId: ids[i]!, ...ranges[i]!, ...(pending.length > 0 ? { all: true } : {}) }, record, { written });
+      const r = await exportRunSeries({ warehouse, series }, { runId: ids[i]!, ...ranges[i]! }, record, { written });
       for (const [m, t] of r.inventoryThrough) if (!(inventoryThrough.get(m)! >= t)) inventoryThrough.set(m, t);
       await logExport(warehouse, { runId: ids[i]!, startedAt: record.startedAt }, ranges[i]!, now);
       windows += record.windows.length;

@@ -191,8 +191,19 @@ function fillInt64(vector: duckdb.Vector, get: (i: number) => unknown, n: number
   flushValidity(vector, validity);
 }
 
-/** INT64 as the client converts it: BigInt(v), so a fraction or a non-numeric string throws. */
-const int64Word = (v: unknown): number | bigint => (typeof v === 'number' && Number.isSafeInteger(v) ? v : BigInt(v as number | string | bigint));
+/**
+ * INT64 as the client converts it: BigInt(v), so a fraction or a non-numeric string throws, and so does
+ * a value beyond 64 bits (the client refuses it; setBigInt64 would keep its low 64 bits, storing 2^63
+ * as -2^63).
+ */
+function int64Word(column: string): (v: unknown) => number | bigint {
+  return (v) => {
+    if (typeof v === 'number' && Number.isSafeInteger(v)) return v;
+    const b = BigInt(v as number | string | bigint);
+    if (BigInt.asIntN(64, b) !== b) throw new Error(`column ${column}: ${String(v)} is out of the INT64 range`);
+    return b;
+  };
+}
 
 /** TIMESTAMP as microseconds since the epoch, from a Date or anything `new Date` reads. */
 function timestampWord(column: string): (v: unknown) => number | bigint {
@@ -257,8 +268,10 @@ function columnWriter(table: TableDef, c: Column): ColumnWriter {
   switch (c.type) {
     case 'STRING':
       return { type, convert, read, fill: (v, get, n) => fillStrings(v, get, n, required) };
-    case 'INT64':
-      return { type, convert, read, fill: (v, get, n) => fillInt64(v, get, n, required, int64Word) };
+    case 'INT64': {
+      const word = int64Word(`${table.id}.${c.name}`);
+      return { type, convert, read, fill: (v, get, n) => fillInt64(v, get, n, required, word) };
+    }
     case 'TIMESTAMP': {
       const word = timestampWord(c.name);
       return { type, convert, read, fill: (v, get, n) => fillInt64(v, get, n, required, word) };

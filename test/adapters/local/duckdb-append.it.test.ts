@@ -152,6 +152,19 @@ describe('appendRows (bulk vectors)', () => {
     assert.equal(await count("SELECT count(*) FROM main.bulk WHERE s LIKE 'EU%'"), rows.filter((r) => r.s === 'EUR').length);
   });
 
+  it('refuses an INT64 value beyond 64 bits, as the client did, instead of storing it wrapped', async () => {
+    // setBigInt64 keeps the low 64 bits: 2^63 would be stored as -2^63 and 1e21 as 3875820019684212736.
+    for (const i of [2n ** 63n, -(2n ** 63n) - 1n, 2 ** 64, 1e21, '9223372036854775808']) {
+      await assert.rejects(appendRows(conn, bulk, [{ k: 1, s: 'a', i }]), /main\.bulk\.i: .* is out of the INT64 range/, String(i));
+      await assert.rejects(appendThroughClient(conn, client, [{ k: 1, s: 'a', o: null, i, t: null, l: [] }]), /out of int64 range/, String(i));
+    }
+    assert.equal(await count('SELECT count(*) FROM main.bulk'), 0);
+    // The ends of the range are kept exactly.
+    await appendRows(conn, bulk, [{ k: 1, s: 'a', i: 2n ** 63n - 1n }, { k: 2, s: 'b', i: -(2n ** 63n) }, { k: 3, s: 'c', i: '-9223372036854775808' }]);
+    const out = (await conn.runAndReadAll('SELECT i::VARCHAR FROM main.bulk ORDER BY k')).getRows().map((r) => r[0]);
+    assert.deepEqual(out, ['9223372036854775807', '-9223372036854775808', '-9223372036854775808']);
+  });
+
   it('refuses a row without a required value, naming the column', async () => {
     await assert.rejects(appendRows(conn, bulk, [{ k: 1, s: 'a' }, { k: 2 }]), /main\.bulk\.s is required/);
   });

@@ -132,11 +132,15 @@ async function serveWarehouse(file: string): Promise<void> {
     const answer = async (): Promise<WarehouseReply> => {
       if (m.op === 'run') return (await wh.run(m.sql, m.params), { id: m.id, done: true });
       if (m.op === 'query') return { id: m.id, rows: await wh.query(m.sql, m.params) };
+      // The next page is read while the exporter works on the one sent (a stream reads ahead too), and
+      // sent once that one is acknowledged: the exporter holds at most the page it works on and one.
+      let acked = Promise.resolve();
       await wh.queryPages(m.sql, m.params, async (page) => {
-        const acked = new Promise<void>((resolve) => acks.set(m.id, resolve));
-        await send({ id: m.id, page });
         await acked;
+        acked = new Promise<void>((resolve) => acks.set(m.id, resolve));
+        await send({ id: m.id, page });
       });
+      await acked;
       acks.delete(m.id);
       return { id: m.id, done: true };
     };

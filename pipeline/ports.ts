@@ -332,6 +332,13 @@ export interface SeriesStore {
    * store leave them out.
    */
   increment?(entries: CounterIncrement[]): Promise<number[]>;
+  /**
+   * True when the store keeps each ranked row's twin (series/ranked.ts) itself: every write or delete of a
+   * ranked row stores the row's new bytes under its twin key in the same transaction. Writers then send
+   * no twin mutations (rankedTwinToWrite). The local LMDB store mirrors; Bigtable keeps twins as rows of
+   * their own, since its conditional writes and counters are single-row.
+   */
+  readonly mirrorsRankedTwins?: boolean;
   /** Small JSON documents mirrored for the API (stores list, freshness, key records). */
   getDocument<T>(key: string): Promise<T | undefined>;
   putDocument(key: string, value: unknown): Promise<void>;

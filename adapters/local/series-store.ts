@@ -3,8 +3,12 @@
 // range read returns exactly the rows Bigtable's ReadRows would. One LMDB entry per row holding every family
 // (value = { m: {qualifier: value}, p: {…} }, msgpack): a request's range read is one cursor walk decoding one
 // value per bucket, instead of one entry per cell. Documents live in their own sub-database.
+// Ranked twins (pipeline/series/ranked.ts) are mirrored: writing or deleting a ranked row stores the row's
+// new bytes under its twin key, or deletes the twin, in the same transaction, so a twin is always a byte
+// copy of its row and writers send no mutations of their own for it (mirrorsRankedTwins).
 import { join } from 'node:path';
-import { open, type Database, type DatabaseOptions, type RootDatabase } from 'lmdb';
+import { asBinary, open, type Database, type DatabaseOptions, type RootDatabase } from 'lmdb';
+import { rankedTwinKey } from '../../pipeline/series/ranked.js';
 import type { CellCondition, CellValue, ConditionalMutation, CounterIncrement, SeriesMutation, SeriesRow, SeriesStore } from '../../pipeline/ports.js';
 
 type Families = Record<string, Record<string, CellValue>>;
@@ -77,9 +81,17 @@ export function openLmdbSeriesStore(opts: { dataDir: string } | { path: string }
   const commit = (t: Txn): void => {
     for (const key of t.dirty) {
       const row = t.touched.get(key);
+      const k = toKey(key);
+      const twin = rankedTwinKey(key);
       // A row without cells does not exist, as in Bigtable.
-      if (row && prune(row)) rows.put(toKey(key), row);
-      else rows.remove(toKey(key));
+      if (row && prune(row)) {
+        rows.put(k, row);
+        // The bytes just encoded, read back inside the write transaction: one encoding for both entries.
+        if (twin !== undefined) rows.put(toKey(twin), asBinary(rows.getBinary(k)!) as unknown as Families); // lmdb stores a Binary's bytes as they are
+      } else {
+        rows.remove(k);
+        if (twin !== undefined) rows.remove(toKey(twin));
+      }
     }
   };
 
@@ -141,6 +153,8 @@ export function openLmdbSeriesStore(opts: { dataDir: string } | { path: string }
   };
 
   return {
+    mirrorsRankedTwins: true,
+
     async mutate(mutations: SeriesMutation[]): Promise<void> {
       if (mutations.length === 0) return;
       await rows.transaction(() => {

@@ -239,9 +239,9 @@ export function seriesWriter(
     while (inFlight.size >= WRITE_FLOW.callsInFlight) await Promise.race([...inFlight].map((c) => c.done));
     await failIfFailed();
     const call = { keys, done: Promise.resolve() };
-    // Every mutation of a ranked row goes to its bucket-major twin too (pipeline/series/ranked.ts); a
-    // twin's key follows its row's, so the per-key ordering below holds for both.
-    call.done = series.mutate(withRankedTwins(mutations)).then(
+    // Every mutation of a ranked row goes to its bucket-major twin too, unless the store mirrors twins
+    // (pipeline/series/ranked.ts); a twin's key follows its row's, so the per-key ordering below holds for both.
+    call.done = series.mutate(withRankedTwins(series, mutations)).then(
       () => void inFlight.delete(call),
       (err: unknown) => {
         inFlight.delete(call);

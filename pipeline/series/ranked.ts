@@ -7,9 +7,12 @@
 //   m1#products#~h#2026112114#sku=pz
 //   m1#products#~h#store=s1#2026112114#sku=pz
 // so `m1#products#~h#2026112100` … `m1#products#~h#2026112200` holds exactly one UTC day's sku rows.
-// A twin holds the same cells as its row: every writer applies each mutation of a ranked row to its twin
-// too (withRankedTwins: the exporter's writes, deletes and partial retirements; the speed layer writes
-// and compacts a twin as a row of its own), so a reprocess that deletes a bucket deletes its twin.
+// A twin holds the same cells as its row. A store that mirrors twins (SeriesStore.mirrorsRankedTwins: the
+// local LMDB store) writes the row's bytes under the twin key in the row's own transaction; for any other
+// store (Bigtable) every writer applies each mutation of a ranked row to its twin too (withRankedTwins:
+// the exporter's writes, deletes and partial retirements; the speed layer writes and compacts a twin as a
+// row of its own). Either way a reprocess that deletes a bucket deletes its twin. rankedTwinToWrite is
+// the one place a writer asks which of the two holds.
 // '~' never starts a dimension name, so no series row key has a component like the twin's third one.
 import type { SeriesMutation, SeriesRow, SeriesStore } from '../ports.js';
 import { FAMILY_MART } from '../ports.js';
@@ -89,11 +92,18 @@ export function rankedRange(k: { merchantId: string; series: RankedSeries; grain
   return { start: prefix + fromBucket, end: prefix + toBucket };
 }
 
+/** The twin key a writer must write beside a row on this store: none when the store mirrors twins itself. */
+export function rankedTwinToWrite(store: Pick<SeriesStore, 'mirrorsRankedTwins'>, key: string): string | undefined {
+  return store.mirrorsRankedTwins === true ? undefined : rankedTwinKey(key);
+}
+
 /**
  * The mutations with each ranked row's mutations repeated on its twin, right after the original, so the
- * twin goes through the same sets and deletes in the same order as its row. Other rows' pass unchanged.
+ * twin goes through the same sets and deletes in the same order as its row. Other rows' pass unchanged,
+ * and so does everything for a store that mirrors twins itself.
  */
-export function withRankedTwins(mutations: SeriesMutation[]): SeriesMutation[] {
+export function withRankedTwins(store: Pick<SeriesStore, 'mirrorsRankedTwins'>, mutations: SeriesMutation[]): SeriesMutation[] {
+  if (store.mirrorsRankedTwins === true) return mutations;
   const out: SeriesMutation[] = [];
   let lastKey: string | undefined;
   let lastTwin: string | undefined;
@@ -152,6 +162,14 @@ export async function backfillRankedRows(
       for (const row of page) {
         const twin = rankedTwinKey(row.key);
         if (twin === undefined) continue;
+        if (series.mirrorsRankedTwins === true) {
+          // A store that mirrors twins copies a row's bytes to its twin whenever it writes the row, so the
+          // copy rewrites the row as it is (an empty set): the twin gets all of it, partials and markers
+          // included, and counts a redelivered message exactly as its row does.
+          mutations.push({ kind: 'set', key: row.key, family: FAMILY_MART, cells: {} });
+          copied++;
+          continue;
+        }
         const mart = row.cells[FAMILY_MART];
         mutations.push({ kind: 'delete_family', key: twin, family: FAMILY_MART });
         if (mart !== undefined && Object.keys(mart).length > 0) mutations.push({ kind: 'set', key: twin, family: FAMILY_MART, cells: mart });

@@ -33,7 +33,7 @@ import type { Clock, IngestWrite, Logger, SeriesMutation, SeriesStore } from '..
 import { FAMILY_PARTIAL, systemClock } from '../ports.js';
 import type { IngestResult, IngestStage } from '../ingest/stage.js';
 import { documentKey } from '../series/row-key.js';
-import { isRankedKey, rankedTwinKey } from '../series/ranked.js';
+import { isRankedKey, rankedTwinToWrite } from '../series/ranked.js';
 import type { FreshnessDocument } from '../series/documents.js';
 import { GENERATION, marker, messageCell, parseQualifier, WRITES } from './cells.js';
 import { partialsOf } from './partials.js';
@@ -127,11 +127,12 @@ export function createPartialWriter(opts: PartialWriterOptions): PartialWriter {
       }
       const open = partials.filter((p) => p.hourStart.getTime() + HOUR_MS > finalized.get(p.merchantId)!);
       // A ranked row's twin (series/ranked.ts) is written as a row of its own: its own marker, counter
-      // and compaction, so each row keeps the invariant above whatever happens to the other. The result
-      // counts the series rows.
+      // and compaction, so each row keeps the invariant above whatever happens to the other. A store that
+      // mirrors twins copies the row's bytes to its twin in the row's transaction, so none is written here.
+      // The result counts the series rows.
       const rows = open.length;
       for (let i = 0; i < rows; i++) {
-        const twin = rankedTwinKey(open[i]!.key);
+        const twin = rankedTwinToWrite(series, open[i]!.key);
         if (twin !== undefined) open.push({ ...open[i]!, key: twin });
       }
       if (open.length === 0) return result;

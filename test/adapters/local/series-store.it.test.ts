@@ -4,8 +4,13 @@ import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { open } from 'lmdb';
 import { openLmdbSeriesStore, type LmdbSeriesStore } from '../../../adapters/local/series-store.js';
+import { writeSeries } from '../../../pipeline/marts/exporter.js';
+import { backfillRankedRows, isRankedKey, rankedTwinKey } from '../../../pipeline/series/ranked.js';
 import { documentKey, encodeRowKey, type SeriesKey } from '../../../pipeline/series/row-key.js';
+import { createPartialWriter } from '../../../pipeline/speed/writer.js';
+import { orderWrite } from '../../pipeline/speed/writer-behaviour.js';
 import { seriesStoreContract } from '../../support/series-store-contract.js';
 
 const total: SeriesKey = { merchantId: 'm1', series: 'sales', dims: {}, grain: 'h' };
@@ -77,6 +82,48 @@ describe('LMDB series store', () => {
     store = openLmdbSeriesStore({ dataDir: dir });
     assert.deepEqual(await store.getDocument(key), { newest_event_at: '2026-11-21T10:59:00.000Z', finalized_through: '2026-11-21T10:00:00.000Z' });
     assert.equal(await store.getDocument(documentKey('m2', 'freshness')), undefined);
+  });
+
+  it("keeps every ranked row's twin a byte copy of its row, and no twin without its row, through the speed layer, the copy of earlier rows and an export", async () => {
+    // The stored entries (key → bytes), read from the closed store's file, then the store opened again.
+    const entries = async (): Promise<Map<string, Buffer>> => {
+      await store.close();
+      const root = open({ path: join(dir, 'series'), maxDbs: 4 });
+      const out = new Map<string, Buffer>();
+      try {
+        for (const { key, value } of root.openDB<Buffer, Buffer>({ name: 'rows', keyEncoding: 'binary', encoding: 'binary' }).getRange()) out.set(key.toString('utf8'), Buffer.from(value));
+      } finally {
+        await root.close();
+      }
+      store = openLmdbSeriesStore({ dataDir: dir });
+      return out;
+    };
+    const twinsMirrorRows = async (): Promise<void> => {
+      const stored = await entries();
+      const twinOf = new Map([...stored.keys()].flatMap((k) => (isRankedKey(k) || rankedTwinKey(k) === undefined ? [] : [[rankedTwinKey(k)!, k] as const])));
+      assert.ok(twinOf.size > 0);
+      assert.deepEqual([...stored.keys()].filter(isRankedKey).sort(), [...twinOf.keys()].sort());
+      for (const [twin, row] of twinOf) assert.ok(stored.get(twin)!.equals(stored.get(row)!), `${twin}: ${stored.get(twin)!.toString('hex')} is not ${row}: ${stored.get(row)!.toString('hex')}`);
+    };
+    const orders = await Promise.all([1, 2, 3].map((n) => orderWrite(n, 700 * n)));
+    // A writer per message: the store is opened again after each look at its file.
+    const write = (n: number) => createPartialWriter({ series: store, compactEvery: 2, finalizedThrough: async () => new Date('2026-11-21T11:00:00Z') }).write(`msg-${n}`, orders[n - 1]!);
+    // Rows written before twins existed: the speed layer's hour 11 (two messages, compacted) and an exported hour 10.
+    for (const n of [1, 2]) await write(n);
+    const hour11 = (await store.readRange({ start: 'pizzaco#', end: 'pizzaco$' })).filter((r) => !isRankedKey(r.key) && rankedTwinKey(r.key) !== undefined).map((r) => r.key);
+    const hour10 = hour11.map((k) => k.replace(/#2026112111$/, '#2026112110'));
+    assert.ok(hour11.length > 1 && hour10.every((k, i) => k !== hour11[i]));
+    await writeSeries(store, new Map(hour10.map((key, i) => [key, { key, cells: { units: i + 1, orders: 1 } }])), { finalizedBefore: new Date('2026-11-21T11:00:00Z') });
+    await store.mutate([...hour10, ...hour11].map((key) => ({ kind: 'delete_row' as const, key: rankedTwinKey(key)! })));
+    // The export's copy of the earlier rows, then a new message and a redelivery of one the rows folded.
+    await backfillRankedRows(store, 'pizzaco', { pageRows: 2 });
+    await write(3);
+    await write(2);
+    await twinsMirrorRows();
+    // An export finalizing hour 11 (its partials retired) and removing one row of hour 10.
+    await writeSeries(store, new Map(hour11.map((key, i) => [key, { key, cells: { units: i + 2, orders: 3 } }])), { previousKeys: new Set([hour10[0]!]), finalizedBefore: new Date('2026-11-21T12:00:00Z') });
+    await twinsMirrorRows();
+    assert.deepEqual(await store.readRange({ start: rankedTwinKey(hour10[0]!)!, end: rankedTwinKey(hour10[0]!)! + '\u0000' }), []);
   });
 
   it('keeps rows written before a reopen', async () => {

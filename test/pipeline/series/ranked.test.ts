@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { decodeRankedKey, isRankedKey, rankedRange, rankedTwinKey, withRankedTwins } from '../../../pipeline/series/ranked.js';
+import { decodeRankedKey, isRankedKey, rankedRange, rankedTwinKey, rankedTwinToWrite, withRankedTwins } from '../../../pipeline/series/ranked.js';
 import { decodeRowKey, encodeRowKey, type SeriesKey } from '../../../pipeline/series/row-key.js';
 
 describe('ranked rows (bucket-major twins of ranked series rows)', () => {
@@ -50,7 +50,7 @@ describe('ranked rows (bucket-major twins of ranked series rows)', () => {
     const row = 'm1#products#sku=pz#h#2026112114';
     const twin = rankedTwinKey(row)!;
     assert.deepEqual(
-      withRankedTwins([
+      withRankedTwins({}, [
         { kind: 'delete_family', key: row, family: 'm' },
         { kind: 'set', key: row, family: 'm', cells: { units: 2 } },
         { kind: 'set', key: 'm1#sales#h#2026112114', family: 'm', cells: { orders: 1 } },
@@ -66,5 +66,15 @@ describe('ranked rows (bucket-major twins of ranked series rows)', () => {
         { kind: 'delete_family', key: twin, family: 'p' },
       ],
     );
+  });
+
+  it('sends no twin mutations to a store that mirrors ranked rows itself', () => {
+    const mutations = [
+      { kind: 'set' as const, key: 'm1#products#sku=pz#h#2026112114', family: 'm', cells: { units: 2 } },
+      { kind: 'delete_family' as const, key: 'm1#sales#store=s1#h#2026112114', family: 'p' },
+    ];
+    assert.deepEqual(withRankedTwins({ mirrorsRankedTwins: true }, mutations), mutations);
+    assert.equal(rankedTwinToWrite({ mirrorsRankedTwins: true }, mutations[0]!.key), undefined);
+    assert.equal(rankedTwinToWrite({}, mutations[0]!.key), 'm1#products#~h#2026112114#sku=pz');
   });
 });

@@ -89,7 +89,7 @@ export async function seedSeries(series: SeriesStore, opts: { days?: number } = 
   muts.push({ kind: 'set', key: encodeRowKey(key('m1', 'products', { sku: 'PIZZA/Margherita #1' }, 'h'), '2026112109'), family: 'm', cells: { units: 4, orders: 3, gross_revenue_minor: 4000, net_revenue_minor: 3800 } });
   muts.push({ kind: 'set', key: encodeRowKey(key('m1', 'inventory', { sku: 'DOUGH', store: 's1' }, 'h'), '2026112109'), family: 'm', cells: { closing_quantity: 17, low_stock: 0 } });
   // With the ranked rows the exporter and the speed layer write beside the rows a ranking reads.
-  const all = withRankedTwins(muts);
+  const all = withRankedTwins(series, muts);
   for (let i = 0; i < all.length; i += 500) await series.mutate(all.slice(i, i + 500));
 
   const merchants: MerchantDocument[] = [

@@ -302,6 +302,9 @@ function counting(inner: SeriesStore): SeriesStore & { sets: Extract<SeriesMutat
   const sets: Extract<SeriesMutation, { kind: 'set' }>[] = [];
   return Object.assign(Object.create(inner) as SeriesStore, {
     sets,
+    // The cells an export sends to Bigtable, which keeps ranked twins as rows of their own: the exporter
+    // sends the twins' mutations too (a mirroring LMDB store applies them over its own copy, the same cells).
+    mirrorsRankedTwins: false,
     mutate: async (ms: SeriesMutation[]) => {
       for (const m of ms) if (m.kind === 'set') sets.push(m);
       await inner.mutate(ms);

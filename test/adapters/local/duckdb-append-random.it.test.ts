@@ -6,6 +6,7 @@ import { BIGINT, DuckDBDataChunk, DuckDBInstance, LIST, TIMESTAMPTZ, VARCHAR, li
 import { appendRows } from '../../../adapters/local/duckdb-values.js';
 import { duckdbDdl } from '../../../pipeline/schema/ddl-duckdb.js';
 import { opt, rep, req, type TableDef } from '../../../pipeline/schema/types.js';
+import { mulberry32 as prng } from '../../support/random.js';
 
 // Seeded random rows against the client's per-value vectors: appendRows writes strings into DuckDB's
 // 16-byte slots itself (inline when short ASCII), validity masks as bytes and list children in one
@@ -17,18 +18,6 @@ const table = (id: `${string}.${string}`): TableDef => ({
   uniqueKey: ['k'],
   columns: [req('k', 'INT64', ''), req('s', 'STRING', ''), opt('o', 'STRING', ''), opt('i', 'INT64', ''), opt('t', 'TIMESTAMP', ''), rep('l', 'STRING', '')],
 });
-
-/** mulberry32: a small seeded generator, so a failure names a reproducible seed. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
-}
 
 // Pieces whose UTF-8 length differs from their UTF-16 length, or that DuckDB's string_t treats apart.
 const PIECES = ['a', 'Z', '0', ' ', '\u0000', '\t', '\u007f', '\u0080', 'é', '€', '\u{1F600}', '\uD800', '\uDFFF', '"', '\\', '%', '#', '~', 'NULL', ''];

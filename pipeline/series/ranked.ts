@@ -16,7 +16,7 @@
 // '~' never starts a dimension name, so no series row key has a component like the twin's third one.
 import type { SeriesMutation, SeriesRow, SeriesStore } from '../ports.js';
 import { FAMILY_MART } from '../ports.js';
-import { decodeRowKey, dimensionValue, escape, type Grain, type SeriesKey, type SeriesName } from './row-key.js';
+import { decodeRowKey, dimensionValue, escape, type Grain, type SeriesKey } from './row-key.js';
 
 /** Series with a ranked dimension, and that dimension. */
 export const RANKED_DIMENSIONS = { products: 'sku', sales: 'store', pages: 'page', referrers: 'referrer', devices: 'device', countries: 'country' } as const;
@@ -61,28 +61,19 @@ export function isRankedKey(key: string): boolean {
   return first >= 0 && second >= 0 && key.charCodeAt(second + 1) === 0x7e /* ~ */;
 }
 
-/** The series key and bucket a twin stands for (what decodeRowKey answers for its row). */
+/** The series key and bucket a twin stands for: its row's key, put back in the row layout and decoded as one. */
 export function decodeRankedKey(key: string): SeriesKey & { bucket: string } {
   const parts = key.split('#');
-  const [merchant, series, mark] = parts;
+  const mark = parts[2];
   if (parts.length < 5 || !mark?.startsWith(TWIN_MARK)) throw new Error(`not a ranked row key: ${key}`);
-  const grain = mark.slice(TWIN_MARK.length);
-  if (grain !== 'h' && grain !== 'd') throw new Error(`bad grain in ranked row key: ${key}`);
-  const dims: Record<string, string> = {};
-  for (const p of [...parts.slice(3, -2), parts[parts.length - 1]!]) {
-    const eq = p.indexOf('=');
-    if (eq < 0) throw new Error(`bad dimension in ranked row key: ${key}`);
-    dims[unescape(p.slice(0, eq))] = unescape(p.slice(eq + 1));
-  }
-  return { merchantId: unescape(merchant!), series: series as SeriesName, dims, grain, bucket: parts[parts.length - 2]! };
+  const [bucket, ranked] = parts.slice(-2);
+  return decodeRowKey([parts[0], parts[1], ...parts.slice(3, -2), ranked, mark.slice(TWIN_MARK.length), bucket].join('#'));
 }
 
 /** The series key and bucket of a series row or of a ranked twin. */
 export function decodeSeriesRowKey(key: string): SeriesKey & { bucket: string } {
   return isRankedKey(key) ? decodeRankedKey(key) : decodeRowKey(key);
 }
-
-const unescape = (s: string): string => s.replace(/%([0-9A-F]{2})/g, (_, h: string) => String.fromCharCode(parseInt(h, 16)));
 
 /** The twins' key range of buckets [fromBucket, toBucket) of a ranked series, optionally narrowed (products: one store). */
 export function rankedRange(k: { merchantId: string; series: RankedSeries; grain: Grain; narrowedTo?: string }, fromBucket: string, toBucket: string): { start: string; end: string } {

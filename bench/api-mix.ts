@@ -6,13 +6,15 @@
 // readers ask for; provisional answers still expire after 10 s) and without — and a bare node:http
 // server answers the same bytes per path.
 // Each is driven at full speed by autocannon (rps, ratio to bare); the cached API and bare node:http are
-// then driven at a fixed 2,000 requests/s for their latency (p99 at that rate; the bare server's is what
-// the machine and the client add to any server).
+// then sent 2,000 requests/s, evenly spaced and open loop (fixed-rate.ts), for their latency (p99 at
+// that rate, from when each request was due; the bare server's is what the machine and the client add
+// to any server).
 import { writeFile } from 'node:fs/promises';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { Rng, cumulative } from '../demo/random.js';
 import { autocannon, startServer, stopServer, type AutocannonResult } from './api.js';
+import { fixedRate, type FixedRateResult } from './fixed-rate.js';
 import { cpuSecondsOf } from './stats.js';
 import { ANCHOR } from './workload.js';
 
@@ -35,13 +37,15 @@ export interface ApiMixFigures {
   baseline_rps: number;
   cached_ratio: number;
   uncached_ratio: number;
-  /** Latency of the cached API at a fixed rate. */
+  /** Latency of the cached API at a fixed rate, open loop, from when each request was due. */
   rate_rps: number;
   p50_ms: number;
   p99_ms: number;
   /** Latency of bare node:http at the same rate: what the machine (client included) adds to any server. */
   baseline_p50_ms: number;
   baseline_p99_ms: number;
+  /** The client's own lateness at the 99th percentile of the cached run (part of p99_ms). */
+  send_delay_p99_ms: number;
   non_2xx: number;
   errors: number;
   /** The machine's 1-minute load average when the runs started and when they ended (it is shared). */
@@ -89,13 +93,12 @@ export function mixPaths(stores: MixStore[], count: number, seed = 'api-mix'): s
   return [...paths];
 }
 
-const run = (port: number, paths: string[], opts: { seconds: number; connections: number; headers?: Record<string, string>; rate?: number }): Promise<AutocannonResult> =>
+const run = (port: number, paths: string[], opts: { seconds: number; connections: number; headers?: Record<string, string> }): Promise<AutocannonResult> =>
   autocannon({
     url: `http://127.0.0.1:${port}`,
     connections: opts.connections,
     duration: opts.seconds,
     ...(opts.headers ? { headers: opts.headers } : {}),
-    ...(opts.rate ? { overallRate: opts.rate } : {}),
     requests: paths.map((path) => ({ method: 'GET', path })),
   });
 
@@ -106,6 +109,7 @@ export async function measureApiMix(opts: { seriesPath: string; paths: string[];
   let non2xx = 0;
   let errors = 0;
   const count = (r: AutocannonResult) => ((non2xx += r.non2xx), (errors += r.errors), r);
+  const countRate = (r: FixedRateResult) => ((non2xx += r.non2xx), (errors += r.errors), r);
   const loadAtStart = loadavg()[0]!;
 
   const uncached = await startServer(['app', opts.seriesPath]);
@@ -133,7 +137,7 @@ export async function measureApiMix(opts: { seriesPath: string; paths: string[];
 
   const cached = await startServer(['app-cached', opts.seriesPath]);
   let cachedRun: AutocannonResult;
-  let rateRun: AutocannonResult;
+  let rateRun: FixedRateResult;
   try {
     const headers = { authorization: `Bearer ${cached.key}` };
     // Steady state: a deployment's cache holds what its readers asked for; each path is read once first.
@@ -142,27 +146,27 @@ export async function measureApiMix(opts: { seriesPath: string; paths: string[];
     cachedRun = count(measured.result);
     cachedCpuUs = measured.cpuUs;
     log(`  cached: ${Math.round(cachedRun.requests.average)} rps, ${cachedCpuUs} µs CPU a request, p99 ${cachedRun.latency.p99} ms; cached at ${opts.rate} rps for ${seconds} s…`);
-    rateRun = count(await run(cached.port, paths, { seconds, connections, headers, rate: opts.rate }));
+    rateRun = countRate(await fixedRate({ port: cached.port, paths, rate: opts.rate, seconds, headers }));
   } finally {
     await stopServer(cached.child);
   }
-  log(`  cached at ${opts.rate} rps: ${Math.round(rateRun.requests.average)} rps, p50 ${rateRun.latency.p50} ms, p99 ${rateRun.latency.p99} ms; bare node:http for ${seconds} s…`);
+  log(`  cached at ${opts.rate} rps: ${rateRun.requests} requests, p50 ${rateRun.p50_ms} ms, p99 ${rateRun.p99_ms} ms (client lateness p99 ${rateRun.send_delay_p99_ms} ms); bare node:http for ${seconds} s…`);
 
   const bodiesFile = join(opts.dir, 'api-mix-bodies.json');
   await writeFile(bodiesFile, JSON.stringify(bodies));
   const bare = await startServer(['bare', bodiesFile]);
   let bareRun: AutocannonResult;
-  let bareRateRun: AutocannonResult;
+  let bareRateRun: FixedRateResult;
   try {
     const measured = await withCpu(bare.child.pid!, () => run(bare.port, paths, { seconds, connections }));
     bareRun = count(measured.result);
     bareCpuUs = measured.cpuUs;
     log(`  bare node:http: ${Math.round(bareRun.requests.average)} rps, ${bareCpuUs} µs CPU a request; at ${opts.rate} rps for ${seconds} s…`);
-    bareRateRun = count(await run(bare.port, paths, { seconds, connections, rate: opts.rate }));
+    bareRateRun = countRate(await fixedRate({ port: bare.port, paths, rate: opts.rate, seconds }));
   } finally {
     await stopServer(bare.child);
   }
-  log(`  bare node:http at ${opts.rate} rps: p50 ${bareRateRun.latency.p50} ms, p99 ${bareRateRun.latency.p99} ms`);
+  log(`  bare node:http at ${opts.rate} rps: p50 ${bareRateRun.p50_ms} ms, p99 ${bareRateRun.p99_ms} ms`);
   const ratio = (a: number) => Math.round((a / bareRun.requests.average) * 100) / 100;
   return {
     mix: 'merchants Zipf (rank^-1.1); 1, 7 and 31 days; hour and day; merchant or one store; 80 % finalized, 20 % ending at the hour in progress',
@@ -176,10 +180,11 @@ export async function measureApiMix(opts: { seriesPath: string; paths: string[];
     cached_ratio: ratio(cachedRun.requests.average),
     uncached_ratio: ratio(uncachedRun.requests.average),
     rate_rps: opts.rate,
-    p50_ms: rateRun.latency.p50,
-    p99_ms: rateRun.latency.p99,
-    baseline_p50_ms: bareRateRun.latency.p50,
-    baseline_p99_ms: bareRateRun.latency.p99,
+    p50_ms: rateRun.p50_ms,
+    p99_ms: rateRun.p99_ms,
+    baseline_p50_ms: bareRateRun.p50_ms,
+    baseline_p99_ms: bareRateRun.p99_ms,
+    send_delay_p99_ms: rateRun.send_delay_p99_ms,
     non_2xx: non2xx,
     errors,
     load_avg: [Math.round(loadAtStart * 10) / 10, Math.round(loadavg()[0]! * 10) / 10],

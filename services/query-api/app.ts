@@ -23,7 +23,7 @@ import { createAlertsRouter } from './alerts-router.js';
 import type { WebhookPolicy } from '../../pipeline/alerts/webhook-url.js';
 import { createRejectionsRouter } from './rejections-router.js';
 import { assertMerchantAccess, readerOf, requireReader } from './auth.js';
-import { AnswerCache, PROVISIONAL_MAX_AGE_S, answerKey, cachedAnswer, type CachedAnswer, secondsUntilNextMartRun, sendCached, sendJson, sendJsonText, sendText } from './cache.js';
+import { AnswerCache, PROVISIONAL_MAX_AGE_S, RefreshAhead, answerKey, cachedAnswer, type CachedAnswer, secondsUntilNextMartRun, sendCached, sendJson, sendJsonText, sendText } from './cache.js';
 import { CSV_TYPE, toCsv, wantsCsv } from './csv.js';
 import { candidateSpan, previousPeriod, resolveRange } from './ranges.js';
 import { dayBuckets, hourBuckets, parseTopQuery, rankTop, rankedRowsExact, topGrain, topHours, topKeyRange, topRankedRange } from './top.js';
@@ -80,16 +80,23 @@ const DASHBOARD_DIR = fileURLToPath(new URL('./dashboard/', import.meta.url));
 const BUNDLED_UPLOT_DIR = fileURLToPath(new URL('./uplot/', import.meta.url));
 const UPLOT_DIR = existsSync(BUNDLED_UPLOT_DIR) ? BUNDLED_UPLOT_DIR : dirname(createRequire(import.meta.url).resolve('uplot'));
 
+/** A request's kept answer (access checked): see the router's keptAnswer. */
+type KeptAnswerOf = (record: KeyRecord, merchantId: string, url: string, parse: () => MetricsRequest, acceptCsv: boolean, nowMs: number) => CachedAnswer | undefined;
+
 /** What the routes share with the kept-answer path (kept-answers.ts): one answer cache, one rate limiter. */
 interface Shared {
   /** Metrics answers as sent, while clients may keep them too (cache.ts AnswerCache); only with caching on. */
   answers: AnswerCache | undefined;
   /** Metrics answers being built, by answerKey. */
   building: Map<string, Promise<CachedAnswer | undefined>>;
+  /** Kept provisional answers being built again before they expire. */
+  refreshing: RefreshAhead;
   /** Per key; none when rate limiting is off. */
   rateLimiter: RequestHandler | undefined;
   /** The metrics route's answer, set by the router. */
   metricsAnswer?: MetricsAnswerer;
+  /** The kept answer of a request whose access is checked, set by the router (see keptAnswer there). */
+  keptAnswer?: KeptAnswerOf;
 }
 
 function sharedOf(deps: QueryApiDeps): Shared {
@@ -106,7 +113,7 @@ function sharedOf(deps: QueryApiDeps): Shared {
           handler: (_req, _res, next) => next(new HttpError(429, 'rate_limited', 'too many requests for this key; retry after the number of seconds in Retry-After')),
           validate: false,
         });
-  return { answers: deps.cache !== false && deps.answerCache ? new AnswerCache() : undefined, building: new Map(), rateLimiter };
+  return { answers: deps.cache !== false && deps.answerCache ? new AnswerCache() : undefined, building: new Map(), refreshing: new RefreshAhead(), rateLimiter };
 }
 
 export function createQueryApiRouter(deps: QueryApiDeps): Router {
@@ -190,13 +197,31 @@ function queryApiRouter(deps: QueryApiDeps, shared: Shared): Router {
    * when caching is on. `parse` gives the request's parameters (400 as an HttpError); `acceptCsv`, whether
    * Accept alone picks CSV. Throws the route's errors as HttpErrors.
    */
-  const metricsAnswer: MetricsAnswerer = async (record, merchantId, url, parse, acceptCsv) => {
+  /**
+   * The kept answer of a request whose access is checked, if any; one in its last seconds is built again
+   * in the background (cache.ts RefreshAhead) while this request is answered with it.
+   */
+  const keptAnswer: KeptAnswerOf = (record, merchantId, url, parse, acceptCsv, nowMs) => {
+    const keptKey = answerKey(merchantId, url, acceptCsv);
+    const kept = answers?.get(keptKey, nowMs);
+    if (kept?.refreshAtMs !== undefined && nowMs >= kept.refreshAtMs && !shared.building.has(keptKey)) {
+      // A failed build leaves the kept answer to expire; the request after that answers the error.
+      shared.refreshing.add(keptKey, () => metricsAnswer(record, merchantId, url, parse, acceptCsv, true).catch((err: unknown) => deps.logger?.warn({ err, merchant_id: merchantId, url }, 'a kept answer could not be built again before it expires')));
+    }
+    return kept;
+  };
+  shared.keptAnswer = keptAnswer;
+
+  /** `refresh`: build the answer again though one is kept (RefreshAhead), unless it is being built. */
+  const metricsAnswer = async (record: KeyRecord, merchantId: string, url: string, parse: () => MetricsRequest, acceptCsv: boolean, refresh = false): Promise<MetricsAnswer> => {
     assertMerchantAccess(record, merchantId);
     const now = clock.now();
     // The same URL parses the same way, so a kept answer stands for this request once access is checked.
     const keptKey = answerKey(merchantId, url, acceptCsv);
-    const kept = answers?.get(keptKey, now.getTime());
-    if (kept) return { kept, nowMs: now.getTime() };
+    if (!refresh) {
+      const kept = keptAnswer(record, merchantId, url, parse, acceptCsv, now.getTime());
+      if (kept) return { kept, nowMs: now.getTime() };
+    }
     // Requests arriving while their answer is being built wait for it instead of building it again: many
     // readers of one dashboard ask for the same answers when they expire (provisional ones every 10 s).
     if (answers) {
@@ -238,7 +263,7 @@ function queryApiRouter(deps: QueryApiDeps, shared: Shared): Router {
         const bytes = typeof body === 'string' ? Buffer.from(body) : body;
         if (cache === false) return { body: bytes, contentType, ...(disposition !== undefined ? { disposition } : {}) };
         // Sent as sendText sends it with `cache`, whether kept or not.
-        const a = cachedAnswer(bytes, contentType, cache, 'Authorization, Accept', now.getTime(), disposition !== undefined ? { 'Content-Disposition': disposition } : undefined);
+        const a = cachedAnswer(bytes, contentType, cache, 'Authorization, Accept', now.getTime(), disposition !== undefined ? { 'Content-Disposition': disposition } : undefined, anyProvisional);
         answers?.set(keptKey, a);
         settle?.(a);
         return { kept: a, nowMs: now.getTime(), ...(disposition !== undefined ? { disposition } : {}) };
@@ -474,7 +499,7 @@ function buildQueryApi(deps: QueryApiDeps): { app: Express; metrics: ReturnType<
   const plainHeaders = security.plain.set.flat();
   const trustsProxies = deps.trustProxy !== undefined && deps.trustProxy !== false;
   const metrics = metricsAheadOfExpress({
-    answers: shared.answers,
+    keptAnswer: shared.keptAnswer!,
     metricsAnswer: shared.metricsAnswer!,
     parseQuery: app.get('query parser fn') as (query: string | null) => Record<string, unknown>,
     keys: deps.keys,

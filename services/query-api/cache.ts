@@ -10,6 +10,12 @@ import { LRUCache } from 'lru-cache';
 import { msUntilMinute } from '../../pipeline/time.js';
 
 export const PROVISIONAL_MAX_AGE_S = 10;
+/**
+ * A kept provisional answer asked for in its last REFRESH_AHEAD_MS is built again in the background
+ * (RefreshAhead) while it is still served, so no reader waits for a rebuild and the rebuilds of many
+ * answers kept at about the same time do not stall the answers behind them.
+ */
+export const REFRESH_AHEAD_MS = 3_000;
 /** Minute of the hour the scheduled mart run starts. */
 export const MART_RUN_MINUTE = 5;
 
@@ -63,6 +69,8 @@ export interface CachedAnswer {
   contentType: string;
   vary: string;
   expiresAtMs: number;
+  /** From when a request for it has it built again in the background (provisional answers only). */
+  refreshAtMs?: number;
   /** Other headers the answer was sent with (a CSV's Content-Disposition). */
   headers?: Record<string, string>;
 }
@@ -106,9 +114,53 @@ export function answerKey(merchantId: string, url: string, csv: boolean): string
   return `${merchantId}\n${url}\n${csv ? 'csv' : ''}`;
 }
 
-/** A text answer as sendText would send it with `cache`, for AnswerCache. */
-export function cachedAnswer(body: Buffer, contentType: string, cache: { maxAgeSeconds: number }, vary: string, nowMs: number, headers?: Record<string, string>): CachedAnswer {
-  return { body, etag: strongEtag(body), contentType, vary, expiresAtMs: nowMs + cache.maxAgeSeconds * 1000, ...(headers ? { headers } : {}) };
+/**
+ * A text answer as sendText would send it with `cache`, for AnswerCache. `refreshAhead`: the answer
+ * holds provisional buckets, so a request in its last REFRESH_AHEAD_MS has it built again early.
+ */
+export function cachedAnswer(body: Buffer, contentType: string, cache: { maxAgeSeconds: number }, vary: string, nowMs: number, headers?: Record<string, string>, refreshAhead = false): CachedAnswer {
+  const expiresAtMs = nowMs + cache.maxAgeSeconds * 1000;
+  return { body, etag: strongEtag(body), contentType, vary, expiresAtMs, ...(refreshAhead ? { refreshAtMs: expiresAtMs - REFRESH_AHEAD_MS } : {}), ...(headers ? { headers } : {}) };
+}
+
+/**
+ * Rebuilds of kept answers, by answerKey, one at a time, each in a turn of the event loop of its own
+ * (setImmediate), so the requests that arrive meanwhile are answered between two rebuilds instead of
+ * after all of them. A key is queued once until its rebuild settles; a failed rebuild leaves the kept
+ * answer to expire as it would have.
+ */
+export class RefreshAhead {
+  private readonly queued = new Map<string, () => Promise<unknown>>();
+  private readonly pending = new Set<string>();
+  private running = false;
+
+  /** Queues `rebuild` for `key` unless a rebuild of it is queued or running. */
+  add(key: string, rebuild: () => Promise<unknown>): void {
+    if (this.pending.has(key)) return;
+    this.pending.add(key);
+    this.queued.set(key, rebuild);
+    if (!this.running) this.next();
+  }
+
+  /** Rebuilds queued or running. */
+  get size(): number {
+    return this.pending.size;
+  }
+
+  private next(): void {
+    this.running = true;
+    setImmediate(() => {
+      const [key, rebuild] = this.queued.entries().next().value!;
+      this.queued.delete(key);
+      rebuild()
+        .catch(() => undefined)
+        .finally(() => {
+          this.pending.delete(key);
+          if (this.queued.size > 0) this.next();
+          else this.running = false;
+        });
+    });
+  }
 }
 
 /** The headers of a kept answer as `res.writeHead` takes them: those sendText set, with the max-age that remains. */

@@ -16,7 +16,7 @@ import type { Request, RequestHandler } from 'express';
 import { authenticate, bearerToken } from '../../pipeline/auth/keys.js';
 import type { Clock, KeyRecord, KeyStore } from '../../pipeline/ports.js';
 import { mayRead, reachesMerchant } from './auth.js';
-import { answerKey, keptHeaders, type AnswerCache, type CachedAnswer } from './cache.js';
+import { keptHeaders, type CachedAnswer } from './cache.js';
 import { MerchantIdParam, parseMetricsQuery, type MetricsRequest } from './params.js';
 
 /**
@@ -33,8 +33,8 @@ const SUFFIX = '/metrics';
 const MAX_URL_LENGTH = 4096;
 
 export interface MetricsAheadDeps {
-  /** Kept answers, when caching is on. */
-  answers: AnswerCache | undefined;
+  /** The kept answer of a request whose access is checked (app.ts keptAnswer: it also refreshes one about to expire). */
+  keptAnswer: (record: KeyRecord, merchantId: string, url: string, parse: () => MetricsRequest, acceptCsv: boolean, nowMs: number) => CachedAnswer | undefined;
   /** The metrics route's answer (app.ts), for requests whose answer is not kept. */
   metricsAnswer: MetricsAnswerer;
   /** express's query parser as the app has it ('query parser fn'). */
@@ -74,7 +74,7 @@ export function metricsMerchantOf(url: string): string | undefined {
  * must answer (app.ts) as express answers any error.
  */
 export function metricsAheadOfExpress(deps: MetricsAheadDeps): (req: IncomingMessage, res: ServerResponse, otherwise: (err?: unknown) => void) => void {
-  const { answers, clock } = deps;
+  const { clock } = deps;
   const write = (req: IncomingMessage, res: ServerResponse, answer: MetricsAnswer): void => {
     const own = 'kept' in answer ? keptHeaders(answer.kept, answer.nowMs) : ['Vary', 'Authorization, Accept', 'Cache-Control', 'no-store', 'Content-Type', answer.contentType, 'Content-Length', String(answer.body.length)];
     // In the order express sets them: security headers, the rate limiter's, then the answer's. Without a
@@ -128,12 +128,13 @@ export function metricsAheadOfExpress(deps: MetricsAheadDeps): (req: IncomingMes
         if (!result.ok || !mayRead(result.record) || !reachesMerchant(result.record, merchantId)) return otherwise();
         const { record } = result;
         const nowMs = clock.now().getTime();
-        const kept = answers?.get(answerKey(merchantId, url, false), nowMs);
+        const parse = () => parseMetricsQuery(deps.parseQuery(queryOf(url)));
+        const kept = deps.keptAnswer(record, merchantId, url, parse, false, nowMs);
         if (kept) return serve(req, res, record, () => ({ kept, nowMs }), otherwise);
         // A request the route would refuse before its read (parameters, a CSV) goes to express untouched.
         let q: MetricsRequest;
         try {
-          q = parseMetricsQuery(deps.parseQuery(queryOf(url)));
+          q = parse();
         } catch {
           return otherwise();
         }

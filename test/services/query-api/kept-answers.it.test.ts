@@ -13,7 +13,8 @@ import { openLmdbSeriesStore, type LmdbSeriesStore } from '../../../adapters/loc
 import type { KeyStore, SeriesStore } from '../../../pipeline/ports.js';
 import { createQueryApi, createQueryApiListener, type QueryApiDeps } from '../../../services/query-api/app.js';
 import { metricsMerchantOf } from '../../../services/query-api/kept-answers.js';
-import { MemoryKeyStore, NOW, PEPPER, addKey, seedSeries } from './fixtures.js';
+import { MemoryKeyStore, NOW, PEPPER, addKey, key, seedSeries } from './fixtures.js';
+import { encodeRowKey, hourBucket } from '../../../pipeline/series/row-key.js';
 
 const silent = pino({ level: 'silent' });
 const FINALIZED = '/v1/merchants/m1/metrics?series=sales&granularity=hour&from=2026-11-20T00:00:00Z&to=2026-11-21T02:00:00Z';
@@ -126,23 +127,81 @@ describe('kept answers', () => {
     assert.equal(reads, before);
   });
 
-  it('reads a provisional answer again after 10 s and a finalized one after the next mart run', async () => {
+  /** Until the series store has been read `n` times (a background refresh runs in turns of its own). */
+  const readsReach = async (n: number, tries = 200) => {
+    for (let i = 0; i < tries && reads < n; i++) await new Promise((resolve) => setTimeout(resolve, 5));
+    return reads;
+  };
+
+  it('builds a provisional answer again in the background when asked for in its last 3 s, and a finalized one after the next mart run', async () => {
+    for (const api of [createQueryApiListener(deps()), createQueryApi(deps())]) {
+      now = NOW.getTime();
+      await at(api, PROVISIONAL);
+      await at(api, FINALIZED);
+      const before = reads;
+      now += 6_000;
+      assert.equal((await at(api, PROVISIONAL)).headers['cache-control'], 'private, max-age=4');
+      assert.equal(await readsReach(before + 1, 10), before, 'not yet in its last 3 s');
+      // 8 s: the kept answer is sent, and built again after it
+      now += 2_000;
+      const kept = await at(api, PROVISIONAL);
+      assert.equal(kept.headers['cache-control'], 'private, max-age=2');
+      assert.equal(await readsReach(before + 1), before + 1);
+      // 10 s: the answer built at 8 s, read by nobody waiting
+      now += 2_000;
+      const refreshed = await at(api, PROVISIONAL);
+      assert.equal(refreshed.headers['cache-control'], 'private, max-age=8');
+      assert.equal(refreshed.text, kept.text);
+      assert.equal(reads, before + 1);
+      // not asked for in its last 3 s: it expires, and the next request reads while it waits
+      now += 9_000;
+      assert.equal((await at(api, PROVISIONAL)).headers['cache-control'], 'private, max-age=10');
+      assert.equal(reads, before + 2);
+      // NOW is 12:03: the finalized answer is kept until the 12:05 run, and not built again ahead of it
+      now = NOW.getTime() + 118_000;
+      assert.equal((await at(api, FINALIZED)).headers['cache-control'], 'private, max-age=2');
+      assert.equal(await readsReach(before + 3, 10), before + 2);
+      now = Date.parse('2026-11-21T12:05:00Z');
+      await at(api, FINALIZED);
+      assert.equal(reads, before + 3);
+    }
+  });
+
+  it('builds a provisional answer again once for all the requests in its last seconds, with what was written since', async () => {
     const listener = createQueryApiListener(deps());
-    await at(listener, PROVISIONAL);
-    await at(listener, FINALIZED);
+    const first = await at(listener, PROVISIONAL);
     const before = reads;
-    now += 9_000;
-    assert.equal((await at(listener, PROVISIONAL)).headers['cache-control'], 'private, max-age=1');
-    assert.equal(reads, before);
+    const row = encodeRowKey(key('m1', 'sales', {}, 'h'), hourBucket(new Date('2026-11-21T11:00:00Z')));
+    await series.mutate([{ kind: 'set', key: row, family: 'p', cells: { orders: 10, net_revenue_minor: 9000, gross_revenue_minor: 9900, discount_minor: 900 } }]);
+    try {
+      now += 8_000;
+      const during = await Promise.all([1, 2, 3, 4, 5].map(() => at(listener, PROVISIONAL)));
+      for (const r of during) assert.equal(r.text, first.text, 'the kept answer, until the new one is built');
+      assert.equal(await readsReach(before + 2, 10), before + 1);
+      const after = await at(listener, PROVISIONAL);
+      assert.notEqual(after.text, first.text);
+      assert.equal((JSON.parse(after.text) as { points: { start: string; values: { orders: number } }[] }).points.find((p) => p.start === '2026-11-21T11:00:00Z')!.values.orders, 10);
+    } finally {
+      await series.mutate([{ kind: 'set', key: row, family: 'p', cells: { orders: 9, net_revenue_minor: 9000, gross_revenue_minor: 9900, discount_minor: 900 } }]);
+    }
+  });
+
+  it('keeps answering a provisional answer whose background build failed until it expires, then answers the error', async () => {
+    let failing = false;
+    const flaky: SeriesStore = { ...counting(), readRangeWithDocuments: (r, k) => (reads++, failing ? Promise.reject(new Error('series store unavailable')) : series.readRangeWithDocuments(r, k)) };
+    const listener = createQueryApiListener(deps({ series: flaky }));
+    const first = await at(listener, PROVISIONAL);
+    const before = reads;
+    failing = true;
+    now += 8_000;
+    assert.equal((await at(listener, PROVISIONAL)).text, first.text);
+    assert.equal(await readsReach(before + 1), before + 1);
     now += 1_000;
-    assert.equal((await at(listener, PROVISIONAL)).headers['cache-control'], 'private, max-age=10');
-    assert.equal(reads, before + 1);
-    // NOW is 12:03: the finalized answer is kept until the 12:05 run
-    assert.equal((await at(listener, FINALIZED)).headers['cache-control'], 'private, max-age=110');
-    assert.equal(reads, before + 1);
-    now = Date.parse('2026-11-21T12:05:00Z');
-    await at(listener, FINALIZED);
-    assert.equal(reads, before + 2);
+    const again = await at(listener, PROVISIONAL);
+    assert.deepEqual([again.status, again.text], [200, first.text]);
+    now += 1_000;
+    const expired = await at(listener, PROVISIONAL);
+    assert.equal(expired.status, 500);
   });
 
   it('counts each request once against the rate limit, kept or not, and answers 429 as the routes do', async () => {

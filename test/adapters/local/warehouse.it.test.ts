@@ -46,13 +46,16 @@ describe('LocalWarehouse', () => {
     ]);
   });
 
-  it('bounds what DuckDB may hold to its memory limit instead of 80 % of the machine, and checkpoints at its WAL threshold', async () => {
+  it('bounds what DuckDB may hold to its memory limit instead of 80 % of the machine, hands freed memory back, and checkpoints at its WAL threshold', async () => {
     const settings = await wh.query<{ name: string; value: string }>(
-      `SELECT name, value FROM duckdb_settings() WHERE name IN ('memory_limit', 'checkpoint_threshold') ORDER BY name`,
+      `SELECT name, value FROM duckdb_settings() WHERE name IN ('memory_limit', 'checkpoint_threshold', 'allocator_flush_threshold', 'allocator_background_threads') ORDER BY name`,
     );
+    // DuckDB shows sizes in MiB: 400 MB is 381.4 MiB, 64 MB 61.0, 32 MB 30.5.
     assert.deepEqual(settings, [
+      { name: 'allocator_background_threads', value: 'true' },
+      { name: 'allocator_flush_threshold', value: '30.5 MiB' },
       { name: 'checkpoint_threshold', value: '61.0 MiB' },
-      { name: 'memory_limit', value: '732.4 MiB' },
+      { name: 'memory_limit', value: '381.4 MiB' },
     ]);
   });
 

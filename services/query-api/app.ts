@@ -73,7 +73,6 @@ export interface QueryApiDeps {
 }
 
 const JSON_TYPE = 'application/json; charset=utf-8';
-const ASCII = /^[\x00-\x7f]*$/;
 const MAX_URL_LENGTH = 4096;
 const DASHBOARD_DIR = fileURLToPath(new URL('./dashboard/', import.meta.url));
 // The bundle (scripts/build-query-api.mjs) carries uPlot's files beside it; the sources take the package's.
@@ -286,10 +285,7 @@ function queryApiRouter(deps: QueryApiDeps, shared: Shared): Router {
       if (!previousSlots && q.range === undefined && !q.localDays) {
         // The common answer is written as JSON text directly (the same bytes JSON.stringify would give, key order included).
         const headJson = JSON.stringify(head);
-        const body = pointsJson({ slots, ...input }, { before: headJson.slice(0, -1) + ',"points":', after: '}' });
-        // Points JSON is ASCII (numbers, ISO instants and dates, catalog names); with an ASCII head the
-        // latin1 bytes are the UTF-8 bytes, copied instead of encoded character by character.
-        return send(ASCII.test(headJson) ? Buffer.from(body, 'latin1') : body, JSON_TYPE);
+        return send(pointsJson({ slots, ...input }, { before: headJson.slice(0, -1) + ',"points":', after: '}' }), JSON_TYPE);
       }
       const answer: Record<string, unknown> = { ...head, from: current.from, to: current.to, points: buildPoints({ slots, ...input }) };
       if (previous && previousSlots) {

@@ -183,31 +183,100 @@ function jsonNumber(v: number | null): string {
 }
 
 /**
- * The JSON text of buildPoints(opts)'s array, written directly: equal to JSON.stringify(buildPoints(opts)),
- * without building an object per point. Every piece is pushed to one array joined once at the end: text
- * grown by concatenation is a tree of partial strings that V8 must flatten before it can be encoded, which
- * for a 31-day hourly answer (255 KB) cost more than the concatenation itself.
- * `around` is text written before and after the array, in the same join (an answer's head and its closing
- * brace: concatenated afterwards, the body would be flattened again before it is encoded).
- * Most buckets of a store's hourly series have no row, and a bucket without a row always answers the mart
- * family's empty values, so that `"values"` object is written once per answer and reused.
+ * JSON bytes written straight into one Buffer, grown by doubling. Short ASCII text is copied character by
+ * character (a call into the Buffer's native write costs more than a few characters), integers are
+ * formatted digit by digit, anything else goes through String() (JSON.stringify's own number format).
  */
-export function pointsJson(opts: { slots: readonly BucketSlot[]; rows: SeriesRow[]; metrics: MetricDef[]; finalizedThroughMs: number | null }, around: { before: string; after: string } = { before: '', after: '' }): string {
+class JsonBytes {
+  buf: Buffer;
+  pos = 0;
+  constructor(size: number) {
+    this.buf = Buffer.allocUnsafe(Math.max(64, size));
+  }
+  private room(n: number): void {
+    if (this.pos + n <= this.buf.length) return;
+    const bigger = Buffer.allocUnsafe(Math.max(this.buf.length * 2, this.pos + n));
+    this.buf.copy(bigger, 0, 0, this.pos);
+    this.buf = bigger;
+  }
+  /** Text known to be ASCII (catalog names, ISO instants and dates, JSON punctuation, numbers). */
+  ascii(s: string): void {
+    const n = s.length;
+    this.room(n);
+    if (n > 32) {
+      this.pos += this.buf.write(s, this.pos, n, 'latin1');
+      return;
+    }
+    const buf = this.buf;
+    let pos = this.pos;
+    for (let i = 0; i < n; i++) buf[pos++] = s.charCodeAt(i);
+    this.pos = pos;
+  }
+  /** Any text, as UTF-8. */
+  utf8(s: string): void {
+    this.room(Buffer.byteLength(s));
+    this.pos += this.buf.write(s, this.pos, 'utf8');
+  }
+  number(v: number | null): void {
+    // Integers of up to 31 bits (counts, minor units) digit by digit; the rest as JSON.stringify writes them.
+    if (v === null || !Number.isSafeInteger(v)) return this.ascii(jsonNumber(v));
+    let n: number = v < 0 ? -v : v;
+    if (n > 0x7fffffff) return this.ascii(String(v));
+    this.room(12);
+    const buf = this.buf;
+    if (v < 0) buf[this.pos++] = 0x2d; // -
+    let digits = 1;
+    for (let t = n; t >= 10; t = (t / 10) | 0) digits++;
+    let at = this.pos + digits;
+    this.pos = at;
+    do {
+      const q: number = (n / 10) | 0;
+      buf[--at] = 0x30 + (n - q * 10);
+      n = q;
+    } while (n > 0);
+  }
+  /**
+   * The bytes written. Kept answers are counted by their length (cache.ts AnswerCache), so a Buffer much
+   * larger than its bytes (grown by doubling) is copied to one of their size.
+   */
+  done(): Buffer {
+    const bytes = this.buf.subarray(0, this.pos);
+    return this.buf.length - this.pos > this.pos >> 2 ? Buffer.from(bytes) : bytes;
+  }
+}
+
+/** Bytes of the last answer of this many slots: the next one of about that size starts with room for it. */
+const sizeBySlots = new Map<number, number>();
+
+/**
+ * The JSON bytes of buildPoints(opts)'s array, written directly into one Buffer: equal to the UTF-8 of
+ * JSON.stringify(buildPoints(opts)), without building an object per point, a string per number or one
+ * text for the whole answer (joining the pieces of a 31-day hourly answer, 255 KB, and encoding it cost
+ * as much as writing them).
+ * `around` is text written before and after the array (an answer's head and its closing brace).
+ * Most buckets of a store's hourly series have no row, and a bucket without a row always answers the mart
+ * family's empty values, so that `"values"` object is written once per answer and copied.
+ */
+export function pointsJson(opts: { slots: readonly BucketSlot[]; rows: SeriesRow[]; metrics: MetricDef[]; finalizedThroughMs: number | null }, around: { before: string; after: string } = { before: '', after: '' }): Buffer {
   const { slots, rows, metrics, finalizedThroughMs } = opts;
   // Each metric's `"name":` (with the comma before every one but the first), built once per answer.
   const names = metrics.map((def, i) => (i === 0 ? '{' : ',') + JSON.stringify(def.name) + ':');
-  const out: string[] = [around.before, '['];
+  const out = new JsonBytes(sizeBySlots.get(slots.length) ?? 64 + slots.length * (64 + metrics.length * 24));
+  out.utf8(around.before);
+  out.ascii('[');
   const pushValues = (family: string, cells: Cells): void => {
+    // The exporter writes a bucket's cells in catalog order, so when every metric is asked for, a bucket
+    // holding all of them as numbers is written as stored (the metric's value is the stored number).
     if (storedAsAnswered(cells)) {
-      out.push(JSON.stringify(cells));
+      let m = 0;
+      for (const name in cells) out.ascii(names[m++]!), out.number(cells[name] as number | null);
+      out.ascii('}');
       return;
     }
-    for (let m = 0; m < metrics.length; m++) out.push(names[m]!, jsonNumber(metricValue(metrics[m]!, cells, family)));
-    if (metrics.length === 0) out.push('{');
-    out.push('}');
+    for (let m = 0; m < metrics.length; m++) out.ascii(names[m]!), out.number(metricValue(metrics[m]!, cells, family));
+    if (metrics.length === 0) out.ascii('{');
+    out.ascii('}');
   };
-  // The exporter writes a bucket's cells in catalog order, so when every metric is asked for, a bucket
-  // holding all of them as numbers is its own "values" object: JSON.stringify writes it in one call.
   const storedAsAnswered = (cells: Cells): boolean => {
     let i = 0;
     for (const name in cells) {
@@ -218,9 +287,10 @@ export function pointsJson(opts: { slots: readonly BucketSlot[]; rows: SeriesRow
     return i === metrics.length && i > 0;
   };
   const empty = cellsFor(undefined, false);
-  const noRowStart = out.length;
+  const noRowAt = out.pos;
   pushValues(empty.family, empty.cells);
-  const noRow = out.splice(noRowStart).join('');
+  const noRow = out.buf.toString('latin1', noRowAt, out.pos);
+  out.pos = noRowAt;
   // Everything after `start` of a bucket without a row, final or provisional.
   const noRowTail = ['","values":' + noRow + ',"provisional":false}', '","values":' + noRow + ',"provisional":true}'] as const;
   // Rows come in key order and slots in time order, and a row key ends with its bucket: one walk pairs them.
@@ -239,18 +309,23 @@ export function pointsJson(opts: { slots: readonly BucketSlot[]; rows: SeriesRow
       }
     }
     // start is an ISO instant or a date: nothing in it needs escaping.
-    out.push(s === 0 ? '{"start":"' : ',{"start":"', slot.start);
+    out.ascii(s === 0 ? '{"start":"' : ',{"start":"');
+    out.ascii(slot.start);
     if (!row) {
-      out.push(noRowTail[provisional ? 1 : 0]);
+      out.ascii(noRowTail[provisional ? 1 : 0]);
       continue;
     }
     const { family, cells } = cellsFor(row, provisional);
-    out.push('","values":');
+    out.ascii('","values":');
     pushValues(family, cells);
-    out.push(provisional ? ',"provisional":true}' : ',"provisional":false}');
+    out.ascii(provisional ? ',"provisional":true}' : ',"provisional":false}');
   }
-  out.push(']', around.after);
-  return out.join('');
+  out.ascii(']');
+  out.utf8(around.after);
+  const bytes = out.done();
+  if (sizeBySlots.size >= MAX_KEPT_SLOTS) sizeBySlots.clear();
+  sizeBySlots.set(slots.length, bytes.length + (bytes.length >> 3));
+  return bytes;
 }
 
 /**

@@ -91,14 +91,36 @@ describe('query API point builder', () => {
     const metrics = metricsOf('traffic', ['page_views', 'visitors', 'orders_per_session']);
     for (const finalizedThroughMs of [null, Date.parse('2026-11-21T10:00:00Z'), Date.parse('2026-11-22T00:00:00Z')]) {
       const opts = { slots, rows, metrics, finalizedThroughMs };
-      assert.equal(pointsJson(opts), JSON.stringify(buildPoints(opts)));
+      assert.equal(pointsJson(opts).toString(), JSON.stringify(buildPoints(opts)));
       // text around the array is written as given
-      assert.equal(pointsJson(opts, { before: '{"series":"traffic","points":', after: '}' }), JSON.stringify({ series: 'traffic', points: buildPoints(opts) }));
+      assert.equal(pointsJson(opts, { before: '{"series":"traffic","points":', after: '}' }).toString(), JSON.stringify({ series: 'traffic', points: buildPoints(opts) }));
     }
     assert.equal(
-      pointsJson({ slots: slots.slice(1, 2), rows, metrics, finalizedThroughMs: null }),
+      pointsJson({ slots: slots.slice(1, 2), rows, metrics, finalizedThroughMs: null }).toString(),
       '[{"start":"2026-11-21T09:00:00Z","values":{"page_views":99,"visitors":null,"orders_per_session":null},"provisional":true}]',
     );
+  });
+
+  it('writes the UTF-8 bytes of JSON.stringify for any number, null and non-ASCII text around the points, in answers of any size', () => {
+    const slots = bucketSlots({ grain: 'h', from: '', to: '', fromMs: Date.parse('2026-10-01T00:00:00Z'), toMs: Date.parse('2026-11-01T00:00:00Z') }, 'UTC');
+    const numbers = [0, -0, 7, -7, 9, 10, 99, 100, 123456789, -123456789, 2 ** 53 - 1, -(2 ** 53 - 1), 2 ** 53, 2 ** 60, 1e21, 1.5e300, -1e-7, 0.1 + 0.2, 1 / 3, -2.5, Number.MAX_VALUE, Number.MIN_VALUE, NaN, Infinity, -Infinity, null];
+    const all = ['page_views', 'visitors', 'sessions', 'orders_with_session', 'orders_per_session'];
+    // every hour of October holds a row: all metrics as stored in catalog order, or some of them
+    const rows: SeriesRow[] = slots.map((slot, i) => {
+      const v = (k: number) => numbers[(i + k) % numbers.length]!;
+      const m = i % 3 === 0 ? Object.fromEntries(all.map((n, k) => [n, v(k)])) : { page_views: v(0), sessions: v(1) };
+      return { key: `m1#traffic#h#${slot.bucket}`, cells: { m, p: { page_views: v(2) } } };
+    });
+    const metrics = metricsOf('traffic', all);
+    const name = 'caf\u00e9-\u6771\u4eac-\ud83d\ude00';
+    const around = { before: `{"merchant_id":"${name}","points":`, after: ',"note":"\u00fc"}' };
+    for (const finalizedThroughMs of [null, Date.parse('2026-10-15T00:00:00Z'), Date.parse('2026-12-01T00:00:00Z')]) {
+      for (const n of [0, 1, 24, slots.length]) {
+        const opts = { slots: slots.slice(0, n), rows, metrics, finalizedThroughMs };
+        assert.deepEqual(pointsJson(opts, around), Buffer.from(JSON.stringify({ merchant_id: name, points: buildPoints(opts), note: '\u00fc' })));
+        assert.deepEqual(pointsJson(opts), Buffer.from(JSON.stringify(buildPoints(opts))));
+      }
+    }
   });
 
   it('writes buckets holding every metric in catalog order as stored, and any other bucket metric by metric, the same text either way', () => {
@@ -117,7 +139,7 @@ describe('query API point builder', () => {
     ];
     const metrics = metricsOf('traffic', ['page_views', 'visitors', 'sessions', 'orders_with_session', 'orders_per_session']);
     const opts = { slots, rows, metrics, finalizedThroughMs: Date.parse('2026-11-22T00:00:00Z') };
-    const text = pointsJson(opts);
+    const text = pointsJson(opts).toString();
     assert.equal(text, JSON.stringify(buildPoints(opts)));
     assert.deepEqual(
       (JSON.parse(text) as { values: Record<string, number | null> }[]).map((p) => [p.values.page_views, p.values.orders_per_session, Object.keys(p.values).length]),

@@ -406,13 +406,16 @@ export async function exportDocuments(
    * Once per merchant: rows written before ranked rows existed get theirs (a deployment's first exports
    * with them), within the call's budget of rows; a merchant left over, or stopped within its rows, keeps
    * being answered from its rows and its copy goes on in a later export. A merchant without documents yet
-   * had every row written with its ranked row. ranked_from is the first hour after the hour in progress
+   * has nothing to copy — every mart row the exporter wrote came with its ranked row — but its first
+   * export gets a ranked_from as well: during a rollout, an instance of the speed layer from before ranked
+   * rows may still have written partials without twins into its open hours, so those hours are read from
+   * the rows until they are final. ranked_from is the first hour after the hour in progress
    * when its copy began (an hour ahead: events up to futureSkewMs, 5 minutes by default, after they were
    * received): the speed layer, deployed before the exporter, wrote every partial of those hours with its
    * twin, while earlier hours may hold partials written before it, which the copy leaves out.
    */
   async function rankedState(merchantId: string, before: FreshnessDocument | undefined): Promise<Pick<FreshnessDocument, 'ranked_rows' | 'ranked_from' | 'ranked_copy_after'>> {
-    if (before === undefined) return { ranked_rows: true };
+    if (before === undefined) return { ranked_rows: true, ranked_from: copyStartedAt };
     const from = before.ranked_from === undefined ? {} : { ranked_from: before.ranked_from };
     if (before.ranked_rows === true) return { ranked_rows: true, ...from };
     const kept = { ...from, ...(before.ranked_copy_after === undefined ? {} : { ranked_copy_after: before.ranked_copy_after }) };

@@ -191,7 +191,14 @@ describe('mart runner, exporter and reprocessing', function () {
         { id: 's_empty', name: 'Closed', city: 'Boston', region: 'MA', time_zone: 'America/New_York' },
       ],
     });
-    assert.deepStrictEqual(await series.getDocument(documentKey('m_ny', 'freshness')), { newest_event_at: '2026-03-06T10:20:00.000Z', finalized_through: '2026-03-06T12:00:00.000Z', ranked_rows: true });
+    // ranked_from: the first hour after the hour in progress when the merchant's first document was written
+    const exportedAfter = Date.now();
+    const freshness = (await series.getDocument(documentKey('m_ny', 'freshness'))) as Record<string, unknown>;
+    const { ranked_from: rankedFrom, ...rest } = freshness;
+    assert.deepStrictEqual(rest, { newest_event_at: '2026-03-06T10:20:00.000Z', finalized_through: '2026-03-06T12:00:00.000Z', ranked_rows: true });
+    const fromMs = Date.parse(String(rankedFrom));
+    assert.equal(fromMs % 3_600_000, 0);
+    assert.ok(fromMs > exportedAfter - 3_600_000 * 1 && fromMs <= exportedAfter + 2 * 3_600_000, String(rankedFrom));
   });
 
   it('deletes the cells of a bucket whose rows vanished in a rebuild', async () => {

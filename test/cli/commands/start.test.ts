@@ -129,7 +129,9 @@ describe('tillstream start', () => {
   });
 });
 
-describe('tillstream start heap', () => {
+describe('tillstream start heap', function () {
+  // two processes that each allocate a few hundred MB: seconds on a quiet machine, more beside other work
+  this.timeout(120_000);
   const peakOldSpace = (args: string[]): number => {
     const child = join(import.meta.dirname, 'start-heap-child.ts');
     const out = execFileSync(process.execPath, ['--import', 'tsx', child, ...args], { encoding: 'utf8' });

@@ -37,13 +37,17 @@ class Rows {
   // and found again through nested maps — merchant, series, each dimension's name and value, then the
   // hour's milliseconds — without building a lookup string per call.
   private readonly tree: Level = new Map();
+  /** Hour buckets by hour start: a message spans a few hours and touches hundreds of rows in each. */
+  private readonly buckets = new Map<number, string>();
   add(merchantId: string, series: SeriesName, dims: Record<string, string>, hourStart: Date, values: Record<string, number>): void {
     let level = below(below(this.tree, merchantId), series);
     for (const name in dims) level = below(below(level, name), dims[name]!);
     const hourMs = hourStart.getTime();
     let row = level.get(hourMs) as PartialRow | undefined;
     if (!row) {
-      const key = encodeRowKey({ merchantId, series, dims, grain: 'h' }, hourBucket(hourStart));
+      let bucket = this.buckets.get(hourMs);
+      if (bucket === undefined) this.buckets.set(hourMs, (bucket = hourBucket(hourStart)));
+      const key = encodeRowKey({ merchantId, series, dims, grain: 'h' }, bucket);
       row = this.byKey.get(key);
       if (!row) this.byKey.set(key, (row = { key, merchantId, hourStart, values: {} }));
       level.set(hourMs, row);
@@ -165,16 +169,23 @@ export function breakdownOf(e: RawEventRow): Record<keyof typeof TRAFFIC_BREAKDO
 const NO_DIMS: Record<string, string> = {};
 const ONE_PAGE_VIEW = { page_views: 1 };
 const ONE_ORDER_WITH_SESSION = { orders_with_session: 1 };
+const BREAKDOWN_DIMENSIONS = Object.keys(TRAFFIC_BREAKDOWNS) as (keyof typeof TRAFFIC_BREAKDOWNS)[];
 
 function trafficPartials(accepted: RawEventRow[], rows: Rows): void {
+  // One dimension object per breakdown, its value replaced for each page view: Rows.add reads dims
+  // only during the call (the key it encodes is a string), so four objects serve the whole message
+  // instead of four per page view.
+  const dims = BREAKDOWN_DIMENSIONS.map((d): Record<string, string> => ({ [d]: '' }));
   for (const e of accepted) {
     if (e.event_type === 'page_view') {
       const hour = floorHour(e.event_ts);
       rows.add(e.merchant_id, 'traffic', NO_DIMS, hour, ONE_PAGE_VIEW);
       const breakdown = breakdownOf(e);
-      let dimension: keyof typeof TRAFFIC_BREAKDOWNS;
-      for (dimension in breakdown) {
-        rows.add(e.merchant_id, TRAFFIC_BREAKDOWNS[dimension], { [dimension]: breakdown[dimension] }, hour, ONE_PAGE_VIEW);
+      for (let i = 0; i < BREAKDOWN_DIMENSIONS.length; i++) {
+        const dimension = BREAKDOWN_DIMENSIONS[i]!;
+        const d = dims[i]!;
+        d[dimension] = breakdown[dimension];
+        rows.add(e.merchant_id, TRAFFIC_BREAKDOWNS[dimension], d, hour, ONE_PAGE_VIEW);
       }
     }
     else if (e.event_type === 'order' && str(e.order_status) === 'completed' && str(e.session_id) !== null) {

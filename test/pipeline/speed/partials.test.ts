@@ -91,6 +91,35 @@ describe('partialsOf', () => {
     assert.deepStrictEqual(view('/relative/path?q', '').referrer, '(direct)');
   });
 
+  it('counts each page view in the rows of its own page, referrer, device and country, however many share a message and an hour', async () => {
+    const view = (id: string, ts: string, url: string, device: string) => {
+      const v = pageView();
+      return { ...v, event_id: id, event_ts: ts, body: { ...v.body, url, device } };
+    };
+    const write = await acceptedWrite([
+      view('pv-a', '2026-11-21T11:05:00Z', 'https://shop.example/a', 'mobile'),
+      view('pv-b', '2026-11-21T11:10:00Z', 'https://shop.example/b', 'mobile'),
+      view('pv-c', '2026-11-21T11:20:00Z', 'https://shop.example/a', 'desktop'),
+      view('pv-d', '2026-11-21T10:30:00Z', 'https://shop.example/b', 'desktop'),
+    ]);
+    const expected = [
+      row('webshop', 'traffic', {}, H11, { page_views: 3 }),
+      row('webshop', 'traffic', {}, H10, { page_views: 1 }),
+      row('webshop', 'pages', { page: '/a' }, H11, { page_views: 2 }),
+      row('webshop', 'pages', { page: '/b' }, H11, { page_views: 1 }),
+      row('webshop', 'pages', { page: '/b' }, H10, { page_views: 1 }),
+      row('webshop', 'devices', { device: 'mobile' }, H11, { page_views: 2 }),
+      row('webshop', 'devices', { device: 'desktop' }, H11, { page_views: 1 }),
+      row('webshop', 'devices', { device: 'desktop' }, H10, { page_views: 1 }),
+      row('webshop', 'referrers', { referrer: 'search.example' }, H11, { page_views: 3 }),
+      row('webshop', 'referrers', { referrer: 'search.example' }, H10, { page_views: 1 }),
+      row('webshop', 'countries', { country: 'US' }, H11, { page_views: 3 }),
+      row('webshop', 'countries', { country: 'US' }, H10, { page_views: 1 }),
+    ];
+    const byKey = (a: PartialRow, b: PartialRow) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0);
+    assert.deepStrictEqual(partialsOf(write).sort(byKey), expected.sort(byKey));
+  });
+
   it('gives the same partials for the same write (what makes message cells idempotent) and none without accepted orders or page views', async () => {
     const write = await acceptedWrite([order(), pageView()]);
     assert.deepStrictEqual(partialsOf(write), partialsOf(structuredClone(write)));

@@ -43,6 +43,7 @@ export function openLmdbSeriesStore(opts: { dataDir: string } | { path: string }
     mapsAsObjects: true,
   };
   const rows: Database<Families, Buffer> = root.openDB(rowOptions);
+  const encoder = (rows as unknown as { encoder: { encode(value: unknown): Uint8Array } }).encoder; // typed `any` in lmdb's declarations
   const docs: Database<unknown, Buffer> = root.openDB({ name: 'documents', keyEncoding: 'binary', encoding: 'msgpack' });
 
   // Mutations are folded per row first, so each row is read once and written once, in mutation order.
@@ -85,9 +86,16 @@ export function openLmdbSeriesStore(opts: { dataDir: string } | { path: string }
       const twin = rankedTwinKey(key);
       // A row without cells does not exist, as in Bigtable.
       if (row && prune(row)) {
-        rows.put(k, row);
-        // The bytes just encoded, read back inside the write transaction: one encoding for both entries.
-        if (twin !== undefined) rows.put(toKey(twin), asBinary(rows.getBinary(k)!) as unknown as Families); // lmdb stores a Binary's bytes as they are
+        if (twin === undefined) rows.put(k, row);
+        else {
+          // One encoding for both entries, by the store's own encoder (so a new shared structure is saved
+          // as a put would save it), the bytes written under both keys: reading the row's bytes back
+          // after its put cost an LMDB read and a copy per ranked row. lmdb stores a Binary's bytes as
+          // they are and copies them into the transaction at once, before the next encoding reuses them.
+          const bytes = asBinary(encoder.encode(row) as Uint8Array) as unknown as Families;
+          rows.put(k, bytes);
+          rows.put(toKey(twin), bytes);
+        }
       } else {
         rows.remove(k);
         if (twin !== undefined) rows.remove(toKey(twin));

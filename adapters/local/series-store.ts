@@ -189,8 +189,13 @@ export function openLmdbSeriesStore(opts: { dataDir: string } | { path: string }
       if (entries.length === 0) return [];
       return grouped((t) =>
         entries.map(({ key, family, qualifier, by }) => {
-          const next = (current(t, key)?.[family]?.[qualifier] ?? 0) + by;
-          applyAll(t, [{ kind: 'set', key, family, cells: { [qualifier]: next } }]);
+          // The set applyAll would make, without a mutation object and a cells object per counter.
+          const row = current(t, key) ?? {};
+          const cells = (row[family] ??= {});
+          const next = (cells[qualifier] ?? 0) + by;
+          cells[qualifier] = next;
+          t.touched.set(key, row);
+          t.dirty.add(key);
           return next;
         }),
       );

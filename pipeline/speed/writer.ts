@@ -140,13 +140,16 @@ export function createPartialWriter(opts: PartialWriterOptions): PartialWriter {
       // that group-commits (the local one) then reads and writes each row once for both, and Bigtable
       // saves a round trip. A row whose write did not apply (a late redelivery) counts one write too
       // many, which moves its next compaction and never a value.
+      // messageCell(metric, messageId) is metric + this suffix; the condition is the same for every row.
+      const cellSuffix = messageCell('', messageId);
+      const condition = { family: FAMILY_PARTIAL, qualifier: marker(messageId) };
       const [applied, counts] = await Promise.all([
         checkAndMutate!(
           open.map((p) => {
             const cells: Record<string, number> = {};
-            for (const metric in p.values) cells[messageCell(metric, messageId)] = p.values[metric]!;
+            for (const metric in p.values) cells[metric + cellSuffix] = p.values[metric]!;
             const mutation: SeriesMutation = { kind: 'set', key: p.key, family: FAMILY_PARTIAL, cells };
-            return { key: p.key, condition: { family: FAMILY_PARTIAL, qualifier: marker(messageId) }, mutations: [mutation] };
+            return { key: p.key, condition, mutations: [mutation] };
           }),
         ),
         increment!(open.map((p) => ({ key: p.key, family: FAMILY_PARTIAL, qualifier: WRITES, by: 1 }))),

@@ -70,14 +70,17 @@ export function openLmdbSeriesStore(opts: { dataDir: string } | { path: string }
         const family = row?.[mut.family];
         if (family) for (const q of mut.qualifiers) delete family[q];
       } else {
-        const next = row ?? {};
         // In place: copying the family for each set made a hot row's writes quadratic in its cells.
-        const family = next[mut.family];
-        if (family) Object.assign(family, mut.cells);
-        else next[mut.family] = { ...mut.cells };
-        t.touched.set(mut.key, next);
+        Object.assign(cellsOf(t, mut.key, mut.family), mut.cells);
       }
     }
+  };
+  /** A family's cells in the transaction's copy of the row, created if absent, to be changed in place; the row is written back. */
+  const cellsOf = (t: Txn, key: string, family: string): Record<string, CellValue> => {
+    let row = current(t, key);
+    if (!row) t.touched.set(key, (row = {}));
+    t.dirty.add(key);
+    return (row[family] ??= {});
   };
   const commit = (t: Txn): void => {
     for (const key of t.dirty) {
@@ -189,13 +192,10 @@ export function openLmdbSeriesStore(opts: { dataDir: string } | { path: string }
       if (entries.length === 0) return [];
       return grouped((t) =>
         entries.map(({ key, family, qualifier, by }) => {
-          // The set applyAll would make, without a mutation object and a cells object per counter.
-          const row = current(t, key) ?? {};
-          const cells = (row[family] ??= {});
+          // The cell set in place, without a mutation object and a cells object per counter.
+          const cells = cellsOf(t, key, family);
           const next = (cells[qualifier] ?? 0) + by;
           cells[qualifier] = next;
-          t.touched.set(key, row);
-          t.dirty.add(key);
           return next;
         }),
       );

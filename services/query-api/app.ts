@@ -18,7 +18,7 @@ import { DAY_MS } from '../../pipeline/time.js';
 import { HttpError, errorHandler, notFound, notFoundHandler } from '../http/errors.js';
 import { defaultLogger, requestLogger } from '../http/logging.js';
 import { securityHeaderSets, securityHeaders } from '../http/security-headers.js';
-import { metricsAheadOfExpress, type MetricsAnswer, type MetricsAnswerer } from './kept-answers.js';
+import { metricsAheadOfExpress, type KeptAnswerOf, type MetricsAnswer, type MetricsAnswerer } from './kept-answers.js';
 import { createAlertsRouter } from './alerts-router.js';
 import type { WebhookPolicy } from '../../pipeline/alerts/webhook-url.js';
 import { createRejectionsRouter } from './rejections-router.js';
@@ -78,9 +78,6 @@ const DASHBOARD_DIR = fileURLToPath(new URL('./dashboard/', import.meta.url));
 // The bundle (scripts/build-query-api.mjs) carries uPlot's files beside it; the sources take the package's.
 const BUNDLED_UPLOT_DIR = fileURLToPath(new URL('./uplot/', import.meta.url));
 const UPLOT_DIR = existsSync(BUNDLED_UPLOT_DIR) ? BUNDLED_UPLOT_DIR : dirname(createRequire(import.meta.url).resolve('uplot'));
-
-/** A request's kept answer (access checked): see the router's keptAnswer. */
-type KeptAnswerOf = (record: KeyRecord, merchantId: string, url: string, parse: () => MetricsRequest, acceptCsv: boolean, nowMs: number) => CachedAnswer | undefined;
 
 /** What the routes share with the kept-answer path (kept-answers.ts): one answer cache, one rate limiter. */
 interface Shared {
@@ -191,12 +188,6 @@ function queryApiRouter(deps: QueryApiDeps, shared: Shared): Router {
   const answers = shared.answers;
 
   /**
-   * The answer to a metrics request of `record`'s key for `merchantId` (the route's, and the listener's
-   * ahead of express: kept-answers.ts): a kept answer, or one built from the request's one read and kept
-   * when caching is on. `parse` gives the request's parameters (400 as an HttpError); `acceptCsv`, whether
-   * Accept alone picks CSV. Throws the route's errors as HttpErrors.
-   */
-  /**
    * The kept answer of a request whose access is checked, if any; one in its last seconds is built again
    * in the background (cache.ts RefreshAhead) while this request is answered with it.
    */
@@ -211,7 +202,13 @@ function queryApiRouter(deps: QueryApiDeps, shared: Shared): Router {
   };
   shared.keptAnswer = keptAnswer;
 
-  /** `refresh`: build the answer again though one is kept (RefreshAhead), unless it is being built. */
+  /**
+   * The answer to a metrics request of `record`'s key for `merchantId` (the route's, and the listener's
+   * ahead of express: kept-answers.ts): a kept answer, or one built from the request's one read and kept
+   * when caching is on. `parse` gives the request's parameters (400 as an HttpError); `acceptCsv`, whether
+   * Accept alone picks CSV; `refresh`, build it again though one is kept (RefreshAhead), unless it is
+   * being built. Throws the route's errors as HttpErrors.
+   */
   const metricsAnswer = async (record: KeyRecord, merchantId: string, url: string, parse: () => MetricsRequest, acceptCsv: boolean, refresh = false): Promise<MetricsAnswer> => {
     assertMerchantAccess(record, merchantId);
     const now = clock.now();

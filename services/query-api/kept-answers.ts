@@ -27,14 +27,16 @@ export type MetricsAnswer = ({ kept: CachedAnswer; nowMs: number } | { body: Buf
 
 export type MetricsAnswerer = (record: KeyRecord, merchantId: string, url: string, parse: () => MetricsRequest, acceptCsv: boolean) => Promise<MetricsAnswer>;
 
+/** The kept answer of a request whose access is checked, if any (app.ts keptAnswer: it also refreshes one about to expire). */
+export type KeptAnswerOf = (record: KeyRecord, merchantId: string, url: string, parse: () => MetricsRequest, acceptCsv: boolean, nowMs: number) => CachedAnswer | undefined;
+
 const PREFIX = '/v1/merchants/';
 const SUFFIX = '/metrics';
 /** The router refuses longer URLs (app.ts). */
 const MAX_URL_LENGTH = 4096;
 
 export interface MetricsAheadDeps {
-  /** The kept answer of a request whose access is checked (app.ts keptAnswer: it also refreshes one about to expire). */
-  keptAnswer: (record: KeyRecord, merchantId: string, url: string, parse: () => MetricsRequest, acceptCsv: boolean, nowMs: number) => CachedAnswer | undefined;
+  keptAnswer: KeptAnswerOf;
   /** The metrics route's answer (app.ts), for requests whose answer is not kept. */
   metricsAnswer: MetricsAnswerer;
   /** express's query parser as the app has it ('query parser fn'). */

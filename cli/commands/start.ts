@@ -9,7 +9,8 @@ import { setFlagsFromString } from 'node:v8';
 import { reservePort, type ReservedPort } from '../listen.js';
 import { exportRejectionDocuments } from '../../runtime/rejections.js';
 import { parseArgs } from 'node:util';
-import { demoDimensions, generateSteps, type WorkloadSink } from '../../demo/generator.js';
+import { demoDimensions, type WorkloadSink } from '../../demo/generator.js';
+import { generateStepsInWorker } from '../../demo/generator-thread.js';
 import { createKey } from '../../pipeline/auth/keys.js';
 import { invariantHolds, totalRejected, type EntryCounts } from '../../pipeline/contracts/outcomes.js';
 import { batchEntries, DEFAULT_BATCH_LIMITS } from '../../pipeline/ingest/entries.js';
@@ -176,7 +177,8 @@ async function seedDemo(rt: LocalPipeline, ctx: CommandContext, runId: string, e
   const dimensions = demoDimensions(DEMO_SEED);
   await rt.dimensions.load(dimensions);
   await mirrorDimensionDocuments(rt.series, await rt.dimensions.get());
-  const generate = (sink: WorkloadSink) => generateSteps({ events, seed: DEMO_SEED, anchor: rt.clock.now() }, sink);
+  // Generated on a worker thread, so the runner's thread only publishes and ingests.
+  const generate = (sink: WorkloadSink) => generateStepsInWorker({ events, seed: DEMO_SEED, anchor: rt.clock.now() }, sink);
   // One step for the whole seeding: entries ingested (generated, published and consumed), the
   // entries generated so far as its detail.
   const step = (ctx.progress ?? NO_PROGRESS).start('ingesting the demo', events, 'entries');
@@ -207,7 +209,9 @@ export const DEMO_MAX_BACKLOG = 32_768;
 /**
  * Publishes what `generate` writes into the sink it is given, a step at a time, while the runner
  * consumes, at most about `maxBacklog` unconsumed entries ahead of it, and returns once the runner
- * has consumed them all (or failed). Each POS batch (the sink is told of one just before its
+ * has consumed them all (or failed). `generate`'s iterator may be asynchronous (the demo's worker
+ * thread, demo/generator-thread.ts); a step is done when its `next()` settles, and a failed step
+ * fails the publishing. Each POS batch (the sink is told of one just before its
  * entries) is its own messages; the other entries are collector bodies of up to the collector's 500
  * entries, in receive order (a POS batch received between two online entries is published before
  * the body holding them). Bodies of 500 entries instead of the stretches
@@ -216,7 +220,7 @@ export const DEMO_MAX_BACKLOG = 32_768;
  */
 export async function publishDemo(
   rt: Pick<LocalPipeline, 'clock' | 'bus' | 'runner'>,
-  generate: (sink: WorkloadSink) => Iterator<unknown>,
+  generate: (sink: WorkloadSink) => Iterator<unknown> | AsyncIterator<unknown>,
   runId: string,
   maxBacklog = DEMO_MAX_BACKLOG,
   /** Called after each step and while waiting on the runner: entries consumed, entries generated. */
@@ -293,9 +297,12 @@ export async function publishDemo(
     consumeFailed = true;
     throw err;
   });
+  let steps: Iterator<unknown> | AsyncIterator<unknown> | undefined;
+  let generated = false;
   try {
-    const steps = generate(sink);
-    while (!steps.next().done && !consumeFailed) await publish(maxBacklog);
+    steps = generate(sink);
+    while (!(await steps.next()).done && !consumeFailed) await publish(maxBacklog);
+    generated = true;
     endBody();
     // The last messages consumed too, so the progress ends at every entry ingested.
     await publish(0);
@@ -303,6 +310,9 @@ export async function publishDemo(
     await inflight.catch(() => undefined);
     throw err;
   } finally {
+    // A generator left part way (the runner failed, or a publish did) is stopped: a worker thread
+    // would otherwise keep the process alive.
+    if (!generated) await steps?.return?.();
     stop.abort();
     await consuming;
   }

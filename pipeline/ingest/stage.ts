@@ -53,7 +53,16 @@ export interface IngestResult {
   write: IngestWrite;
 }
 
-export type IngestStage = (msg: InboundMessage) => Promise<IngestResult>;
+/**
+ * What a caller may learn from a stage before it resolves. `ordered` is called once the message's
+ * dedupe claims are queued at the index (or the message has none to make): a runner may start later
+ * messages from then on without letting them claim ahead of this one, so the copy received first wins.
+ */
+export interface StageHooks {
+  ordered?: () => void;
+}
+
+export type IngestStage = (msg: InboundMessage, hooks?: StageHooks) => Promise<IngestResult>;
 
 
 interface Claimed {
@@ -68,11 +77,12 @@ interface Claimed {
 export function createIngestStage(deps: IngestStageDeps): IngestStage {
   const config = resolveIngestConfig(deps.config);
 
-  return async function ingestStage(msg: InboundMessage): Promise<IngestResult> {
+  return async function ingestStage(msg: InboundMessage, hooks?: StageHooks): Promise<IngestResult> {
     const journal = deps.journal ? await deps.journal.read(msg.id) : {};
     // The last attempt settled this message: its end states are final. A redelivery only finishes
     // that settlement (it may have stopped after recording it), writing the same rows again.
     if (journal.processing_failed) {
+      hooks?.ordered?.(); // it claims nothing
       return settleFailedMessage(
         { sink: deps.sink, clock: deps.clock, journal: deps.journal, dedupe: deps.dedupe, dimensions: deps.dimensions, config: deps.config },
         msg,
@@ -110,8 +120,10 @@ export function createIngestStage(deps: IngestStageDeps): IngestStage {
       claims.push({ merchantId: v.event.merchant_id, eventId: v.event.event_id, contentHash: c.hash, entry: { messageId: msg.id, index: i } });
     }
 
-    // 2. One claim call for the message.
-    const verdicts = claims.length > 0 ? await deps.dedupe.claim(claims) : [];
+    // 2. One claim call for the message; once it is queued, later messages may go ahead.
+    const claiming = claims.length > 0 ? deps.dedupe.claim(claims) : Promise.resolve([]);
+    hooks?.ordered?.();
+    const verdicts = await claiming;
     if (verdicts.length !== claims.length) {
       throw new Error(`dedupe index answered ${verdicts.length} verdicts for ${claims.length} claims of message ${msg.id}`);
     }

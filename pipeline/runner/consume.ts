@@ -3,6 +3,7 @@
 // after the stage resolved (its sink write committed). A failure is retried with exponential
 // backoff; once a message has used its attempts (default 5), every entry is written as
 // `processing_failed` through the sink and the message is acked, so no entry is ever dropped.
+import type { StageHooks } from '../ingest/stage.js';
 import type { Clock, InboundMessage, IngestWrite, Logger, RawSink } from '../ports.js';
 import { systemClock } from '../ports.js';
 
@@ -35,8 +36,12 @@ export const DEFAULT_MAX_ATTEMPTS = 5;
 
 export interface RunnerOptions<R = unknown> {
   bus: ConsumableBus;
-  /** Processes one message and writes its outcome through the sink; throws on transient failure. */
-  stage: (msg: InboundMessage) => Promise<R>;
+  /**
+   * Processes one message and writes its outcome through the sink; throws on transient failure. A
+   * stage that calls `hooks.ordered` once its dedupe claims are queued lets the next batch start while
+   * this one finishes (see stepAlone); one that never calls it is ordered when it settles.
+   */
+  stage: (msg: InboundMessage, hooks: StageHooks) => Promise<R>;
   sink: RawSink;
   /** Every entry of a message rejected as `processing_failed` (pipeline/ingest/stage.ts). */
   processingFailedWrite: (msg: InboundMessage, error: unknown, now: Date) => IngestWrite;
@@ -126,15 +131,16 @@ export function createRunner<R>(opts: RunnerOptions<R>): Runner {
     opts.onDone?.(msg, { kind: 'failed', write, error });
   }
 
-  async function handle(msg: InboundMessage): Promise<void> {
+  async function handle(msg: InboundMessage, hooks: StageHooks = {}): Promise<void> {
     if (msg.deliveryAttempt > maxAttempts) {
       // Attempts were used up without a recorded failure: the process died while handling it.
+      hooks.ordered?.();
       await fail(msg, new Error(`no outcome after ${maxAttempts} delivery attempts (the process stopped while handling the message)`));
       return;
     }
     let result: R;
     try {
-      result = await opts.stage(msg);
+      result = await opts.stage(msg, hooks);
     } catch (err) {
       if (msg.deliveryAttempt >= maxAttempts) {
         await fail(msg, err);
@@ -152,9 +158,9 @@ export function createRunner<R>(opts: RunnerOptions<R>): Runner {
   }
 
   /**
-   * One batch at a time, whoever asks (a `run` loop and a `drain` can be active together, as when a
-   * running `tillstream start` ingests a file): batches taken in turn keep every dedupe claim in
-   * publish order, so the copy received first wins.
+   * One batch started at a time, whoever asks (a `run` loop and a `drain` can be active together, as
+   * when a running `tillstream start` ingests a file): batches started in turn keep every dedupe claim
+   * in publish order, so the copy received first wins.
    */
   let turn: Promise<unknown> = Promise.resolve();
   function step(): Promise<boolean> {
@@ -163,23 +169,61 @@ export function createRunner<R>(opts: RunnerOptions<R>): Runner {
     return next;
   }
 
-  /** Handles one batch; false when nothing could be received. */
+  /**
+   * The batch still finishing while the next one starts. A batch's JS work (parsing, validating,
+   * building rows and partials) then runs while the one before it waits on the warehouse's and the
+   * series store's commits, instead of the thread idling through them; two batches at most are held.
+   */
+  let finishing: Promise<void> = Promise.resolve();
+
+  /**
+   * Starts one batch and returns once every message of it has queued its dedupe claims (or settled)
+   * and the batch before it has finished; false when nothing could be received.
+   */
   async function stepAlone(): Promise<boolean> {
     const msgs = await bus.receive(batchSize, batchEntries);
+    if (msgs.length === 0) {
+      await finishing;
+      return false;
+    }
+    let handled: Promise<unknown>;
     if (concurrent) {
       // A batch at once, started in publish order: each stage reaches its dedupe claim in that order
       // (the copy received first still wins), and the warehouse group-commits the batch's claims and writes.
-      await Promise.all(msgs.map(handle));
+      let waiting = msgs.length;
+      let allOrdered!: () => void;
+      const ordered = new Promise<void>((resolve) => (allOrdered = resolve));
+      handled = Promise.all(
+        msgs.map((msg) => {
+          let called = false;
+          const once = () => {
+            if (!called && (called = true) && --waiting === 0) allOrdered();
+          };
+          return handle(msg, { ordered: once }).finally(once);
+        }),
+      );
+      await ordered;
     } else {
-      for (const msg of msgs) await handle(msg);
+      handled = (async () => {
+        for (const msg of msgs) await handle(msg);
+      })();
+      await handled;
     }
-    const issued = Promise.all(acks.splice(0));
-    await acking;
-    acking = issued;
-    return msgs.length > 0;
+    const before = finishing;
+    finishing = handled.then(async () => {
+      await before;
+      // This batch's acks are committed while the next batch works, and awaited at the end of the one after.
+      const issued = Promise.all(acks.splice(0));
+      await acking;
+      acking = issued;
+    });
+    finishing.catch(() => undefined); // awaited by the next step or by settled(); not unhandled meanwhile
+    await before;
+    return true;
   }
 
   async function settled(): Promise<void> {
+    await finishing;
     await acking;
   }
 

@@ -195,8 +195,8 @@ export function freshnessDocumentReader(series: SeriesStore, clock: Clock = syst
  * are given up (logged) and the marts alone count the message when they finalize its hours.
  */
 export function withSpeedLayer(stage: IngestStage, writer: PartialWriter, opts: { maxAttempts: number; logger?: Logger }): IngestStage {
-  return async (msg) => {
-    const result: IngestResult = await stage(msg);
+  return async (msg, hooks) => {
+    const result: IngestResult = await stage(msg, hooks);
     if (result.write.accepted.length > 0) {
       try {
         await writer.write(msg.id, result.write);

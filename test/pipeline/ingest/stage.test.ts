@@ -26,6 +26,31 @@ const acceptedRow = (input: unknown, messageId: string, entryIndex: number) => {
 };
 
 describe('createIngestStage', () => {
+  it('tells the caller its claims are queued before the index answers them, and a message with none at once', async () => {
+    const { sink } = setup();
+    const inner = new InMemoryDedupeIndex();
+    let answer!: () => void;
+    const held = new Promise<void>((resolve) => (answer = resolve));
+    const claimed: string[] = [];
+    const dedupe = {
+      claim: async (cs: Parameters<InMemoryDedupeIndex['claim']>[0]) => {
+        claimed.push(...cs.map((c) => c.eventId));
+        await held;
+        return inner.claim(cs);
+      },
+    };
+    const stage = createIngestStage({ dimensions: async () => dimensions, dedupe, sink, clock });
+    const seen: string[] = [];
+    const running = stage(message('m-1', [json(order())]), { ordered: () => seen.push(`ordered after claiming [${claimed.join()}]`) });
+    await new Promise((r) => setImmediate(r));
+    assert.deepEqual(seen, ['ordered after claiming [ord-1]']);
+    answer();
+    assert.equal((await running).accepted, 1);
+    const none = await stage(message('m-2', ['{broken']), { ordered: () => seen.push('ordered without claims') });
+    assert.equal(none.rejected.invalid_json, 1);
+    assert.deepEqual(seen, ['ordered after claiming [ord-1]', 'ordered without claims']);
+  });
+
   it('gives every entry of a message exactly one end state and writes the rows of each', async () => {
     const { stage, sink, dedupe } = setup();
     const otherStore = { ...order(), event_id: 'ord-2', store_id: 'nope' };

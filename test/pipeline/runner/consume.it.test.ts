@@ -165,6 +165,56 @@ describe('runner (consume)', () => {
     assert.deepEqual(done, ['000000000001', '000000000002']);
   });
 
+  it('starts the next batch once every message of the one before has queued its claims, while that batch still writes', async () => {
+    await publish([ev('e1')]);
+    await publish([ev('e2')]);
+    const stage = fakeStage({ dedupe: wh, sink: wh });
+    let secondStarted!: () => void;
+    const second = new Promise<'second batch started'>((resolve) => (secondStarted = () => resolve('second batch started')));
+    let firstSaw = '';
+    const runner = createRunner({
+      bus,
+      batchSize: 1,
+      stage: async (m: InboundMessage, hooks) => {
+        if (m.id === '000000000002') secondStarted();
+        const out = await stage(m, hooks);
+        if (m.id === '000000000001') {
+          // Still writing (not acked): a runner taking one batch at a time would not start the second.
+          firstSaw = await Promise.race([second, new Promise<string>((r) => setTimeout(() => r('no second batch within 5 s'), 5000))]);
+        }
+        return out;
+      },
+      sink: wh,
+      processingFailedWrite: fakeProcessingFailedWrite,
+    });
+    assert.deepEqual(await runner.drain(), { processed: 2, retried: 0, failed: 0 });
+    assert.equal(firstSaw, 'second batch started');
+    assert.equal(bus.pendingCount(), 0);
+    assert.deepEqual(await counts(), { published: 2, accepted: 2, rejected: {}, duplicates: 0 });
+  });
+
+  it('never lets a batch started early claim ahead of the batch before it: the copy received first wins', async () => {
+    await publish([ev('e1', 1)]);
+    await publish([ev('e1', 2)]);
+    const stage = fakeStage({ dedupe: wh, sink: wh });
+    const outcome = new Map<string, string>();
+    const runner = createRunner({
+      bus,
+      batchSize: 1,
+      stage: async (m: InboundMessage, hooks) => {
+        // The first message is slow to reach its claim (a cold dimensions read, say).
+        if (m.id === '000000000001') await new Promise((r) => setTimeout(r, 100));
+        const write = await stage(m, hooks);
+        outcome.set(m.entries[0]!, write.accepted.length === 1 ? 'accepted' : (write.rejected[0]?.reason ?? 'other'));
+        return write;
+      },
+      sink: wh,
+      processingFailedWrite: fakeProcessingFailedWrite,
+    });
+    assert.deepEqual(await runner.drain(), { processed: 2, retried: 0, failed: 0 });
+    assert.deepEqual(Object.fromEntries(outcome), { [ev('e1', 1)]: 'accepted', [ev('e1', 2)]: 'conflicting_duplicate' });
+  });
+
   it('backs off exponentially up to a ceiling', () => {
     const opts = { initialMs: 100, maxMs: 1000, multiplier: 2 };
     assert.deepEqual([1, 2, 3, 4, 5].map((a) => backoffDelay(a, opts)), [100, 200, 400, 800, 1000]);

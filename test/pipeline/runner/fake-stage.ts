@@ -2,6 +2,7 @@
 // {"merchant_id", "event_id", "v"}; anything else is rejected as invalid_json; the dedupe index
 // decides accepted / duplicate / conflicting_duplicate, and the outcome goes through the sink.
 import { createHash } from 'node:crypto';
+import type { StageHooks } from '../../../pipeline/ingest/stage.js';
 import type { DedupeClaim, DedupeIndex, InboundMessage, IngestWrite, RawEventRow, RawSink, RejectedRow } from '../../../pipeline/ports.js';
 
 interface Parsed {
@@ -12,7 +13,7 @@ interface Parsed {
 }
 
 export function fakeStage(deps: { dedupe: DedupeIndex; sink: RawSink }) {
-  return async (msg: InboundMessage): Promise<IngestWrite> => {
+  return async (msg: InboundMessage, hooks?: StageHooks): Promise<IngestWrite> => {
     const write: IngestWrite = { accepted: [], orderLines: [], rejected: [], duplicates: [], arrivals: [] };
     const parsed: Parsed[] = [];
     msg.entries.forEach((text, index) => {
@@ -25,7 +26,9 @@ export function fakeStage(deps: { dedupe: DedupeIndex; sink: RawSink }) {
       }
     });
     const claims: DedupeClaim[] = parsed.map((p) => ({ merchantId: p.merchant_id, eventId: p.event_id, contentHash: p.hash, entry: { messageId: msg.id, index: p.index } }));
-    const verdicts = await deps.dedupe.claim(claims);
+    const claiming = deps.dedupe.claim(claims);
+    hooks?.ordered?.(); // as the ingest stage does: later messages may start once the claims are queued
+    const verdicts = await claiming;
     parsed.forEach((p, i) => {
       const v = verdicts[i]!;
       if (v.kind === 'new' || v.kind === 'same_entry') write.accepted.push(eventRow(msg, p));

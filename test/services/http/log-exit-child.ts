@@ -1,5 +1,5 @@
 // A process that logs request lines with the default logger, then ends as told: `exit` (process.exit
-// right after the last request), `throw` (an uncaught exception). Usage: log-exit-child.ts <file> <how> <n>
+// right after the last request), `throw` (an uncaught exception), `drain` (the server closed, nothing left to run). Usage: log-exit-child.ts <file> <how> <n>
 import { once } from 'node:events';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -14,4 +14,5 @@ await once(server, 'listening');
 const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 for (let i = 0; i < Number(n); i++) await (await fetch(`${base}/r${i}`)).text();
 if (how === 'throw') throw new Error('crash after the requests');
-process.exit(0);
+if (how === 'drain') server.close();
+else process.exit(0);

@@ -4,9 +4,9 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { once } from 'node:events';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { createServer } from 'node:http';
+import { createServer, request } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
+import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
@@ -104,6 +104,46 @@ describe('default logger', () => {
     );
   });
 
+  it("writes each request line byte for byte as pino writes the same line (bindings of a child included)", async () => {
+    const file = join(dir, 'exact.log');
+    const logger = defaultLogger({ dest: file, level: 'info', flushMs: 3_600_000 }).child({ service: 'api' });
+    const log = requestLogger(logger);
+    const server = createServer((req, res) => log(req, res, () => res.writeHead(req.url!.startsWith('/missing') ? 404 : 200).end('x')));
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    const port = (server.address() as AddressInfo).port;
+    try {
+      await (await fetch(`http://127.0.0.1:${port}/a?x="q"&y=\\&key=tsr_abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG`, { headers: { 'user-agent': 'probe "1" \\ é' } })).text();
+      await (await fetch(`http://127.0.0.1:${port}/missing`, { headers: { 'user-agent': '' } })).text();
+      // without a User-Agent (node's own request sends none)
+      await new Promise<void>((resolve, reject) => {
+        const req = request({ host: '127.0.0.1', port, path: '/b%20c' }, (res) => res.resume().on('end', resolve));
+        req.on('error', reject).end();
+      });
+    } finally {
+      server.close();
+    }
+    logger.info('stopping');
+    const written = (await linesOnceWritten(file, 4)) && readFileSync(file, 'utf8').split('\n').filter(Boolean).slice(0, 3);
+    // pino's own line for the same fields, the same time and bindings
+    const expected = written.map((text) => {
+      const l = JSON.parse(text) as { level: number; time: number; req: Record<string, unknown>; res: unknown; responseTime: number; msg: string };
+      let out = '';
+      const same = pino({ base: { pid: process.pid, hostname: hostname() }, timestamp: () => `,"time":${l.time}` }, new Writable({ write: (chunk, _enc, cb) => ((out = String(chunk).trimEnd()), cb()) })).child({ service: 'api' });
+      same[l.level === 40 ? 'warn' : 'info']({ req: { id: l.req.id, method: l.req.method, url: l.req.url, user_agent: l.req.user_agent }, res: l.res, responseTime: l.responseTime }, l.msg);
+      return out;
+    });
+    assert.deepEqual(written, expected);
+    assert.deepEqual(
+      written.map((t) => (JSON.parse(t) as { req: { url: string; user_agent?: string } }).req),
+      [
+        { id: 1, method: 'GET', url: '/a?x=%22q%22&y=\\&key=redacted', user_agent: 'probe "1" \\ é' },
+        { id: 2, method: 'GET', url: '/missing', user_agent: '' },
+        { id: 3, method: 'GET', url: '/b%20c' },
+      ],
+    );
+  });
+
   it('writes a line logged while its file is still opening, without waiting for the periodic flush', async () => {
     const file = join(dir, 'opening.log');
     const logger = defaultLogger({ dest: file, level: 'info', flushMs: 3_600_000 });
@@ -134,11 +174,11 @@ describe('default logger', () => {
     );
   });
 
-  for (const how of ['exit', 'throw'] as const) {
-    it(`loses no gathered request line when the process ends (${how === 'exit' ? 'process.exit' : 'an uncaught exception'})`, () => {
+  for (const how of ['exit', 'throw', 'drain'] as const) {
+    it(`loses no gathered request line when the process ends (${{ exit: 'process.exit', throw: 'an uncaught exception', drain: 'nothing left to run' }[how]})`, () => {
       const file = join(dir, `${how}.log`);
       const r = spawnSync(process.execPath, ['--import', 'tsx', CHILD, file, how, '7'], { encoding: 'utf8' });
-      assert.equal(r.status, how === 'exit' ? 0 : 1, r.stderr);
+      assert.equal(r.status, how === 'throw' ? 1 : 0, r.stderr);
       const lines = readFileSync(file, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as { req: { url: string } });
       assert.deepEqual(
         lines.map((l) => l.req.url),

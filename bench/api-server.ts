@@ -10,6 +10,7 @@
 import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { PerformanceObserver, monitorEventLoopDelay } from 'node:perf_hooks';
 import { openLmdbSeriesStore } from '../adapters/local/series-store.js';
 import { defaultLogger } from '../services/http/logging.js';
 import { createQueryApiListener } from '../services/query-api/app.js';
@@ -48,4 +49,28 @@ server.keepAliveTimeout = 60_000;
 server.listen(0, '127.0.0.1', () => {
   process.stdout.write(JSON.stringify({ port: (server.address() as AddressInfo).port, key }) + '\n');
 });
-process.on('SIGTERM', () => server.close(() => process.exit(0)));
+// BENCH_LOOP_DELAY=1: on SIGTERM, one stderr line with the event loop's delay (p50, p99, max, ms) and
+// the GC pauses over the run, to tell what stalls the loop (a long GC, a rebuild, a large answer).
+const loop = process.env.BENCH_LOOP_DELAY ? monitorEventLoopDelay({ resolution: 1 }) : undefined;
+const gcs: number[] = [];
+const gcKinds = new Map<number, { n: number; ms: number; max: number }>();
+if (loop) {
+  loop.enable();
+  new PerformanceObserver((list) => {
+    for (const e of list.getEntries()) {
+      gcs.push(e.duration);
+      const kind = (e as unknown as { detail: { kind: number } }).detail.kind;
+      const k = gcKinds.get(kind) ?? { n: 0, ms: 0, max: 0 };
+      gcKinds.set(kind, { n: k.n + 1, ms: k.ms + e.duration, max: Math.max(k.max, e.duration) });
+    }
+  }).observe({ entryTypes: ['gc'] });
+}
+process.on('SIGTERM', () => {
+  if (loop) {
+    const ms = (ns: number) => Math.round(ns / 1e4) / 100;
+    gcs.sort((a, b) => a - b);
+    const over = (t: number) => gcs.filter((d) => d > t).length;
+    process.stderr.write(`${mode} loop delay p50 ${ms(loop.percentile(50))} p99 ${ms(loop.percentile(99))} p99.9 ${ms(loop.percentile(99.9))} max ${ms(loop.max)} ms; gc ${gcs.length} pauses, ${Math.round(gcs.reduce((a, b) => a + b, 0))} ms, max ${gcs.at(-1)?.toFixed(1)} ms, over 2 ms ${over(2)}, over 4 ms ${over(4)}; by kind (1 minor, 2 major, 4 incremental, 8 weak callbacks) ${JSON.stringify([...gcKinds].map(([k, v]) => [k, v.n, Math.round(v.ms), Math.round(v.max * 10) / 10]))}; heap ${Math.round(process.memoryUsage().heapUsed / 2 ** 20)} MB, external ${Math.round(process.memoryUsage().external / 2 ** 20)} MB\n`);
+  }
+  server.close(() => process.exit(0));
+});

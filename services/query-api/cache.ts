@@ -165,9 +165,14 @@ export class RefreshAhead {
 
 /** The headers of a kept answer as `res.writeHead` takes them: those sendText set, with the max-age that remains. */
 export function keptHeaders(a: CachedAnswer, nowMs: number): string[] {
-  const out = ['Vary', a.vary, 'Cache-Control', `private, max-age=${Math.max(1, Math.floor((a.expiresAtMs - nowMs) / 1000))}`, 'ETag', a.etag, 'Content-Type', a.contentType, 'Content-Length', String(a.body.length)];
+  const out = ['Vary', a.vary, 'Cache-Control', keptCacheControl(a, nowMs), 'ETag', a.etag, 'Content-Type', a.contentType, 'Content-Length', String(a.body.length)];
   for (const name in a.headers) out.push(name, a.headers[name]!);
   return out;
+}
+
+/** A kept answer's Cache-Control at `nowMs`: the max-age that remains, at least 1 s. */
+export function keptCacheControl(a: CachedAnswer, nowMs: number): string {
+  return `private, max-age=${Math.max(1, Math.floor((a.expiresAtMs - nowMs) / 1000))}`;
 }
 
 /** Sends a kept answer through express, which answers 304 to a matching If-None-Match and no body to HEAD. */

@@ -16,7 +16,7 @@ import type { Request, RequestHandler } from 'express';
 import { authenticate, bearerToken } from '../../pipeline/auth/keys.js';
 import type { Clock, KeyRecord, KeyStore } from '../../pipeline/ports.js';
 import { mayRead, reachesMerchant } from './auth.js';
-import { keptHeaders, type CachedAnswer } from './cache.js';
+import { keptCacheControl, keptHeaders, type CachedAnswer } from './cache.js';
 import { MerchantIdParam, parseMetricsQuery, type MetricsRequest } from './params.js';
 
 /**
@@ -116,6 +116,65 @@ export function metricsAheadOfExpress(deps: MetricsAheadDeps): (req: IncomingMes
     };
     deps.limiter(req as Request, view as never, (err?: unknown) => (err === undefined ? answerIt() : otherwise(err)));
   };
+  /**
+   * A kept answer's headers as one array per answer and protocol, security headers first, in the order
+   * express sends them (without a rate limiter: with one, its headers go between, see serve); only its
+   * max-age changes from one request to the next, written into the array just before writeHead reads it.
+   */
+  const keptHeadersOf = new WeakMap<CachedAnswer, { secure?: string[]; plain?: string[] }>();
+  const writeKept = (req: IncomingMessage, res: ServerResponse, kept: CachedAnswer, nowMs: number): void => {
+    const secure = deps.isSecure(req);
+    let byProtocol = keptHeadersOf.get(kept);
+    if (!byProtocol) keptHeadersOf.set(kept, (byProtocol = {}));
+    let headers = secure ? byProtocol.secure : byProtocol.plain;
+    if (!headers) {
+      headers = deps.securityHeaders(secure).concat(keptHeaders(kept, nowMs));
+      if (secure) byProtocol.secure = headers;
+      else byProtocol.plain = headers;
+    }
+    // keptHeaders puts Cache-Control second, after Vary.
+    headers[deps.securityHeaders(secure).length + 3] = keptCacheControl(kept, nowMs);
+    res.writeHead(200, headers);
+    res.end(kept.body);
+  };
+  const noop = (): void => undefined;
+  /** After the request's cheap checks: its key, then the kept answer or the route's. */
+  async function answer(req: IncomingMessage, res: ServerResponse, otherwise: (err?: unknown) => void, url: string, merchantId: string, presented: string): Promise<void> {
+    let result: Awaited<ReturnType<typeof authenticate>>;
+    try {
+      result = await authenticate(deps.keys, deps.pepper, presented, clock.now());
+    } catch {
+      // a key store that fails here fails again in express, which answers it
+      return otherwise();
+    }
+    // The routes' own rules (auth.ts); every refusal is express's to answer.
+    if (!result.ok || !mayRead(result.record) || !reachesMerchant(result.record, merchantId)) return otherwise();
+    const { record } = result;
+    const nowMs = clock.now().getTime();
+    const parse = () => parseMetricsQuery(deps.parseQuery(queryOf(url)));
+    const kept = deps.keptAnswer(record, merchantId, url, parse, false, nowMs);
+    if (kept && !deps.limiter) {
+      // The common case, without the closures serve() needs for a limiter or a build.
+      deps.logRequest(req, res, noop);
+      try {
+        writeKept(req, res, kept, nowMs);
+      } catch (err) {
+        if (res.headersSent) res.destroy(err as Error);
+        else otherwise(err);
+      }
+      return;
+    }
+    if (kept) return serve(req, res, record, () => ({ kept, nowMs }), otherwise);
+    // A request the route would refuse before its read (parameters, a CSV) goes to express untouched.
+    let q: MetricsRequest;
+    try {
+      q = parse();
+    } catch {
+      return otherwise();
+    }
+    if (q.format === 'csv' || !MerchantIdParam.safeParse(merchantId).success) return otherwise();
+    serve(req, res, record, () => deps.metricsAnswer(record, merchantId, url, () => q, false), otherwise);
+  }
   return (req, res, otherwise) => {
     if (req.method !== 'GET' && req.method !== 'HEAD') return otherwise();
     const url = req.url ?? '';
@@ -124,28 +183,7 @@ export function metricsAheadOfExpress(deps: MetricsAheadDeps): (req: IncomingMes
     if (merchantId === undefined || h['if-none-match'] !== undefined || h['if-modified-since'] !== undefined || (h.accept !== undefined && /text\/csv/i.test(h.accept))) return otherwise();
     const presented = bearerToken(h.authorization);
     if (presented === undefined) return otherwise();
-    authenticate(deps.keys, deps.pepper, presented, clock.now()).then(
-      (result) => {
-        // The routes' own rules (auth.ts); every refusal is express's to answer.
-        if (!result.ok || !mayRead(result.record) || !reachesMerchant(result.record, merchantId)) return otherwise();
-        const { record } = result;
-        const nowMs = clock.now().getTime();
-        const parse = () => parseMetricsQuery(deps.parseQuery(queryOf(url)));
-        const kept = deps.keptAnswer(record, merchantId, url, parse, false, nowMs);
-        if (kept) return serve(req, res, record, () => ({ kept, nowMs }), otherwise);
-        // A request the route would refuse before its read (parameters, a CSV) goes to express untouched.
-        let q: MetricsRequest;
-        try {
-          q = parse();
-        } catch {
-          return otherwise();
-        }
-        if (q.format === 'csv' || !MerchantIdParam.safeParse(merchantId).success) return otherwise();
-        serve(req, res, record, () => deps.metricsAnswer(record, merchantId, url, () => q, false), otherwise);
-      },
-      // a key store that fails here fails again in express, which answers it
-      () => otherwise(),
-    );
+    void answer(req, res, otherwise, url, merchantId, presented);
   };
 }
 

@@ -12,7 +12,7 @@ import { measureApi, requestPaths, type StoreRef } from './api.js';
 import { formatHourlyScan, measureHourlyScan } from './bq-scan/hourly-scan.js';
 import { measureApiReads } from './api-reads.js';
 import { measureBackfill } from './backfill.js';
-import { measureApiMix, mixPaths, type MixStore } from './api-mix.js';
+import { finalizeAsScheduled, measureApiMix, mixPaths, type MixStore } from './api-mix.js';
 import { measureAlerts } from './alerts.js';
 import { measureFreshness } from './freshness.js';
 import { measureIngest } from './ingest.js';
@@ -96,6 +96,7 @@ if (values.only === 'api') {
          join (select merchant_id, sum(orders) as n from marts.mart_hourly_store_sales group by merchant_id) as m using (merchant_id)
          where s.store_id is not null group by s.merchant_id, s.store_id, m.n order by m.n desc, s.merchant_id, s.store_id`,
       );
+      await finalizeAsScheduled(rt.series, stores.map((s) => s.merchant_id));
     } finally {
       await rt.close();
     }

@@ -164,7 +164,9 @@ export function createPartialWriter(opts: PartialWriterOptions): PartialWriter {
       const [applied, counts] = await Promise.all([
         checkAndMutate!(
           open.map((p) => {
-            const cells: Record<string, number> = {};
+            // Without a prototype V8 keeps the object as a dictionary from the start: each message's
+            // qualifiers are new property names, which on a literal each made a new hidden class.
+            const cells: Record<string, number> = Object.create(null) as Record<string, number>;
             for (const metric in p.values) cells[metric + cellSuffix] = p.values[metric]!;
             const mutation: SeriesMutation = { kind: 'set', key: p.key, family: FAMILY_PARTIAL, cells };
             return { key: p.key, condition, mutations: [mutation] };

@@ -9,8 +9,7 @@ import { setFlagsFromString } from 'node:v8';
 import { reservePort, type ReservedPort } from '../listen.js';
 import { exportRejectionDocuments } from '../../runtime/rejections.js';
 import { parseArgs } from 'node:util';
-import { demoDimensions, type WorkloadSink } from '../../demo/generator.js';
-import { generateStepsInWorker } from '../../demo/generator-thread.js';
+import { demoDimensions, generateSteps, type WorkloadSink } from '../../demo/generator.js';
 import { createKey } from '../../pipeline/auth/keys.js';
 import { invariantHolds, totalRejected, type EntryCounts } from '../../pipeline/contracts/outcomes.js';
 import { batchEntries, DEFAULT_BATCH_LIMITS } from '../../pipeline/ingest/entries.js';
@@ -174,30 +173,18 @@ async function describeDataDir(rt: LocalPipeline, ctx: CommandContext): Promise<
  */
 async function seedDemo(rt: LocalPipeline, ctx: CommandContext, runId: string, events: number): Promise<{ merchant: string; key: string }> {
   ctx.err(`no events ingested yet: generating and publishing a demo workload of ${events} events…`);
-  // Generated on a worker thread, so the runner's thread only publishes and ingests. The worker
-  // starts first: its start-up and first hour (0.6–0.8 s) overlap loading the dimensions instead of
-  // holding back the first publish. Its steps go to publishDemo's sink once publishDemo gives one.
-  let into: WorkloadSink | undefined;
-  const steps = generateStepsInWorker(
-    { events, seed: DEMO_SEED, anchor: rt.clock.now() },
-    { entry: (line) => into!.entry(line), posBatch: (batch) => into!.posBatch(batch) },
-  );
   const dimensions = demoDimensions(DEMO_SEED);
+  await rt.dimensions.load(dimensions);
+  await mirrorDimensionDocuments(rt.series, await rt.dimensions.get());
+  const generate = (sink: WorkloadSink) => generateSteps({ events, seed: DEMO_SEED, anchor: rt.clock.now() }, sink);
+  // One step for the whole seeding: entries ingested (generated, published and consumed), the
+  // entries generated so far as its detail.
+  const step = (ctx.progress ?? NO_PROGRESS).start('ingesting the demo', events, 'entries');
   let published;
   try {
-    await rt.dimensions.load(dimensions);
-    await mirrorDimensionDocuments(rt.series, await rt.dimensions.get());
-    // One step for the whole seeding: entries ingested (generated, published and consumed), the
-    // entries generated so far as its detail.
-    const step = (ctx.progress ?? NO_PROGRESS).start('ingesting the demo', events, 'entries');
-    try {
-      const generate = (sink: WorkloadSink) => ((into = sink), steps);
-      published = await publishDemo(rt, generate, runId, DEMO_MAX_BACKLOG, (ingested, generated) => step.update(ingested, undefined, `(${generated} generated)`));
-    } finally {
-      step.stop();
-    }
+    published = await publishDemo(rt, generate, runId, DEMO_MAX_BACKLOG, (ingested, generated) => step.update(ingested, undefined, `(${generated} generated)`));
   } finally {
-    await steps.return(); // stopped already when it completed or failed; not when loading failed
+    step.stop();
   }
   ctx.err(`published ${published.entries} demo entries in ${published.messages} messages`);
 
@@ -220,9 +207,7 @@ export const DEMO_MAX_BACKLOG = 32_768;
 /**
  * Publishes what `generate` writes into the sink it is given, a step at a time, while the runner
  * consumes, at most about `maxBacklog` unconsumed entries ahead of it, and returns once the runner
- * has consumed them all (or failed). `generate`'s iterator may be asynchronous (the demo's worker
- * thread, demo/generator-thread.ts); a step is done when its `next()` settles, and a failed step
- * fails the publishing. Each POS batch (the sink is told of one just before its
+ * has consumed them all (or failed). Each POS batch (the sink is told of one just before its
  * entries) is its own messages; the other entries are collector bodies of up to the collector's 500
  * entries, in receive order (a POS batch received between two online entries is published before
  * the body holding them). Bodies of 500 entries instead of the stretches
@@ -231,7 +216,7 @@ export const DEMO_MAX_BACKLOG = 32_768;
  */
 export async function publishDemo(
   rt: Pick<LocalPipeline, 'clock' | 'bus' | 'runner'>,
-  generate: (sink: WorkloadSink) => Iterator<unknown> | AsyncIterator<unknown>,
+  generate: (sink: WorkloadSink) => Iterator<unknown>,
   runId: string,
   maxBacklog = DEMO_MAX_BACKLOG,
   /** Called after each step and while waiting on the runner: entries consumed, entries generated. */
@@ -308,12 +293,9 @@ export async function publishDemo(
     consumeFailed = true;
     throw err;
   });
-  let steps: Iterator<unknown> | AsyncIterator<unknown> | undefined;
-  let generated = false;
   try {
-    steps = generate(sink);
-    while (!(await steps.next()).done && !consumeFailed) await publish(maxBacklog);
-    generated = true;
+    const steps = generate(sink);
+    while (!steps.next().done && !consumeFailed) await publish(maxBacklog);
     endBody();
     // The last messages consumed too, so the progress ends at every entry ingested.
     await publish(0);
@@ -321,9 +303,6 @@ export async function publishDemo(
     await inflight.catch(() => undefined);
     throw err;
   } finally {
-    // A generator left part way (the runner failed, or a publish did) is stopped: a worker thread
-    // would otherwise keep the process alive.
-    if (!generated) await steps?.return?.();
     stop.abort();
     await consuming;
   }

@@ -4,7 +4,6 @@ import { join } from 'node:path';
 import { createStartCommand, publishDemo } from '../../../cli/commands/start.js';
 import { UsageError, type CommandContext } from '../../../cli/context.js';
 import { generateSteps, generateWorkload, type WorkloadSink } from '../../../demo/generator.js';
-import { generateStepsInWorker } from '../../../demo/generator-thread.js';
 import { batchEntries } from '../../../pipeline/ingest/entries.js';
 import type { InboundMessage } from '../../../pipeline/ports.js';
 
@@ -127,46 +126,6 @@ describe('tillstream start', () => {
     assert.ok(backlogs[0] === 0 && backlogs.slice(1).some((n) => n > 0));
     // A publish starts only once the backlog is at most the bound; the messages it adds may pass it.
     assert.ok(Math.max(...backlogs) <= maxBacklog, `a publish started with ${Math.max(...backlogs)} entries unconsumed`);
-  });
-  /** A bus that records what is published and a runner that consumes until publishing stops. */
-  function recordingRuntime(anchor: Date) {
-    const published: Omit<InboundMessage, 'id' | 'deliveryAttempt'>[] = [];
-    const runner = { stopped: false };
-    const rt = {
-      clock: { now: () => anchor },
-      bus: { publish: async (ms: Omit<InboundMessage, 'id' | 'deliveryAttempt'>[]) => ms.map((m) => String(published.push(m))), pendingCount: () => 0 },
-      runner: {
-        run: async (signal: AbortSignal) => {
-          if (!signal.aborted) await new Promise((resolve) => signal.addEventListener('abort', resolve, { once: true }));
-          runner.stopped = true;
-          return { processed: 0, retried: 0, failed: 0 };
-        },
-      },
-    };
-    return { rt, published, runner };
-  }
-
-  it('publishes the same messages in the same order when the demo is generated on a worker thread as when it is generated in thread', async () => {
-    const anchor = new Date('2026-11-21T12:00:00Z');
-    const opts = { events: 6000, seed: 'tillstream-demo', anchor };
-    const inThread = recordingRuntime(anchor);
-    const a = await publishDemo(inThread.rt as never, (sink) => generateSteps(opts, sink), 'r1');
-    const onWorker = recordingRuntime(anchor);
-    const b = await publishDemo(onWorker.rt as never, (sink) => generateStepsInWorker(opts, sink), 'r1');
-    assert.ok(inThread.published.length > 20 && inThread.published.some((m) => m.attributes.source === 'pos'));
-    assert.deepStrictEqual(b, a);
-    assert.deepStrictEqual(onWorker.published, inThread.published);
-  });
-
-  it('ends the publishing with the generator\'s error when the demo fails on its worker thread, and stops the runner', async () => {
-    const anchor = new Date('2026-11-21T12:00:00Z');
-    const { rt, published, runner } = recordingRuntime(anchor);
-    await assert.rejects(
-      publishDemo(rt as never, (sink) => generateStepsInWorker({ events: 6000, seed: 'tillstream-demo', anchor, days: 9 }, sink), 'r1'),
-      (e: unknown) => e instanceof Error && e.message === 'generating the demo workload failed: days must be between 0.25 and 6.5, got 9',
-    );
-    assert.equal(runner.stopped, true);
-    assert.deepStrictEqual(published, []);
   });
 });
 

@@ -117,17 +117,50 @@ export const pad2 = (n: number): string => (n < 10 ? `0${n}` : String(n));
 
 /** ISO instant written in a given UTC offset (minutes), with milliseconds; `Z` for offset 0. */
 export function isoMs(ms: number, offsetMin: number): string {
-  if (offsetMin === 0) return new Date(ms).toISOString();
-  const a = Math.abs(offsetMin);
-  return `${new Date(ms + offsetMin * MINUTE).toISOString().slice(0, 23)}${offsetMin < 0 ? '-' : '+'}${pad2((a / 60) | 0)}:${pad2(a % 60)}`;
+  // As Date does: the instant truncated to whole milliseconds.
+  const local = localIso(Math.trunc(ms + offsetMin * MINUTE), true);
+  if (local === undefined) {
+    if (offsetMin === 0) return new Date(ms).toISOString();
+    return `${new Date(ms + offsetMin * MINUTE).toISOString().slice(0, 23)}${offsetSuffix(offsetMin)}`;
+  }
+  return offsetMin === 0 ? `${local}Z` : local + offsetSuffix(offsetMin);
 }
 
 /** ISO instant in whole seconds in a given offset, the way POS terminals and back offices write local time. */
 export function isoSec(ms: number, offsetMin: number): string {
   const whole = ms - (ms % SECOND);
-  if (offsetMin === 0) return `${new Date(whole).toISOString().slice(0, 19)}Z`;
+  const local = localIso(whole + offsetMin * MINUTE, false) ?? new Date(whole + offsetMin * MINUTE).toISOString().slice(0, 19);
+  return offsetMin === 0 ? `${local}Z` : local + offsetSuffix(offsetMin);
+}
+
+function offsetSuffix(offsetMin: number): string {
   const a = Math.abs(offsetMin);
-  return `${new Date(whole + offsetMin * MINUTE).toISOString().slice(0, 19)}${offsetMin < 0 ? '-' : '+'}${pad2((a / 60) | 0)}:${pad2(a % 60)}`;
+  return `${offsetMin < 0 ? '-' : '+'}${pad2((a / 60) | 0)}:${pad2(a % 60)}`;
+}
+
+/** Last day written: its number since the epoch and its `YYYY-MM-DDT`; most timestamps in a row share a day. */
+let cachedDay = NaN;
+let cachedDayPrefix = '';
+const LAST_FOUR_DIGIT_YEAR_MS = Date.UTC(9999, 11, 31, 23, 59, 59, 999);
+
+/**
+ * `toISOString()` of integer milliseconds without the `Z`, to the millisecond or the second, for
+ * four-digit years (undefined otherwise: Date writes six digits and a sign, left to Date): the day
+ * comes from Date once per day and the time of day is formatted here (entries carry a timestamp or
+ * more each, and a Date and its string for each made isoMs the generator's costliest function).
+ */
+function localIso(v: number, withMs: boolean): string | undefined {
+  if (!(v >= 0 && v <= LAST_FOUR_DIGIT_YEAR_MS)) return undefined;
+  const day = Math.floor(v / DAY);
+  if (day !== cachedDay) {
+    cachedDay = day;
+    cachedDayPrefix = new Date(day * DAY).toISOString().slice(0, 11);
+  }
+  const t = v - day * DAY;
+  const hms = `${cachedDayPrefix}${pad2((t / HOUR) | 0)}:${pad2(((t / MINUTE) | 0) % 60)}:${pad2(((t / SECOND) | 0) % 60)}`;
+  if (!withMs) return hms;
+  const milli = t % SECOND;
+  return `${hms}.${milli < 10 ? '00' : milli < 100 ? '0' : ''}${milli}`;
 }
 
 // ---------------------------------------------------------------- web traffic pieces

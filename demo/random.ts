@@ -117,9 +117,18 @@ export class Rng {
 
   /** A random (version 4 shaped) UUID, the way client SDKs make event ids. */
   uuid(): string {
-    const h = this.hex(16);
-    const variant = HEX[(parseInt(h.slice(16, 18), 16) & 0x3f) | 0x80]!;
-    return `${h.slice(0, 8)}-${h.slice(8, 12)}-4${h.slice(13, 16)}-${variant}${h.slice(18, 20)}-${h.slice(20, 32)}`;
+    // hex(16)'s 16 bytes (four draws, each written low byte first) cut into 8-4-4-4-12 with the version
+    // nibble and the variant bits set, put together from the draws instead of cutting the hex string.
+    const a = this.u32();
+    const b = this.u32();
+    const c = this.u32();
+    const d = this.u32();
+    return (
+      HEX[a & 255]! + HEX[(a >>> 8) & 255]! + HEX[(a >>> 16) & 255]! + HEX[a >>> 24]! + '-' +
+      HEX[b & 255]! + HEX[(b >>> 8) & 255]! + '-4' + HEX[(b >>> 16) & 255]![1]! + HEX[b >>> 24]! + '-' +
+      HEX[(c & 0x3f) | 0x80]! + HEX[(c >>> 8) & 255]! + '-' +
+      HEX[(c >>> 16) & 255]! + HEX[c >>> 24]! + HEX[d & 255]! + HEX[(d >>> 8) & 255]! + HEX[(d >>> 16) & 255]! + HEX[d >>> 24]!
+    );
   }
 }
 

@@ -2,13 +2,14 @@
 // `start` publishes it (each POS batch its own messages, everything else 500-entry collector bodies),
 // the stage's writes made in memory first, then written to a fresh LMDB series store the way the runner
 // hands them over (a runner batch's messages concurrently, so the store group-commits them). Reports the
-// process CPU and wall seconds of the write phase alone, and the store's size afterwards.
+// process CPU and wall seconds of the write phase alone, the store's rows and file size afterwards.
 // Usage: npx tsx bench/speed-writer.ts [--events 250000] [--days 1.5] [--rounds 3] [--store a.ts,b.ts]
-//   [--compact-every N] [--late-compact-every N]
+//   [--compact-every N]
 // `--store` names modules exporting openLmdbSeriesStore (relative to bench/), measured in alternation.
 // `--days` keeps the events per hour of a larger run: 250,000 events over 1.5 days are the hourly density
 // of `once_1m` (a million over the generator's default 6 days).
-import { mkdtemp, rm } from 'node:fs/promises';
+import { statSync } from 'node:fs';
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -74,12 +75,15 @@ export interface WriterRound {
   cpu_s: number;
   wall_s: number;
   rows: number;
+  /** Bytes of the store's files afterwards: LMDB keeps the high-water mark of its pages, so larger rows rewritten grow it. */
+  file_mb: number;
 }
 
 /** One round of the writer over the messages on a fresh store opened by `open`. */
-export async function writerRound(w: OnceShapedWrites, open: (path: string) => LmdbSeriesStore, label: string, compaction: Pick<PartialWriterOptions, 'compactEvery' | 'lateCompactEvery'> = {}): Promise<WriterRound> {
+export async function writerRound(w: OnceShapedWrites, open: (path: string) => LmdbSeriesStore, label: string, compaction: Pick<PartialWriterOptions, 'compactEvery'> = {}): Promise<WriterRound> {
   const dir = await mkdtemp(join(tmpdir(), 'bench-speed-writer-'));
   const series = open(join(dir, 'series'));
+  let closed = false;
   try {
     const writer = createPartialWriter({ series, finalizedThrough: async () => null, ...compaction });
     const c0 = process.cpuUsage();
@@ -94,9 +98,13 @@ export async function writerRound(w: OnceShapedWrites, open: (path: string) => L
     }
     const wall = (performance.now() - t0) / 1000;
     const c = process.cpuUsage(c0);
-    return { store: label, cpu_s: Math.round((c.user + c.system) / 1e4) / 100, wall_s: Math.round(wall * 100) / 100, rows: series.rowCount() };
-  } finally {
+    const rows = series.rowCount();
     await series.close();
+    closed = true;
+    const bytes = (await readdir(dir, { recursive: true, withFileTypes: true })).filter((e) => e.isFile()).reduce((n, e) => n + statSync(join(e.parentPath, e.name)).size, 0);
+    return { store: label, cpu_s: Math.round((c.user + c.system) / 1e4) / 100, wall_s: Math.round(wall * 100) / 100, rows, file_mb: Math.round(bytes / 1e5) / 10 };
+  } finally {
+    if (!closed) await series.close();
     await rm(dir, { recursive: true, force: true });
   }
 }
@@ -109,7 +117,6 @@ if (import.meta.url === `file://${process.argv[1]}`) {
       rounds: { type: 'string', default: '3' },
       store: { type: 'string', default: '../adapters/local/series-store.ts' },
       'compact-every': { type: 'string' },
-      'late-compact-every': { type: 'string' },
     },
   });
   const stores = await Promise.all(
@@ -123,7 +130,6 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   for (let r = 0; r < Number(values.rounds); r++) {
     const compaction = {
       ...(values['compact-every'] ? { compactEvery: Number(values['compact-every']) } : {}),
-      ...(values['late-compact-every'] ? { lateCompactEvery: Number(values['late-compact-every']) } : {}),
     };
     for (const s of stores) process.stdout.write(JSON.stringify(await writerRound(w, s.open, s.label, compaction)) + '\n');
   }

@@ -44,11 +44,6 @@ export interface PartialWriterOptions {
   /** A row is compacted each time this many messages, from any writer instance, have written to it. */
   compactEvery?: number;
   /**
-   * The same for a row of an hour that ended over an hour ago (a late hour, see DEFAULT_LATE_COMPACT_EVERY).
-   * Default DEFAULT_LATE_COMPACT_EVERY, or compactEvery when that is given.
-   */
-  lateCompactEvery?: number;
-  /**
    * End of the last finalized hour for a merchant, or null; hours ending at or before it are served
    * from the marts only, so their partials are not written. Default: the mirrored freshness document.
    */
@@ -75,17 +70,6 @@ export interface PartialWriter {
 }
 
 export const DEFAULT_COMPACT_EVERY = 16;
-/**
- * Compaction keeps the rows the query API reads as provisional small. In steady state those are the hour
- * in progress and the one before it (the hourly marts finalize an hour a few minutes after it ends, and
- * messages of finalized hours write nothing); rows of older hours take writes only while the marts lag
- * behind a load of history (`start --once`, a catch-up), and stay provisional only until the next mart run.
- * There a compaction cost more than its rows' growth saved: over a `start --once` shaped workload at a
- * million events' hourly density (bench/speed-writer.ts) the writer took 4.6 CPU s never compacting,
- * 4.55 compacting every 64 messages, 4.8 every 32, 5.85 every 16. A late hour's row is compacted every
- * 128 messages: its reads stay bounded, and history loads compact an eighth as often.
- */
-export const DEFAULT_LATE_COMPACT_EVERY = 128;
 const FRESHNESS_TTL_MS = 30_000;
 
 export function createPartialWriter(opts: PartialWriterOptions): PartialWriter {
@@ -95,8 +79,6 @@ export function createPartialWriter(opts: PartialWriterOptions): PartialWriter {
   if (!checkAndMutate || !increment) throw new Error('the speed layer needs a series store with conditional writes and counters (checkAndMutate, increment)');
   const compactEvery = opts.compactEvery ?? DEFAULT_COMPACT_EVERY;
   if (!Number.isInteger(compactEvery) || compactEvery < 1) throw new Error(`compactEvery must be a positive integer, got ${compactEvery}`);
-  const lateCompactEvery = opts.lateCompactEvery ?? (opts.compactEvery ?? DEFAULT_LATE_COMPACT_EVERY);
-  if (!Number.isInteger(lateCompactEvery) || lateCompactEvery < 1) throw new Error(`lateCompactEvery must be a positive integer, got ${lateCompactEvery}`);
   const clock = opts.clock ?? systemClock;
   const finalizedThrough = opts.finalizedThrough ?? freshnessDocumentReader(series, clock);
 
@@ -175,8 +157,6 @@ export function createPartialWriter(opts: PartialWriterOptions): PartialWriter {
         increment!(open.map((p) => ({ key: p.key, family: FAMILY_PARTIAL, qualifier: WRITES, by: 1 }))),
       ]);
       const due: string[] = [];
-      // Hours that started two hours ago or earlier ended over an hour ago: late.
-      const lateFrom = clock.now().getTime() - 2 * HOUR_MS;
       open.forEach((p, i) => {
         if (!applied[i]) {
           if (i < rows) result.alreadyFolded++;
@@ -186,7 +166,7 @@ export function createPartialWriter(opts: PartialWriterOptions): PartialWriter {
           result.rows++;
           result.cells += Object.keys(p.values).length;
         }
-        if (counts[i]! % (p.hourStart.getTime() <= lateFrom ? lateCompactEvery : compactEvery) === 0) due.push(p.key);
+        if (counts[i]! % compactEvery === 0) due.push(p.key);
       });
       for (const key of due) if ((await compact(key)) && !isRankedKey(key)) result.compacted++;
       return result;

@@ -115,25 +115,6 @@ export function partialWriterBehaviours(open: () => Promise<SeriesStore>): void 
     assert.deepStrictEqual(await messageIdsWithCells(series), ['msg-4']);
   });
 
-  it('compacts the rows of a recent hour every compactEvery messages and those of an hour that ended over an hour ago every lateCompactEvery, to the same values', async () => {
-    const writes = await Promise.all([1, 2, 3, 4, 5, 6].map((n) => orderWrite(n, n * 100)));
-    // The messages' hour is 11:00-12:00 UTC; at 12:59 it ended under an hour ago, at 13:00 an hour ago.
-    const run = async (now: string) => {
-      const series = await open();
-      const writer = createPartialWriter({ series, finalizedThrough: notFinalized, compactEvery: 2, lateCompactEvery: 6, clock: { now: () => new Date(now) } });
-      const compactedBy: string[] = [];
-      let cellsAfterFive: string[] = [];
-      for (let n = 1; n <= 6; n++) {
-        if ((await writer.write(`msg-${n}`, writes[n - 1]!)).compacted > 0) compactedBy.push(`msg-${n}`);
-        if (n === 5) cellsAfterFive = await messageIdsWithCells(series);
-      }
-      return { compactedBy, cellsAfterFive, cellsAfterSix: await messageIdsWithCells(series), values: await values(series) };
-    };
-    const done = { cellsAfterSix: [], values: { orders: 6, net_revenue_minor: 2100 } };
-    assert.deepStrictEqual(await run('2026-11-21T12:59:59Z'), { compactedBy: ['msg-2', 'msg-4', 'msg-6'], cellsAfterFive: ['msg-5'], ...done });
-    assert.deepStrictEqual(await run('2026-11-21T13:00:00Z'), { compactedBy: ['msg-6'], cellsAfterFive: ['msg-1', 'msg-2', 'msg-3', 'msg-4', 'msg-5'], ...done });
-  });
-
   it('loses and doubles nothing when a compactor races writers, redeliveries and another compactor', async () => {
     const series = await open();
     const paused = pausable(series);

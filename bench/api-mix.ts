@@ -19,7 +19,7 @@ import { cpuSecondsOf } from './stats.js';
 import type { SeriesStore } from '../pipeline/ports.js';
 import type { FreshnessDocument } from '../pipeline/series/documents.js';
 import { documentKey } from '../pipeline/series/row-key.js';
-import { PROVISIONAL_MAX_AGE_S } from '../services/query-api/cache.js';
+import { MART_RUN_MINUTE, PROVISIONAL_MAX_AGE_S } from '../services/query-api/cache.js';
 import { ANCHOR } from './workload.js';
 
 const HOUR_MS = 3_600_000;
@@ -84,7 +84,7 @@ const date = (ms: number) => new Date(ms).toISOString().slice(0, 10);
  * run is the 11:05 one: hours ending at or before 11:00 are final.
  */
 export async function finalizeAsScheduled(series: SeriesStore, merchants: string[], now: Date = ANCHOR): Promise<void> {
-  const through = new Date(Math.floor((now.getTime() - 5 * 60_000) / HOUR_MS) * HOUR_MS).toISOString();
+  const through = new Date(Math.floor((now.getTime() - MART_RUN_MINUTE * 60_000) / HOUR_MS) * HOUR_MS).toISOString();
   for (const m of new Set(merchants)) {
     const key = documentKey(m, 'freshness');
     const doc = await series.getDocument<FreshnessDocument>(key);

@@ -190,19 +190,11 @@ export function createRunner<R>(opts: RunnerOptions<R>): Runner {
     if (concurrent) {
       // A batch at once, started in publish order: each stage reaches its dedupe claim in that order
       // (the copy received first still wins), and the warehouse group-commits the batch's claims and writes.
-      let waiting = msgs.length;
-      let allOrdered!: () => void;
-      const ordered = new Promise<void>((resolve) => (allOrdered = resolve));
-      handled = Promise.all(
-        msgs.map((msg) => {
-          let called = false;
-          const once = () => {
-            if (!called && (called = true) && --waiting === 0) allOrdered();
-          };
-          return handle(msg, { ordered: once }).finally(once);
-        }),
-      );
-      await ordered;
+      // A message is ordered when its stage says so or, at the latest, when it settles.
+      const started: Promise<void>[] = [];
+      const ordered = msgs.map((msg) => new Promise<void>((resolve) => started.push(handle(msg, { ordered: resolve }).finally(resolve))));
+      handled = Promise.all(started);
+      await Promise.all(ordered);
     } else {
       handled = (async () => {
         for (const msg of msgs) await handle(msg);

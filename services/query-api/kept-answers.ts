@@ -121,19 +121,22 @@ export function metricsAheadOfExpress(deps: MetricsAheadDeps): (req: IncomingMes
    * express sends them (without a rate limiter: with one, its headers go between, see serve); only its
    * max-age changes from one request to the next, written into the array just before writeHead reads it.
    */
-  const keptHeadersOf = new WeakMap<CachedAnswer, { secure?: string[]; plain?: string[] }>();
+  type KeptHeaders = { headers: string[]; cacheControlAt: number };
+  const keptHeadersOf = new WeakMap<CachedAnswer, { secure?: KeptHeaders; plain?: KeptHeaders }>();
   const writeKept = (req: IncomingMessage, res: ServerResponse, kept: CachedAnswer, nowMs: number): void => {
     const secure = deps.isSecure(req);
     let byProtocol = keptHeadersOf.get(kept);
     if (!byProtocol) keptHeadersOf.set(kept, (byProtocol = {}));
-    let headers = secure ? byProtocol.secure : byProtocol.plain;
-    if (!headers) {
-      headers = deps.securityHeaders(secure).concat(keptHeaders(kept, nowMs));
-      if (secure) byProtocol.secure = headers;
-      else byProtocol.plain = headers;
+    let built = secure ? byProtocol.secure : byProtocol.plain;
+    if (!built) {
+      const own = keptHeaders(kept, nowMs);
+      const security = deps.securityHeaders(secure);
+      built = { headers: security.concat(own), cacheControlAt: security.length + own.indexOf('Cache-Control') + 1 };
+      if (secure) byProtocol.secure = built;
+      else byProtocol.plain = built;
     }
-    // keptHeaders puts Cache-Control second, after Vary.
-    headers[deps.securityHeaders(secure).length + 3] = keptCacheControl(kept, nowMs);
+    const { headers } = built;
+    headers[built.cacheControlAt] = keptCacheControl(kept, nowMs);
     res.writeHead(200, headers);
     res.end(kept.body);
   };

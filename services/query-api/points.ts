@@ -286,8 +286,7 @@ const sizeBySlots = new Map<number, number>();
 export function pointsJson(opts: { slots: readonly BucketSlot[]; rows: SeriesRow[]; metrics: MetricDef[]; finalizedThroughMs: number | null }, around: { before: string; after: string } = { before: '', after: '' }): Buffer {
   const { slots, rows, metrics, finalizedThroughMs } = opts;
   // Each metric's `"name":` (with the comma before every one but the first), built once per answer.
-  const names = metrics.map((def, i) => (i === 0 ? '{' : ',') + JSON.stringify(def.name) + ':');
-  const nameBytes = names.map((n) => Buffer.from(n, 'latin1'));
+  const nameBytes = metrics.map((def, i) => Buffer.from((i === 0 ? '{' : ',') + JSON.stringify(def.name) + ':', 'latin1'));
   const out = new JsonBytes(sizeBySlots.get(slots.length) ?? 64 + slots.length * (64 + metrics.length * 24));
   out.utf8(around.before);
   out.ascii('[');
@@ -312,7 +311,7 @@ export function pointsJson(opts: { slots: readonly BucketSlot[]; rows: SeriesRow
       return;
     }
     out.pos = at;
-    for (let i = 0; i < metrics.length; i++) out.ascii(names[i]!), out.number(metricValue(metrics[i]!, cells, family));
+    for (let i = 0; i < metrics.length; i++) out.bytes(nameBytes[i]!), out.number(metricValue(metrics[i]!, cells, family));
     if (metrics.length === 0) out.ascii('{');
     out.ascii('}');
   };

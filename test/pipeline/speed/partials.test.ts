@@ -35,6 +35,8 @@ async function acceptedWrite(entries: object[]) {
   return result.write;
 }
 
+const byKey = (a: PartialRow, b: PartialRow) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0);
+
 describe('partialsOf', () => {
   it('computes the additive metrics of every hourly series row the way the hourly marts do', async () => {
     const second = order();
@@ -79,7 +81,6 @@ describe('partialsOf', () => {
       row('webshop', 'devices', { device: 'mobile' }, H11, { page_views: 1 }),
       row('webshop', 'countries', { country: 'US' }, H11, { page_views: 1 }),
     ];
-    const byKey = (a: PartialRow, b: PartialRow) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0);
     assert.deepStrictEqual(partialsOf(write).sort(byKey), expected.sort(byKey));
   });
 
@@ -116,7 +117,6 @@ describe('partialsOf', () => {
       row('webshop', 'countries', { country: 'US' }, H11, { page_views: 3 }),
       row('webshop', 'countries', { country: 'US' }, H10, { page_views: 1 }),
     ];
-    const byKey = (a: PartialRow, b: PartialRow) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0);
     assert.deepStrictEqual(partialsOf(write).sort(byKey), expected.sort(byKey));
   });
 

@@ -61,10 +61,14 @@ export function openLmdbSeriesStore(opts: { dataDir: string } | { path: string }
   };
   const applyAll = (t: Txn, mutations: SeriesMutation[]): void => {
     for (const mut of mutations) {
-      const row = current(t, mut.key);
       t.dirty.add(mut.key);
-      if (mut.kind === 'delete_row') t.touched.set(mut.key, undefined);
-      else if (mut.kind === 'delete_family') {
+      // A deleted row is not read: whatever it held is gone (the exporter replaces finalized hours so).
+      if (mut.kind === 'delete_row') {
+        t.touched.set(mut.key, undefined);
+        continue;
+      }
+      const row = current(t, mut.key);
+      if (mut.kind === 'delete_family') {
         if (row) delete row[mut.family];
       } else if (mut.kind === 'delete_cells') {
         const family = row?.[mut.family];

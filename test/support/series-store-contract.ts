@@ -133,6 +133,22 @@ export function seriesStoreContract(store: () => SeriesStore): void {
     assert.deepEqual(await store().readRange({ start: key, end: key + '\u0000' }), [{ key, cells: { m: { orders: 5 } } }]);
   });
 
+  it('replaces a whole row with delete_row then set, in one call and again (a finalized hour: partials gone, mart cells only)', async () => {
+    const key = encodeRowKey(total, '2026112110');
+    const replace = [
+      { kind: 'delete_row', key },
+      { kind: 'set', key, family: 'm', cells: { orders: 5 } },
+    ] as const;
+    await store().mutate([
+      { kind: 'set', key, family: 'm', cells: { orders: 1, refunds: 1 } },
+      { kind: 'set', key, family: 'p', cells: { 'orders@000000000001': 4, '~000000000002': 1 } },
+    ]);
+    await store().mutate([...replace]);
+    assert.deepEqual(await store().readRange({ start: key, end: key + '\u0000' }), [{ key, cells: { m: { orders: 5 } } }]);
+    await store().mutate([...replace]);
+    assert.deepEqual(await store().readRange({ start: key, end: key + '\u0000' }), [{ key, cells: { m: { orders: 5 } } }]);
+  });
+
   it('answers an empty or inverted range with no rows', async () => {
     await store().mutate([{ kind: 'set', key: 'm1#sales#h#2026112110', family: 'm', cells: { orders: 1 } }]);
     assert.deepEqual(await store().readRange({ start: 'm1#sales#h#2026112111', end: 'm1#sales#h#2026112110' }), []);

@@ -148,15 +148,26 @@ describe('exporter series writer', () => {
     assert.equal(writer.result.deletedRows, 1);
   });
 
-  it('retires the partials of final hours only: an hour ending at or before finalizedBefore', async () => {
+  it('retires the partials of final hours only (an hour ending at or before finalizedBefore): their rows are replaced whole', async () => {
     const { series, calls } = slowSeries();
     const writer = seriesWriter(series, { finalizedBefore: new Date('2026-03-06T11:30:00Z') });
     for (const key of ['m1#traffic#h#2026030609', 'm1#traffic#h#2026030610', 'm1#traffic#h#2026030611', 'm1#traffic#d#20260306']) await writer.put({ key, cells: { visitors: 1 } });
     await writer.remove('m1#traffic#h#2026030605');
     await writer.flush();
     assert.deepStrictEqual(
-      calls.flatMap((c) => c.mutations).filter((m) => m.kind === 'delete_family' && m.family === 'p').map((m) => m.key),
-      ['m1#traffic#h#2026030609', 'm1#traffic#h#2026030610', 'm1#traffic#h#2026030605'],
+      calls.flatMap((c) => c.mutations).map((m) => [m.kind, m.key, m.kind === 'delete_family' ? m.family : '']),
+      [
+        ['delete_row', 'm1#traffic#h#2026030609', ''],
+        ['set', 'm1#traffic#h#2026030609', ''],
+        ['delete_row', 'm1#traffic#h#2026030610', ''],
+        ['set', 'm1#traffic#h#2026030610', ''],
+        // the hour in progress and the day keep their partials: only the mart family is replaced
+        ['delete_family', 'm1#traffic#h#2026030611', FAMILY_MART],
+        ['set', 'm1#traffic#h#2026030611', ''],
+        ['delete_family', 'm1#traffic#d#20260306', FAMILY_MART],
+        ['set', 'm1#traffic#d#20260306', ''],
+        ['delete_row', 'm1#traffic#h#2026030605', ''],
+      ],
     );
     assert.equal(writer.result.retiredPartials, 3);
   });

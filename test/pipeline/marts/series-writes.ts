@@ -15,9 +15,12 @@ export function recording(inner: SeriesStore): SeriesStore & { mutations: Series
   });
 }
 
+/** A mutation that clears a key's mart cells: its family deleted, or the whole row (a finalized hour's). */
+export const clearsMart = (m: SeriesMutation): boolean => m.kind === 'delete_row' || (m.kind === 'delete_family' && m.family === FAMILY_MART);
+
 /**
- * How often each key's mart cells were set, and deleted without a set (a put is a delete_family and a
- * set of the key; a removal the delete_family alone), and the cells set in all.
+ * How often each key's mart cells were set, and deleted without a set (a put is a delete_family or
+ * delete_row and a set of the key; a removal the delete alone), and the cells set in all.
  */
 export function writesByKey(mutations: SeriesMutation[]): { sets: Map<string, number>; deletes: Map<string, number>; cells: number } {
   const sets = new Map<string, number>();
@@ -31,7 +34,7 @@ export function writesByKey(mutations: SeriesMutation[]): { sets: Map<string, nu
   }
   const putDeletes = new Map(sets);
   for (const m of mutations) {
-    if (m.kind !== 'delete_family' || m.family !== FAMILY_MART || isRankedKey(m.key)) continue;
+    if (!clearsMart(m) || isRankedKey(m.key)) continue;
     const left = putDeletes.get(m.key) ?? 0;
     if (left > 0) putDeletes.set(m.key, left - 1);
     else deletes.set(m.key, (deletes.get(m.key) ?? 0) + 1);

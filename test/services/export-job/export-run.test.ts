@@ -4,7 +4,8 @@ import assert from 'node:assert/strict';
 import { createRunExporter, runIdsOf } from '../../../services/export-job/export-run.js';
 import type { FinishedRun } from '../../../services/export-job/run.js';
 import { discardingSeriesStore } from '../../../pipeline/marts/dry-run.js';
-import { FAMILY_MART, type SeriesMutation, type SeriesStore, type SqlParams, type Warehouse } from '../../../pipeline/ports.js';
+import { clearsMart } from '../../pipeline/marts/series-writes.js';
+import type { SeriesMutation, SeriesStore, SqlParams, Warehouse } from '../../../pipeline/ports.js';
 
 describe('export job run exporter', () => {
   it('finds the mart runs the scheduled query recorded between its scheduled time and its end', async () => {
@@ -73,7 +74,7 @@ describe('export job run exporter', () => {
     const series: SeriesStore = { ...discardingSeriesStore, mutate: async (ms) => void mutations.push(...ms), putDocument: async (k) => void documents.push(k) };
     const summary = await createRunExporter({ warehouse, series, now, onFinalized: async (d) => void finalized.push(d) })(run, shard);
     const written = mutations.filter((m) => m.kind === 'set').map((m) => m.key).sort();
-    const deleted = mutations.filter((m) => m.kind === 'delete_family' && m.family === FAMILY_MART && !written.includes(m.key)).map((m) => m.key).sort();
+    const deleted = mutations.filter((m) => clearsMart(m) && !written.includes(m.key)).map((m) => m.key).sort();
     return { summary, written, deleted, documents: [...new Set(documents.map((k) => k.split('#')[0]!))].sort(), finalized, queries };
   }
 

@@ -5,7 +5,6 @@
 // `--once` prints one JSON summary as its last stdout line and exits 0 only if
 // published = accepted + Σ rejected + duplicates.
 import type { Server } from 'node:http';
-import { setFlagsFromString } from 'node:v8';
 import { reservePort, type ReservedPort } from '../listen.js';
 import { exportRejectionDocuments } from '../../runtime/rejections.js';
 import { parseArgs } from 'node:util';
@@ -21,6 +20,7 @@ import { UsageError, type Command, type CommandContext } from '../context.js';
 import type { LocalPipeline } from '../../runtime/local-writer.js';
 import { martBuildProgress, NO_PROGRESS } from '../progress.js';
 import { martRowCounts, runMartCycle } from '../../pipeline/marts/hourly.js';
+import { setHeapGrowingPercent } from '../../services/http/heap-growth.js';
 import { startHourlySchedule } from '../schedule.js';
 
 const DEFAULT_DEMO_EVENTS = 50_000;
@@ -139,7 +139,7 @@ export function createStartCommand(startOpts: StartOptions = {}): Command {
  */
 export const START_HEAP_GROWING_PERCENT = 50;
 function boundHeapGrowth(): void {
-  setFlagsFromString(`--heap-growing-percent=${START_HEAP_GROWING_PERCENT}`);
+  setHeapGrowingPercent(START_HEAP_GROWING_PERCENT);
 }
 
 function serve(rt: LocalPipeline, reserved: ReservedPort, opts: StartOptions): Server {

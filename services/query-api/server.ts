@@ -10,6 +10,7 @@ import { pathToFileURL } from 'node:url';
 import type { Logger } from 'pino';
 import { webhookPolicyOf } from '../../pipeline/alerts/webhook-url.js';
 import { openReadStores, type RuntimeName } from '../../runtime/select.js';
+import { QUERY_API_HEAP_GROWING_PERCENT, setHeapGrowingPercent } from '../http/heap-growth.js';
 import { defaultLogger } from '../http/logging.js';
 import { createQueryApiListener } from './app.js';
 
@@ -93,6 +94,7 @@ export async function startQueryApiServer(opts: StartQueryApiOptions = {}): Prom
 
 /** The container's process: start, log where, stop on SIGTERM/SIGINT with exit code 0. */
 async function main(): Promise<void> {
+  setHeapGrowingPercent(QUERY_API_HEAP_GROWING_PERCENT);
   const logger = defaultLogger();
   let running: QueryApiServer;
   try {

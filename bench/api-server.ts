@@ -1,6 +1,7 @@
 // The server side of the API figure, run in its own process so that autocannon and the server do not
-// share one event loop. `app`: the query API over a series store (LMDB), with the heap growth the service's process sets (server.ts), rate limits and response
-// caching off and request logs on (written to a discarding destination, so their cost counts).
+// share one event loop. `app`: the query API over a series store (LMDB), with the heap growth the
+// service's process sets (server.ts), rate limits and response caching off and request logs on
+// (written to a discarding destination, so their cost counts).
 // `bare`: node:http answering each path with the bytes the query API gave for it. Prints one JSON
 // line, {"port", "key"}, once it listens.
 // `app-cached`: the same with the response caching a gcp deployment runs (server.ts: cache on gcp). Both
@@ -12,7 +13,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { PerformanceObserver, monitorEventLoopDelay } from 'node:perf_hooks';
 import { openLmdbSeriesStore } from '../adapters/local/series-store.js';
-import { QUERY_API_HEAP_GROWING_PERCENT, setHeapGrowingPercent } from '../services/http/heap-growth.js';
+import { QUERY_API_HEAP_GROWING_PERCENT, setHeapGrowingPercent } from '../runtime/heap-growth.js';
 import { defaultLogger } from '../services/http/logging.js';
 import { createQueryApiListener } from '../services/query-api/app.js';
 import { MemoryKeyStore, PEPPER, addKey } from '../test/services/query-api/fixtures.js';

@@ -20,7 +20,7 @@ import { UsageError, type Command, type CommandContext } from '../context.js';
 import type { LocalPipeline } from '../../runtime/local-writer.js';
 import { martBuildProgress, NO_PROGRESS } from '../progress.js';
 import { martRowCounts, runMartCycle } from '../../pipeline/marts/hourly.js';
-import { setHeapGrowingPercent } from '../../services/http/heap-growth.js';
+import { setHeapGrowingPercent } from '../../runtime/heap-growth.js';
 import { startHourlySchedule } from '../schedule.js';
 
 const DEFAULT_DEMO_EVENTS = 50_000;
@@ -49,7 +49,7 @@ export function createStartCommand(startOpts: StartOptions = {}): Command {
     const port = Number(values.port ?? process.env.PORT ?? 8080);
     if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError('PORT must be a port number');
 
-    boundHeapGrowth();
+    setHeapGrowingPercent(START_HEAP_GROWING_PERCENT);
     // The port first: a busy one is said before any work is done (cli/listen.ts).
     const reserved = values.once ? undefined : await reservePort(port);
     let rt: LocalPipeline;
@@ -138,9 +138,6 @@ export function createStartCommand(startOpts: StartOptions = {}): Command {
  * too, but can only be given when the process starts and turns a large live set into a crash.
  */
 export const START_HEAP_GROWING_PERCENT = 50;
-function boundHeapGrowth(): void {
-  setHeapGrowingPercent(START_HEAP_GROWING_PERCENT);
-}
 
 function serve(rt: LocalPipeline, reserved: ReservedPort, opts: StartOptions): Server {
   const { dispatch } = opts;

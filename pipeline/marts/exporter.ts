@@ -6,8 +6,7 @@
 // with the totals they feed; keys whose rows vanished are deleted; inventory as change points.
 // Rows stream page by page and are written in bounded batches. Each bucket's mart cells are replaced
 // (delete_family + set; a finalized hour's whole row, delete_row + set), so exporting twice writes
-// the same cells. It reads marts, mart_runs,
-// mart_run_rows, dims and raw.arrivals — never raw.events.
+// the same cells. It reads marts, mart_runs, mart_run_rows, dims and raw.arrivals — never raw.events.
 import { CATALOG, TRAFFIC_BREAKDOWNS } from '../metrics/catalog.js';
 import { FAMILY_MART, type CellValue, type SeriesMutation, type SeriesStore, type SqlParams, type Warehouse } from '../ports.js';
 import { dayBucket, documentKey, encodeRowKey, hourBucket, type Grain, type SeriesName } from '../series/row-key.js';

@@ -10,7 +10,7 @@ import { pathToFileURL } from 'node:url';
 import type { Logger } from 'pino';
 import { webhookPolicyOf } from '../../pipeline/alerts/webhook-url.js';
 import { openReadStores, type RuntimeName } from '../../runtime/select.js';
-import { QUERY_API_HEAP_GROWING_PERCENT, setHeapGrowingPercent } from '../http/heap-growth.js';
+import { QUERY_API_HEAP_GROWING_PERCENT, setHeapGrowingPercent } from '../../runtime/heap-growth.js';
 import { defaultLogger } from '../http/logging.js';
 import { createQueryApiListener } from './app.js';
 

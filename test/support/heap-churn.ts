@@ -1,7 +1,7 @@
 // A process whose old generation fills with garbage at a steady pace over a fixed live set, run with
 // --trace-gc by heap-growth.test.ts: `tsx heap-churn.ts [percent]` sets that heap growth first.
 import { setImmediate as turn } from 'node:timers/promises';
-import { setHeapGrowingPercent } from '../../services/http/heap-growth.js';
+import { setHeapGrowingPercent } from '../../runtime/heap-growth.js';
 
 if (process.argv[2]) setHeapGrowingPercent(Number(process.argv[2]));
 const live: { i: number; s: string }[] = [];

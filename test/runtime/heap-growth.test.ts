@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
-import { QUERY_API_HEAP_GROWING_PERCENT, setHeapGrowingPercent } from '../../../services/http/heap-growth.js';
+import { QUERY_API_HEAP_GROWING_PERCENT, setHeapGrowingPercent } from '../../runtime/heap-growth.js';
 
-const CHURN = join(import.meta.dirname, '..', '..', 'support', 'heap-churn.ts');
+const CHURN = join(import.meta.dirname, '..', 'support', 'heap-churn.ts');
 
 /**
  * For each full collection after the first (which the initial heap limit times), the heap it started
@@ -18,7 +18,7 @@ function growthRatios(percent?: number): number[] {
   return fulls.slice(1).map((f, i) => f.before / fulls[i]!.after);
 }
 
-describe('heap growth (services/http/heap-growth.ts)', () => {
+describe('heap growth (runtime/heap-growth.ts)', () => {
   it('is applied after the process started: the old generation grows by the percent set before it is collected again', function () {
     this.timeout(120_000);
     // start's 50 %: collected at ~1.7× what the last full collection left (1.5× and the young

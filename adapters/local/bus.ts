@@ -12,6 +12,7 @@
 //   memory, so after a restart every unacked message is delivered again.
 // The message log (id → run, entry count, received_at, source) outlives the ack, for per-run counts.
 import { open, type Database, type RootDatabase } from 'lmdb';
+import { lmdbMapOptions } from './lmdb-map.js';
 import type { Clock, InboundMessage, MessageAttributes, Publisher } from '../../pipeline/ports.js';
 import type { LocalArchive } from './archive.js';
 
@@ -87,7 +88,7 @@ export class LocalBus implements Publisher {
   static async open(opts: LocalBusOptions): Promise<LocalBus> {
     let root: RootDatabase;
     try {
-      root = open({ path: opts.path, overlappingSync: false, maxDbs: 8 });
+      root = open({ path: opts.path, overlappingSync: false, maxDbs: 8, ...lmdbMapOptions() });
     } catch (err) {
       throw new Error(`opening the local bus ${opts.path}`, { cause: err });
     }

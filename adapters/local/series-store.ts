@@ -8,6 +8,7 @@
 // copy of its row and writers send no mutations of their own for it (mirrorsRankedTwins).
 import { join } from 'node:path';
 import { asBinary, open, type Database, type DatabaseOptions, type RootDatabase } from 'lmdb';
+import { lmdbMapOptions } from './lmdb-map.js';
 import { rankedTwinKey } from '../../pipeline/series/ranked.js';
 import type { CellCondition, CellValue, ConditionalMutation, CounterIncrement, SeriesMutation, SeriesRow, SeriesStore } from '../../pipeline/ports.js';
 
@@ -26,7 +27,7 @@ const STRUCTURES_KEY = Buffer.from([0]);
 /** Opens (creating if needed) the series store at `<dataDir>/series`. */
 export function openLmdbSeriesStore(opts: { dataDir: string } | { path: string }): LmdbSeriesStore {
   const path = 'path' in opts ? opts.path : join(opts.dataDir, 'series');
-  const root: RootDatabase = open({ path, maxDbs: 4 });
+  const root: RootDatabase = open({ path, maxDbs: 4, ...lmdbMapOptions() });
   // Shared msgpack structures: rows of one series repeat the same qualifiers, so each is stored as a record
   // referencing a shared structure, which makes a range read's decoding several times cheaper.
   // The speed layer's partial family is the exception: its qualifiers name messages (`orders@<id>`,

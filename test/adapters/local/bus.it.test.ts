@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { LocalArchive } from '../../../adapters/local/archive.js';
 import { LocalBus } from '../../../adapters/local/bus.js';
 import type { InboundMessage } from '../../../pipeline/ports.js';
+import { mapsOf } from '../../support/file-maps.js';
 
 const msg = (entries: string[], runId?: string, receivedAt = new Date('2026-11-21T10:00:00Z')): Omit<InboundMessage, 'id' | 'deliveryAttempt'> => ({
   receivedAt,
@@ -44,6 +45,13 @@ describe('LocalBus', () => {
     assert.equal(bus.publishedEntries({ runId: 'r2' }), 1);
     assert.equal(bus.publishedEntries({ runId: 'r3' }), 0);
     assert.deepEqual(bus.runMessageIds('r1'), ['000000000001', '000000000003']);
+  });
+
+  it('maps its file once however far it grows, so no page is resident twice', async () => {
+    const entry = 'x'.repeat(2000);
+    for (let t = 0; t < 20; t++) await bus.publish(Array.from({ length: 100 }, () => msg([entry, entry])));
+    assert.equal(bus.publishedEntries(), 4000);
+    assert.equal(mapsOf(join(dir, 'bus.mdb')), 1);
   });
 
   it('counts every entry of concurrent publishes', async () => {

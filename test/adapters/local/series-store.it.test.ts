@@ -11,6 +11,7 @@ import { backfillRankedRows, isRankedKey, rankedTwinKey } from '../../../pipelin
 import { documentKey, encodeRowKey, type SeriesKey } from '../../../pipeline/series/row-key.js';
 import { createPartialWriter } from '../../../pipeline/speed/writer.js';
 import { orderWrite } from '../../pipeline/speed/writer-behaviour.js';
+import { mapsOf } from '../../support/file-maps.js';
 import { seriesStoreContract } from '../../support/series-store-contract.js';
 
 const total: SeriesKey = { merchantId: 'm1', series: 'sales', dims: {}, grain: 'h' };
@@ -30,6 +31,16 @@ describe('LMDB series store', () => {
   });
 
   seriesStoreContract(() => store);
+
+  it('maps its file once however far it grows, so no page is resident twice', async () => {
+    // ~8 MB over many transactions: lmdb-js's default 128 KB map would have been replaced several times.
+    const cells = Object.fromEntries(Array.from({ length: 64 }, (_, i) => [`metric_${i}`, i]));
+    for (let t = 0; t < 20; t++) {
+      await store.mutate(Array.from({ length: 200 }, (_, i) => ({ kind: 'set' as const, key: encodeRowKey({ ...total, merchantId: `m${t}-${i}` }, '2026112110'), family: 'm', cells })));
+    }
+    assert.equal((await store.readRange({ start: '', end: '\uffff' })).length, 4000);
+    assert.equal(mapsOf(join(dir, 'series', 'data.mdb')), 1);
+  });
 
   it('merges set cells per family, deletes families and rows, and keeps no empty rows', async () => {
     const key = encodeRowKey(total, '2026112110');

@@ -1,5 +1,5 @@
 // `npm test` prepares what it needs (DESIGN.md's README contract): Chromium for the browser tests, and the
-// emulators. Each part adds one step to STEPS; a step checks whether its tool is present, installs it with
+// emulators (`npm run bench` prepares only the emulators, which its api-reads and export figures run on). Each part adds one step to STEPS; a step checks whether its tool is present, installs it with
 // apt-get when missing and we run as root, and otherwise stops with the exact command to run.
 import { existsSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
@@ -59,7 +59,15 @@ STEPS.push({
 });
 // ---- end gcp emulators ----
 
+// With step names as arguments (`npm run bench` asks for the emulators only), just those steps.
+const wanted = process.argv.slice(2);
+const unknown = wanted.filter((name) => !STEPS.some((s) => s.name === name));
+if (unknown.length > 0) {
+  console.error(`prepare-test-env: no step ${unknown.join(', ')}; the steps are ${STEPS.map((s) => s.name).join(', ')}`);
+  process.exit(2);
+}
 for (const step of STEPS) {
+  if (wanted.length > 0 && !wanted.includes(step.name)) continue;
   if (step.ready()) continue;
   step.prepare();
   if (!step.ready()) {

@@ -1,6 +1,7 @@
 // `npm test` prepares what it needs (DESIGN.md's README contract): Chromium for the browser tests, and the
-// emulators (`npm run bench` prepares only the emulators, which its api-reads and export figures run on). Each part adds one step to STEPS; a step checks whether its tool is present, installs it with
-// apt-get when missing and we run as root, and otherwise stops with the exact command to run.
+// emulators (`npm run bench` asks for the emulators only: its api-reads and export figures run on them).
+// Each part adds one step to STEPS; a step checks whether its tool is present, installs it with apt-get
+// when missing and we run as root, and otherwise stops with the exact command to run.
 import { existsSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 
@@ -59,7 +60,7 @@ STEPS.push({
 });
 // ---- end gcp emulators ----
 
-// With step names as arguments (`npm run bench` asks for the emulators only), just those steps.
+// With step names as arguments, just those steps.
 const wanted = process.argv.slice(2);
 const unknown = wanted.filter((name) => !STEPS.some((s) => s.name === name));
 if (unknown.length > 0) {
